@@ -1,0 +1,59 @@
+# The two commands a platform engineer needs (README, top):
+#   make synth   set everything up, then synthesize every stack of every environment into cdktf.out/
+#   make test    set everything up, then run ruff, mypy --strict and the whole test suite
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+# jsii runs the engine in Node.js; point it at the supported Node 22 installed from npm (package.json),
+# not at whatever node is on PATH.
+export JSII_NODE := $(CURDIR)/node_modules/node/bin/node
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: help setup synth test lint check environments clean lock
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+setup: $(PY_STAMP) $(NODE_STAMP) ## create .venv, install the pinned Python packages, Node 22 and cdktn-cli
+
+$(PY_STAMP): requirements.txt pyproject.toml
+	@echo "setup: Python packages (pinned, requirements.txt) into $(VENV)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@echo "setup: Node.js 22 and cdktn-cli (package-lock.json) into node_modules"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: setup ## synthesize every stack of every environment into cdktf.out/
+	@$(BIN)/qualisys-infra synth --env all
+
+environments: setup ## list and validate environments/*.tfvars
+	@$(BIN)/qualisys-infra environments
+
+lint: setup ## ruff and mypy --strict on the toolkit's own code
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+test: lint ## lint, then the whole test suite
+	@$(BIN)/pytest
+
+lock: ## regenerate requirements.txt from requirements.in in a fresh venv
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet -r requirements.in
+	{ echo "# Full lock of requirements.in (pip freeze of a fresh venv). Regenerate with: make lock"; \
+	  .lockvenv/bin/pip freeze; } > requirements.txt
+	rm -rf .lockvenv
+
+clean: ## remove generated output (not the environments)
+	rm -rf cdktf.out plans .pytest_cache .mypy_cache .ruff_cache

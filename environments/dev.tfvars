@@ -1,0 +1,47 @@
+# dev environment. Every key is documented in README.md ("Environment settings"); run
+# `qualisys-infra environments` to validate this file.
+environment = "dev"
+region      = "us-east-1"
+az_count    = 2
+
+# One /16 per environment (dev 10.0, staging 10.1, production 10.2) so they can be peered later.
+vpc_cidr              = "10.0.0.0/16"
+public_subnet_cidrs   = ["10.0.0.0/24", "10.0.1.0/24"]
+database_subnet_cidrs = ["10.0.8.0/24", "10.0.9.0/24"]
+private_subnet_cidrs  = ["10.0.16.0/20", "10.0.32.0/20"]
+nat_mode              = "single"
+
+flow_log_retention_days = 30
+log_retention_days      = 30
+
+tags = {
+  Environment = "dev"
+  CostCenter  = "engineering"
+}
+
+eks_kubernetes_version = "1.33"
+node_groups = {
+  general = {
+    instance_types = ["t3.medium"]
+    min_size       = 1
+    desired_size   = 2
+    max_size       = 4
+  }
+  playwright = {
+    instance_types = ["c5.xlarge"]
+    min_size       = 0
+    desired_size   = 0
+    max_size       = 5
+  }
+}
+
+rds_instance_class            = "db.t3.medium"
+rds_multi_az                  = false
+rds_allocated_storage_gib     = 20
+rds_max_allocated_storage_gib = 100
+rds_backup_retention_days     = 7
+
+redis_node_type               = "cache.t3.micro"
+redis_num_shards              = 1
+redis_replicas_per_shard      = 0
+redis_snapshot_retention_days = 0

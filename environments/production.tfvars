@@ -1,0 +1,47 @@
+# production environment. Every key is documented in README.md ("Environment settings"); run
+# `qualisys-infra environments` to validate this file.
+environment = "production"
+region      = "us-east-1"
+az_count    = 2
+
+# One /16 per environment (dev 10.0, staging 10.1, production 10.2) so they can be peered later.
+vpc_cidr              = "10.2.0.0/16"
+public_subnet_cidrs   = ["10.2.0.0/24", "10.2.1.0/24"]
+database_subnet_cidrs = ["10.2.8.0/24", "10.2.9.0/24"]
+private_subnet_cidrs  = ["10.2.16.0/20", "10.2.32.0/20"]
+nat_mode              = "per_az"
+
+flow_log_retention_days = 90
+log_retention_days      = 90
+
+tags = {
+  Environment = "production"
+  CostCenter  = "production"
+}
+
+eks_kubernetes_version = "1.33"
+node_groups = {
+  general = {
+    instance_types = ["t3.medium"]
+    min_size       = 3
+    desired_size   = 3
+    max_size       = 10
+  }
+  playwright = {
+    instance_types = ["c5.xlarge"]
+    min_size       = 1
+    desired_size   = 2
+    max_size       = 20
+  }
+}
+
+rds_instance_class            = "db.r5.large"
+rds_multi_az                  = true
+rds_allocated_storage_gib     = 100
+rds_max_allocated_storage_gib = 500
+rds_backup_retention_days     = 7
+
+redis_node_type               = "cache.r5.large"
+redis_num_shards              = 2
+redis_replicas_per_shard      = 1
+redis_snapshot_retention_days = 7

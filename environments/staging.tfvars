@@ -1,0 +1,47 @@
+# staging environment. Every key is documented in README.md ("Environment settings"); run
+# `qualisys-infra environments` to validate this file.
+environment = "staging"
+region      = "us-east-1"
+az_count    = 2
+
+# One /16 per environment (dev 10.0, staging 10.1, production 10.2) so they can be peered later.
+vpc_cidr              = "10.1.0.0/16"
+public_subnet_cidrs   = ["10.1.0.0/24", "10.1.1.0/24"]
+database_subnet_cidrs = ["10.1.8.0/24", "10.1.9.0/24"]
+private_subnet_cidrs  = ["10.1.16.0/20", "10.1.32.0/20"]
+nat_mode              = "single"
+
+flow_log_retention_days = 30
+log_retention_days      = 30
+
+tags = {
+  Environment = "staging"
+  CostCenter  = "engineering"
+}
+
+eks_kubernetes_version = "1.33"
+node_groups = {
+  general = {
+    instance_types = ["t3.medium"]
+    min_size       = 2
+    desired_size   = 2
+    max_size       = 6
+  }
+  playwright = {
+    instance_types = ["c5.xlarge"]
+    min_size       = 0
+    desired_size   = 1
+    max_size       = 10
+  }
+}
+
+rds_instance_class            = "db.t3.medium"
+rds_multi_az                  = true
+rds_allocated_storage_gib     = 50
+rds_max_allocated_storage_gib = 200
+rds_backup_retention_days     = 7
+
+redis_node_type               = "cache.t3.small"
+redis_num_shards              = 1
+redis_replicas_per_shard      = 1
+redis_snapshot_retention_days = 3

@@ -1,0 +1,1 @@
+"""Reusable constructs with secure defaults. Each takes ``(scope, id_, *, props)``."""

@@ -1,0 +1,26 @@
+"""The account, partition and region a stack deploys into, read once per stack."""
+
+from __future__ import annotations
+
+from qualisys_infra.engine import Construct
+from qualisys_infra.engine.aws import data_aws_caller_identity, data_aws_partition, data_aws_region
+
+
+class AccountContext(Construct):
+    """Data sources for the caller's account id, the partition and the region, as ARN parts."""
+
+    def __init__(self, scope: Construct, id_: str) -> None:
+        super().__init__(scope, id_)
+        self.account_id: str = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller").account_id
+        self.partition: str = data_aws_partition.DataAwsPartition(self, "partition").partition
+        self.region: str = data_aws_region.DataAwsRegion(self, "region").region
+
+    @property
+    def root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+    def arn(self, service: str, resource: str, *, regional: bool = True, with_account: bool = True) -> str:
+        """An ARN in this account: ``arn:<partition>:<service>:<region>:<account>:<resource>``."""
+        region = self.region if regional else ""
+        account = self.account_id if with_account else ""
+        return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"

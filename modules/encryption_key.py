@@ -1,0 +1,82 @@
+"""A customer-managed KMS key with rotation on, an alias, and a least-privilege key policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modules.account_context import AccountContext
+from modules.policy import Condition, Statement, policy_document
+from qualisys_infra.engine import Construct, TerraformResourceLifecycle
+from qualisys_infra.engine.aws import kms_alias, kms_key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EncryptionKeyProps:
+    """What the key protects and who may use it.
+
+    By default only IAM principals of this account that IAM allows can use the key (the account
+    root statement delegates to IAM). ``log_group_name_prefix`` additionally lets CloudWatch Logs in
+    this region use the key, only for log groups whose names start with that prefix.
+    """
+
+    alias_name: str  # without the "alias/" prefix
+    description: str
+    context: AccountContext
+    log_group_name_prefix: str | None = None
+    deletion_window_days: int = 30  # the maximum: the longest time to notice a scheduled deletion
+    prevent_destroy: bool = False
+
+
+class EncryptionKey(Construct):
+    """``aws_kms_key`` (rotation on, explicit policy) plus ``aws_kms_alias``."""
+
+    def __init__(self, scope: Construct, id_: str, *, props: EncryptionKeyProps) -> None:
+        super().__init__(scope, id_)
+        ctx = props.context
+        statements = [
+            Statement(
+                sid="AccountAdministersKeyThroughIam",
+                actions=("kms:*",),
+                resources=("*",),
+                principals={"AWS": [ctx.root_arn]},
+            )
+        ]
+        if props.log_group_name_prefix is not None:
+            statements.append(
+                Statement(
+                    sid="CloudWatchLogsUsesKeyForOwnLogGroups",
+                    actions=(
+                        "kms:Encrypt*",
+                        "kms:Decrypt*",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:Describe*",
+                    ),
+                    resources=("*",),
+                    principals={"Service": [f"logs.{ctx.region}.amazonaws.com"]},
+                    conditions=(
+                        Condition(
+                            test="ArnLike",
+                            variable="kms:EncryptionContext:aws:logs:arn",
+                            values=(ctx.arn("logs", f"log-group:{props.log_group_name_prefix}*"),),
+                        ),
+                    ),
+                )
+            )
+        policy = policy_document(self, "policy", statements)
+        self.key = kms_key.KmsKey(
+            self,
+            "key",
+            description=props.description,
+            enable_key_rotation=True,
+            deletion_window_in_days=props.deletion_window_days,
+            policy=policy.json,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
+        )
+        self.alias = kms_alias.KmsAlias(
+            self, "alias", name=f"alias/{props.alias_name}", target_key_id=self.key.key_id
+        )
+
+    @property
+    def arn(self) -> str:
+        return self.key.arn

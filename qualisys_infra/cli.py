@@ -1,0 +1,173 @@
+"""``qualisys-infra``: the command line. Only this module and ``main.py`` read the environment.
+
+Exit codes: 0 success; 2 bad input (a tfvars file, an argument); 1 a failure of the engine or of
+Terraform, or a blocking finding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
+from qualisys_infra.errors import ConfigError, ToolkitError
+from qualisys_infra.runtime import configure_node
+
+
+class _Progress:
+    """Progress lines on stderr: ``synth: <step>``, with elapsed seconds on a terminal."""
+
+    def __init__(self, command: str, stream: TextIO) -> None:
+        self.command = command
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.started = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        elapsed = f" [{time.perf_counter() - self.started:4.1f}s]" if self.tty else ""
+        print(f"{self.command}: {message}{elapsed}", file=self.stream, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qualisys-infra",
+        description="Synthesize and check the QUALISYS AWS platform (CDK Terrain -> Terraform JSON).",
+        epilog="Exit codes: 0 ok, 1 engine/Terraform failure or blocking finding, 2 bad input.",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="project folder holding environments/ (default: the current folder)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    synth = sub.add_parser(
+        "synth",
+        help="synthesize the bootstrap stack and every stack of the chosen environments",
+        description="Synthesize Terraform JSON into OUT/stacks/<stack>/cdk.tf.json, check it with "
+        "Terraform's parser, and only then replace OUT. With unchanged inputs nothing is redone.",
+    )
+    synth.add_argument(
+        "--env",
+        action="append",
+        metavar="ENV",
+        help=f"environment to synthesize: {', '.join(ENVIRONMENT_NAMES)} or all (repeatable; default all)",
+    )
+    synth.add_argument("--out", type=Path, default=None, help="output folder (default: PROJECT/cdktf.out)")
+    synth.add_argument("--force", action="store_true", help="synthesize even when the inputs are unchanged")
+    synth.add_argument(
+        "--skip-terraform-check",
+        action="store_true",
+        help="do not load the output with Terraform's parser before writing it",
+    )
+
+    envs = sub.add_parser(
+        "environments",
+        help="list and validate environments/*.tfvars",
+        description="Validate environments/account.tfvars and every environment file; print a table "
+        "(or JSON with --json). Exit 2 if any file is invalid, listing every violation.",
+    )
+    envs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
+    progress = _Progress("synth", sys.stderr)
+    names = resolve_environment_names(args.env or ["all"])
+    env_dir = project / "environments"
+    progress(f"loading settings for {', '.join(names)}")
+    settings = load_settings(env_dir, names, root=project)
+    node = configure_node(os.environ)
+    if node is None:
+        progress("warning: Node 22 not found in node_modules (run `make setup`); jsii uses `node` on PATH")
+    from qualisys_infra.synth import synth
+
+    outdir = (args.out or project / "cdktf.out").resolve()
+    result = synth(
+        settings,
+        root=project.resolve(),
+        environments_dir=env_dir,
+        outdir=outdir,
+        force=args.force,
+        check_with_terraform=not args.skip_terraform_check,
+        progress=progress,
+    )
+    shown = os.path.relpath(result.outdir)
+    state = "up to date, inputs unchanged" if result.cached else "written"
+    print(f"synth: {len(result.stacks)} stacks {state} in {shown}/ ({result.seconds:.1f} s)")
+    width = max(len(s) for s in result.stacks)
+    for stack in result.stacks:
+        path = result.outdir / "stacks" / stack / "cdk.tf.json"
+        config = json.loads(path.read_text(encoding="utf-8"))
+        count = sum(len(v) for v in (config.get("resource") or {}).values())
+        print(f"  {stack:<{width}}  {count:>4} resources  {os.path.relpath(path)}")
+    return 0
+
+
+def _cmd_environments(args: argparse.Namespace, project: Path) -> int:
+    env_dir = project / "environments"
+    rows: list[dict[str, object]] = []
+    problems: list[str] = []
+    try:
+        settings = load_settings(env_dir, ENVIRONMENT_NAMES, root=project)
+    except ConfigError as exc:
+        problems = exc.lines()
+        settings = None
+    if settings is not None:
+        for env in settings.environments:
+            rows.append(
+                {
+                    "environment": env.environment,
+                    "region": env.region,
+                    "vpc_cidr": env.vpc_cidr,
+                    "az_count": env.az_count,
+                    "nat_mode": env.nat_mode.value,
+                    "eks": env.eks_kubernetes_version,
+                    "rds": env.rds_instance_class + (" multi-az" if env.rds_multi_az else ""),
+                    "redis": env.redis_node_type,
+                }
+            )
+    if args.json:
+        print(json.dumps({"valid": not problems, "environments": rows, "errors": problems}, indent=2))
+    elif rows:
+        headers = list(rows[0])
+        widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) for h in headers}
+        print("  ".join(h.upper().ljust(widths[h]) for h in headers))
+        for r in rows:
+            print("  ".join(str(r[h]).ljust(widths[h]) for h in headers))
+        bucket = settings.account.state_bucket_name if settings else ""
+        print(f"environments: {len(rows)} valid; state in s3://{bucket}")
+    if problems:
+        if not args.json:
+            for line in problems:
+                print(f"error: {line}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (the console script exits with it)."""
+    args = _parser().parse_args(argv)
+    project: Path = args.project_dir.resolve()
+    try:
+        if args.command == "synth":
+            return _cmd_synth(args, project)
+        return _cmd_environments(args, project)
+    except ToolkitError as exc:
+        for line in exc.lines():
+            print(f"error: {line}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; previous output left untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Names derived from settings: stack names, state keys and resource name prefixes.
+
+Stack and construct names are a public contract: renaming one moves state or replaces resources.
+"""
+
+from __future__ import annotations
+
+BOOTSTRAP_STACK = "bootstrap"
+ENVIRONMENT_STACK_KINDS = ("network",)
+
+
+def stack_name(environment: str, kind: str) -> str:
+    """``<env>-<kind>``, e.g. ``dev-network``."""
+    return f"{environment}-{kind}"
+
+
+def state_key(environment: str, kind: str) -> str:
+    """The stack's state object in the state bucket: ``<env>/<kind>.tfstate``."""
+    return f"{environment}/{kind}.tfstate"
+
+
+def resource_prefix(project: str, environment: str) -> str:
+    """The prefix of every named resource of an environment, e.g. ``qualisys-dev``."""
+    return f"{project}-{environment}"

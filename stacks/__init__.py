@@ -1,0 +1,1 @@
+"""One module per stack. Stacks only compose and connect constructs from ``modules/``."""

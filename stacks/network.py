@@ -1,0 +1,68 @@
+"""``<env>-network``: the environment's VPC and everything the data and cluster stacks attach to."""
+
+from __future__ import annotations
+
+from modules.account_context import AccountContext
+from modules.encryption_key import EncryptionKey, EncryptionKeyProps
+from modules.network import Network, NetworkProps
+from qualisys_infra.config import AccountConfig, EnvironmentConfig
+from qualisys_infra.engine import Construct, TerraformOutput
+from qualisys_infra.naming import resource_prefix, stack_name, state_key
+from stacks.base import PlatformStack, StateBackend
+
+KIND = "network"
+
+
+class NetworkStack(PlatformStack):
+    """VPC, subnets, NAT, flow logs (with their key) and the database/cache subnet groups."""
+
+    def __init__(self, scope: Construct, *, account: AccountConfig, env: EnvironmentConfig) -> None:
+        super().__init__(
+            scope,
+            stack_name(env.environment, KIND),
+            region=env.region,
+            tags={**account.tags, **env.tags, "Environment": env.environment, "Stack": KIND},
+            backend=StateBackend(account=account, key=state_key(env.environment, KIND)),
+        )
+        name = resource_prefix(account.project, env.environment)
+        context = AccountContext(self, "account")
+        log_prefix = f"/aws/vpc/{name}/"
+        self.flow_log_key = EncryptionKey(
+            self,
+            "flow-log-key",
+            props=EncryptionKeyProps(
+                alias_name=f"{name}-vpc-flow-logs",
+                description=f"{name}: VPC flow logs",
+                context=context,
+                log_group_name_prefix=log_prefix,
+            ),
+        )
+        self.network = Network(
+            self,
+            "network",
+            props=NetworkProps(
+                name=name,
+                context=context,
+                vpc_cidr=env.vpc_cidr,
+                public_subnet_cidrs=env.public_subnet_cidrs,
+                private_subnet_cidrs=env.private_subnet_cidrs,
+                database_subnet_cidrs=env.database_subnet_cidrs,
+                nat_mode=env.nat_mode,
+                flow_log_key=self.flow_log_key,
+                flow_log_retention_days=env.flow_log_retention_days,
+            ),
+        )
+        n = self.network
+        outputs: dict[str, tuple[object, str]] = {
+            "vpc_id": (n.vpc.id, "VPC id"),
+            "vpc_cidr_block": (n.vpc.cidr_block, "VPC network"),
+            "public_subnet_ids": ([s.id for s in n.public_subnets], "Public subnets (load balancers, NAT)"),
+            "private_subnet_ids": ([s.id for s in n.private_subnets], "Private subnets (EKS nodes)"),
+            "database_subnet_ids": ([s.id for s in n.database_subnets], "Isolated database subnets"),
+            "db_subnet_group_name": (n.db_subnet_group.name, "RDS subnet group"),
+            "elasticache_subnet_group_name": (n.cache_subnet_group.name, "ElastiCache subnet group"),
+            "nat_public_ips": ([ip.public_ip for ip in n.nat_ips], "Egress addresses of the NAT gateways"),
+            "flow_log_group_name": (n.flow_log_group.name, "CloudWatch log group of the VPC flow logs"),
+        }
+        for key, (value, description) in outputs.items():
+            TerraformOutput(self, key, value=value, description=description)
