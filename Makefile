@@ -14,8 +14,10 @@ NODE_STAMP := node_modules/.installed
 # not at whatever node is on PATH.
 export JSII_NODE := $(CURDIR)/node_modules/node/bin/node
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+# No calls home from the cdktn CLI (version check, crash reports): these machines have no internet.
+export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth test lint check environments clean lock
+.PHONY: help setup synth test lint environments clean lock docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -57,3 +59,6 @@ lock: ## regenerate requirements.txt from requirements.in in a fresh venv
 
 clean: ## remove generated output (not the environments)
 	rm -rf cdktf.out plans .pytest_cache .mypy_cache .ruff_cache
+
+docs: setup ## regenerate the settings reference in README.md from the config dataclasses
+	@$(BIN)/python -m qualisys_infra.reference --write

@@ -16,7 +16,11 @@ from qualisys_infra.cli import main as cli_main
 
 def main() -> int:
     project = Path(__file__).resolve().parent
-    args = ["--project-dir", str(project), "synth"]
+    args = ["--project-dir", str(project)]
+    if "CDKTF_OUTDIR" in os.environ:
+        # Under `cdktn synth` the CLI shows the app's stderr as errors: keep progress off it.
+        args.append("--quiet")
+    args.append("synth")
     for name in os.environ.get("QUALISYS_ENVIRONMENTS", "all").split(","):
         if name.strip():
             args += ["--env", name.strip()]

@@ -23,13 +23,16 @@ from qualisys_infra.runtime import configure_node
 class _Progress:
     """Progress lines on stderr: ``synth: <step>``, with elapsed seconds on a terminal."""
 
-    def __init__(self, command: str, stream: TextIO) -> None:
+    def __init__(self, command: str, stream: TextIO, *, quiet: bool = False) -> None:
         self.command = command
         self.stream = stream
+        self.quiet = quiet
         self.tty = stream.isatty()
         self.started = time.perf_counter()
 
     def __call__(self, message: str) -> None:
+        if self.quiet:
+            return
         elapsed = f" [{time.perf_counter() - self.started:4.1f}s]" if self.tty else ""
         print(f"{self.command}: {message}{elapsed}", file=self.stream, flush=True)
 
@@ -46,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         default=Path.cwd(),
         help="project folder holding environments/ (default: the current folder)",
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     synth = sub.add_parser(
@@ -79,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
-    progress = _Progress("synth", sys.stderr)
+    progress = _Progress("synth", sys.stderr, quiet=args.quiet)
     names = resolve_environment_names(args.env or ["all"])
     env_dir = project / "environments"
     progress(f"loading settings for {', '.join(names)}")

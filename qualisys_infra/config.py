@@ -176,16 +176,21 @@ class _Reader:
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         values: dict[str, Any] = {}
+        suggested: set[str] = set()
         for key, value in raw.items():
             if key not in fields:
-                close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
-                hint = f"did you mean `{close[0]}`?" if close else f"expected one of: {', '.join(fields)}"
-                self.fail((*path, key), f"unknown key, {hint}")
+                missing = [name for name in fields if name not in raw]
+                close = difflib.get_close_matches(key, missing, n=1, cutoff=0.6)
+                if close:
+                    suggested.add(close[0])
+                    self.fail((*path, key), f"unknown key, did you mean `{close[0]}`?")
+                else:
+                    self.fail((*path, key), f"unknown key, expected one of: {', '.join(fields)}")
                 continue
             values[key] = self.convert(value, hints[key], (*path, key), fields[key].metadata.get("doc", ""))
         for name, f in fields.items():
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            if name not in raw and required:
+            if name not in raw and required and name not in suggested:
                 self.fail((*path, name), f"missing required key, expected {f.metadata.get('doc', 'a value')}")
         if self.violations or any(v is _MISSING for v in values.values()):
             return values
@@ -319,7 +324,7 @@ def _as_values(obj: Any) -> Mapping[str, Any]:
     """The field values of a converted dataclass, or the partial dict when conversion failed."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    return obj if isinstance(obj, dict) else {}
+    return {k: v for k, v in obj.items() if v is not _MISSING} if isinstance(obj, dict) else {}
 
 
 def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) -> None:
@@ -511,7 +516,8 @@ def resolve_environment_names(requested: Iterable[str]) -> tuple[str, ...]:
         elif name in ENVIRONMENT_NAMES:
             wanted.add(name)
         else:
-            close = difflib.get_close_matches(name, [*ENVIRONMENT_NAMES, "all"], n=1)
+            close = [n for n in ENVIRONMENT_NAMES if name and n.startswith(name)]
+            close = close or difflib.get_close_matches(name, [*ENVIRONMENT_NAMES, "all"], n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise UsageError(
                 f"--env: got {name!r}, expected one of {', '.join(ENVIRONMENT_NAMES)} or all{hint}"

@@ -55,6 +55,18 @@ def read_hcl(path: Path, display_name: str) -> HclDocument:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Violation(display_name, 1, "file", f"cannot be read: {exc}")]) from None
+    unterminated = _unterminated_string_line(text)
+    if unterminated is not None:
+        raise ConfigError(
+            [
+                Violation(
+                    display_name,
+                    unterminated,
+                    "syntax",
+                    'not valid HCL: unterminated string; expected a closing " on the same line',
+                )
+            ]
+        )
     try:
         tree = hcl2.parses_to_tree(text)
     except UnexpectedInput as exc:
@@ -98,6 +110,39 @@ def read_hcl(path: Path, display_name: str) -> HclDocument:
     if not isinstance(values, dict):  # pragma: no cover - a body always serializes to a dict
         raise ConfigError([Violation(display_name, 1, "syntax", "expected `key = value` lines")])
     return HclDocument(display_name=display_name, values=values, lines=lines)
+
+
+def _unterminated_string_line(text: str) -> int | None:
+    """The first line with a string that does not close on it (HCL strings are one line).
+
+    The parser would read on to the next quote and report a confusing place further down.
+    """
+    heredoc: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if heredoc is not None:
+            if line.strip() == heredoc:
+                heredoc = None
+            continue
+        in_string = False
+        i = 0
+        while i < len(line):
+            ch = line[i]
+            if in_string:
+                if ch == "\\":
+                    i += 1
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "#" or line.startswith("//", i):
+                break
+            elif line.startswith("<<", i):
+                heredoc = line[i + 2 :].lstrip("-~").strip() or None
+                break
+            i += 1
+        if in_string:
+            return number
+    return None
 
 
 def _syntax_violation(display_name: str, exc: UnexpectedInput) -> Violation:

@@ -1,0 +1,63 @@
+"""Shared fixtures. Tests are ordered by cost: unit (no engine), then one synth per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings
+from qualisys_infra.runtime import PROJECT_ROOT, configure_node
+
+ROOT = PROJECT_ROOT
+ENV_DIR = ROOT / "environments"
+
+configure_node(os.environ)
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The output of one synth of every environment: the folder and each stack's parsed JSON."""
+
+    outdir: Path
+    settings: Settings
+    stacks: dict[str, dict[str, Any]]
+
+    def resources(self, stack: str, type_: str) -> dict[str, dict[str, Any]]:
+        """Every resource of ``type_`` in ``stack``, by name (empty when there is none)."""
+        return dict((self.stacks[stack].get("resource") or {}).get(type_) or {})
+
+    def data(self, stack: str, type_: str) -> dict[str, dict[str, Any]]:
+        return dict((self.stacks[stack].get("data") or {}).get(type_) or {})
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings(ENV_DIR, ENVIRONMENT_NAMES, root=ROOT)
+
+
+@pytest.fixture(scope="session")
+def synthesized(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """One synth of the bootstrap stack and every environment, shared by the whole session."""
+    from qualisys_infra.synth import synth
+
+    outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
+    result = synth(settings, root=ROOT, environments_dir=ENV_DIR, outdir=outdir, force=True)
+    stacks = {
+        name: json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text(encoding="utf-8"))
+        for name in result.stacks
+    }
+    return Synthesized(outdir=outdir, settings=settings, stacks=stacks)
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Iterator[Path]:
+    """A scratch project folder holding a copy of environments/, for tests that break files."""
+    shutil.copytree(ENV_DIR, tmp_path / "environments")
+    yield tmp_path

@@ -1,0 +1,94 @@
+"""Invariants over every synthesized stack: backends, provider tags, policies, encryption."""
+
+from __future__ import annotations
+
+import json
+
+from qualisys_infra.engine import REQUIRED_TERRAFORM_VERSION
+from tests.conftest import Synthesized
+from tests.synth.helpers import ref
+
+POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
+
+
+def test_synth_produces_bootstrap_and_a_network_stack_per_environment(synthesized: Synthesized) -> None:
+    assert sorted(synthesized.stacks) == sorted(
+        ["bootstrap", "dev-network", "staging-network", "production-network"]
+    )
+    manifest = json.loads((synthesized.outdir / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["stacks"]) == sorted(synthesized.stacks)
+
+
+def test_every_environment_stack_uses_the_locked_encrypted_s3_backend(synthesized: Synthesized) -> None:
+    account = synthesized.settings.account
+    for name, config in synthesized.stacks.items():
+        if name == "bootstrap":
+            continue
+        env, kind = name.split("-", 1)
+        backend = config["terraform"]["backend"]["s3"]
+        assert backend == {
+            "bucket": account.state_bucket_name,
+            "key": f"{env}/{kind}.tfstate",
+            "region": account.region,
+            "encrypt": True,
+            "kms_key_id": account.state_key_alias,
+            "use_lockfile": True,
+            "dynamodb_table": account.lock_table_name,
+        }, name
+
+
+def test_every_stack_pins_terraform_and_the_aws_provider(synthesized: Synthesized) -> None:
+    for name, config in synthesized.stacks.items():
+        assert config["terraform"]["required_version"] == REQUIRED_TERRAFORM_VERSION, name
+        aws = config["terraform"]["required_providers"]["aws"]
+        assert aws["source"] == "hashicorp/aws"
+        assert aws["version"].count(".") == 2 and aws["version"][0].isdigit(), "provider version is exact"
+
+
+def test_every_stack_tags_every_resource_through_the_provider(synthesized: Synthesized) -> None:
+    for name, config in synthesized.stacks.items():
+        (provider,) = config["provider"]["aws"]
+        (default_tags,) = provider["default_tags"]
+        tags = default_tags["tags"]
+        assert tags["Project"] == "qualisys" and tags["ManagedBy"] == "qualisys-infra", name
+        if name != "bootstrap":
+            assert tags["Environment"] == name.split("-")[0]
+
+
+def test_every_policy_is_a_policy_document_not_a_json_string(synthesized: Synthesized) -> None:
+    for stack, config in synthesized.stacks.items():
+        for type_, items in (config.get("resource") or {}).items():
+            for name, body in items.items():
+                for attribute in POLICY_ATTRIBUTES:
+                    if attribute in body:
+                        r = ref(body[attribute])
+                        assert r[0] == "data.aws_iam_policy_document", (stack, type_, name)
+
+
+def test_no_policy_allows_every_action_on_every_resource_to_anyone_but_the_account(
+    synthesized: Synthesized,
+) -> None:
+    for stack, config in synthesized.stacks.items():
+        for name, document in ((config.get("data") or {}).get("aws_iam_policy_document") or {}).items():
+            for statement in document["statement"]:
+                if statement["effect"] != "Allow":
+                    continue
+                principals = [i for p in statement.get("principals", []) for i in p["identifiers"]]
+                assert "*" not in principals, (stack, name, statement["sid"])
+                if "*" in statement.get("actions", []) or "kms:*" in statement.get("actions", []):
+                    assert all(p.endswith(":root") for p in principals), (stack, name, statement["sid"])
+
+
+def test_every_kms_key_rotates_and_has_an_explicit_policy(synthesized: Synthesized) -> None:
+    keys = [(s, n, k) for s in synthesized.stacks for n, k in synthesized.resources(s, "aws_kms_key").items()]
+    assert len(keys) == 1 + len(synthesized.settings.environments)
+    for stack, name, key in keys:
+        assert key["enable_key_rotation"] is True, (stack, name)
+        assert "policy" in key, (stack, name)
+
+
+def test_every_log_group_is_encrypted_and_expires(synthesized: Synthesized) -> None:
+    for stack in synthesized.stacks:
+        for name, group in synthesized.resources(stack, "aws_cloudwatch_log_group").items():
+            assert ref(group["kms_key_id"])[0] == "aws_kms_key", (stack, name)
+            assert group["retention_in_days"] > 0, (stack, name)

@@ -1,0 +1,360 @@
+"""The tfvars loader: the shipped files load, and every validation rule fails with its message."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from qualisys_infra.config import (
+    ENVIRONMENT_NAMES,
+    NatMode,
+    load_account,
+    load_environment,
+    load_settings,
+    resolve_environment_names,
+)
+from qualisys_infra.errors import ConfigError, UsageError
+
+ENV_DIR = Path(__file__).resolve().parents[2] / "environments"
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _dev_with(tmp_path: Path, old: str, new: str, *, name: str = "dev.tfvars") -> Path:
+    text = (ENV_DIR / "dev.tfvars").read_text(encoding="utf-8")
+    assert old in text, f"fixture text {old!r} not in dev.tfvars"
+    return _write(tmp_path, name, text.replace(old, new, 1))
+
+
+def _errors(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_environment(path, f"environments/{path.name}")
+    return info.value.lines()
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+# --- the shipped files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ENVIRONMENT_NAMES)
+def test_shipped_environment_loads(name: str) -> None:
+    env = load_environment(ENV_DIR / f"{name}.tfvars")
+    assert env.environment == name
+    assert env.az_count >= 2
+    assert len(env.public_subnet_cidrs) == len(env.private_subnet_cidrs) == env.az_count
+
+
+def test_spec_values_per_environment() -> None:
+    envs = {n: load_environment(ENV_DIR / f"{n}.tfvars") for n in ENVIRONMENT_NAMES}
+    assert envs["dev"].vpc_cidr == "10.0.0.0/16"
+    assert envs["dev"].nat_mode is NatMode.SINGLE
+    assert envs["production"].nat_mode is NatMode.PER_AZ
+    assert envs["dev"].rds_instance_class == "db.t3.medium"
+    assert envs["production"].rds_instance_class == "db.r5.large"
+    assert envs["production"].rds_multi_az and envs["staging"].rds_multi_az
+    assert envs["dev"].node_groups.general.instance_types == ("t3.medium",)
+    assert envs["dev"].node_groups.playwright.instance_types == ("c5.xlarge",)
+    assert envs["staging"].log_retention_days == 30
+    assert envs["production"].log_retention_days == 90
+    assert len({e.vpc_cidr for e in envs.values()}) == 3
+
+
+def test_settings_are_frozen() -> None:
+    env = load_environment(ENV_DIR / "dev.tfvars")
+    with pytest.raises(AttributeError):
+        env.az_count = 3  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        env.tags["Owner"] = "someone"  # type: ignore[index]
+
+
+def test_account_loads() -> None:
+    account = load_account(ENV_DIR / "account.tfvars")
+    assert account.state_bucket_name == "qualisys-terraform-state"
+    assert account.lock_table_name == "terraform-state-lock"
+    assert account.state_key_alias == "alias/qualisys-terraform-state"
+    assert account.state_noncurrent_version_retention_days == 30
+
+
+# --- file-level failures -------------------------------------------------------------------------
+
+
+def test_fails_if_file_is_missing(tmp_path: Path) -> None:
+    assert _errors(tmp_path / "dev.tfvars") == [
+        "environments/dev.tfvars:1: file: not found, expected an HCL file of `key = value` lines"
+    ]
+
+
+def test_fails_if_hcl_is_broken(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, 'region      = "us-east-1"', 'region      = "us-east-1')
+    (line,) = _errors(path)
+    assert line.startswith(f"environments/dev.tfvars:{_line_of(path, 'region')}: syntax: not valid HCL")
+
+
+def test_fails_if_key_is_set_twice(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "az_count    = 2", "az_count    = 2\naz_count = 3")
+    (line,) = _errors(path)
+    assert line == (
+        f"environments/dev.tfvars:{_line_of(path, 'az_count = 3')}: az_count: set twice "
+        f"(first on line {_line_of(path, 'az_count    = 2')}), expected each key once"
+    )
+
+
+def test_fails_if_a_block_is_used(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "az_count    = 2", 'az_count    = 2\nvariable "x" {\n}')
+    assert any("blocks are not allowed in tfvars" in e for e in _errors(path))
+
+
+# --- structure: unknown, missing, types ------------------------------------------------------------
+
+
+def test_fails_if_key_is_unknown_and_suggests_the_closest(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "nat_mode              =", "nat_mod               =")
+    errors = _errors(path)
+    assert errors == [
+        f"environments/dev.tfvars:{_line_of(path, 'nat_mod ')}: nat_mod: unknown key, did you mean `nat_mode`?"
+    ]
+
+
+def test_fails_if_required_key_is_missing(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, 'vpc_cidr              = "10.0.0.0/16"\n', "")
+    assert (
+        "environments/dev.tfvars:1: vpc_cidr: missing required key, expected an IPv4 network"
+        in _errors(path)[0]
+    )
+
+
+def test_fails_if_nested_key_is_missing(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "    desired_size   = 2\n", "")
+    (line,) = _errors(path)
+    assert line.startswith(
+        f"environments/dev.tfvars:{_line_of(path, 'general = {')}: node_groups.general.desired_size:"
+    )
+    assert "missing required key" in line
+
+
+def test_fails_if_type_is_wrong(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "az_count    = 2", 'az_count    = "2"')
+    (line,) = _errors(path)
+    assert line == (
+        f'environments/dev.tfvars:{_line_of(path, "az_count")}: az_count: got "2" (a string), '
+        "expected a whole number from 2 to 6 (the spec asks for >= 2 AZs)"
+    )
+
+
+def test_fails_if_bool_is_a_string(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "rds_multi_az                  = false", 'rds_multi_az = "no"')
+    (line,) = _errors(path)
+    assert line.endswith('rds_multi_az: got "no" (a string), expected true or false')
+
+
+def test_fails_if_number_is_a_bool(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "    max_size       = 4", "    max_size       = true")
+    (line,) = _errors(path)
+    assert "node_groups.general.max_size: got true (a bool), expected" in line
+
+
+def test_fails_if_list_item_has_wrong_type(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, '["t3.medium"]', '["t3.medium", 5]')
+    (line,) = _errors(path)
+    assert "node_groups.general.instance_types[1]: got 5 (a number), expected a string" in line
+
+
+def test_fails_if_value_is_an_expression(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, 'region      = "us-east-1"', "region      = var.region")
+    (line,) = _errors(path)
+    assert 'region: got "${var.region}", expected a literal value (tfvars take no expressions)' in line
+
+
+def test_fails_if_enum_value_is_unknown(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, 'nat_mode              = "single"', 'nat_mode = "per-az"')
+    (line,) = _errors(path)
+    assert line.endswith(
+        'nat_mode: got "per-az", expected one of "single", "per_az" (did you mean "per_az"?)'
+    )
+
+
+# --- values ------------------------------------------------------------------------------------------
+
+
+def test_fails_if_environment_does_not_match_file_name(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, 'environment = "dev"', 'environment = "staging"')
+    (line,) = _errors(path)
+    assert (
+        line == 'environments/dev.tfvars:3: environment: got "staging", expected "dev" (the file\'s own name)'
+    )
+
+
+def test_fails_if_region_is_invalid(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, '"us-east-1"', '"useast1"')
+    assert 'region: got "useast1", expected an AWS region' in _errors(path)[0]
+
+
+def test_fails_if_az_count_is_below_two(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "az_count    = 2", "az_count    = 1")
+    errors = _errors(path)
+    assert any("az_count: got 1, expected a whole number from 2 to 6" in e for e in errors)
+
+
+def test_fails_if_cidr_is_invalid(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, '"10.0.0.0/16"', '"10.0.0.300/16"')
+    errors = _errors(path)
+    assert errors[0].startswith(
+        f'environments/dev.tfvars:{_line_of(path, "vpc_cidr")}: vpc_cidr: got "10.0.0.300/16"'
+    )
+    assert "expected an IPv4 network in CIDR notation" in errors[0]
+
+
+def test_fails_if_cidr_has_host_bits_and_suggests_the_network(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, '"10.0.0.0/16"', '"10.0.0.1/16"')
+    assert '(did you mean "10.0.0.0/16"?)' in _errors(path)[0]
+
+
+def test_fails_if_vpc_is_public_or_too_large(tmp_path: Path) -> None:
+    assert "expected a private range" in _errors(_dev_with(tmp_path, '"10.0.0.0/16"', '"8.8.0.0/16"'))[0]
+    assert "from /16 to /24" in _errors(_dev_with(tmp_path, '"10.0.0.0/16"', '"10.0.0.0/8"'))[0]
+
+
+def test_fails_if_subnet_is_outside_the_vpc(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, '"10.0.1.0/24"]', '"10.9.1.0/24"]')
+    (line,) = _errors(path)
+    assert line == (
+        f"environments/dev.tfvars:{_line_of(path, 'public_subnet_cidrs')}: public_subnet_cidrs[1]: "
+        'got "10.9.1.0/24", expected a network inside vpc_cidr "10.0.0.0/16"'
+    )
+
+
+def test_fails_if_subnets_overlap(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, '["10.0.8.0/24", "10.0.9.0/24"]', '["10.0.8.0/24", "10.0.0.0/23"]')
+    (line,) = _errors(path)
+    assert line.endswith(
+        'database_subnet_cidrs[1]: got "10.0.0.0/23", which overlaps public_subnet_cidrs[0] "10.0.0.0/24"'
+    )
+
+
+def test_fails_if_subnet_count_differs_from_az_count(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, '["10.0.8.0/24", "10.0.9.0/24"]', '["10.0.8.0/24"]')
+    assert _errors(path) == [
+        f"environments/dev.tfvars:{_line_of(path, 'database_subnet_cidrs')}: database_subnet_cidrs: "
+        "got 1 networks, expected one per AZ (az_count = 2)"
+    ]
+
+
+def test_fails_if_min_is_above_max(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "    min_size       = 1", "    min_size       = 5")
+    errors = _errors(path)
+    assert (
+        f"environments/dev.tfvars:{_line_of(path, 'max_size       = 4')}: node_groups.general.max_size: got 4, expected >= min_size (5)"
+        in errors
+    )
+    assert any("node_groups.general.desired_size: got 2, expected >= min_size (5)" in e for e in errors)
+
+
+def test_fails_if_desired_is_above_max(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "    desired_size   = 2", "    desired_size   = 9")
+    (line,) = _errors(path)
+    assert line.endswith("node_groups.general.desired_size: got 9, expected <= max_size (4)")
+
+
+@pytest.mark.parametrize(
+    ("group", "old", "cap"), [("general", "max_size       = 4", 10), ("playwright", "max_size       = 5", 20)]
+)
+def test_fails_if_node_group_exceeds_the_spec_cap(tmp_path: Path, group: str, old: str, cap: int) -> None:
+    path = _dev_with(tmp_path, old, f"max_size       = {cap + 1}")
+    errors = _errors(path)
+    assert any(
+        f"node_groups.{group}.max_size: got {cap + 1}, expected a whole number from 1 to {cap} (the spec's cap"
+        in e
+        for e in errors
+    )
+
+
+def test_fails_if_node_group_name_is_unknown(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "  playwright = {", "  playwrite = {")
+    errors = _errors(path)
+    assert any("node_groups.playwrite: unknown key, did you mean `playwright`?" in e for e in errors)
+
+
+def test_fails_if_retention_is_not_a_cloudwatch_value(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "flow_log_retention_days = 30", "flow_log_retention_days = 45")
+    (line,) = _errors(path)
+    assert re.search(
+        r"flow_log_retention_days: got 45, expected a CloudWatch retention period \(1, 3, .*nearest is 30\)",
+        line,
+    )
+
+
+def test_fails_if_production_is_not_highly_available(tmp_path: Path) -> None:
+    text = (ENV_DIR / "production.tfvars").read_text(encoding="utf-8")
+    text = text.replace('"per_az"', '"single"').replace(
+        "rds_multi_az                  = true", "rds_multi_az = false"
+    )
+    path = _write(tmp_path, "production.tfvars", text)
+    errors = _errors(path)
+    assert any('nat_mode: got "single", expected "per_az" in production' in e for e in errors)
+    assert any("rds_multi_az: got false, expected true in production" in e for e in errors)
+
+
+def test_reports_every_violation_of_a_file_at_once(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "az_count    = 2", 'az_count = "2"\nbogus = 1')
+    text = path.read_text(encoding="utf-8").replace('"10.0.0.0/16"', '"10.0.0.1/16"')
+    text = text.replace("    min_size       = 1", "    min_size       = 7")
+    path.write_text(text, encoding="utf-8")
+    errors = _errors(path)
+    assert len(errors) == 5, errors
+    assert [int(e.split(":")[1]) for e in errors] == sorted(int(e.split(":")[1]) for e in errors)
+    assert all(e.startswith("environments/dev.tfvars:") for e in errors)
+
+
+# --- account and cross-file rules ---------------------------------------------------------------------
+
+
+def test_fails_if_bucket_name_is_invalid(tmp_path: Path) -> None:
+    text = (ENV_DIR / "account.tfvars").read_text(encoding="utf-8")
+    path = _write(tmp_path, "account.tfvars", text.replace('"qualisys-terraform-state"', '"Qualisys_State"'))
+    with pytest.raises(ConfigError) as info:
+        load_account(path, "environments/account.tfvars")
+    assert 'state_bucket_name: got "Qualisys_State", expected an S3 bucket name' in info.value.lines()[0]
+
+
+def test_fails_if_environment_networks_overlap(tmp_path: Path) -> None:
+    for name in ("account", *ENVIRONMENT_NAMES):
+        (tmp_path / f"{name}.tfvars").write_text((ENV_DIR / f"{name}.tfvars").read_text(encoding="utf-8"))
+    staging = tmp_path / "staging.tfvars"
+    staging.write_text(staging.read_text().replace("10.1.", "10.0."), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path, ENVIRONMENT_NAMES, root=tmp_path.parent)
+    (line,) = info.value.lines()
+    assert line.startswith(f"{tmp_path.name}/staging.tfvars:{_line_of(staging, 'vpc_cidr')}: vpc_cidr:")
+    assert 'overlaps dev\'s "10.0.0.0/16"' in line
+
+
+def test_settings_collect_violations_of_every_file(tmp_path: Path) -> None:
+    for name in ("account", *ENVIRONMENT_NAMES):
+        (tmp_path / f"{name}.tfvars").write_text((ENV_DIR / f"{name}.tfvars").read_text(encoding="utf-8"))
+    (tmp_path / "dev.tfvars").write_text("environment = \n", encoding="utf-8")
+    (tmp_path / "production.tfvars").unlink()
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path, ENVIRONMENT_NAMES)
+    files = [line.split(":")[0] for line in info.value.lines()]
+    assert files == [str(tmp_path / "dev.tfvars"), str(tmp_path / "production.tfvars")]
+
+
+def test_resolves_environment_names() -> None:
+    assert resolve_environment_names(["all"]) == ENVIRONMENT_NAMES
+    assert resolve_environment_names(["production", "dev"]) == ("dev", "production")
+    with pytest.raises(
+        UsageError, match=r"--env: got 'prod', expected one of dev, staging, production or all"
+    ):
+        resolve_environment_names(["prod"])
