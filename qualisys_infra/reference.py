@@ -46,9 +46,8 @@ def table(cls: type[Any], prefix: str = "") -> list[str]:
     rows: list[str] = []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        rows.append(
-            f"| `{prefix}{f.name}` | {_type_name(hints[f.name])} | {_default(f)} | {f.metadata.get('doc', '')} |"
-        )
+        doc = f.metadata.get("doc", "")
+        rows.append(f"| `{prefix}{f.name}` | {_type_name(hints[f.name])} | {_default(f)} | {doc} |")
     return rows
 
 
