@@ -9,6 +9,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
+CHECKOV_VENV := .tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # jsii runs the engine in Node.js; point it at the supported Node 22 installed from npm (package.json),
 # not at whatever node is on PATH.
@@ -17,18 +19,24 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # No calls home from the cdktn CLI (version check, crash reports): these machines have no internet.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth test lint environments clean lock docs
+.PHONY: help setup synth scan test lint environments clean lock docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-setup: $(PY_STAMP) $(NODE_STAMP) ## create .venv, install the pinned Python packages, Node 22 and cdktn-cli
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) ## create .venv, install the pinned packages, Node 22, cdktn-cli, checkov
 
 $(PY_STAMP): requirements.txt pyproject.toml
 	@echo "setup: Python packages (pinned, requirements.txt) into $(VENV)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@echo "setup: checkov (pinned, requirements-checkov.txt) into $(CHECKOV_VENV)"
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -38,6 +46,9 @@ $(NODE_STAMP): package.json package-lock.json
 
 synth: setup ## synthesize every stack of every environment into cdktf.out/
 	@$(BIN)/qualisys-infra synth --env all
+
+scan: synth ## the security gate: checkov over every synthesized stack, waivers read from the code
+	@$(BIN)/qualisys-infra scan
 
 environments: setup ## list and validate environments/*.tfvars
 	@$(BIN)/qualisys-infra environments

@@ -8,6 +8,10 @@ state_bucket_name      = "qualisys-terraform-state"
 access_log_bucket_name = "qualisys-terraform-state-access-logs"
 lock_table_name        = "terraform-state-lock"
 
+# IAM roles the EKS clusters grant access to (access entries); the account stack creates them.
+admin_role_name       = "qualisys-platform-admin"
+ci_deployer_role_name = "qualisys-github-deploy-staging"
+
 state_noncurrent_version_retention_days = 30
 access_log_retention_days               = 90
 

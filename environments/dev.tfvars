@@ -40,6 +40,8 @@ rds_multi_az                  = false
 rds_allocated_storage_gib     = 20
 rds_max_allocated_storage_gib = 100
 rds_backup_retention_days     = 7
+# dev only: no deletion protection and no final snapshot, so it can be torn down cheaply
+rds_deletion_protection       = false
 
 redis_node_type               = "cache.t3.micro"
 redis_num_shards              = 1

@@ -20,6 +20,8 @@ tags = {
 }
 
 eks_kubernetes_version = "1.33"
+# The CI deployer (GitHub Actions) may deploy to this namespace of this cluster only (story 0.3 AC4).
+eks_ci_namespaces = ["staging"]
 node_groups = {
   general = {
     instance_types = ["t3.medium"]

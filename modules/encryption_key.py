@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from modules.account_context import AccountContext
 from modules.policy import Condition, Statement, policy_document
+from modules.waivers import waive
 from qualisys_infra.engine import Construct, TerraformResourceLifecycle
 from qualisys_infra.engine.aws import kms_alias, kms_key
 
@@ -16,13 +17,15 @@ class EncryptionKeyProps:
 
     By default only IAM principals of this account that IAM allows can use the key (the account
     root statement delegates to IAM). ``log_group_name_prefix`` additionally lets CloudWatch Logs in
-    this region use the key, only for log groups whose names start with that prefix.
+    this region use the key, only for log groups whose names start with that prefix;
+    ``extra_statements`` grant named principals (a service-linked role, a service) what they need.
     """
 
     alias_name: str  # without the "alias/" prefix
     description: str
     context: AccountContext
     log_group_name_prefix: str | None = None
+    extra_statements: tuple[Statement, ...] = ()
     deletion_window_days: int = 30  # the maximum: the longest time to notice a scheduled deletion
     prevent_destroy: bool = False
 
@@ -63,7 +66,15 @@ class EncryptionKey(Construct):
                     ),
                 )
             )
+        statements.extend(props.extra_statements)
         policy = policy_document(self, "policy", statements)
+        for check in ("CKV_AWS_109", "CKV_AWS_111", "CKV_AWS_356"):
+            waive(
+                policy,
+                check,
+                'a key policy\'s Resource "*" means this key only, and kms:* for the account root only '
+                "delegates to IAM (the AWS default key policy); services get narrow, conditioned statements",
+            )
         self.key = kms_key.KmsKey(
             self,
             "key",
@@ -73,9 +84,7 @@ class EncryptionKey(Construct):
             policy=policy.json,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
         )
-        self.alias = kms_alias.KmsAlias(
-            self, "alias", name=f"alias/{props.alias_name}", target_key_id=self.key.key_id
-        )
+        self.alias = kms_alias.KmsAlias(self, "alias", name=f"alias/{props.alias_name}", target_key_id=self.key.key_id)
 
     @property
     def arn(self) -> str:

@@ -33,9 +33,7 @@ class LockTable(Construct):
             billing_mode="PAY_PER_REQUEST",
             hash_key="LockID",
             attribute=[ddb.DynamodbTableAttribute(name="LockID", type="S")],
-            server_side_encryption=ddb.DynamodbTableServerSideEncryption(
-                enabled=True, kms_key_arn=props.kms_key.arn
-            ),
+            server_side_encryption=ddb.DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=props.kms_key.arn),
             point_in_time_recovery=ddb.DynamodbTablePointInTimeRecovery(enabled=True),
             deletion_protection_enabled=True,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),

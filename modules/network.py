@@ -7,11 +7,12 @@ from typing import Any
 
 from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey
+from modules.log_group import log_group
 from modules.policy import Condition, Statement, policy_document
+from modules.waivers import waive
 from qualisys_infra.config import NatMode
 from qualisys_infra.engine import Construct, Fn
 from qualisys_infra.engine.aws import (
-    cloudwatch_log_group,
     data_aws_availability_zones,
     db_subnet_group,
     default_network_acl,
@@ -58,6 +59,7 @@ class NetworkProps:
     private_subnet_cidrs: tuple[str, ...]
     database_subnet_cidrs: tuple[str, ...]
     nat_mode: NatMode
+    availability_zones: tuple[str, ...]
     flow_log_key: EncryptionKey
     flow_log_retention_days: int
     database_ports: tuple[int, ...] = (5432, 6379)
@@ -74,10 +76,11 @@ class Network(Construct):
             self,
             "azs",
             state="available",
-            # Regular AZs only: Local and Wavelength Zones lack NAT gateways and RDS.
+            # An allowlist of zone names: the set cannot grow when AWS adds a zone, and a name
+            # that does not exist in the account fails the plan instead of shifting subnets.
             filter=[
                 data_aws_availability_zones.DataAwsAvailabilityZonesFilter(
-                    name="opt-in-status", values=["opt-in-not-required"]
+                    name="zone-name", values=list(props.availability_zones)
                 )
             ],
         )
@@ -90,9 +93,7 @@ class Network(Construct):
             tags={"Name": name},
         )
         self._take_over_defaults()
-        self.public_subnets = self._subnets(
-            "public", props.public_subnet_cidrs, {"kubernetes.io/role/elb": "1"}
-        )
+        self.public_subnets = self._subnets("public", props.public_subnet_cidrs, {"kubernetes.io/role/elb": "1"})
         self.private_subnets = self._subnets(
             "private", props.private_subnet_cidrs, {"kubernetes.io/role/internal-elb": "1"}
         )
@@ -145,7 +146,7 @@ class Network(Construct):
                 f"{tier}-subnet-{i + 1}",
                 vpc_id=self.vpc.id,
                 cidr_block=cidr,
-                availability_zone=Fn.element(self.availability_zones.names, i),
+                availability_zone=Fn.element(Fn.sort(self.availability_zones.names), i),
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{self.props.name}-{tier}-{i + 1}", "Tier": tier, **tags},
             )
@@ -153,9 +154,7 @@ class Network(Construct):
         ]
 
     def _route_table(self, id_: str, subnets: list[subnet.Subnet]) -> route_table.RouteTable:
-        table = route_table.RouteTable(
-            self, id_, vpc_id=self.vpc.id, tags={"Name": f"{self.props.name}-{id_}"}
-        )
+        table = route_table.RouteTable(self, id_, vpc_id=self.vpc.id, tags={"Name": f"{self.props.name}-{id_}"})
         for i, s in enumerate(subnets):
             route_table_association.RouteTableAssociation(
                 self, f"{id_}-association-{i + 1}", subnet_id=s.id, route_table_id=table.id
@@ -217,12 +216,9 @@ class Network(Construct):
             (True, "-1", 0, 0, ANYWHERE),
         ]
         database_rules: list[tuple[bool, str, int, int, str]] = [
-            *[
-                (False, "tcp", port, port, cidr)
-                for cidr in p.private_subnet_cidrs
-                for port in p.database_ports
-            ],
-            *[(False, "-1", 0, 0, cidr) for cidr in p.database_subnet_cidrs],
+            *[(False, "tcp", port, port, cidr) for cidr in p.private_subnet_cidrs for port in p.database_ports],
+            # Replication between database nodes (Redis cluster bus 16379 included) and replies.
+            *[(False, "tcp", 1024, 65535, cidr) for cidr in p.database_subnet_cidrs],
             *[(True, "tcp", 1024, 65535, cidr) for cidr in p.private_subnet_cidrs],
             *[(True, "-1", 0, 0, cidr) for cidr in p.database_subnet_cidrs],
         ]
@@ -250,7 +246,7 @@ class Network(Construct):
             number = numbers[egress]
             numbers[egress] += 10
             ports: dict[str, Any] = {} if protocol == "-1" else {"from_port": from_port, "to_port": to_port}
-            network_acl_rule.NetworkAclRule(
+            rule = network_acl_rule.NetworkAclRule(
                 self,
                 f"{tier}-network-acl-{'egress' if egress else 'ingress'}-{number}",
                 network_acl_id=acl.id,
@@ -261,17 +257,24 @@ class Network(Construct):
                 cidr_block=cidr,
                 **ports,
             )
+            if not egress and protocol == "-1":
+                waive(
+                    rule,
+                    "CKV_AWS_352",
+                    f"all ports only from inside the VPC ({cidr}): NAT forwards any port and nodes talk on any "
+                    "port; security groups restrict each port",
+                )
         return acl
 
     def _flow_logs(self) -> None:
         p = self.props
         ctx = p.context
-        self.flow_log_group = cloudwatch_log_group.CloudwatchLogGroup(
+        self.flow_log_group = log_group(
             self,
             "flow-log-group",
             name=f"/aws/vpc/{p.name}/flow-logs",
-            retention_in_days=p.flow_log_retention_days,
-            kms_key_id=p.flow_log_key.arn,
+            retention_days=p.flow_log_retention_days,
+            key=p.flow_log_key,
         )
         trust = policy_document(
             self,
@@ -283,9 +286,7 @@ class Network(Construct):
                     resources=(),
                     principals={"Service": ["vpc-flow-logs.amazonaws.com"]},
                     conditions=(
-                        Condition(
-                            test="StringEquals", variable="aws:SourceAccount", values=(ctx.account_id,)
-                        ),
+                        Condition(test="StringEquals", variable="aws:SourceAccount", values=(ctx.account_id,)),
                         Condition(
                             test="ArnLike",
                             variable="aws:SourceArn",

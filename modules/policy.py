@@ -40,9 +40,7 @@ class Statement:
     conditions: tuple[Condition, ...] = ()
 
 
-def policy_document(
-    scope: Construct, id_: str, statements: Sequence[Statement]
-) -> doc.DataAwsIamPolicyDocument:
+def policy_document(scope: Construct, id_: str, statements: Sequence[Statement]) -> doc.DataAwsIamPolicyDocument:
     """A ``data "aws_iam_policy_document"`` holding ``statements``; use its ``.json``."""
     return doc.DataAwsIamPolicyDocument(
         scope,

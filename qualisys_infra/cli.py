@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
-from qualisys_infra.errors import ConfigError, ToolkitError
+from qualisys_infra.errors import ConfigError, ToolkitError, UsageError
 from qualisys_infra.runtime import configure_node
 
 
@@ -72,6 +72,16 @@ def _parser() -> argparse.ArgumentParser:
         help="do not load the output with Terraform's parser before writing it",
     )
 
+    scan = sub.add_parser(
+        "scan",
+        help="the security gate: checkov over every synthesized stack (after synth)",
+        description="Run checkov (terraform_json) over OUT/stacks. Exit 1 when a check fails on a resource "
+        "without a written waiver for it; waived checks are listed with their reasons.",
+    )
+    scan.add_argument("--out", type=Path, default=None, help="synth output folder (default: PROJECT/cdktf.out)")
+    scan.add_argument("--checkov", default=None, help="checkov executable (default: .tools/checkov, then PATH)")
+    scan.add_argument("--json", action="store_true", help="print the report as JSON")
+
     envs = sub.add_parser(
         "environments",
         help="list and validate environments/*.tfvars",
@@ -113,6 +123,51 @@ def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
         count = sum(len(v) for v in (config.get("resource") or {}).values())
         print(f"  {stack:<{width}}  {count:>4} resources  {os.path.relpath(path)}")
     return 0
+
+
+def _cmd_scan(args: argparse.Namespace, project: Path) -> int:
+    from qualisys_infra.security import Finding, scan
+
+    outdir = (args.out or project / "cdktf.out").resolve()
+    manifest = outdir / "manifest.json"
+    try:
+        stacks = sorted(json.loads(manifest.read_text(encoding="utf-8"))["stacks"])
+    except (OSError, ValueError, KeyError):
+        raise UsageError(
+            f"scan: {os.path.relpath(manifest)}: no synth output, run `qualisys-infra synth` first"
+        ) from None
+    _Progress("scan", sys.stderr, quiet=args.quiet)(f"checkov over {len(stacks)} stacks")
+    report = scan(outdir, stacks, checkov=args.checkov)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "passed": report.passed,
+                    "failed": [str(f) for f in report.unwaived],
+                    "waived": [{"finding": str(f), "reason": f.waiver} for f in report.waived],
+                    "parsing_errors": list(report.parsing_errors),
+                },
+                indent=2,
+            )
+        )
+    else:
+        by_reason: dict[tuple[str, str], list[Finding]] = {}
+        for finding in report.waived:
+            by_reason.setdefault((finding.check_id, finding.waiver or ""), []).append(finding)
+        for (check, reason), findings in sorted(by_reason.items()):
+            stacks_hit = sorted({f.stack for f in findings})
+            print(f"waived  {check} x{len(findings)} in {', '.join(stacks_hit)}\n        reason: {reason}")
+        for finding in report.unwaived:
+            print(f"FAILED  {finding}")
+        for error in report.parsing_errors:
+            print(f"FAILED  checkov could not parse {error}")
+        verdict = "ok" if report.ok else "FAILED"
+        print(
+            f"scan: {verdict}: {report.passed} passed, {len(report.unwaived)} failed, "
+            f"{len(report.waived)} waived, {len(report.parsing_errors)} unparsable over {len(stacks)} stacks"
+        )
+    return 0 if report.ok else 1
 
 
 def _cmd_environments(args: argparse.Namespace, project: Path) -> int:
@@ -163,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "synth":
             return _cmd_synth(args, project)
+        if args.command == "scan":
+            return _cmd_scan(args, project)
         return _cmd_environments(args, project)
     except ToolkitError as exc:
         for line in exc.lines():

@@ -43,6 +43,9 @@ _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 _K8S_VERSION = re.compile(r"^1\.(\d{2})$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_REDIS_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
 
 
@@ -95,27 +98,42 @@ class EnvironmentConfig:
     eks_public_access_cidrs: tuple[str, ...] = field(
         default=(), metadata=_doc("a list of IPv4 networks allowed to reach the public API endpoint")
     )
+    eks_ci_namespaces: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("Kubernetes namespaces the CI deployer role may deploy to in this cluster (story 0.3 AC4)"),
+    )
     node_groups: NodeGroupsConfig = field(metadata=_doc("an object with `general` and `playwright`"))
     rds_instance_class: str = field(metadata=_doc('an RDS instance class, e.g. "db.t3.medium"'))
     rds_engine_version: str = field(default="16", metadata=_doc('a PostgreSQL major version "15" or newer'))
     rds_multi_az: bool = field(metadata=_doc("true or false"))
-    rds_allocated_storage_gib: int = field(
-        default=20, metadata=_doc("a whole number of GiB from 20 to 65536")
-    )
+    rds_allocated_storage_gib: int = field(default=20, metadata=_doc("a whole number of GiB from 20 to 65536"))
     rds_max_allocated_storage_gib: int = field(
         default=100, metadata=_doc("a whole number of GiB >= rds_allocated_storage_gib")
     )
     rds_backup_retention_days: int = field(default=7, metadata=_doc("a whole number of days from 1 to 35"))
-    redis_node_type: str = field(metadata=_doc('an ElastiCache node type, e.g. "cache.t3.micro"'))
-    redis_num_shards: int = field(default=1, metadata=_doc("a whole number from 1 to 500"))
-    redis_replicas_per_shard: int = field(default=0, metadata=_doc("a whole number from 0 to 5"))
-    redis_snapshot_retention_days: int = field(
-        default=0, metadata=_doc("a whole number of days from 0 to 35")
+    rds_deletion_protection: bool = field(
+        default=True, metadata=_doc("true or false; false (and no final snapshot) is allowed only in dev")
     )
+    redis_node_type: str = field(metadata=_doc('an ElastiCache node type, e.g. "cache.t3.micro"'))
+    redis_engine_version: str = field(default="7.1", metadata=_doc('a Redis version "7.0" or newer'))
+    redis_num_shards: int = field(default=1, metadata=_doc("a whole number from 1 to 500"))
+    redis_replicas_per_shard: int = field(
+        default=0, metadata=_doc("a whole number from 0 to 5; >= 1 (Multi-AZ failover) outside dev")
+    )
+    redis_snapshot_retention_days: int = field(default=0, metadata=_doc("a whole number of days from 0 to 35"))
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment == "dev"
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        """The first ``az_count`` zones of the region, in order: ``us-east-1a``, ``us-east-1b``, ..."""
+        return tuple(f"{self.region}{letter}" for letter in "abcdef"[: self.az_count])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,11 +146,15 @@ class AccountConfig:
 
     project: str = field(metadata=_doc('a lower-case name prefix of 2 to 21 characters, e.g. "qualisys"'))
     region: str = field(metadata=_doc('the AWS region of the state bucket, e.g. "us-east-1"'))
-    state_bucket_name: str = field(
-        metadata=_doc("an S3 bucket name: 3-63 lower-case letters, digits, - and .")
-    )
+    state_bucket_name: str = field(metadata=_doc("an S3 bucket name: 3-63 lower-case letters, digits, - and ."))
     access_log_bucket_name: str = field(metadata=_doc("an S3 bucket name, different from state_bucket_name"))
     lock_table_name: str = field(metadata=_doc("a DynamoDB table name: 3-255 letters, digits, _ - and ."))
+    admin_role_name: str = field(
+        metadata=_doc("the IAM role (MFA only) that administers the EKS clusters: 1-64 of A-Z a-z 0-9 +=,.@_-")
+    )
+    ci_deployer_role_name: str = field(
+        metadata=_doc("the IAM role GitHub Actions deploys to staging with: 1-64 of A-Z a-z 0-9 +=,.@_-")
+    )
     state_noncurrent_version_retention_days: int = field(
         default=30, metadata=_doc("a whole number of days from 1 to 3650")
     )
@@ -209,9 +231,7 @@ class _Reader:
                 return tp(value)
             close = difflib.get_close_matches(str(value), allowed, n=1) if isinstance(value, str) else []
             hint = f" (did you mean {_show(close[0])}?)" if close else ""
-            self.fail(
-                path, f"got {_show(value)}, expected one of {', '.join(_show(a) for a in allowed)}{hint}"
-            )
+            self.fail(path, f"got {_show(value)}, expected one of {', '.join(_show(a) for a in allowed)}{hint}")
             return _MISSING
         if tp is bool:
             if isinstance(value, bool):
@@ -313,9 +333,7 @@ def _check_tags(r: _Reader, tags: Any, path: KeyPath) -> None:
         return
     for key, value in tags.items():
         if not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
-            r.fail(
-                (*path, key), f"got tag name {_show(key)}, expected 1-128 characters, not starting with aws:"
-            )
+            r.fail((*path, key), f"got tag name {_show(key)}, expected 1-128 characters, not starting with aws:")
         if isinstance(value, str) and len(value) > 256:
             r.fail((*path, key), f"got a value of {len(value)} characters, expected at most 256")
 
@@ -344,9 +362,7 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
         r.fail(("vpc_cidr",), f"got {_show(str(vpc))}, expected a prefix from /16 to /24 (AWS VPC limits)")
         vpc = None
     if vpc is not None and not vpc.is_private:
-        r.fail(
-            ("vpc_cidr",), f"got {_show(str(vpc))}, expected a private range (10/8, 172.16/12, 192.168/16)"
-        )
+        r.fail(("vpc_cidr",), f"got {_show(str(vpc))}, expected a private range (10/8, 172.16/12, 192.168/16)")
     az_count = v.get("az_count")
     seen: list[tuple[ipaddress.IPv4Network, KeyPath]] = []
     for key in ("public_subnet_cidrs", "private_subnet_cidrs", "database_subnet_cidrs"):
@@ -360,9 +376,7 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
             if net is None:
                 continue
             if net.prefixlen > 28:
-                r.fail(
-                    (key, i), f"got {_show(cidr)}, expected a prefix of /28 or larger (AWS subnet minimum)"
-                )
+                r.fail((key, i), f"got {_show(cidr)}, expected a prefix of /28 or larger (AWS subnet minimum)")
             if vpc is not None and not net.subnet_of(vpc):
                 r.fail((key, i), f"got {_show(cidr)}, expected a network inside vpc_cidr {_show(str(vpc))}")
             for other, other_path in seen:
@@ -385,6 +399,14 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
                 f"got {_show(cidr)}, expected a network narrower than the internet",
             )
 
+    for i, namespace in enumerate(v.get("eks_ci_namespaces") or ()):
+        if not _DNS_LABEL.match(namespace):
+            r.fail(("eks_ci_namespaces", i), f"got {_show(namespace)}, expected a Kubernetes namespace name")
+        elif env == "production":
+            r.fail(
+                ("eks_ci_namespaces", i),
+                "got a namespace in production, expected none (CI deploys to staging only)",
+            )
     groups = _as_values(v.get("node_groups"))
     for name, cap in NODE_GROUP_MAX_CAPS.items():
         g = _as_values(groups.get(name))
@@ -418,29 +440,34 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
         r.fail(("rds_instance_class",), f'got {_show(rds_class)}, expected an RDS class like "db.t3.medium"')
     engine = v.get("rds_engine_version")
     if isinstance(engine, str) and not (engine.isdigit() and int(engine) >= 15):
-        r.fail(
-            ("rds_engine_version",), f'got {_show(engine)}, expected a PostgreSQL major version "15" or newer'
-        )
+        r.fail(("rds_engine_version",), f'got {_show(engine)}, expected a PostgreSQL major version "15" or newer')
     _check_range(r, v, "rds_allocated_storage_gib", 20, 65536)
     _check_range(r, v, "rds_backup_retention_days", 1, 35)
     low, high = v.get("rds_allocated_storage_gib"), v.get("rds_max_allocated_storage_gib")
     if isinstance(low, int) and isinstance(high, int) and high < low:
-        r.fail(
-            ("rds_max_allocated_storage_gib",), f"got {high}, expected >= rds_allocated_storage_gib ({low})"
-        )
+        r.fail(("rds_max_allocated_storage_gib",), f"got {high}, expected >= rds_allocated_storage_gib ({low})")
     node_type = v.get("redis_node_type")
     if isinstance(node_type, str) and not node_type.startswith("cache."):
         r.fail(("redis_node_type",), f'got {_show(node_type)}, expected a node type like "cache.t3.micro"')
+    redis = v.get("redis_engine_version")
+    if isinstance(redis, str):
+        m = _REDIS_VERSION.match(redis)
+        if not m or int(m.group(1)) < 7:
+            r.fail(("redis_engine_version",), f'got {_show(redis)}, expected a Redis version "7.0" or newer')
     _check_range(r, v, "redis_num_shards", 1, 500)
     _check_range(r, v, "redis_replicas_per_shard", 0, 5)
     _check_range(r, v, "redis_snapshot_retention_days", 0, 35)
+    if isinstance(env, str) and env != "dev":
+        if v.get("rds_deletion_protection") is False:
+            r.fail(("rds_deletion_protection",), f"got false, expected true in {env} (only dev may drop it)")
+        replicas = v.get("redis_replicas_per_shard")
+        if isinstance(replicas, int) and replicas < 1:
+            r.fail(("redis_replicas_per_shard",), f"got {replicas}, expected >= 1 in {env} (Multi-AZ failover)")
     if env == "production":
         if v.get("rds_multi_az") is False:
             r.fail(("rds_multi_az",), "got false, expected true in production (NFR availability: Multi-AZ)")
         if v.get("nat_mode") == NatMode.SINGLE:
-            r.fail(
-                ("nat_mode",), 'got "single", expected "per_az" in production (no single AZ point of failure)'
-            )
+            r.fail(("nat_mode",), 'got "single", expected "per_az" in production (no single AZ point of failure)')
 
 
 def _validate_account(r: _Reader, v: Mapping[str, Any]) -> None:
@@ -457,13 +484,15 @@ def _validate_account(r: _Reader, v: Mapping[str, Any]) -> None:
                 (key,),
                 f"got {_show(name)}, expected an S3 bucket name: 3-63 lower-case letters, digits, - and .",
             )
-    if v.get("state_bucket_name") is not None and v.get("state_bucket_name") == v.get(
-        "access_log_bucket_name"
-    ):
+    if v.get("state_bucket_name") is not None and v.get("state_bucket_name") == v.get("access_log_bucket_name"):
         r.fail(
             ("access_log_bucket_name",),
             "got the state bucket's name, expected a separate bucket for access logs",
         )
+    for key in ("admin_role_name", "ci_deployer_role_name"):
+        role = v.get(key)
+        if isinstance(role, str) and not _ROLE.match(role):
+            r.fail((key,), f"got {_show(role)}, expected an IAM role name: 1-64 of A-Z a-z 0-9 +=,.@_-")
     table = v.get("lock_table_name")
     if isinstance(table, str) and not _TABLE.match(table):
         r.fail(
@@ -519,9 +548,7 @@ def resolve_environment_names(requested: Iterable[str]) -> tuple[str, ...]:
             close = [n for n in ENVIRONMENT_NAMES if name and n.startswith(name)]
             close = close or difflib.get_close_matches(name, [*ENVIRONMENT_NAMES, "all"], n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise UsageError(
-                f"--env: got {name!r}, expected one of {', '.join(ENVIRONMENT_NAMES)} or all{hint}"
-            )
+            raise UsageError(f"--env: got {name!r}, expected one of {', '.join(ENVIRONMENT_NAMES)} or all{hint}")
     return tuple(n for n in ENVIRONMENT_NAMES if n in wanted)
 
 

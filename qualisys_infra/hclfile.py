@@ -84,9 +84,7 @@ def read_hcl(path: Path, display_name: str) -> HclDocument:
         if child.data == "block":
             line = _first_line(child) or 1
             blocks.append(
-                Violation(
-                    display_name, line, "syntax", "blocks are not allowed in tfvars, expected `key = value`"
-                )
+                Violation(display_name, line, "syntax", "blocks are not allowed in tfvars, expected `key = value`")
             )
         elif child.data == "attribute":
             name = _identifier(child.children[0])
@@ -156,9 +154,7 @@ def _syntax_violation(display_name: str, exc: UnexpectedInput) -> Violation:
     else:
         token = getattr(exc, "token", None)
         shown = str(token).strip() if token is not None else ""
-        what = (
-            f"unexpected {shown!r} at column {getattr(exc, 'column', '?')}" if shown else "unexpected input"
-        )
+        what = f"unexpected {shown!r} at column {getattr(exc, 'column', '?')}" if shown else "unexpected input"
     return Violation(display_name, line, "syntax", f"not valid HCL: {what}; expected `key = value` lines")
 
 

@@ -6,7 +6,8 @@ Stack and construct names are a public contract: renaming one moves state or rep
 from __future__ import annotations
 
 BOOTSTRAP_STACK = "bootstrap"
-ENVIRONMENT_STACK_KINDS = ("network",)
+# In dependency order: each kind may use the outputs of the kinds before it.
+ENVIRONMENT_STACK_KINDS = ("network", "cluster", "data")
 
 
 def stack_name(environment: str, kind: str) -> str:

@@ -46,11 +46,7 @@ def expected_stacks(settings: Settings) -> tuple[str, ...]:
     """The stacks a synth of ``settings`` produces, in deployment order."""
     return (
         BOOTSTRAP_STACK,
-        *(
-            stack_name(env.environment, kind)
-            for env in settings.environments
-            for kind in ENVIRONMENT_STACK_KINDS
-        ),
+        *(stack_name(env.environment, kind) for env in settings.environments for kind in ENVIRONMENT_STACK_KINDS),
     )
 
 
@@ -129,6 +125,8 @@ def build_and_synth(settings: Settings, *, staging_dir: Path, final_outdir: Path
     # Imported here: importing the engine starts Node.js and takes seconds.
     from bootstrap.stack import BootstrapStack
     from qualisys_infra.engine import TARGET_VERSIONS, App
+    from stacks.cluster import ClusterStack
+    from stacks.data import DataStack
     from stacks.network import NetworkStack
 
     app = App(outdir=str(staging_dir), context={"targetVersions": TARGET_VERSIONS})
@@ -137,7 +135,11 @@ def build_and_synth(settings: Settings, *, staging_dir: Path, final_outdir: Path
     local_state = os.path.relpath(root / BOOTSTRAP_STATE_FILE, final_outdir / "stacks" / BOOTSTRAP_STACK)
     BootstrapStack(app, account=settings.account, local_state_path=local_state)
     for env in settings.environments:
-        NetworkStack(app, account=settings.account, env=env)
+        network = NetworkStack(app, account=settings.account, env=env)
+        cluster = ClusterStack(app, account=settings.account, env=env, network=network.network)
+        cluster.add_dependency(network)
+        data = DataStack(app, account=settings.account, env=env, network=network.network, cluster=cluster.eks)
+        data.add_dependency(cluster)
     try:
         app.synth()
     except Exception as exc:  # the engine raises jsii's RuntimeError with the JavaScript message

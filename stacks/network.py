@@ -48,6 +48,7 @@ class NetworkStack(PlatformStack):
                 private_subnet_cidrs=env.private_subnet_cidrs,
                 database_subnet_cidrs=env.database_subnet_cidrs,
                 nat_mode=env.nat_mode,
+                availability_zones=env.availability_zones,
                 flow_log_key=self.flow_log_key,
                 flow_log_retention_days=env.flow_log_retention_days,
             ),

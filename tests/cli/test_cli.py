@@ -81,14 +81,10 @@ BROKEN = [
 
 
 def _line_of(path: Path, needle: str) -> int:
-    return next(
-        n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line
-    )
+    return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
 
 
-@pytest.mark.parametrize(
-    ("case", "file", "old", "new", "needle", "message"), BROKEN, ids=[b[0] for b in BROKEN]
-)
+@pytest.mark.parametrize(("case", "file", "old", "new", "needle", "message"), BROKEN, ids=[b[0] for b in BROKEN])
 def test_fails_with_exit_2_and_a_located_message(
     capsys: pytest.CaptureFixture[str],
     project_copy: Path,
@@ -113,9 +109,7 @@ def test_fails_with_exit_2_and_a_located_message(
     assert sorted(p.name for p in (project_copy / "cdktf.out").iterdir()) == ["stacks"]
 
 
-def test_fails_if_an_environment_file_is_missing(
-    capsys: pytest.CaptureFixture[str], project_copy: Path
-) -> None:
+def test_fails_if_an_environment_file_is_missing(capsys: pytest.CaptureFixture[str], project_copy: Path) -> None:
     (project_copy / "environments" / "staging.tfvars").unlink()
     code, _, err = _run(capsys, "--project-dir", str(project_copy), "synth", "--env", "staging")
     assert code == 2
@@ -175,23 +169,19 @@ def test_help_is_available_everywhere() -> None:
         assert info.value.code == 0
 
 
-def test_synth_is_cached_when_inputs_are_unchanged(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_synth_is_cached_when_inputs_are_unchanged(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Two in-process synths into one folder: the second is a cache hit that rewrites nothing."""
     out = tmp_path / "out"
     code, first, err = _run(capsys, "--project-dir", str(ROOT), "synth", "--env", "dev", "--out", str(out))
     assert code == 0, err
-    assert "2 stacks written" in first
+    assert "4 stacks written" in first
     stack_file = out / "stacks" / "dev-network" / "cdk.tf.json"
     before = stack_file.stat().st_mtime_ns
     code, second, _ = _run(capsys, "--project-dir", str(ROOT), "synth", "--env", "dev", "--out", str(out))
     assert code == 0
     assert "up to date, inputs unchanged" in second
     assert stack_file.stat().st_mtime_ns == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")], (
-        "no temporary folder is left behind"
-    )
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")], "no temporary folder is left behind"
 
 
 def test_main_py_synthesizes_under_the_cdktn_cli(tmp_path: Path) -> None:
@@ -211,7 +201,7 @@ def test_main_py_synthesizes_under_the_cdktn_cli(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     # Under cdktn the app keeps progress off stderr, which the cdktn CLI would show as [ERROR] lines.
     assert "synth: loading settings" not in result.stdout + result.stderr
-    assert sorted(p.name for p in (out / "stacks").iterdir()) == ["bootstrap", "dev-network"]
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == ["bootstrap", "dev-cluster", "dev-data", "dev-network"]
     config = json.loads((out / "stacks" / "dev-network" / "cdk.tf.json").read_text(encoding="utf-8"))
     assert config["terraform"]["backend"]["s3"]["key"] == "dev/network.tfstate"
 

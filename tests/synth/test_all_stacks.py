@@ -11,10 +11,10 @@ from tests.synth.helpers import ref
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
 
 
-def test_synth_produces_bootstrap_and_a_network_stack_per_environment(synthesized: Synthesized) -> None:
-    assert sorted(synthesized.stacks) == sorted(
-        ["bootstrap", "dev-network", "staging-network", "production-network"]
-    )
+def test_synth_produces_bootstrap_and_every_stack_of_every_environment(synthesized: Synthesized) -> None:
+    kinds = ("network", "cluster", "data")
+    expected = ["bootstrap"] + [f"{env}-{kind}" for env in ("dev", "staging", "production") for kind in kinds]
+    assert sorted(synthesized.stacks) == sorted(expected)
     manifest = json.loads((synthesized.outdir / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(manifest["stacks"]) == sorted(synthesized.stacks)
 
@@ -81,7 +81,7 @@ def test_no_policy_allows_every_action_on_every_resource_to_anyone_but_the_accou
 
 def test_every_kms_key_rotates_and_has_an_explicit_policy(synthesized: Synthesized) -> None:
     keys = [(s, n, k) for s in synthesized.stacks for n, k in synthesized.resources(s, "aws_kms_key").items()]
-    assert len(keys) == 1 + len(synthesized.settings.environments)
+    assert {s for s, _, _ in keys} == set(synthesized.stacks), "every stack encrypts with keys of its own"
     for stack, name, key in keys:
         assert key["enable_key_rotation"] is True, (stack, name)
         assert "policy" in key, (stack, name)

@@ -14,13 +14,7 @@ STACK = "bootstrap"
 
 def _for_bucket(s: Synthesized, type_: str, bucket: str) -> Any:
     """The one ``type_`` resource attached to ``bucket`` (by reference)."""
-    return one(
-        {
-            k: v
-            for k, v in s.resources(STACK, type_).items()
-            if points_to(v["bucket"], "aws_s3_bucket", bucket)
-        }
-    )
+    return one({k: v for k, v in s.resources(STACK, type_).items() if points_to(v["bucket"], "aws_s3_bucket", bucket)})
 
 
 def _bucket_named(s: Synthesized, name: str) -> str:
@@ -52,9 +46,7 @@ def test_every_bucket_is_versioned_private_owned_and_protected(synthesized: Synt
         assert owner["rule"] == {"object_ownership": "BucketOwnerEnforced"}
         lifecycle = _for_bucket(synthesized, "aws_s3_bucket_lifecycle_configuration", name)
         rules = {r["id"]: r for r in lifecycle["rule"]}
-        assert rules["expire-noncurrent-versions"]["noncurrent_version_expiration"] == [
-            {"noncurrent_days": 30}
-        ]
+        assert rules["expire-noncurrent-versions"]["noncurrent_version_expiration"] == [{"noncurrent_days": 30}]
         assert rules["expire-noncurrent-versions"]["abort_incomplete_multipart_upload"] == [
             {"days_after_initiation": 7}
         ]

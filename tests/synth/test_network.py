@@ -32,9 +32,7 @@ def _subnets_by_tier(s: Synthesized, env: EnvironmentConfig) -> dict[str, dict[s
 
 def _route_table_of(s: Synthesized, env: EnvironmentConfig, subnet: str) -> str:
     associations = s.resources(_stack(env), "aws_route_table_association").values()
-    (table,) = [
-        ref(a["route_table_id"])[1] for a in associations if points_to(a["subnet_id"], "aws_subnet", subnet)
-    ]
+    (table,) = [ref(a["route_table_id"])[1] for a in associations if points_to(a["subnet_id"], "aws_subnet", subnet)]
     return table
 
 
@@ -64,9 +62,7 @@ def test_no_subnet_assigns_public_ips(synthesized: Synthesized, env: Environment
         assert subnet["map_public_ip_on_launch"] is False, name
 
 
-def test_subnets_are_tagged_for_kubernetes_load_balancers(
-    synthesized: Synthesized, env: EnvironmentConfig
-) -> None:
+def test_subnets_are_tagged_for_kubernetes_load_balancers(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     tiers = _subnets_by_tier(synthesized, env)
     assert all(s["tags"]["kubernetes.io/role/elb"] == "1" for s in tiers["public"].values())
     assert all(s["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in tiers["private"].values())
@@ -139,9 +135,7 @@ def test_every_subnet_has_its_own_tier_network_acl(synthesized: Synthesized, env
 
 def _acl_rules(s: Synthesized, env: EnvironmentConfig, tier: str) -> list[dict[str, Any]]:
     stack = _stack(env)
-    (acl,) = [
-        n for n, a in s.resources(stack, "aws_network_acl").items() if a["tags"]["Name"].endswith(f"-{tier}")
-    ]
+    (acl,) = [n for n, a in s.resources(stack, "aws_network_acl").items() if a["tags"]["Name"].endswith(f"-{tier}")]
     return [
         r
         for r in s.resources(stack, "aws_network_acl_rule").values()
@@ -149,9 +143,7 @@ def _acl_rules(s: Synthesized, env: EnvironmentConfig, tier: str) -> list[dict[s
     ]
 
 
-def test_no_network_acl_admits_ssh_or_rdp_from_the_internet(
-    synthesized: Synthesized, env: EnvironmentConfig
-) -> None:
+def test_no_network_acl_admits_ssh_or_rdp_from_the_internet(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     for rule in synthesized.resources(_stack(env), "aws_network_acl_rule").values():
         if rule["egress"] or rule["cidr_block"] not in ANYWHERE:
             continue
@@ -160,9 +152,7 @@ def test_no_network_acl_admits_ssh_or_rdp_from_the_internet(
             assert not rule["from_port"] <= port <= rule["to_port"], (port, rule)
 
 
-def test_database_tier_admits_only_database_ports_from_inside(
-    synthesized: Synthesized, env: EnvironmentConfig
-) -> None:
+def test_database_tier_admits_only_database_ports_from_inside(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     rules = _acl_rules(synthesized, env, "database")
     inside = [ipaddress.IPv4Network(c) for c in (*env.private_subnet_cidrs, *env.database_subnet_cidrs)]
     assert rules

@@ -129,10 +129,7 @@ def test_fails_if_key_is_unknown_and_suggests_the_closest(tmp_path: Path) -> Non
 
 def test_fails_if_required_key_is_missing(tmp_path: Path) -> None:
     path = _dev_with(tmp_path, 'vpc_cidr              = "10.0.0.0/16"\n', "")
-    assert (
-        "environments/dev.tfvars:1: vpc_cidr: missing required key, expected an IPv4 network"
-        in _errors(path)[0]
-    )
+    assert "environments/dev.tfvars:1: vpc_cidr: missing required key, expected an IPv4 network" in _errors(path)[0]
 
 
 def test_fails_if_nested_key_is_missing(tmp_path: Path) -> None:
@@ -180,9 +177,7 @@ def test_fails_if_value_is_an_expression(tmp_path: Path) -> None:
 def test_fails_if_enum_value_is_unknown(tmp_path: Path) -> None:
     path = _dev_with(tmp_path, 'nat_mode              = "single"', 'nat_mode = "per-az"')
     (line,) = _errors(path)
-    assert line.endswith(
-        'nat_mode: got "per-az", expected one of "single", "per_az" (did you mean "per_az"?)'
-    )
+    assert line.endswith('nat_mode: got "per-az", expected one of "single", "per_az" (did you mean "per_az"?)')
 
 
 # --- values ------------------------------------------------------------------------------------------
@@ -190,10 +185,8 @@ def test_fails_if_enum_value_is_unknown(tmp_path: Path) -> None:
 
 def test_fails_if_environment_does_not_match_file_name(tmp_path: Path) -> None:
     path = _dev_with(tmp_path, 'environment = "dev"', 'environment = "staging"')
-    (line,) = _errors(path)
-    assert (
-        line == 'environments/dev.tfvars:3: environment: got "staging", expected "dev" (the file\'s own name)'
-    )
+    errors = _errors(path)
+    assert 'environments/dev.tfvars:3: environment: got "staging", expected "dev" (the file\'s own name)' in errors
 
 
 def test_fails_if_region_is_invalid(tmp_path: Path) -> None:
@@ -210,9 +203,7 @@ def test_fails_if_az_count_is_below_two(tmp_path: Path) -> None:
 def test_fails_if_cidr_is_invalid(tmp_path: Path) -> None:
     path = _dev_with(tmp_path, '"10.0.0.0/16"', '"10.0.0.300/16"')
     errors = _errors(path)
-    assert errors[0].startswith(
-        f'environments/dev.tfvars:{_line_of(path, "vpc_cidr")}: vpc_cidr: got "10.0.0.300/16"'
-    )
+    assert errors[0].startswith(f'environments/dev.tfvars:{_line_of(path, "vpc_cidr")}: vpc_cidr: got "10.0.0.300/16"')
     assert "expected an IPv4 network in CIDR notation" in errors[0]
 
 
@@ -274,8 +265,7 @@ def test_fails_if_node_group_exceeds_the_spec_cap(tmp_path: Path, group: str, ol
     path = _dev_with(tmp_path, old, f"max_size       = {cap + 1}")
     errors = _errors(path)
     assert any(
-        f"node_groups.{group}.max_size: got {cap + 1}, expected a whole number from 1 to {cap} (the spec's cap"
-        in e
+        f"node_groups.{group}.max_size: got {cap + 1}, expected a whole number from 1 to {cap} (the spec's cap" in e
         for e in errors
     )
 
@@ -295,11 +285,20 @@ def test_fails_if_retention_is_not_a_cloudwatch_value(tmp_path: Path) -> None:
     )
 
 
+def test_fails_if_deletion_protection_or_failover_is_off_outside_dev(tmp_path: Path) -> None:
+    text = (ENV_DIR / "staging.tfvars").read_text(encoding="utf-8")
+    text = text.replace("redis_replicas_per_shard      = 1", "redis_replicas_per_shard = 0")
+    path = _write(tmp_path, "staging.tfvars", text + "rds_deletion_protection = false\n")
+    errors = _errors(path)
+    assert any(
+        "rds_deletion_protection: got false, expected true in staging (only dev may drop it)" in e for e in errors
+    )
+    assert any("redis_replicas_per_shard: got 0, expected >= 1 in staging (Multi-AZ failover)" in e for e in errors)
+
+
 def test_fails_if_production_is_not_highly_available(tmp_path: Path) -> None:
     text = (ENV_DIR / "production.tfvars").read_text(encoding="utf-8")
-    text = text.replace('"per_az"', '"single"').replace(
-        "rds_multi_az                  = true", "rds_multi_az = false"
-    )
+    text = text.replace('"per_az"', '"single"').replace("rds_multi_az                  = true", "rds_multi_az = false")
     path = _write(tmp_path, "production.tfvars", text)
     errors = _errors(path)
     assert any('nat_mode: got "single", expected "per_az" in production' in e for e in errors)
@@ -354,7 +353,5 @@ def test_settings_collect_violations_of_every_file(tmp_path: Path) -> None:
 def test_resolves_environment_names() -> None:
     assert resolve_environment_names(["all"]) == ENVIRONMENT_NAMES
     assert resolve_environment_names(["production", "dev"]) == ("dev", "production")
-    with pytest.raises(
-        UsageError, match=r"--env: got 'prod', expected one of dev, staging, production or all"
-    ):
+    with pytest.raises(UsageError, match=r"--env: got 'prod', expected one of dev, staging, production or all"):
         resolve_environment_names(["prod"])

@@ -1,0 +1,176 @@
+"""``<env>-cluster``: EKS with its keys, access entries, IRSA add-ons and the two node groups."""
+
+from __future__ import annotations
+
+from modules.account_context import AccountContext
+from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, NodeGroupProps
+from modules.encryption_key import EncryptionKey, EncryptionKeyProps
+from modules.network import Network
+from modules.policy import Condition, Statement
+from qualisys_infra.config import AccountConfig, EnvironmentConfig
+from qualisys_infra.engine import Construct, TerraformOutput
+from qualisys_infra.naming import resource_prefix, stack_name, state_key
+from stacks.base import PlatformStack, StateBackend
+
+KIND = "cluster"
+CI_KUBERNETES_GROUP = "ci-deployers"
+PLAYWRIGHT_TAINT = ("dedicated", "playwright", "NO_SCHEDULE")
+KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
+
+
+class ClusterStack(PlatformStack):
+    """The environment's EKS cluster in the network stack's private subnets."""
+
+    def __init__(self, scope: Construct, *, account: AccountConfig, env: EnvironmentConfig, network: Network) -> None:
+        super().__init__(
+            scope,
+            stack_name(env.environment, KIND),
+            region=env.region,
+            tags={**account.tags, **env.tags, "Environment": env.environment, "Stack": KIND},
+            backend=StateBackend(account=account, key=state_key(env.environment, KIND)),
+        )
+        name = resource_prefix(account.project, env.environment)
+        ctx = AccountContext(self, "account")
+
+        secrets_key = EncryptionKey(
+            self,
+            "eks-secrets",
+            props=EncryptionKeyProps(
+                alias_name=f"{name}-eks-secrets",
+                description=f"{name}: EKS secrets envelope encryption",
+                context=ctx,
+            ),
+        )
+        log_key = EncryptionKey(
+            self,
+            "eks-logs",
+            props=EncryptionKeyProps(
+                alias_name=f"{name}-eks-logs",
+                description=f"{name}: EKS control-plane logs",
+                context=ctx,
+                log_group_name_prefix=f"/aws/eks/{name}/",
+            ),
+        )
+        autoscaling = (
+            f"arn:{ctx.partition}:iam::{ctx.account_id}:role/aws-service-role/"
+            "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        )
+        volume_statements = (
+            # Managed node groups launch through Auto Scaling, whose service-linked role
+            # must be able to use the key for the encrypted root volumes.
+            Statement(
+                sid="AutoScalingUsesKeyForNodeVolumes",
+                actions=KEY_USE,
+                resources=("*",),
+                principals={"AWS": [autoscaling]},
+            ),
+            Statement(
+                sid="AutoScalingAttachesPersistentResources",
+                actions=("kms:CreateGrant",),
+                resources=("*",),
+                principals={"AWS": [autoscaling]},
+                conditions=(Condition(test="Bool", variable="kms:GrantIsForAWSResource", values=("true",)),),
+            ),
+        )
+        volume_key = EncryptionKey(
+            self,
+            "eks-volumes",
+            props=EncryptionKeyProps(
+                alias_name=f"{name}-eks-volumes",
+                description=f"{name}: EBS volumes of EKS nodes",
+                context=ctx,
+                extra_statements=volume_statements,
+            ),
+        )
+        role_arn = f"arn:{ctx.partition}:iam::{ctx.account_id}:role/"
+        access = [AccessGrant(role_arn=role_arn + account.admin_role_name, policy="AmazonEKSClusterAdminPolicy")]
+        if env.eks_ci_namespaces:
+            access.append(
+                AccessGrant(
+                    role_arn=role_arn + account.ci_deployer_role_name,
+                    # Read-only view in its namespaces; write rights come from the platform stack's
+                    # RBAC Role bound to CI_KUBERNETES_GROUP, which excludes secrets and pods/exec.
+                    policy="AmazonEKSViewPolicy",
+                    namespaces=env.eks_ci_namespaces,
+                    kubernetes_groups=(CI_KUBERNETES_GROUP,),
+                )
+            )
+        self.eks = EksCluster(
+            self,
+            "eks",
+            props=EksClusterProps(
+                name=name,
+                context=ctx,
+                kubernetes_version=env.eks_kubernetes_version,
+                network=network,
+                secrets_key=secrets_key,
+                log_key=log_key,
+                log_retention_days=env.log_retention_days,
+                access=tuple(access),
+                public_access_cidrs=env.eks_public_access_cidrs,
+                deletion_protection=not env.is_dev,
+            ),
+        )
+        groups = env.node_groups
+        self.node_groups = [
+            NodeGroup(
+                self,
+                f"nodes-{group}",
+                props=NodeGroupProps(
+                    cluster=self.eks,
+                    name=group,
+                    instance_types=cfg.instance_types,
+                    min_size=cfg.min_size,
+                    desired_size=cfg.desired_size,
+                    max_size=cfg.max_size,
+                    disk_size_gib=cfg.disk_size_gib,
+                    volume_key=volume_key,
+                    labels={"qualisys.io/node-pool": group},
+                    taints=(PLAYWRIGHT_TAINT,) if group == "playwright" else (),
+                ),
+            )
+            for group, cfg in (("general", groups.general), ("playwright", groups.playwright))
+        ]
+        cni = self.eks.service_account_role(
+            "vpc-cni",
+            namespace="kube-system",
+            service_account="aws-node",
+            description=f"vpc-cni of {name}: manages pod network interfaces",
+            managed_policies=("AmazonEKS_CNI_Policy",),
+        )
+        ebs = self.eks.service_account_role(
+            "ebs-csi",
+            namespace="kube-system",
+            service_account="ebs-csi-controller-sa",
+            description=f"EBS CSI driver of {name}: creates encrypted volumes",
+            managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
+            statements=(
+                Statement(sid="UseVolumeKey", actions=KEY_USE, resources=(volume_key.arn,)),
+                Statement(
+                    sid="GrantVolumeKeyToEbs",
+                    actions=("kms:CreateGrant",),
+                    resources=(volume_key.arn,),
+                    conditions=(Condition(test="Bool", variable="kms:GrantIsForAWSResource", values=("true",)),),
+                ),
+            ),
+        )
+        nodes = [g.node_group for g in self.node_groups]
+        self.eks.addon("vpc-cni", role=cni)
+        self.eks.addon("kube-proxy")
+        self.eks.addon("eks-pod-identity-agent")
+        self.eks.addon("coredns", after=nodes)  # needs nodes to schedule on
+        self.eks.addon("aws-ebs-csi-driver", role=ebs, after=nodes)
+        self.secrets_key = secrets_key
+        outputs: dict[str, tuple[object, str]] = {
+            "cluster_name": (self.eks.cluster.name, "EKS cluster name"),
+            "cluster_endpoint": (self.eks.cluster.endpoint, "Kubernetes API endpoint (private)"),
+            "cluster_certificate_authority": (
+                self.eks.cluster.certificate_authority.get(0).data,
+                "Cluster CA (base64)",
+            ),
+            "oidc_provider_arn": (self.eks.oidc_provider.arn, "OIDC provider for IRSA roles"),
+            "node_security_group_id": (self.eks.node_security_group.id, "Security group of the worker nodes"),
+            "node_role_arn": (self.eks.node_role.arn, "IAM role of the worker nodes"),
+        }
+        for key_name, (value, description) in outputs.items():
+            TerraformOutput(self, key_name, value=value, description=description)

@@ -1,0 +1,111 @@
+"""``<env>-data``: RDS PostgreSQL and ElastiCache Redis, their keys, and ingress from the nodes only."""
+
+from __future__ import annotations
+
+from modules.account_context import AccountContext
+from modules.cache import RedisCache, RedisCacheProps
+from modules.database import PostgresDatabase, PostgresDatabaseProps
+from modules.eks import EksCluster
+from modules.encryption_key import EncryptionKey, EncryptionKeyProps
+from modules.network import Network
+from qualisys_infra.config import AccountConfig, EnvironmentConfig
+from qualisys_infra.engine import Construct, TerraformOutput
+from qualisys_infra.naming import resource_prefix, stack_name, state_key
+from stacks.base import PlatformStack, StateBackend
+
+KIND = "data"
+
+
+class DataStack(PlatformStack):
+    """The environment's database and cache in the isolated subnets, reachable from EKS nodes only."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        account: AccountConfig,
+        env: EnvironmentConfig,
+        network: Network,
+        cluster: EksCluster,
+    ) -> None:
+        super().__init__(
+            scope,
+            stack_name(env.environment, KIND),
+            region=env.region,
+            tags={**account.tags, **env.tags, "Environment": env.environment, "Stack": KIND},
+            backend=StateBackend(account=account, key=state_key(env.environment, KIND)),
+        )
+        name = resource_prefix(account.project, env.environment)
+        ctx = AccountContext(self, "account")
+        keys = {
+            purpose: EncryptionKey(
+                self,
+                f"{purpose}-key",
+                props=EncryptionKeyProps(
+                    alias_name=f"{name}-{purpose}",
+                    description=f"{name}: {description}",
+                    context=ctx,
+                    log_group_name_prefix=prefix,
+                ),
+            )
+            for purpose, description, prefix in (
+                ("rds", "RDS storage and Performance Insights", None),
+                ("rds-secret", "RDS master password in Secrets Manager", None),
+                ("redis", "ElastiCache data at rest", None),
+                ("data-logs", "database and cache logs", "/aws/"),
+            )
+        }
+        self.database = PostgresDatabase(
+            self,
+            "postgres",
+            props=PostgresDatabaseProps(
+                name=name,
+                context=ctx,
+                network=network,
+                engine_version=env.rds_engine_version,
+                instance_class=env.rds_instance_class,
+                multi_az=env.rds_multi_az,
+                allocated_storage_gib=env.rds_allocated_storage_gib,
+                max_allocated_storage_gib=env.rds_max_allocated_storage_gib,
+                backup_retention_days=env.rds_backup_retention_days,
+                deletion_protection=env.rds_deletion_protection,
+                storage_key=keys["rds"],
+                secret_key=keys["rds-secret"],
+                log_key=keys["data-logs"],
+                log_retention_days=env.log_retention_days,
+            ),
+        )
+        self.cache = RedisCache(
+            self,
+            "redis",
+            props=RedisCacheProps(
+                name=name,
+                network=network,
+                engine_version=env.redis_engine_version,
+                node_type=env.redis_node_type,
+                num_shards=env.redis_num_shards,
+                replicas_per_shard=env.redis_replicas_per_shard,
+                snapshot_retention_days=env.redis_snapshot_retention_days,
+                storage_key=keys["redis"],
+                log_key=keys["data-logs"],
+                log_retention_days=env.log_retention_days,
+            ),
+        )
+        nodes = cluster.node_security_group
+        self.database.allow_from(nodes, description="EKS nodes to PostgreSQL")
+        self.cache.allow_from(nodes, description="EKS nodes to Redis")
+        outputs: dict[str, tuple[object, str]] = {
+            "db_instance_endpoint": (self.database.instance.endpoint, "PostgreSQL endpoint (host:port)"),
+            "db_instance_identifier": (self.database.instance.identifier, "RDS instance identifier"),
+            "db_master_secret_arn": (
+                self.database.instance.master_user_secret.get(0).secret_arn,
+                "Secrets Manager secret holding the master credentials (managed by RDS)",
+            ),
+            "redis_configuration_endpoint": (
+                self.cache.replication_group.configuration_endpoint_address,
+                "Redis cluster-mode configuration endpoint",
+            ),
+            "redis_app_user_id": (self.cache.app_user_id, "RBAC user for IAM authentication"),
+        }
+        for key_name, (value, description) in outputs.items():
+            TerraformOutput(self, key_name, value=value, description=description)
