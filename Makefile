@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # No calls home from the cdktn CLI (version check, crash reports): these machines have no internet.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth scan test lint environments clean lock docs
+.PHONY: help setup synth scan test lint environments clean lock docs bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -73,3 +73,7 @@ clean: ## remove generated output (not the environments)
 
 docs: setup ## regenerate the settings reference in README.md from the config dataclasses
 	@$(BIN)/python -m qualisys_infra.reference --write
+
+bench: setup ## performance benchmarks (ratios measured in one run; not part of `make test`)
+	@$(BIN)/python -m benchmarks.bench_synth
+	@$(BIN)/python -m benchmarks.bench_tests

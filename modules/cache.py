@@ -8,7 +8,6 @@ from modules.encryption_key import EncryptionKey
 from modules.log_group import log_group
 from modules.network import Network
 from modules.security_group import SecurityGroup, SecurityGroupProps
-from modules.waivers import waive
 from qualisys_infra.engine import Construct
 from qualisys_infra.engine.aws import (
     elasticache_replication_group as rg,
@@ -136,17 +135,6 @@ class RedisCache(Construct):
                 for kind, group in self.log_groups.items()
             ],
         )
-        waive(
-            self.replication_group,
-            "CKV_AWS_31",
-            "clients authenticate through an RBAC user group with IAM auth, which replaces the AUTH token",
-        )
-        if not multi_az:
-            waive(
-                self.replication_group,
-                "CKV2_AWS_50",
-                "no replicas by this environment's tfvars (redis_replicas_per_shard = 0, dev only)",
-            )
 
     def allow_from(self, source: SecurityGroup | str, *, description: str) -> None:
         """Admit Redis connections (6379) from members of ``source``."""

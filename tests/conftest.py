@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,3 +63,34 @@ def project_copy(tmp_path: Path) -> Iterator[Path]:
     """A scratch project folder holding a copy of environments/, for tests that break files."""
     shutil.copytree(ENV_DIR, tmp_path / "environments")
     yield tmp_path
+
+
+# `npx cdktn synth` is a full engine start in other processes (Node CLI, then `python main.py`):
+# started as soon as collection ends, it runs on the second core while the in-process tests run.
+CDKTN_TEST = "test_main_py_synthesizes_under_the_cdktn_cli"
+CDKTN_RUN = pytest.StashKey[tuple[subprocess.Popen[str], Path]]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not any(item.name == CDKTN_TEST for item in session.items):
+        return
+    out = Path(tempfile.mkdtemp(prefix="qualisys-cdktn-")) / "cdktn.out"
+    env = {**os.environ, "QUALISYS_ENVIRONMENTS": "dev", "CHECKPOINT_DISABLE": "1"}
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
+    process = subprocess.Popen(
+        ["cdktn", "synth", "--output", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    session.config.stash[CDKTN_RUN] = (process, out)
+
+
+@pytest.fixture
+def cdktn_synth(request: pytest.FixtureRequest) -> tuple[int, str, Path]:
+    """The exit code, output and output folder of the background `cdktn synth` run."""
+    process, out = request.config.stash[CDKTN_RUN]
+    output, _ = process.communicate(timeout=300)
+    return process.returncode, output, out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from qualisys_infra.cli import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Synthesized
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -169,38 +170,39 @@ def test_help_is_available_everywhere() -> None:
         assert info.value.code == 0
 
 
-def test_synth_is_cached_when_inputs_are_unchanged(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """Two in-process synths into one folder: the second is a cache hit that rewrites nothing."""
-    out = tmp_path / "out"
-    code, first, err = _run(capsys, "--project-dir", str(ROOT), "synth", "--env", "dev", "--out", str(out))
-    assert code == 0, err
-    assert "4 stacks written" in first
-    stack_file = out / "stacks" / "dev-network" / "cdk.tf.json"
+def test_synth_is_a_no_op_when_inputs_are_unchanged(
+    capsys: pytest.CaptureFixture[str], synthesized: Synthesized
+) -> None:
+    """The session's synth wrote this folder from the same inputs: the CLI must rewrite nothing."""
+    stack_file = synthesized.outdir / "stacks" / "dev-network" / "cdk.tf.json"
     before = stack_file.stat().st_mtime_ns
-    code, second, _ = _run(capsys, "--project-dir", str(ROOT), "synth", "--env", "dev", "--out", str(out))
-    assert code == 0
-    assert "up to date, inputs unchanged" in second
+    code, out, err = _run(capsys, "--project-dir", str(ROOT), "synth", "--out", str(synthesized.outdir))
+    assert code == 0, err
+    assert out.startswith("synth: 10 stacks up to date, inputs unchanged")
     assert stack_file.stat().st_mtime_ns == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")], "no temporary folder is left behind"
-
-
-def test_main_py_synthesizes_under_the_cdktn_cli(tmp_path: Path) -> None:
-    """`npx cdktn synth` runs cdktf.json's app (`python main.py`): the real entry point, end to end."""
-    env = {**os.environ, "QUALISYS_ENVIRONMENTS": "dev", "CHECKPOINT_DISABLE": "1"}
-    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
-    out = tmp_path / "cdktn.out"
-    result = subprocess.run(
-        ["cdktn", "synth", "--output", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    assert not [p for p in synthesized.outdir.parent.iterdir() if p.name.startswith(".cdktf.out")], (
+        "no temp folder left"
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_synth_redoes_the_work_when_an_input_changes(tmp_path: Path, synthesized: Synthesized) -> None:
+    from qualisys_infra.synth import input_digest
+
+    settings = synthesized.settings
+    before = input_digest(ROOT / "environments", settings, synthesized.outdir.resolve())
+    shutil.copytree(ROOT / "environments", tmp_path / "environments")
+    changed = tmp_path / "environments" / "dev.tfvars"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n# a comment changes the digest\n", encoding="utf-8")
+    after = input_digest(tmp_path / "environments", settings, synthesized.outdir.resolve())
+    assert before != after
+
+
+def test_main_py_synthesizes_under_the_cdktn_cli(cdktn_synth: tuple[int, str, Path]) -> None:
+    """`npx cdktn synth` runs cdktf.json's app (`python main.py`): the real entry point, end to end."""
+    code, output, out = cdktn_synth
+    assert code == 0, output
     # Under cdktn the app keeps progress off stderr, which the cdktn CLI would show as [ERROR] lines.
-    assert "synth: loading settings" not in result.stdout + result.stderr
+    assert "synth: loading settings" not in output
     assert sorted(p.name for p in (out / "stacks").iterdir()) == ["bootstrap", "dev-cluster", "dev-data", "dev-network"]
     config = json.loads((out / "stacks" / "dev-network" / "cdk.tf.json").read_text(encoding="utf-8"))
     assert config["terraform"]["backend"]["s3"]["key"] == "dev/network.tfstate"

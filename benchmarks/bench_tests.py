@@ -1,0 +1,30 @@
+"""Whole test suite time as a ratio to one cold synth, measured in one run (target <= 4).
+
+.venv/bin/python -m benchmarks.bench_tests
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.measure import measure
+from qualisys_infra.runtime import PROJECT_ROOT, configure_node
+
+
+def main() -> int:
+    env = dict(os.environ)
+    configure_node(env)
+    cli = [sys.executable, "-m", "qualisys_infra.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
+    with tempfile.TemporaryDirectory() as tmp:
+        cold = measure([*cli, "synth", "--force", "--out", str(Path(tmp) / "out")], env=env).seconds
+    suite = measure([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], env=env, cwd=PROJECT_ROOT).seconds
+    ratio = suite / cold
+    print(f"cold synth: {cold:.2f} s; whole test suite: {suite:.2f} s = {ratio:.2f} x cold synth (target <= 4)")
+    return 0 if ratio <= 4 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The security gate (checkov) over every stack, and the invariants checkov cannot see."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qualisys_infra.security import ScanReport, scan
+from tests.conftest import Synthesized
+from tests.synth.helpers import ref
+
+ANYWHERE = ("0.0.0.0/0", "::/0")
+SECRET_ATTRIBUTES = {"password", "passwords", "auth_token", "secret_string", "master_password", "private_key"}
+SECRET_VALUE = re.compile(
+    r"(AKIA|ASIA)[A-Z0-9]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|ghp_[A-Za-z0-9]{36}|sk-[A-Za-z0-9]{20,}"
+)
+
+
+@pytest.fixture(scope="module")
+def report(synthesized: Synthesized) -> ScanReport:
+    return scan(synthesized.outdir, synthesized.stacks)
+
+
+def test_checkov_passes_every_stack_with_zero_unwaived_failures(report: ScanReport, synthesized: Synthesized) -> None:
+    assert report.parsing_errors == ()
+    assert report.passed > 1000, "checkov ran its checks on every stack"
+    for finding in report.waived:
+        print(f"waived {finding}: {finding.waiver}")
+    assert [str(f) for f in report.unwaived] == []
+    scanned = {f.stack for f in report.findings}
+    assert scanned <= set(synthesized.stacks)
+
+
+def test_every_waiver_names_a_check_that_fired(report: ScanReport, synthesized: Synthesized) -> None:
+    """A waiver whose check no longer fails is stale: it would hide the next real finding."""
+    fired = {(f.stack, f.resource.rsplit(".", 1)[-1], f.check_id) for f in report.findings}
+    for stack, config in synthesized.stacks.items():
+        for items in (config.get("resource") or {}).values():
+            for name, body in items.items():
+                for check in (body.get("//") or {}).get("checkov_waivers", {}):
+                    assert (stack, name, check) in fired, (stack, name, check)
+        data_waivers = (config.get("//") or {}).get("checkov_waivers", {}).get("data", {})
+        for items in data_waivers.values():
+            for name, checks in items.items():
+                for check in checks:
+                    assert (stack, name, check) in fired, (stack, name, check)
+
+
+def _copy_stack(synthesized: Synthesized, stack: str, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    folder = tmp_path / "stacks" / stack
+    shutil.copytree(synthesized.outdir / "stacks" / stack, folder)
+    return folder, json.loads((folder / "cdk.tf.json").read_text(encoding="utf-8"))
+
+
+def test_fails_if_a_check_breaks_without_a_waiver_or_a_stack_cannot_be_parsed(
+    synthesized: Synthesized, tmp_path: Path
+) -> None:
+    folder, config = _copy_stack(synthesized, "bootstrap", tmp_path)
+    block = next(iter(config["resource"]["aws_s3_bucket_public_access_block"].values()))
+    block["block_public_acls"] = False
+    table = next(iter(config["resource"]["aws_dynamodb_table"].values()))
+    table["point_in_time_recovery"] = {"enabled": False}
+    (folder / "cdk.tf.json").write_text(json.dumps(config), encoding="utf-8")
+    broken, config = _copy_stack(synthesized, "dev-network", tmp_path)
+    config["locals"] = "not an object"
+    (broken / "cdk.tf.json").write_text(json.dumps(config), encoding="utf-8")
+
+    result = scan(tmp_path, ["bootstrap", "dev-network"])
+    assert not result.ok
+    assert sorted(f.check_id for f in result.unwaived) == ["CKV2_AWS_6", "CKV_AWS_28", "CKV_AWS_53"]
+    assert len(result.waived) == 8, "the waivers still apply to the untouched resources"
+    assert len(result.parsing_errors) == 1 and "dev-network" in result.parsing_errors[0]
+
+
+# --- invariants checkov misses (security-checks.md §0) ------------------------------------------------
+
+
+def _all_resources(s: Synthesized, type_: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for stack in s.stacks:
+        for name, body in s.resources(stack, type_).items():
+            yield stack, name, body
+
+
+def test_no_security_group_rule_admits_the_internet(synthesized: Synthesized) -> None:
+    for stack, name, rule in _all_resources(synthesized, "aws_vpc_security_group_ingress_rule"):
+        assert rule.get("cidr_ipv4") not in ANYWHERE and rule.get("cidr_ipv6") not in ANYWHERE, (stack, name)
+    for stack, name, group in _all_resources(synthesized, "aws_security_group"):
+        assert "ingress" not in group and "egress" not in group, f"{stack} {name}: rules must be separate resources"
+    assert not list(_all_resources(synthesized, "aws_security_group_rule")), (
+        "use the vpc_security_group_*_rule resources"
+    )
+
+
+def test_no_rule_allows_every_protocol_to_or_from_the_internet(synthesized: Synthesized) -> None:
+    for type_ in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
+        for stack, name, rule in _all_resources(synthesized, type_):
+            if rule["ip_protocol"] == "-1":
+                assert rule.get("cidr_ipv4") not in ANYWHERE and rule.get("cidr_ipv6") not in ANYWHERE, (stack, name)
+
+
+def test_internet_egress_is_https_only(synthesized: Synthesized) -> None:
+    for stack, name, rule in _all_resources(synthesized, "aws_vpc_security_group_egress_rule"):
+        if rule.get("cidr_ipv4") in ANYWHERE:
+            assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443), (stack, name)
+
+
+def test_no_identity_policy_allows_wildcard_actions_on_wildcard_resources(synthesized: Synthesized) -> None:
+    for stack, config in synthesized.stacks.items():
+        for name, document in ((config.get("data") or {}).get("aws_iam_policy_document") or {}).items():
+            for statement in document["statement"]:
+                if statement["effect"] != "Allow" or statement.get("principals"):
+                    continue  # resource and trust policies are covered by test_all_stacks
+                wildcard_action = any(a == "*" or a.endswith(":*") for a in statement.get("actions", []))
+                assert not (wildcard_action and "*" in statement.get("resources", [])), (stack, name, statement["sid"])
+
+
+STATEFUL: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "aws_db_instance": lambda r: r["storage_encrypted"] is True and ref(r["kms_key_id"])[0] == "aws_kms_key",
+    "aws_elasticache_replication_group": lambda r: (
+        r["at_rest_encryption_enabled"] == "true" and ref(r["kms_key_id"])[0] == "aws_kms_key"
+    ),
+    "aws_dynamodb_table": lambda r: ref(r["server_side_encryption"]["kms_key_arn"])[0] == "aws_kms_key",
+    "aws_cloudwatch_log_group": lambda r: ref(r["kms_key_id"])[0] == "aws_kms_key",
+    "aws_eks_cluster": lambda r: ref(r["encryption_config"]["provider"]["key_arn"])[0] == "aws_kms_key",
+    "aws_launch_template": lambda r: all(
+        ref(d["ebs"]["kms_key_id"])[0] == "aws_kms_key" for d in r["block_device_mappings"]
+    ),
+}
+
+
+def test_every_stateful_resource_is_encrypted_with_a_customer_key(synthesized: Synthesized) -> None:
+    seen = set()
+    for type_, encrypted in STATEFUL.items():
+        for stack, name, body in _all_resources(synthesized, type_):
+            assert encrypted(body), (stack, type_, name)
+            seen.add(type_)
+    assert seen == set(STATEFUL), "every stateful type exists in the synthesized stacks"
+    for stack, name, sse in _all_resources(synthesized, "aws_s3_bucket_server_side_encryption_configuration"):
+        algorithm = sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"]
+        assert algorithm == "aws:kms" or "access-logs" in name, (stack, name)
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def test_no_secret_value_anywhere_in_the_synthesized_json(synthesized: Synthesized) -> None:
+    for stack, config in synthesized.stacks.items():
+        for path, value in _walk(config, stack):
+            leaf = re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
+            assert leaf not in SECRET_ATTRIBUTES, f"{path} holds a secret attribute"
+            if isinstance(value, str):
+                assert not SECRET_VALUE.search(value), f"{path} looks like a credential"
