@@ -76,4 +76,5 @@ docs: setup ## regenerate the settings reference in README.md from the config da
 
 bench: setup ## performance benchmarks (ratios measured in one run; not part of `make test`)
 	@$(BIN)/python -m benchmarks.bench_synth
+	@$(BIN)/python -m benchmarks.bench_review
 	@$(BIN)/python -m benchmarks.bench_tests

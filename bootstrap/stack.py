@@ -15,13 +15,15 @@ from stacks.base import PlatformStack, StateBackend
 class BootstrapStack(PlatformStack):
     """State bucket (SSE-KMS, versioned, TLS-only, logged), access-log bucket, lock table, KMS key."""
 
-    def __init__(self, scope: Construct, *, account: AccountConfig, local_state_path: str) -> None:
+    def __init__(self, scope: Construct, *, account: AccountConfig) -> None:
+        # The backend is the bucket this stack creates. `qualisys-infra bootstrap` applies the
+        # first time with a local-state override, then migrates the state into the bucket.
         super().__init__(
             scope,
             BOOTSTRAP_STACK,
             region=account.region,
             tags={**account.tags, "Stack": BOOTSTRAP_STACK},
-            backend=StateBackend(account=account, local_path=local_state_path),
+            backend=StateBackend(account=account, key=f"{BOOTSTRAP_STACK}/{BOOTSTRAP_STACK}.tfstate"),
         )
         context = AccountContext(self, "account")
         self.state_key = EncryptionKey(

@@ -1,7 +1,8 @@
 """``qualisys-infra``: the command line. Only this module and ``main.py`` read the environment.
 
-Exit codes: 0 success; 2 bad input (a tfvars file, an argument); 1 a failure of the engine or of
-Terraform, or a blocking finding.
+Exit codes: 0 success; 2 bad input (a tfvars file, a plan file, an argument); 1 a failure of the
+engine or a blocking finding; 3-7 the Terraform stage that failed (init, plan, show, apply,
+state migration).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from qualisys_infra.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd_plan, cmd_review
 from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
 from qualisys_infra.errors import ConfigError, ToolkitError, UsageError
 from qualisys_infra.runtime import configure_node
@@ -41,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qualisys-infra",
         description="Synthesize and check the QUALISYS AWS platform (CDK Terrain -> Terraform JSON).",
-        epilog="Exit codes: 0 ok, 1 engine/Terraform failure or blocking finding, 2 bad input.",
+        epilog="Exit codes: 0 ok, 1 engine failure or blocking finding, 2 bad input, "
+        "3-7 Terraform failed at init, plan, show, apply or state migration.",
     )
     parser.add_argument(
         "--project-dir",
@@ -82,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--checkov", default=None, help="checkov executable (default: .tools/checkov, then PATH)")
     scan.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    add_commands(sub)
+
     envs = sub.add_parser(
         "environments",
         help="list and validate environments/*.tfvars",
@@ -106,7 +111,6 @@ def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
     outdir = (args.out or project / "cdktf.out").resolve()
     result = synth(
         settings,
-        root=project.resolve(),
         environments_dir=env_dir,
         outdir=outdir,
         force=args.force,
@@ -220,6 +224,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_synth(args, project)
         if args.command == "scan":
             return _cmd_scan(args, project)
+        if args.command == "review":
+            return cmd_review(args)
+        if args.command in ("plan", "deploy", "bootstrap"):
+            progress = _Progress(args.command, sys.stderr, quiet=args.quiet)
+            handler = {"plan": cmd_plan, "deploy": cmd_deploy, "bootstrap": cmd_bootstrap}[args.command]
+            return handler(args, project, progress)
         return _cmd_environments(args, project)
     except ToolkitError as exc:
         for line in exc.lines():

@@ -24,6 +24,8 @@ from qualisys_infra.naming import BOOTSTRAP_STACK, ENVIRONMENT_STACK_KINDS, stac
 from qualisys_infra.runtime import PROJECT_ROOT
 
 STAMP_FILE = ".qualisys-synth.json"
+# The bootstrap stack's state before its bucket exists: at the project root, outside the output
+# folder that every synth replaces (see terraform_runner.bootstrap).
 BOOTSTRAP_STATE_FILE = "terraform.bootstrap.tfstate"
 # Everything whose change can change the output. Paths are relative to the project root.
 SOURCE_DIRS = ("qualisys_infra", "stacks", "modules", "bootstrap")
@@ -83,7 +85,6 @@ def _is_up_to_date(outdir: Path, digest: str, stacks: Iterable[str]) -> bool:
 def synth(
     settings: Settings,
     *,
-    root: Path,
     environments_dir: Path,
     outdir: Path,
     force: bool = False,
@@ -101,7 +102,7 @@ def synth(
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".tmp", dir=outdir.parent))
     try:
         progress("starting the engine (CDK Terrain)")
-        build_and_synth(settings, staging_dir=staging, final_outdir=outdir, root=root)
+        build_and_synth(settings, staging_dir=staging)
         missing = [s for s in stacks if not (staging / "stacks" / s / "cdk.tf.json").is_file()]
         if missing:
             raise SynthError(f"synth: the engine did not write stack(s) {', '.join(missing)}")
@@ -120,7 +121,7 @@ def synth(
     return SynthResult(outdir, stacks, cached=False, seconds=time.perf_counter() - started)
 
 
-def build_and_synth(settings: Settings, *, staging_dir: Path, final_outdir: Path, root: Path) -> None:
+def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:
     """Build one engine ``App`` with every stack and synthesize it into ``staging_dir``."""
     # Imported here: importing the engine starts Node.js and takes seconds.
     from bootstrap.stack import BootstrapStack
@@ -130,10 +131,7 @@ def build_and_synth(settings: Settings, *, staging_dir: Path, final_outdir: Path
     from stacks.network import NetworkStack
 
     app = App(outdir=str(staging_dir), context={"targetVersions": TARGET_VERSIONS})
-    # The bootstrap stack's local state lives at the project root, outside the output folder that
-    # every synth replaces; the path is relative to the stack's working directory.
-    local_state = os.path.relpath(root / BOOTSTRAP_STATE_FILE, final_outdir / "stacks" / BOOTSTRAP_STACK)
-    BootstrapStack(app, account=settings.account, local_state_path=local_state)
+    BootstrapStack(app, account=settings.account)
     for env in settings.environments:
         network = NetworkStack(app, account=settings.account, env=env)
         cluster = ClusterStack(app, account=settings.account, env=env, network=network.network)

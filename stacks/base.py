@@ -9,7 +9,6 @@ from qualisys_infra.config import AccountConfig
 from qualisys_infra.engine import (
     REQUIRED_TERRAFORM_VERSION,
     Construct,
-    LocalBackend,
     S3Backend,
     TerraformStack,
 )
@@ -18,16 +17,12 @@ from qualisys_infra.engine.aws import provider
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StateBackend:
-    """Where a stack keeps its state.
-
-    ``key`` set: the bootstrap bucket, encrypted with the state key, locked both by an S3 lock
-    file (``use_lockfile``) and by the DynamoDB table the spec asks for. ``key`` None: a local
-    file at ``local_path`` (only the bootstrap stack, which creates the bucket).
-    """
+    """Where a stack keeps its state: ``key`` in the bootstrap bucket, encrypted with the state
+    key, locked both by an S3 lock file (``use_lockfile``) and by the DynamoDB table the spec asks
+    for."""
 
     account: AccountConfig
-    key: str | None = None
-    local_path: str | None = None
+    key: str
 
 
 class PlatformStack(TerraformStack):
@@ -50,17 +45,14 @@ class PlatformStack(TerraformStack):
             default_tags=[provider.AwsProviderDefaultTags(tags=dict(tags))],
         )
         account = backend.account
-        if backend.key is not None:
-            S3Backend(
-                self,
-                bucket=account.state_bucket_name,
-                key=backend.key,
-                region=account.region,
-                encrypt=True,
-                kms_key_id=account.state_key_alias,
-                use_lockfile=True,
-                dynamodb_table=account.lock_table_name,
-            )
-        else:
-            LocalBackend(self, path=backend.local_path)
+        S3Backend(
+            self,
+            bucket=account.state_bucket_name,
+            key=backend.key,
+            region=account.region,
+            encrypt=True,
+            kms_key_id=account.state_key_alias,
+            use_lockfile=True,
+            dynamodb_table=account.lock_table_name,
+        )
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings
 from qualisys_infra.runtime import PROJECT_ROOT, configure_node
+from qualisys_infra.security import ScanReport, scan
 
 ROOT = PROJECT_ROOT
 ENV_DIR = ROOT / "environments"
@@ -25,11 +27,16 @@ configure_node(os.environ)
 
 @dataclass(frozen=True)
 class Synthesized:
-    """The output of one synth of every environment: the folder and each stack's parsed JSON."""
+    """The output of one synth of every environment: the folder and each stack's parsed JSON.
+
+    ``scan`` is the security gate's report over it, started in the background as soon as the
+    synth is done (checkov takes seconds; the other tests run meanwhile).
+    """
 
     outdir: Path
     settings: Settings
     stacks: dict[str, dict[str, Any]]
+    scan: Future[ScanReport]
 
     def resources(self, stack: str, type_: str) -> dict[str, dict[str, Any]]:
         """Every resource of ``type_`` in ``stack``, by name (empty when there is none)."""
@@ -50,12 +57,19 @@ def synthesized(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     from qualisys_infra.synth import synth
 
     outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
-    result = synth(settings, root=ROOT, environments_dir=ENV_DIR, outdir=outdir, force=True)
+    result = synth(settings, environments_dir=ENV_DIR, outdir=outdir, force=True)
     stacks = {
         name: json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text(encoding="utf-8"))
         for name in result.stacks
     }
-    return Synthesized(outdir=outdir, settings=settings, stacks=stacks)
+    # Scan a copy: CLI tests may legitimately rewrite the session's output folder meanwhile.
+    scanned = tmp_path_factory.mktemp("scan") / "cdktf.out"
+    shutil.copytree(outdir, scanned)
+    report = _BACKGROUND.submit(scan, scanned, list(stacks))
+    return Synthesized(outdir=outdir, settings=settings, stacks=stacks, scan=report)
+
+
+_BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qualisys-test-background")
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from qualisys_infra.synth import BOOTSTRAP_STATE_FILE
-from tests.conftest import ROOT, Synthesized
+from tests.conftest import Synthesized
 from tests.synth.helpers import one, points_to, ref, statements
 
 STACK = "bootstrap"
@@ -145,14 +143,20 @@ def test_state_key_rotates_has_policy_and_alias(synthesized: Synthesized) -> Non
     assert points_to(alias["target_key_id"], "aws_kms_key", name)
 
 
-def test_bootstrap_keeps_local_state_outside_the_output_folder(synthesized: Synthesized) -> None:
+def test_bootstrap_keeps_its_state_in_the_bucket_it_creates(synthesized: Synthesized) -> None:
+    account = synthesized.settings.account
     backend = synthesized.stacks[STACK]["terraform"]["backend"]
-    assert list(backend) == ["local"]
-    # Relative to the stack's working directory, as Terraform resolves it.
-    path = Path(backend["local"]["path"])
-    assert not path.is_absolute()
-    working_dir = synthesized.outdir / "stacks" / STACK
-    assert (working_dir / path).resolve() == ROOT / BOOTSTRAP_STATE_FILE
+    assert backend == {
+        "s3": {
+            "bucket": account.state_bucket_name,
+            "key": "bootstrap/bootstrap.tfstate",
+            "region": account.region,
+            "encrypt": True,
+            "kms_key_id": account.state_key_alias,
+            "use_lockfile": True,
+            "dynamodb_table": account.lock_table_name,
+        }
+    }
 
 
 def test_bootstrap_outputs_what_the_backends_need(synthesized: Synthesized) -> None:

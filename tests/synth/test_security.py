@@ -24,7 +24,7 @@ SECRET_VALUE = re.compile(
 
 @pytest.fixture(scope="module")
 def report(synthesized: Synthesized) -> ScanReport:
-    return scan(synthesized.outdir, synthesized.stacks)
+    return synthesized.scan.result(timeout=600)
 
 
 def test_checkov_passes_every_stack_with_zero_unwaived_failures(report: ScanReport, synthesized: Synthesized) -> None:

