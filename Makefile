@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # No calls home from the cdktn CLI (version check, crash reports): these machines have no internet.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth scan test lint environments clean lock docs bench
+.PHONY: help setup synth scan test lint services environments clean lock docs bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -58,7 +58,16 @@ lint: setup ## ruff and mypy --strict on the toolkit's own code
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
 
-test: lint ## lint, then the whole test suite
+services: ## start PostgreSQL and Redis on 127.0.0.1 if they are not running (tenancy tests)
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "services: starting PostgreSQL"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "services: starting Redis"; \
+	  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+	    --dir /var/lib/redis --logfile /var/log/redis/ci.log; }
+	@for i in $$(seq 50); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 0.2; done; \
+	  echo "services: PostgreSQL or Redis did not come up on 127.0.0.1" >&2; exit 1
+
+test: lint services ## lint, start the local services, then the whole test suite
 	@$(BIN)/pytest
 
 lock: ## regenerate requirements.txt from requirements.in in a fresh venv
@@ -77,4 +86,5 @@ docs: setup ## regenerate the settings reference in README.md from the config da
 bench: setup ## performance benchmarks (ratios measured in one run; not part of `make test`)
 	@$(BIN)/python -m benchmarks.bench_synth
 	@$(BIN)/python -m benchmarks.bench_review
+	@$(BIN)/python -m benchmarks.bench_tenants
 	@$(BIN)/python -m benchmarks.bench_tests

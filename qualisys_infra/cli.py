@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from qualisys_infra.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd_plan, cmd_review
+from qualisys_infra.cli_tenants import add_commands as add_tenant_commands
+from qualisys_infra.cli_tenants import run as run_tenants
 from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
 from qualisys_infra.errors import ConfigError, ToolkitError, UsageError
 from qualisys_infra.runtime import configure_node
@@ -86,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--json", action="store_true", help="print the report as JSON")
 
     add_commands(sub)
+    add_tenant_commands(sub)
 
     envs = sub.add_parser(
         "environments",
@@ -226,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_scan(args, project)
         if args.command == "review":
             return cmd_review(args)
+        if args.command == "tenants":
+            return run_tenants(args)
         if args.command in ("plan", "deploy", "bootstrap"):
             progress = _Progress(args.command, sys.stderr, quiet=args.quiet)
             handler = {"plan": cmd_plan, "deploy": cmd_deploy, "bootstrap": cmd_bootstrap}[args.command]

@@ -1,0 +1,184 @@
+"""Provisioning: roles, versioned migrations, tenant create/drop/list, deterministic seed data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from qualisys_infra.tenancy.names import TenancyError, schema_name, validate_slug
+from qualisys_infra.tenancy.sql import (
+    APP_ROLE,
+    MIGRATIONS,
+    OWNER_ROLE,
+    PLATFORM_SCHEMA,
+    create_tenant_statements,
+)
+
+LOCK_KEY = 0x51A11515  # pg_advisory_xact_lock key serializing DDL of the tenancy schema
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+@contextmanager
+def connect(url: str, *, autocommit: bool = True) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A connection, with connection failures turned into one-line :class:`TenancyError`.
+
+    Autocommit by default: every unit of work is an explicit ``conn.transaction()`` block, which
+    then commits on its own (in a non-autocommit connection it would be a savepoint of an
+    implicit transaction that is never committed).
+    """
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise TenancyError(f"database: cannot connect to {redact(url)}: {reason}") from None
+    except psycopg.ProgrammingError as exc:
+        raise TenancyError(f"database: invalid URL {redact(url)}: {exc}") from None
+    try:
+        yield conn
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise TenancyError(f"database: missing rights on {redact(url)}: {exc.diag.message_primary}") from None
+    finally:
+        conn.close()
+
+
+def init(conn: psycopg.Connection[tuple[object, ...]], *, environment: str, app_password: str | None) -> list[int]:
+    """Create the roles, lock down PUBLIC, apply pending migrations; returns the versions applied."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        for role, login in ((OWNER_ROLE, "NOLOGIN"), (APP_ROLE, "LOGIN")):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            flags = sql.SQL(login + " NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION")
+            if exists is None:
+                conn.execute(sql.SQL("CREATE ROLE {} WITH {}").format(sql.Identifier(role), flags))
+            else:
+                conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(role), flags))
+        if app_password:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(sql.Identifier(APP_ROLE), sql.Literal(app_password))
+            )
+        # The provisioning login becomes a member of the owner role so it can create objects as it.
+        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(OWNER_ROLE)))
+        database = conn.execute("SELECT current_database()").fetchone()
+        db = sql.Identifier(str(database[0])) if database else sql.SQL("CURRENT_DATABASE")
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, sql.Identifier(APP_ROLE)))
+        conn.execute(sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(db, sql.Identifier(OWNER_ROLE)))
+        conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
+                sql.Identifier(PLATFORM_SCHEMA), sql.Identifier(OWNER_ROLE)
+            )
+        )
+        # Everything from here on is created by, and owned by, the owner role.
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.schema_migrations (version integer PRIMARY KEY,"
+                " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            ).format(sql.Identifier(PLATFORM_SCHEMA))
+        )
+        done = {
+            int(row[0])  # type: ignore[call-overload]
+            for row in conn.execute(
+                sql.SQL("SELECT version FROM {}.schema_migrations").format(sql.Identifier(PLATFORM_SCHEMA))
+            )
+        }
+        applied = []
+        for version, description, statements in MIGRATIONS:
+            if version in done:
+                continue
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(
+                sql.SQL("INSERT INTO {}.schema_migrations (version, description) VALUES (%s, %s)").format(
+                    sql.Identifier(PLATFORM_SCHEMA)
+                ),
+                (version, description),
+            )
+            applied.append(version)
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {}.settings (key, value) VALUES ('environment', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+            ).format(sql.Identifier(PLATFORM_SCHEMA)),
+            (environment,),
+        )
+    return applied
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    slug: str
+    schema: str
+    id: str
+    created_at: datetime
+
+
+def _require_init(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    row = conn.execute("SELECT to_regclass('platform.tenants')").fetchone()
+    if row is None or row[0] is None:
+        raise TenancyError("database: not initialised for tenants; run `qualisys-infra tenants init` first")
+
+
+def list_tenants(conn: psycopg.Connection[tuple[object, ...]]) -> list[Tenant]:
+    _require_init(conn)
+    rows = conn.execute("SELECT slug, schema_name, id::text, created_at FROM platform.tenants ORDER BY slug").fetchall()
+    return [Tenant(str(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]  # type: ignore[arg-type]
+
+
+def create_tenant(conn: psycopg.Connection[tuple[object, ...]], slug: str) -> Tenant:
+    """One transaction: the schema with RLS, its grants, and the registry row; all or nothing."""
+    schema = schema_name(slug)
+    tenant_id = str(uuid.uuid4())
+    _require_init(conn)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        if conn.execute("SELECT 1 FROM platform.tenants WHERE slug = %s", (slug,)).fetchone():
+            raise TenancyError(f"tenant {slug!r} already exists")
+        if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone():
+            raise TenancyError(f"schema {schema!r} already exists but is not a registered tenant; drop it first")
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+        for statement in create_tenant_statements(schema, tenant_id):
+            conn.execute(statement)
+        row = conn.execute(
+            "INSERT INTO platform.tenants (id, slug, schema_name) VALUES (%s, %s, %s) RETURNING created_at",
+            (tenant_id, slug, schema),
+        ).fetchone()
+    assert row is not None  # noqa: S101 - INSERT ... RETURNING always returns the row
+    return Tenant(slug, schema, tenant_id, row[0])  # type: ignore[arg-type]
+
+
+def environment(conn: psycopg.Connection[tuple[object, ...]]) -> str:
+    row = conn.execute("SELECT value FROM platform.settings WHERE key = 'environment'").fetchone()
+    return str(row[0]) if row else "unknown"
+
+
+def drop_tenant(conn: psycopg.Connection[tuple[object, ...]], slug: str, *, force: bool = False) -> None:
+    """Drop the tenant's schema and registry row; refused in production unless ``force``."""
+    validate_slug(slug)
+    _require_init(conn)
+    if environment(conn) == "production" and not force:
+        raise TenancyError(f"tenant {slug!r}: refusing to drop a tenant in production without --force")
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        row = conn.execute("SELECT schema_name FROM platform.tenants WHERE slug = %s", (slug,)).fetchone()
+        if row is None:
+            raise TenancyError(f"tenant {slug!r} does not exist")
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(str(row[0]))))
+        conn.execute("DELETE FROM platform.tenants WHERE slug = %s", (slug,))
