@@ -12,6 +12,26 @@ lock_table_name        = "terraform-state-lock"
 admin_role_name       = "qualisys-platform-admin"
 ci_deployer_role_name = "qualisys-github-deploy-staging"
 
+# The account stack: who deploys, audit, cost alarms, images and third-party secrets.
+github_repository             = "qualisys/qualisys"
+github_deploy_branches        = ["main"]
+github_production_environment = "production"
+
+cloudtrail_bucket_name         = "qualisys-cloudtrail-logs"
+account_access_log_bucket_name = "qualisys-account-access-logs"
+cloudtrail_retention_days      = 90
+
+budget_limits_usd         = [500, 1000, 2000]
+budget_alert_emails       = ["platform-alerts@qualisys.example"]
+anomaly_threshold_percent = 150
+
+ecr_repositories = ["qualisys-api", "qualisys-web", "qualisys-playwright-runner"]
+ecr_keep_images  = 10
+
+third_party_secrets         = ["openai-api-key", "anthropic-api-key", "google-oauth-client", "sendgrid-api-key", "github-app-private-key"]
+secret_reader_role_names    = ["qualisys-staging-api", "qualisys-production-api"]
+secret_recovery_window_days = 30
+
 state_noncurrent_version_retention_days = 30
 access_log_retention_days               = 90
 

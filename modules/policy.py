@@ -38,6 +38,7 @@ class Statement:
     effect: Effect = Effect.ALLOW
     principals: Mapping[str, Sequence[str]] = field(default_factory=dict)
     conditions: tuple[Condition, ...] = ()
+    not_actions: tuple[str, ...] = ()  # with ``actions=()``: every action except these
 
 
 def policy_document(scope: Construct, id_: str, statements: Sequence[Statement]) -> doc.DataAwsIamPolicyDocument:
@@ -49,7 +50,8 @@ def policy_document(scope: Construct, id_: str, statements: Sequence[Statement])
             doc.DataAwsIamPolicyDocumentStatement(
                 sid=s.sid,
                 effect=s.effect.value,
-                actions=list(s.actions),
+                actions=list(s.actions) or None,
+                not_actions=list(s.not_actions) or None,
                 resources=list(s.resources) or None,
                 principals=[
                     doc.DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(ids))

@@ -58,6 +58,10 @@ class SecureBucketProps:
     noncurrent_version_expiration_days: int = 30
     expiration_days: int | None = None
     prevent_destroy: bool = True
+    # Writers that send no encryption header (AWS services delivering logs) rely on the bucket's
+    # default encryption; for such buckets the header-based upload denials are left out.
+    require_encryption_header: bool = True
+    extra_statements: tuple[Statement, ...] = ()
 
 
 class SecureBucket(Construct):
@@ -157,7 +161,7 @@ class SecureBucket(Construct):
         arn = self.bucket.arn
         objects = f"{arn}/*"
         statements = [deny_insecure_transport((arn, objects))]
-        if props.role is BucketRole.DATA and props.kms_key is not None:
+        if props.role is BucketRole.DATA and props.kms_key is not None and props.require_encryption_header:
             statements += [
                 Statement(
                     sid="DenyObjectsNotEncryptedWithKms",
@@ -198,8 +202,9 @@ class SecureBucket(Construct):
                     ),
                 )
             )
+        statements += list(props.extra_statements)
         document = policy_document(self, "policy-document", statements)
-        s3_bucket_policy.S3BucketPolicy(
+        self.policy = s3_bucket_policy.S3BucketPolicy(
             self,
             "policy",
             bucket=self.bucket.id,

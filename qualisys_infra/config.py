@@ -45,6 +45,11 @@ _K8S_VERSION = re.compile(r"^1\.(\d{2})$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
 _REDIS_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+_GITHUB_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+_BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+_ECR_REPO = re.compile(r"^qualisys-[a-z0-9][a-z0-9._/-]{0,200}$")
+_SECRET = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
 
@@ -160,6 +165,44 @@ class AccountConfig:
     )
     access_log_retention_days: int = field(default=90, metadata=_doc("a whole number of days from 1 to 3650"))
     tags: Mapping[str, str] = field(default_factory=dict, metadata=_doc("a map of tag names to strings"))
+    github_repository: str = field(metadata=_doc('the GitHub repository that deploys, "OWNER/REPO"'))
+    github_deploy_branches: tuple[str, ...] = field(
+        default=("main",), metadata=_doc("branches whose workflows may deploy to staging")
+    )
+    github_production_environment: str = field(
+        default="production", metadata=_doc("the protected GitHub environment allowed to deploy to production")
+    )
+    cloudtrail_bucket_name: str = field(metadata=_doc("an S3 bucket name for the CloudTrail logs"))
+    account_access_log_bucket_name: str = field(metadata=_doc("an S3 bucket name for the account stack's access logs"))
+    cloudtrail_retention_days: int = field(
+        default=90, metadata=_doc("a CloudWatch retention period (story 0.1 AC9: 90)")
+    )
+    budget_limits_usd: tuple[int, ...] = field(
+        default=(500, 1000, 2000), metadata=_doc("monthly budget thresholds in USD, each alerted (story 0.1 AC8)")
+    )
+    budget_alert_emails: tuple[str, ...] = field(metadata=_doc("e-mail addresses for budget and anomaly alerts"))
+    anomaly_threshold_percent: int = field(
+        default=150, metadata=_doc("alert when spend reaches this percent of the forecast (story 0.1 AC10), > 100")
+    )
+    ecr_repositories: tuple[str, ...] = field(
+        default=("qualisys-api", "qualisys-web", "qualisys-playwright-runner"),
+        metadata=_doc("ECR repository names, each starting with qualisys-"),
+    )
+    ecr_keep_images: int = field(default=10, metadata=_doc("images kept per repository (story 0.6), 1 to 1000"))
+    third_party_secrets: tuple[str, ...] = field(
+        default=(
+            "openai-api-key",
+            "anthropic-api-key",
+            "google-oauth-client",
+            "sendgrid-api-key",
+            "github-app-private-key",
+        ),
+        metadata=_doc("Secrets Manager entries for third-party keys (story 0.22), created without values"),
+    )
+    secret_reader_role_names: tuple[str, ...] = field(
+        default=(), metadata=_doc("IAM roles that may read the third-party secrets (the application's roles)")
+    )
+    secret_recovery_window_days: int = field(default=30, metadata=_doc("a whole number of days from 7 to 30"))
 
     @property
     def state_key_alias(self) -> str:
@@ -499,6 +542,40 @@ def _validate_account(r: _Reader, v: Mapping[str, Any]) -> None:
             ("lock_table_name",),
             f"got {_show(table)}, expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)",
         )
+    repo = v.get("github_repository")
+    if isinstance(repo, str) and not _GITHUB_REPO.match(repo):
+        r.fail(("github_repository",), f'got {_show(repo)}, expected "OWNER/REPO"')
+    for i, branch in enumerate(v.get("github_deploy_branches") or ()):
+        if not _BRANCH.match(branch):
+            r.fail(("github_deploy_branches", i), f"got {_show(branch)}, expected a branch name without wildcards")
+    for key in ("cloudtrail_bucket_name", "account_access_log_bucket_name"):
+        name = v.get(key)
+        if isinstance(name, str) and (not _BUCKET.match(name) or ".." in name):
+            r.fail((key,), f"got {_show(name)}, expected an S3 bucket name: 3-63 lower-case letters, digits, - and .")
+    _check_retention(r, v, "cloudtrail_retention_days")
+    limits = v.get("budget_limits_usd")
+    if isinstance(limits, tuple) and (not limits or any(x <= 0 for x in limits) or list(limits) != sorted(set(limits))):
+        r.fail(
+            ("budget_limits_usd",),
+            f"got {list(limits)}, expected increasing positive amounts, e.g. [500, 1000, 2000]",
+        )
+    for i, email in enumerate(v.get("budget_alert_emails") or ()):
+        if not _EMAIL.match(email):
+            r.fail(("budget_alert_emails", i), f"got {_show(email)}, expected an e-mail address")
+    if v.get("budget_alert_emails") == ():
+        r.fail(("budget_alert_emails",), "got [], expected at least one e-mail address")
+    _check_range(r, v, "anomaly_threshold_percent", 101, 1000)
+    for i, repo_name in enumerate(v.get("ecr_repositories") or ()):
+        if not _ECR_REPO.match(repo_name):
+            r.fail(("ecr_repositories", i), f"got {_show(repo_name)}, expected a lower-case name like qualisys-api")
+    _check_range(r, v, "ecr_keep_images", 1, 1000)
+    for i, secret in enumerate(v.get("third_party_secrets") or ()):
+        if not _SECRET.match(secret):
+            r.fail(("third_party_secrets", i), f"got {_show(secret)}, expected 1-64 of a-z 0-9 -")
+    for i, role in enumerate(v.get("secret_reader_role_names") or ()):
+        if not _ROLE.match(role):
+            r.fail(("secret_reader_role_names", i), f"got {_show(role)}, expected an IAM role name")
+    _check_range(r, v, "secret_recovery_window_days", 7, 30)
     _check_range(r, v, "state_noncurrent_version_retention_days", 1, 3650)
     _check_range(r, v, "access_log_retention_days", 1, 3650)
     _check_tags(r, v.get("tags"), ("tags",))

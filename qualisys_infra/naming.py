@@ -6,6 +6,7 @@ Stack and construct names are a public contract: renaming one moves state or rep
 from __future__ import annotations
 
 BOOTSTRAP_STACK = "bootstrap"
+ACCOUNT_STACK = "account"
 # In dependency order: each kind may use the outputs of the kinds before it.
 ENVIRONMENT_STACK_KINDS = ("network", "cluster", "data")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from qualisys_infra.config import ACCOUNT_FILE, Settings
 from qualisys_infra.errors import SynthError
-from qualisys_infra.naming import BOOTSTRAP_STACK, ENVIRONMENT_STACK_KINDS, stack_name
+from qualisys_infra.naming import ACCOUNT_STACK, BOOTSTRAP_STACK, ENVIRONMENT_STACK_KINDS, stack_name
 from qualisys_infra.runtime import PROJECT_ROOT
 
 STAMP_FILE = ".qualisys-synth.json"
@@ -48,6 +48,7 @@ def expected_stacks(settings: Settings) -> tuple[str, ...]:
     """The stacks a synth of ``settings`` produces, in deployment order."""
     return (
         BOOTSTRAP_STACK,
+        ACCOUNT_STACK,
         *(stack_name(env.environment, kind) for env in settings.environments for kind in ENVIRONMENT_STACK_KINDS),
     )
 
@@ -126,16 +127,19 @@ def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:
     # Imported here: importing the engine starts Node.js and takes seconds.
     from bootstrap.stack import BootstrapStack
     from qualisys_infra.engine import TARGET_VERSIONS, App
+    from stacks.account import AccountStack
     from stacks.cluster import ClusterStack
     from stacks.data import DataStack
     from stacks.network import NetworkStack
 
     app = App(outdir=str(staging_dir), context={"targetVersions": TARGET_VERSIONS})
     BootstrapStack(app, account=settings.account)
+    account = AccountStack(app, account=settings.account)
     for env in settings.environments:
         network = NetworkStack(app, account=settings.account, env=env)
         cluster = ClusterStack(app, account=settings.account, env=env, network=network.network)
         cluster.add_dependency(network)
+        cluster.add_dependency(account)  # its access entries name the account stack's roles
         data = DataStack(app, account=settings.account, env=env, network=network.network, cluster=cluster.eks)
         data.add_dependency(cluster)
     try:

@@ -178,7 +178,7 @@ def test_synth_is_a_no_op_when_inputs_are_unchanged(
     before = stack_file.stat().st_mtime_ns
     code, out, err = _run(capsys, "--project-dir", str(ROOT), "synth", "--out", str(synthesized.outdir))
     assert code == 0, err
-    assert out.startswith("synth: 10 stacks up to date, inputs unchanged")
+    assert out.startswith("synth: 11 stacks up to date, inputs unchanged")
     assert stack_file.stat().st_mtime_ns == before
     assert not [p for p in synthesized.outdir.parent.iterdir() if p.name.startswith(".cdktf.out")], (
         "no temp folder left"
@@ -203,7 +203,13 @@ def test_main_py_synthesizes_under_the_cdktn_cli(cdktn_synth: tuple[int, str, Pa
     assert code == 0, output
     # Under cdktn the app keeps progress off stderr, which the cdktn CLI would show as [ERROR] lines.
     assert "synth: loading settings" not in output
-    assert sorted(p.name for p in (out / "stacks").iterdir()) == ["bootstrap", "dev-cluster", "dev-data", "dev-network"]
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == [
+        "account",
+        "bootstrap",
+        "dev-cluster",
+        "dev-data",
+        "dev-network",
+    ]
     config = json.loads((out / "stacks" / "dev-network" / "cdk.tf.json").read_text(encoding="utf-8"))
     assert config["terraform"]["backend"]["s3"]["key"] == "dev/network.tfstate"
 

@@ -327,6 +327,53 @@ def test_fails_if_bucket_name_is_invalid(tmp_path: Path) -> None:
     assert 'state_bucket_name: got "Qualisys_State", expected an S3 bucket name' in info.value.lines()[0]
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'github_repository             = "qualisys/qualisys"',
+            'github_repository = "qualisys"',
+            'github_repository: got "qualisys", expected "OWNER/REPO"',
+        ),
+        (
+            '["main"]',
+            '["feature/*"]',
+            'github_deploy_branches[0]: got "feature/*", expected a branch name without wildcards',
+        ),
+        (
+            "[500, 1000, 2000]",
+            "[1000, 500]",
+            "budget_limits_usd: got [1000, 500], expected increasing positive amounts",
+        ),
+        (
+            '["platform-alerts@qualisys.example"]',
+            '["not-an-email"]',
+            'budget_alert_emails[0]: got "not-an-email", expected an e-mail address',
+        ),
+        (
+            "anomaly_threshold_percent = 150",
+            "anomaly_threshold_percent = 90",
+            "anomaly_threshold_percent: got 90, expected a whole number from 101 to 1000",
+        ),
+        ('"qualisys-web"', '"web"', 'ecr_repositories[1]: got "web", expected a lower-case name like qualisys-api'),
+        (
+            "cloudtrail_retention_days      = 90",
+            "cloudtrail_retention_days = 100",
+            "cloudtrail_retention_days: got 100, expected a CloudWatch retention period",
+        ),
+    ],
+)
+def test_fails_if_an_account_setting_is_invalid(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = (ENV_DIR / "account.tfvars").read_text(encoding="utf-8")
+    assert old in text, old
+    path = _write(tmp_path, "account.tfvars", text.replace(old, new, 1))
+    with pytest.raises(ConfigError) as info:
+        load_account(path, "environments/account.tfvars")
+    (line,) = info.value.lines()
+    assert message in line
+    assert line.startswith(f"environments/account.tfvars:{_line_of(path, new)}:")
+
+
 def test_fails_if_environment_networks_overlap(tmp_path: Path) -> None:
     for name in ("account", *ENVIRONMENT_NAMES):
         (tmp_path / f"{name}.tfvars").write_text((ENV_DIR / f"{name}.tfvars").read_text(encoding="utf-8"))

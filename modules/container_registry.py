@@ -1,0 +1,100 @@
+"""ECR repositories: immutable tags, scan on push, KMS, keep the last N images, push by CI only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from modules.account_context import AccountContext
+from modules.encryption_key import EncryptionKey, EncryptionKeyProps
+from modules.policy import Condition, Effect, Statement, policy_document
+from qualisys_infra.engine import Construct
+from qualisys_infra.engine.aws import ecr_lifecycle_policy, ecr_repository, ecr_repository_policy
+
+PUSH_ACTIONS = (
+    "ecr:PutImage",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:BatchDeleteImage",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerRegistryProps:
+    """Repositories and who pushes. Pulls are granted to the cluster node roles by their own
+    ``AmazonEC2ContainerRegistryPullOnly`` policy; pushes are denied to every principal but
+    ``pusher_role_arn`` by each repository's policy (story 0.6, story 0.8 AC7)."""
+
+    name: str
+    context: AccountContext
+    repositories: tuple[str, ...]
+    keep_images: int
+    pusher_role_arn: str
+
+
+def lifecycle_rules(keep: int) -> str:
+    """The ECR lifecycle policy (ECR's own JSON format, not IAM): expire all but the newest ``keep``."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"keep the last {keep} images",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+                    "action": {"type": "expire"},
+                }
+            ]
+        },
+        sort_keys=True,
+    )
+
+
+class ContainerRegistry(Construct):
+    def __init__(self, scope: Construct, id_: str, *, props: ContainerRegistryProps) -> None:
+        super().__init__(scope, id_)
+        self.key = EncryptionKey(
+            self,
+            "key",
+            props=EncryptionKeyProps(
+                alias_name=f"{props.name}-ecr", description=f"{props.name}: container images", context=props.context
+            ),
+        )
+        self.repositories: dict[str, ecr_repository.EcrRepository] = {}
+        for name in props.repositories:
+            repository = ecr_repository.EcrRepository(
+                self,
+                name,
+                name=name,
+                image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration=ecr_repository.EcrRepositoryImageScanningConfiguration(scan_on_push=True),
+                encryption_configuration=[
+                    ecr_repository.EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=self.key.arn)
+                ],
+                force_delete=False,
+            )
+            ecr_lifecycle_policy.EcrLifecyclePolicy(
+                self, f"{name}-lifecycle", repository=repository.name, policy=lifecycle_rules(props.keep_images)
+            )
+            document = policy_document(
+                self,
+                f"{name}-policy-document",
+                [
+                    Statement(
+                        sid="OnlyTheCiRolePushes",
+                        effect=Effect.DENY,
+                        actions=PUSH_ACTIONS,
+                        resources=(repository.arn,),
+                        principals={"*": ["*"]},
+                        conditions=(
+                            Condition(
+                                test="ArnNotEquals", variable="aws:PrincipalArn", values=(props.pusher_role_arn,)
+                            ),
+                        ),
+                    )
+                ],
+            )
+            ecr_repository_policy.EcrRepositoryPolicy(
+                self, f"{name}-policy", repository=repository.name, policy=document.json
+            )
+            self.repositories[name] = repository

@@ -1,0 +1,57 @@
+"""GitHub Actions OIDC: the identity provider and deploy roles bound to one repository's refs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modules.account_context import AccountContext
+from modules.policy import Condition, Statement
+from modules.service_role import ServiceRole, ServiceRoleProps
+from qualisys_infra.engine import Construct
+from qualisys_infra.engine.aws import iam_openid_connect_provider
+
+ISSUER = "token.actions.githubusercontent.com"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployRoleProps:
+    """A role GitHub Actions assumes: exact ``sub`` claims (no wildcards), ``aud`` = sts."""
+
+    name: str
+    description: str
+    subjects: tuple[str, ...]  # e.g. "repo:OWNER/REPO:ref:refs/heads/main"
+    statements: tuple[Statement, ...]
+
+
+class GithubOidc(Construct):
+    """``aws_iam_openid_connect_provider`` for GitHub and the roles it may assume."""
+
+    def __init__(self, scope: Construct, id_: str, *, context: AccountContext) -> None:
+        super().__init__(scope, id_)
+        self.context = context
+        self.provider = iam_openid_connect_provider.IamOpenidConnectProvider(
+            self, "provider", url=f"https://{ISSUER}", client_id_list=["sts.amazonaws.com"]
+        )
+
+    def deploy_role(self, id_: str, *, props: DeployRoleProps) -> ServiceRole:
+        trust = Statement(
+            sid="GithubActionsOfOneRepository",
+            actions=("sts:AssumeRoleWithWebIdentity",),
+            resources=(),
+            principals={"Federated": [self.provider.arn]},
+            conditions=(
+                Condition(test="StringEquals", variable=f"{ISSUER}:aud", values=("sts.amazonaws.com",)),
+                Condition(test="StringEquals", variable=f"{ISSUER}:sub", values=props.subjects),
+            ),
+        )
+        return ServiceRole(
+            self,
+            id_,
+            props=ServiceRoleProps(
+                name=props.name,
+                description=props.description,
+                context=self.context,
+                trust=trust,
+                statements=props.statements,
+            ),
+        )

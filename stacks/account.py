@@ -1,0 +1,202 @@
+"""``account``: what belongs to the AWS account rather than to one environment.
+
+IAM for people (MFA everywhere), GitHub Actions deploy roles, CloudTrail, cost alarms, the shared
+container registry and the third-party API key entries (stories 0.1, 0.6, 0.7, 0.22).
+"""
+
+from __future__ import annotations
+
+from modules.account_context import AccountContext
+from modules.audit_trail import AuditTrail, AuditTrailProps
+from modules.container_registry import ContainerRegistry, ContainerRegistryProps
+from modules.cost_alerts import CostAlerts, CostAlertsProps
+from modules.github_oidc import DeployRoleProps, GithubOidc
+from modules.iam_baseline import HumanAccess, IamBaseline, IamBaselineProps
+from modules.policy import Effect, Statement
+from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
+from modules.third_party_secrets import ThirdPartySecrets, ThirdPartySecretsProps
+from qualisys_infra.config import AccountConfig
+from qualisys_infra.engine import Construct, TerraformOutput
+from qualisys_infra.naming import ACCOUNT_STACK as STACK
+from stacks.base import PlatformStack, StateBackend
+
+ECR_PUSH = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+SECRET_READS = (
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:BatchGetSecretValue",
+    "ssm:GetParameter*",
+    "kms:Decrypt",
+)
+
+
+class AccountStack(PlatformStack):
+    """IAM, GitHub OIDC, CloudTrail, budgets and anomaly alerts, ECR, third-party secrets."""
+
+    def __init__(self, scope: Construct, *, account: AccountConfig) -> None:
+        super().__init__(
+            scope,
+            STACK,
+            region=account.region,
+            tags={**account.tags, "Stack": STACK},
+            backend=StateBackend(account=account, key=f"{STACK}/{STACK}.tfstate"),
+        )
+        project = account.project
+        ctx = AccountContext(self, "account")
+        role_arn = f"arn:{ctx.partition}:iam::{ctx.account_id}:role/"
+        self.iam = IamBaseline(
+            self,
+            "iam",
+            props=IamBaselineProps(
+                context=ctx,
+                access=(
+                    HumanAccess(
+                        group=f"{project}-administrators",
+                        role=account.admin_role_name,
+                        managed_policies=("AdministratorAccess",),
+                        description="Break-glass administration; MFA only; EKS cluster admin",
+                    ),
+                    HumanAccess(
+                        group=f"{project}-developers",
+                        role=f"{project}-developer",
+                        managed_policies=("ReadOnlyAccess",),
+                        description="Developers: read everything, change nothing; MFA only",
+                    ),
+                    HumanAccess(
+                        group=f"{project}-readonly",
+                        role=f"{project}-readonly",
+                        managed_policies=("job-function/ViewOnlyAccess",),
+                        description="Auditors and stakeholders: metadata only, no data; MFA only",
+                    ),
+                ),
+            ),
+        )
+        repository_arns = f"arn:{ctx.partition}:ecr:{ctx.region}:{ctx.account_id}:repository/{project}-*"
+        deny_secrets = Statement(sid="NeverReadSecrets", effect=Effect.DENY, actions=SECRET_READS, resources=("*",))
+        github = GithubOidc(self, "github", context=ctx)
+        repo = account.github_repository
+        self.ci_role = github.deploy_role(
+            "ci-staging",
+            props=DeployRoleProps(
+                name=account.ci_deployer_role_name,
+                description=f"GitHub Actions of {repo}: push {project}-* images, deploy to staging",
+                subjects=(
+                    *(f"repo:{repo}:ref:refs/heads/{branch}" for branch in account.github_deploy_branches),
+                    f"repo:{repo}:environment:staging",
+                ),
+                statements=(
+                    # GetAuthorizationToken has no resource-level permissions: "*" is the only form.
+                    Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
+                    Statement(sid="PushProjectImages", actions=ECR_PUSH, resources=(repository_arns,)),
+                    Statement(
+                        sid="FindStagingCluster",
+                        actions=("eks:DescribeCluster",),
+                        resources=(f"arn:{ctx.partition}:eks:{ctx.region}:{ctx.account_id}:cluster/{project}-staging",),
+                    ),
+                    deny_secrets,
+                ),
+            ),
+        )
+        self.production_role = github.deploy_role(
+            "ci-production",
+            props=DeployRoleProps(
+                name=f"{project}-github-deploy-production",
+                description=f"GitHub Actions of {repo}, protected environment only: deploy to production",
+                subjects=(f"repo:{repo}:environment:{account.github_production_environment}",),
+                statements=(
+                    Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
+                    Statement(
+                        sid="PullProjectImages",
+                        actions=("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
+                        resources=(repository_arns,),
+                    ),
+                    Statement(
+                        sid="FindProductionCluster",
+                        actions=("eks:DescribeCluster",),
+                        resources=(
+                            f"arn:{ctx.partition}:eks:{ctx.region}:{ctx.account_id}:cluster/{project}-production",
+                        ),
+                    ),
+                    deny_secrets,
+                ),
+            ),
+        )
+        access_logs = SecureBucket(
+            self,
+            "access-logs",
+            props=SecureBucketProps(
+                bucket_name=account.account_access_log_bucket_name,
+                role=BucketRole.ACCESS_LOGS,
+                context=ctx,
+                expiration_days=account.access_log_retention_days,
+            ),
+        )
+        self.trail = AuditTrail(
+            self,
+            "trail",
+            props=AuditTrailProps(
+                name=project,
+                context=ctx,
+                bucket_name=account.cloudtrail_bucket_name,
+                access_log_bucket=access_logs,
+                retention_days=account.cloudtrail_retention_days,
+            ),
+        )
+        self.costs = CostAlerts(
+            self,
+            "costs",
+            props=CostAlertsProps(
+                name=project,
+                context=ctx,
+                limits_usd=account.budget_limits_usd,
+                emails=account.budget_alert_emails,
+                anomaly_threshold_percent=account.anomaly_threshold_percent,
+            ),
+        )
+        self.registry = ContainerRegistry(
+            self,
+            "ecr",
+            props=ContainerRegistryProps(
+                name=project,
+                context=ctx,
+                repositories=account.ecr_repositories,
+                keep_images=account.ecr_keep_images,
+                pusher_role_arn=self.ci_role.arn,
+            ),
+        )
+        self.secrets = ThirdPartySecrets(
+            self,
+            "secrets",
+            props=ThirdPartySecretsProps(
+                name=project,
+                context=ctx,
+                secrets=account.third_party_secrets,
+                reader_role_arns=tuple(role_arn + name for name in account.secret_reader_role_names),
+                recovery_window_days=account.secret_recovery_window_days,
+            ),
+        )
+        outputs: dict[str, tuple[object, str]] = {
+            "ci_deployer_role_arn": (self.ci_role.arn, "Role GitHub Actions assumes to deploy to staging"),
+            "production_deployer_role_arn": (self.production_role.arn, "Role of the protected production environment"),
+            "github_oidc_provider_arn": (github.provider.arn, "GitHub Actions OIDC provider"),
+            "admin_role_arn": (self.iam.roles[f"{project}-administrators"].arn, "MFA-only administrator role"),
+            "ecr_repository_urls": (
+                {name: repo_.repository_url for name, repo_ in self.registry.repositories.items()},
+                "Image repositories",
+            ),
+            "cost_alert_topic_arn": (self.costs.topic.arn, "SNS topic of budget and anomaly alerts"),
+            "cloudtrail_bucket_name": (self.trail.bucket.name, "Bucket of the CloudTrail log files"),
+            "third_party_secret_arns": (
+                {name: secret.arn for name, secret in self.secrets.secrets.items()},
+                "Secrets Manager entries to fill with put-secret-value",
+            ),
+        }
+        for key, (value, description) in outputs.items():
+            TerraformOutput(self, key, value=value, description=description)

@@ -1,0 +1,222 @@
+"""The account stack (stories 0.1, 0.6, 0.7, 0.22; threat model rows 1, 4, 6)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import Synthesized
+from tests.synth.helpers import one, points_to, ref, statements
+
+STACK = "account"
+
+
+def _doc(s: Synthesized, value: str) -> dict[str, dict[str, Any]]:
+    return statements(s.data(STACK, "aws_iam_policy_document")[ref(value)[1]])
+
+
+def _role(s: Synthesized, name: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [(k, r) for k, r in s.resources(STACK, "aws_iam_role").items() if r["name"] == name]
+    return found
+
+
+def _inline(s: Synthesized, role_key: str) -> dict[str, dict[str, Any]]:
+    (policy,) = [
+        p for p in s.resources(STACK, "aws_iam_role_policy").values() if points_to(p["role"], "aws_iam_role", role_key)
+    ]
+    return _doc(s, policy["policy"])
+
+
+def test_account_stack_keeps_state_in_the_bucket(synthesized: Synthesized) -> None:
+    backend = synthesized.stacks[STACK]["terraform"]["backend"]["s3"]
+    assert backend["key"] == "account/account.tfstate" and backend["use_lockfile"] is True
+
+
+def test_password_policy_and_no_users_or_access_keys(synthesized: Synthesized) -> None:
+    policy = one(synthesized.resources(STACK, "aws_iam_account_password_policy"))
+    assert policy["minimum_password_length"] >= 14
+    assert all(
+        policy[k]
+        for k in ("require_lowercase_characters", "require_uppercase_characters", "require_numbers", "require_symbols")
+    )
+    assert policy["password_reuse_prevention"] >= 24 and policy["max_password_age"] <= 90
+    for stack in synthesized.stacks:
+        assert not synthesized.resources(stack, "aws_iam_user") and not synthesized.resources(
+            stack, "aws_iam_access_key"
+        )
+
+
+def test_every_group_denies_everything_but_mfa_self_service_without_mfa(synthesized: Synthesized) -> None:
+    groups = synthesized.resources(STACK, "aws_iam_group")
+    assert sorted(g["name"] for g in groups.values()) == [
+        "qualisys-administrators",
+        "qualisys-developers",
+        "qualisys-readonly",
+    ]
+    policies = synthesized.resources(STACK, "aws_iam_group_policy")
+    assert len(policies) == 3
+    for policy in policies.values():
+        by_sid = _doc(synthesized, policy["policy"])
+        deny = by_sid["DenyEverythingElseWithoutMfa"]
+        assert deny["effect"] == "Deny" and deny["resources"] == ["*"]
+        assert "actions" not in deny and "iam:EnableMFADevice" in deny["not_actions"]
+        assert deny["condition"] == [
+            {"test": "BoolIfExists", "variable": "aws:MultiFactorAuthPresent", "values": ["false"]}
+        ]
+        assume = by_sid["AssumeOwnRoleWithMfa"]
+        assert assume["actions"] == ["sts:AssumeRole"] and len(assume["resources"]) == 1
+        own = by_sid["ManageOwnMfaAndPassword"]
+        assert all("$${aws:username}" in r for r in own["resources"]), (
+            "escaped for Terraform: a literal ${aws:username}"
+        )
+
+
+def test_people_roles_are_assumable_only_with_mfa(synthesized: Synthesized) -> None:
+    for name in ("qualisys-platform-admin", "qualisys-developer", "qualisys-readonly"):
+        _, role = _role(synthesized, name)
+        trust = _doc(synthesized, role["assume_role_policy"])["AccountPrincipalsWithMfa"]
+        conditions = {c["variable"]: c for c in trust["condition"]}
+        assert conditions["aws:MultiFactorAuthPresent"]["values"] == ["true"]
+        assert conditions["aws:MultiFactorAuthAge"]["test"] == "NumericLessThan"
+        assert role["max_session_duration"] == 3600
+
+
+def test_github_oidc_trust_is_one_repository_exact_subjects(synthesized: Synthesized) -> None:
+    provider = one(synthesized.resources(STACK, "aws_iam_openid_connect_provider"))
+    assert provider["url"] == "https://token.actions.githubusercontent.com"
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+    expected = {
+        "qualisys-github-deploy-staging": [
+            "repo:qualisys/qualisys:ref:refs/heads/main",
+            "repo:qualisys/qualisys:environment:staging",
+        ],
+        "qualisys-github-deploy-production": ["repo:qualisys/qualisys:environment:production"],
+    }
+    for name, subjects in expected.items():
+        _, role = _role(synthesized, name)
+        trust = _doc(synthesized, role["assume_role_policy"])["GithubActionsOfOneRepository"]
+        conditions = {c["variable"]: c for c in trust["condition"]}
+        assert conditions["token.actions.githubusercontent.com:aud"] == {
+            "test": "StringEquals",
+            "variable": "token.actions.githubusercontent.com:aud",
+            "values": ["sts.amazonaws.com"],
+        }
+        sub = conditions["token.actions.githubusercontent.com:sub"]
+        assert sub["test"] == "StringEquals" and sub["values"] == subjects
+        assert not any("*" in v for v in sub["values"])
+
+
+def test_ci_role_reaches_staging_and_project_images_only_and_no_secrets(synthesized: Synthesized) -> None:
+    key, _ = _role(synthesized, "qualisys-github-deploy-staging")
+    by_sid = _inline(synthesized, key)
+    assert by_sid["PushProjectImages"]["resources"][0].endswith(":repository/qualisys-*")
+    assert by_sid["FindStagingCluster"]["resources"][0].endswith(":cluster/qualisys-staging")
+    assert by_sid["EcrLogin"]["actions"] == ["ecr:GetAuthorizationToken"]
+    deny = by_sid["NeverReadSecrets"]
+    assert deny["effect"] == "Deny" and "secretsmanager:GetSecretValue" in deny["actions"]
+    for statement in by_sid.values():
+        if statement["effect"] == "Allow":
+            assert not any(a.endswith("*") for a in statement["actions"]), statement["sid"]
+            assert not any("production" in r for r in statement["resources"]), statement["sid"]
+    prod_key, _ = _role(synthesized, "qualisys-github-deploy-production")
+    assert _inline(synthesized, prod_key)["FindProductionCluster"]["resources"][0].endswith(
+        ":cluster/qualisys-production"
+    )
+
+
+def test_cloudtrail_is_multi_region_validated_encrypted_and_kept_90_days(synthesized: Synthesized) -> None:
+    trail = one(synthesized.resources(STACK, "aws_cloudtrail"))
+    assert trail["is_multi_region_trail"] is True and trail["include_global_service_events"] is True
+    assert trail["enable_log_file_validation"] is True
+    assert ref(trail["kms_key_id"])[0] == "aws_kms_key"
+    assert trail["event_selector"] == [{"read_write_type": "All", "include_management_events": True}]
+    assert trail["cloud_watch_logs_group_arn"].endswith(".arn}:*")
+    groups = {g["name"]: g for g in synthesized.resources(STACK, "aws_cloudwatch_log_group").values()}
+    assert groups["/aws/cloudtrail/qualisys"]["retention_in_days"] == 90
+    buckets = {b["bucket"]: n for n, b in synthesized.resources(STACK, "aws_s3_bucket").items()}
+    trail_bucket = buckets["qualisys-cloudtrail-logs"]
+    assert trail["s3_bucket_name"] == f"${{aws_s3_bucket.{trail_bucket}.bucket}}"
+    (lifecycle,) = [
+        rule
+        for rule in synthesized.resources(STACK, "aws_s3_bucket_lifecycle_configuration").values()
+        if points_to(rule["bucket"], "aws_s3_bucket", trail_bucket)
+    ]
+    assert {r["id"]: r for r in lifecycle["rule"]}["expire-objects"]["expiration"] == [{"days": 90}]
+    (policy,) = [
+        p
+        for p in synthesized.resources(STACK, "aws_s3_bucket_policy").values()
+        if points_to(p["bucket"], "aws_s3_bucket", trail_bucket)
+    ]
+    by_sid = _doc(synthesized, policy["policy"])
+    assert "DenyInsecureTransport" in by_sid and "CloudTrailWritesThisTrailOnly" in by_sid
+    (block,) = [
+        b
+        for b in synthesized.resources(STACK, "aws_s3_bucket_public_access_block").values()
+        if points_to(b["bucket"], "aws_s3_bucket", trail_bucket)
+    ]
+    assert block["block_public_policy"] is True and block["restrict_public_buckets"] is True
+
+
+def test_budgets_alert_at_each_threshold_and_anomalies_at_150_percent(synthesized: Synthesized) -> None:
+    budgets = {b["limit_amount"]: b for b in synthesized.resources(STACK, "aws_budgets_budget").values()}
+    assert sorted(budgets, key=int) == ["500", "1000", "2000"]
+    for budget in budgets.values():
+        assert budget["time_unit"] == "MONTHLY" and budget["limit_unit"] == "USD"
+        kinds = sorted(n["notification_type"] for n in budget["notification"])
+        assert kinds == ["ACTUAL", "FORECASTED"]
+        for notification in budget["notification"]:
+            assert notification["subscriber_email_addresses"] == ["platform-alerts@qualisys.example"]
+            assert ref(notification["subscriber_sns_topic_arns"][0])[0] == "aws_sns_topic"
+    subscription = one(synthesized.resources(STACK, "aws_ce_anomaly_subscription"))
+    dimension = subscription["threshold_expression"]["dimension"]
+    assert dimension == {
+        "key": "ANOMALY_TOTAL_IMPACT_PERCENTAGE",
+        "match_options": ["GREATER_THAN_OR_EQUAL"],
+        "values": ["50"],
+    }
+    topic = one(synthesized.resources(STACK, "aws_sns_topic"))
+    assert ref(topic["kms_master_key_id"])[0] == "aws_kms_key"
+    emails = [s["endpoint"] for s in synthesized.resources(STACK, "aws_sns_topic_subscription").values()]
+    assert emails == ["platform-alerts@qualisys.example"]
+
+
+def test_ecr_repositories_are_immutable_scanned_encrypted_and_keep_ten(synthesized: Synthesized) -> None:
+    repositories = synthesized.resources(STACK, "aws_ecr_repository")
+    assert sorted(r["name"] for r in repositories.values()) == [
+        "qualisys-api",
+        "qualisys-playwright-runner",
+        "qualisys-web",
+    ]
+    for repository in repositories.values():
+        assert repository["image_tag_mutability"] == "IMMUTABLE"
+        assert repository["image_scanning_configuration"] == {"scan_on_push": True}
+        assert repository["encryption_configuration"][0]["encryption_type"] == "KMS"
+        assert repository["force_delete"] is False
+    for lifecycle in synthesized.resources(STACK, "aws_ecr_lifecycle_policy").values():
+        (rule,) = json.loads(lifecycle["policy"])["rules"]
+        assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
+    ci_key, _ = _role(synthesized, "qualisys-github-deploy-staging")
+    for policy in synthesized.resources(STACK, "aws_ecr_repository_policy").values():
+        deny = _doc(synthesized, policy["policy"])["OnlyTheCiRolePushes"]
+        assert deny["effect"] == "Deny" and "ecr:PutImage" in deny["actions"]
+        assert deny["condition"] == [
+            {"test": "ArnNotEquals", "variable": "aws:PrincipalArn", "values": [f"${{aws_iam_role.{ci_key}.arn}}"]}
+        ]
+
+
+def test_third_party_secrets_exist_without_values_and_only_named_roles_read(synthesized: Synthesized) -> None:
+    secrets = synthesized.resources(STACK, "aws_secretsmanager_secret")
+    assert sorted(s["name"].rsplit("/", 1)[1] for s in secrets.values()) == sorted(
+        ["openai-api-key", "anthropic-api-key", "google-oauth-client", "sendgrid-api-key", "github-app-private-key"]
+    )
+    for secret in secrets.values():
+        assert ref(secret["kms_key_id"])[0] == "aws_kms_key"
+        assert secret["recovery_window_in_days"] == 30
+    assert not synthesized.resources(STACK, "aws_secretsmanager_secret_version"), "values are put by an operator"
+    for policy in synthesized.resources(STACK, "aws_secretsmanager_secret_policy").values():
+        assert policy["block_public_policy"] is True
+        deny = _doc(synthesized, policy["policy"])["OnlyNamedRolesRead"]
+        assert deny["effect"] == "Deny" and deny["actions"] == ["secretsmanager:GetSecretValue"]
+        (condition,) = deny["condition"]
+        assert condition["test"] == "ArnNotLike"
+        assert [v.rsplit("/", 1)[1] for v in condition["values"]] == ["qualisys-staging-api", "qualisys-production-api"]
