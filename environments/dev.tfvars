@@ -35,6 +35,49 @@ node_groups = {
   }
 }
 
+# Kubernetes namespaces (spec 5.1) with their ResourceQuota; limits default per container.
+namespaces = {
+  dev = {
+    cpu_requests    = "4"
+    memory_requests = "8Gi"
+    cpu_limits      = "8"
+    memory_limits   = "16Gi"
+    pods            = 50
+  }
+  staging = {
+    cpu_requests    = "1"
+    memory_requests = "2Gi"
+    cpu_limits      = "2"
+    memory_limits   = "4Gi"
+    pods            = 10
+  }
+  production = {
+    cpu_requests    = "1"
+    memory_requests = "2Gi"
+    cpu_limits      = "2"
+    memory_limits   = "4Gi"
+    pods            = 10
+  }
+  "playwright-pool" = {
+    cpu_requests    = "8"
+    memory_requests = "16Gi"
+    cpu_limits      = "16"
+    memory_limits   = "32Gi"
+    pods            = 40
+  }
+  monitoring = {
+    cpu_requests    = "2"
+    memory_requests = "6Gi"
+    cpu_limits      = "4"
+    memory_limits   = "12Gi"
+    pods            = 40
+  }
+}
+
+ingress_domain            = "dev.qualisys.dev"
+prometheus_retention_days = 15
+prometheus_storage_gib    = 50
+
 rds_instance_class            = "db.t3.medium"
 rds_multi_az                  = false
 rds_allocated_storage_gib     = 20

@@ -35,6 +35,49 @@ node_groups = {
   }
 }
 
+# Kubernetes namespaces (spec 5.1) with their ResourceQuota; limits default per container.
+namespaces = {
+  dev = {
+    cpu_requests    = "1"
+    memory_requests = "2Gi"
+    cpu_limits      = "2"
+    memory_limits   = "4Gi"
+    pods            = 10
+  }
+  staging = {
+    cpu_requests    = "1"
+    memory_requests = "2Gi"
+    cpu_limits      = "2"
+    memory_limits   = "4Gi"
+    pods            = 10
+  }
+  production = {
+    cpu_requests    = "16"
+    memory_requests = "32Gi"
+    cpu_limits      = "32"
+    memory_limits   = "64Gi"
+    pods            = 200
+  }
+  "playwright-pool" = {
+    cpu_requests    = "32"
+    memory_requests = "64Gi"
+    cpu_limits      = "64"
+    memory_limits   = "128Gi"
+    pods            = 160
+  }
+  monitoring = {
+    cpu_requests    = "4"
+    memory_requests = "12Gi"
+    cpu_limits      = "8"
+    memory_limits   = "24Gi"
+    pods            = 60
+  }
+}
+
+ingress_domain            = "app.qualisys.io"
+prometheus_retention_days = 30
+prometheus_storage_gib    = 200
+
 rds_instance_class            = "db.r5.large"
 rds_multi_az                  = true
 rds_allocated_storage_gib     = 100

@@ -37,6 +37,49 @@ node_groups = {
   }
 }
 
+# Kubernetes namespaces (spec 5.1) with their ResourceQuota; limits default per container.
+namespaces = {
+  dev = {
+    cpu_requests    = "1"
+    memory_requests = "2Gi"
+    cpu_limits      = "2"
+    memory_limits   = "4Gi"
+    pods            = 10
+  }
+  staging = {
+    cpu_requests    = "6"
+    memory_requests = "12Gi"
+    cpu_limits      = "12"
+    memory_limits   = "24Gi"
+    pods            = 80
+  }
+  production = {
+    cpu_requests    = "1"
+    memory_requests = "2Gi"
+    cpu_limits      = "2"
+    memory_limits   = "4Gi"
+    pods            = 10
+  }
+  "playwright-pool" = {
+    cpu_requests    = "16"
+    memory_requests = "32Gi"
+    cpu_limits      = "32"
+    memory_limits   = "64Gi"
+    pods            = 80
+  }
+  monitoring = {
+    cpu_requests    = "3"
+    memory_requests = "8Gi"
+    cpu_limits      = "6"
+    memory_limits   = "16Gi"
+    pods            = 50
+  }
+}
+
+ingress_domain            = "staging.qualisys.dev"
+prometheus_retention_days = 15
+prometheus_storage_gib    = 50
+
 rds_instance_class            = "db.t3.medium"
 rds_multi_az                  = true
 rds_allocated_storage_gib     = 50

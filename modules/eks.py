@@ -231,22 +231,15 @@ class EksCluster(Construct):
         statements: tuple[Statement, ...] = (),
     ) -> ServiceRole:
         """An IAM role only ``namespace/service_account`` of this cluster can assume (IRSA)."""
-        return ServiceRole(
+        return irsa_role(
             self,
             id_,
-            props=ServiceRoleProps(
-                name=f"{self.props.name}-{id_}",
-                description=description,
-                context=self.props.context,
-                trust=service_account_trust(
-                    provider_arn=self.oidc_provider.arn,
-                    issuer_host=self.issuer_host,
-                    namespace=namespace,
-                    service_account=service_account,
-                ),
-                managed_policies=managed_policies,
-                statements=statements,
-            ),
+            cluster=self,
+            namespace=namespace,
+            service_account=service_account,
+            description=description,
+            managed_policies=managed_policies,
+            statements=statements,
         )
 
     def addon(self, name: str, *, role: ServiceRole | None = None, after: Sequence[TerraformResource] = ()) -> None:
@@ -352,3 +345,44 @@ class NodeGroup(Construct):
             lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
             depends_on=cluster.node_role.attachments,
         )
+
+
+def irsa_role(
+    scope: Construct,
+    id_: str,
+    *,
+    cluster: EksCluster,
+    namespace: str,
+    service_account: str,
+    description: str,
+    managed_policies: tuple[str, ...] = (),
+    statements: tuple[Statement, ...] = (),
+) -> ServiceRole:
+    """An IAM role in ``scope`` (any stack) that only ``namespace/service_account`` of ``cluster``
+    can assume through its OIDC provider."""
+    role = ServiceRole(
+        scope,
+        id_,
+        props=ServiceRoleProps(
+            name=f"{cluster.props.name}-{id_}",
+            description=description,
+            context=cluster.props.context,
+            trust=service_account_trust(
+                provider_arn=cluster.oidc_provider.arn,
+                issuer_host=cluster.issuer_host,
+                namespace=namespace,
+                service_account=service_account,
+            ),
+            managed_policies=managed_policies,
+            statements=statements,
+        ),
+    )
+    if any("*" in s.resources and s.conditions for s in statements) and role.permissions is not None:
+        # Describe calls and tag-conditioned writes have no resource-level permissions in AWS.
+        waive(
+            role.permissions,
+            "CKV_AWS_356",
+            'describe calls have no resource-level permissions, and every write on "*" is narrowed by a '
+            "condition on this cluster's ownership tag",
+        )
+    return role

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from modules.account_context import AccountContext
 from modules.policy import Condition, Statement, policy_document
 from qualisys_infra.engine import Construct
+from qualisys_infra.engine.aws import data_aws_iam_policy_document as doc
 from qualisys_infra.engine.aws import iam_role, iam_role_policy, iam_role_policy_attachment
 
 
@@ -91,8 +92,10 @@ class ServiceRole(Construct):
             )
             for policy in props.managed_policies
         ]
+        self.permissions: doc.DataAwsIamPolicyDocument | None = None
         if props.statements:
             document = policy_document(self, "permissions", list(props.statements))
+            self.permissions = document
             iam_role_policy.IamRolePolicy(
                 self, "inline", role=self.role.id, name="least-privilege", policy=document.json
             )

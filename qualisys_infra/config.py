@@ -50,6 +50,9 @@ _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _ECR_REPO = re.compile(r"^qualisys-[a-z0-9][a-z0-9._/-]{0,200}$")
 _SECRET = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_CPU = re.compile(r"^\d+(\.\d+)?m?$")
+_MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti)?$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
 
@@ -85,6 +88,19 @@ class NodeGroupsConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NamespaceConfig:
+    """One Kubernetes namespace's quota and default container limits."""
+
+    cpu_requests: str = field(metadata=_doc('total CPU requests, a Kubernetes quantity like "4" or "500m"'))
+    memory_requests: str = field(metadata=_doc('total memory requests, like "8Gi"'))
+    cpu_limits: str = field(metadata=_doc('total CPU limits, like "8"'))
+    memory_limits: str = field(metadata=_doc('total memory limits, like "16Gi"'))
+    pods: int = field(default=50, metadata=_doc("the most pods, 1 to 1000"))
+    default_cpu: str = field(default="500m", metadata=_doc("a container's CPU limit when it sets none"))
+    default_memory: str = field(default="512Mi", metadata=_doc("a container's memory limit when it sets none"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EnvironmentConfig:
     """One environment (dev, staging, production), from ``environments/<env>.tfvars``."""
 
@@ -108,6 +124,14 @@ class EnvironmentConfig:
         metadata=_doc("Kubernetes namespaces the CI deployer role may deploy to in this cluster (story 0.3 AC4)"),
     )
     node_groups: NodeGroupsConfig = field(metadata=_doc("an object with `general` and `playwright`"))
+    namespaces: Mapping[str, NamespaceConfig] = field(
+        metadata=_doc(
+            "Kubernetes namespaces with their quotas (spec 5.1: dev, staging, production, playwright-pool, monitoring)"
+        )
+    )
+    ingress_domain: str = field(metadata=_doc('the HTTPS host of the environment, e.g. "staging.qualisys.dev"'))
+    prometheus_retention_days: int = field(default=15, metadata=_doc("days of metrics Prometheus keeps, 1 to 365"))
+    prometheus_storage_gib: int = field(default=50, metadata=_doc("GiB of Prometheus storage, 10 to 16384"))
     rds_instance_class: str = field(metadata=_doc('an RDS instance class, e.g. "db.t3.medium"'))
     rds_engine_version: str = field(default="16", metadata=_doc('a PostgreSQL major version "15" or newer'))
     rds_multi_az: bool = field(metadata=_doc("true or false"))
@@ -388,6 +412,26 @@ def _as_values(obj: Any) -> Mapping[str, Any]:
     return {k: v for k, v in obj.items() if v is not _MISSING} if isinstance(obj, dict) else {}
 
 
+def _check_namespaces(r: _Reader, namespaces: Any) -> None:
+    if not isinstance(namespaces, Mapping):
+        return
+    if not namespaces:
+        r.fail(("namespaces",), "got {}, expected at least one namespace")
+    for name, config in namespaces.items():
+        if not _DNS_LABEL.match(name) or name.startswith("kube-"):
+            r.fail(("namespaces", name), f"got namespace {_show(name)}, expected a DNS label not starting with kube-")
+        values = _as_values(config)
+        for key in ("cpu_requests", "cpu_limits", "default_cpu"):
+            if isinstance(values.get(key), str) and not _CPU.match(values[key]):
+                r.fail(
+                    ("namespaces", name, key), f'got {_show(values[key])}, expected a CPU quantity like "2" or "500m"'
+                )
+        for key in ("memory_requests", "memory_limits", "default_memory"):
+            if isinstance(values.get(key), str) and not _MEMORY.match(values[key]):
+                r.fail(("namespaces", name, key), f'got {_show(values[key])}, expected a memory quantity like "8Gi"')
+        _check_range(r, values, "pods", 1, 1000, ("namespaces", name))
+
+
 def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) -> None:
     env = v.get("environment")
     if isinstance(env, str) and env != expected_name:
@@ -450,6 +494,12 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
                 ("eks_ci_namespaces", i),
                 "got a namespace in production, expected none (CI deploys to staging only)",
             )
+    _check_namespaces(r, v.get("namespaces"))
+    domain = v.get("ingress_domain")
+    if isinstance(domain, str) and not _DOMAIN.match(domain):
+        r.fail(("ingress_domain",), f'got {_show(domain)}, expected a DNS name like "staging.qualisys.dev"')
+    _check_range(r, v, "prometheus_retention_days", 1, 365)
+    _check_range(r, v, "prometheus_storage_gib", 10, 16384)
     groups = _as_values(v.get("node_groups"))
     for name, cap in NODE_GROUP_MAX_CAPS.items():
         g = _as_values(groups.get(name))

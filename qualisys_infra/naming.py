@@ -8,7 +8,7 @@ from __future__ import annotations
 BOOTSTRAP_STACK = "bootstrap"
 ACCOUNT_STACK = "account"
 # In dependency order: each kind may use the outputs of the kinds before it.
-ENVIRONMENT_STACK_KINDS = ("network", "cluster", "data")
+ENVIRONMENT_STACK_KINDS = ("network", "cluster", "data", "platform")
 
 
 def stack_name(environment: str, kind: str) -> str:

@@ -131,18 +131,23 @@ def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:
     from stacks.cluster import ClusterStack
     from stacks.data import DataStack
     from stacks.network import NetworkStack
+    from stacks.platform import ClusterPlatformStack
 
-    app = App(outdir=str(staging_dir), context={"targetVersions": TARGET_VERSIONS})
-    BootstrapStack(app, account=settings.account)
-    account = AccountStack(app, account=settings.account)
-    for env in settings.environments:
-        network = NetworkStack(app, account=settings.account, env=env)
-        cluster = ClusterStack(app, account=settings.account, env=env, network=network.network)
-        cluster.add_dependency(network)
-        cluster.add_dependency(account)  # its access entries name the account stack's roles
-        data = DataStack(app, account=settings.account, env=env, network=network.network, cluster=cluster.eks)
-        data.add_dependency(cluster)
     try:
+        app = App(outdir=str(staging_dir), context={"targetVersions": TARGET_VERSIONS})
+        BootstrapStack(app, account=settings.account)
+        account = AccountStack(app, account=settings.account)
+        for env in settings.environments:
+            network = NetworkStack(app, account=settings.account, env=env)
+            cluster = ClusterStack(app, account=settings.account, env=env, network=network.network)
+            cluster.add_dependency(network)
+            cluster.add_dependency(account)  # its access entries name the account stack's roles
+            data = DataStack(app, account=settings.account, env=env, network=network.network, cluster=cluster.eks)
+            data.add_dependency(cluster)
+            platform = ClusterPlatformStack(
+                app, account=settings.account, env=env, network=network.network, cluster=cluster.eks
+            )
+            platform.add_dependency(cluster)
         app.synth()
     except Exception as exc:  # the engine raises jsii's RuntimeError with the JavaScript message
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -6,6 +6,7 @@ Only the submodules the stacks use are imported; add one here when a stack needs
 from __future__ import annotations
 
 from cdktn_provider_aws import (
+    acm_certificate,
     budgets_budget,
     ce_anomaly_monitor,
     ce_anomaly_subscription,
@@ -16,6 +17,7 @@ from cdktn_provider_aws import (
     data_aws_iam_policy_document,
     data_aws_partition,
     data_aws_region,
+    data_aws_secretsmanager_secret_version,
     db_instance,
     db_parameter_group,
     db_subnet_group,
@@ -76,9 +78,12 @@ from cdktn_provider_aws import (
     vpc,
     vpc_security_group_egress_rule,
     vpc_security_group_ingress_rule,
+    wafv2_web_acl,
+    wafv2_web_acl_logging_configuration,
 )
 
 __all__ = [
+    "acm_certificate",
     "budgets_budget",
     "ce_anomaly_monitor",
     "ce_anomaly_subscription",
@@ -89,6 +94,7 @@ __all__ = [
     "data_aws_iam_policy_document",
     "data_aws_partition",
     "data_aws_region",
+    "data_aws_secretsmanager_secret_version",
     "db_instance",
     "db_parameter_group",
     "db_subnet_group",
@@ -149,4 +155,6 @@ __all__ = [
     "vpc",
     "vpc_security_group_egress_rule",
     "vpc_security_group_ingress_rule",
+    "wafv2_web_acl",
+    "wafv2_web_acl_logging_configuration",
 ]

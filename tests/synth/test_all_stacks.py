@@ -14,7 +14,7 @@ NOT_IAM = {"aws_ecr_lifecycle_policy"}
 
 
 def test_synth_produces_bootstrap_and_every_stack_of_every_environment(synthesized: Synthesized) -> None:
-    kinds = ("network", "cluster", "data")
+    kinds = ("network", "cluster", "data", "platform")
     expected = ["bootstrap", "account"] + [
         f"{env}-{kind}" for env in ("dev", "staging", "production") for kind in kinds
     ]

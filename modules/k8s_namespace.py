@@ -1,0 +1,190 @@
+"""A Kubernetes namespace with its guard rails: Pod Security labels, quota, limits, default-deny network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from qualisys_infra.config import NamespaceConfig
+from qualisys_infra.engine import Construct
+from qualisys_infra.engine.kubernetes import limit_range_v1, namespace_v1, network_policy_v1, resource_quota_v1
+
+PSA_VERSION = "v1.33"  # pinned: a cluster upgrade must not silently change what "restricted" means
+
+
+class PodSecurity(StrEnum):
+    RESTRICTED = "restricted"
+    BASELINE = "baseline"
+    PRIVILEGED = "privileged"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NamespaceProps:
+    """The namespace's name, quota, and Pod Security level.
+
+    ``pod_security`` is ``restricted`` unless a chart truly needs more; then ``privileged_reason``
+    must say why (it is written into the namespace's annotations). Every namespace starts with a
+    NetworkPolicy that denies all ingress and egress, plus DNS to kube-system.
+    """
+
+    name: str
+    quota: NamespaceConfig
+    pod_security: PodSecurity = PodSecurity.RESTRICTED
+    privileged_reason: str = ""
+
+
+class Namespace(Construct):
+    def __init__(self, scope: Construct, id_: str, *, props: NamespaceProps) -> None:
+        super().__init__(scope, id_)
+        if props.pod_security is not PodSecurity.RESTRICTED and len(props.privileged_reason) < 20:
+            raise ValueError(f"{props.name}: a {props.pod_security} namespace needs a written reason")
+        self.name = props.name
+        level = props.pod_security.value
+        labels = {"kubernetes.io/metadata.name": props.name}
+        for mode in ("enforce", "audit", "warn"):
+            labels[f"pod-security.kubernetes.io/{mode}"] = level
+            labels[f"pod-security.kubernetes.io/{mode}-version"] = PSA_VERSION
+        annotations = {"qualisys.io/pod-security-reason": props.privileged_reason} if props.privileged_reason else None
+        self.namespace = namespace_v1.NamespaceV1(
+            self,
+            "namespace",
+            metadata=[namespace_v1.NamespaceV1Metadata(name=props.name, labels=labels, annotations=annotations)],
+        )
+        ns = self.namespace.metadata.get(0).name
+        q = props.quota
+        resource_quota_v1.ResourceQuotaV1(
+            self,
+            "quota",
+            metadata=resource_quota_v1.ResourceQuotaV1Metadata(name="quota", namespace=ns),
+            spec=resource_quota_v1.ResourceQuotaV1Spec(
+                hard={
+                    "requests.cpu": q.cpu_requests,
+                    "requests.memory": q.memory_requests,
+                    "limits.cpu": q.cpu_limits,
+                    "limits.memory": q.memory_limits,
+                    "pods": str(q.pods),
+                }
+            ),
+        )
+        limit_range_v1.LimitRangeV1(
+            self,
+            "limits",
+            metadata=limit_range_v1.LimitRangeV1Metadata(name="defaults", namespace=ns),
+            spec=limit_range_v1.LimitRangeV1Spec(
+                limit=[
+                    limit_range_v1.LimitRangeV1SpecLimit(
+                        type="Container",
+                        default={"cpu": q.default_cpu, "memory": q.default_memory},
+                        default_request={"cpu": "100m", "memory": "128Mi"},
+                    )
+                ]
+            ),
+        )
+        self._policy(
+            "default-deny",
+            network_policy_v1.NetworkPolicyV1Spec(
+                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(), policy_types=["Ingress", "Egress"]
+            ),
+        )
+        self.allow_egress_to_namespace("allow-dns", "kube-system", ports=((53, "UDP"), (53, "TCP")))
+
+    def _policy(self, name: str, spec: network_policy_v1.NetworkPolicyV1Spec) -> None:
+        network_policy_v1.NetworkPolicyV1(
+            self,
+            name,
+            metadata=network_policy_v1.NetworkPolicyV1Metadata(
+                name=name, namespace=self.namespace.metadata.get(0).name
+            ),
+            spec=spec,
+        )
+
+    def _ports(self, ports: tuple[tuple[int, str], ...]) -> list[network_policy_v1.NetworkPolicyV1SpecIngressPorts]:
+        return [network_policy_v1.NetworkPolicyV1SpecIngressPorts(port=str(p), protocol=proto) for p, proto in ports]
+
+    def allow_egress_to_namespace(self, name: str, namespace: str, *, ports: tuple[tuple[int, str], ...] = ()) -> None:
+        self._policy(
+            name,
+            network_policy_v1.NetworkPolicyV1Spec(
+                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
+                policy_types=["Egress"],
+                egress=[
+                    network_policy_v1.NetworkPolicyV1SpecEgress(
+                        to=[
+                            network_policy_v1.NetworkPolicyV1SpecEgressTo(
+                                namespace_selector=network_policy_v1.NetworkPolicyV1SpecEgressToNamespaceSelector(
+                                    match_labels={"kubernetes.io/metadata.name": namespace}
+                                )
+                            )
+                        ],
+                        ports=[
+                            network_policy_v1.NetworkPolicyV1SpecEgressPorts(port=str(p), protocol=proto)
+                            for p, proto in ports
+                        ]
+                        or None,
+                    )
+                ],
+            ),
+        )
+
+    def allow_ingress_from_namespace(self, name: str, namespace: str, *, ports: tuple[tuple[int, str], ...]) -> None:
+        self._policy(
+            name,
+            network_policy_v1.NetworkPolicyV1Spec(
+                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
+                policy_types=["Ingress"],
+                ingress=[
+                    network_policy_v1.NetworkPolicyV1SpecIngress(
+                        from_=[
+                            network_policy_v1.NetworkPolicyV1SpecIngressFrom(
+                                namespace_selector=network_policy_v1.NetworkPolicyV1SpecIngressFromNamespaceSelector(
+                                    match_labels={"kubernetes.io/metadata.name": namespace}
+                                )
+                            )
+                        ],
+                        ports=self._ports(ports),
+                    )
+                ],
+            ),
+        )
+
+    def allow_ingress_from_network(self, name: str, cidr: str, *, ports: tuple[tuple[int, str], ...]) -> None:
+        """Admit ``cidr`` (the VPC: the load balancer targets pods by IP) on ``ports``."""
+        self._policy(
+            name,
+            network_policy_v1.NetworkPolicyV1Spec(
+                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
+                policy_types=["Ingress"],
+                ingress=[
+                    network_policy_v1.NetworkPolicyV1SpecIngress(
+                        from_=[
+                            network_policy_v1.NetworkPolicyV1SpecIngressFrom(
+                                ip_block=network_policy_v1.NetworkPolicyV1SpecIngressFromIpBlock(cidr=cidr)
+                            )
+                        ],
+                        ports=self._ports(ports),
+                    )
+                ],
+            ),
+        )
+
+    def allow_egress_to_network(self, name: str, cidr: str, *, ports: tuple[tuple[int, str], ...]) -> None:
+        self._policy(
+            name,
+            network_policy_v1.NetworkPolicyV1Spec(
+                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
+                policy_types=["Egress"],
+                egress=[
+                    network_policy_v1.NetworkPolicyV1SpecEgress(
+                        to=[
+                            network_policy_v1.NetworkPolicyV1SpecEgressTo(
+                                ip_block=network_policy_v1.NetworkPolicyV1SpecEgressToIpBlock(cidr=cidr)
+                            )
+                        ],
+                        ports=[
+                            network_policy_v1.NetworkPolicyV1SpecEgressPorts(port=str(p), protocol=proto)
+                            for p, proto in ports
+                        ],
+                    )
+                ],
+            ),
+        )

@@ -1,0 +1,31 @@
+"""The Kubernetes provider bindings (``cdktn-provider-kubernetes``) the platform stack uses."""
+
+from __future__ import annotations
+
+from cdktn_provider_kubernetes import (
+    cluster_role_v1,
+    deployment_v1,
+    ingress_v1,
+    limit_range_v1,
+    namespace_v1,
+    network_policy_v1,
+    provider,
+    resource_quota_v1,
+    role_binding_v1,
+    role_v1,
+    service_v1,
+)
+
+__all__ = [
+    "cluster_role_v1",
+    "deployment_v1",
+    "ingress_v1",
+    "limit_range_v1",
+    "namespace_v1",
+    "network_policy_v1",
+    "provider",
+    "resource_quota_v1",
+    "role_binding_v1",
+    "role_v1",
+    "service_v1",
+]

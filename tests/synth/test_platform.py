@@ -1,0 +1,273 @@
+"""The <env>-platform stacks (stories 0.3 AC4/AC10, 0.13, 0.19, 0.20): namespaces, RBAC, Helm."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import promql_parser
+import pytest
+import yaml
+
+from modules.alert_rules import ALERT_RULES
+from qualisys_infra.config import ENVIRONMENT_NAMES, EnvironmentConfig
+from stacks.platform_charts import CHARTS
+from tests.conftest import Synthesized
+from tests.synth.helpers import one, ref, statements
+
+
+@pytest.fixture(params=ENVIRONMENT_NAMES)
+def env(request: pytest.FixtureRequest, synthesized: Synthesized) -> EnvironmentConfig:
+    return next(e for e in synthesized.settings.environments if e.environment == request.param)
+
+
+def _stack(env: EnvironmentConfig) -> str:
+    return f"{env.environment}-platform"
+
+
+def _namespaces(s: Synthesized, env: EnvironmentConfig) -> dict[str, dict[str, Any]]:
+    return {
+        n["metadata"][0]["name"]: n["metadata"][0] for n in s.resources(_stack(env), "kubernetes_namespace_v1").values()
+    }
+
+
+def _release(s: Synthesized, env: EnvironmentConfig, chart: str) -> dict[str, Any]:
+    return dict(s.resources(_stack(env), "helm_release")[chart])
+
+
+def _values(s: Synthesized, env: EnvironmentConfig, chart: str) -> dict[str, Any]:
+    (text,) = _release(s, env, chart)["values"]
+    return dict(yaml.safe_load(text))
+
+
+def test_namespaces_are_those_of_the_environment_file(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    assert sorted(_namespaces(synthesized, env)) == sorted(env.namespaces)
+    assert sorted(env.namespaces) == ["dev", "monitoring", "playwright-pool", "production", "staging"]
+
+
+def test_every_namespace_carries_pinned_pod_security_labels(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    for name, metadata in _namespaces(synthesized, env).items():
+        labels = metadata["labels"]
+        level = "privileged" if name == "monitoring" else "restricted"
+        for mode in ("enforce", "audit", "warn"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == level, (name, mode)
+            assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "v1.33", (name, mode)
+        if level == "privileged":
+            assert "node-exporter needs hostNetwork" in metadata["annotations"]["qualisys.io/pod-security-reason"]
+        else:
+            assert "annotations" not in metadata
+
+
+def test_every_namespace_has_its_quota_and_limits(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    stack = _stack(env)
+    quotas = {
+        q["metadata"]["namespace"]: q["spec"]["hard"]
+        for q in synthesized.resources(stack, "kubernetes_resource_quota_v1").values()
+    }
+    assert len(quotas) == len(env.namespaces) == len(synthesized.resources(stack, "kubernetes_limit_range_v1"))
+    for name, config in env.namespaces.items():
+        (hard,) = [h for ns, h in quotas.items() if f"ns-{name}_namespace" in ns]
+        assert hard == {
+            "requests.cpu": config.cpu_requests,
+            "requests.memory": config.memory_requests,
+            "limits.cpu": config.cpu_limits,
+            "limits.memory": config.memory_limits,
+            "pods": str(config.pods),
+        }
+
+
+def test_every_namespace_denies_all_traffic_by_default(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    policies = synthesized.resources(_stack(env), "kubernetes_network_policy_v1").values()
+    by_namespace: dict[str, dict[str, Any]] = {}
+    for policy in policies:
+        by_namespace.setdefault(policy["metadata"]["namespace"], {})[policy["metadata"]["name"]] = policy["spec"]
+    assert len(by_namespace) == len(env.namespaces)
+    for namespace, specs in by_namespace.items():
+        deny = specs["default-deny"]
+        assert deny["pod_selector"] == {} and deny["policy_types"] == ["Ingress", "Egress"]
+        assert "ingress" not in deny and "egress" not in deny, namespace
+        dns = specs["allow-dns"]["egress"][0]
+        assert dns["to"][0]["namespace_selector"]["match_labels"] == {"kubernetes.io/metadata.name": "kube-system"}
+        assert sorted((p["port"], p["protocol"]) for p in dns["ports"]) == [("53", "TCP"), ("53", "UDP")]
+        if "ns-staging" in namespace:
+            assert specs["allow-load-balancer"]["ingress"][0]["from"][0]["ip_block"]["cidr"] == env.vpc_cidr
+            assert "allow-scraping" in specs
+
+
+def test_ci_deployer_role_is_exactly_workloads_in_staging(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    stack = _stack(env)
+    role = one(synthesized.resources(stack, "kubernetes_role_v1"))
+    assert role["metadata"][0]["name"] == "ci-deployer" and "ns-staging" in role["metadata"][0]["namespace"]
+    rules = {(tuple(r["api_groups"]), tuple(r["resources"])): tuple(r["verbs"]) for r in role["rule"]}
+    verbs = ("get", "list", "watch", "create", "update", "patch")
+    assert rules == {
+        (("apps",), ("deployments",)): verbs,
+        (("",), ("services", "configmaps")): verbs,
+        (("networking.k8s.io",), ("ingresses",)): verbs,
+    }
+    for (_, resources), rule_verbs in rules.items():
+        assert "secrets" not in resources and "pods/exec" not in resources and "*" not in resources
+        assert not {"bind", "escalate", "impersonate", "*"} & set(rule_verbs)
+    (binding,) = [
+        b
+        for b in synthesized.resources(stack, "kubernetes_role_binding_v1").values()
+        if b["metadata"]["name"] == "ci-deployer"
+    ]
+    assert binding["role_ref"] == {"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": "ci-deployer"}
+    assert binding["subject"] == [{"kind": "Group", "name": "ci-deployers", "api_group": "rbac.authorization.k8s.io"}]
+
+
+def test_people_roles_read_or_administer_without_secrets(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    roles = {
+        r["metadata"]["name"]: r for r in synthesized.resources(_stack(env), "kubernetes_cluster_role_v1").values()
+    }
+    assert sorted(roles) == ["qualisys-namespace-admin", "qualisys-readonly"]
+    for role in roles.values():
+        for rule in role["rule"]:
+            assert "secrets" not in rule["resources"] and "*" not in rule["resources"] and "*" not in rule["verbs"]
+    assert set(roles["qualisys-readonly"]["rule"][0]["verbs"]) == {"get", "list", "watch"}
+
+
+def test_every_chart_is_pinned_from_one_place(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    releases = synthesized.resources(_stack(env), "helm_release")
+    assert sorted(releases) == sorted(CHARTS)
+    for name, chart in CHARTS.items():
+        release = releases[name]
+        assert (release["repository"], release["chart"], release["version"]) == (
+            chart.repository,
+            chart.chart,
+            chart.version,
+        )
+        assert all(part.isdigit() for part in chart.version.split(".")), "an exact version, no range"
+        assert release["atomic"] is True
+
+
+def test_rendered_values_are_yaml_without_secrets(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    for chart in CHARTS:
+        values = _values(synthesized, env, chart)
+        assert isinstance(values, dict)
+        text = json.dumps(values).lower()
+        assert "password" not in text or chart == "kube-prometheus-stack"
+    grafana = _values(synthesized, env, "kube-prometheus-stack")["grafana"]
+    assert "adminPassword" not in grafana
+    (sensitive,) = _release(synthesized, env, "kube-prometheus-stack")["set_sensitive"]
+    assert sensitive["name"] == "grafana.adminPassword"
+    assert ref(sensitive["value"])[0] == "data.aws_secretsmanager_secret_version"
+
+
+def test_prometheus_retention_and_storage_follow_the_environment_file(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    spec = _values(synthesized, env, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    assert spec["retention"] == f"{env.prometheus_retention_days}d"
+    assert (
+        spec["storageSpec"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"]
+        == f"{env.prometheus_storage_gib}Gi"
+    )
+
+
+def test_every_alert_rule_parses_and_has_severity_and_runbook(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    values = _values(synthesized, env, "kube-prometheus-stack")
+    (group,) = values["additionalPrometheusRulesMap"]["qualisys"]["groups"]
+    rules = {r["alert"]: r for r in group["rules"]}
+    assert set(rules) == {
+        "PodCrashLooping",
+        "ContainerCpuHigh",
+        "ContainerMemoryHigh",
+        "DatabaseConnectionPoolExhausted",
+        "ApiLatencyP95High",
+        "Http5xxRateHigh",
+        "ErrorLogRateHigh",
+    }
+    for name, rule in rules.items():
+        promql_parser.parse(rule["expr"])  # raises ValueError on a syntax error
+        assert rule["labels"]["severity"] in ("critical", "warning"), name
+        assert rule["annotations"]["runbook_url"].startswith("https://"), name
+        assert rule["annotations"]["summary"], name
+    assert "> 0.5" in rules["ApiLatencyP95High"]["expr"] and "0.95" in rules["ApiLatencyP95High"]["expr"]
+    assert "> 0.8" in rules["ContainerCpuHigh"]["expr"] and "> 0.8" in rules["ContainerMemoryHigh"]["expr"]
+
+
+def test_a_broken_expression_would_be_caught() -> None:
+    with pytest.raises(ValueError):
+        promql_parser.parse(ALERT_RULES[0].expr.replace("[15m]", "[15m"))
+
+
+def test_dashboards_cover_cluster_application_database_with_valid_promql(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    dashboards = _values(synthesized, env, "kube-prometheus-stack")["grafana"]["dashboards"]["qualisys"]
+    assert sorted(dashboards) == ["application", "cluster", "database"]
+    for dashboard in dashboards.values():
+        parsed = json.loads(dashboard["json"])
+        for panel in parsed["panels"]:
+            for target in panel["targets"]:
+                promql_parser.parse(target["expr"])
+
+
+def test_waf_limits_each_client_to_1000_requests_a_minute(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    acl = one(synthesized.resources(_stack(env), "aws_wafv2_web_acl"))
+    rules = {r["name"]: r for r in acl["rule"]}
+    rate = rules["rate-limit-per-client"]
+    assert rate["statement"] == {
+        "rate_based_statement": {"limit": 1000, "evaluation_window_sec": 60, "aggregate_key_type": "IP"}
+    }
+    assert rate["action"] == {"block": {}}
+    assert rules["aws-known-bad-inputs"]["statement"]["managed_rule_group_statement"]["vendor_name"] == "AWS"
+    logging = one(synthesized.resources(_stack(env), "aws_wafv2_web_acl_logging_configuration"))
+    assert ref(logging["resource_arn"])[0] == "aws_wafv2_web_acl"
+
+
+def test_container_logs_are_encrypted_and_kept_per_environment(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    groups = {g["name"]: g for g in synthesized.resources(_stack(env), "aws_cloudwatch_log_group").values()}
+    logs = groups[f"/aws/eks/qualisys-{env.environment}/containers"]
+    assert logs["retention_in_days"] == {"dev": 30, "staging": 30, "production": 90}[env.environment]
+    assert ref(logs["kms_key_id"])[0] == "aws_kms_key"
+    fluent = _values(synthesized, env, "aws-for-fluent-bit")["cloudWatchLogs"]
+    assert fluent["logFormat"] == "json" and fluent["autoCreateGroup"] is False
+    assert fluent["logRetentionDays"] == logs["retention_in_days"]
+
+
+def test_each_add_on_has_its_own_irsa_role(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+    stack = _stack(env)
+    documents = synthesized.data(stack, "aws_iam_policy_document")
+    subjects = set()
+    for role in synthesized.resources(stack, "aws_iam_role").values():
+        trust = statements(documents[ref(role["assume_role_policy"])[1]])["TrustedServiceAccount"]
+        (sub,) = [c for c in trust["condition"] if c["variable"].endswith(":sub")]
+        subjects.add(sub["values"][0])
+    assert subjects == {
+        "system:serviceaccount:kube-system:aws-load-balancer-controller",
+        "system:serviceaccount:monitoring:aws-for-fluent-bit",
+        "system:serviceaccount:kube-system:cluster-autoscaler",
+    }
+    autoscaler = _values(synthesized, env, "cluster-autoscaler")
+    assert (
+        autoscaler["extraArgs"]["max-nodes-total"]
+        == env.node_groups.general.max_size + env.node_groups.playwright.max_size
+    )
+
+
+def test_hello_runs_in_staging_only_non_root_read_only_with_probes(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    deployments = synthesized.resources(_stack(env), "kubernetes_deployment_v1")
+    if env.environment != "staging":
+        assert deployments == {}
+        return
+    spec = one(deployments)["spec"]["template"]["spec"]
+    assert spec["security_context"]["run_as_non_root"] is True
+    (container,) = spec["container"]
+    assert container["security_context"]["read_only_root_filesystem"] is True
+    assert container["security_context"]["allow_privilege_escalation"] is False
+    assert container["security_context"]["capabilities"]["drop"] == ["ALL"]
+    assert container["liveness_probe"]["http_get"]["path"] == "/health"
+    assert container["readiness_probe"]["http_get"]["path"] == "/ready"
+    ingress = one(synthesized.resources(_stack(env), "kubernetes_ingress_v1"))
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["alb.ingress.kubernetes.io/ssl-policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+    assert ref(annotations["alb.ingress.kubernetes.io/certificate-arn"])[0] == "aws_acm_certificate"
+    assert ref(annotations["alb.ingress.kubernetes.io/wafv2-acl-arn"])[0] == "aws_wafv2_web_acl"
