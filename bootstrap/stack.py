@@ -7,7 +7,7 @@ from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.lock_table import LockTable, LockTableProps
 from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
 from qualisys_infra.config import AccountConfig
-from qualisys_infra.engine import Construct, TerraformOutput
+from qualisys_infra.engine import Construct
 from qualisys_infra.naming import BOOTSTRAP_STACK
 from stacks.base import PlatformStack, StateBackend
 
@@ -75,5 +75,4 @@ class BootstrapStack(PlatformStack):
                 "Bucket receiving the state bucket's access logs",
             ),
         }
-        for name, (value, description) in outputs.items():
-            TerraformOutput(self, name, value=value, description=description)
+        self.outputs(outputs)

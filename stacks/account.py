@@ -16,7 +16,7 @@ from modules.policy import Effect, Statement
 from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
 from modules.third_party_secrets import ThirdPartySecrets, ThirdPartySecretsProps
 from qualisys_infra.config import AccountConfig
-from qualisys_infra.engine import Construct, TerraformOutput
+from qualisys_infra.engine import Construct
 from qualisys_infra.naming import ACCOUNT_STACK as STACK
 from stacks.base import PlatformStack, StateBackend
 
@@ -198,5 +198,4 @@ class AccountStack(PlatformStack):
                 "Secrets Manager entries to fill with put-secret-value",
             ),
         }
-        for key, (value, description) in outputs.items():
-            TerraformOutput(self, key, value=value, description=description)
+        self.outputs(outputs)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
-from qualisys_infra.config import AccountConfig
+from qualisys_infra.config import AccountConfig, EnvironmentConfig
 from qualisys_infra.engine import (
     REQUIRED_TERRAFORM_VERSION,
     Construct,
     S3Backend,
+    TerraformOutput,
     TerraformStack,
 )
 from qualisys_infra.engine.aws import provider
+from qualisys_infra.naming import resource_prefix, stack_name, state_key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,3 +59,25 @@ class PlatformStack(TerraformStack):
             dynamodb_table=account.lock_table_name,
         )
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
+
+    def outputs(self, values: Mapping[str, tuple[object, str]]) -> None:
+        """One ``TerraformOutput`` per entry: ``name: (value, description)``."""
+        for name, (value, description) in values.items():
+            TerraformOutput(self, name, value=value, description=description)
+
+
+class EnvironmentStack(PlatformStack):
+    """A stack of one environment: named ``<env>-<KIND>``, state at ``<env>/<KIND>.tfstate``, tagged
+    with the account's and the environment's tags; ``prefix`` starts its resources' names."""
+
+    KIND: ClassVar[str]
+
+    def __init__(self, scope: Construct, *, account: AccountConfig, env: EnvironmentConfig) -> None:
+        super().__init__(
+            scope,
+            stack_name(env.environment, self.KIND),
+            region=env.region,
+            tags={**account.tags, **env.tags, "Environment": env.environment, "Stack": self.KIND},
+            backend=StateBackend(account=account, key=state_key(env.environment, self.KIND)),
+        )
+        self.prefix = resource_prefix(account.project, env.environment)

@@ -8,28 +8,22 @@ from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.policy import Condition, Statement
 from qualisys_infra.config import AccountConfig, EnvironmentConfig
-from qualisys_infra.engine import Construct, TerraformOutput
-from qualisys_infra.naming import resource_prefix, stack_name, state_key
-from stacks.base import PlatformStack, StateBackend
+from qualisys_infra.engine import Construct
+from stacks.base import EnvironmentStack
 
-KIND = "cluster"
 CI_KUBERNETES_GROUP = "ci-deployers"
 PLAYWRIGHT_TAINT = ("dedicated", "playwright", "NO_SCHEDULE")
 KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 
 
-class ClusterStack(PlatformStack):
+class ClusterStack(EnvironmentStack):
     """The environment's EKS cluster in the network stack's private subnets."""
 
+    KIND = "cluster"
+
     def __init__(self, scope: Construct, *, account: AccountConfig, env: EnvironmentConfig, network: Network) -> None:
-        super().__init__(
-            scope,
-            stack_name(env.environment, KIND),
-            region=env.region,
-            tags={**account.tags, **env.tags, "Environment": env.environment, "Stack": KIND},
-            backend=StateBackend(account=account, key=state_key(env.environment, KIND)),
-        )
-        name = resource_prefix(account.project, env.environment)
+        super().__init__(scope, account=account, env=env)
+        name = self.prefix
         ctx = AccountContext(self, "account")
 
         secrets_key = EncryptionKey(
@@ -172,5 +166,4 @@ class ClusterStack(PlatformStack):
             "node_security_group_id": (self.eks.node_security_group.id, "Security group of the worker nodes"),
             "node_role_arn": (self.eks.node_role.arn, "IAM role of the worker nodes"),
         }
-        for key_name, (value, description) in outputs.items():
-            TerraformOutput(self, key_name, value=value, description=description)
+        self.outputs(outputs)

@@ -9,15 +9,14 @@ from modules.eks import EksCluster
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from qualisys_infra.config import AccountConfig, EnvironmentConfig
-from qualisys_infra.engine import Construct, TerraformOutput
-from qualisys_infra.naming import resource_prefix, stack_name, state_key
-from stacks.base import PlatformStack, StateBackend
-
-KIND = "data"
+from qualisys_infra.engine import Construct
+from stacks.base import EnvironmentStack
 
 
-class DataStack(PlatformStack):
+class DataStack(EnvironmentStack):
     """The environment's database and cache in the isolated subnets, reachable from EKS nodes only."""
+
+    KIND = "data"
 
     def __init__(
         self,
@@ -28,14 +27,8 @@ class DataStack(PlatformStack):
         network: Network,
         cluster: EksCluster,
     ) -> None:
-        super().__init__(
-            scope,
-            stack_name(env.environment, KIND),
-            region=env.region,
-            tags={**account.tags, **env.tags, "Environment": env.environment, "Stack": KIND},
-            backend=StateBackend(account=account, key=state_key(env.environment, KIND)),
-        )
-        name = resource_prefix(account.project, env.environment)
+        super().__init__(scope, account=account, env=env)
+        name = self.prefix
         ctx = AccountContext(self, "account")
         keys = {
             purpose: EncryptionKey(
@@ -107,5 +100,4 @@ class DataStack(PlatformStack):
             ),
             "redis_app_user_id": (self.cache.app_user_id, "RBAC user for IAM authentication"),
         }
-        for key_name, (value, description) in outputs.items():
-            TerraformOutput(self, key_name, value=value, description=description)
+        self.outputs(outputs)

@@ -6,25 +6,18 @@ from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network, NetworkProps
 from qualisys_infra.config import AccountConfig, EnvironmentConfig
-from qualisys_infra.engine import Construct, TerraformOutput
-from qualisys_infra.naming import resource_prefix, stack_name, state_key
-from stacks.base import PlatformStack, StateBackend
-
-KIND = "network"
+from qualisys_infra.engine import Construct
+from stacks.base import EnvironmentStack
 
 
-class NetworkStack(PlatformStack):
+class NetworkStack(EnvironmentStack):
     """VPC, subnets, NAT, flow logs (with their key) and the database/cache subnet groups."""
 
+    KIND = "network"
+
     def __init__(self, scope: Construct, *, account: AccountConfig, env: EnvironmentConfig) -> None:
-        super().__init__(
-            scope,
-            stack_name(env.environment, KIND),
-            region=env.region,
-            tags={**account.tags, **env.tags, "Environment": env.environment, "Stack": KIND},
-            backend=StateBackend(account=account, key=state_key(env.environment, KIND)),
-        )
-        name = resource_prefix(account.project, env.environment)
+        super().__init__(scope, account=account, env=env)
+        name = self.prefix
         context = AccountContext(self, "account")
         log_prefix = f"/aws/vpc/{name}/"
         self.flow_log_key = EncryptionKey(
@@ -65,5 +58,4 @@ class NetworkStack(PlatformStack):
             "nat_public_ips": ([ip.public_ip for ip in n.nat_ips], "Egress addresses of the NAT gateways"),
             "flow_log_group_name": (n.flow_log_group.name, "CloudWatch log group of the VPC flow logs"),
         }
-        for key, (value, description) in outputs.items():
-            TerraformOutput(self, key, value=value, description=description)
+        self.outputs(outputs)

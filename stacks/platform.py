@@ -26,7 +26,7 @@ from modules.network import Network
 from modules.policy import Condition, Statement
 from modules.waivers import waive
 from qualisys_infra.config import AccountConfig, EnvironmentConfig
-from qualisys_infra.engine import Construct, Fn, TerraformOutput
+from qualisys_infra.engine import Construct, Fn
 from qualisys_infra.engine.aws import (
     acm_certificate,
     data_aws_secretsmanager_secret_version,
@@ -51,11 +51,9 @@ from qualisys_infra.engine.kubernetes import (
 from qualisys_infra.engine.kubernetes import (
     provider as k8s_provider,
 )
-from qualisys_infra.naming import resource_prefix, stack_name, state_key
-from stacks.base import PlatformStack, StateBackend
+from stacks.base import EnvironmentStack
 from stacks.platform_charts import CHARTS
 
-KIND = "platform"
 APP_NAMESPACES = ("dev", "staging", "production")
 APP_PORT = 8080
 RATE_LIMIT_PER_MINUTE = 1000  # spec: 1000 requests per minute per client
@@ -81,8 +79,10 @@ def render_values(chart: str, **context: Any) -> str:
     return VALUES.get_template(f"{chart}.yaml.j2").render(**context)
 
 
-class ClusterPlatformStack(PlatformStack):
+class ClusterPlatformStack(EnvironmentStack):
     """Namespaces, RBAC, Helm releases and the staging smoke-test workload of one cluster."""
+
+    KIND = "platform"
 
     def __init__(
         self,
@@ -93,14 +93,8 @@ class ClusterPlatformStack(PlatformStack):
         network: Network,
         cluster: EksCluster,
     ) -> None:
-        super().__init__(
-            scope,
-            stack_name(env.environment, KIND),
-            region=env.region,
-            tags={**account.tags, **env.tags, "Environment": env.environment, "Stack": KIND},
-            backend=StateBackend(account=account, key=state_key(env.environment, KIND)),
-        )
-        name = resource_prefix(account.project, env.environment)
+        super().__init__(scope, account=account, env=env)
+        name = self.prefix
         self.cluster_name = name
         ctx = AccountContext(self, "account")
         eks = cluster.cluster
@@ -160,13 +154,15 @@ class ClusterPlatformStack(PlatformStack):
         )
         if env.environment == "staging" and "staging" in env.namespaces:
             self._hello()
-        TerraformOutput(
-            self,
-            "certificate_validation_records",
-            value=self.certificate.domain_validation_options,
-            description="DNS records that validate the ingress certificate",
+        self.outputs(
+            {
+                "certificate_validation_records": (
+                    self.certificate.domain_validation_options,
+                    "DNS records that validate the ingress certificate",
+                ),
+                "web_acl_arn": (self.web_acl.arn, "WAF web ACL of the ingress"),
+            }
         )
-        TerraformOutput(self, "web_acl_arn", value=self.web_acl.arn, description="WAF web ACL of the ingress")
 
     def _namespaces(self, env: EnvironmentConfig, network: Network) -> dict[str, Namespace]:
         namespaces: dict[str, Namespace] = {}
