@@ -29,14 +29,16 @@ configure_node(os.environ)
 class Synthesized:
     """The output of one synth of every environment: the folder and each stack's parsed JSON.
 
-    ``scan`` is the security gate's report over it, started in the background as soon as the
-    synth is done (checkov takes seconds; the other tests run meanwhile).
+    ``scan`` is the security gate's report over it, and ``broken_scan`` its report over a copy
+    with planted faults; both start in the background as soon as the synth is done (checkov
+    takes seconds; the other tests run meanwhile).
     """
 
     outdir: Path
     settings: Settings
     stacks: dict[str, dict[str, Any]]
     scan: Future[ScanReport]
+    broken_scan: Future[ScanReport]
 
     def resources(self, stack: str, type_: str) -> dict[str, dict[str, Any]]:
         """Every resource of ``type_`` in ``stack``, by name (empty when there is none)."""
@@ -66,7 +68,11 @@ def synthesized(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     scanned = tmp_path_factory.mktemp("scan") / "cdktf.out"
     shutil.copytree(outdir, scanned)
     report = _BACKGROUND.submit(scan, scanned, list(stacks))
-    return Synthesized(outdir=outdir, settings=settings, stacks=stacks, scan=report)
+    from tests.synth.test_security import prepare_broken_copy
+
+    broken = tmp_path_factory.mktemp("broken-scan")
+    broken_report = _BACKGROUND.submit(scan, broken, prepare_broken_copy(outdir, broken))
+    return Synthesized(outdir=outdir, settings=settings, stacks=stacks, scan=report, broken_scan=broken_report)
 
 
 _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qualisys-test-background")

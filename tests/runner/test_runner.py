@@ -137,7 +137,7 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(moto: Moto, tmp_
     outdir = tmp_path / "out"
     slow = {
         "terraform": {"backend": _backend("state-c", "dev/slow.tfstate", "locks-c")},
-        "resource": {"terraform_data": {"slow": {"input": 1, "provisioner": [{"local-exec": {"command": "sleep 3"}}]}}},
+        "resource": {"terraform_data": {"slow": {"input": 1, "provisioner": [{"local-exec": {"command": "sleep 2"}}]}}},
     }
     _synth_like(outdir, {"dev-slow": slow}, {})
     first = StackRunner(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.security import ScanReport, scan
+from qualisys_infra.security import ScanReport
 from tests.conftest import Synthesized
 from tests.synth.helpers import ref
 
@@ -52,26 +52,27 @@ def test_every_waiver_names_a_check_that_fired(report: ScanReport, synthesized: 
                     assert (stack, name, check) in fired, (stack, name, check)
 
 
-def _copy_stack(synthesized: Synthesized, stack: str, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
-    folder = tmp_path / "stacks" / stack
-    shutil.copytree(synthesized.outdir / "stacks" / stack, folder)
-    return folder, json.loads((folder / "cdk.tf.json").read_text(encoding="utf-8"))
+def prepare_broken_copy(outdir: Path, target: Path) -> list[str]:
+    """Copies of two stacks: bootstrap with two checks broken, dev-network unparsable by checkov.
 
-
-def test_fails_if_a_check_breaks_without_a_waiver_or_a_stack_cannot_be_parsed(
-    synthesized: Synthesized, tmp_path: Path
-) -> None:
-    folder, config = _copy_stack(synthesized, "bootstrap", tmp_path)
-    block = next(iter(config["resource"]["aws_s3_bucket_public_access_block"].values()))
-    block["block_public_acls"] = False
-    table = next(iter(config["resource"]["aws_dynamodb_table"].values()))
-    table["point_in_time_recovery"] = {"enabled": False}
-    (folder / "cdk.tf.json").write_text(json.dumps(config), encoding="utf-8")
-    broken, config = _copy_stack(synthesized, "dev-network", tmp_path)
+    Called by the session's synth fixture, which scans the copy in the background.
+    """
+    for stack in ("bootstrap", "dev-network"):
+        shutil.copytree(outdir / "stacks" / stack, target / "stacks" / stack)
+    path = target / "stacks" / "bootstrap" / "cdk.tf.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    next(iter(config["resource"]["aws_s3_bucket_public_access_block"].values()))["block_public_acls"] = False
+    next(iter(config["resource"]["aws_dynamodb_table"].values()))["point_in_time_recovery"] = {"enabled": False}
+    path.write_text(json.dumps(config), encoding="utf-8")
+    path = target / "stacks" / "dev-network" / "cdk.tf.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
     config["locals"] = "not an object"
-    (broken / "cdk.tf.json").write_text(json.dumps(config), encoding="utf-8")
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return ["bootstrap", "dev-network"]
 
-    result = scan(tmp_path, ["bootstrap", "dev-network"])
+
+def test_fails_if_a_check_breaks_without_a_waiver_or_a_stack_cannot_be_parsed(synthesized: Synthesized) -> None:
+    result = synthesized.broken_scan.result(timeout=600)
     assert not result.ok
     assert sorted(f.check_id for f in result.unwaived) == ["CKV2_AWS_6", "CKV_AWS_28", "CKV_AWS_53"]
     assert len(result.waived) == 8, "the waivers still apply to the untouched resources"
