@@ -9,6 +9,7 @@ from qualisys_infra.config import NamespaceConfig
 from qualisys_infra.engine import Construct
 from qualisys_infra.engine.kubernetes import limit_range_v1, namespace_v1, network_policy_v1, resource_quota_v1
 
+Ports = tuple[tuple[int, str], ...]  # (port, protocol) pairs
 PSA_VERSION = "v1.33"  # pinned: a cluster upgrade must not silently change what "restricted" means
 
 
@@ -98,10 +99,25 @@ class Namespace(Construct):
             spec=spec,
         )
 
-    def _ports(self, ports: tuple[tuple[int, str], ...]) -> list[network_policy_v1.NetworkPolicyV1SpecIngressPorts]:
-        return [network_policy_v1.NetworkPolicyV1SpecIngressPorts(port=str(p), protocol=proto) for p, proto in ports]
+    def _ingress(self, name: str, peer: network_policy_v1.NetworkPolicyV1SpecIngressFrom, ports: Ports) -> None:
+        self._policy(
+            name,
+            network_policy_v1.NetworkPolicyV1Spec(
+                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
+                policy_types=["Ingress"],
+                ingress=[
+                    network_policy_v1.NetworkPolicyV1SpecIngress(
+                        from_=[peer],
+                        ports=[
+                            network_policy_v1.NetworkPolicyV1SpecIngressPorts(port=str(p), protocol=proto)
+                            for p, proto in ports
+                        ],
+                    )
+                ],
+            ),
+        )
 
-    def allow_egress_to_namespace(self, name: str, namespace: str, *, ports: tuple[tuple[int, str], ...] = ()) -> None:
+    def _egress(self, name: str, peer: network_policy_v1.NetworkPolicyV1SpecEgressTo, ports: Ports) -> None:
         self._policy(
             name,
             network_policy_v1.NetworkPolicyV1Spec(
@@ -109,13 +125,7 @@ class Namespace(Construct):
                 policy_types=["Egress"],
                 egress=[
                     network_policy_v1.NetworkPolicyV1SpecEgress(
-                        to=[
-                            network_policy_v1.NetworkPolicyV1SpecEgressTo(
-                                namespace_selector=network_policy_v1.NetworkPolicyV1SpecEgressToNamespaceSelector(
-                                    match_labels={"kubernetes.io/metadata.name": namespace}
-                                )
-                            )
-                        ],
+                        to=[peer],
                         ports=[
                             network_policy_v1.NetworkPolicyV1SpecEgressPorts(port=str(p), protocol=proto)
                             for p, proto in ports
@@ -126,65 +136,23 @@ class Namespace(Construct):
             ),
         )
 
-    def allow_ingress_from_namespace(self, name: str, namespace: str, *, ports: tuple[tuple[int, str], ...]) -> None:
-        self._policy(
-            name,
-            network_policy_v1.NetworkPolicyV1Spec(
-                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
-                policy_types=["Ingress"],
-                ingress=[
-                    network_policy_v1.NetworkPolicyV1SpecIngress(
-                        from_=[
-                            network_policy_v1.NetworkPolicyV1SpecIngressFrom(
-                                namespace_selector=network_policy_v1.NetworkPolicyV1SpecIngressFromNamespaceSelector(
-                                    match_labels={"kubernetes.io/metadata.name": namespace}
-                                )
-                            )
-                        ],
-                        ports=self._ports(ports),
-                    )
-                ],
-            ),
+    def allow_egress_to_namespace(self, name: str, namespace: str, *, ports: Ports = ()) -> None:
+        selector = network_policy_v1.NetworkPolicyV1SpecEgressToNamespaceSelector(
+            match_labels={"kubernetes.io/metadata.name": namespace}
         )
+        self._egress(name, network_policy_v1.NetworkPolicyV1SpecEgressTo(namespace_selector=selector), ports)
 
-    def allow_ingress_from_network(self, name: str, cidr: str, *, ports: tuple[tuple[int, str], ...]) -> None:
+    def allow_ingress_from_namespace(self, name: str, namespace: str, *, ports: Ports) -> None:
+        selector = network_policy_v1.NetworkPolicyV1SpecIngressFromNamespaceSelector(
+            match_labels={"kubernetes.io/metadata.name": namespace}
+        )
+        self._ingress(name, network_policy_v1.NetworkPolicyV1SpecIngressFrom(namespace_selector=selector), ports)
+
+    def allow_ingress_from_network(self, name: str, cidr: str, *, ports: Ports) -> None:
         """Admit ``cidr`` (the VPC: the load balancer targets pods by IP) on ``ports``."""
-        self._policy(
-            name,
-            network_policy_v1.NetworkPolicyV1Spec(
-                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
-                policy_types=["Ingress"],
-                ingress=[
-                    network_policy_v1.NetworkPolicyV1SpecIngress(
-                        from_=[
-                            network_policy_v1.NetworkPolicyV1SpecIngressFrom(
-                                ip_block=network_policy_v1.NetworkPolicyV1SpecIngressFromIpBlock(cidr=cidr)
-                            )
-                        ],
-                        ports=self._ports(ports),
-                    )
-                ],
-            ),
-        )
+        block = network_policy_v1.NetworkPolicyV1SpecIngressFromIpBlock(cidr=cidr)
+        self._ingress(name, network_policy_v1.NetworkPolicyV1SpecIngressFrom(ip_block=block), ports)
 
-    def allow_egress_to_network(self, name: str, cidr: str, *, ports: tuple[tuple[int, str], ...]) -> None:
-        self._policy(
-            name,
-            network_policy_v1.NetworkPolicyV1Spec(
-                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
-                policy_types=["Egress"],
-                egress=[
-                    network_policy_v1.NetworkPolicyV1SpecEgress(
-                        to=[
-                            network_policy_v1.NetworkPolicyV1SpecEgressTo(
-                                ip_block=network_policy_v1.NetworkPolicyV1SpecEgressToIpBlock(cidr=cidr)
-                            )
-                        ],
-                        ports=[
-                            network_policy_v1.NetworkPolicyV1SpecEgressPorts(port=str(p), protocol=proto)
-                            for p, proto in ports
-                        ],
-                    )
-                ],
-            ),
-        )
+    def allow_egress_to_network(self, name: str, cidr: str, *, ports: Ports) -> None:
+        block = network_policy_v1.NetworkPolicyV1SpecEgressToIpBlock(cidr=cidr)
+        self._egress(name, network_policy_v1.NetworkPolicyV1SpecEgressTo(ip_block=block), ports)
