@@ -51,7 +51,9 @@ class Namespace(Construct):
             "namespace",
             metadata=[namespace_v1.NamespaceV1Metadata(name=props.name, labels=labels, annotations=annotations)],
         )
-        ns = self.namespace.metadata.get(0).name
+        # Read once: every read is a round trip to the engine.
+        self.token: str = self.namespace.metadata.get(0).name
+        ns = self.token
         q = props.quota
         resource_quota_v1.ResourceQuotaV1(
             self,
@@ -93,9 +95,7 @@ class Namespace(Construct):
         network_policy_v1.NetworkPolicyV1(
             self,
             name,
-            metadata=network_policy_v1.NetworkPolicyV1Metadata(
-                name=name, namespace=self.namespace.metadata.get(0).name
-            ),
+            metadata=network_policy_v1.NetworkPolicyV1Metadata(name=name, namespace=self.token),
             spec=spec,
         )
 

@@ -38,11 +38,5 @@ class LockTable(Construct):
             deletion_protection_enabled=True,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
-
-    @property
-    def name(self) -> str:
-        return self.table.name
-
-    @property
-    def arn(self) -> str:
-        return self.table.arn
+        self.name: str = self.table.name
+        self.arn: str = self.table.arn

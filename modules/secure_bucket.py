@@ -80,6 +80,9 @@ class SecureBucket(Construct):
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
         )
         bucket_id = self.bucket.id
+        # Read once: every read of an attribute is a round trip to the engine.
+        self.arn: str = self.bucket.arn
+        self.name: str = self.bucket.bucket
         waive(
             self.bucket,
             "CKV_AWS_144",
@@ -148,14 +151,6 @@ class SecureBucket(Construct):
                 target_prefix=f"s3/{props.bucket_name}/",
             )
         self._lifecycle(props)
-
-    @property
-    def arn(self) -> str:
-        return self.bucket.arn
-
-    @property
-    def name(self) -> str:
-        return self.bucket.bucket
 
     def _policy(self, props: SecureBucketProps) -> None:
         arn = self.bucket.arn

@@ -53,10 +53,7 @@ class SecurityGroup(Construct):
             tags={"Name": props.name},
         )
         self._count = 0
-
-    @property
-    def id(self) -> str:
-        return self.group.id
+        self.id: str = self.group.id  # read once: every read is a round trip to the engine
 
     def _next(self, kind: str) -> str:
         self._count += 1

@@ -83,11 +83,14 @@ class ServiceRole(Construct):
             assume_role_policy=trust.json,
             max_session_duration=3600,
         )
+        # Read once: every read of an attribute is a round trip to the engine.
+        self.arn: str = self.role.arn
+        self.name: str = self.role.name
         self.attachments = [
             iam_role_policy_attachment.IamRolePolicyAttachment(
                 self,
                 f"managed-{policy.rsplit('/', 1)[-1]}",
-                role=self.role.name,
+                role=self.name,
                 policy_arn=f"arn:{props.context.partition}:iam::aws:policy/{policy}",
             )
             for policy in props.managed_policies
@@ -99,11 +102,3 @@ class ServiceRole(Construct):
             iam_role_policy.IamRolePolicy(
                 self, "inline", role=self.role.id, name="least-privilege", policy=document.json
             )
-
-    @property
-    def arn(self) -> str:
-        return self.role.arn
-
-    @property
-    def name(self) -> str:
-        return self.role.name

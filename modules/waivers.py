@@ -10,6 +10,7 @@ under the data source's address instead. Every waiver needs a reason a reviewer 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from qualisys_infra.engine import TerraformDataSource, TerraformElement, TerraformStack
 from qualisys_infra.security import WAIVER_KEY
@@ -17,14 +18,23 @@ from qualisys_infra.security import WAIVER_KEY
 _CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 
 
-def waive(element: TerraformElement, check_id: str, reason: str) -> None:
-    """Record that ``check_id`` does not apply to ``element`` (a resource or data source), and why."""
-    if not _CHECK_ID.match(check_id):
-        raise ValueError(f"not a checkov check id: {check_id!r}")
+def waive(element: TerraformElement, check_ids: str | Sequence[str], reason: str) -> None:
+    """Record that ``check_ids`` do not apply to ``element`` (a resource or data source), and why.
+
+    The address of a data source is read once per call (each read is a round trip to the engine).
+    """
+    checks = [check_ids] if isinstance(check_ids, str) else list(check_ids)
+    for check_id in checks:
+        if not _CHECK_ID.match(check_id):
+            raise ValueError(f"not a checkov check id: {check_id!r}")
     if len(reason.strip()) < 20:
-        raise ValueError(f"waiver of {check_id} needs a reason a reviewer can judge, got {reason!r}")
+        raise ValueError(f"waiver of {', '.join(checks)} needs a reason a reviewer can judge, got {reason!r}")
+    # One override per check: overrides of the same path replace each other.
     if isinstance(element, TerraformDataSource):
         address = f"data.{element.terraform_resource_type}.{element.friendly_unique_id}"
-        TerraformStack.of(element).add_override(f"//.{WAIVER_KEY}.{address}.{check_id}", reason.strip())
+        stack = TerraformStack.of(element)
+        for check_id in checks:
+            stack.add_override(f"//.{WAIVER_KEY}.{address}.{check_id}", reason.strip())
     else:
-        element.add_override(f"//.{WAIVER_KEY}.{check_id}", reason.strip())
+        for check_id in checks:
+            element.add_override(f"//.{WAIVER_KEY}.{check_id}", reason.strip())

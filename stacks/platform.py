@@ -208,7 +208,7 @@ class ClusterPlatformStack(EnvironmentStack):
 
     def _rbac(self, env: EnvironmentConfig) -> None:
         if "staging" in self.namespaces:
-            staging = self.namespaces["staging"].namespace.metadata.get(0).name
+            staging = self.namespaces["staging"].token
             role_v1.RoleV1(
                 self,
                 "ci-deployer-role",
@@ -283,7 +283,7 @@ class ClusterPlatformStack(EnvironmentStack):
             ],
         )
         for ns_name in (n for n in APP_NAMESPACES if n in self.namespaces):
-            namespace = self.namespaces[ns_name].namespace.metadata.get(0).name
+            namespace = self.namespaces[ns_name].token
             for role, group in (
                 ("qualisys-readonly", "qualisys:readonly"),
                 ("qualisys-namespace-admin", "qualisys:namespace-admins"),
@@ -380,7 +380,7 @@ class ClusterPlatformStack(EnvironmentStack):
         grafana_password = data_aws_secretsmanager_secret_version.DataAwsSecretsmanagerSecretVersion(
             self, "grafana-admin-value", secret_id=grafana_secret.id
         )
-        ns = {n: self.namespaces[n].namespace.metadata.get(0).name for n in self.namespaces}
+        ns = {n: self.namespaces[n].token for n in self.namespaces}
         values = {
             "kube-prometheus-stack": render_values(
                 "kube-prometheus-stack",
@@ -505,7 +505,7 @@ class ClusterPlatformStack(EnvironmentStack):
 
     def _hello(self) -> None:
         """The smoke-test workload (smoke test 1): non-root, read-only root, probes, behind the ALB."""
-        namespace = self.namespaces["staging"].namespace.metadata.get(0).name
+        namespace = self.namespaces["staging"].token
         labels = {"app.kubernetes.io/name": "hello"}
         d = deployment_v1
         hello = d.DeploymentV1(
