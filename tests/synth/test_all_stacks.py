@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from typing import Any
 
 from qualisys_infra.engine import REQUIRED_TERRAFORM_VERSION
 from tests.conftest import Synthesized
@@ -96,3 +99,47 @@ def test_every_log_group_is_encrypted_and_expires(synthesized: Synthesized) -> N
         for name, group in synthesized.resources(stack, "aws_cloudwatch_log_group").items():
             assert ref(group["kms_key_id"])[0] == "aws_kms_key", (stack, name)
             assert group["retention_in_days"] > 0, (stack, name)
+
+
+# Attributes whose values are maps with keys of the user's choosing (tags, labels, quotas, ...).
+MAP_ATTRIBUTES = {
+    "tags",
+    "tags_all",
+    "labels",
+    "annotations",
+    "hard",
+    "default",
+    "default_request",
+    "match_labels",
+    "requests",
+    "limits",
+    "selector",
+    "ecr_repository_urls",
+    "third_party_secret_arns",
+    "value",
+}
+CAMEL_CASE = re.compile(r"^[a-z]+[A-Z]")
+
+
+def _attribute_names(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "//":
+                continue
+            yield path, key
+            if key not in MAP_ATTRIBUTES:
+                yield from _attribute_names(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _attribute_names(item, path)
+
+
+def test_no_attribute_is_written_in_camel_case(synthesized: Synthesized) -> None:
+    """Terraform's attribute names are snake_case. A plain dict handed to an untyped binding field
+    reaches the JSON as written, and Terraform core without providers cannot tell; this can."""
+    for stack, config in synthesized.stacks.items():
+        for kind in ("resource", "data"):
+            for type_, items in (config.get(kind) or {}).items():
+                for name, body in items.items():
+                    wrong = [f"{p}.{k}" for p, k in _attribute_names(body, f"{type_}.{name}") if CAMEL_CASE.match(k)]
+                    assert wrong == [], f"{stack}: {wrong}"
