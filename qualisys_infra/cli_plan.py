@@ -156,9 +156,10 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     from qualisys_infra.terraform_runner import dependency_levels, record_review, run_levels
 
     names = resolve_environment_names(args.env)
-    _, runner = _setup(args, project, progress)
+    settings, runner = _setup(args, project, progress)
     stacks = _env_stacks(runner.outdir, names, args.stack)
     levels = dependency_levels(runner.outdir, stacks)
+    _check_backend_against_bootstrap(runner, settings, progress)
     run_levels(levels, runner.plan, parallel=args.parallel)
     ordered = [s for level in levels for s in level]
     reviews = _reviews([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
@@ -178,6 +179,23 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     if stop:
         raise PolicyError(f"plan: {len(stop)} blocking guardrail finding(s); `deploy` will refuse these plans")
     return 0
+
+
+def _check_backend_against_bootstrap(runner: StackRunner, settings: Settings, progress: Progress) -> None:
+    """The backends are written from account.tfvars; check them against what bootstrap created."""
+    from qualisys_infra.terraform_runner import bootstrap_outputs, check_backend
+
+    progress("reading the bootstrap stack's outputs")
+    account = settings.account
+    check_backend(
+        bootstrap_outputs(runner, BOOTSTRAP_STACK),
+        {
+            "state_bucket_name": account.state_bucket_name,
+            "lock_table_name": account.lock_table_name,
+            "region": account.region,
+        },
+        "environments/account.tfvars",
+    )
 
 
 def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> int:

