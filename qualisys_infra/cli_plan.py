@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings, resolve_environment_names
-from qualisys_infra.errors import PolicyError, ToolkitError, UsageError
+from qualisys_infra.errors import PolicyError, UsageError
 from qualisys_infra.naming import BOOTSTRAP_STACK
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import load_plan
@@ -228,4 +228,4 @@ def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -
     return 0
 
 
-__all__ = ["ToolkitError", "add_commands", "cmd_bootstrap", "cmd_deploy", "cmd_plan", "cmd_review"]
+__all__ = ["add_commands", "cmd_bootstrap", "cmd_deploy", "cmd_plan", "cmd_review"]

@@ -152,10 +152,6 @@ class EnvironmentConfig:
     redis_snapshot_retention_days: int = field(default=0, metadata=_doc("a whole number of days from 0 to 35"))
 
     @property
-    def is_production(self) -> bool:
-        return self.environment == "production"
-
-    @property
     def is_dev(self) -> bool:
         return self.environment == "dev"
 

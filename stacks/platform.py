@@ -9,7 +9,6 @@ HTTPS) and a WAFv2 rate-based rule carry TLS and rate limiting.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +94,6 @@ class ClusterPlatformStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, account=account, env=env)
         name = self.prefix
-        self.cluster_name = name
         ctx = AccountContext(self, "account")
         eks = cluster.cluster
         k8s_provider.KubernetesProvider(
@@ -305,7 +303,7 @@ class ClusterPlatformStack(EnvironmentStack):
     def _releases(
         self, env: EnvironmentConfig, network: Network, cluster: EksCluster, ctx: AccountContext
     ) -> dict[str, release.Release]:
-        name = self.cluster_name
+        name = self.prefix
         monitoring = "monitoring"
         lb_role = irsa_role(
             self,
@@ -465,33 +463,25 @@ class ClusterPlatformStack(EnvironmentStack):
                     action=waf.Wafv2WebAclRuleAction(block=waf.Wafv2WebAclRuleActionBlock()),
                     # The statement block is untyped in the bindings: a plain dict, passed through as
                     # written, so in Terraform's own snake_case.
-                    statement=json.loads(
-                        json.dumps(
-                            {
-                                "rate_based_statement": {
-                                    "limit": RATE_LIMIT_PER_MINUTE,
-                                    "evaluation_window_sec": 60,
-                                    "aggregate_key_type": "IP",
-                                }
-                            }
-                        )
-                    ),
+                    statement={
+                        "rate_based_statement": {
+                            "limit": RATE_LIMIT_PER_MINUTE,
+                            "evaluation_window_sec": 60,
+                            "aggregate_key_type": "IP",
+                        }
+                    },
                     visibility_config=visibility("rate-limit-per-client"),
                 ),
                 waf.Wafv2WebAclRule(
                     name="aws-known-bad-inputs",
                     priority=2,
                     override_action=waf.Wafv2WebAclRuleOverrideAction(none=waf.Wafv2WebAclRuleOverrideActionNone()),
-                    statement=json.loads(
-                        json.dumps(
-                            {
-                                "managed_rule_group_statement": {
-                                    "name": "AWSManagedRulesKnownBadInputsRuleSet",
-                                    "vendor_name": "AWS",
-                                }
-                            }
-                        )
-                    ),
+                    statement={
+                        "managed_rule_group_statement": {
+                            "name": "AWSManagedRulesKnownBadInputsRuleSet",
+                            "vendor_name": "AWS",
+                        }
+                    },
                     visibility_config=visibility("aws-known-bad-inputs"),
                 ),
             ],
