@@ -10,7 +10,8 @@ import pytest
 
 from tests.plan.terraform_data import apply, plan_json, write_config
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "plans"
+# Public plans copied into the repository (origin and licence of each: tests/fixtures/plans/SOURCES.md).
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
 
 
 @dataclass(frozen=True)
