@@ -101,3 +101,16 @@ def test_no_database_configured(capsys: pytest.CaptureFixture[str], monkeypatch:
     monkeypatch.delenv("QUALISYS_DATABASE_URL", raising=False)
     code, _, err = _run(capsys, "tenants", "list")
     assert code == 2 and "pass --database-url or set QUALISYS_DATABASE_URL" in err
+
+
+@pytest.mark.parametrize("slug", ["acme\n", "acme\r\n", "\nacme", "acme\x00"])
+def test_fails_if_the_slug_has_a_trailing_newline_or_control_character(
+    capsys: pytest.CaptureFixture[str], initialised: str, slug: str
+) -> None:
+    code, _, err = _run(capsys, "tenants", "create", slug, "--database-url", initialised)
+    assert code == 2
+    (line,) = err.splitlines()
+    assert line.startswith("error: tenant slug: got ") and "expected 3-41 characters" in line
+    with provision.connect(initialised) as conn:
+        assert provision.list_tenants(conn) == []
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'tenant%'").fetchone() == (0,)

@@ -69,3 +69,9 @@ def test_verify_asks_redis_and_fails_when_a_user_sees_everything(
     redis_admin.execute_command("ACL", "SETUSER", f"tenant_{a}", "allkeys")  # type: ignore[no-untyped-call]
     failed = {c.name for c in redis_acl.verify(redis_admin, [a, b]) if not c.ok}
     assert failed == {"redis: A cannot read B's keys", "redis: A cannot write B's keys"}
+
+
+@pytest.mark.parametrize(("scope", "key"), [("session\n", "k"), ("session", "k\n"), ("session", "k\r\n")])
+def test_fails_if_a_redis_scope_or_key_ends_in_a_newline(scope: str, key: str) -> None:
+    with pytest.raises(TenancyError, match=r"redis (scope|key): got"):
+        redis_key("acme", scope, key)

@@ -78,6 +78,8 @@ def test_create_tenant_builds_rls_tables_and_registers_them(initialised: str) ->
         "tenant_x",
         "pg_catalog",
         "a" * 42,
+        "acme\n",
+        "acme\r\n",
     ],
 )
 def test_fails_if_the_slug_is_invalid_or_an_injection(initialised: str, slug: str) -> None:
