@@ -24,38 +24,47 @@ export CHECKPOINT_DISABLE := 1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) ## create .venv, install the pinned packages, Node 22, cdktn-cli, checkov
+setup: $(PY_STAMP) $(NODE_STAMP) ## create .venv, install the pinned packages, Node 22 and cdktn-cli (what synth needs)
 
+# pip and npm write to a log; it is shown only when the step fails, so setup prints one line a step.
 $(PY_STAMP): requirements.txt pyproject.toml
 	@echo "setup: Python packages (pinned, requirements.txt) into $(VENV)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt >$(VENV)/setup.log 2>&1 \
+	  && $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . >>$(VENV)/setup.log 2>&1 \
+	  || { cat $(VENV)/setup.log >&2; echo "setup: pip failed (log above, also in $(VENV)/setup.log)" >&2; exit 1; }
 	@touch $@
 
 $(CHECKOV_STAMP): requirements-checkov.txt
-	@echo "setup: checkov (pinned, requirements-checkov.txt) into $(CHECKOV_VENV)"
+	@echo "setup: checkov (pinned, requirements-checkov.txt) into $(CHECKOV_VENV), for the security gate"
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt \
+	  >$(CHECKOV_VENV)/setup.log 2>&1 \
+	  || { cat $(CHECKOV_VENV)/setup.log >&2; echo "setup: pip failed for checkov" >&2; exit 1; }
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
 	@echo "setup: Node.js 22 and cdktn-cli (package-lock.json) into node_modules"
-	@npm ci --no-audit --no-fund --loglevel=error
+	@npm ci --no-audit --no-fund --loglevel=error >.npm-setup.log 2>&1 \
+	  || { cat .npm-setup.log >&2; echo "setup: npm ci failed" >&2; exit 1; }
+	@rm -f .npm-setup.log
 	@touch $@
 
 synth: setup ## synthesize every stack of every environment into cdktf.out/
 	@$(BIN)/qualisys-infra synth --env all
 
-scan: synth ## the security gate: checkov over every synthesized stack, waivers read from the code
+scan: synth $(CHECKOV_STAMP) ## the security gate: checkov over every synthesized stack, waivers read from the code
 	@$(BIN)/qualisys-infra scan
 
 environments: setup ## list and validate environments/*.tfvars
 	@$(BIN)/qualisys-infra environments
 
 lint: setup ## ruff and mypy --strict on the toolkit's own code
-	@$(BIN)/ruff check .
-	@$(BIN)/ruff format --check .
+	@echo "lint: ruff check"
+	@$(BIN)/ruff check --quiet .
+	@echo "lint: ruff format --check"
+	@$(BIN)/ruff format --check --quiet .
+	@echo "lint: mypy --strict (the toolkit, its stacks, tests and benchmarks; about a minute when cold)"
 	@$(BIN)/mypy
 
 services: ## start PostgreSQL and Redis on 127.0.0.1 if they are not running (tenancy tests)
@@ -67,7 +76,8 @@ services: ## start PostgreSQL and Redis on 127.0.0.1 if they are not running (te
 	@for i in $$(seq 50); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 0.2; done; \
 	  echo "services: PostgreSQL or Redis did not come up on 127.0.0.1" >&2; exit 1
 
-test: lint services ## lint, start the local services, then the whole test suite
+test: lint services $(CHECKOV_STAMP) ## lint, start the local services, then the whole test suite
+	@echo "test: pytest (tiers: unit, synth, terraform core, security, plan, backend, database)"
 	@$(BIN)/pytest
 
 lock: ## regenerate requirements.txt from requirements.in in a fresh venv

@@ -32,6 +32,7 @@ from qualisys_infra.engine.aws import (
 from qualisys_infra.engine.aws import (
     eks_access_policy_association as access_policy,
 )
+from qualisys_infra.networks import exposure
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ANYWHERE = "0.0.0.0/0"
@@ -125,6 +126,9 @@ class EksCluster(Construct):
             key=props.log_key,
         )
         public = bool(props.public_access_cidrs)
+        reach = exposure(props.public_access_cidrs)
+        if reach.internet_wide:  # the CKV_AWS_39 waiver below is written for narrow lists only
+            raise ValueError(f"{self.node.path}: public API access from {reach.describe()} is open to the internet")
         self.cluster = eks_cluster.EksCluster(
             self,
             "cluster",

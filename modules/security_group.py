@@ -7,7 +7,6 @@ offered at all: only from other security groups or from networks inside the VPC.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from modules.waivers import waive
@@ -21,6 +20,7 @@ from qualisys_infra.engine.aws import (
 from qualisys_infra.engine.aws import (
     vpc_security_group_ingress_rule as ingress,
 )
+from qualisys_infra.networks import exposure
 
 # The port-specific "no ingress from 0.0.0.0/0" checks (SSH, RDP, HTTP).
 SCANNER_PORT_CHECKS = (("CKV_AWS_24", 22), ("CKV_AWS_25", 3389), ("CKV_AWS_260", 80))
@@ -95,8 +95,10 @@ class SecurityGroup(Construct):
 
     def allow_from_network(self, cidr: str, *, port: int, description: str, to_port: int | None = None) -> None:
         """Admit TCP from a private network (never the internet)."""
-        if not ipaddress.ip_network(cidr).is_private:
-            raise ValueError(f"{self.node.path}: ingress from {cidr} is not a private network")
+        if exposure([cidr]).public:
+            raise ValueError(
+                f"{self.node.path}: ingress from {cidr} reaches public addresses, expected a private network"
+            )
         ingress.VpcSecurityGroupIngressRule(
             self,
             self._next("ingress"),

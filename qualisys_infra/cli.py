@@ -8,9 +8,12 @@ state migration).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +23,7 @@ from qualisys_infra.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd
 from qualisys_infra.cli_tenants import add_commands as add_tenant_commands
 from qualisys_infra.cli_tenants import run as run_tenants
 from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
-from qualisys_infra.errors import ConfigError, ToolkitError, UsageError
+from qualisys_infra.errors import ConfigError, ToolkitError
 from qualisys_infra.runtime import configure_node
 
 
@@ -134,15 +137,10 @@ def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
 
 def _cmd_scan(args: argparse.Namespace, project: Path) -> int:
     from qualisys_infra.security import Finding, scan
+    from qualisys_infra.synth import read_manifest
 
     outdir = (args.out or project / "cdktf.out").resolve()
-    manifest = outdir / "manifest.json"
-    try:
-        stacks = sorted(json.loads(manifest.read_text(encoding="utf-8"))["stacks"])
-    except (OSError, ValueError, KeyError):
-        raise UsageError(
-            f"scan: {os.path.relpath(manifest)}: no synth output, run `qualisys-infra synth` first"
-        ) from None
+    stacks = read_manifest(outdir)
     _Progress("scan", sys.stderr, quiet=args.quiet)(f"checkov over {len(stacks)} stacks")
     report = scan(outdir, stacks, checkov=args.checkov)
     if args.json:
@@ -218,10 +216,42 @@ def _cmd_environments(args: argparse.Namespace, project: Path) -> int:
     return 0
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so every ``finally`` cleans up as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     args = _parser().parse_args(argv)
     project: Path = args.project_dir.resolve()
+    handles_signals = threading.current_thread() is threading.main_thread()
+    if handles_signals:
+        signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        return _dispatch(args, project)
+    except BrokenPipeError:
+        # `qualisys-infra environments --json | head`: the reader left; say nothing more to it.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"error: interrupted ({signal.Signals(signum).name}); previous output left untouched", file=sys.stderr)
+        return 128 + signum
+    finally:
+        if handles_signals:  # the work is done or undone; a late SIGTERM ends the process plainly
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _dispatch(args: argparse.Namespace, project: Path) -> int:
     try:
         if args.command == "synth":
             return _cmd_synth(args, project)
@@ -240,9 +270,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.lines():
             print(f"error: {line}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted; previous output left untouched", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

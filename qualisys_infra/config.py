@@ -13,9 +13,11 @@ import contextlib
 import dataclasses
 import difflib
 import ipaddress
+import json
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,6 +26,7 @@ from typing import Any, TypeVar
 
 from qualisys_infra.errors import ConfigError, UsageError, Violation
 from qualisys_infra.hclfile import HclDocument, KeyPath, read_hcl
+from qualisys_infra.networks import MAX_PUBLIC_IPV4, exposure
 
 ENVIRONMENT_NAMES = ("dev", "staging", "production")
 ACCOUNT_FILE = "account.tfvars"
@@ -283,6 +286,8 @@ class _Reader:
 
     def convert(self, value: Any, tp: Any, path: KeyPath, doc: str) -> Any:
         origin = typing.get_origin(tp)
+        if isinstance(value, str) and not self._printable(path, value):
+            return _MISSING
         if isinstance(value, str) and "${" in value:
             self.fail(path, f"got {_show(value)}, expected a literal value (tfvars take no expressions)")
             return _MISSING
@@ -318,11 +323,22 @@ class _Reader:
             if not isinstance(value, dict):
                 return self._type_error(path, value, doc or "a map")
             (_, value_tp) = typing.get_args(tp)
+            if not all(self._printable((*path, k), k) for k in value):
+                return _MISSING
             converted = {k: self.convert(v, value_tp, (*path, k), "") for k, v in value.items()}
             if any(v is _MISSING for v in converted.values()):
                 return _MISSING
             return types.MappingProxyType(converted)
         raise TypeError(f"unsupported config type {tp!r}")  # pragma: no cover - a schema bug
+
+    def _printable(self, path: KeyPath, value: str) -> bool:
+        """No control characters (a newline, a tab, an escape) in any string: they would reach the
+        synthesized JSON, names and tags, where AWS rejects them or a reader cannot see them."""
+        bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+        if bad is None:
+            return True
+        self.fail(path, f"got {_show(value)}, expected printable text (it contains {_char_name(bad)})")
+        return False
 
     def _type_error(self, path: KeyPath, value: Any, expected: str) -> Any:
         self.fail(path, f"got {_show(value)} ({_kind(value)}), expected {expected}")
@@ -345,9 +361,15 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _char_name(char: str) -> str:
+    names = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\x1b": "an escape character"}
+    return names.get(char, f"the control character U+{ord(char):04X}")
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return '"' + value.replace('"', '\\"') + '"'
+        # JSON quoting keeps a message on one line whatever the value holds (newlines, escapes).
+        return json.dumps(value if len(value) <= 200 else value[:197] + "...", ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -395,7 +417,7 @@ def _check_tags(r: _Reader, tags: Any, path: KeyPath) -> None:
     if not isinstance(tags, Mapping):
         return
     for key, value in tags.items():
-        if not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
+        if not _TAG_KEY.fullmatch(key) or key.lower().startswith("aws:"):
             r.fail((*path, key), f"got tag name {_show(key)}, expected 1-128 characters, not starting with aws:")
         if isinstance(value, str) and len(value) > 256:
             r.fail((*path, key), f"got a value of {len(value)} characters, expected at most 256")
@@ -414,16 +436,16 @@ def _check_namespaces(r: _Reader, namespaces: Any) -> None:
     if not namespaces:
         r.fail(("namespaces",), "got {}, expected at least one namespace")
     for name, config in namespaces.items():
-        if not _DNS_LABEL.match(name) or name.startswith("kube-"):
+        if not _DNS_LABEL.fullmatch(name) or name.startswith("kube-"):
             r.fail(("namespaces", name), f"got namespace {_show(name)}, expected a DNS label not starting with kube-")
         values = _as_values(config)
         for key in ("cpu_requests", "cpu_limits", "default_cpu"):
-            if isinstance(values.get(key), str) and not _CPU.match(values[key]):
+            if isinstance(values.get(key), str) and not _CPU.fullmatch(values[key]):
                 r.fail(
                     ("namespaces", name, key), f'got {_show(values[key])}, expected a CPU quantity like "2" or "500m"'
                 )
         for key in ("memory_requests", "memory_limits", "default_memory"):
-            if isinstance(values.get(key), str) and not _MEMORY.match(values[key]):
+            if isinstance(values.get(key), str) and not _MEMORY.fullmatch(values[key]):
                 r.fail(("namespaces", name, key), f'got {_show(values[key])}, expected a memory quantity like "8Gi"')
         _check_range(r, values, "pods", 1, 1000, ("namespaces", name))
 
@@ -433,7 +455,7 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
     if isinstance(env, str) and env != expected_name:
         r.fail(("environment",), f"got {_show(env)}, expected {_show(expected_name)} (the file's own name)")
     region = v.get("region")
-    if isinstance(region, str) and not _REGION.match(region):
+    if isinstance(region, str) and not _REGION.fullmatch(region):
         r.fail(("region",), f'got {_show(region)}, expected an AWS region such as "us-east-1"')
     _check_range(r, v, "az_count", 2, 6)
     _check_retention(r, v, "flow_log_retention_days")
@@ -471,19 +493,22 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
 
     version = v.get("eks_kubernetes_version")
     if isinstance(version, str):
-        m = _K8S_VERSION.match(version)
+        m = _K8S_VERSION.fullmatch(version)
         if not m or int(m.group(1)) < 30:
             r.fail(("eks_kubernetes_version",), f'got {_show(version)}, expected a version "1.30" or newer')
-    for i, cidr in enumerate(v.get("eks_public_access_cidrs") or ()):
-        net = _network(r, ("eks_public_access_cidrs", i), cidr)
-        if net is not None and net.prefixlen == 0:
-            r.fail(
-                ("eks_public_access_cidrs", i),
-                f"got {_show(cidr)}, expected a network narrower than the internet",
-            )
+    public_nets = [
+        _network(r, ("eks_public_access_cidrs", i), c) for i, c in enumerate(v.get("eks_public_access_cidrs") or ())
+    ]
+    reach = exposure(n for n in public_nets if n is not None)
+    if reach.internet_wide:
+        r.fail(
+            ("eks_public_access_cidrs",),
+            f"got networks reaching {reach.describe()}, expected office or VPN ranges "
+            f"(at most {MAX_PUBLIC_IPV4:,} public addresses together)",
+        )
 
     for i, namespace in enumerate(v.get("eks_ci_namespaces") or ()):
-        if not _DNS_LABEL.match(namespace):
+        if not _DNS_LABEL.fullmatch(namespace):
             r.fail(("eks_ci_namespaces", i), f"got {_show(namespace)}, expected a Kubernetes namespace name")
         elif env == "production":
             r.fail(
@@ -492,7 +517,7 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
             )
     _check_namespaces(r, v.get("namespaces"))
     domain = v.get("ingress_domain")
-    if isinstance(domain, str) and not _DOMAIN.match(domain):
+    if isinstance(domain, str) and not _DOMAIN.fullmatch(domain):
         r.fail(("ingress_domain",), f'got {_show(domain)}, expected a DNS name like "staging.qualisys.dev"')
     _check_range(r, v, "prometheus_retention_days", 1, 365)
     _check_range(r, v, "prometheus_storage_gib", 10, 16384)
@@ -501,7 +526,7 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
         g = _as_values(groups.get(name))
         path: KeyPath = ("node_groups", name)
         for i, itype in enumerate(g.get("instance_types") or ()):
-            if not _INSTANCE_TYPE.match(itype):
+            if not _INSTANCE_TYPE.fullmatch(itype):
                 r.fail(
                     (*path, "instance_types", i),
                     f'got {_show(itype)}, expected an EC2 instance type like "t3.medium"',
@@ -540,7 +565,7 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
         r.fail(("redis_node_type",), f'got {_show(node_type)}, expected a node type like "cache.t3.micro"')
     redis = v.get("redis_engine_version")
     if isinstance(redis, str):
-        m = _REDIS_VERSION.match(redis)
+        m = _REDIS_VERSION.fullmatch(redis)
         if not m or int(m.group(1)) < 7:
             r.fail(("redis_engine_version",), f'got {_show(redis)}, expected a Redis version "7.0" or newer')
     _check_range(r, v, "redis_num_shards", 1, 500)
@@ -561,14 +586,14 @@ def _validate_environment(r: _Reader, v: Mapping[str, Any], expected_name: str) 
 
 def _validate_account(r: _Reader, v: Mapping[str, Any]) -> None:
     project = v.get("project")
-    if isinstance(project, str) and not _PROJECT.match(project):
+    if isinstance(project, str) and not _PROJECT.fullmatch(project):
         r.fail(("project",), f"got {_show(project)}, expected 2-21 lower-case letters, digits and -")
     region = v.get("region")
-    if isinstance(region, str) and not _REGION.match(region):
+    if isinstance(region, str) and not _REGION.fullmatch(region):
         r.fail(("region",), f'got {_show(region)}, expected an AWS region such as "us-east-1"')
     for key in ("state_bucket_name", "access_log_bucket_name"):
         name = v.get(key)
-        if isinstance(name, str) and (not _BUCKET.match(name) or ".." in name or name.startswith("xn--")):
+        if isinstance(name, str) and (not _BUCKET.fullmatch(name) or ".." in name or name.startswith("xn--")):
             r.fail(
                 (key,),
                 f"got {_show(name)}, expected an S3 bucket name: 3-63 lower-case letters, digits, - and .",
@@ -580,23 +605,23 @@ def _validate_account(r: _Reader, v: Mapping[str, Any]) -> None:
         )
     for key in ("admin_role_name", "ci_deployer_role_name"):
         role = v.get(key)
-        if isinstance(role, str) and not _ROLE.match(role):
+        if isinstance(role, str) and not _ROLE.fullmatch(role):
             r.fail((key,), f"got {_show(role)}, expected an IAM role name: 1-64 of A-Z a-z 0-9 +=,.@_-")
     table = v.get("lock_table_name")
-    if isinstance(table, str) and not _TABLE.match(table):
+    if isinstance(table, str) and not _TABLE.fullmatch(table):
         r.fail(
             ("lock_table_name",),
             f"got {_show(table)}, expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)",
         )
     repo = v.get("github_repository")
-    if isinstance(repo, str) and not _GITHUB_REPO.match(repo):
+    if isinstance(repo, str) and not _GITHUB_REPO.fullmatch(repo):
         r.fail(("github_repository",), f'got {_show(repo)}, expected "OWNER/REPO"')
     for i, branch in enumerate(v.get("github_deploy_branches") or ()):
-        if not _BRANCH.match(branch):
+        if not _BRANCH.fullmatch(branch):
             r.fail(("github_deploy_branches", i), f"got {_show(branch)}, expected a branch name without wildcards")
     for key in ("cloudtrail_bucket_name", "account_access_log_bucket_name"):
         name = v.get(key)
-        if isinstance(name, str) and (not _BUCKET.match(name) or ".." in name):
+        if isinstance(name, str) and (not _BUCKET.fullmatch(name) or ".." in name):
             r.fail((key,), f"got {_show(name)}, expected an S3 bucket name: 3-63 lower-case letters, digits, - and .")
     _check_retention(r, v, "cloudtrail_retention_days")
     limits = v.get("budget_limits_usd")
@@ -606,20 +631,20 @@ def _validate_account(r: _Reader, v: Mapping[str, Any]) -> None:
             f"got {list(limits)}, expected increasing positive amounts, e.g. [500, 1000, 2000]",
         )
     for i, email in enumerate(v.get("budget_alert_emails") or ()):
-        if not _EMAIL.match(email):
+        if not _EMAIL.fullmatch(email):
             r.fail(("budget_alert_emails", i), f"got {_show(email)}, expected an e-mail address")
     if v.get("budget_alert_emails") == ():
         r.fail(("budget_alert_emails",), "got [], expected at least one e-mail address")
     _check_range(r, v, "anomaly_threshold_percent", 101, 1000)
     for i, repo_name in enumerate(v.get("ecr_repositories") or ()):
-        if not _ECR_REPO.match(repo_name):
+        if not _ECR_REPO.fullmatch(repo_name):
             r.fail(("ecr_repositories", i), f"got {_show(repo_name)}, expected a lower-case name like qualisys-api")
     _check_range(r, v, "ecr_keep_images", 1, 1000)
     for i, secret in enumerate(v.get("third_party_secrets") or ()):
-        if not _SECRET.match(secret):
+        if not _SECRET.fullmatch(secret):
             r.fail(("third_party_secrets", i), f"got {_show(secret)}, expected 1-64 of a-z 0-9 -")
     for i, role in enumerate(v.get("secret_reader_role_names") or ()):
-        if not _ROLE.match(role):
+        if not _ROLE.fullmatch(role):
             r.fail(("secret_reader_role_names", i), f"got {_show(role)}, expected an IAM role name")
     _check_range(r, v, "secret_recovery_window_days", 7, 30)
     _check_range(r, v, "state_noncurrent_version_retention_days", 1, 3650)

