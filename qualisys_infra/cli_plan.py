@@ -92,6 +92,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _reviews(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]:
+    if not paths:
+        raise UsageError("review: no plan files: nothing was checked")
     reviews = []
     for path in paths:
         plan = load_plan(path)
@@ -109,10 +111,18 @@ def cmd_review(args: argparse.Namespace) -> int:
     else:
         text = render_text(reviews, color=args.output is None and sys.stdout.isatty())
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        _write(args.output, text, "--output")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 1 if any(blocking(r.findings) for r in reviews) else 0
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    """Write a review file; a path that cannot be written is bad input (exit 2), not a finding."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{what}: {path}: cannot be written: {exc.strerror or exc}") from None
 
 
 def _setup(args: argparse.Namespace, project: Path, progress: Progress) -> tuple[Settings, StackRunner]:
@@ -142,13 +152,18 @@ def _setup(args: argparse.Namespace, project: Path, progress: Progress) -> tuple
 
 
 def _env_stacks(runner_outdir: Path, names: Sequence[str], only: Sequence[str]) -> list[str]:
-    manifest = json.loads((runner_outdir / "manifest.json").read_text(encoding="utf-8"))["stacks"]
-    stacks = [s for s in manifest if any(s.startswith(f"{n}-") for n in names)]
+    try:
+        manifest = json.loads((runner_outdir / "manifest.json").read_text(encoding="utf-8"))["stacks"]
+        stacks = [s for s in manifest if any(s.startswith(f"{n}-") for n in names)]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise UsageError(f"{runner_outdir}/manifest.json: no synth output, run `qualisys-infra synth` first") from None
     if only:
         missing = [s for s in only if s not in stacks]
         if missing:
             raise UsageError(f"--stack: got {', '.join(missing)}, expected one of {', '.join(sorted(stacks))}")
         stacks = list(only)
+    if not stacks:
+        raise UsageError(f"--env: no stacks for {', '.join(names)} in {runner_outdir}/manifest.json")
     return stacks
 
 
@@ -170,8 +185,8 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     for env in names:
         folder = runner.plans_dir / env
         if folder.is_dir():
-            (folder / "review.md").write_text(markdown, encoding="utf-8")
-            (folder / "review.json").write_text(render_json(reviews), encoding="utf-8")
+            _write(folder / "review.md", markdown, "plan")
+            _write(folder / "review.json", render_json(reviews), "plan")
             written.append(os.path.relpath(folder / "review.md"))
     sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()))
     progress(f"review for the pull request: {', '.join(written)} ({detail} detail)")

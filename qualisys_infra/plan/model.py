@@ -106,6 +106,7 @@ class ResourceChange:
     before_sensitive: Any
     after_sensitive: Any
     kind: Kind = Kind.UNKNOWN  # derived from ``actions`` by the reader, once
+    where: str = ""  # "plan.json: resource_changes[3]", for errors about this entry
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -294,60 +295,240 @@ def _path_text(path: Sequence[str | int]) -> str:
     return str(path[0]) if path else ""
 
 
-def _resource_change(entry: Mapping[str, Any], where: str) -> ResourceChange:
-    change = entry.get("change")
-    if not isinstance(change, dict):
-        raise PlanError(f"{where}: missing `change` object")
-    actions = change.get("actions")
-    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-        raise PlanError(f"{where}: `change.actions` must be a list of strings, got {actions!r}")
-    address = entry.get("address")
-    if not isinstance(address, str):
-        # resource_drift entries of Terraform 1.0.0 can lack an address: rebuild it.
-        module = entry.get("module_address")
-        prefix = "data." if entry.get("mode") == "data" else ""
-        address = f"{module + '.' if module else ''}{prefix}{entry.get('type', '?')}.{entry.get('name', '?')}"
-    paths = change.get("replace_paths") or []
+# --- reading: every field the model uses is type-checked; a wrong type is bad input, never "no change" ---
+
+MAX_DEPTH = 100  # deeper than any Terraform value; keeps every recursive walk far from Python's limit
+MAX_INT_BITS = 1_000  # a number this wide is no Terraform value (and could not be printed)
+MODES = ("managed", "data")
+
+# Top-level fields and the JSON type each must have when present (unknown keys are ignored).
+TOP_LEVEL: dict[str, tuple[type, ...]] = {
+    "format_version": (str,),
+    "terraform_version": (str,),
+    "resource_changes": (list,),
+    "resource_drift": (list,),
+    "output_changes": (dict,),
+    "planned_values": (dict,),
+    "prior_state": (dict,),
+    "configuration": (dict,),
+    "variables": (dict,),
+    "relevant_attributes": (list,),
+    "checks": (list,),
+    "deferred_changes": (list,),
+    "deferred_action_invocations": (list,),
+    "action_invocations": (list,),
+    "errored": (bool,),
+    "complete": (bool,),
+    "applyable": (bool,),
+    "timestamp": (str,),
+}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+_EXPECTED = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number"}
+
+
+def _key_path(parent: str, key: str | int) -> str:
+    """A JSON path step, always one line: ``a.b``, ``a[3]``, ``a["odd key"]``."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if key.isidentifier() and key.isascii():
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{json.dumps(key)}]"
+
+
+@dataclass(frozen=True, slots=True)
+class _At:
+    """Where a value sits in one plan file, for one-line errors: ``plan.json: resource_changes[3].change``."""
+
+    source: str
+    path: str
+
+    def __truediv__(self, key: str | int) -> _At:
+        return _At(self.source, _key_path(self.path, key))
+
+    def error(self, message: str) -> PlanError:
+        return PlanError(f"{self.source}: {self.path or '(top level)'}: {message}")
+
+    def wrong(self, value: Any, *kinds: type) -> PlanError:
+        expected = " or ".join(_EXPECTED.get(k, k.__name__) for k in kinds)
+        return self.error(f"expected {expected}, got {_json_type(value)}")
+
+
+def _typed(obj: Mapping[str, Any], key: str, at: _At, *kinds: type, required: bool = False) -> Any:
+    """``obj[key]`` when it has one of ``kinds`` (a bool is not a number); ``None`` when absent."""
+    if key not in obj:
+        if required:
+            raise (at / key).error("missing")
+        return None
+    value = obj[key]
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise (at / key).wrong(value, *kinds)
+    return value
+
+
+def _strings(value: Any, at: _At) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise at.wrong(value, list)
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise (at / i).wrong(item, str)
+    return tuple(value)
+
+
+def _check_mask(mask: Any, at: _At) -> Any:
+    """A sensitivity or unknown mask: booleans, in objects and arrays shaped like the value."""
+    stack = [(mask, at)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, where / k) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, where / i) for i, v in enumerate(item))
+        elif not isinstance(item, bool):
+            raise where.wrong(item, bool, dict, list)
+    return mask
+
+
+def _check_tree(document: Any, source: str) -> None:
+    """Every value: nested at most :data:`MAX_DEPTH` deep, valid Unicode text, printable numbers."""
+    stack: list[tuple[Any, int, Any]] = [(document, 0, None)]  # (value, depth, (key, parent link))
+
+    def at(link: Any) -> _At:
+        keys: list[str | int] = []
+        while link is not None:
+            keys.append(link[0])
+            link = link[1]
+        where = _At(source, "")
+        for key in reversed(keys):
+            where = where / key
+        return where
+
+    def text(value: str, link: Any) -> None:
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise at(link).error("not valid Unicode text (an unpaired surrogate)") from None
+
+    while stack:
+        value, depth, link = stack.pop()
+        if isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                raise at(link).error(f"nested more than {MAX_DEPTH} levels deep: not a Terraform plan")
+            for key, item in value.items():
+                text(key, link)
+                stack.append((item, depth + 1, (key, link)))
+        elif isinstance(value, list):
+            if depth >= MAX_DEPTH:
+                raise at(link).error(f"nested more than {MAX_DEPTH} levels deep: not a Terraform plan")
+            stack.extend((item, depth + 1, (i, link)) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            text(value, link)
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
+            raise at(link).error("a number too large to be a Terraform value")
+        elif isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            raise at(link).error("not a JSON number (NaN or infinity)")
+
+
+def _resource_change(entry: Any, at: _At, *, drift: bool = False) -> ResourceChange:
+    if not isinstance(entry, dict):
+        raise at.wrong(entry, dict)
+    change = _typed(entry, "change", at, dict, required=True)
+    here = at / "change"
+    actions = _strings(_typed(change, "actions", here, list, required=True), here / "actions")
+    type_ = _typed(entry, "type", at, str, required=True)
+    name = _typed(entry, "name", at, str) or ""
+    mode = _typed(entry, "mode", at, str) or "managed"
+    if mode not in MODES:
+        raise (at / "mode").error(f"expected one of {', '.join(MODES)}, got {json.dumps(mode)}")
+    module = _typed(entry, "module_address", at, str)
+    address = _typed(entry, "address", at, str, required=not drift)
+    if address is None:
+        # resource_drift entries of Terraform 1.0.0 lack an address: rebuild it.
+        prefix = "data." if mode == "data" else ""
+        address = f"{module + '.' if module else ''}{prefix}{type_}.{name}"
+    raw_paths = _typed(change, "replace_paths", here, list) or []
+    paths: list[tuple[str | int, ...]] = []
+    for i, path in enumerate(raw_paths):
+        if not isinstance(path, list):
+            raise (here / "replace_paths" / i).wrong(path, list)
+        for j, step in enumerate(path):
+            if not isinstance(step, str | int) or isinstance(step, bool):
+                raise (here / "replace_paths" / i / j).wrong(step, str, int)
+        paths.append(tuple(path))
     return ResourceChange(
         address=address,
-        deposed=entry.get("deposed") if isinstance(entry.get("deposed"), str) else None,
-        mode=str(entry.get("mode", "managed")),
-        type=str(entry.get("type", "")),
-        name=str(entry.get("name", "")),
-        module_address=entry.get("module_address"),
-        provider=str(entry.get("provider_name", "")),
-        actions=tuple(actions),
-        kind=ACTIONS_TO_KIND.get(tuple(actions), Kind.UNKNOWN),
-        previous_address=entry.get("previous_address"),
-        action_reason=entry.get("action_reason"),
-        replace_paths=tuple(tuple(p) for p in paths if isinstance(p, list)),
-        importing=change.get("importing") if isinstance(change.get("importing"), dict) else None,
+        deposed=_typed(entry, "deposed", at, str),
+        mode=mode,
+        type=type_,
+        name=name,
+        module_address=module,
+        provider=_typed(entry, "provider_name", at, str) or "",
+        actions=actions,
+        kind=ACTIONS_TO_KIND.get(actions, Kind.UNKNOWN),
+        previous_address=_typed(entry, "previous_address", at, str),
+        action_reason=_typed(entry, "action_reason", at, str),
+        replace_paths=tuple(paths),
+        importing=_typed(change, "importing", here, dict),
         before=change.get("before"),
         after=change.get("after"),
-        after_unknown=change.get("after_unknown", {}),
-        before_sensitive=change.get("before_sensitive", {}),
-        after_sensitive=change.get("after_sensitive", {}),
+        after_unknown=_check_mask(change.get("after_unknown", {}), here / "after_unknown"),
+        before_sensitive=_check_mask(change.get("before_sensitive", {}), here / "before_sensitive"),
+        after_sensitive=_check_mask(change.get("after_sensitive", {}), here / "after_sensitive"),
+        where=f"{at.source}: {at.path}",
     )
 
 
-def _output_change(name: str, change: Mapping[str, Any], secrets: frozenset[str]) -> OutputChange:
-    actions = tuple(change.get("actions") or ())
-    unknown = change.get("after_unknown") is True
-    before_sensitive = change.get("before_sensitive") is True
-    before = SENSITIVE if before_sensitive else display_value(change.get("before"), False, False, secrets)
-    if change.get("after_sensitive") is True:
-        after = SENSITIVE
-    elif unknown:
-        after = UNKNOWN
-    else:
-        after = display_value(change.get("after"), False, False, secrets)
+def _output_change(name: str, change: Any, at: _At, secrets: frozenset[str]) -> OutputChange:
+    if not isinstance(change, dict):
+        raise at.wrong(change, dict)
+    actions = _strings(_typed(change, "actions", at, list, required=True), at / "actions")
+    before_sensitive = _check_mask(change.get("before_sensitive", False), at / "before_sensitive")
+    after_sensitive = _check_mask(change.get("after_sensitive", False), at / "after_sensitive")
+    unknown = _check_mask(change.get("after_unknown", False), at / "after_unknown")
+    before = display_value(change.get("before"), before_sensitive, False, secrets)
+    after = display_value(change.get("after"), after_sensitive, unknown, secrets)
     return OutputChange(name=name, actions=actions, before=before, after=after)
 
 
+def _planned_resources(module: Any) -> int:
+    """How many resources ``planned_values`` lists (in the root module and every child module)."""
+    count, stack = 0, [module]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            resources = item.get("resources")
+            count += len(resources) if isinstance(resources, list) else 0
+            children = item.get("child_modules")
+            stack.extend(children if isinstance(children, list) else [])
+    return count
+
+
 def parse_plan(document: Any, source: str) -> Plan:
-    """Build a :class:`Plan` from parsed JSON; raise :class:`PlanError` naming ``source``."""
+    """Build a :class:`Plan` from parsed JSON; raise :class:`PlanError` naming ``source`` and the JSON path.
+
+    A plan without ``resource_changes`` is a plan with no resource changes (Terraform leaves the empty
+    list out) only when it is otherwise a whole plan: a supported ``format_version`` and a
+    ``planned_values`` object that lists no resource.
+    """
     if not isinstance(document, dict):
-        raise PlanError(f"{source}: expected a JSON object from `terraform show -json`, got {type(document).__name__}")
+        raise PlanError(f"{source}: expected a JSON object from `terraform show -json`, got {_json_type(document)}")
     version = document.get("format_version")
     if not isinstance(version, str):
         raise PlanError(f"{source}: no format_version: not the output of `terraform show -json PLANFILE`")
@@ -361,22 +542,36 @@ def parse_plan(document: Any, source: str) -> Plan:
     major = version.split(".")[0]
     if major not in SUPPORTED_MAJORS:
         raise PlanError(f"{source}: format_version {version} is not supported, expected 0.x or 1.x")
+    top = _At(source, "")
+    for key, kinds in TOP_LEVEL.items():
+        _typed(document, key, top, *kinds)
+    _check_tree(document, source)
+    if "resource_changes" not in document:
+        listed = _planned_resources(document["planned_values"].get("root_module"))
+        if listed:
+            raise (top / "resource_changes").error(
+                f"missing, but planned_values lists {listed} resource(s): a cut or edited plan"
+            )
     changes = tuple(
-        _resource_change(e, f"{source}: resource_changes[{i}]")
-        for i, e in enumerate(document.get("resource_changes") or [])
-        if isinstance(e, dict)
+        _resource_change(e, top / "resource_changes" / i) for i, e in enumerate(document.get("resource_changes", []))
     )
     drift = tuple(
-        _resource_change(e, f"{source}: resource_drift[{i}]")
-        for i, e in enumerate(document.get("resource_drift") or [])
-        if isinstance(e, dict)
+        _resource_change(e, top / "resource_drift" / i, drift=True)
+        for i, e in enumerate(document.get("resource_drift", []))
     )
-    raw_outputs = {k: v for k, v in (document.get("output_changes") or {}).items() if isinstance(v, dict)}
+    raw_outputs: dict[str, Any] = document.get("output_changes", {})
     secrets: set[str] = set()
-    for out in raw_outputs.values():
-        secrets.update(_marked(out.get("before"), out.get("before_sensitive")))
-        secrets.update(_marked(out.get("after"), out.get("after_sensitive")))
-    outputs = tuple(_output_change(name, change, frozenset(secrets)) for name, change in sorted(raw_outputs.items()))
+    for name, out in raw_outputs.items():
+        if isinstance(out, dict):
+            at = top / "output_changes" / name
+            before_mask = _check_mask(out.get("before_sensitive", False), at / "before_sensitive")
+            after_mask = _check_mask(out.get("after_sensitive", False), at / "after_sensitive")
+            secrets.update(_marked(out.get("before"), before_mask))
+            secrets.update(_marked(out.get("after"), after_mask))
+    outputs = tuple(
+        _output_change(name, change, top / "output_changes" / name, frozenset(secrets))
+        for name, change in sorted(raw_outputs.items())
+    )
     return Plan(
         source=source,
         format_version=version,
@@ -386,10 +581,34 @@ def parse_plan(document: Any, source: str) -> Plan:
         outputs=outputs,
         errored=document.get("errored") is True,
         complete=document.get("complete") is not False,
-        applyable=document.get("applyable") if isinstance(document.get("applyable"), bool) else None,
-        deferred=len(document.get("deferred_changes") or []),
+        applyable=document.get("applyable"),
+        deferred=len(document.get("deferred_changes", [])),
         raw_keys=frozenset(document),
     )
+
+
+def loads_plan(data: bytes | str, source: str) -> Plan:
+    """Parse ``terraform show -json`` output; one-line :class:`PlanError` naming ``source`` on bad input."""
+    if not data.strip():
+        raise PlanError(f"{source}: the file is empty, expected `terraform show -json PLANFILE` output")
+    try:
+        document = json.loads(data, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        cut_in_string = exc.msg.startswith("Unterminated string") and b'"' not in raw[exc.pos + 1 :]
+        what = "truncated" if exc.pos >= len(raw.rstrip()) - 1 or cut_in_string else "not valid JSON"
+        raise PlanError(f"{source}:{exc.lineno}: {what}: {exc.msg} at column {exc.colno}") from None
+    except UnicodeDecodeError:
+        raise PlanError(f"{source}: not UTF-8 text; a binary plan file? run `terraform show -json` on it") from None
+    except RecursionError:
+        raise PlanError(f"{source}: nested more than {MAX_DEPTH} levels deep: not a Terraform plan") from None
+    except ValueError as exc:  # NaN/Infinity, or an integer too long to convert
+        raise PlanError(f"{source}: not valid JSON: {str(exc).splitlines()[0]}") from None
+    return parse_plan(document, source)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def load_plan(path: Path) -> Plan:
@@ -402,14 +621,4 @@ def load_plan(path: Path) -> Plan:
         raise PlanError(f"{shown}: file not found") from None
     except OSError as exc:
         raise PlanError(f"{shown}: cannot be read: {exc.strerror}") from None
-    if not data.strip():
-        raise PlanError(f"{shown}: the file is empty, expected `terraform show -json PLANFILE` output")
-    try:
-        document = json.loads(data)
-    except json.JSONDecodeError as exc:
-        cut_in_string = exc.msg.startswith("Unterminated string") and b'"' not in data[exc.pos + 1 :]
-        what = "truncated" if exc.pos >= len(data.rstrip()) - 1 or cut_in_string else "not valid JSON"
-        raise PlanError(f"{shown}:{exc.lineno}: {what}: {exc.msg} at column {exc.colno}") from None
-    except UnicodeDecodeError:
-        raise PlanError(f"{shown}: not UTF-8 text; a binary plan file? run `terraform show -json` on it") from None
-    return parse_plan(document, shown)
+    return loads_plan(data, shown)

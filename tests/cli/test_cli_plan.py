@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
 from qualisys_infra.cli import main
+from qualisys_infra.cli_plan import cmd_review
+from qualisys_infra.errors import UsageError
 from tests.conftest import ROOT, Synthesized
 from tests.plan.conftest import FIXTURES
 
@@ -135,3 +138,69 @@ def test_plan_rejects_an_unknown_stack_and_a_missing_backend_config(
     assert code == 2 and "--stack: got dev-netwrk, expected one of dev-cluster, dev-data, dev-network" in err
     code, _, err = _run(capsys, *common, "--backend-config", str(tmp_path / "missing.hcl"))
     assert code == 2 and "missing.hcl: file not found" in err
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"format_version": "1.2", "resource_changes": {}}, "resource_changes: expected an array, got an object"),
+        ({"format_version": "1.2", "resource_changes": 5}, "resource_changes: expected an array, got a number"),
+        (
+            {"format_version": "1.2", "resource_changes": [], "output_changes": []},
+            "output_changes: expected an object, got an array",
+        ),
+        (
+            {
+                "format_version": "1.2",
+                "resource_changes": [
+                    {"address": "a.b", "type": "a", "action_reason": {}, "change": {"actions": ["delete"]}}
+                ],
+            },
+            "resource_changes[0].action_reason: expected a string, got an object",
+        ),
+    ],
+)
+def test_fails_if_review_reads_a_wrongly_typed_plan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, document: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    code, out, err = _run(capsys, "review", str(path))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"error: {path}: {message}"]
+
+
+def test_fails_if_review_reads_deeply_nested_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text('{"format_version": "1.2", "x": ' + "[" * 50_000 + "]" * 50_000 + "}", encoding="utf-8")
+    code, out, err = _run(capsys, "review", str(path))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"error: {path}: nested more than 100 levels deep: not a Terraform plan"]
+
+
+def test_fails_if_review_is_given_no_plan_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["review"])
+    assert info.value.code == 2
+    assert "the following arguments are required: PLAN.json" in capsys.readouterr().err
+    unexpanded = tmp_path / "plans" / "*.json"  # a shell glob that matched nothing
+    code, out, err = _run(capsys, "review", str(unexpanded))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"error: {unexpanded}: file not found"]
+    args = argparse.Namespace(plans=[], allow_destroy=[], format="text", output=None)
+    with pytest.raises(UsageError, match="review: no plan files: nothing was checked") as refused:
+        cmd_review(args)
+    assert refused.value.exit_code == 2
+
+
+@pytest.mark.parametrize("where", ["missing-folder/comment.md", "a-directory"])
+def test_fails_if_review_output_cannot_be_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "a-directory").mkdir()
+    target = tmp_path / where
+    safe = FIXTURES / "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-update.json"
+    code, out, err = _run(capsys, "review", str(safe), "--format", "markdown", "--output", str(target))
+    assert (code, out) == (2, "")
+    (line,) = err.splitlines()
+    assert line.startswith(f"error: --output: {target}: cannot be written: ")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,8 +160,11 @@ def test_real_plan_masks_sensitive_values_and_outputs(real_plans: RealPlans) -> 
         ('{"resource_changes": []}', "no format_version"),
         (
             '{"format_version": "1.2", "resource_changes": [{"address": "a.b", "change": {"actions": "create"}}]}',
-            "must be a list",
+            "resource_changes[0].change.actions: expected an array, got a string",
         ),
+        ("[" * 100_000 + "]" * 100_000, "nested more than 100 levels deep"),
+        ('{"format_version": "1.2", "resource_changes": [], "x": NaN}', "not valid JSON: NaN is not a JSON value"),
+        ('{"format_version": "1.2", "resource_changes": [], "x": ' + "9" * 5000 + "}", "not valid JSON"),
     ],
 )
 def test_fails_if_the_file_is_not_a_plan(tmp_path: Path, content: str, message: str) -> None:
@@ -210,3 +215,100 @@ def test_identity_is_address_and_deposed() -> None:
     assert [c.key for c in plan.changes] == [("a.b", None), ("a.b", "00000001")]
     assert plan.change("a.b", "00000001").kind is Kind.DELETE
     assert plan.change("a.b").kind is Kind.CREATE
+
+
+def _entry(**fields: Any) -> dict[str, Any]:
+    change = {"actions": ["create"], "before": None, "after": {}, **fields.pop("change", {})}
+    return {"address": "a.b", "mode": "managed", "type": "a", "name": "b", "change": change, **fields}
+
+
+WRONG_TYPES = [
+    ({"resource_changes": {"a.b": _entry()}}, "resource_changes: expected an array, got an object"),
+    ({"resource_changes": 5}, "resource_changes: expected an array, got a number"),
+    ({"resource_changes": None}, "resource_changes: expected an array, got null"),
+    ({"resource_changes": [5]}, "resource_changes[0]: expected an object, got a number"),
+    ({"resource_drift": {}}, "resource_drift: expected an array, got an object"),
+    ({"output_changes": []}, "output_changes: expected an object, got an array"),
+    ({"output_changes": {"x": 5}}, "output_changes.x: expected an object, got a number"),
+    ({"output_changes": {"x": {"actions": "create"}}}, "output_changes.x.actions: expected an array, got a string"),
+    ({"output_changes": {"x": {}}}, "output_changes.x.actions: missing"),
+    ({"errored": "true"}, "errored: expected a boolean, got a string"),
+    ({"complete": 0}, "complete: expected a boolean, got a number"),
+    ({"planned_values": []}, "planned_values: expected an object, got an array"),
+    ({"deferred_changes": {}}, "deferred_changes: expected an array, got an object"),
+    ({"terraform_version": 1.5}, "terraform_version: expected a string, got a number"),
+    (
+        {"resource_changes": [_entry(action_reason={"why": "x"})]},
+        "resource_changes[0].action_reason: expected a string, got an object",
+    ),
+    (
+        {"resource_changes": [_entry(change={"actions": [1]})]},
+        "resource_changes[0].change.actions[0]: expected a string",
+    ),
+    ({"resource_changes": [_entry(change={"actions": None})]}, "resource_changes[0].change.actions: expected an array"),
+    ({"resource_changes": [{"address": "a.b", "type": "a"}]}, "resource_changes[0].change: missing"),
+    ({"resource_changes": [{"address": "a.b", "change": {"actions": []}}]}, "resource_changes[0].type: missing"),
+    ({"resource_changes": [_entry(address=["a.b"])]}, "resource_changes[0].address: expected a string, got an array"),
+    (
+        {"resource_changes": [_entry(mode="Managed")]},
+        'resource_changes[0].mode: expected one of managed, data, got "Managed"',
+    ),
+    ({"resource_changes": [_entry(deposed=1)]}, "resource_changes[0].deposed: expected a string, got a number"),
+    ({"resource_changes": [_entry(previous_address={})]}, "resource_changes[0].previous_address: expected a string"),
+    ({"resource_changes": [_entry(module_address=7)]}, "resource_changes[0].module_address: expected a string"),
+    (
+        {"resource_changes": [_entry(change={"replace_paths": ["tags"]})]},
+        "resource_changes[0].change.replace_paths[0]: expected an array, got a string",
+    ),
+    (
+        {"resource_changes": [_entry(change={"replace_paths": [["tags", {}]]})]},
+        "resource_changes[0].change.replace_paths[0][1]: expected a string or a number, got an object",
+    ),
+    ({"resource_changes": [_entry(change={"importing": "id-1"})]}, "resource_changes[0].change.importing: expected an"),
+    (
+        {"resource_changes": [_entry(change={"after_sensitive": {"password": "yes"}})]},
+        "resource_changes[0].change.after_sensitive.password: expected a boolean or an object or an array, got a string",
+    ),
+    (
+        {"resource_drift": [_entry(change={"before_sensitive": 1})]},
+        "resource_drift[0].change.before_sensitive: expected a boolean",
+    ),
+    (
+        {"output_changes": {"odd\nname": {"actions": ["create"], "after_sensitive": "true"}}},
+        'output_changes["odd\\nname"].after_sensitive: expected a boolean or an object or an array, got a string',
+    ),
+    (
+        {"resource_changes": [_entry(change={"after": {"deep": json.loads("[" * 150 + "]" * 150)}})]},
+        "resource_changes[0].change.after.deep" + "[0]" * 95 + ": nested more than 100 levels deep",
+    ),
+    ({"resource_changes": [_entry(address="a.\ud800")]}, "resource_changes[0].address: not valid Unicode text"),
+    (
+        {"planned_values": {"root_module": {"child_modules": [{"resources": [{"address": "a.b"}]}]}}},
+        "resource_changes: missing, but planned_values lists 1 resource(s)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "message"), WRONG_TYPES)
+def test_fails_if_a_field_has_the_wrong_type(fields: dict[str, Any], message: str) -> None:
+    document = {"format_version": "1.2", "planned_values": {}, "resource_changes": [], **fields}
+    if "planned_values" in fields and "resource_changes" not in fields:
+        del document["resource_changes"]
+    with pytest.raises(PlanError) as info:
+        parse_plan(document, "plans/dev/x.json")
+    (line,) = str(info.value).splitlines()
+    assert line.startswith(f"plans/dev/x.json: {message}"), line
+
+
+@pytest.mark.parametrize(("fields", "message"), WRONG_TYPES[:12])
+def test_fails_if_a_file_has_a_field_of_the_wrong_type(tmp_path: Path, fields: dict[str, Any], message: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"format_version": "1.2", "resource_changes": [], **fields}), encoding="utf-8")
+    with pytest.raises(PlanError, match=re.escape(f"{path}: {message}")):
+        load_plan(path)
+
+
+def test_a_plan_without_resource_changes_is_a_plan_with_no_changes() -> None:
+    """Terraform leaves an empty `resource_changes` out; `planned_values` then lists no resource."""
+    plan = parse_plan({"format_version": "1.2", "planned_values": {"root_module": {}}}, "empty")
+    assert plan.changes == () and not plan.has_changes
