@@ -4,6 +4,15 @@ The database URL comes from ``--database-url`` or ``$QUALISYS_DATABASE_URL`` (a 
 create roles and schemas: the RDS master user, or postgres locally). ``verify`` probes as
 ``app_user``: ``--app-database-url`` / ``$QUALISYS_APP_DATABASE_URL``, by default the same URL
 with the user ``app_user`` and the password ``$QUALISYS_APP_USER_PASSWORD``.
+
+``create --redis-url`` checks that Redis answers before writing anything, and creates the Redis
+ACL user inside the database transaction: both are made or neither. Run again, ``create`` adds
+the Redis user of a tenant that has none; ``drop`` likewise removes a leftover Redis user.
+
+Exit codes: 0 success; 2 bad input: a slug, a malformed URL, or a database or Redis that cannot
+be reached or logged into with the URL given (unreachable, unknown database, refused password),
+or missing rights; 1 a failure once connected (a statement or Redis command failed) or a failed
+isolation check. Errors are one ``error:`` line each; URLs in them have the password masked.
 """
 
 from __future__ import annotations
@@ -13,10 +22,18 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
 
 from qualisys_infra.errors import UsageError
-from qualisys_infra.tenancy.names import validate_slug
+from qualisys_infra.tenancy.names import TenancyError, validate_slug
+
+if TYPE_CHECKING:  # psycopg and redis load only when a tenant command runs
+    import psycopg
+    import redis
+
+    from qualisys_infra.tenancy.provision import Tenant
+
+    Connection = psycopg.Connection[tuple[Any, ...]]
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,38 +78,87 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _database_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    url = args.database_url or environ.get("QUALISYS_DATABASE_URL")
+    url: str | None = args.database_url or environ.get("QUALISYS_DATABASE_URL")
     if not url:
         raise UsageError("tenants: no database: pass --database-url or set QUALISYS_DATABASE_URL")
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise UsageError(
-            f"--database-url: got {url.split('@')[-1]!r}, expected postgresql://USER[:PASSWORD]@HOST:PORT/DB"
-        )
+    from qualisys_infra.tenancy import urls  # psycopg loads only for tenant commands
+
+    urls.postgres_params(url)  # a malformed URL is refused before anything else happens
     return url
 
 
 def app_url(admin_url: str, environ: Mapping[str, str]) -> str:
     """The admin URL with the user app_user and $QUALISYS_APP_USER_PASSWORD."""
-    parts = urlsplit(admin_url)
-    password = environ.get("QUALISYS_APP_USER_PASSWORD")
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    credentials = "app_user" + (f":{quote(password, safe='')}" if password else "")
-    return urlunsplit(parts._replace(netloc=f"{credentials}@{host}"))
+    from qualisys_infra.tenancy import urls
+
+    return urls.with_credentials(admin_url, "app_user", environ.get("QUALISYS_APP_USER_PASSWORD"))
+
+
+def _create(conn: Connection, slug: str, client: redis.Redis | None) -> None:
+    """Create the tenant and, with Redis, its ACL user: both or neither; a retry completes a tenant
+    that has its schema but no Redis user (created without --redis-url, or before this was atomic).
+    """
+    from qualisys_infra.tenancy import provision, redis_acl
+
+    existing = provision.find_tenant(conn, slug)
+    if existing is not None:
+        if client is None or redis_acl.user_exists(client, slug):
+            raise TenancyError(f"tenant {slug!r} already exists" + (" with its Redis ACL user" if client else ""))
+        _print_redis_password(existing, redis_acl.create_user(client, slug))
+        print(f"tenants: {slug} already existed; created its missing Redis ACL user")
+        return
+    passwords: list[str] = []
+
+    def add_redis_user(tenant: provision.Tenant) -> None:
+        if client is not None:
+            passwords.append(redis_acl.create_user(client, tenant.slug))
+
+    try:
+        tenant = provision.create_tenant(conn, slug, before_commit=add_redis_user)
+    except BaseException:
+        if client is not None and passwords:  # the commit itself failed: take the Redis user back
+            redis_acl.drop_user(client, slug)
+        raise
+    print(f"tenants: created {tenant.slug} (schema {tenant.schema}, id {tenant.id})")
+    if passwords:
+        _print_redis_password(tenant, passwords[0])
+
+
+def _print_redis_password(tenant: Tenant, password: str) -> None:
+    print(f"redis: ACL user {tenant.schema} on keys {tenant.schema}:*, password {password}")
+    print("redis: store that password in Secrets Manager now; it is not kept anywhere")
+
+
+def _drop(conn: Connection, slug: str, client: redis.Redis | None, *, force: bool) -> None:
+    """Drop the tenant and, with Redis, its ACL user: both or neither; a retry removes a leftover user."""
+    from qualisys_infra.tenancy import provision, redis_acl
+
+    if provision.find_tenant(conn, slug) is None and client is not None and redis_acl.user_exists(client, slug):
+        redis_acl.drop_user(client, slug)
+        print(f"tenants: {slug} was already dropped; removed its leftover Redis ACL user")
+        return
+    provision.drop_tenant(
+        conn, slug, force=force, before_commit=(lambda: redis_acl.drop_user(client, slug)) if client else None
+    )
+    print(f"tenants: dropped {slug} and its data" + (" and its Redis ACL user" if client else ""))
 
 
 def run(args: argparse.Namespace) -> int:
-    from qualisys_infra.tenancy import factories, provision, redis_acl, verify
+    from qualisys_infra.tenancy import factories, provision, redis_acl, urls, verify
 
     environ = os.environ
     url = _database_url(args, environ)
     redis_url = args.redis_url or environ.get("QUALISYS_REDIS_URL")
+    if redis_url:
+        urls.check_redis_url(redis_url)
     command = args.tenants_command
     if command == "drop" and not args.yes:
         raise UsageError(f"tenants drop {args.slug}: deletes the tenant's data; pass --yes to confirm")
     if command in ("create", "drop"):
         validate_slug(args.slug)
+    # Redis must answer before anything is written in the database: create and drop then do both
+    # or neither.
+    client = redis_acl.connect(redis_url) if redis_url and command in ("create", "drop") else None
     with provision.connect(url) as conn:
         if command == "init":
             applied = provision.init(
@@ -100,12 +166,7 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"tenants: initialised ({args.environment}); migrations applied: {applied or 'none pending'}")
         elif command == "create":
-            tenant = provision.create_tenant(conn, args.slug)
-            print(f"tenants: created {tenant.slug} (schema {tenant.schema}, id {tenant.id})")
-            if redis_url:
-                password = redis_acl.create_user(redis_acl.connect(redis_url), args.slug)
-                print(f"redis: ACL user {tenant.schema} on keys {tenant.schema}:*, password {password}")
-                print("redis: store that password in Secrets Manager now; it is not kept anywhere")
+            _create(conn, args.slug, client)
         elif command == "list":
             tenants = provision.list_tenants(conn)
             if args.json:
@@ -123,10 +184,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"{t.slug:<42} {t.schema:<50} {t.id}  {t.created_at:%Y-%m-%d %H:%M}")
                 print(f"tenants: {len(tenants)}")
         elif command == "drop":
-            provision.drop_tenant(conn, args.slug, force=args.force)
-            if redis_url:
-                redis_acl.drop_user(redis_acl.connect(redis_url), args.slug)
-            print(f"tenants: dropped {args.slug} and its data")
+            _drop(conn, args.slug, client, force=args.force)
         elif command == "seed":
             factory = factories.Factory(args.seed)
             existing = {t.slug: t for t in provision.list_tenants(conn)}
@@ -138,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"tenants: seeded {args.tenants} tenants with {rows} rows (seed {args.seed})")
         else:
             target = args.app_database_url or environ.get("QUALISYS_APP_DATABASE_URL") or app_url(url, environ)
-            with provision.connect(target) as app:
+            with provision.connect(target, option="--app-database-url") as app:
                 checks = verify.verify(conn, app)
             if redis_url:
                 slugs = [t.slug for t in provision.list_tenants(conn)]

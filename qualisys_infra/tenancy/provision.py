@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
+from qualisys_infra.tenancy import urls
 from qualisys_infra.tenancy.names import TenancyError, schema_name, validate_slug
 from qualisys_infra.tenancy.sql import (
     APP_ROLE,
@@ -24,36 +24,46 @@ from qualisys_infra.tenancy.sql import (
 LOCK_KEY = 0x51A11515  # pg_advisory_xact_lock key serializing DDL of the tenancy schema
 
 
-def redact(url: str) -> str:
-    """The URL with its password replaced, for messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+class DatabaseError(TenancyError):
+    """The database refused or failed a statement (not a bad input): exit code 1."""
+
+    exit_code = 1
 
 
 @contextmanager
-def connect(url: str, *, autocommit: bool = True) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    """A connection, with connection failures turned into one-line :class:`TenancyError`.
+def connect(
+    url: str, *, autocommit: bool = True, option: str = "--database-url"
+) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A connection; every driver error becomes a one-line :class:`TenancyError`, the URL masked.
+
+    The URL is parsed by :func:`urls.postgres_params` and passed as keywords. Failing to connect
+    (malformed URL, unreachable server, unknown database, refused login) is exit 2, a problem
+    with the URL given; a statement failing once connected is a :class:`DatabaseError`, exit 1.
 
     Autocommit by default: every unit of work is an explicit ``conn.transaction()`` block, which
     then commits on its own (in a non-autocommit connection it would be a savepoint of an
     implicit transaction that is never committed).
     """
+    params = urls.postgres_params(url, option=option)
+    params.setdefault("connect_timeout", "10")
     try:
-        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise TenancyError(f"database: cannot connect to {redact(url)}: {reason}") from None
-    except psycopg.ProgrammingError as exc:
-        raise TenancyError(f"database: invalid URL {redact(url)}: {exc}") from None
+        conn = psycopg.connect(autocommit=autocommit, **params)  # type: ignore[arg-type]
+    except psycopg.Error as exc:
+        raise TenancyError(f"database: cannot connect to {urls.mask(url)}: {_reason(exc, url)}") from None
     try:
         yield conn
     except psycopg.errors.InsufficientPrivilege as exc:
-        raise TenancyError(f"database: missing rights on {redact(url)}: {exc.diag.message_primary}") from None
+        raise TenancyError(f"database: missing rights on {urls.mask(url)}: {_reason(exc, url)}") from None
+    except psycopg.Error as exc:
+        raise DatabaseError(f"database: {urls.mask(url)}: {_reason(exc, url)}") from None
     finally:
         conn.close()
+
+
+def _reason(exc: psycopg.Error, url: str) -> str:
+    """The driver's message on one line, the password scrubbed out of it."""
+    text = (exc.diag.message_primary if exc.diag.message_primary else str(exc)) or type(exc).__name__
+    return urls.scrub(text, url)
 
 
 def init(conn: psycopg.Connection[tuple[object, ...]], *, environment: str, app_password: str | None) -> list[int]:
@@ -141,8 +151,23 @@ def list_tenants(conn: psycopg.Connection[tuple[object, ...]]) -> list[Tenant]:
     return [Tenant(str(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]  # type: ignore[arg-type]
 
 
-def create_tenant(conn: psycopg.Connection[tuple[object, ...]], slug: str) -> Tenant:
-    """One transaction: the schema with RLS, its grants, and the registry row; all or nothing."""
+def find_tenant(conn: psycopg.Connection[tuple[object, ...]], slug: str) -> Tenant | None:
+    """The registered tenant ``slug``, or None."""
+    validate_slug(slug)
+    return next((t for t in list_tenants(conn) if t.slug == slug), None)
+
+
+def create_tenant(
+    conn: psycopg.Connection[tuple[object, ...]],
+    slug: str,
+    *,
+    before_commit: Callable[[Tenant], object] | None = None,
+) -> Tenant:
+    """One transaction: the schema with RLS, its grants, and the registry row; all or nothing.
+
+    ``before_commit`` runs inside the transaction once everything is written (the Redis ACL user,
+    say): if it raises, nothing is committed.
+    """
     schema = schema_name(slug)
     tenant_id = str(uuid.uuid4())
     _require_init(conn)
@@ -159,8 +184,11 @@ def create_tenant(conn: psycopg.Connection[tuple[object, ...]], slug: str) -> Te
             "INSERT INTO platform.tenants (id, slug, schema_name) VALUES (%s, %s, %s) RETURNING created_at",
             (tenant_id, slug, schema),
         ).fetchone()
-    assert row is not None  # noqa: S101 - INSERT ... RETURNING always returns the row
-    return Tenant(slug, schema, tenant_id, row[0])  # type: ignore[arg-type]
+        assert row is not None  # noqa: S101 - INSERT ... RETURNING always returns the row
+        tenant = Tenant(slug, schema, tenant_id, row[0])  # type: ignore[arg-type]
+        if before_commit is not None:
+            before_commit(tenant)
+    return tenant
 
 
 def environment(conn: psycopg.Connection[tuple[object, ...]]) -> str:
@@ -168,8 +196,18 @@ def environment(conn: psycopg.Connection[tuple[object, ...]]) -> str:
     return str(row[0]) if row else "unknown"
 
 
-def drop_tenant(conn: psycopg.Connection[tuple[object, ...]], slug: str, *, force: bool = False) -> None:
-    """Drop the tenant's schema and registry row; refused in production unless ``force``."""
+def drop_tenant(
+    conn: psycopg.Connection[tuple[object, ...]],
+    slug: str,
+    *,
+    force: bool = False,
+    before_commit: Callable[[], object] | None = None,
+) -> None:
+    """Drop the tenant's schema and registry row; refused in production unless ``force``.
+
+    ``before_commit`` runs inside the transaction after the drop (removing the Redis ACL user,
+    say): if it raises, nothing is dropped.
+    """
     validate_slug(slug)
     _require_init(conn)
     if environment(conn) == "production" and not force:
@@ -182,3 +220,5 @@ def drop_tenant(conn: psycopg.Connection[tuple[object, ...]], slug: str, *, forc
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(str(row[0]))))
         conn.execute("DELETE FROM platform.tenants WHERE slug = %s", (slug,))
+        if before_commit is not None:
+            before_commit()

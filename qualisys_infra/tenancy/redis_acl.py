@@ -7,6 +7,7 @@ from typing import Any
 
 import redis
 
+from qualisys_infra.tenancy import urls
 from qualisys_infra.tenancy.names import TenancyError, redis_key, redis_user, schema_name
 from qualisys_infra.tenancy.verify import Check
 
@@ -40,18 +41,36 @@ ACL_RULES = (
 
 
 def _command(client: redis.Redis, *args: str) -> Any:
-    """``execute_command``, which redis-py leaves untyped."""
-    return client.execute_command(*args)  # type: ignore[no-untyped-call]
+    """``execute_command`` (untyped in redis-py); a Redis failure becomes a one-line :class:`RedisError`.
 
-
-def connect(url: str) -> redis.Redis:
+    The message names the command (``ACL SETUSER``), never its arguments: they hold the password.
+    """
     try:
-        client = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
+        return client.execute_command(*args)  # type: ignore[no-untyped-call]
+    except redis.RedisError as exc:
+        secrets_in_args = [a[1:] for a in args if a.startswith(">") and len(a) > 1]
+        reason = str(exc) or type(exc).__name__
+        for secret in secrets_in_args:
+            reason = reason.replace(secret, urls.MASK)
+        raise RedisError(f"redis: {' '.join(args[:2])} failed: {urls.scrub(reason)}") from None
+
+
+class RedisError(TenancyError):
+    """Redis refused or failed a command once connected: exit code 1."""
+
+    exit_code = 1
+
+
+def connect(url: str, *, option: str = "--redis-url") -> redis.Redis:
+    """A client that has answered PING; failures are one line, exit 2, with the URL masked."""
+    urls.check_redis_url(url, option=option)
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
         client.ping()
-    except (redis.ConnectionError, redis.TimeoutError, ValueError) as exc:
-        raise TenancyError(f"redis: cannot connect to {url.split('@')[-1]}: {exc}") from None
     except redis.AuthenticationError as exc:
-        raise TenancyError(f"redis: authentication failed for {url.split('@')[-1]}: {exc}") from None
+        raise TenancyError(f"redis: authentication failed for {urls.mask(url)}: {urls.scrub(str(exc), url)}") from None
+    except (redis.RedisError, ValueError) as exc:
+        raise TenancyError(f"redis: cannot connect to {urls.mask(url)}: {urls.scrub(str(exc), url)}") from None
     return client
 
 
@@ -75,6 +94,10 @@ def create_user(client: redis.Redis, tenant: str, password: str | None = None) -
     return password
 
 
+def user_exists(client: redis.Redis, tenant: str) -> bool:
+    return _command(client, "ACL", "GETUSER", redis_user(tenant)) is not None
+
+
 def drop_user(client: redis.Redis, tenant: str) -> None:
     _command(client, "ACL", "DELUSER", redis_user(tenant))
 
@@ -82,9 +105,11 @@ def drop_user(client: redis.Redis, tenant: str) -> None:
 def _dry(client: redis.Redis, user: str, *command: str) -> str:
     """Redis's own answer to "may ``user`` run ``command``?" (ACL DRYRUN, Redis 7)."""
     try:
-        answer = _command(client, "ACL", "DRYRUN", user, *command)
+        answer = client.execute_command("ACL", "DRYRUN", user, *command)  # type: ignore[no-untyped-call]
     except redis.ResponseError as exc:
         return f"error: {exc}"
+    except redis.RedisError as exc:
+        raise RedisError(f"redis: ACL DRYRUN failed: {urls.scrub(str(exc))}") from None
     return "OK" if answer in ("OK", b"OK") else str(answer)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -114,3 +115,188 @@ def test_fails_if_the_slug_has_a_trailing_newline_or_control_character(
     with provision.connect(initialised) as conn:
         assert provision.list_tenants(conn) == []
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'tenant%'").fetchone() == (0,)
+
+
+SECRET = "Sup3rS3cret"  # noqa: S105 - a fake password the messages must never show
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (f"postgresql://app:%zz{SECRET}@127.0.0.1/db", "malformed percent-escape in the password"),
+        (f"postgresql://app:{SECRET}%zz@127.0.0.1/db", "postgresql://app:***@127.0.0.1/db"),
+        (f"postgresql://app:p@ss{SECRET}@127.0.0.1:1/db", "cannot connect to postgresql://app:***@127.0.0.1:1/db"),
+        (f"postgresql://app:{SECRET}/x@127.0.0.1:1/db", "cannot connect to postgresql://app:***@127.0.0.1:1/db"),
+        (f"postgresql://127.0.0.1:1/db?password={SECRET}", "postgresql://127.0.0.1:1/db?password=***"),
+        (f"postgresql://postgres:{SECRET}@127.0.0.1:5432/no_such_db_x", 'database "no_such_db_x" does not exist'),
+        (f"postgresql://nobody_{SECRET[:3]}:{SECRET}@127.0.0.1:5432/postgres", "cannot connect to"),
+    ],
+)
+def test_fails_if_a_database_password_would_be_echoed(
+    capsys: pytest.CaptureFixture[str], url: str, message: str
+) -> None:
+    code, _, err = _run(capsys, "tenants", "list", "--database-url", url)
+    assert code == 2
+    (line,) = err.splitlines()
+    assert line.startswith("error: ") and message in line
+    assert SECRET not in err and SECRET[4:] not in err and "zz" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://[::1", "malformed host: '[' without ']'"),
+        ("postgresql://[::1]x/db", "malformed host"),
+        ("postgresql://127.0.0.1:99999/db", "port must be a number from 1 to 65535"),
+        ("postgresql://127.0.0.1:abc/db", "port must be a number from 1 to 65535"),
+        ("postgresql://127.0.0.1/db?no_such_option=1", 'invalid connection option "no_such_option"'),
+        ("postgresql://127.0.0.1/db?sslmode", "malformed query parameter"),
+        ("postgresql://127.0.0.1/d%ffb", "not UTF-8"),
+        ("postgresql://127.0.0.1/db\n", "postgresql://127.0.0.1/db\\n"),
+        ("postgres:/x", "expected postgresql://USER[:PASSWORD]@HOST:PORT/DB"),
+        ("postgresql://app@127.0.0.1:5432/postgres?sslmode=require", "cannot connect to"),
+    ],
+)
+def test_fails_if_a_malformed_database_url_gives_a_traceback(
+    capsys: pytest.CaptureFixture[str], url: str, message: str
+) -> None:
+    code, _, err = _run(capsys, "tenants", "list", "--database-url", url)
+    assert code == 2
+    (line,) = err.splitlines()
+    assert line.startswith("error: ") and message in line
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://[::1", "--redis-url: redis://[::1: malformed host"),
+        (f"redis://:{SECRET}%zz@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0: malformed percent-escape"),
+        ("redis://127.0.0.1:abc/0", "port must be a number"),
+        ("redis://127.0.0.1:6379/zero", "the database must be a number"),
+        ("http://127.0.0.1:6379", "expected redis://"),
+        ("redis://127.0.0.1:6399/0", "redis: cannot connect to redis://127.0.0.1:6399/0"),
+        (f"redis://nobody_x:{SECRET}@127.0.0.1:6379/0", "redis: authentication failed for redis://nobody_x:***@"),
+    ],
+)
+def test_fails_if_a_bad_redis_url_gives_a_traceback_or_writes_anything(
+    capsys: pytest.CaptureFixture[str], initialised: str, url: str, message: str
+) -> None:
+    code, _, err = _run(capsys, "tenants", "create", "acme", "--database-url", initialised, "--redis-url", url)
+    assert code == 2
+    (line,) = err.splitlines()
+    assert line.startswith("error: ") and message in line
+    assert SECRET not in err
+    with provision.connect(initialised) as conn:
+        assert provision.list_tenants(conn) == []
+
+
+def test_fails_if_a_database_failure_after_connecting_is_a_traceback(
+    capsys: pytest.CaptureFixture[str], initialised: str
+) -> None:
+    _run(capsys, "tenants", "create", "acme", "--database-url", initialised)
+    with provision.connect(initialised) as conn:
+        conn.execute("DROP TABLE platform.settings")
+    code, _, err = _run(capsys, "tenants", "drop", "acme", "--yes", "--database-url", initialised)
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith("error: database: postgresql://") and 'relation "platform.settings" does not exist' in line
+
+
+def test_verify_builds_the_app_user_url_from_any_password(
+    capsys: pytest.CaptureFixture[str], initialised: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(capsys, "tenants", "create", "acme", "--database-url", initialised)
+    monkeypatch.setenv("QUALISYS_APP_USER_PASSWORD", f"{SECRET}@:/%zz")
+    code, out, err = _run(capsys, "tenants", "verify", "--database-url", initialised)
+    # Trust authentication: app_user logs in, and verify fails only for having one tenant to probe.
+    assert code == 1, err
+    assert "FAIL  two tenants to probe" in out
+    assert SECRET not in out + err
+
+
+@pytest.fixture
+def redis_without_acl_rights(redis_admin: redis.Redis, unique: str) -> Iterator[str]:
+    """A Redis login that answers PING but may not run ACL commands."""
+    user = f"noacl_{unique}"
+    redis_admin.execute_command("ACL", "SETUSER", user, "on", f">{SECRET}", "~*", "+@all", "-acl")  # type: ignore[no-untyped-call]
+    yield REDIS.replace("redis://", f"redis://{user}:{SECRET}@", 1)
+    redis_admin.execute_command("ACL", "DELUSER", user)  # type: ignore[no-untyped-call]
+
+
+def _redis_user_exists(client: redis.Redis, slug: str) -> bool:
+    return client.execute_command("ACL", "GETUSER", f"tenant_{slug}") is not None  # type: ignore[no-untyped-call]
+
+
+def test_fails_if_create_commits_the_schema_when_redis_is_down_and_a_retry_cannot_finish(
+    capsys: pytest.CaptureFixture[str], initialised: str, redis_admin: redis.Redis, unique: str
+) -> None:
+    slug, db = f"acme{unique}", ["--database-url", initialised]
+    code, _, err = _run(capsys, "tenants", "create", slug, *db, "--redis-url", "redis://127.0.0.1:6399/0")
+    assert code == 2 and err.startswith("error: redis: cannot connect to redis://127.0.0.1:6399/0")
+    with provision.connect(initialised) as conn:
+        assert provision.list_tenants(conn) == []
+        assert conn.execute("SELECT to_regnamespace(%s)", (f"tenant_{slug}",)).fetchone() == (None,)
+    try:
+        code, out, err = _run(capsys, "tenants", "create", slug, *db, "--redis-url", REDIS)
+        assert code == 0, err
+        assert f"tenants: created {slug}" in out and f"redis: ACL user tenant_{slug}" in out
+        assert _redis_user_exists(redis_admin, slug)
+    finally:
+        redis_admin.execute_command("ACL", "DELUSER", f"tenant_{slug}")  # type: ignore[no-untyped-call]
+
+
+def test_fails_if_redis_refusing_the_acl_user_leaves_the_schema_behind(
+    capsys: pytest.CaptureFixture[str], initialised: str, redis_admin: redis.Redis, redis_without_acl_rights: str
+) -> None:
+    code, _, err = _run(
+        capsys, "tenants", "create", "acme", "--database-url", initialised, "--redis-url", redis_without_acl_rights
+    )
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith("error: redis: ACL SETUSER failed: ") and SECRET not in err
+    with provision.connect(initialised) as conn:
+        assert provision.list_tenants(conn) == []
+        assert conn.execute("SELECT to_regnamespace('tenant_acme')").fetchone() == (None,)
+    assert not _redis_user_exists(redis_admin, "acme")
+
+
+def test_fails_if_a_tenant_missing_its_redis_user_cannot_be_completed(
+    capsys: pytest.CaptureFixture[str], initialised: str, redis_admin: redis.Redis, unique: str
+) -> None:
+    slug, db = f"acme{unique}", ["--database-url", initialised]
+    assert _run(capsys, "tenants", "create", slug, *db)[0] == 0  # the half-done state: no Redis user
+    try:
+        code, out, err = _run(capsys, "tenants", "create", slug, *db, "--redis-url", REDIS)
+        assert code == 0, err
+        assert f"tenants: {slug} already existed; created its missing Redis ACL user" in out
+        assert f"redis: ACL user tenant_{slug} on keys tenant_{slug}:*, password " in out
+        assert _redis_user_exists(redis_admin, slug)
+        code, _, err = _run(capsys, "tenants", "create", slug, *db, "--redis-url", REDIS)
+        assert code == 2 and err == f"error: tenant '{slug}' already exists with its Redis ACL user\n"
+    finally:
+        redis_admin.execute_command("ACL", "DELUSER", f"tenant_{slug}")  # type: ignore[no-untyped-call]
+
+
+def test_fails_if_drop_half_succeeds_or_leaves_a_redis_user_behind(
+    capsys: pytest.CaptureFixture[str],
+    initialised: str,
+    redis_admin: redis.Redis,
+    redis_without_acl_rights: str,
+    unique: str,
+) -> None:
+    slug, db = f"acme{unique}", ["--database-url", initialised]
+    try:
+        assert _run(capsys, "tenants", "create", slug, *db, "--redis-url", REDIS)[0] == 0
+        code, _, err = _run(capsys, "tenants", "drop", slug, "--yes", *db, "--redis-url", redis_without_acl_rights)
+        assert code == 1 and err.startswith("error: redis: ACL DELUSER failed: ")
+        with provision.connect(initialised) as conn:  # rolled back: the tenant is still whole
+            assert [t.slug for t in provision.list_tenants(conn)] == [slug]
+        assert _redis_user_exists(redis_admin, slug)
+        # Dropped without --redis-url: the Redis user is left over, and a retry with it removes it.
+        assert _run(capsys, "tenants", "drop", slug, "--yes", *db)[0] == 0
+        code, out, err = _run(capsys, "tenants", "drop", slug, "--yes", *db, "--redis-url", REDIS)
+        assert code == 0, err
+        assert f"tenants: {slug} was already dropped; removed its leftover Redis ACL user" in out
+        assert not _redis_user_exists(redis_admin, slug)
+    finally:
+        redis_admin.execute_command("ACL", "DELUSER", f"tenant_{slug}")  # type: ignore[no-untyped-call]
