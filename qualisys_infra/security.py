@@ -143,8 +143,8 @@ def scan(outdir: Path, stacks: Iterable[str], *, checkov: str | None = None) -> 
         results = report["results"]
         passed += len(results.get("passed_checks") or [])
         parsing_errors += [str(p) for p in results.get("parsing_errors") or []]
-        for result in [*(results.get("passed_checks") or []), *(results.get("failed_checks") or [])]:
-            checked.add(Path(str(result.get("file_path", ""))).parent.name)
+        for check in [*(results.get("passed_checks") or []), *(results.get("failed_checks") or [])]:
+            checked.add(Path(str(check.get("file_path", ""))).parent.name)
         for failed in results.get("failed_checks") or []:
             stack = Path(str(failed.get("file_path", ""))).parent.name
             located = _locate(configs.get(stack, {}), str(failed.get("resource", "")))
@@ -165,7 +165,9 @@ def scan(outdir: Path, stacks: Iterable[str], *, checkov: str | None = None) -> 
                 )
             )
     # A gate that checked nothing must not pass: every stack needs checks of its own.
-    unchecked = [s for s in stacks if s not in checked]
+    # (A stack checkov could not parse is reported as a parsing error, which fails the gate too.)
+    unparsed = {Path(p).parent.name for p in parsing_errors}
+    unchecked = [s for s in stacks if s not in checked and s not in unparsed]
     if not stacks or unchecked:
         what = ", ".join(unchecked) if unchecked else "no stack"
         raise ScannerError(

@@ -227,3 +227,17 @@ def test_security_groups_between_control_plane_and_nodes(synthesized: Synthesize
 def test_deletion_protection_outside_dev(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     _, cluster = _cluster(synthesized, env)
     assert cluster["deletion_protection"] is (env.environment != "dev")
+
+
+@pytest.mark.parametrize(
+    "cidrs",
+    [("0.0.0.0/0",), ("0.0.0.0/1", "128.0.0.0/1"), tuple(f"{i * 4}.0.0.0/6" for i in range(64)), ("::/0",)],
+    ids=["internet", "two-halves", "sixty-four-sixths", "ipv6"],
+)
+def test_fails_if_the_public_endpoint_waiver_would_cover_the_internet(cidrs: tuple[str, ...]) -> None:
+    """The construct itself refuses, whatever called it: the CKV_AWS_39 waiver assumes a narrow list."""
+    from modules.eks import check_public_access
+
+    with pytest.raises(ValueError, match=r"dev-cluster/eks: public API access from .* is open to the internet"):
+        check_public_access("dev-cluster/eks", cidrs)
+    check_public_access("dev-cluster/eks", ("198.51.100.0/24", "1.2.3.4/32"))

@@ -11,11 +11,17 @@ from typing import Any
 
 import pytest
 
+from qualisys_infra.networks import exposure_of_strings
 from qualisys_infra.security import ScanReport
 from tests.conftest import Synthesized
 from tests.synth.helpers import ref
 
-ANYWHERE = ("0.0.0.0/0", "::/0")
+
+def _public(rule: dict[str, Any]) -> bool:
+    """Whether a rule's networks reach any public address (network arithmetic, not strings)."""
+    return exposure_of_strings([rule.get("cidr_ipv4"), rule.get("cidr_ipv6")]).public
+
+
 SECRET_ATTRIBUTES = {"password", "passwords", "auth_token", "secret_string", "master_password", "private_key"}
 SECRET_VALUE = re.compile(
     r"(AKIA|ASIA)[A-Z0-9]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|ghp_[A-Za-z0-9]{36}|sk-[A-Za-z0-9]{20,}"
@@ -90,7 +96,7 @@ def _all_resources(s: Synthesized, type_: str) -> Iterator[tuple[str, str, dict[
 
 def test_no_security_group_rule_admits_the_internet(synthesized: Synthesized) -> None:
     for stack, name, rule in _all_resources(synthesized, "aws_vpc_security_group_ingress_rule"):
-        assert rule.get("cidr_ipv4") not in ANYWHERE and rule.get("cidr_ipv6") not in ANYWHERE, (stack, name)
+        assert not _public(rule), (stack, name)
     for stack, name, group in _all_resources(synthesized, "aws_security_group"):
         assert "ingress" not in group and "egress" not in group, f"{stack} {name}: rules must be separate resources"
     assert not list(_all_resources(synthesized, "aws_security_group_rule")), (
@@ -102,12 +108,12 @@ def test_no_rule_allows_every_protocol_to_or_from_the_internet(synthesized: Synt
     for type_ in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
         for stack, name, rule in _all_resources(synthesized, type_):
             if rule["ip_protocol"] == "-1":
-                assert rule.get("cidr_ipv4") not in ANYWHERE and rule.get("cidr_ipv6") not in ANYWHERE, (stack, name)
+                assert not _public(rule), (stack, name)
 
 
 def test_internet_egress_is_https_only(synthesized: Synthesized) -> None:
     for stack, name, rule in _all_resources(synthesized, "aws_vpc_security_group_egress_rule"):
-        if rule.get("cidr_ipv4") in ANYWHERE:
+        if _public(rule):
             assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443), (stack, name)
 
 
