@@ -179,15 +179,19 @@ def test_fails_if_a_malformed_database_url_gives_a_traceback(
     ],
 )
 def test_fails_if_a_bad_redis_url_gives_a_traceback_or_writes_anything(
-    capsys: pytest.CaptureFixture[str], initialised: str, url: str, message: str
+    capsys: pytest.CaptureFixture[str], initialised: str, redis_admin: redis.Redis, unique: str, url: str, message: str
 ) -> None:
-    code, _, err = _run(capsys, "tenants", "create", "acme", "--database-url", initialised, "--redis-url", url)
-    assert code == 2
-    (line,) = err.splitlines()
-    assert line.startswith("error: ") and message in line
-    assert SECRET not in err
-    with provision.connect(initialised) as conn:
-        assert provision.list_tenants(conn) == []
+    slug = f"acme{unique}"
+    try:
+        code, _, err = _run(capsys, "tenants", "create", slug, "--database-url", initialised, "--redis-url", url)
+        assert code == 2
+        (line,) = err.splitlines()
+        assert line.startswith("error: ") and message in line
+        assert SECRET not in err
+        with provision.connect(initialised) as conn:
+            assert provision.list_tenants(conn) == []
+    finally:
+        redis_admin.execute_command("ACL", "DELUSER", f"tenant_{slug}")  # type: ignore[no-untyped-call]
 
 
 def test_fails_if_a_database_failure_after_connecting_is_a_traceback(
@@ -246,18 +250,26 @@ def test_fails_if_create_commits_the_schema_when_redis_is_down_and_a_retry_canno
 
 
 def test_fails_if_redis_refusing_the_acl_user_leaves_the_schema_behind(
-    capsys: pytest.CaptureFixture[str], initialised: str, redis_admin: redis.Redis, redis_without_acl_rights: str
+    capsys: pytest.CaptureFixture[str],
+    initialised: str,
+    redis_admin: redis.Redis,
+    redis_without_acl_rights: str,
+    unique: str,
 ) -> None:
-    code, _, err = _run(
-        capsys, "tenants", "create", "acme", "--database-url", initialised, "--redis-url", redis_without_acl_rights
-    )
-    assert code == 1
-    (line,) = err.splitlines()
-    assert line.startswith("error: redis: ACL SETUSER failed: ") and SECRET not in err
-    with provision.connect(initialised) as conn:
-        assert provision.list_tenants(conn) == []
-        assert conn.execute("SELECT to_regnamespace('tenant_acme')").fetchone() == (None,)
-    assert not _redis_user_exists(redis_admin, "acme")
+    slug = f"acme{unique}"
+    try:
+        code, _, err = _run(
+            capsys, "tenants", "create", slug, "--database-url", initialised, "--redis-url", redis_without_acl_rights
+        )
+        assert code == 1
+        (line,) = err.splitlines()
+        assert line.startswith("error: redis: ACL SETUSER failed: ") and SECRET not in err
+        with provision.connect(initialised) as conn:
+            assert provision.list_tenants(conn) == []
+            assert conn.execute("SELECT to_regnamespace(%s)", (f"tenant_{slug}",)).fetchone() == (None,)
+        assert not _redis_user_exists(redis_admin, slug)
+    finally:
+        redis_admin.execute_command("ACL", "DELUSER", f"tenant_{slug}")  # type: ignore[no-untyped-call]
 
 
 def test_fails_if_a_tenant_missing_its_redis_user_cannot_be_completed(
