@@ -222,14 +222,14 @@ def publish(staging: Path, outdir: Path, *, project: Path) -> None:
 
 @contextlib.contextmanager
 def _lock(outdir: Path) -> Iterator[None]:
-    """An exclusive lock on ``.<outdir>.lock`` beside the folder, held while it is swapped."""
-    path = outdir.with_name(f".{outdir.name}.lock")
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """An exclusive lock on the folder that holds ``outdir``, held while it is swapped (a lock on
+    the folder itself leaves no lock file behind; it is held for milliseconds)."""
+    fd = os.open(outdir.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _remove_abandoned(outdir: Path) -> None:

@@ -47,7 +47,7 @@ def test_fails_if_out_holds_files_synth_did_not_write(
     assert code == 2, err
     assert "holds files synth did not write (no .qualisys-synth.json)" in err
     assert (mine / "notes").read_text(encoding="utf-8") == "x"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"], "no temporary folder, no lock left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"], "no temporary folder left behind"
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_parallel_publishes_into_one_folder_take_turns(tmp_path: Path) -> None:
     with ctx.Pool(8) as pool:
         results = pool.starmap(_publish_rounds, [(str(out), i, 30) for i in range(8)])
     assert results == [30] * 8
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".cdktf.out.lock", "cdktf.out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
     stamp = json.loads((out / STAMP_FILE).read_text(encoding="utf-8"))
     assert (out / "payload").read_text(encoding="utf-8") == stamp["writer"], "the folder is one writer's, whole"
 
