@@ -8,16 +8,22 @@ blocking finding makes ``plan``/``review``/``deploy`` exit 1.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from qualisys_infra.plan.model import Kind, Plan, ResourceChange
+from qualisys_infra.networks import Exposure, exposure_of_strings, parse_networks
+from qualisys_infra.plan.model import Kind, Location, Plan, ResourceChange, mask_at
 
-ANYWHERE = ("0.0.0.0/0", "::/0")
 LOAD_BALANCER_PORTS = (80, 443)
+SECURITY_GROUP_TYPES = ("aws_security_group", "aws_default_security_group")
+PROTOCOL_NAMES = {"-1": "all", "all": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+ALL_PORTS = (0, 65535)
 
 # Stateful or security-critical types whose deletion or replacement loses data or access.
 PROTECTED_TYPES = frozenset(
@@ -73,12 +79,59 @@ class Finding:
         return f"[{self.rule} {self.severity}] {where}{self.address}: {self.message}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Value:
+    """A planned value inside ``change.after``, with its unknown mask and its place in the file.
+
+    Reading a container of the wrong JSON type is bad input (a one-line :class:`PlanError` naming the
+    JSON path), never "nothing to check"; a value only known after apply reads as ``None``/empty.
+    """
+
+    value: Any
+    unknown: Any
+    at: Location
+
+    @classmethod
+    def after(cls, change: ResourceChange) -> _Value:
+        return cls(change.after, change.after_unknown, change.location / "change" / "after")
+
+    def __getitem__(self, key: str | int) -> _Value:
+        if isinstance(key, str):
+            value = self.value.get(key) if isinstance(self.value, dict) else None
+        else:
+            value = self.value[key] if isinstance(self.value, list) and key < len(self.value) else None
+        return _Value(value, mask_at(self.unknown, key), self.at / key)
+
+    @property
+    def is_unknown(self) -> bool:
+        return self.unknown is True
+
+    def scalar(self, *kinds: type) -> Any:
+        """The value when known and not null; of one of ``kinds`` (a bool is not a number)."""
+        if self.is_unknown or self.value is None:
+            return None
+        if not isinstance(self.value, kinds) or (isinstance(self.value, bool) and bool not in kinds):
+            raise self.at.wrong(self.value, *kinds)
+        return self.value
+
+    def items(self) -> list[_Value]:
+        """The elements of a list (or of a single nested block written as an object)."""
+        if self.is_unknown or self.value is None:
+            return []
+        if isinstance(self.value, dict):
+            return [self]
+        if not isinstance(self.value, list):
+            raise self.at.wrong(self.value, list)
+        return [self[i] for i in range(len(self.value))]
+
+    def strings(self) -> list[str]:
+        """The known strings of a list of strings."""
+        return [s for item in self.items() if (s := item.scalar(str)) is not None]
+
+
 def _after(change: ResourceChange, key: str) -> Any:
     """The planned value of ``key``; ``None`` when absent or only known after apply."""
-    unknown = change.after_unknown
-    if unknown is True or (isinstance(unknown, dict) and unknown.get(key) is True):
-        return None
-    return change.after.get(key) if isinstance(change.after, dict) else None
+    return _Value.after(change)[key].value if not _Value.after(change)[key].is_unknown else None
 
 
 def _before(change: ResourceChange, key: str) -> Any:
@@ -117,50 +170,203 @@ def _protected(change: ResourceChange, allowed: frozenset[str], protected_types:
         )
 
 
-def _open_rules(change: ResourceChange) -> Iterator[tuple[str, Any, Any, Any]]:
-    """(cidr, protocol, from_port, to_port) of every ingress rule a resource describes."""
-    if change.type == "aws_vpc_security_group_ingress_rule":
-        for key in ("cidr_ipv4", "cidr_ipv6"):
-            yield (
-                _after(change, key),
-                _after(change, "ip_protocol"),
-                _after(change, "from_port"),
-                _after(change, "to_port"),
+@dataclass(frozen=True, slots=True)
+class _Ingress:
+    """One ingress rule, from a rule resource or an inline ``ingress`` block of a security group."""
+
+    group: str  # the security group it belongs to: its id, else its address, else the rule's own address
+    protocol: str  # "all", "tcp", "udp", "icmp", ... (names for numbers)
+    ports: tuple[int, int]
+    cidrs: tuple[str, ...]
+    change: ResourceChange
+
+
+_INSTANCE_KEY = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"|\d+)\]')
+_GROUP_REFERENCE = re.compile(r"^(?:aws_security_group|aws_default_security_group)\.[A-Za-z0-9_-]+(?:\[[^\]]+\])?$")
+
+
+def _protocol(value: _Value) -> str | None:
+    raw = value.scalar(str, int)
+    return None if raw is None else PROTOCOL_NAMES.get(str(raw).lower(), str(raw).lower())
+
+
+def _ports(rule: _Value, low_key: str, high_key: str) -> tuple[int, int] | None:
+    """The port range; the whole range when null (protocol "all"); ``None`` when not known yet."""
+    low, high = rule[low_key], rule[high_key]
+    if low.is_unknown or high.is_unknown:
+        return None
+    first, last = low.scalar(int, float), high.scalar(int, float)
+    if first is None and last is None:
+        return ALL_PORTS
+    first = int(first if first is not None else ALL_PORTS[0])
+    last = int(last if last is not None else ALL_PORTS[1])
+    return (min(first, last), max(first, last))
+
+
+def _group_of(change: ResourceChange, plan: Plan, groups: dict[str, str]) -> str:
+    """The security group a rule resource belongs to, as the key its security group's rules use."""
+    known = _Value.after(change)["security_group_id"].scalar(str)
+    if known:
+        return f"id:{known}"
+    # Not known until apply: follow the configuration's reference to a security group of this plan.
+    config_address = _INSTANCE_KEY.sub("", change.address)
+    references = plan.references.get(config_address, {}).get("security_group_id", ())
+    prefix = f"{change.module_address}." if change.module_address else ""
+    for reference in sorted((r for r in references if _GROUP_REFERENCE.match(r)), key=len, reverse=True):
+        if prefix + reference in groups:
+            return groups[prefix + reference]
+    return f"address:{change.address}"
+
+
+def _ingress_rules(plan: Plan) -> list[tuple[_Ingress, bool]]:
+    """Every ingress rule the plan leaves in place, with whether this plan writes it."""
+    present = [c for c in plan.changes if c.mode == "managed" and (_writes(c) or c.kind is Kind.NOOP)]
+    groups: dict[str, str] = {}
+    for change in present:
+        if change.type in SECURITY_GROUP_TYPES:
+            known = _Value.after(change)["id"].scalar(str)
+            groups[change.address] = f"id:{known}" if known else f"address:{change.address}"
+    rules: list[tuple[_Ingress, bool]] = []
+    for change in present:
+        after = _Value.after(change)
+        found: list[tuple[_Value, str, str, tuple[str, ...]]] = []  # (rule, from key, to key, cidrs)
+        if change.type == "aws_vpc_security_group_ingress_rule":
+            cidrs: tuple[str, ...] = tuple(
+                c for c in (after["cidr_ipv4"].scalar(str), after["cidr_ipv6"].scalar(str)) if c
             )
-    elif change.type == "aws_security_group_rule" and _after(change, "type") == "ingress":
-        for key in ("cidr_blocks", "ipv6_cidr_blocks"):
-            for cidr in _after(change, key) or []:
-                yield cidr, _after(change, "protocol"), _after(change, "from_port"), _after(change, "to_port")
-    elif change.type == "aws_security_group":
-        for rule in _after(change, "ingress") or []:
-            if isinstance(rule, dict):
-                for cidr in [*(rule.get("cidr_blocks") or []), *(rule.get("ipv6_cidr_blocks") or [])]:
-                    yield cidr, rule.get("protocol"), rule.get("from_port"), rule.get("to_port")
-
-
-def _public_ingress(change: ResourceChange) -> Iterator[Finding]:
-    for cidr, protocol, low, high in _open_rules(change):
-        if cidr not in ANYWHERE:
+            found.append((after, "from_port", "to_port", cidrs))
+            protocol_key = "ip_protocol"
+        elif change.type == "aws_security_group_rule":
+            if after["type"].scalar(str) != "ingress":
+                continue
+            cidrs = (*after["cidr_blocks"].strings(), *after["ipv6_cidr_blocks"].strings())
+            found.append((after, "from_port", "to_port", cidrs))
+            protocol_key = "protocol"
+        elif change.type in SECURITY_GROUP_TYPES:
+            for rule in after["ingress"].items():
+                if not isinstance(rule.value, dict):
+                    raise rule.at.wrong(rule.value, dict)
+                cidrs = (*rule["cidr_blocks"].strings(), *rule["ipv6_cidr_blocks"].strings())
+                found.append((rule, "from_port", "to_port", cidrs))
+            protocol_key = "protocol"
+        else:
             continue
-        all_traffic = str(protocol) in ("-1", "all")
-        if not all_traffic and low == high and low in LOAD_BALANCER_PORTS:
-            continue  # a load balancer's HTTP/HTTPS listener
-        ports = "all ports" if all_traffic else f"ports {low}-{high}"
-        yield Finding(
-            "G003",
-            Severity.CRITICAL,
-            change.address,
-            f"ingress from {cidr} on {ports} (only 80/443 may be public)",
-            True,
-        )
+        group = groups[change.address] if change.type in SECURITY_GROUP_TYPES else _group_of(change, plan, groups)
+        for rule, low_key, high_key, cidrs in found:
+            protocol, ports = _protocol(rule[protocol_key]), _ports(rule, low_key, high_key)
+            if protocol == "all":
+                ports = ALL_PORTS  # AWS ignores the ports of an all-protocols rule (often written 0-0)
+            if protocol is None or ports is None or not cidrs:
+                continue  # known only after apply: not guessed at
+            rules.append((_Ingress(group, protocol, ports, cidrs, change), _writes(change)))
+    return rules
+
+
+def _port_text(protocol: str, ports: tuple[int, int]) -> str:
+    if protocol == "all":
+        return "all ports (all protocols)"
+    named = "" if protocol == "tcp" else f"{protocol} "
+    if ports == ALL_PORTS:
+        return f"all {protocol} ports"
+    low, high = ports
+    return f"{named}port {low}" if low == high else f"{named}ports {low}-{high}"
+
+
+def _reach(cidrs: Iterable[str], wide: Exposure) -> str:
+    """``0.0.0.0/1, 128.0.0.0/1 (every public IPv4 address)``: the networks as written, then how far they reach."""
+    written: list[str] = []
+    for cidr in cidrs:
+        try:
+            parse_networks([cidr])
+        except ValueError:
+            continue  # not a network: Terraform refuses it, it reaches nothing
+        if cidr.strip() not in written:
+            written.append(cidr.strip())
+    collapsed = ", ".join(str(n) for n in wide.networks)
+    described = wide.describe()
+    reach = described[len(collapsed) :].strip() if described.startswith(collapsed) else f"({described})"
+    return f"{', '.join(written)} {reach}".strip()
+
+
+@dataclass
+class _Open:
+    """A port range of one protocol open to internet-wide networks, as reported for one rule resource."""
+
+    protocol: str
+    span: tuple[int, int]
+    wide: Exposure
+    cidrs: list[str]
+    others: set[str]
+
+    def text(self) -> str:
+        with_others = f" (with {', '.join(sorted(self.others))})" if self.others else ""
+        return f"ingress on {_port_text(self.protocol, self.span)} from {_reach(self.cidrs, self.wide)}{with_others}"
+
+
+def _open_spans(rules: list[tuple[_Ingress, bool]]) -> dict[str, list[_Open]]:
+    """Per written rule resource of one security group: where the group's union of networks is internet-wide."""
+    flagged: dict[str, list[_Open]] = defaultdict(list)
+    for protocol in sorted({r.protocol for r, _ in rules}):
+        same = [(r, w) for r, w in rules if r.protocol in (protocol, "all")]
+        edges = sorted({r.ports[0] for r, _ in same} | {r.ports[1] + 1 for r, _ in same})
+        for low, next_low in itertools.pairwise(edges):
+            span = (low, next_low - 1)
+            covering = [(r, w) for r, w in same if r.ports[0] <= span[0] and span[1] <= r.ports[1]]
+            if not covering or (protocol != "all" and all(r.protocol == "all" for r, _ in covering)):
+                continue  # nothing here, or reported once as all protocols
+            if protocol != "all" and span[0] == span[1] and span[0] in LOAD_BALANCER_PORTS:
+                continue  # a load balancer's HTTP/HTTPS listener
+            cidrs = [c for r, _ in covering for c in r.cidrs]
+            wide = exposure_of_strings(cidrs)
+            if not wide.internet_wide:
+                continue
+            addresses = {r.change.address for r, _ in covering}
+            for address in sorted({r.change.address for r, w in covering if w}):
+                problems = flagged[address]
+                last = problems[-1] if problems else None
+                if last and last.protocol == protocol and last.span[1] + 1 == low and last.wide == wide:
+                    last.span = (last.span[0], span[1])
+                    last.others |= addresses - {address}
+                    last.cidrs += cidrs
+                elif not any(p.protocol == protocol and p.span == span for p in problems):
+                    problems.append(_Open(protocol, span, wide, cidrs, addresses - {address}))
+    return flagged
+
+
+def _public_ingress(plan: Plan) -> Iterator[Finding]:
+    """G003: the union of a security group's ingress networks, per protocol and port, reaches the internet.
+
+    Splitting ``0.0.0.0/0`` into several rules (of one resource or of several) does not escape: every
+    rule of one group that covers a port counts for that port.
+    """
+    by_group: dict[str, list[tuple[_Ingress, bool]]] = defaultdict(list)
+    for rule, written in _ingress_rules(plan):
+        by_group[rule.group].append((rule, written))
+    findings: dict[str, list[_Open]] = defaultdict(list)
+    for rules in by_group.values():
+        if any(written for _, written in rules):
+            for address, problems in _open_spans(rules).items():
+                findings[address].extend(problems)
+    for change in plan.changes:  # in plan order
+        problems = findings.pop(change.address, [])
+        if problems:
+            shown = [p.text() for p in problems[:3]]
+            more = f"; and {len(problems) - 3} more port ranges" if len(problems) > 3 else ""
+            yield Finding(
+                "G003",
+                Severity.CRITICAL,
+                change.address,
+                "; ".join(shown) + more + " (only ports 80 and 443 may be open to the internet)",
+                True,
+            )
 
 
 def _statements(document: Any) -> Iterator[dict[str, Any]]:
     if isinstance(document, str):
         try:
             document = json.loads(document)
-        except ValueError:
-            return
+        except (ValueError, RecursionError):
+            return  # not JSON: AWS refuses such a policy, there is nothing it could allow
     if isinstance(document, dict):
         statements = document.get("Statement", [])
         for statement in statements if isinstance(statements, list) else [statements]:
@@ -173,10 +379,11 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _wildcard_policy(change: ResourceChange) -> Iterator[Finding]:
-    documents = [_after(change, key) for key in POLICY_ATTRIBUTES]
-    documents += [p.get("policy") for p in _after(change, "inline_policy") or [] if isinstance(p, dict)]
+    after = _Value.after(change)
+    documents = [after[key].scalar(str, dict) for key in POLICY_ATTRIBUTES]
+    documents += [block["policy"].scalar(str, dict) for block in after["inline_policy"].items()]
     if change.type == "aws_iam_policy_document" or change.mode == "data":
-        documents.append(_after(change, "json"))
+        documents.append(after["json"].scalar(str, dict))
     for document in documents:
         for statement in _statements(document):
             if statement.get("Effect") != "Allow":
@@ -195,19 +402,28 @@ def _wildcard_policy(change: ResourceChange) -> Iterator[Finding]:
                 )
 
 
+def _is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
 def _switched_off(change: ResourceChange) -> Iterator[Finding]:
     for key in ENCRYPTION_FLAGS:
-        if _after(change, key) in (False, "false"):
-            verb = "switched off" if _before(change, key) in (True, "true") else "off"
+        if _is_false(_after(change, key)):
+            verb = "switched off" if _is_true(_before(change, key)) else "off"
             yield Finding("G005", Severity.CRITICAL, change.address, f"encryption {verb}: {key} = false", True)
     # Deletion protection may start off (dev creates its database without it); turning it off on
     # an existing resource is the change that precedes an accidental delete.
     for key in PROTECTION_FLAGS:
-        if _after(change, key) in (False, "false") and _before(change, key) in (True, "true"):
+        if _is_false(_after(change, key)) and _is_true(_before(change, key)):
             yield Finding("G006", Severity.CRITICAL, change.address, f"deletion protection switched off: {key}", True)
-    sse = _after(change, "server_side_encryption")
-    for block in sse if isinstance(sse, list) else [sse]:
-        if isinstance(block, dict) and block.get("enabled") is False:
+    for block in _Value.after(change)["server_side_encryption"].items():
+        if not isinstance(block.value, dict):
+            raise block.at.wrong(block.value, dict)
+        if _is_false(block["enabled"].value) and not block["enabled"].is_unknown:
             yield Finding(
                 "G005",
                 Severity.CRITICAL,
@@ -218,23 +434,44 @@ def _switched_off(change: ResourceChange) -> Iterator[Finding]:
 
 
 def _made_public(change: ResourceChange) -> Iterator[Finding]:
-    if _after(change, "publicly_accessible") is True:
+    after = _Value.after(change)
+    if _is_true(_after(change, "publicly_accessible")):
         yield Finding("G007", Severity.CRITICAL, change.address, "publicly_accessible = true", True)
     if change.type == "aws_s3_bucket_public_access_block":
-        off = [k for k in PUBLIC_ACCESS_BLOCK_FLAGS if _after(change, k) is False]
+        off = [k for k in PUBLIC_ACCESS_BLOCK_FLAGS if _is_false(_after(change, k))]
         if off:
             yield Finding("G007", Severity.CRITICAL, change.address, f"public access block off: {', '.join(off)}", True)
-    acl = _after(change, "acl")
-    if isinstance(acl, str) and acl.startswith(("public-read", "authenticated-read")):
+    acl = after["acl"].scalar(str)
+    if acl and acl.strip().lower().startswith(("public-read", "authenticated-read")):
         yield Finding("G007", Severity.CRITICAL, change.address, f"public ACL {acl}", True)
     if change.type == "aws_eks_cluster":
-        for vpc in _after(change, "vpc_config") or []:
-            if isinstance(vpc, dict) and vpc.get("endpoint_public_access") is True:
-                cidrs = vpc.get("public_access_cidrs") or ["0.0.0.0/0"]
-                if any(c in ANYWHERE for c in cidrs):
-                    yield Finding(
-                        "G007", Severity.CRITICAL, change.address, "Kubernetes API open to the internet", True
-                    )
+        for vpc in after["vpc_config"].items():
+            if not isinstance(vpc.value, dict):
+                raise vpc.at.wrong(vpc.value, dict)
+            cidrs = vpc["public_access_cidrs"]
+            if not _is_true(vpc["endpoint_public_access"].scalar(bool, str)):
+                continue
+            if cidrs.is_unknown:  # not set (AWS then opens it to 0.0.0.0/0), or set from a value not known yet
+                yield Finding(
+                    "G007",
+                    Severity.CRITICAL,
+                    change.address,
+                    "Kubernetes API public endpoint open to networks known only after apply "
+                    "(when public_access_cidrs is unset, AWS opens it to 0.0.0.0/0)",
+                    True,
+                )
+                continue
+            # No networks listed: AWS opens the public endpoint to 0.0.0.0/0.
+            networks = cidrs.strings() or ["0.0.0.0/0"]
+            wide = exposure_of_strings(networks)
+            if wide.internet_wide:
+                yield Finding(
+                    "G007",
+                    Severity.CRITICAL,
+                    change.address,
+                    f"Kubernetes API open to the internet: public endpoint reachable from {_reach(networks, wide)}",
+                    True,
+                )
 
 
 def _health(plan: Plan) -> Iterator[Finding]:
@@ -279,9 +516,12 @@ def check(
     """Every finding for ``plan``, blocking ones first, in plan order within each group."""
     allowed = frozenset(allow_destroy)
     findings: list[Finding] = list(_health(plan))
+    ingress = {f.address: f for f in _public_ingress(plan)}  # a group's rules are judged together
     for change in plan.changes:
+        if change.address in ingress:
+            findings.append(ingress.pop(change.address))
         if _writes(change):
-            for rule in (_public_ingress, _wildcard_policy, _switched_off, _made_public):
+            for rule in (_wildcard_policy, _switched_off, _made_public):
                 findings.extend(rule(change))
         findings.extend(_protected(change, allowed, protected_types))
     findings.extend(_drift(plan, protected_types))

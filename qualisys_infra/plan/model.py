@@ -74,6 +74,59 @@ SYMBOL = {
 }
 
 
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+_EXPECTED = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+}
+
+
+def _key_path(parent: str, key: str | int) -> str:
+    """A JSON path step, always one line: ``a.b``, ``a[3]``, ``a["odd key"]``."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if key.isidentifier() and key.isascii():
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{json.dumps(key)}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value sits in one plan file, for one-line errors: ``plan.json: resource_changes[3].change``."""
+
+    source: str
+    path: str
+
+    def __truediv__(self, key: str | int) -> Location:
+        return Location(self.source, _key_path(self.path, key))
+
+    def error(self, message: str) -> PlanError:
+        return PlanError(f"{self.source}: {self.path or '(top level)'}: {message}")
+
+    def wrong(self, value: Any, *kinds: type) -> PlanError:
+        expected = " or ".join(dict.fromkeys(_EXPECTED.get(k, k.__name__) for k in kinds))
+        return self.error(f"expected {expected}, got {_json_type(value)}")
+
+
 @dataclass(frozen=True, slots=True)
 class AttributeChange:
     """One attribute path whose value changes, with both sides already masked for display."""
@@ -106,7 +159,7 @@ class ResourceChange:
     before_sensitive: Any
     after_sensitive: Any
     kind: Kind = Kind.UNKNOWN  # derived from ``actions`` by the reader, once
-    where: str = ""  # "plan.json: resource_changes[3]", for errors about this entry
+    location: Location = Location("", "")  # where the entry is in its file, for errors about it
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -186,6 +239,8 @@ class Plan:
     applyable: bool | None = None
     deferred: int = 0
     raw_keys: frozenset[str] = field(default_factory=frozenset)
+    # configuration address (instance keys removed) -> argument -> the addresses its expression references
+    references: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def by_kind(self, *kinds: Kind) -> list[ResourceChange]:
         return [c for c in self.changes if c.kind in kinds]
@@ -228,6 +283,11 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, list):
         return any(_truthy(v) for v in value)
     return False
+
+
+def mask_at(mask: Any, key: str | int) -> Any:
+    """The part of a sensitivity/unknown mask for ``key``; a ``True`` mask covers everything below."""
+    return _sub(mask, key)
 
 
 def _sub(mask: Any, key: str | int) -> Any:
@@ -324,53 +384,7 @@ TOP_LEVEL: dict[str, tuple[type, ...]] = {
 }
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-_EXPECTED = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number"}
-
-
-def _key_path(parent: str, key: str | int) -> str:
-    """A JSON path step, always one line: ``a.b``, ``a[3]``, ``a["odd key"]``."""
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    if key.isidentifier() and key.isascii():
-        return f"{parent}.{key}" if parent else key
-    return f"{parent}[{json.dumps(key)}]"
-
-
-@dataclass(frozen=True, slots=True)
-class _At:
-    """Where a value sits in one plan file, for one-line errors: ``plan.json: resource_changes[3].change``."""
-
-    source: str
-    path: str
-
-    def __truediv__(self, key: str | int) -> _At:
-        return _At(self.source, _key_path(self.path, key))
-
-    def error(self, message: str) -> PlanError:
-        return PlanError(f"{self.source}: {self.path or '(top level)'}: {message}")
-
-    def wrong(self, value: Any, *kinds: type) -> PlanError:
-        expected = " or ".join(_EXPECTED.get(k, k.__name__) for k in kinds)
-        return self.error(f"expected {expected}, got {_json_type(value)}")
-
-
-def _typed(obj: Mapping[str, Any], key: str, at: _At, *kinds: type, required: bool = False) -> Any:
+def _typed(obj: Mapping[str, Any], key: str, at: Location, *kinds: type, required: bool = False) -> Any:
     """``obj[key]`` when it has one of ``kinds`` (a bool is not a number); ``None`` when absent."""
     if key not in obj:
         if required:
@@ -382,7 +396,7 @@ def _typed(obj: Mapping[str, Any], key: str, at: _At, *kinds: type, required: bo
     return value
 
 
-def _strings(value: Any, at: _At) -> tuple[str, ...]:
+def _strings(value: Any, at: Location) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise at.wrong(value, list)
     for i, item in enumerate(value):
@@ -391,7 +405,7 @@ def _strings(value: Any, at: _At) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _check_mask(mask: Any, at: _At) -> Any:
+def _check_mask(mask: Any, at: Location) -> Any:
     """A sensitivity or unknown mask: booleans, in objects and arrays shaped like the value."""
     stack = [(mask, at)]
     while stack:
@@ -409,12 +423,12 @@ def _check_tree(document: Any, source: str) -> None:
     """Every value: nested at most :data:`MAX_DEPTH` deep, valid Unicode text, printable numbers."""
     stack: list[tuple[Any, int, Any]] = [(document, 0, None)]  # (value, depth, (key, parent link))
 
-    def at(link: Any) -> _At:
+    def at(link: Any) -> Location:
         keys: list[str | int] = []
         while link is not None:
             keys.append(link[0])
             link = link[1]
-        where = _At(source, "")
+        where = Location(source, "")
         for key in reversed(keys):
             where = where / key
         return where
@@ -446,7 +460,7 @@ def _check_tree(document: Any, source: str) -> None:
             raise at(link).error("not a JSON number (NaN or infinity)")
 
 
-def _resource_change(entry: Any, at: _At, *, drift: bool = False) -> ResourceChange:
+def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> ResourceChange:
     if not isinstance(entry, dict):
         raise at.wrong(entry, dict)
     change = _typed(entry, "change", at, dict, required=True)
@@ -491,11 +505,11 @@ def _resource_change(entry: Any, at: _At, *, drift: bool = False) -> ResourceCha
         after_unknown=_check_mask(change.get("after_unknown", {}), here / "after_unknown"),
         before_sensitive=_check_mask(change.get("before_sensitive", {}), here / "before_sensitive"),
         after_sensitive=_check_mask(change.get("after_sensitive", {}), here / "after_sensitive"),
-        where=f"{at.source}: {at.path}",
+        location=at,
     )
 
 
-def _output_change(name: str, change: Any, at: _At, secrets: frozenset[str]) -> OutputChange:
+def _output_change(name: str, change: Any, at: Location, secrets: frozenset[str]) -> OutputChange:
     if not isinstance(change, dict):
         raise at.wrong(change, dict)
     actions = _strings(_typed(change, "actions", at, list, required=True), at / "actions")
@@ -505,6 +519,37 @@ def _output_change(name: str, change: Any, at: _At, secrets: frozenset[str]) -> 
     before = display_value(change.get("before"), before_sensitive, False, secrets)
     after = display_value(change.get("after"), after_sensitive, unknown, secrets)
     return OutputChange(name=name, actions=actions, before=before, after=after)
+
+
+def _references(configuration: Any) -> dict[str, dict[str, tuple[str, ...]]]:
+    """What each configured resource's arguments reference, by configuration address.
+
+    Only a refinement for the guardrails (which rule belongs to which security group), so a
+    configuration section of an unexpected shape contributes nothing rather than failing the plan.
+    """
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    root = configuration.get("root_module") if isinstance(configuration, dict) else None
+    stack: list[tuple[str, Any]] = [("", root)]
+    while stack:
+        prefix, module = stack.pop()
+        if not isinstance(module, dict):
+            continue
+        resources = module.get("resources")
+        for resource in resources if isinstance(resources, list) else ():
+            if not isinstance(resource, dict) or not isinstance(resource.get("address"), str):
+                continue
+            expressions = resource.get("expressions")
+            refs = {
+                name: tuple(r for r in expr["references"] if isinstance(r, str))
+                for name, expr in (expressions.items() if isinstance(expressions, dict) else ())
+                if isinstance(expr, dict) and isinstance(expr.get("references"), list)
+            }
+            found[prefix + resource["address"]] = refs
+        calls = module.get("module_calls")
+        for name, call in calls.items() if isinstance(calls, dict) else ():
+            if isinstance(call, dict):
+                stack.append((f"{prefix}module.{name}.", call.get("module")))
+    return found
 
 
 def _planned_resources(module: Any) -> int:
@@ -542,7 +587,7 @@ def parse_plan(document: Any, source: str) -> Plan:
     major = version.split(".")[0]
     if major not in SUPPORTED_MAJORS:
         raise PlanError(f"{source}: format_version {version} is not supported, expected 0.x or 1.x")
-    top = _At(source, "")
+    top = Location(source, "")
     for key, kinds in TOP_LEVEL.items():
         _typed(document, key, top, *kinds)
     _check_tree(document, source)
@@ -584,6 +629,7 @@ def parse_plan(document: Any, source: str) -> Plan:
         applyable=document.get("applyable"),
         deferred=len(document.get("deferred_changes", [])),
         raw_keys=frozenset(document),
+        references=_references(document.get("configuration")),
     )
 
 
