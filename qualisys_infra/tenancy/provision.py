@@ -71,11 +71,17 @@ def init(conn: psycopg.Connection[tuple[object, ...]], *, environment: str, app_
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         for role, login in ((OWNER_ROLE, "NOLOGIN"), (APP_ROLE, "LOGIN")):
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            current = conn.execute(
+                "SELECT rolcanlogin, rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb OR rolreplication"
+                " FROM pg_roles WHERE rolname = %s",
+                (role,),
+            ).fetchone()
             flags = sql.SQL(login + " NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION")
-            if exists is None:
+            if current is None:
                 conn.execute(sql.SQL("CREATE ROLE {} WITH {}").format(sql.Identifier(role), flags))
-            else:
+            elif current != (login == "LOGIN", False):
+                # Roles are cluster-wide: altering only when needed keeps concurrent `init`s of
+                # different databases from colliding ("tuple concurrently updated").
                 conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(role), flags))
         if app_password:
             conn.execute(

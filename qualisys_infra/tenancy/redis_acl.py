@@ -125,19 +125,25 @@ def verify(client: redis.Redis, tenants: list[str]) -> list[Check]:
                 f"found {len(with_users)} of {len(tenants)} tenants with a Redis user; create them with --redis-url",
             )
         ]
-    a, b = with_users[0], with_users[1]
-    user = redis_user(a)
-    own, other = redis_key(a, "probe", "k"), redis_key(b, "probe", "k")
-    probes = [
-        ("redis: A may read and write its own keys", ("SET", own, "v"), True),
-        ("redis: A cannot read B's keys", ("GET", other), False),
-        ("redis: A cannot write B's keys", ("SET", other, "v"), False),
-        ("redis: A cannot list keys", ("SCAN", "0"), False),
-        ("redis: A cannot change ACLs or config", ("CONFIG", "GET", "*"), False),
+    # Each tenant against the next (a ring): every user is asked about, every key prefix attacked.
+    probes: dict[str, tuple[bool, list[str]]] = {}
+    for i, a in enumerate(with_users):
+        b = with_users[(i + 1) % len(with_users)]
+        user = redis_user(a)
+        own, other = redis_key(a, "probe", "k"), redis_key(b, "probe", "k")
+        for name, command, allowed in (
+            ("redis: A may read and write its own keys", ("SET", own, "v"), True),
+            ("redis: A cannot read B's keys", ("GET", other), False),
+            ("redis: A cannot write B's keys", ("SET", other, "v"), False),
+            ("redis: A cannot list keys", ("SCAN", "0"), False),
+            ("redis: A cannot change ACLs or config", ("CONFIG", "GET", "*"), False),
+        ):
+            answer = _dry(client, user, *command)
+            wrong = probes.setdefault(name, (allowed, []))[1]
+            if (answer == "OK") is not allowed:
+                wrong.append(f"{user} -> {' '.join(command[:2])}: {answer}")
+    verdict = {True: "permitted", False: "refused"}
+    return [
+        Check(name, not wrong, "; ".join(wrong) or f"{verdict[allowed]} for {len(with_users)} users")
+        for name, (allowed, wrong) in probes.items()
     ]
-    checks = []
-    for name, command, allowed in probes:
-        answer = _dry(client, user, *command)
-        ok = (answer == "OK") is allowed
-        checks.append(Check(name, ok, answer if not ok or not allowed else "permitted"))
-    return checks

@@ -75,3 +75,18 @@ def test_verify_asks_redis_and_fails_when_a_user_sees_everything(
 def test_fails_if_a_redis_scope_or_key_ends_in_a_newline(scope: str, key: str) -> None:
     with pytest.raises(TenancyError, match=r"redis (scope|key): got"):
         redis_key("acme", scope, key)
+
+
+def test_fails_if_only_the_first_two_tenants_are_probed(redis_admin: redis.Redis, unique: str) -> None:
+    names = [f"alpha{unique}", f"beta{unique}", f"gamma{unique}"]
+    try:
+        for t in names:
+            redis_acl.create_user(redis_admin, t)
+        assert [c.name for c in redis_acl.verify(redis_admin, names) if not c.ok] == []
+        redis_admin.execute_command("ACL", "SETUSER", f"tenant_{names[2]}", f"~tenant_{names[0]}:*")  # type: ignore[no-untyped-call]
+        failed = {c.name: c.detail for c in redis_acl.verify(redis_admin, names) if not c.ok}
+        assert set(failed) == {"redis: A cannot read B's keys", "redis: A cannot write B's keys"}
+        assert failed["redis: A cannot read B's keys"].startswith(f"tenant_{names[2]} -> GET tenant_{names[0]}:probe:k")
+    finally:
+        for t in names:
+            redis_acl.drop_user(redis_admin, t)

@@ -48,7 +48,7 @@ def three(initialised: str) -> Iterator[str]:
 def _admin(url: str, *statements: str) -> None:
     with provision.connect(url) as conn:
         for statement in statements:
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement)
 
 
 def test_a_clean_design_with_three_tenants_passes(three: str) -> None:
