@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,8 +75,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     deploy = sub.add_parser(
         "deploy",
         help="apply the saved, reviewed plans of an environment (never an unreviewed plan)",
-        description="Apply PLANS/<env>/<stack>.tfplan in dependency order. Refuses a stack with no saved "
-        "plan, a plan changed since its review, or a review with blocking findings.",
+        description="Apply PLANS/<env>/<stack>.tfplan in dependency order. Every plan is reviewed again "
+        "first (`terraform show -json` of the exact file applied, through the guardrails, with the "
+        "--allow-destroy addresses given to `plan`). Refuses a stack with no saved plan or a plan changed "
+        "since `plan` reviewed it (exit 2), and a plan with a blocking finding (exit 1).",
     )
     deploy.add_argument("--env", required=True, action="append", metavar="ENV")
     deploy.add_argument("--stack", action="append", default=[], metavar="STACK")
@@ -179,7 +182,7 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     ordered = [s for level in levels for s in level]
     reviews = _reviews([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
     for review in reviews:
-        record_review(runner, review.name, blocking=len(blocking(review.findings)), allowed=args.allow_destroy)
+        record_review(runner, review.name, allowed=args.allow_destroy)
     markdown, detail = render_markdown(reviews)
     written = []
     for env in names:
@@ -220,9 +223,11 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
     _, runner = _setup(args, project, progress)
     stacks = _env_stacks(runner.outdir, names, args.stack)
     levels = dependency_levels(runner.outdir, stacks)
-    for stack in stacks:  # every plan is checked before anything is applied
-        check_reviewed(runner, stack)
-    run_levels(levels, runner.apply, parallel=1)
+    with tempfile.TemporaryDirectory(prefix="qualisys-deploy-") as work:
+        # Every plan is reviewed again, from a private copy, before anything is applied; only the
+        # copies are applied, so a plan file changed after its check is never what runs.
+        verified = {stack: check_reviewed(runner, stack, Path(work)) for stack in stacks}
+        run_levels(levels, lambda stack: runner.apply(stack, verified[stack]), parallel=1)
     print(f"deploy: applied {len(stacks)} reviewed plan(s): {', '.join(s for level in levels for s in level)}")
     return 0
 

