@@ -421,24 +421,32 @@ def probe_checks(app: Conn, tenants: list[Tenant]) -> list[Check]:
         row = app.execute(sql.SQL("SELECT count(*) FROM {}").format(org(t))).fetchone()
         return int(row[0]) if row else -1
 
-    # Rows of every tenant table whose tenant_id is not the given one: all visible rows with none.
-    foreign_rows = sql.SQL(
-        "SELECT rel, count(*) FROM ({}) AS seen WHERE tenant_id IS DISTINCT FROM %s::uuid GROUP BY rel ORDER BY rel"
-    ).format(
-        sql.SQL(" UNION ALL ").join(
-            sql.SQL("SELECT {} AS rel, tenant_id FROM {}").format(
-                sql.Literal(f"{t.schema}.{table}"), sql.Identifier(t.schema, table)
-            )
-            for t in tenants
-            for table in TENANT_TABLES
+    # Rows of every tenant table whose tenant_id is not the given one (all visible rows, with none):
+    # a cheap total first (one scalar subquery per table plans far faster than a UNION), and the
+    # breakdown by table only when the total is not zero. Both are prepared once by psycopg.
+    tables = {f"{t.schema}.{table}": sql.Identifier(t.schema, table) for t in tenants for table in TENANT_TABLES}
+    other = sql.SQL("tenant_id IS DISTINCT FROM %(t)s::uuid")
+    foreign_total = sql.SQL("SELECT {}").format(
+        sql.SQL(" + ").join(
+            sql.SQL("(SELECT count(*) FROM {} WHERE {})").format(name, other) for name in tables.values()
         )
+    )
+    foreign_rows = sql.SQL("SELECT rel, count(*) FROM ({}) AS seen WHERE {} GROUP BY rel ORDER BY rel").format(
+        sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT {} AS rel, tenant_id FROM {}").format(sql.Literal(label), name)
+            for label, name in tables.items()
+        ),
+        other,
     )
 
     def foreign(t: Tenant | None) -> list[str]:
         """What tenant ``t`` (or no tenant) sees of others: ``schema.table: N row(s)``."""
         as_tenant(t)
-        rows = app.execute(foreign_rows, (None if t is None else t.id,)).fetchall()
-        return [f"{rel}: {n} row(s)" for rel, n in rows]
+        params = {"t": None if t is None else t.id}
+        total = app.execute(foreign_total, params).fetchone()
+        if total is not None and total[0] == 0:
+            return []
+        return [f"{rel}: {n} row(s)" for rel, n in app.execute(foreign_rows, params).fetchall()]
 
     def rejected(statement: sql.Composed, params: tuple[Any, ...] = ()) -> str:
         try:
