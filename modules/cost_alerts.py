@@ -16,6 +16,7 @@ from qualisys_infra.engine.aws import (
     sns_topic_policy,
     sns_topic_subscription,
 )
+from qualisys_infra.naming import id_part
 
 PUBLISHERS = ("budgets.amazonaws.com", "costalerts.amazonaws.com")
 
@@ -74,9 +75,9 @@ class CostAlerts(Construct):
             ],
         )
         sns_topic_policy.SnsTopicPolicy(self, "topic-policy", arn=self.topic.arn, policy=document.json)
-        for i, email in enumerate(props.emails, start=1):
+        for email in props.emails:
             sns_topic_subscription.SnsTopicSubscription(
-                self, f"email-{i}", topic_arn=self.topic.arn, protocol="email", endpoint=email
+                self, f"email-{id_part(email)}", topic_arn=self.topic.arn, protocol="email", endpoint=email
             )
         self.budgets = [
             budgets_budget.BudgetsBudget(

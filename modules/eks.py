@@ -32,6 +32,7 @@ from qualisys_infra.engine.aws import (
 from qualisys_infra.engine.aws import (
     eks_access_policy_association as access_policy,
 )
+from qualisys_infra.naming import id_part
 from qualisys_infra.networks import exposure
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -53,6 +54,7 @@ class AccessGrant:
     ``kubernetes_groups`` are the RBAC groups the role is mapped to (bound by the platform stack).
     """
 
+    name: str  # names the access entry's address (the role's name): stable whatever the order
     role_arn: str
     policy: str  # e.g. "AmazonEKSClusterAdminPolicy"
     namespaces: tuple[str, ...] = ()  # empty: cluster scope
@@ -206,10 +208,10 @@ class EksCluster(Construct):
 
     def _access(self) -> None:
         partition = self.props.context.partition
-        for i, grant in enumerate(self.props.access, start=1):
+        for grant in self.props.access:
             entry = eks_access_entry.EksAccessEntry(
                 self,
-                f"access-{i}",
+                f"access-{id_part(grant.name)}",
                 cluster_name=self.cluster.name,
                 principal_arn=grant.role_arn,
                 type="STANDARD",
@@ -222,7 +224,7 @@ class EksCluster(Construct):
             )
             access_policy.EksAccessPolicyAssociation(
                 self,
-                f"access-{i}-policy",
+                f"access-{id_part(grant.name)}-policy",
                 cluster_name=self.cluster.name,
                 principal_arn=grant.role_arn,
                 policy_arn=f"arn:{partition}:eks::aws:cluster-access-policy/{grant.policy}",

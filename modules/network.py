@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey
 from modules.log_group import log_group
 from modules.policy import Condition, Statement, policy_document
+from modules.security_group import rule_id
 from modules.waivers import waive
 from qualisys_infra.config import NatMode
 from qualisys_infra.engine import Construct, Fn
@@ -241,14 +243,20 @@ class Network(Construct):
             subnet_ids=[s.id for s in subnets],
             tags={"Name": f"{self.props.name}-{tier}"},
         )
+        # Every rule allows, so their order means nothing: numbered in sorted order of what they
+        # admit, the same whatever order the settings list networks in.
         numbers = {False: 100, True: 100}
-        for egress, protocol, from_port, to_port, cidr in rules:
+        ordered = sorted(rules, key=lambda r: (r[0], r[1], r[2], r[3], ipaddress.ip_network(r[4])))
+        for egress, protocol, from_port, to_port, cidr in ordered:
             number = numbers[egress]
             numbers[egress] += 10
-            ports: dict[str, Any] = {} if protocol == "-1" else {"from_port": from_port, "to_port": to_port}
+            every = protocol == "-1"
+            ports: dict[str, Any] = {} if every else {"from_port": from_port, "to_port": to_port}
+            direction = "egress" if egress else "ingress"
             rule = network_acl_rule.NetworkAclRule(
                 self,
-                f"{tier}-network-acl-{'egress' if egress else 'ingress'}-{number}",
+                f"{tier}-acl-"
+                + rule_id(direction, protocol, None if every else from_port, None if every else to_port, cidr),
                 network_acl_id=acl.id,
                 rule_number=number,
                 egress=egress,

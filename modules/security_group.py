@@ -20,6 +20,7 @@ from qualisys_infra.engine.aws import (
 from qualisys_infra.engine.aws import (
     vpc_security_group_ingress_rule as ingress,
 )
+from qualisys_infra.naming import id_part
 from qualisys_infra.networks import exposure
 
 # The port-specific "no ingress from 0.0.0.0/0" checks (SSH, RDP, HTTP).
@@ -39,6 +40,16 @@ class SecurityGroupProps:
     vpc_id: str
 
 
+def rule_id(direction: str, protocol: str, port: int | None, to_port: int | None, peer: str) -> str:
+    """``ingress-tcp-443-from-node-sg``: what the rule admits, never its position among the others,
+    so adding or reordering rules never replaces a live one."""
+    ports = "all" if port is None else (str(port) if to_port in (None, port) else f"{port}-{to_port}")
+    proto = "any" if protocol == "-1" else protocol
+    word = "from" if direction == "ingress" else "to"
+    peer = "internet" if peer in ("0.0.0.0/0", "::/0") else peer
+    return f"{direction}-{proto}-{ports}-{word}-{id_part(peer)}"
+
+
 class SecurityGroup(Construct):
     """``aws_security_group`` plus ``aws_vpc_security_group_{ingress,egress}_rule`` resources."""
 
@@ -52,12 +63,7 @@ class SecurityGroup(Construct):
             vpc_id=props.vpc_id,
             tags={"Name": props.name},
         )
-        self._count = 0
         self.id: str = self.group.id  # read once: every read is a round trip to the engine
-
-    def _next(self, kind: str) -> str:
-        self._count += 1
-        return f"{kind}-{self._count}"
 
     def allow_from(
         self, source: SecurityGroup | str, *, port: int, description: str, to_port: int | None = None
@@ -65,7 +71,7 @@ class SecurityGroup(Construct):
         """Admit TCP ``port`` (to ``to_port``) from members of ``source`` (a group or a group id)."""
         rule = ingress.VpcSecurityGroupIngressRule(
             self,
-            self._next("ingress"),
+            rule_id("ingress", "tcp", port, to_port, _peer(source)),
             security_group_id=self.group.id,
             referenced_security_group_id=source.id if isinstance(source, SecurityGroup) else source,
             ip_protocol="tcp",
@@ -86,7 +92,7 @@ class SecurityGroup(Construct):
         """Admit everything from members of this same group (node-to-node, pod-to-pod)."""
         ingress.VpcSecurityGroupIngressRule(
             self,
-            self._next("ingress"),
+            rule_id("ingress", "-1", None, None, "self"),
             security_group_id=self.group.id,
             referenced_security_group_id=self.group.id,
             ip_protocol="-1",
@@ -101,7 +107,7 @@ class SecurityGroup(Construct):
             )
         ingress.VpcSecurityGroupIngressRule(
             self,
-            self._next("ingress"),
+            rule_id("ingress", "tcp", port, to_port, cidr),
             security_group_id=self.group.id,
             cidr_ipv4=cidr,
             ip_protocol="tcp",
@@ -114,7 +120,7 @@ class SecurityGroup(Construct):
         """Allow TCP egress to members of ``target``."""
         egress.VpcSecurityGroupEgressRule(
             self,
-            self._next("egress"),
+            rule_id("egress", "tcp", port, to_port, _peer(target)),
             security_group_id=self.group.id,
             referenced_security_group_id=target.id if isinstance(target, SecurityGroup) else target,
             ip_protocol="tcp",
@@ -136,7 +142,7 @@ class SecurityGroup(Construct):
         every = protocol == "-1"
         egress.VpcSecurityGroupEgressRule(
             self,
-            self._next("egress"),
+            rule_id("egress", protocol, None if every else port, None if every else to_port, cidr),
             security_group_id=self.group.id,
             cidr_ipv4=cidr,
             ip_protocol=protocol,
@@ -144,3 +150,9 @@ class SecurityGroup(Construct):
             from_port=None if every else port,
             to_port=None if every else (to_port or port),
         )
+
+
+def _peer(group: SecurityGroup | str) -> str:
+    """The name a rule's address gives its peer: the peer group's construct id (``node-sg``), or
+    ``group`` for a group known only by its id (one such peer per port and direction)."""
+    return group.node.id if isinstance(group, SecurityGroup) else "group"

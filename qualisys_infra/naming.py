@@ -5,6 +5,9 @@ Stack and construct names are a public contract: renaming one moves state or rep
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 BOOTSTRAP_STACK = "bootstrap"
 ACCOUNT_STACK = "account"
 # In dependency order: each kind may use the outputs of the kinds before it.
@@ -24,3 +27,20 @@ def state_key(environment: str, kind: str) -> str:
 def resource_prefix(project: str, environment: str) -> str:
     """The prefix of every named resource of an environment, e.g. ``qualisys-dev``."""
     return f"{project}-{environment}"
+
+
+_NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def id_part(text: str) -> str:
+    """``text`` as a piece of a construct id: letters, digits, ``-`` and ``_`` only
+    (``platform-alerts@qualisys.example`` -> ``platform-alerts-qualisys-example``)."""
+    return _NOT_IN_A_NAME.sub("-", text).strip("-") or "_"
+
+
+def logical_id(path: Sequence[str]) -> str:
+    """The Terraform name of a resource at construct ``path`` (below its stack): the path's parts
+    joined by ``_``, with no hash suffix, so an address reads like ``aws_s3_bucket.state_bucket``
+    and depends only on the names of the constructs, never on their order."""
+    name = "_".join(id_part(p) for p in path) or "_"
+    return name if name[0].isalpha() or name[0] == "_" else f"_{name}"

@@ -10,12 +10,14 @@ from qualisys_infra.config import AccountConfig, EnvironmentConfig
 from qualisys_infra.engine import (
     REQUIRED_TERRAFORM_VERSION,
     Construct,
+    Node,
     S3Backend,
+    TerraformElement,
     TerraformOutput,
     TerraformStack,
 )
 from qualisys_infra.engine.aws import provider
-from qualisys_infra.naming import resource_prefix, stack_name, state_key
+from qualisys_infra.naming import logical_id, resource_prefix, stack_name, state_key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +61,22 @@ class PlatformStack(TerraformStack):
             dynamodb_table=account.lock_table_name,
         )
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
+
+    def _allocate_logical_id(self, tf_element: TerraformElement | Node) -> str:
+        """Readable, order-independent Terraform names instead of the engine's hash suffixes.
+
+        The name is the construct path below the stack (see :func:`naming.logical_id`); two paths
+        that would read the same are refused here rather than silently merged in the JSON.
+        """
+        node = tf_element if isinstance(tf_element, Node) else tf_element.node
+        path = tuple(node.path.split("/")[1:])
+        name = logical_id(path)
+        seen: dict[str, tuple[str, ...]] = self.__dict__.setdefault("_logical_ids", {})
+        if seen.setdefault(name, path) != path:
+            raise ValueError(
+                f"{self.node.id}: constructs {'/'.join(seen[name])} and {'/'.join(path)} share the name {name}"
+            )
+        return name
 
     def outputs(self, values: Mapping[str, tuple[object, str]]) -> None:
         """One ``TerraformOutput`` per entry: ``name: (value, description)``."""

@@ -77,10 +77,17 @@ class ClusterStack(EnvironmentStack):
             ),
         )
         role_arn = f"arn:{ctx.partition}:iam::{ctx.account_id}:role/"
-        access = [AccessGrant(role_arn=role_arn + account.admin_role_name, policy="AmazonEKSClusterAdminPolicy")]
+        access = [
+            AccessGrant(
+                name=account.admin_role_name,
+                role_arn=role_arn + account.admin_role_name,
+                policy="AmazonEKSClusterAdminPolicy",
+            )
+        ]
         if env.eks_ci_namespaces:
             access.append(
                 AccessGrant(
+                    name=account.ci_deployer_role_name,
                     role_arn=role_arn + account.ci_deployer_role_name,
                     # Read-only view in its namespaces; write rights come from the platform stack's
                     # RBAC Role bound to CI_KUBERNETES_GROUP, which excludes secrets and pods/exec.

@@ -21,7 +21,7 @@ from cdktn import (
     TerraformStack,
     Token,
 )
-from constructs import Construct
+from constructs import Construct, Node
 
 ENGINE_NAME = "cdktn"
 
@@ -39,6 +39,7 @@ __all__ = [
     "Construct",
     "Fn",
     "LocalBackend",
+    "Node",
     "S3Backend",
     "TerraformDataSource",
     "TerraformElement",
