@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from qualisys_infra.config import ACCOUNT_FILE, Settings
 from qualisys_infra.errors import SynthError, UsageError
 from qualisys_infra.naming import ACCOUNT_STACK, BOOTSTRAP_STACK, ENVIRONMENT_STACK_KINDS, stack_name
 from qualisys_infra.runtime import PROJECT_ROOT
+from qualisys_infra.settings import ACCOUNT_FILE, Settings
 
 STAMP_FILE = ".qualisys-synth.json"
 # The bootstrap stack's state before its bucket exists: at the project root, outside the output

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from qualisys_infra.config import AccountConfig, EnvironmentConfig
 from qualisys_infra.engine import (
     REQUIRED_TERRAFORM_VERSION,
     Construct,
@@ -18,6 +17,7 @@ from qualisys_infra.engine import (
 )
 from qualisys_infra.engine.aws import provider
 from qualisys_infra.naming import logical_id, resource_prefix, stack_name, state_key
+from qualisys_infra.settings import AccountConfig, EnvironmentConfig
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

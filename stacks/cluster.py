@@ -7,8 +7,8 @@ from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, Nod
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.policy import Condition, Statement
-from qualisys_infra.config import AccountConfig, EnvironmentConfig
 from qualisys_infra.engine import Construct
+from qualisys_infra.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
 CI_KUBERNETES_GROUP = "ci-deployers"

@@ -24,7 +24,6 @@ from modules.log_group import log_group
 from modules.network import Network
 from modules.policy import Condition, Statement
 from modules.waivers import waive
-from qualisys_infra.config import AccountConfig, EnvironmentConfig
 from qualisys_infra.engine import Construct, Fn
 from qualisys_infra.engine.aws import (
     acm_certificate,
@@ -50,6 +49,7 @@ from qualisys_infra.engine.kubernetes import (
 from qualisys_infra.engine.kubernetes import (
     provider as k8s_provider,
 )
+from qualisys_infra.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 from stacks.platform_charts import CHARTS
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.config import Settings
 from qualisys_infra.naming import id_part, logical_id
+from qualisys_infra.settings import Settings
 from tests.conftest import ENV_DIR, Synthesized
 
 HASH_SUFFIX = re.compile(r"_[0-9A-F]{8}$")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from modules.alert_rules import ALERT_RULES
-from qualisys_infra.config import ENVIRONMENT_NAMES, EnvironmentConfig
+from qualisys_infra.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from stacks.platform_charts import CHARTS
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, ref, statements

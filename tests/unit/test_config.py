@@ -9,13 +9,13 @@ import pytest
 
 from qualisys_infra.config import (
     ENVIRONMENT_NAMES,
-    NatMode,
     load_account,
     load_environment,
     load_settings,
     resolve_environment_names,
 )
 from qualisys_infra.errors import ConfigError, UsageError
+from qualisys_infra.settings import NatMode
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "environments"
 
