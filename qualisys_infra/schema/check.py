@@ -445,10 +445,10 @@ class _Checker:
         if snake != key and snake in block:
             return f"unknown attribute (camelCase?); Terraform's name is {snake!r}"
         message = "unknown attribute" + _closest(key, block)
-        if top and index is not None and kind and not _closest(key, block):
+        if top and index is not None and kind:
             owners = _neighbours_with(index, kind, type_name, key)
             if owners:
-                message += f"; it is an attribute of {', '.join(owners)}"
+                message += f" ({key!r} is an attribute of {', '.join(owners)})"
         return message
 
     def lifecycle(self, block: Block, value: Any, where: _Where) -> None:

@@ -420,6 +420,31 @@ def _finish_build(package: str, process: subprocess.Popen[str]) -> tuple[Path, f
     return Path(result["path"]), float(result["seconds"])
 
 
+def _build(missing: Mapping[str, tuple[Path, str]], directory: Path, say: Progress) -> dict[str, Path]:
+    """Extract every missing index, as many at once as there are CPUs, largest assembly first."""
+    pending = sorted(missing, key=lambda p: missing[p][0].stat().st_size, reverse=True)
+    running: dict[str, subprocess.Popen[str]] = {}
+    built: dict[str, Path] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < (os.cpu_count() or 1):
+                package = pending.pop(0)
+                say(f"extracting the {package} {missing[package][1]} schema from its jsii assembly (once per install)")
+                running[package] = _start_build(package, directory)
+            done = [p for p, job in running.items() if job.poll() is not None]
+            if not done:
+                time.sleep(0.02)
+            for package in done:
+                path, seconds = _finish_build(package, running.pop(package))
+                built[package] = path
+                say(f"{package} {missing[package][1]}: schema extracted in {seconds:.1f} s into {path}")
+    finally:
+        for job in running.values():
+            job.kill()
+            job.wait()
+    return built
+
+
 def ensure_indexes(
     providers: Iterable[str] | None = None, *, cache_dir: Path | None = None, progress: Progress | None = None
 ) -> dict[str, SchemaIndex]:
@@ -450,26 +475,13 @@ def ensure_indexes(
         else:
             _LOADED[key] = found[package] = index
     if missing:
-        say = progress or (lambda _line: None)
-        for package, (_, version) in missing.items():
-            say(f"extracting the {package} {version} schema from its jsii assembly (once per install)")
-        # In parallel: the AWS assembly alone is most of the time.
-        jobs = {package: _start_build(package, directory) for package in missing}
-        try:
-            for package, job in jobs.items():
-                path, seconds = _finish_build(package, job)
-                assembly, version = missing[package]
-                index = _read_cache(path, package, version, assembly)
-                if index is None:
-                    raise SchemaCacheError(f"{path}: written but unreadable; is the cache folder shared?")
-                index.extracted = True
-                _LOADED[(package, directory)] = found[package] = index
-                say(f"{package} {version}: schema extracted in {seconds:.1f} s into {path}")
-        finally:
-            for job in jobs.values():
-                if job.poll() is None:
-                    job.kill()
-                    job.wait()
+        for package, path in _build(missing, directory, progress or (lambda _line: None)).items():
+            assembly, version = missing[package]
+            index = _read_cache(path, package, version, assembly)
+            if index is None:
+                raise SchemaCacheError(f"{path}: written but unreadable; is the cache folder shared?")
+            index.extracted = True
+            _LOADED[(package, directory)] = found[package] = index
     return found
 
 
