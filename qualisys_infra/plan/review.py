@@ -9,7 +9,9 @@ them.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -109,16 +111,18 @@ def _resource_view(change: ResourceChange, with_attributes: bool = True) -> dict
     attributes: list[AttributeChange] = (
         change.attribute_changes() if with_attributes and change.kind is not Kind.READ else []
     )
+    rows = [
+        {"path": a.path, "before": _clip(a.before), "after": _clip(a.after), "forces": a.forces_replacement}
+        for a in attributes
+    ]
     return {
         "address": change.address,
         "label": change.label,
+        "fence": fence_for([diff_line(f"{r['path']} = {r['before']} {r['after']}") for r in rows]),
         "symbol": SYMBOL[change.kind],
         "kind": change.kind.value,
         "notes": notes,
-        "attributes": [
-            {"path": a.path, "before": _clip(a.before), "after": _clip(a.after), "forces": a.forces_replacement}
-            for a in attributes
-        ],
+        "attributes": rows,
     }
 
 
@@ -156,7 +160,7 @@ def _stack_view(review: StackReview, detail: Detail = Detail.FULL) -> dict[str, 
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("qualisys_infra.plan", "templates"),
-    autoescape=False,  # noqa: S701 - Markdown and text, not HTML; values are escaped by the md filter
+    autoescape=False,  # noqa: S701 - Markdown and text: each value is escaped by the filter for its context
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
@@ -164,18 +168,71 @@ _ENV = jinja2.Environment(
 )
 
 
-def _md(text: object) -> str:
-    """Escape text for Markdown table cells and inline code spans."""
-    return str(text).replace("|", "\\|").replace("`", "'").replace("\n", " ")
+# --- escaping: every value from a plan is escaped for the exact place it is put --------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_BACKTICKS = re.compile(r"`+")
 
 
-def _diff_safe(text: object) -> str:
-    """Keep a value on one line inside a ```diff block (no fence can be closed from inside)."""
-    return str(text).replace("```", "'''").replace("\n", "\\n")
+def _one_line(text: object) -> str:
+    """One line of printable text: line breaks read ``\\n``, control characters their escape."""
+    line = str(text).replace("\r\n", "\\r\\n").replace("\n", "\\n").replace("\r", "\\r").replace("\t", " ")
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
-_ENV.filters["md"] = _md
-_ENV.filters["diff_safe"] = _diff_safe
+NO_MENTION = "\u2060"  # a word joiner after "@": GitHub links no @user or @org/team outside code
+
+
+def md_text(text: object) -> str:
+    """Markdown inline text (a table cell, a list item): every punctuation character backslash-escaped,
+    so no link, image, emphasis, HTML tag, table pipe or heading can come from the value, and no
+    mention (GitHub finds those in the rendered text, so ``@`` is followed by an invisible joiner)."""
+    return _PUNCTUATION.sub(r"\\\1", _one_line(text)).replace("@", "@" + NO_MENTION)
+
+
+def md_code(text: object, *, in_table: bool = False) -> str:
+    """A whole Markdown code span holding ``text`` literally: a backtick fence longer than any run inside."""
+    line = _one_line(text)
+    longest = max((len(run) for run in _BACKTICKS.findall(line)), default=0)
+    fence = "`" * (longest + 1)
+    if not line.strip() or line.startswith(("`", " ")) or line.endswith(("`", " ")):
+        line = f" {line} "
+    if in_table:
+        line = line.replace("|", "\\|")  # GitHub's table parser reads \| as a pipe, even inside code
+    return f"{fence}{line}{fence}"
+
+
+def html_text(text: object, *, in_code: bool = False) -> str:
+    """Text inside an HTML element (``<summary>``, ``<code>``): entities for ``& < > " '``, one line, and
+    outside ``<code>`` no mention."""
+    escaped = html.escape(_one_line(text), quote=True)
+    return escaped if in_code else escaped.replace("@", "@" + NO_MENTION)
+
+
+def diff_line(text: object) -> str:
+    """A value on one line inside a fenced diff block (the fence is longer than any backtick run)."""
+    return _one_line(text)
+
+
+def fence_for(lines: Sequence[str]) -> str:
+    """A code fence that no line of ``lines`` can close: longer than any backtick run in them."""
+    longest = max((len(run) for line in lines for run in _BACKTICKS.findall(line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def terminal_text(text: object) -> str:
+    """Plan text for a terminal: control characters (escape sequences) shown as escapes, never sent."""
+    return _one_line(text)
+
+
+_ENV.filters["md"] = md_text
+_ENV.filters["code"] = md_code
+_ENV.filters["cell_code"] = lambda text: md_code(text, in_table=True)
+_ENV.filters["html"] = html_text
+_ENV.filters["html_code"] = lambda text: html_text(text, in_code=True)
+_ENV.filters["diff_safe"] = diff_line
+_ENV.filters["term"] = terminal_text
 
 
 def _context(reviews: Sequence[StackReview], detail: Detail = Detail.FULL) -> dict[str, Any]:

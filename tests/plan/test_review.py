@@ -34,8 +34,10 @@ def _review(path: Path) -> StackReview:
 
 def assert_well_formed(markdown: str) -> None:
     assert markdown.startswith(MARKER)
-    assert markdown.count("<details>") == markdown.count("</details>")
-    assert markdown.count("```") % 2 == 0, "every code fence is closed"
+    text = readable(markdown)
+    assert text.count("<details>") == text.count("</details>")
+    fences = [line for line in markdown.splitlines() if line.startswith("```")]
+    assert len(fences) % 2 == 0, "every code fence is closed"
     for line in markdown.splitlines():
         if line.startswith("|"):
             assert line.endswith("|"), line
@@ -134,3 +136,159 @@ def test_json_review_is_complete_for_machines() -> None:
     (stack,) = data["stacks"]
     assert {c["kind"] for c in stack["changes"]} == {"create", "update", "delete", "replace"}
     assert data["blocking"] == 0
+
+
+# --- values from the plan cannot break out of their place in the comment ------------------------------------
+
+HOSTILE = "x</code></summary></details><!--"
+FENCE = "v```\n</details>\n\n# Approved <img src=x onerror=alert(1)>"
+CELL = "a|b`c\nd @team [link](https://evil.example) ![i](https://evil.example/t.png) <b>"
+
+
+def _hostile_review() -> StackReview:
+    resource = {"type": "aws_iam_role", "name": "r", "mode": "managed", "provider_name": "aws"}
+    plan = parse_plan(
+        {
+            "format_version": "1.2",
+            "resource_changes": [
+                {
+                    **resource,
+                    "address": f'aws_iam_role.r["{HOSTILE}"]',
+                    "change": {
+                        "actions": ["update"],
+                        "before": {"tags": "a", FENCE: 1},
+                        "after": {"tags": FENCE, FENCE: 2},
+                    },
+                },
+                {
+                    **resource,
+                    "address": f'aws_iam_role.r["{CELL}"]',
+                    "action_reason": HOSTILE,
+                    "previous_address": FENCE,
+                    "change": {"actions": ["delete", "create"], "before": {"n": CELL}, "after": {"n": "```"}},
+                },
+                {
+                    **resource,
+                    "type": "aws_s3_bucket",
+                    "address": f'aws_s3_bucket.b["{CELL}{HOSTILE}"]',
+                    "change": {"actions": ["delete"], "before": {"bucket": HOSTILE}, "after": None},
+                },
+            ],
+            "resource_drift": [
+                {
+                    **resource,
+                    "address": f"aws_iam_role.d{HOSTILE}",
+                    "change": {"actions": ["update"], "before": {}, "after": {CELL: 1}},
+                }
+            ],
+            "output_changes": {
+                CELL: {"actions": ["update"], "before": HOSTILE, "after": FENCE},
+            },
+        },
+        "hostile",
+    )
+    return StackReview(f"stack{HOSTILE}`|", plan, check(plan, stack=f"stack{CELL}"))
+
+
+def _code_spans(line: str) -> tuple[list[str], str]:
+    """The contents of the inline code spans of one line (CommonMark: matching backtick runs), and the
+    line without them (what Markdown reads as text or HTML)."""
+    spans, outside, i = [], [], 0
+    while (start := line.find("`", i)) != -1:
+        backslashes = len(line[:start]) - len(line[:start].rstrip("\\"))
+        if backslashes % 2:  # an escaped backtick opens nothing
+            i = start + 1
+            continue
+        run = len(line[start:]) - len(line[start:].lstrip("`"))
+        end = line.find("`" * run, start + run)
+        while end != -1 and line[end + run : end + run + 1] == "`":
+            end = line.find("`" * run, end + run + 1)
+        if end == -1:
+            break
+        content = line[start + run : end]
+        spans.append(
+            content[1:-1] if content.startswith(" ") and content.endswith(" ") and content.strip() else content
+        )
+        outside.append(line[i:start])
+        i = end + run
+    return spans, "".join(outside) + line[i:]
+
+
+def readable(markdown: str) -> str:
+    """What Markdown reads as text or HTML: the lines outside code fences, without their code spans."""
+    in_fence, kept = "", []
+    for line in markdown.splitlines():
+        if not in_fence and line.startswith("```"):
+            in_fence = line[: len(line) - len(line.lstrip("`"))]
+        elif in_fence and line.strip() == in_fence:
+            in_fence = ""
+        elif not in_fence:  # an HTML block line (the template's <details>) is HTML, not Markdown
+            kept.append(line if line.startswith("<") else _code_spans(line)[1])
+    return "\n".join(kept)
+
+
+@pytest.mark.parametrize("detail", [Detail.FULL, Detail.LIST])
+def test_fails_if_a_plan_value_escapes_its_place_in_the_comment(detail: Detail) -> None:
+    review = _hostile_review()
+    limit = {Detail.FULL: 65_000, Detail.LIST: 2_400}[detail]
+    markdown, rendered = render_markdown([review], limit=limit)
+    assert rendered is detail
+    assert_well_formed(markdown)
+    lines = markdown.splitlines()
+    text = readable(markdown)
+    # HTML: the only tags and comments are the template's own.
+    summaries = 3 if detail is Detail.FULL else 0
+    assert text.count("<!--") == 1, "only the marker"
+    assert text.count("<details>") == summaries + 1  # + the drift list
+    assert text.count("</details>") == summaries + 1
+    assert text.count("</summary>") == summaries + 1
+    assert text.count("</code>") == summaries
+    assert not re.search(r"(?<!\\)<(img|b)\b", text), "HTML from the plan is escaped"
+    # Headings: only the template's.
+    assert [line for line in lines if line.startswith("#")] == [
+        line for line in lines if re.match(r"#+ (Terraform plan review|Guardrails|`|[^\w\s]+ \w|Outputs)", line)
+    ]
+    assert not any(line.lstrip().startswith("# Approved") for line in lines)
+    # Fences: each diff block opens with a fence longer than any backtick run inside it, and closes with it.
+    fences = [line for line in lines if line.startswith("```")]
+    if detail is Detail.FULL:
+        assert len(fences) == 6 and fences[0].endswith("diff")
+        fence = ""
+        for line in lines:
+            if line.startswith("```"):
+                fence = "" if fence else line.removesuffix("diff")
+            elif fence and "`" in line:
+                assert len(fence) > max(len(run) for run in re.findall(r"`+", line)), (fence, line)
+    else:
+        assert fences == []
+    # Table rows keep their columns; code spans hold the value exactly (line breaks written as \n).
+    for line in lines:
+        if line.startswith("|") and "---" not in line:
+            cells = re.split(r"(?<!\\)\|", line)[1:-1]
+            assert len(cells) in (4, 5, 8), line
+    spans = [span for line in lines for span in _code_spans(line)[0]]
+    assert f'aws_iam_role.r["{CELL}"]'.replace("\n", "\\n") in spans or detail is Detail.FULL
+    assert f"stack{HOSTILE}`|" in spans
+    # Mentions and links are escaped text.
+    prose = re.sub(r"<code>.*?</code>", "", text)  # GitHub finds no mention in code
+    assert "@team" not in prose and "\\@\u2060team" in prose
+    assert "](https://evil.example)" not in prose
+
+
+def test_text_review_never_sends_terminal_escape_sequences() -> None:
+    plan = parse_plan(
+        {
+            "format_version": "1.2",
+            "resource_changes": [
+                {
+                    "address": 'aws_s3_bucket.b["\x1b]0;pwned\x07\x1b[2J"]',
+                    "type": "aws_s3_bucket",
+                    "change": {"actions": ["delete"], "before": {"bucket": "\x1b[31m"}, "after": None},
+                }
+            ],
+        },
+        "escape",
+    )
+    text = render_text([StackReview("s\x1b[1m", plan, check(plan))])
+    assert "\x1b" not in text and "\x07" not in text
+    assert 'aws_s3_bucket.b["\\u001b]0;pwned\\u0007\\u001b[2J"]' in text
