@@ -225,7 +225,7 @@ EVERY_IPV4 = "0.0.0.0/1, 128.0.0.0/1 (every public IPv4 address)"
 ONLY_80_443 = " (only ports 80 and 443 may be open to the internet)"
 
 
-def _ingress_block(cidrs: list[str], port: int = 22, protocol: str = "tcp", **extra: Any) -> dict[str, Any]:
+def _ingress_block(cidrs: list[Any], port: int = 22, protocol: str = "tcp", **extra: Any) -> dict[str, Any]:
     return {
         "cidr_blocks": cidrs,
         "ipv6_cidr_blocks": [],
@@ -236,7 +236,7 @@ def _ingress_block(cidrs: list[str], port: int = 22, protocol: str = "tcp", **ex
     }
 
 
-def _sg_rule(cidrs: list[str], port: int = 22, group: str | None = "sg-1", **extra: Any) -> dict[str, Any]:
+def _sg_rule(cidrs: list[Any], port: int = 22, group: str | None = "sg-1", **extra: Any) -> dict[str, Any]:
     return {
         "type": "aws_security_group_rule",
         "after": {"type": "ingress", "security_group_id": group, **_ingress_block(cidrs, port), **extra},
