@@ -9,10 +9,10 @@ from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
 from qualisys_infra.engine import Construct
 from qualisys_infra.naming import BOOTSTRAP_STACK
 from qualisys_infra.settings import AccountConfig
-from stacks.base import PlatformStack, StateBackend
+from stacks.base import BaseStack, StateBackend
 
 
-class BootstrapStack(PlatformStack):
+class BootstrapStack(BaseStack):
     """State bucket (SSE-KMS, versioned, TLS-only, logged), access-log bucket, lock table, KMS key."""
 
     def __init__(self, scope: Construct, *, account: AccountConfig) -> None:

@@ -89,7 +89,10 @@ class EksCluster(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: EksClusterProps) -> None:
         super().__init__(scope, id_)
-        self.props = props
+        self._props = props
+        self.name: str = props.name
+        self.context: AccountContext = props.context
+        self.network: Network = props.network
         ctx = props.context
         vpc_id = props.network.vpc.id
         self.cluster_security_group = SecurityGroup(
@@ -198,7 +201,7 @@ class EksCluster(Construct):
         nodes.allow_from(cluster, port=1025, to_port=65535, description="API server to webhooks and extension APIs")
         nodes.allow_all_from_self(description="Node to node and pod to pod")
         nodes.allow_egress_to_network(
-            self.props.network.props.vpc_cidr,
+            self._props.network.vpc_cidr,
             protocol="-1",
             description="Anything inside the VPC (DNS, data tier)",
         )
@@ -207,8 +210,8 @@ class EksCluster(Construct):
         )
 
     def _access(self) -> None:
-        partition = self.props.context.partition
-        for grant in self.props.access:
+        partition = self._props.context.partition
+        for grant in self._props.access:
             entry = eks_access_entry.EksAccessEntry(
                 self,
                 f"access-{id_part(grant.name)}",
@@ -295,7 +298,7 @@ class NodeGroup(Construct):
     def __init__(self, scope: Construct, id_: str, *, props: NodeGroupProps) -> None:
         super().__init__(scope, id_)
         cluster = props.cluster
-        full_name = f"{cluster.props.name}-{props.name}"
+        full_name = f"{cluster.name}-{props.name}"
         self.launch_template = launch_template.LaunchTemplate(
             self,
             "launch-template",
@@ -333,7 +336,7 @@ class NodeGroup(Construct):
             cluster_name=cluster.cluster.name,
             node_group_name=props.name,
             node_role_arn=cluster.node_role.arn,
-            subnet_ids=[s.id for s in cluster.props.network.private_subnets],
+            subnet_ids=[s.id for s in cluster.network.private_subnets],
             ami_type="AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
             instance_types=list(props.instance_types),
@@ -352,7 +355,7 @@ class NodeGroup(Construct):
             or None,
             tags={
                 "k8s.io/cluster-autoscaler/enabled": "true",
-                f"k8s.io/cluster-autoscaler/{cluster.props.name}": "owned",
+                f"k8s.io/cluster-autoscaler/{cluster.name}": "owned",
             },
             lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
             depends_on=cluster.node_role.attachments,
@@ -376,9 +379,9 @@ def irsa_role(
         scope,
         id_,
         props=ServiceRoleProps(
-            name=f"{cluster.props.name}-{id_}",
+            name=f"{cluster.name}-{id_}",
             description=description,
-            context=cluster.props.context,
+            context=cluster.context,
             trust=service_account_trust(
                 provider_arn=cluster.oidc_provider.arn,
                 issuer_host=cluster.issuer_host,

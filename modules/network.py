@@ -72,7 +72,8 @@ class Network(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: NetworkProps) -> None:
         super().__init__(scope, id_)
-        self.props = props
+        self._props = props
+        self.vpc_cidr: str = props.vpc_cidr
         name = props.name
         self.availability_zones = data_aws_availability_zones.DataAwsAvailabilityZones(
             self,
@@ -124,13 +125,13 @@ class Network(Construct):
             self,
             "default-security-group",
             vpc_id=self.vpc.id,
-            tags={"Name": f"{self.props.name}-default-deny"},
+            tags={"Name": f"{self._props.name}-default-deny"},
         )
         default_network_acl.DefaultNetworkAcl(
             self,
             "default-network-acl",
             default_network_acl_id=self.vpc.default_network_acl_id,
-            tags={"Name": f"{self.props.name}-default-deny"},
+            tags={"Name": f"{self._props.name}-default-deny"},
             lifecycle={"ignore_changes": ["subnet_ids"]},
         )
         default_route_table.DefaultRouteTable(
@@ -138,7 +139,7 @@ class Network(Construct):
             "default-route-table",
             default_route_table_id=self.vpc.default_route_table_id,
             route=[],
-            tags={"Name": f"{self.props.name}-default-no-routes"},
+            tags={"Name": f"{self._props.name}-default-no-routes"},
         )
 
     def _subnets(self, tier: str, cidrs: tuple[str, ...], tags: dict[str, str]) -> list[subnet.Subnet]:
@@ -150,13 +151,13 @@ class Network(Construct):
                 cidr_block=cidr,
                 availability_zone=Fn.element(Fn.sort(self.availability_zones.names), i),
                 map_public_ip_on_launch=False,
-                tags={"Name": f"{self.props.name}-{tier}-{i + 1}", "Tier": tier, **tags},
+                tags={"Name": f"{self._props.name}-{tier}-{i + 1}", "Tier": tier, **tags},
             )
             for i, cidr in enumerate(cidrs)
         ]
 
     def _route_table(self, id_: str, subnets: list[subnet.Subnet]) -> route_table.RouteTable:
-        table = route_table.RouteTable(self, id_, vpc_id=self.vpc.id, tags={"Name": f"{self.props.name}-{id_}"})
+        table = route_table.RouteTable(self, id_, vpc_id=self.vpc.id, tags={"Name": f"{self._props.name}-{id_}"})
         for i, s in enumerate(subnets):
             route_table_association.RouteTableAssociation(
                 self, f"{id_}-association-{i + 1}", subnet_id=s.id, route_table_id=table.id
@@ -164,7 +165,7 @@ class Network(Construct):
         return table
 
     def _routes(self) -> None:
-        name = self.props.name
+        name = self._props.name
         self.internet_gateway = internet_gateway.InternetGateway(
             self, "internet-gateway", vpc_id=self.vpc.id, tags={"Name": name}
         )
@@ -176,7 +177,7 @@ class Network(Construct):
             destination_cidr_block=ANYWHERE,
             gateway_id=self.internet_gateway.id,
         )
-        nat_count = 1 if self.props.nat_mode is NatMode.SINGLE else len(self.public_subnets)
+        nat_count = 1 if self._props.nat_mode is NatMode.SINGLE else len(self.public_subnets)
         self.nat_ips: list[eip.Eip] = []
         self.nat_gateways: list[nat_gateway.NatGateway] = []
         for i in range(nat_count):
@@ -204,7 +205,7 @@ class Network(Construct):
         self.database_route_table = self._route_table("database-routes", self.database_subnets)
 
     def _network_acls(self) -> None:
-        p = self.props
+        p = self._props
         public_rules: list[tuple[bool, str, int, int, str]] = [
             (False, "tcp", 443, 443, ANYWHERE),
             (False, "tcp", 80, 80, ANYWHERE),  # the load balancer redirects HTTP to HTTPS
@@ -241,7 +242,7 @@ class Network(Construct):
             f"{tier}-network-acl",
             vpc_id=self.vpc.id,
             subnet_ids=[s.id for s in subnets],
-            tags={"Name": f"{self.props.name}-{tier}"},
+            tags={"Name": f"{self._props.name}-{tier}"},
         )
         # Every rule allows, so their order means nothing: numbered in sorted order of what they
         # admit, the same whatever order the settings list networks in.
@@ -275,7 +276,7 @@ class Network(Construct):
         return acl
 
     def _flow_logs(self) -> None:
-        p = self.props
+        p = self._props
         ctx = p.context
         self.flow_log_group = log_group(
             self,

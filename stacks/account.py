@@ -18,7 +18,7 @@ from modules.third_party_secrets import ThirdPartySecrets, ThirdPartySecretsProp
 from qualisys_infra.engine import Construct
 from qualisys_infra.naming import ACCOUNT_STACK as STACK
 from qualisys_infra.settings import AccountConfig
-from stacks.base import PlatformStack, StateBackend
+from stacks.base import BaseStack, StateBackend
 
 ECR_PUSH = (
     "ecr:BatchCheckLayerAvailability",
@@ -37,7 +37,7 @@ SECRET_READS = (
 )
 
 
-class AccountStack(PlatformStack):
+class AccountStack(BaseStack):
     """IAM, GitHub OIDC, CloudTrail, budgets and anomaly alerts, ECR, third-party secrets."""
 
     def __init__(self, scope: Construct, *, account: AccountConfig) -> None:

@@ -30,7 +30,7 @@ class StateBackend:
     key: str
 
 
-class PlatformStack(TerraformStack):
+class BaseStack(TerraformStack):
     """A ``TerraformStack`` with the AWS provider (default tags on every resource) and a backend."""
 
     def __init__(
@@ -84,7 +84,7 @@ class PlatformStack(TerraformStack):
             TerraformOutput(self, name, value=value, description=description)
 
 
-class EnvironmentStack(PlatformStack):
+class EnvironmentStack(BaseStack):
     """A stack of one environment: named ``<env>-<KIND>``, state at ``<env>/<KIND>.tfstate``, tagged
     with the account's and the environment's tags; ``prefix`` starts its resources' names."""
 

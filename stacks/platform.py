@@ -185,7 +185,7 @@ class ClusterPlatformStack(EnvironmentStack):
             if ns_name != "monitoring":
                 namespace.allow_ingress_from_namespace("allow-scraping", "monitoring", ports=((APP_PORT, "TCP"),))
             if ns_name in APP_NAMESPACES:
-                vpc = network.props.vpc_cidr
+                vpc = network.vpc_cidr
                 namespace.allow_ingress_from_network("allow-load-balancer", vpc, ports=((APP_PORT, "TCP"),))
                 namespace.allow_egress_to_network("allow-data-tier", vpc, ports=((5432, "TCP"), (6379, "TCP")))
                 namespace.allow_egress_to_network("allow-https-out", "0.0.0.0/0", ports=((443, "TCP"),))
