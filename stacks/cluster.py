@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modules.account_context import AccountContext
-from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, NodeGroupProps
+from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, NodeGroupProps, irsa_role
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.policy import Condition, Statement
@@ -132,15 +132,19 @@ class ClusterStack(EnvironmentStack):
             )
             for group, cfg in (("general", groups.general), ("playwright", groups.playwright))
         ]
-        cni = self.eks.service_account_role(
+        cni = irsa_role(
+            self.eks,
             "vpc-cni",
+            cluster=self.eks,
             namespace="kube-system",
             service_account="aws-node",
             description=f"vpc-cni of {name}: manages pod network interfaces",
             managed_policies=("AmazonEKS_CNI_Policy",),
         )
-        ebs = self.eks.service_account_role(
+        ebs = irsa_role(
+            self.eks,
             "ebs-csi",
+            cluster=self.eks,
             namespace="kube-system",
             service_account="ebs-csi-controller-sa",
             description=f"EBS CSI driver of {name}: creates encrypted volumes",

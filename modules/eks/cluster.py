@@ -1,10 +1,10 @@
 """An EKS cluster with a private API, encrypted secrets, full control-plane logs, access entries,
-IRSA and managed add-ons; and its managed node groups with IMDSv2-only, encrypted launch templates."""
+an OIDC provider for IRSA and managed add-ons."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey
@@ -16,18 +16,15 @@ from modules.service_role import (
     ServiceRole,
     ServiceRoleProps,
     ec2_trust,
-    service_account_trust,
     service_trust,
 )
 from modules.waivers import waive
-from qualisys_infra.engine import Construct, Fn, TerraformResource, TerraformResourceLifecycle
+from qualisys_infra.engine import Construct, Fn, TerraformResource
 from qualisys_infra.engine.aws import (
     eks_access_entry,
     eks_addon,
     eks_cluster,
-    eks_node_group,
     iam_openid_connect_provider,
-    launch_template,
 )
 from qualisys_infra.engine.aws import (
     eks_access_policy_association as access_policy,
@@ -235,28 +232,6 @@ class EksCluster(Construct):
                 depends_on=[entry],
             )
 
-    def service_account_role(
-        self,
-        id_: str,
-        *,
-        namespace: str,
-        service_account: str,
-        description: str,
-        managed_policies: tuple[str, ...] = (),
-        statements: tuple[Statement, ...] = (),
-    ) -> ServiceRole:
-        """An IAM role only ``namespace/service_account`` of this cluster can assume (IRSA)."""
-        return irsa_role(
-            self,
-            id_,
-            cluster=self,
-            namespace=namespace,
-            service_account=service_account,
-            description=description,
-            managed_policies=managed_policies,
-            statements=statements,
-        )
-
     def addon(self, name: str, *, role: ServiceRole | None = None, after: Sequence[TerraformResource] = ()) -> None:
         """A managed add-on at the version AWS pairs with the cluster's Kubernetes version."""
         eks_addon.EksAddon(
@@ -269,135 +244,3 @@ class EksCluster(Construct):
             resolve_conflicts_on_update="OVERWRITE",
             depends_on=list(after) or None,
         )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeGroupProps:
-    """One managed node group: sizes, instance types, disk, scheduling labels and taints.
-
-    Instances require IMDSv2 with a hop limit of 1 (pods cannot reach the node's credentials),
-    their gp3 root volumes are encrypted with ``volume_key``, and the group carries the
-    cluster-autoscaler discovery tags. The autoscaler owns ``desired_size`` after creation.
-    """
-
-    cluster: EksCluster
-    name: str
-    instance_types: tuple[str, ...]
-    min_size: int
-    desired_size: int
-    max_size: int
-    disk_size_gib: int
-    volume_key: EncryptionKey
-    labels: Mapping[str, str] = field(default_factory=dict)
-    taints: tuple[tuple[str, str, str], ...] = ()  # (key, value, effect) e.g. NO_SCHEDULE
-
-
-class NodeGroup(Construct):
-    """``aws_launch_template`` plus ``aws_eks_node_group`` over the cluster's private subnets."""
-
-    def __init__(self, scope: Construct, id_: str, *, props: NodeGroupProps) -> None:
-        super().__init__(scope, id_)
-        cluster = props.cluster
-        full_name = f"{cluster.name}-{props.name}"
-        self.launch_template = launch_template.LaunchTemplate(
-            self,
-            "launch-template",
-            name=full_name,
-            description=f"{full_name} nodes: IMDSv2 only, encrypted gp3 root volume",
-            update_default_version=True,
-            ebs_optimized="true",
-            vpc_security_group_ids=[cluster.node_security_group.id],
-            metadata_options=launch_template.LaunchTemplateMetadataOptions(
-                http_endpoint="enabled",
-                http_tokens="required",
-                http_put_response_hop_limit=1,
-                instance_metadata_tags="disabled",
-            ),
-            block_device_mappings=[
-                launch_template.LaunchTemplateBlockDeviceMappings(
-                    device_name="/dev/xvda",
-                    ebs=launch_template.LaunchTemplateBlockDeviceMappingsEbs(
-                        volume_size=props.disk_size_gib,
-                        volume_type="gp3",
-                        encrypted="true",
-                        kms_key_id=props.volume_key.arn,
-                        delete_on_termination="true",
-                    ),
-                )
-            ],
-            tag_specifications=[
-                launch_template.LaunchTemplateTagSpecifications(resource_type=kind, tags={"Name": full_name})
-                for kind in ("instance", "volume")
-            ],
-        )
-        self.node_group = eks_node_group.EksNodeGroup(
-            self,
-            "node-group",
-            cluster_name=cluster.cluster.name,
-            node_group_name=props.name,
-            node_role_arn=cluster.node_role.arn,
-            subnet_ids=[s.id for s in cluster.network.private_subnets],
-            ami_type="AL2023_x86_64_STANDARD",
-            capacity_type="ON_DEMAND",
-            instance_types=list(props.instance_types),
-            scaling_config=eks_node_group.EksNodeGroupScalingConfig(
-                min_size=props.min_size, desired_size=props.desired_size, max_size=props.max_size
-            ),
-            update_config=eks_node_group.EksNodeGroupUpdateConfig(max_unavailable=1),
-            launch_template=eks_node_group.EksNodeGroupLaunchTemplate(
-                id=self.launch_template.id, version=Fn.tostring(self.launch_template.latest_version)
-            ),
-            labels=dict(props.labels) or None,
-            taint=[
-                eks_node_group.EksNodeGroupTaint(key=key, value=value, effect=effect)
-                for key, value, effect in props.taints
-            ]
-            or None,
-            tags={
-                "k8s.io/cluster-autoscaler/enabled": "true",
-                f"k8s.io/cluster-autoscaler/{cluster.name}": "owned",
-            },
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
-            depends_on=cluster.node_role.attachments,
-        )
-
-
-def irsa_role(
-    scope: Construct,
-    id_: str,
-    *,
-    cluster: EksCluster,
-    namespace: str,
-    service_account: str,
-    description: str,
-    managed_policies: tuple[str, ...] = (),
-    statements: tuple[Statement, ...] = (),
-) -> ServiceRole:
-    """An IAM role in ``scope`` (any stack) that only ``namespace/service_account`` of ``cluster``
-    can assume through its OIDC provider."""
-    role = ServiceRole(
-        scope,
-        id_,
-        props=ServiceRoleProps(
-            name=f"{cluster.name}-{id_}",
-            description=description,
-            context=cluster.context,
-            trust=service_account_trust(
-                provider_arn=cluster.oidc_provider.arn,
-                issuer_host=cluster.issuer_host,
-                namespace=namespace,
-                service_account=service_account,
-            ),
-            managed_policies=managed_policies,
-            statements=statements,
-        ),
-    )
-    if any("*" in s.resources and s.conditions for s in statements) and role.permissions is not None:
-        # Describe calls and tag-conditioned writes have no resource-level permissions in AWS.
-        waive(
-            role.permissions,
-            "CKV_AWS_356",
-            'describe calls have no resource-level permissions, and every write on "*" is narrowed by a '
-            "condition on this cluster's ownership tag",
-        )
-    return role
