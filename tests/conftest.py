@@ -18,6 +18,7 @@ import pytest
 from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings
 from qualisys_infra.runtime import PROJECT_ROOT, configure_node
 from qualisys_infra.security import ScanReport, scan
+from tests.synth.helpers import prepare_broken_copy
 
 ROOT = PROJECT_ROOT
 ENV_DIR = ROOT / "environments"
@@ -68,8 +69,6 @@ def synthesized(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     scanned = tmp_path_factory.mktemp("scan") / "cdktf.out"
     shutil.copytree(outdir, scanned)
     report = _BACKGROUND.submit(scan, scanned, list(stacks))
-    from tests.synth.test_security import prepare_broken_copy
-
     broken = tmp_path_factory.mktemp("broken-scan")
     broken_report = _BACKGROUND.submit(scan, broken, prepare_broken_copy(outdir, broken))
     return Synthesized(outdir=outdir, settings=settings, stacks=stacks, scan=report, broken_scan=broken_report)

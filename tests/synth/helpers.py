@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 _REF = re.compile(r"^\$\{(data\.)?([a-z0-9_]+)\.([^.}]+)\.([a-z_]+)\}$")
@@ -38,3 +41,22 @@ def one(items: dict[str, Any] | list[Any]) -> Any:
 def statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """A policy document's statements by sid."""
     return {s["sid"]: s for s in document["statement"]}
+
+
+def prepare_broken_copy(outdir: Path, target: Path) -> list[str]:
+    """Copies of two stacks: bootstrap with two checks broken, dev-network unparsable by checkov.
+
+    Called by the session's synth fixture, which scans the copy in the background.
+    """
+    for stack in ("bootstrap", "dev-network"):
+        shutil.copytree(outdir / "stacks" / stack, target / "stacks" / stack)
+    path = target / "stacks" / "bootstrap" / "cdk.tf.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    next(iter(config["resource"]["aws_s3_bucket_public_access_block"].values()))["block_public_acls"] = False
+    next(iter(config["resource"]["aws_dynamodb_table"].values()))["point_in_time_recovery"] = {"enabled": False}
+    path.write_text(json.dumps(config), encoding="utf-8")
+    path = target / "stacks" / "dev-network" / "cdk.tf.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["locals"] = "not an object"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return ["bootstrap", "dev-network"]

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,25 +53,6 @@ def test_every_waiver_names_a_check_that_fired(report: ScanReport, synthesized: 
             for name, checks in items.items():
                 for check in checks:
                     assert (stack, name, check) in fired, (stack, name, check)
-
-
-def prepare_broken_copy(outdir: Path, target: Path) -> list[str]:
-    """Copies of two stacks: bootstrap with two checks broken, dev-network unparsable by checkov.
-
-    Called by the session's synth fixture, which scans the copy in the background.
-    """
-    for stack in ("bootstrap", "dev-network"):
-        shutil.copytree(outdir / "stacks" / stack, target / "stacks" / stack)
-    path = target / "stacks" / "bootstrap" / "cdk.tf.json"
-    config = json.loads(path.read_text(encoding="utf-8"))
-    next(iter(config["resource"]["aws_s3_bucket_public_access_block"].values()))["block_public_acls"] = False
-    next(iter(config["resource"]["aws_dynamodb_table"].values()))["point_in_time_recovery"] = {"enabled": False}
-    path.write_text(json.dumps(config), encoding="utf-8")
-    path = target / "stacks" / "dev-network" / "cdk.tf.json"
-    config = json.loads(path.read_text(encoding="utf-8"))
-    config["locals"] = "not an object"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    return ["bootstrap", "dev-network"]
 
 
 def test_fails_if_a_check_breaks_without_a_waiver_or_a_stack_cannot_be_parsed(synthesized: Synthesized) -> None:
