@@ -38,7 +38,7 @@ def _config() -> dict[str, Any]:
     return {
         "terraform": {
             "backend": {"s3": {"bucket": "state", "key": "unit/x.tfstate", "encrypt": True, "use_lockfile": True}},
-            "required_providers": {"aws": {"source": "hashicorp/aws", "version": "6.69.1"}},
+            "required_providers": {"aws": {"source": "hashicorp/aws", "version": load_index("aws").provider_version}},
         },
         "provider": {"aws": [{"region": "us-east-1", "default_tags": [{"tags": {"Project": "unit"}}]}]},
         "data": {
@@ -223,7 +223,7 @@ def test_fails_if_the_resource_type_is_unknown() -> None:
     config = _config()
     config["resource"]["aws_s3_buckett"] = {"b": {"bucket": "x"}}
     assert _messages(check_config(config, "unit")) == [
-        "unit: aws_s3_buckett.b: unknown resource type 'aws_s3_buckett' in cdktn-provider-aws 25.8.1; "
+        f"unit: aws_s3_buckett.b: unknown resource type 'aws_s3_buckett' in {load_index('aws').label}; "
         "did you mean 'aws_s3_bucket'?"
     ]
 
@@ -322,10 +322,11 @@ def test_a_provider_from_another_namespace_is_not_checked_with_the_hashicorp_sch
 def test_a_pinned_provider_version_other_than_the_schemas_is_noted() -> None:
     config = _config()
     config["terraform"]["required_providers"]["aws"]["version"] = "6.1.0"
+    aws = load_index("aws")
     report = check_config(config, "unit")
     assert report.ok
     assert report.notes == (
-        "provider aws: the configuration pins 6.1.0; the schema checked is that of 6.69.1 (cdktn-provider-aws 25.8.1)",
+        f"provider aws: the configuration pins 6.1.0; the schema checked is that of {aws.provider_version} ({aws.label})",
     )
 
 
