@@ -309,6 +309,7 @@ def build_cache(package: str, cache_dir: str) -> tuple[str, float]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o644)  # mkstemp's 0600 would hide the cache from other users of the venv
             out.write(MAGIC + len(head).to_bytes(8, "little") + head + body)
             out.flush()
             os.fsync(out.fileno())
