@@ -119,7 +119,7 @@ def check_stacks(outdir: Path, stacks: Iterable[str]) -> None:
     for as long as it is loaded, so in-process a Ctrl-C during the check would be swallowed. The
     parent keeps Python's handlers, and stops the child on any interruption.
     """
-    command = [sys.executable, "-m", "qualisys_infra.terraform_core", str(outdir), *stacks]
+    command = [sys.executable, "-m", "qualisys_infra.terraform.parser", str(outdir), *stacks]
     with subprocess.Popen(  # noqa: S603 - our own module, an argument list, no shell
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     ) as child:
