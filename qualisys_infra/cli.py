@@ -136,11 +136,11 @@ def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
 
 
 def _cmd_scan(args: argparse.Namespace, project: Path) -> int:
+    from qualisys_infra.output import read_manifest
     from qualisys_infra.security import Finding, scan
-    from qualisys_infra.synth import read_manifest
 
     outdir = (args.out or project / "cdktf.out").resolve()
-    stacks = read_manifest(outdir)
+    stacks = read_manifest(outdir).stacks
     _Progress("scan", sys.stderr, quiet=args.quiet)(f"checkov over {len(stacks)} stacks")
     report = scan(outdir, stacks, checkov=args.checkov)
     if args.json:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from qualisys_infra.plan.review import StackReview, render_json, render_markdown
 from qualisys_infra.runtime import configure_node
 
 if TYPE_CHECKING:
-    from qualisys_infra.terraform_runner import StackRunner
+    from qualisys_infra.terraform.runner import StackRunner
 
 Progress = Callable[[str], None]
 
@@ -131,7 +130,8 @@ def _write(path: Path, text: str, what: str) -> None:
 def _setup(args: argparse.Namespace, project: Path, progress: Progress) -> tuple[Settings, StackRunner]:
     """Validate, synthesize every environment (so cdktf.out stays whole and cached), find Terraform."""
     from qualisys_infra.synth import synth
-    from qualisys_infra.terraform_runner import StackRunner, find_terraform
+    from qualisys_infra.terraform.executable import find_terraform
+    from qualisys_infra.terraform.runner import StackRunner
 
     env_dir = project / "environments"
     settings: Settings = load_settings(env_dir, ENVIRONMENT_NAMES, root=project)
@@ -155,11 +155,9 @@ def _setup(args: argparse.Namespace, project: Path, progress: Progress) -> tuple
 
 
 def _env_stacks(runner_outdir: Path, names: Sequence[str], only: Sequence[str]) -> list[str]:
-    try:
-        manifest = json.loads((runner_outdir / "manifest.json").read_text(encoding="utf-8"))["stacks"]
-        stacks = [s for s in manifest if any(s.startswith(f"{n}-") for n in names)]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        raise UsageError(f"{runner_outdir}/manifest.json: no synth output, run `qualisys-infra synth` first") from None
+    from qualisys_infra.output import read_manifest
+
+    stacks = [s for s in read_manifest(runner_outdir).stacks if any(s.startswith(f"{n}-") for n in names)]
     if only:
         missing = [s for s in only if s not in stacks]
         if missing:
@@ -171,7 +169,8 @@ def _env_stacks(runner_outdir: Path, names: Sequence[str], only: Sequence[str]) 
 
 
 def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int:
-    from qualisys_infra.terraform_runner import dependency_levels, record_review, run_levels
+    from qualisys_infra.terraform.review_record import record_review
+    from qualisys_infra.terraform.runner import dependency_levels, run_levels
 
     names = resolve_environment_names(args.env)
     settings, runner = _setup(args, project, progress)
@@ -201,7 +200,7 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
 
 def _check_backend_against_bootstrap(runner: StackRunner, settings: Settings, progress: Progress) -> None:
     """The backends are written from account.tfvars; check them against what bootstrap created."""
-    from qualisys_infra.terraform_runner import bootstrap_outputs, check_backend
+    from qualisys_infra.terraform.runner import bootstrap_outputs, check_backend
 
     progress("reading the bootstrap stack's outputs")
     account = settings.account
@@ -217,7 +216,8 @@ def _check_backend_against_bootstrap(runner: StackRunner, settings: Settings, pr
 
 
 def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> int:
-    from qualisys_infra.terraform_runner import check_reviewed, dependency_levels, run_levels
+    from qualisys_infra.terraform.review_record import check_reviewed
+    from qualisys_infra.terraform.runner import dependency_levels, run_levels
 
     names = resolve_environment_names(args.env)
     _, runner = _setup(args, project, progress)
@@ -226,24 +226,21 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
     with tempfile.TemporaryDirectory(prefix="qualisys-deploy-") as work:
         # Every plan is reviewed again, from a private copy, before anything is applied; only the
         # copies are applied, so a plan file changed after its check is never what runs.
-        verified = {stack: check_reviewed(runner, stack, Path(work)) for stack in stacks}
+        ordered = [s for level in levels for s in level]
+        verified = {stack: check_reviewed(runner, stack, Path(work)) for stack in ordered}
         run_levels(levels, lambda stack: runner.apply(stack, verified[stack]), parallel=1)
-    print(f"deploy: applied {len(stacks)} reviewed plan(s): {', '.join(s for level in levels for s in level)}")
+    print(f"deploy: applied {len(ordered)} reviewed plan(s): {', '.join(ordered)}")
     return 0
 
 
 def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -> int:
     from qualisys_infra.synth import BOOTSTRAP_STATE_FILE
-    from qualisys_infra.terraform_runner import bootstrap
+    from qualisys_infra.terraform.bootstrap import BootstrapSession
 
     _, runner = _setup(args, project, progress)
-
-    def review(path: Path) -> int:
-        reviews = _reviews([path], ())
-        sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()))
-        return len(blocking(reviews[0].findings))
-
-    message = bootstrap(runner, BOOTSTRAP_STACK, project / BOOTSTRAP_STATE_FILE, review=review)
+    with BootstrapSession(runner, BOOTSTRAP_STACK, project / BOOTSTRAP_STATE_FILE) as session:
+        sys.stdout.write(render_text(_reviews([session.plan()], ()), color=sys.stdout.isatty()))
+        message = session.apply()  # reviews the saved plan again; a blocking finding stops here (exit 1)
     print(f"bootstrap: {message}")
     return 0
 

