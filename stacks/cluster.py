@@ -6,12 +6,12 @@ from modules.account_context import AccountContext
 from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, NodeGroupProps, irsa_role
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
+from modules.platform.rbac import CI_DEPLOYERS_GROUP
 from modules.policy import Condition, Statement
 from qualisys_infra.engine import Construct
 from qualisys_infra.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
-CI_KUBERNETES_GROUP = "ci-deployers"
 PLAYWRIGHT_TAINT = ("dedicated", "playwright", "NO_SCHEDULE")
 KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 
@@ -90,10 +90,10 @@ class ClusterStack(EnvironmentStack):
                     name=account.ci_deployer_role_name,
                     role_arn=role_arn + account.ci_deployer_role_name,
                     # Read-only view in its namespaces; write rights come from the platform stack's
-                    # RBAC Role bound to CI_KUBERNETES_GROUP, which excludes secrets and pods/exec.
+                    # RBAC Role bound to CI_DEPLOYERS_GROUP, which excludes secrets and pods/exec.
                     policy="AmazonEKSViewPolicy",
                     namespaces=env.eks_ci_namespaces,
-                    kubernetes_groups=(CI_KUBERNETES_GROUP,),
+                    kubernetes_groups=(CI_DEPLOYERS_GROUP,),
                 )
             )
         self.eks = EksCluster(

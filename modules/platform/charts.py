@@ -1,23 +1,131 @@
-"""Every Helm chart of the platform, pinned in one place: repository, chart, exact version."""
+"""Every Helm chart of the platform, pinned in one place: repository, chart, exact version.
+
+Each pin names where it was verified: the chart's ``Chart.yaml`` (``version``, ``appVersion``) at
+the release tag of its source repository. ``qualisys-infra charts`` compares the pins with the
+repositories' ``index.yaml``.
+
+The cluster-autoscaler is pinned per Kubernetes minor: its minor version must match the cluster's
+(kubernetes/autoscaler's README), so the chart and image come from :data:`AUTOSCALER_RELEASES` by
+``eks_kubernetes_version``. The chart is the newest one whose ``appVersion`` is of that minor; the
+image is the newest patch release of that minor, which the chart's own default lags behind.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+
+PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
+EKS_CHARTS = "https://aws.github.io/eks-charts"
+AUTOSCALER = "https://kubernetes.github.io/autoscaler"
+METRICS_SERVER = "https://kubernetes-sigs.github.io/metrics-server/"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Chart:
+    """A chart at an exact version; ``app_version`` is that version's ``appVersion``, for the record.
+
+    ``same_app_minor`` marks a chart whose newer versions only count as updates while their
+    ``appVersion`` keeps the minor of this one (the cluster-autoscaler: one line per Kubernetes minor).
+    """
+
     repository: str
     chart: str
     version: str
+    app_version: str
+    same_app_minor: bool = False
 
 
-CHARTS = {
-    "kube-prometheus-stack": Chart(
-        "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "75.15.1"
-    ),
-    "aws-load-balancer-controller": Chart("https://aws.github.io/eks-charts", "aws-load-balancer-controller", "1.13.3"),
-    "aws-for-fluent-bit": Chart("https://aws.github.io/eks-charts", "aws-for-fluent-bit", "0.1.35"),
-    "cluster-autoscaler": Chart("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.46.6"),
-    "metrics-server": Chart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.12.2"),
-}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutoscalerRelease:
+    """The cluster-autoscaler chart and image for one Kubernetes minor."""
+
+    chart: Chart
+    image_tag: str
+
+
+# Release name -> chart, for every chart but the cluster-autoscaler (see AUTOSCALER_RELEASES).
+CHARTS: Mapping[str, Chart] = MappingProxyType(
+    {
+        # prometheus-community/helm-charts, tag kube-prometheus-stack-88.5.3 (ea930ba, 2026-08-21): Chart.yaml version 88.5.3, appVersion v0.93.1.
+        # From 75.x: no values key we set was renamed; Helm does not upgrade CRDs, so an existing install
+        # needs the operator's CRDs applied first (the chart's UPGRADE.md, one note per major).
+        "kube-prometheus-stack": Chart(
+            repository=PROMETHEUS_COMMUNITY, chart="kube-prometheus-stack", version="88.5.3", app_version="v0.93.1"
+        ),
+        # aws/eks-charts, tag v0.0.242 (5239609, 2026-08-03): stable/aws-load-balancer-controller/Chart.yaml version 3.5.0, appVersion v3.5.0.
+        "aws-load-balancer-controller": Chart(
+            repository=EKS_CHARTS, chart="aws-load-balancer-controller", version="3.5.0", app_version="v3.5.0"
+        ),
+        # aws/eks-charts, tag v0.0.242 (5239609, 2026-08-03): stable/aws-for-fluent-bit/Chart.yaml version 0.2.0, appVersion 3.2.1.
+        "aws-for-fluent-bit": Chart(
+            repository=EKS_CHARTS, chart="aws-for-fluent-bit", version="0.2.0", app_version="3.2.1"
+        ),
+        # kubernetes-sigs/metrics-server, tag metrics-server-helm-chart-3.13.1 (842dcc8, 2026-06-11): charts/metrics-server/Chart.yaml version 3.13.1, appVersion 0.8.1.
+        "metrics-server": Chart(
+            repository=METRICS_SERVER, chart="metrics-server", version="3.13.1", app_version="0.8.1"
+        ),
+    }
+)
+
+
+def _autoscaler(version: str, app_version: str, image_tag: str) -> AutoscalerRelease:
+    chart = Chart(
+        repository=AUTOSCALER,
+        chart="cluster-autoscaler",
+        version=version,
+        app_version=app_version,
+        same_app_minor=True,
+    )
+    return AutoscalerRelease(chart=chart, image_tag=image_tag)
+
+
+# Kubernetes minor -> cluster-autoscaler. Charts verified in kubernetes/autoscaler at their tags
+# cluster-autoscaler-chart-<version> (charts/cluster-autoscaler/Chart.yaml, from 9.52.0 on
+# cluster-autoscaler/charts/cluster-autoscaler/Chart.yaml); images at the release tags
+# cluster-autoscaler-<patch> (cluster-autoscaler/version/version.go).
+AUTOSCALER_RELEASES: Mapping[str, AutoscalerRelease] = MappingProxyType(
+    {
+        # chart 9.46.6 (13dba17, 2025-03-31): last chart of appVersion 1.32.0; image tag cluster-autoscaler-1.32.7 (2026-02-13).
+        "1.32": _autoscaler("9.46.6", "1.32.0", "v1.32.7"),
+        # chart 9.51.0 (9befb31, 2025-10-10): last chart of appVersion 1.33.0; image tag cluster-autoscaler-1.33.6 (2026-07-22).
+        "1.33": _autoscaler("9.51.0", "1.33.0", "v1.33.6"),
+        # chart 9.53.0 (a2db9eb, 2025-12-03): last chart of appVersion 1.34.x (1.34.2); image tag cluster-autoscaler-1.34.5 (2026-07-22).
+        "1.34": _autoscaler("9.53.0", "1.34.2", "v1.34.5"),
+        # chart 9.59.0 (5a0b98e, 2026-07-21): newest chart, appVersion 1.35.0; image tag cluster-autoscaler-1.35.2 (2026-07-22).
+        "1.35": _autoscaler("9.59.0", "1.35.0", "v1.35.2"),
+    }
+)
+
+
+def kubernetes_minor(version: str) -> str:
+    """``"1.33"`` for ``"1.33"``, ``"1.33.4"`` or ``"v1.33.4"``."""
+    parts = version.removeprefix("v").split(".")
+    return ".".join(parts[:2])
+
+
+def autoscaler_release(kubernetes_version: str) -> AutoscalerRelease:
+    """The cluster-autoscaler of the cluster's Kubernetes minor; refuses a minor with no pinned release."""
+    minor = kubernetes_minor(kubernetes_version)
+    try:
+        return AUTOSCALER_RELEASES[minor]
+    except KeyError:
+        known = ", ".join(AUTOSCALER_RELEASES)
+        raise ValueError(
+            f"eks_kubernetes_version {kubernetes_version!r}: no cluster-autoscaler is pinned for Kubernetes "
+            f"{minor} (pinned: {known}); add one to AUTOSCALER_RELEASES in modules/platform/charts.py"
+        ) from None
+
+
+def platform_charts(kubernetes_version: str) -> dict[str, Chart]:
+    """Release name -> chart of every release a cluster of ``kubernetes_version`` runs."""
+    return {**CHARTS, "cluster-autoscaler": autoscaler_release(kubernetes_version).chart}
+
+
+def every_pin() -> dict[str, Chart]:
+    """Every pinned chart by a readable name: one per release, one per Kubernetes minor for the autoscaler."""
+    pins = dict(CHARTS)
+    for minor, release in AUTOSCALER_RELEASES.items():
+        pins[f"cluster-autoscaler (Kubernetes {minor})"] = release.chart
+    return pins

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from modules.alert_rules import ALERT_RULES
+from modules.platform.charts import autoscaler_release, platform_charts
+from modules.platform.rbac import CI_DEPLOYERS_GROUP
 from qualisys_infra.settings import ENVIRONMENT_NAMES, EnvironmentConfig
-from stacks.platform_charts import CHARTS
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, ref, statements
 
@@ -31,8 +32,13 @@ def _namespaces(s: Synthesized, env: EnvironmentConfig) -> dict[str, dict[str, A
     }
 
 
+def _releases(s: Synthesized, env: EnvironmentConfig) -> dict[str, dict[str, Any]]:
+    """Every Helm release of the environment by its release name."""
+    return {r["name"]: r for r in s.resources(_stack(env), "helm_release").values()}
+
+
 def _release(s: Synthesized, env: EnvironmentConfig, chart: str) -> dict[str, Any]:
-    return dict(s.resources(_stack(env), "helm_release")[chart])
+    return _releases(s, env)[chart]
 
 
 def _values(s: Synthesized, env: EnvironmentConfig, chart: str) -> dict[str, Any]:
@@ -117,6 +123,14 @@ def test_ci_deployer_role_is_exactly_workloads_in_staging(synthesized: Synthesiz
     assert binding["subject"] == [{"kind": "Group", "name": "ci-deployers", "api_group": "rbac.authorization.k8s.io"}]
 
 
+def test_ci_access_entry_maps_to_the_group_the_role_is_bound_to(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    entries = synthesized.resources(f"{env.environment}-cluster", "aws_eks_access_entry").values()
+    groups = {g for e in entries for g in e.get("kubernetes_groups") or ()}
+    assert groups == ({CI_DEPLOYERS_GROUP} if env.eks_ci_namespaces else set())
+
+
 def test_people_roles_read_or_administer_without_secrets(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     roles = {
         r["metadata"]["name"]: r for r in synthesized.resources(_stack(env), "kubernetes_cluster_role_v1").values()
@@ -129,9 +143,10 @@ def test_people_roles_read_or_administer_without_secrets(synthesized: Synthesize
 
 
 def test_every_chart_is_pinned_from_one_place(synthesized: Synthesized, env: EnvironmentConfig) -> None:
-    releases = synthesized.resources(_stack(env), "helm_release")
-    assert sorted(releases) == sorted(CHARTS)
-    for name, chart in CHARTS.items():
+    releases = _releases(synthesized, env)
+    charts = platform_charts(env.eks_kubernetes_version)
+    assert sorted(releases) == sorted(charts)
+    for name, chart in charts.items():
         release = releases[name]
         assert (release["repository"], release["chart"], release["version"]) == (
             chart.repository,
@@ -143,7 +158,7 @@ def test_every_chart_is_pinned_from_one_place(synthesized: Synthesized, env: Env
 
 
 def test_rendered_values_are_yaml_without_secrets(synthesized: Synthesized, env: EnvironmentConfig) -> None:
-    for chart in CHARTS:
+    for chart in platform_charts(env.eks_kubernetes_version):
         values = _values(synthesized, env, chart)
         assert isinstance(values, dict)
         text = json.dumps(values).lower()
@@ -244,6 +259,9 @@ def test_each_add_on_has_its_own_irsa_role(synthesized: Synthesized, env: Enviro
         "system:serviceaccount:kube-system:cluster-autoscaler",
     }
     autoscaler = _values(synthesized, env, "cluster-autoscaler")
+    release = autoscaler_release(env.eks_kubernetes_version)
+    assert autoscaler["image"]["tag"] == release.image_tag
+    assert _release(synthesized, env, "cluster-autoscaler")["version"] == release.chart.version
     assert (
         autoscaler["extraArgs"]["max-nodes-total"]
         == env.node_groups.general.max_size + env.node_groups.playwright.max_size

@@ -1,0 +1,70 @@
+"""The platform's namespaces and the traffic each may have on top of its default deny.
+
+- every namespace but ``monitoring`` admits scraping from ``monitoring`` on the app port;
+- the app namespaces admit the load balancer (the VPC: targets are pod IPs) and reach the data tier
+  (5432, 6379) and HTTPS out;
+- ``playwright-pool`` reaches the web (80, 443);
+- ``monitoring`` is ``privileged`` (node-exporter, fluent-bit; the reason is written into its
+  annotation), scrapes every other namespace, and reaches the nodes and AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from modules.network import Network
+from modules.platform.namespace import Namespace, NamespaceProps, PodSecurity
+from qualisys_infra.engine import Construct
+from qualisys_infra.settings import NamespaceConfig
+
+APP_NAMESPACES = ("dev", "staging", "production")
+MONITORING = "monitoring"
+PLAYWRIGHT_POOL = "playwright-pool"
+APP_PORT = 8080
+ANYWHERE = "0.0.0.0/0"
+MONITORING_REASON = (
+    "node-exporter needs hostNetwork, hostPID and host paths, and fluent-bit reads /var/log on every node; "
+    "nothing else runs here"
+)
+
+
+def platform_namespaces(
+    scope: Construct, *, namespaces: Mapping[str, NamespaceConfig], network: Network
+) -> dict[str, Namespace]:
+    """One :class:`Namespace` per entry of ``namespaces``, with id ``ns-<name>`` in ``scope``.
+
+    The ids sit directly in ``scope`` (not under a grouping construct) so that the namespaces'
+    addresses stay ``kubernetes_namespace_v1.ns-<name>_namespace``: replacing a namespace deletes
+    everything in it.
+    """
+    created: dict[str, Namespace] = {}
+    for name, quota in namespaces.items():
+        privileged = name == MONITORING
+        namespace = Namespace(
+            scope,
+            f"ns-{name}",
+            props=NamespaceProps(
+                name=name,
+                quota=quota,
+                pod_security=PodSecurity.PRIVILEGED if privileged else PodSecurity.RESTRICTED,
+                privileged_reason=MONITORING_REASON if privileged else "",
+            ),
+        )
+        created[name] = namespace
+        if name != MONITORING:
+            namespace.allow_ingress_from_namespace("allow-scraping", MONITORING, ports=((APP_PORT, "TCP"),))
+        if name in APP_NAMESPACES:
+            vpc = network.vpc_cidr
+            namespace.allow_ingress_from_network("allow-load-balancer", vpc, ports=((APP_PORT, "TCP"),))
+            namespace.allow_egress_to_network("allow-data-tier", vpc, ports=((5432, "TCP"), (6379, "TCP")))
+            namespace.allow_egress_to_network("allow-https-out", ANYWHERE, ports=((443, "TCP"),))
+        elif name == PLAYWRIGHT_POOL:
+            namespace.allow_egress_to_network("allow-web-out", ANYWHERE, ports=((443, "TCP"), (80, "TCP")))
+        elif name == MONITORING:
+            for target in namespaces:
+                if target != MONITORING:
+                    namespace.allow_egress_to_namespace(f"allow-scrape-{target}", target, ports=((APP_PORT, "TCP"),))
+            namespace.allow_egress_to_network(
+                "allow-nodes-and-aws", ANYWHERE, ports=((443, "TCP"), (10250, "TCP"), (9100, "TCP"))
+            )
+    return created

@@ -1,0 +1,180 @@
+"""Each Helm chart's values, built in Python from the settings: pure functions, no engine, no files.
+
+The functions take the environment's settings and the few names and ARNs that only the stack knows
+(as strings: at synth they are the engine's tokens, which pass through unchanged), and return the
+values as a dict; :func:`to_yaml` turns one into the text a ``helm_release`` takes. Keys follow each
+chart's ``values.yaml`` at the version pinned in :mod:`modules.platform.charts`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from modules.alert_rules import ALERT_RULES
+from modules.platform.charts import autoscaler_release
+from modules.platform.dashboards import DASHBOARDS
+from qualisys_infra.settings import EnvironmentConfig
+
+Values = dict[str, Any]
+
+# kube-prometheus-stack's resource names start with this: the Grafana service is ``kps-grafana``
+# (the README's port-forward), the Prometheus service ``kps-prometheus``.
+KPS_FULLNAME = "kps"
+FLUENT_BIT_SERVICE_ACCOUNT = "aws-for-fluent-bit"
+LB_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
+AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+# Prometheus and Alertmanager run as this user and group (the images' own "nobody"-like ids).
+MONITORING_UID = 1000
+MONITORING_FS_GROUP = 2000
+
+
+def _service_account(name: str, role_arn: str) -> Values:
+    return {"create": True, "name": name, "annotations": {IRSA_ANNOTATION: role_arn}}
+
+
+def _non_root(*, fs_group: bool) -> Values:
+    context: Values = {"runAsNonRoot": True, "runAsUser": MONITORING_UID}
+    if fs_group:
+        context["fsGroup"] = MONITORING_FS_GROUP
+    context["seccompProfile"] = {"type": "RuntimeDefault"}
+    return context
+
+
+def kube_prometheus_stack(env: EnvironmentConfig) -> Values:
+    """Prometheus (retention and storage from the settings), Alertmanager, Grafana with the QUALISYS
+    dashboards, and the alert rules.
+
+    The Grafana admin password is never in these values: the release sets ``grafana.adminPassword``
+    from Secrets Manager with ``set_sensitive``.
+    """
+    return {
+        "fullnameOverride": KPS_FULLNAME,
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": f"{env.prometheus_retention_days}d",
+                "storageSpec": {
+                    "volumeClaimTemplate": {
+                        "spec": {
+                            "storageClassName": "gp3",
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": f"{env.prometheus_storage_gib}Gi"}},
+                        }
+                    }
+                },
+                # Select every rule and ServiceMonitor, not only this release's.
+                "ruleSelectorNilUsesHelmValues": False,
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "securityContext": _non_root(fs_group=True),
+            }
+        },
+        "alertmanager": {"alertmanagerSpec": {"securityContext": _non_root(fs_group=False)}},
+        "grafana": {
+            "admin": {"existingSecret": ""},
+            "defaultDashboardsEnabled": True,
+            "dashboardProviders": {
+                "dashboardproviders.yaml": {
+                    "apiVersion": 1,
+                    "providers": [
+                        {
+                            "name": "qualisys",
+                            "orgId": 1,
+                            "folder": "QUALISYS",
+                            "type": "file",
+                            "disableDeletion": True,
+                            "options": {"path": "/var/lib/grafana/dashboards/qualisys"},
+                        }
+                    ],
+                }
+            },
+            "dashboards": {
+                "qualisys": {name: {"json": json.dumps(dashboard)} for name, dashboard in DASHBOARDS.items()}
+            },
+        },
+        "additionalPrometheusRulesMap": {
+            "qualisys": {
+                "groups": [
+                    {
+                        "name": "qualisys.rules",
+                        "rules": [
+                            {
+                                "alert": rule.name,
+                                "expr": rule.expr,
+                                "for": rule.duration,
+                                "labels": {"severity": rule.severity},
+                                "annotations": {"summary": rule.summary, "runbook_url": rule.runbook_url},
+                            }
+                            for rule in ALERT_RULES
+                        ],
+                    }
+                ]
+            }
+        },
+    }
+
+
+def aws_load_balancer_controller(env: EnvironmentConfig, *, cluster: str, vpc_id: str, role_arn: str) -> Values:
+    """Two replicas (one may be down at a time), the VPC and region given rather than looked up from
+    instance metadata (IMDSv2 with hop limit 1 hides it from pods)."""
+    return {
+        "clusterName": cluster,
+        "region": env.region,
+        "vpcId": vpc_id,
+        "serviceAccount": _service_account(LB_CONTROLLER_SERVICE_ACCOUNT, role_arn),
+        "replicaCount": 2,
+        "podDisruptionBudget": {"maxUnavailable": 1},
+    }
+
+
+def aws_for_fluent_bit(env: EnvironmentConfig, *, log_group: str, role_arn: str) -> Values:
+    """Container logs as JSON to ``log_group``, which Terraform creates (KMS key, retention): the
+    chart must not create it. Every other output is off."""
+    return {
+        "serviceAccount": _service_account(FLUENT_BIT_SERVICE_ACCOUNT, role_arn),
+        "cloudWatchLogs": {
+            "enabled": True,
+            "region": env.region,
+            "logGroupName": log_group,
+            "logStreamPrefix": "from-fluent-bit-",
+            "logFormat": "json",
+            "autoCreateGroup": False,
+            "logRetentionDays": env.log_retention_days,
+        },
+        "firehose": {"enabled": False},
+        "kinesis": {"enabled": False},
+        "elasticsearch": {"enabled": False},
+    }
+
+
+def cluster_autoscaler(env: EnvironmentConfig, *, cluster: str, role_arn: str) -> Values:
+    """Auto-discovery of this cluster's node groups, the image of the cluster's Kubernetes minor,
+    and a bound on the whole cluster: the node groups' own maxima bound each group, and
+    ``max-nodes-total`` is their sum."""
+    groups = env.node_groups
+    return {
+        "autoDiscovery": {"clusterName": cluster},
+        "awsRegion": env.region,
+        "image": {"tag": autoscaler_release(env.eks_kubernetes_version).image_tag},
+        "rbac": {"serviceAccount": _service_account(AUTOSCALER_SERVICE_ACCOUNT, role_arn)},
+        "extraArgs": {
+            "balance-similar-node-groups": True,
+            "skip-nodes-with-system-pods": False,
+            "expander": "least-waste",
+            "max-nodes-total": groups.general.max_size + groups.playwright.max_size,
+        },
+    }
+
+
+def metrics_server() -> Values:
+    """Two replicas, one always available. metrics-server reads kubelets only: no AWS access, no role."""
+    return {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}
+
+
+def to_yaml(values: Mapping[str, Any]) -> str:
+    """``values`` as block YAML in the order written; long strings (dashboards, tokens) never folded."""
+    text: str = yaml.safe_dump(dict(values), sort_keys=False, width=1 << 30, allow_unicode=True)
+    return text
