@@ -33,6 +33,8 @@ $(PY_STAMP): requirements.txt pyproject.toml
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt >$(VENV)/setup.log 2>&1 \
 	  && $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . >>$(VENV)/setup.log 2>&1 \
 	  || { cat $(VENV)/setup.log >&2; echo "setup: pip failed (log above, also in $(VENV)/setup.log)" >&2; exit 1; }
+	@echo "setup: provider schemas from the installed bindings into .cache/qualisys-schema (once per install)"
+	@$(BIN)/python -c "from qualisys_infra.schema import ensure_indexes; ensure_indexes()"
 	@touch $@
 
 $(CHECKOV_STAMP): requirements-checkov.txt

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TextIO
 
 from qualisys_infra.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd_plan, cmd_review
+from qualisys_infra.cli_schema import add_commands as add_schema_commands
+from qualisys_infra.cli_schema import run as run_schema
 from qualisys_infra.cli_tenants import add_commands as add_tenant_commands
 from qualisys_infra.cli_tenants import run as run_tenants
 from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
@@ -79,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not load the output with Terraform's parser before writing it",
     )
+    synth.add_argument(
+        "--skip-schema-check",
+        action="store_true",
+        help="do not check every block against the providers' schemas before writing it",
+    )
 
     scan = sub.add_parser(
         "scan",
@@ -92,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_commands(sub)
     add_tenant_commands(sub)
+    add_schema_commands(sub)
 
     envs = sub.add_parser(
         "environments",
@@ -121,6 +129,7 @@ def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
         outdir=outdir,
         force=args.force,
         check_with_terraform=not args.skip_terraform_check,
+        check_schema=not args.skip_schema_check,
         progress=progress,
     )
     shown = os.path.relpath(result.outdir)
@@ -261,6 +270,8 @@ def _dispatch(args: argparse.Namespace, project: Path) -> int:
             return cmd_review(args)
         if args.command == "tenants":
             return run_tenants(args)
+        if args.command == "check-schema":
+            return run_schema(args)
         if args.command in ("plan", "deploy", "bootstrap"):
             progress = _Progress(args.command, sys.stderr, quiet=args.quiet)
             handler = {"plan": cmd_plan, "deploy": cmd_deploy, "bootstrap": cmd_bootstrap}[args.command]

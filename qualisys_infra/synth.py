@@ -142,6 +142,7 @@ def synth(
     outdir: Path,
     force: bool = False,
     check_with_terraform: bool = True,
+    check_schema: bool = True,
     progress: Progress = lambda _: None,
 ) -> SynthResult:
     """Synthesize the bootstrap stack and every stack of ``settings.environments`` into ``outdir``.
@@ -175,6 +176,15 @@ def synth(
             from qualisys_infra.terraform.parser import check_stacks
 
             check_stacks(staging, stacks)
+        if check_schema:
+            from qualisys_infra.schema import check_configs, ensure_indexes
+
+            ensure_indexes(progress=progress)  # once per installed binding; seconds the first time
+            progress(f"checking {len(stacks)} stacks against the providers' schemas")
+            configs = {
+                s: json.loads((staging / "stacks" / s / "cdk.tf.json").read_text(encoding="utf-8")) for s in stacks
+            }
+            check_configs(configs).raise_for_violations()
         stamp = {"digest": digest, "stacks": list(stacks), "files": _output_files(staging)}
         (staging / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
         publish(staging, outdir, project=environments_dir.resolve().parent)
