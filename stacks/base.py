@@ -23,8 +23,12 @@ from qualisys_infra.settings import AccountConfig, EnvironmentConfig
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StateBackend:
     """Where a stack keeps its state: ``key`` in the bootstrap bucket, encrypted with the state
-    key, locked both by an S3 lock file (``use_lockfile``) and by the DynamoDB table the spec asks
-    for."""
+    key, locked by an S3 lock file (``use_lockfile``, Terraform 1.10+).
+
+    The DynamoDB lock table the spec asks for is created by the bootstrap stack but not named here:
+    Terraform 1.11+ deprecates ``dynamodb_table`` and warns at every ``init``. A client that needs
+    it (a tool that watches the lock table, or a migration from DynamoDB locking) adds
+    ``-backend-config=dynamodb_table=NAME``; Terraform then holds both locks."""
 
     account: AccountConfig
     key: str
@@ -58,7 +62,6 @@ class BaseStack(TerraformStack):
             encrypt=True,
             kms_key_id=account.state_key_alias,
             use_lockfile=True,
-            dynamodb_table=account.lock_table_name,
         )
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
 

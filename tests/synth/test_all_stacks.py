@@ -38,7 +38,6 @@ def test_every_environment_stack_uses_the_locked_encrypted_s3_backend(synthesize
             "encrypt": True,
             "kms_key_id": account.state_key_alias,
             "use_lockfile": True,
-            "dynamodb_table": account.lock_table_name,
         }, name
 
 

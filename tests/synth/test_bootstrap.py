@@ -154,7 +154,6 @@ def test_bootstrap_keeps_its_state_in_the_bucket_it_creates(synthesized: Synthes
             "encrypt": True,
             "kms_key_id": account.state_key_alias,
             "use_lockfile": True,
-            "dynamodb_table": account.lock_table_name,
         }
     }
 
