@@ -1,0 +1,156 @@
+"""The platform's chart pins and Helm values as pure functions: settings in, values out, no engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import promql_parser
+import pytest
+import yaml
+
+from modules.alert_rules import ALERT_RULES
+from modules.platform import values
+from modules.platform.charts import (
+    AUTOSCALER_RELEASES,
+    CHARTS,
+    autoscaler_release,
+    every_pin,
+    kubernetes_minor,
+    platform_charts,
+)
+from qualisys_infra.config import ENVIRONMENT_NAMES, Settings
+from qualisys_infra.settings import EnvironmentConfig
+from tests.conftest import ROOT
+
+# What the stack passes at synth: engine tokens, which must come through the YAML unchanged.
+ROLE = "${TfToken[TOKEN.41]}"
+VPC = "${TfToken[TOKEN.42]}"
+LOG_GROUP = "${TfToken[TOKEN.43]}"
+
+
+@pytest.fixture(params=ENVIRONMENT_NAMES)
+def env(request: pytest.FixtureRequest, settings: Settings) -> EnvironmentConfig:
+    return next(e for e in settings.environments if e.environment == request.param)
+
+
+def _every_chart(env: EnvironmentConfig) -> dict[str, values.Values]:
+    return {
+        "kube-prometheus-stack": values.kube_prometheus_stack(env),
+        "aws-load-balancer-controller": values.aws_load_balancer_controller(
+            env, cluster="qualisys-x", vpc_id=VPC, role_arn=ROLE
+        ),
+        "aws-for-fluent-bit": values.aws_for_fluent_bit(env, log_group=LOG_GROUP, role_arn=ROLE),
+        "cluster-autoscaler": values.cluster_autoscaler(env, cluster="qualisys-x", role_arn=ROLE),
+        "metrics-server": values.metrics_server(),
+    }
+
+
+def test_building_values_starts_no_engine() -> None:
+    code = "import sys, modules.platform.values, qualisys_infra.cli_charts; print(sorted(m for m in sys.modules if m.startswith(('cdktn', 'constructs', 'jsii'))))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_every_release_has_values_and_a_pin(env: EnvironmentConfig) -> None:
+    assert sorted(_every_chart(env)) == sorted(platform_charts(env.eks_kubernetes_version))
+
+
+def test_values_survive_yaml_and_tokens_pass_through_unchanged(env: EnvironmentConfig) -> None:
+    for chart, built in _every_chart(env).items():
+        text = values.to_yaml(built)
+        assert yaml.safe_load(text) == built, chart
+        assert text == values.to_yaml(_every_chart(env)[chart]), "same settings, same text"
+        if chart not in ("kube-prometheus-stack", "metrics-server"):
+            assert ROLE in text, chart
+
+
+def test_service_accounts_carry_their_irsa_role(env: EnvironmentConfig) -> None:
+    built = _every_chart(env)
+    accounts = {
+        "aws-load-balancer-controller": built["aws-load-balancer-controller"]["serviceAccount"],
+        "aws-for-fluent-bit": built["aws-for-fluent-bit"]["serviceAccount"],
+        "cluster-autoscaler": built["cluster-autoscaler"]["rbac"]["serviceAccount"],
+    }
+    for chart, account in accounts.items():
+        assert account["create"] is True and account["annotations"] == {"eks.amazonaws.com/role-arn": ROLE}, chart
+    assert accounts["aws-for-fluent-bit"]["name"] == values.FLUENT_BIT_SERVICE_ACCOUNT
+
+
+def test_prometheus_retention_and_storage_follow_the_settings(env: EnvironmentConfig) -> None:
+    spec = values.kube_prometheus_stack(env)["prometheus"]["prometheusSpec"]
+    assert spec["retention"] == f"{env.prometheus_retention_days}d"
+    claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["resources"]["requests"]["storage"] == f"{env.prometheus_storage_gib}Gi"
+    assert spec["securityContext"]["runAsNonRoot"] is True
+
+
+def test_grafana_gets_dashboards_but_never_a_password(env: EnvironmentConfig) -> None:
+    kps = values.kube_prometheus_stack(env)
+    assert kps["fullnameOverride"] == "kps"  # the README's `svc/kps-grafana`
+    assert "password" not in json.dumps(kps["grafana"]).lower()
+    dashboards = kps["grafana"]["dashboards"]["qualisys"]
+    assert sorted(dashboards) == ["application", "cluster", "database"]
+    for dashboard in dashboards.values():
+        for panel in json.loads(dashboard["json"])["panels"]:
+            for target in panel["targets"]:
+                promql_parser.parse(target["expr"])
+
+
+def test_alert_rules_are_all_there_and_parse(env: EnvironmentConfig) -> None:
+    (group,) = values.kube_prometheus_stack(env)["additionalPrometheusRulesMap"]["qualisys"]["groups"]
+    assert [r["alert"] for r in group["rules"]] == [r.name for r in ALERT_RULES]
+    for rule in group["rules"]:
+        promql_parser.parse(rule["expr"])
+        assert rule["labels"]["severity"] in ("critical", "warning")
+        assert rule["annotations"]["runbook_url"].startswith("https://runbooks.qualisys.dev/alerts/")
+
+
+def test_fluent_bit_writes_json_to_the_terraform_log_group_only(env: EnvironmentConfig) -> None:
+    built = values.aws_for_fluent_bit(env, log_group=LOG_GROUP, role_arn=ROLE)
+    logs = built["cloudWatchLogs"]
+    assert (logs["logGroupName"], logs["autoCreateGroup"], logs["logFormat"]) == (LOG_GROUP, False, "json")
+    assert logs["logRetentionDays"] == env.log_retention_days and logs["region"] == env.region
+    assert all(built[output] == {"enabled": False} for output in ("firehose", "kinesis", "elasticsearch"))
+
+
+def test_autoscaler_bounds_the_cluster_by_the_node_groups(env: EnvironmentConfig) -> None:
+    built = values.cluster_autoscaler(env, cluster="qualisys-x", role_arn=ROLE)
+    groups = env.node_groups
+    assert built["extraArgs"]["max-nodes-total"] == groups.general.max_size + groups.playwright.max_size
+    assert built["autoDiscovery"] == {"clusterName": "qualisys-x"} and built["awsRegion"] == env.region
+
+
+def test_autoscaler_version_matches_the_cluster_kubernetes_version(env: EnvironmentConfig) -> None:
+    """The autoscaler's minor must be the cluster's (kubernetes/autoscaler): image, chart line and
+    the values all follow ``eks_kubernetes_version``."""
+    cluster_minor = kubernetes_minor(env.eks_kubernetes_version)
+    release = autoscaler_release(env.eks_kubernetes_version)
+    tag = values.cluster_autoscaler(env, cluster="qualisys-x", role_arn=ROLE)["image"]["tag"]
+    assert tag == release.image_tag
+    assert kubernetes_minor(tag) == cluster_minor
+    assert kubernetes_minor(release.chart.app_version) == cluster_minor
+    assert platform_charts(env.eks_kubernetes_version)["cluster-autoscaler"] == release.chart
+
+
+def test_every_autoscaler_line_is_of_its_own_minor() -> None:
+    for minor, release in AUTOSCALER_RELEASES.items():
+        assert kubernetes_minor(release.image_tag) == minor, minor
+        assert kubernetes_minor(release.chart.app_version) == minor, minor
+        assert release.chart.same_app_minor
+
+
+def test_fails_if_no_autoscaler_is_pinned_for_the_cluster_minor() -> None:
+    with pytest.raises(
+        ValueError, match=r"eks_kubernetes_version '1\.29': no cluster-autoscaler is pinned for Kubernetes 1\.29"
+    ):
+        autoscaler_release("1.29")
+
+
+def test_every_pin_is_an_exact_https_version() -> None:
+    for name, chart in every_pin().items():
+        assert chart.repository.startswith("https://"), name
+        parts = chart.version.split(".")
+        assert len(parts) == 3 and all(p.isdigit() for p in parts), f"{name}: {chart.version} is not exact"
+    assert set(CHARTS) | {"cluster-autoscaler"} == set(platform_charts("1.33"))
