@@ -1,0 +1,121 @@
+"""Stacks only compose: they build no engine resource themselves and, like every construct, read no
+file during synth. Checked on the source (the AST), so nothing is synthesized here.
+
+A stack that needs a resource gets it from a construct in ``modules/``; values, templates and data
+are Python, or read once by a loader in ``modules/`` at import time.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+STACKS = sorted((ROOT / "stacks").glob("*.py"))
+CONSTRUCTS = sorted((ROOT / "modules").rglob("*.py")) + sorted((ROOT / "bootstrap").glob("*.py"))
+# The engine's resource bindings: importing one means building resources (or data sources) by hand.
+BINDINGS = ("qualisys_infra.engine.aws", "qualisys_infra.engine.kubernetes", "qualisys_infra.engine.helm")
+ENGINE_PACKAGES = ("cdktn", "cdktn_provider_", "constructs")
+# Every stack's base configures the AWS provider (and the backend): that is what makes it a stack.
+ALLOWED_BINDINGS = {("base.py", "qualisys_infra.engine.aws", "provider")}
+FILE_MODULES = ("pathlib", "io", "os", "shutil", "glob", "jinja2", "importlib.resources", "tempfile")
+FILE_CALLS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "iterdir", "glob", "rglob"}
+
+
+def engine_resource_uses(source: str, filename: str) -> list[str]:
+    """Where ``source`` imports the engine's resource bindings (or the engine packages themselves)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                if (filename, node.module, alias.name) in ALLOWED_BINDINGS:
+                    continue
+                full = f"{node.module}.{alias.name}"
+                if node.module.startswith(BINDINGS) or full.startswith(BINDINGS) or _engine(node.module):
+                    found.append(f"{filename}:{node.lineno}: from {node.module} import {alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith(BINDINGS) or _engine(alias.name):
+                    found.append(f"{filename}:{node.lineno}: import {alias.name}")
+    return found
+
+
+def file_reads(source: str, filename: str) -> list[str]:
+    """Where ``source`` touches the file system: file modules, ``open()`` and ``Path`` methods, ``__file__``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            found += [
+                f"{filename}:{node.lineno}: imports {n}"
+                for n in names
+                if n in FILE_MODULES or n.startswith(tuple(f"{m}." for m in FILE_MODULES))
+            ]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in FILE_CALLS:
+                found.append(f"{filename}:{node.lineno}: calls {name}()")
+        elif isinstance(node, ast.Name) and node.id in ("__file__", "Path"):
+            found.append(f"{filename}:{node.lineno}: uses {node.id}")
+    return sorted(found, key=_by_line)
+
+
+def _by_line(finding: str) -> tuple[int, str]:
+    _, line, text = finding.split(":", 2)
+    return int(line), text
+
+
+def _engine(module: str) -> bool:
+    return module == "cdktn" or module.startswith(("cdktn.", "cdktn_provider_", "constructs"))
+
+
+@pytest.mark.parametrize("path", STACKS, ids=lambda p: p.name)
+def test_stacks_build_no_engine_resource_themselves(path: Path) -> None:
+    assert engine_resource_uses(path.read_text(encoding="utf-8"), path.name) == []
+
+
+@pytest.mark.parametrize("path", STACKS + CONSTRUCTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_stacks_and_constructs_read_no_file(path: Path) -> None:
+    assert file_reads(path.read_text(encoding="utf-8"), path.name) == []
+
+
+def test_the_platform_stack_is_short_enough_to_read_in_one_sitting() -> None:
+    assert len((ROOT / "stacks" / "platform.py").read_text(encoding="utf-8").splitlines()) <= 150
+
+
+def test_an_engine_resource_in_a_stack_would_be_caught() -> None:
+    source = (
+        "from qualisys_infra.engine.kubernetes import role_v1\n"
+        "from qualisys_infra.engine import aws\n"
+        "import cdktn_provider_aws.vpc\n"
+        "from qualisys_infra.engine.aws import provider\n"
+    )
+    assert engine_resource_uses(source, "platform.py") == [
+        "platform.py:1: from qualisys_infra.engine.kubernetes import role_v1",
+        "platform.py:2: from qualisys_infra.engine import aws",
+        "platform.py:3: import cdktn_provider_aws.vpc",
+        "platform.py:4: from qualisys_infra.engine.aws import provider",
+    ]
+    assert engine_resource_uses("from qualisys_infra.engine.aws import provider\n", "base.py") == []
+    assert engine_resource_uses("from qualisys_infra.engine import Construct, Fn\n", "data.py") == []
+
+
+def test_a_file_read_would_be_caught() -> None:
+    source = (
+        "import jinja2\n"
+        "from pathlib import Path\n"
+        "text = Path(__file__).with_name('values.yaml').read_text()\n"
+        "data = open('x').read()\n"
+    )
+    assert file_reads(source, "x.py") == [
+        "x.py:1: imports jinja2",
+        "x.py:2: imports pathlib",
+        "x.py:3: calls read_text()",
+        "x.py:3: uses Path",
+        "x.py:3: uses __file__",
+        "x.py:4: calls open()",
+    ]
