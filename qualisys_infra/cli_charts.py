@@ -121,7 +121,7 @@ def fetch_index(session: requests.Session, url: str, timeout_seconds: float) -> 
     except requests.Timeout:
         raise ChartIndexError(f"{url}: no answer within {timeout_seconds:g} s") from None
     except requests.RequestException as exc:
-        raise ChartIndexError(f"{url}: cannot be fetched ({_first_line(exc)})") from None
+        raise ChartIndexError(f"{url}: cannot be fetched ({_connection_reason(exc)})") from None
     if response.status_code != 200:
         raise ChartIndexError(f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip())
     try:
@@ -178,6 +178,14 @@ def _release_key(version: str) -> tuple[int, int, int]:
 def _minor(version: str) -> tuple[int, int] | None:
     match = re.match(r"^v?(\d+)\.(\d+)", version)
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _connection_reason(exc: requests.RequestException) -> str:
+    """urllib3's reason without the connection's repr: ``Failed to resolve 'host' (...)``."""
+    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    reason = getattr(inner, "reason", None)
+    text = _first_line(reason if isinstance(reason, BaseException) else exc)
+    return re.sub(r"^<?HTTPS?Connection(?:Pool)?\([^)]*\)>?: ", "", text)
 
 
 def _first_line(exc: BaseException) -> str:
