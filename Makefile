@@ -92,8 +92,9 @@ lock: ## regenerate requirements.txt from requirements.in in a fresh venv
 clean: ## remove generated output (not the environments)
 	rm -rf cdktf.out plans .pytest_cache .mypy_cache .ruff_cache
 
-docs: setup ## regenerate the settings reference in README.md from the config dataclasses
+docs: setup ## regenerate README.md's settings reference (from the dataclasses) and CLI reference (from --help)
 	@$(BIN)/python -m qualisys_infra.reference --write
+	@$(BIN)/python -m qualisys_infra.cli_reference --write
 
 bench: setup ## performance benchmarks (ratios measured in one run; not part of `make test`)
 	@$(BIN)/python -m benchmarks.bench_synth

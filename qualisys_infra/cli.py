@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from qualisys_infra.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd_plan, cmd_review
 from qualisys_infra.cli_schema import add_commands as add_schema_commands
@@ -25,7 +26,7 @@ from qualisys_infra.cli_schema import run as run_schema
 from qualisys_infra.cli_tenants import add_commands as add_tenant_commands
 from qualisys_infra.cli_tenants import run as run_tenants
 from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
-from qualisys_infra.errors import ConfigError, ToolkitError
+from qualisys_infra.errors import ConfigError, ToolkitError, UsageError
 from qualisys_infra.runtime import configure_node
 
 
@@ -50,16 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qualisys-infra",
         description="Synthesize and check the QUALISYS AWS platform (CDK Terrain -> Terraform JSON).",
-        epilog="Exit codes: 0 ok, 1 engine failure or blocking finding, 2 bad input, "
-        "3-7 Terraform failed at init, plan, show, apply or state migration.",
+        epilog=EXIT_CODES,
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=Path.cwd(),
-        help="project folder holding environments/ (default: the current folder)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--version", action=_Version, help="print the toolkit's and the pinned engine's versions")
+    _global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     synth = sub.add_parser(
@@ -74,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ENV",
         help=f"environment to synthesize: {', '.join(ENVIRONMENT_NAMES)} or all (repeatable; default all)",
     )
-    synth.add_argument("--out", type=Path, default=None, help="output folder (default: PROJECT/cdktf.out)")
+    synth.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="output folder (default: PROJECT/cdktf.out)"
+    )
     synth.add_argument("--force", action="store_true", help="synthesize even when the inputs are unchanged")
     synth.add_argument(
         "--skip-terraform-check",
@@ -93,8 +91,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Run checkov (terraform_json) over OUT/stacks. Exit 1 when a check fails on a resource "
         "without a written waiver for it; waived checks are listed with their reasons.",
     )
-    scan.add_argument("--out", type=Path, default=None, help="synth output folder (default: PROJECT/cdktf.out)")
-    scan.add_argument("--checkov", default=None, help="checkov executable (default: .tools/checkov, then PATH)")
+    scan.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="synth output folder (default: PROJECT/cdktf.out)"
+    )
+    scan.add_argument(
+        "--checkov", default=None, metavar="PATH", help="checkov executable (default: .tools/checkov, then PATH)"
+    )
     scan.add_argument("--json", action="store_true", help="print the report as JSON")
 
     add_commands(sub)
@@ -108,7 +110,83 @@ def _parser() -> argparse.ArgumentParser:
         "(or JSON with --json). Exit 2 if any file is invalid, listing every violation.",
     )
     envs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    for child in _subparsers(parser):
+        child.formatter_class = HelpFormatter
+        known = {option for action in child._actions for option in action.option_strings}
+        if "--quiet" not in known:
+            _global_options(child, defaults=False)
     return parser
+
+
+EXIT_CODES = (
+    "Exit codes: 0 ok; 1 a blocking finding or an engine failure; 2 bad input; 3-7 Terraform failed at "
+    "init, plan, show, apply or state migration; 130/143 interrupted; 141 the output's reader went away."
+)
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's layout, plus ``(default: X)`` after any option whose default means something and
+    whose help does not say it already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = default not in (None, False, [], (), argparse.SUPPRESS) and action.option_strings
+        if shown and "default" not in text and not isinstance(action, argparse._VersionAction):
+            text += f" (default: {default})"
+        return text
+
+
+class _Version(argparse.Action):
+    """``--version`` on one line (argparse's own action wraps it at the terminal width)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(version_text())
+        parser.exit()
+
+
+def version_text() -> str:
+    """``qualisys-infra 0.1.0 (cdktn 0.24.0, cdktn-provider-aws 25.8.1, ...)``: the pinned engine too."""
+    parts = []
+    for package in ("cdktn", "cdktn-provider-aws", "cdktn-provider-kubernetes", "cdktn-provider-helm"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            parts.append(f"{package} {importlib.metadata.version(package)}")
+    try:
+        own = importlib.metadata.version("qualisys-infra")
+    except importlib.metadata.PackageNotFoundError:
+        own = "(not installed)"
+    return f"qualisys-infra {own} ({', '.join(parts)})"
+
+
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """``--project-dir`` and ``--quiet``, accepted before or after the command: on a command's
+    parser they default to ``SUPPRESS``, so a value given earlier is not overwritten."""
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        metavar="DIR",
+        default=Path.cwd() if defaults else argparse.SUPPRESS,
+        help="project folder holding environments/ (default: the current folder)",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="no progress lines on stderr",
+    )
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every command's parser below ``parser``, nested ones (``tenants create``) included."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_subparsers(child)]
+    return found
 
 
 def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
@@ -260,8 +338,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+PROJECT_COMMANDS = ("synth", "plan", "deploy", "bootstrap", "environments")
+
+
+def _check_project(project: Path) -> None:
+    """A command that reads ``environments/`` run from the wrong folder gets one line, not four."""
+    if not (project / "environments").is_dir():
+        raise UsageError(
+            f"{project}: no environments/ folder here; run from the qualisys-infra project folder "
+            "or pass --project-dir PATH"
+        )
+
+
 def _dispatch(args: argparse.Namespace, project: Path) -> int:
     try:
+        if args.command in PROJECT_COMMANDS:
+            _check_project(project)
         if args.command == "synth":
             return _cmd_synth(args, project)
         if args.command == "scan":

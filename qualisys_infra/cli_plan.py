@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings, resolve_environment_names
+from qualisys_infra.config import Settings, load_settings, resolve_environment_names
 from qualisys_infra.errors import PolicyError, UsageError
 from qualisys_infra.naming import BOOTSTRAP_STACK
 from qualisys_infra.plan.guardrails import blocking, check
@@ -43,8 +43,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             metavar="FILE",
             help="extra backend settings for `terraform init` (repeatable), e.g. endpoints or a role",
         )
-        parser.add_argument("--out", type=Path, default=None, help="synth output folder (default: PROJECT/cdktf.out)")
-        parser.add_argument("--plans-dir", type=Path, default=None, help="saved plans (default: PROJECT/plans)")
+        parser.add_argument(
+            "--out", type=Path, default=None, metavar="DIR", help="synth output folder (default: PROJECT/cdktf.out)"
+        )
+        parser.add_argument(
+            "--plans-dir", type=Path, default=None, metavar="DIR", help="saved plans (default: PROJECT/plans)"
+        )
+        parser.add_argument(
+            "--skip-preflight",
+            action="store_true",
+            help="do not look for AWS credentials before Terraform runs (an EC2 instance profile cannot be seen)",
+        )
 
     plan = sub.add_parser(
         "plan",
@@ -54,10 +63,24 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "Prints the review, writes PLANS/<env>/review.md for the pull request, and exits 1 on a blocking "
         "guardrail finding.",
     )
-    plan.add_argument("--env", required=True, action="append", metavar="ENV", help="environment (repeatable)")
-    plan.add_argument("--stack", action="append", default=[], metavar="STACK", help="only these stacks")
-    plan.add_argument("--allow-destroy", action="append", default=[], metavar="ADDRESS", help="allow this address")
-    plan.add_argument("--parallel", type=int, default=4, help="stacks planned at once (default 4)")
+    plan.add_argument(
+        "--env",
+        required=True,
+        action="append",
+        metavar="ENV",
+        help="environment: dev, staging or production (repeatable)",
+    )
+    plan.add_argument(
+        "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
+    )
+    plan.add_argument(
+        "--allow-destroy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="let this protected resource be destroyed or replaced (guardrail G001; repeatable; recorded for deploy)",
+    )
+    plan.add_argument("--parallel", type=int, default=4, metavar="N", help="independent stacks planned at once")
     terraform_options(plan)
 
     review = sub.add_parser(
@@ -66,10 +89,23 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         description="Read `terraform show -json` output, print the review and the guardrail findings. "
         "Exit 1 when a finding blocks.",
     )
-    review.add_argument("plans", nargs="+", type=Path, metavar="PLAN.json")
-    review.add_argument("--format", choices=("markdown", "text", "json"), default="text")
-    review.add_argument("--allow-destroy", action="append", default=[], metavar="ADDRESS")
-    review.add_argument("--output", type=Path, default=None, help="write the review here instead of stdout")
+    review.add_argument("plans", nargs="+", type=Path, metavar="PLAN.json", help="`terraform show -json` output files")
+    review.add_argument(
+        "--format",
+        choices=("markdown", "text", "json"),
+        default="text",
+        help="markdown for a pull request, text for a terminal, json for machines",
+    )
+    review.add_argument(
+        "--allow-destroy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="let this protected resource be destroyed or replaced (guardrail G001; repeatable)",
+    )
+    review.add_argument(
+        "--output", type=Path, default=None, metavar="FILE", help="write the review here instead of stdout"
+    )
 
     deploy = sub.add_parser(
         "deploy",
@@ -79,8 +115,16 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--allow-destroy addresses given to `plan`). Refuses a stack with no saved plan or a plan changed "
         "since `plan` reviewed it (exit 2), and a plan with a blocking finding (exit 1).",
     )
-    deploy.add_argument("--env", required=True, action="append", metavar="ENV")
-    deploy.add_argument("--stack", action="append", default=[], metavar="STACK")
+    deploy.add_argument(
+        "--env",
+        required=True,
+        action="append",
+        metavar="ENV",
+        help="environment: dev, staging or production (repeatable)",
+    )
+    deploy.add_argument(
+        "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
+    )
     terraform_options(deploy)
 
     boot = sub.add_parser(
@@ -127,21 +171,28 @@ def _write(path: Path, text: str, what: str) -> None:
         raise UsageError(f"{what}: {path}: cannot be written: {exc.strerror or exc}") from None
 
 
-def _setup(args: argparse.Namespace, project: Path, progress: Progress) -> tuple[Settings, StackRunner]:
-    """Validate, synthesize every environment (so cdktf.out stays whole and cached), find Terraform."""
+def _setup(
+    args: argparse.Namespace, project: Path, progress: Progress, names: Sequence[str] = ()
+) -> tuple[Settings, StackRunner]:
+    """Validate, check for AWS credentials, synthesize ``names`` (with the bootstrap and account
+    stacks; other environments' output is kept), find Terraform."""
     from qualisys_infra.synth import synth
     from qualisys_infra.terraform.executable import find_terraform
+    from qualisys_infra.terraform.preflight import aws_identity
     from qualisys_infra.terraform.runner import StackRunner
 
     env_dir = project / "environments"
-    settings: Settings = load_settings(env_dir, ENVIRONMENT_NAMES, root=project)
+    # Only what this command runs is synthesized; the other environments' output is kept.
+    settings: Settings = load_settings(env_dir, names, root=project)
     for config in args.backend_config:
         if not config.is_file():
             raise UsageError(f"--backend-config: {config}: file not found")
     terraform = find_terraform(args.terraform, os.environ)
+    if not args.skip_preflight:
+        progress(f"AWS credentials: {aws_identity(os.environ, args.backend_config, Path.home())}")
     configure_node(os.environ)
     outdir = (args.out or project / "cdktf.out").resolve()
-    progress("synth")
+    progress(f"synth of {', '.join(names) or 'the bootstrap and account stacks'}")
     synth(settings, environments_dir=env_dir, outdir=outdir, progress=progress)
     progress(f"terraform: {terraform.description}")
     runner = StackRunner(
@@ -173,7 +224,7 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     from qualisys_infra.terraform.runner import dependency_levels, run_levels
 
     names = resolve_environment_names(args.env)
-    settings, runner = _setup(args, project, progress)
+    settings, runner = _setup(args, project, progress, names=names)
     stacks = _env_stacks(runner.outdir, names, args.stack)
     levels = dependency_levels(runner.outdir, stacks)
     _check_backend_against_bootstrap(runner, settings, progress)
@@ -220,7 +271,7 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
     from qualisys_infra.terraform.runner import dependency_levels, run_levels
 
     names = resolve_environment_names(args.env)
-    _, runner = _setup(args, project, progress)
+    _, runner = _setup(args, project, progress, names=names)
     stacks = _env_stacks(runner.outdir, names, args.stack)
     levels = dependency_levels(runner.outdir, stacks)
     with tempfile.TemporaryDirectory(prefix="qualisys-deploy-") as work:

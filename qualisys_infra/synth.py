@@ -17,9 +17,10 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qualisys_infra.errors import SynthError, UsageError
 from qualisys_infra.naming import ACCOUNT_STACK, BOOTSTRAP_STACK, ENVIRONMENT_STACK_KINDS, stack_name
@@ -68,22 +69,34 @@ def _source_files() -> list[Path]:
     return files
 
 
-def input_digest(environments_dir: Path, settings: Settings, outdir: Path) -> str:
-    """A hash of every input of a synth (settings, the toolkit's source and templates, pins); equal
-    digests mean equal output."""
-    h = hashlib.sha256()
-    files = [environments_dir / ACCOUNT_FILE]
-    files += [environments_dir / f"{env.environment}.tfvars" for env in settings.environments]
-    files += _source_files()
-    files += [PROJECT_ROOT / name for name in (*LOCK_FILES, "main.py")]
+def _hash_files(h: Any, files: Iterable[Path]) -> None:
     for path in files:
         h.update(str(path).encode())
         h.update(b"\0")
         h.update(path.read_bytes() if path.is_file() else b"<missing>")
         h.update(b"\0")
-    h.update(json.dumps([env.environment for env in settings.environments]).encode())
-    h.update(str(outdir).encode())
-    return h.hexdigest()
+
+
+def environment_digests(environments_dir: Path, settings: Settings, outdir: Path) -> dict[str, str]:
+    """Per environment, a hash of every input of its stacks: its tfvars file, ``account.tfvars``,
+    the toolkit's source and templates, the pins, and the output folder. Equal digests mean equal
+    output; the account and bootstrap stacks follow the common inputs, which every digest holds."""
+    common = hashlib.sha256()
+    _hash_files(common, [environments_dir / ACCOUNT_FILE, *_source_files()])
+    _hash_files(common, [PROJECT_ROOT / name for name in (*LOCK_FILES, "main.py")])
+    common.update(str(outdir).encode())
+    digests = {}
+    for env in settings.environments:
+        h = common.copy()
+        _hash_files(h, [environments_dir / f"{env.environment}.tfvars"])
+        digests[env.environment] = h.hexdigest()
+    return digests
+
+
+def input_digest(environments_dir: Path, settings: Settings, outdir: Path) -> str:
+    """One hash of every input of a synth of ``settings`` (see :func:`environment_digests`)."""
+    digests = environment_digests(environments_dir, settings, outdir)
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
 
 
 def _output_files(folder: Path) -> dict[str, str]:
@@ -95,15 +108,20 @@ def _output_files(folder: Path) -> dict[str, str]:
     }
 
 
-def _is_up_to_date(outdir: Path, digest: str, stacks: Iterable[str]) -> bool:
-    """The stamp's input digest matches, and every output file is byte for byte what synth wrote
-    (a hand-edited ``cdk.tf.json`` or a removed stack is synthesized again)."""
-    stamp = outdir / STAMP_FILE
+def _read_stamp(outdir: Path) -> dict[str, Any]:
     try:
-        recorded = json.loads(stamp.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(recorded, dict) or recorded.get("digest") != digest:
+        recorded = json.loads((outdir / STAMP_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def _is_up_to_date(outdir: Path, digests: Mapping[str, str], stacks: Iterable[str]) -> bool:
+    """Every requested environment's recorded digest matches, and every output file is byte for
+    byte what synth wrote (a hand-edited ``cdk.tf.json`` or a removed stack is synthesized again)."""
+    recorded = _read_stamp(outdir)
+    environments = recorded.get("environments")
+    if not isinstance(environments, dict) or any(environments.get(e) != d for e, d in digests.items()):
         return False
     if not all((outdir / "stacks" / s / "cdk.tf.json").is_file() for s in stacks):
         return False
@@ -111,6 +129,33 @@ def _is_up_to_date(outdir: Path, digest: str, stacks: Iterable[str]) -> bool:
         return bool(recorded.get("files")) and recorded.get("files") == _output_files(outdir)
     except OSError:
         return False
+
+
+def _keep_other_environments(outdir: Path, staging: Path, requested: Iterable[str]) -> dict[str, str]:
+    """Copy into ``staging`` the stacks of the environments an earlier synth wrote and this one
+    does not (``synth --env dev`` keeps staging and production), merging their manifest entries;
+    return their recorded digests. Nothing is kept from an output whose files no longer match."""
+    recorded = _read_stamp(outdir)
+    environments = recorded.get("environments")
+    if not isinstance(environments, dict) or not recorded.get("files"):
+        return {}
+    try:
+        if recorded["files"] != _output_files(outdir):
+            return {}
+        old_manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    kept = {e: d for e, d in environments.items() if isinstance(d, str) and e not in set(requested)}
+    manifest_path = staging / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for env in kept:
+        for kind in ENVIRONMENT_STACK_KINDS:
+            stack = stack_name(env, kind)
+            if (outdir / "stacks" / stack).is_dir() and stack in old_manifest.get("stacks", {}):
+                shutil.copytree(outdir / "stacks" / stack, staging / "stacks" / stack)
+                manifest["stacks"][stack] = old_manifest["stacks"][stack]
+    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return kept
 
 
 def check_output_folder(outdir: Path, project: Path) -> None:
@@ -155,8 +200,8 @@ def synth(
     outdir = outdir.resolve()
     check_output_folder(outdir, environments_dir.resolve().parent)
     stacks = expected_stacks(settings)
-    digest = input_digest(environments_dir, settings, outdir)
-    if not force and _is_up_to_date(outdir, digest, stacks):
+    digests = environment_digests(environments_dir, settings, outdir)
+    if not force and _is_up_to_date(outdir, digests, stacks):
         return SynthResult(outdir, stacks, cached=True, seconds=time.perf_counter() - started)
 
     try:
@@ -185,7 +230,14 @@ def synth(
                 s: json.loads((staging / "stacks" / s / "cdk.tf.json").read_text(encoding="utf-8")) for s in stacks
             }
             check_configs(configs).raise_for_violations()
-        stamp = {"digest": digest, "stacks": list(stacks), "files": _output_files(staging)}
+        kept = _keep_other_environments(outdir, staging, digests)
+        if kept:
+            progress(f"kept {', '.join(kept)} from the earlier synth in {outdir.name}/")
+        stamp = {
+            "environments": {**kept, **digests},
+            "stacks": sorted(os.listdir(staging / "stacks")),
+            "files": _output_files(staging),
+        }
         (staging / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
         publish(staging, outdir, project=environments_dir.resolve().parent)
     finally:

@@ -22,6 +22,27 @@ from tests.plan.conftest import FIXTURES
 from tests.runner.terraform_double import StagedTerraform, delete_bucket, open_ssh, synth_like
 
 
+@pytest.fixture(autouse=True)
+def _aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy keys, past the credentials pre-flight (these tests reach Terraform or stop before)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIATEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+
+
+def test_fails_if_plan_has_no_aws_credentials_and_says_so_before_terraform_runs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code, _, err = _run(
+        capsys, "--project-dir", str(ROOT), "plan", "--env", "dev", "--plans-dir", str(tmp_path / "plans")
+    )
+    assert code == 2
+    assert err.splitlines()[-1].startswith("error: AWS credentials: none found before running Terraform")
+    assert not (tmp_path / "plans").exists(), "nothing ran"
+
+
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -232,7 +253,7 @@ def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
         {"dev-data": ["dev-network"]},
     )
     runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=terraform)
-    monkeypatch.setattr(cli_plan, "_setup", lambda *_: (None, runner))
+    monkeypatch.setattr(cli_plan, "_setup", lambda *_, **__: (None, runner))
     monkeypatch.setattr(cli_plan, "_check_backend_against_bootstrap", lambda *_: None)
     return Pipeline(tmp_path, terraform, runner)
 

@@ -33,8 +33,10 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 @pytest.mark.parametrize("command", ["synth", "plan", "deploy", "bootstrap"])
 def test_fails_if_out_holds_files_synth_did_not_write(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIATEST")  # past the credentials pre-flight
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes").write_text("x", encoding="utf-8")
@@ -134,14 +136,14 @@ def test_cache_is_stale_when_the_output_was_edited_by_hand(tmp_path: Path, synth
     shutil.copytree(synthesized.outdir, out)
     stamp = json.loads((out / STAMP_FILE).read_text(encoding="utf-8"))
     stacks = stamp["stacks"]
-    assert _is_up_to_date(out, stamp["digest"], stacks)
+    assert _is_up_to_date(out, stamp["environments"], stacks)
     edited = out / "stacks" / "dev-data" / "cdk.tf.json"
     edited.write_text(edited.read_text(encoding="utf-8") + " ", encoding="utf-8")
-    assert not _is_up_to_date(out, stamp["digest"], stacks)
+    assert not _is_up_to_date(out, stamp["environments"], stacks)
     shutil.copy(synthesized.outdir / "stacks" / "dev-data" / "cdk.tf.json", edited)
-    assert _is_up_to_date(out, stamp["digest"], stacks)
+    assert _is_up_to_date(out, stamp["environments"], stacks)
     (out / "stacks" / "dev-data" / "extra.tf.json").write_text("{}", encoding="utf-8")
-    assert not _is_up_to_date(out, stamp["digest"], stacks), "a file synth did not write is noticed too"
+    assert not _is_up_to_date(out, stamp["environments"], stacks), "a file synth did not write is noticed too"
 
 
 # --- signals: the synth process keeps them, and cleans up ------------------------------------------
