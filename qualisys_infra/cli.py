@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from qualisys_infra.cli_charts import add_commands as add_chart_commands
+from qualisys_infra.cli_charts import run as run_charts
 from qualisys_infra.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd_plan, cmd_review
 from qualisys_infra.cli_schema import add_commands as add_schema_commands
 from qualisys_infra.cli_schema import run as run_schema
@@ -102,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     add_commands(sub)
     add_tenant_commands(sub)
     add_schema_commands(sub)
+    add_chart_commands(sub)
 
     envs = sub.add_parser(
         "environments",
@@ -364,6 +367,8 @@ def _dispatch(args: argparse.Namespace, project: Path) -> int:
             return run_tenants(args)
         if args.command == "check-schema":
             return run_schema(args)
+        if args.command == "charts":
+            return run_charts(args)
         if args.command in ("plan", "deploy", "bootstrap"):
             progress = _Progress(args.command, sys.stderr, quiet=args.quiet)
             handler = {"plan": cmd_plan, "deploy": cmd_deploy, "bootstrap": cmd_bootstrap}[args.command]
