@@ -15,10 +15,9 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from qualisys_infra.cli_charts import add_commands as add_chart_commands
 from qualisys_infra.cli_charts import run as run_charts
@@ -29,24 +28,8 @@ from qualisys_infra.cli_tenants import add_commands as add_tenant_commands
 from qualisys_infra.cli_tenants import run as run_tenants
 from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
 from qualisys_infra.errors import ConfigError, ToolkitError, UsageError
+from qualisys_infra.progress import ProgressLines
 from qualisys_infra.runtime import configure_node
-
-
-class _Progress:
-    """Progress lines on stderr: ``synth: <step>``, with elapsed seconds on a terminal."""
-
-    def __init__(self, command: str, stream: TextIO, *, quiet: bool = False) -> None:
-        self.command = command
-        self.stream = stream
-        self.quiet = quiet
-        self.tty = stream.isatty()
-        self.started = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if self.quiet:
-            return
-        elapsed = f" [{time.perf_counter() - self.started:4.1f}s]" if self.tty else ""
-        print(f"{self.command}: {message}{elapsed}", file=self.stream, flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -193,7 +176,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser
 
 
 def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
-    progress = _Progress("synth", sys.stderr, quiet=args.quiet)
+    progress = ProgressLines("synth", sys.stderr, quiet=args.quiet)
     names = resolve_environment_names(args.env or ["all"])
     env_dir = project / "environments"
     progress(f"loading settings for {', '.join(names)}")
@@ -227,11 +210,11 @@ def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
 
 def _cmd_scan(args: argparse.Namespace, project: Path) -> int:
     from qualisys_infra.output import read_manifest
-    from qualisys_infra.security import Finding, scan
+    from qualisys_infra.security import ScanFinding, scan
 
     outdir = (args.out or project / "cdktf.out").resolve()
     stacks = read_manifest(outdir).stacks
-    _Progress("scan", sys.stderr, quiet=args.quiet)(f"checkov over {len(stacks)} stacks")
+    ProgressLines("scan", sys.stderr, quiet=args.quiet)(f"checkov over {len(stacks)} stacks")
     report = scan(outdir, stacks, checkov=args.checkov)
     if args.json:
         print(
@@ -247,7 +230,7 @@ def _cmd_scan(args: argparse.Namespace, project: Path) -> int:
             )
         )
     else:
-        by_reason: dict[tuple[str, str], list[Finding]] = {}
+        by_reason: dict[tuple[str, str], list[ScanFinding]] = {}
         for finding in report.waived:
             by_reason.setdefault((finding.check_id, finding.waiver or ""), []).append(finding)
         for (check, reason), findings in sorted(by_reason.items()):
@@ -370,7 +353,7 @@ def _dispatch(args: argparse.Namespace, project: Path) -> int:
         if args.command == "charts":
             return run_charts(args)
         if args.command in ("plan", "deploy", "bootstrap"):
-            progress = _Progress(args.command, sys.stderr, quiet=args.quiet)
+            progress = ProgressLines(args.command, sys.stderr, quiet=args.quiet)
             handler = {"plan": cmd_plan, "deploy": cmd_deploy, "bootstrap": cmd_bootstrap}[args.command]
             return handler(args, project, progress)
         return _cmd_environments(args, project)

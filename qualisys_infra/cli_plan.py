@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,12 +16,11 @@ from qualisys_infra.naming import BOOTSTRAP_STACK
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import load_plan
 from qualisys_infra.plan.review import StackReview, render_json, render_markdown, render_text, stack_name
+from qualisys_infra.progress import Progress
 from qualisys_infra.runtime import configure_node
 
 if TYPE_CHECKING:
     from qualisys_infra.terraform.runner import StackRunner
-
-Progress = Callable[[str], None]
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modules.waivers import WAIVER_KEY
 from qualisys_infra.errors import ToolkitError
 from qualisys_infra.runtime import PROJECT_ROOT
 
-WAIVER_KEY = "checkov_waivers"
 LOCAL_CHECKOV = PROJECT_ROOT / ".tools" / "checkov" / "bin" / "checkov"
 
 
@@ -38,7 +38,7 @@ class ScannerError(ToolkitError):
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
+class ScanFinding:
     """One failed check on one resource, waived or not."""
 
     check_id: str
@@ -56,15 +56,15 @@ class ScanReport:
     """What checkov found over all stacks."""
 
     passed: int
-    findings: tuple[Finding, ...]
+    findings: tuple[ScanFinding, ...]
     parsing_errors: tuple[str, ...] = field(default=())
 
     @property
-    def unwaived(self) -> tuple[Finding, ...]:
+    def unwaived(self) -> tuple[ScanFinding, ...]:
         return tuple(f for f in self.findings if f.waiver is None)
 
     @property
-    def waived(self) -> tuple[Finding, ...]:
+    def waived(self) -> tuple[ScanFinding, ...]:
         return tuple(f for f in self.findings if f.waiver is not None)
 
     @property
@@ -134,7 +134,7 @@ def scan(outdir: Path, stacks: Iterable[str], *, checkov: str | None = None) -> 
             raise ScannerError(f"scan: checkov exited {result.returncode}: {tail[0]}") from None
     reports = raw if isinstance(raw, list) else [raw]
     passed = 0
-    findings: list[Finding] = []
+    findings: list[ScanFinding] = []
     parsing_errors: list[str] = []
     checked: set[str] = set()  # the stacks checkov ran at least one check on
     for report in reports:
@@ -156,7 +156,7 @@ def scan(outdir: Path, stacks: Iterable[str], *, checkov: str | None = None) -> 
                     node = node.get(part) or {} if isinstance(node, dict) else {}
                 waivers = node
             findings.append(
-                Finding(
+                ScanFinding(
                     check_id=str(failed["check_id"]),
                     check_name=str(failed.get("check_name", "")),
                     stack=stack,

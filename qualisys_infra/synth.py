@@ -17,13 +17,14 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qualisys_infra.errors import SynthError, UsageError
 from qualisys_infra.naming import ACCOUNT_STACK, BOOTSTRAP_STACK, ENVIRONMENT_STACK_KINDS, stack_name
+from qualisys_infra.progress import Progress
 from qualisys_infra.runtime import PROJECT_ROOT
 from qualisys_infra.settings import ACCOUNT_FILE, Settings
 
@@ -34,8 +35,6 @@ BOOTSTRAP_STATE_FILE = "terraform.bootstrap.tfstate"
 # Everything whose change can change the output. Paths are relative to the project root.
 SOURCE_DIRS = ("qualisys_infra", "stacks", "modules", "bootstrap")
 LOCK_FILES = ("requirements.txt", "package-lock.json", "cdktf.json")
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from qualisys_infra.errors import ToolkitError
+from qualisys_infra.progress import Progress
 from qualisys_infra.schema.index import (
     Block,
-    Progress,
     SchemaIndex,
     Shape,
     ensure_indexes,

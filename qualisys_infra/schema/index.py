@@ -43,17 +43,17 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
 from qualisys_infra.errors import ToolkitError
+from qualisys_infra.progress import Progress
 from qualisys_infra.runtime import PROJECT_ROOT
 
 Shape: TypeAlias = "str | tuple[Any, ...]"
 Block: TypeAlias = "dict[str, tuple[bool, Shape]]"
-Progress: TypeAlias = Callable[[str], None]
 
 DEFAULT_CACHE_DIR = PROJECT_ROOT / ".cache" / "qualisys-schema"
 CORE_PACKAGE = "cdktn"

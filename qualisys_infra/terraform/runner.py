@@ -17,6 +17,7 @@ from typing import Any
 
 from qualisys_infra.errors import TerraformError, UsageError
 from qualisys_infra.output import read_manifest
+from qualisys_infra.progress import Progress
 from qualisys_infra.terraform.executable import Result, Terraform
 
 LOCK_TIMEOUT = "60s"  # wait this long for another run's state lock before failing
@@ -24,7 +25,6 @@ STAGE_EXIT = {"init": 3, "plan": 4, "show": 5, "output": 5, "apply": 6, "migrate
 # What Terraform's S3 backend says when the state bucket is missing (and nothing looser: the CLI
 # also warns that a missing ~/.terraformrc "does not exist").
 MISSING_BUCKET = re.compile(r'S3 bucket "[^"]+" does not exist|NoSuchBucket')
-Progress = Callable[[str], None]
 
 
 class StageError(TerraformError):
