@@ -73,14 +73,19 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def update(readme: Path) -> bool:
-    """Rewrite the generated block of ``readme``; return True when it changed."""
+def replace_block(readme: Path, begin: str, end: str, rendered: str) -> bool:
+    """Rewrite the block from ``begin`` to ``end`` of ``readme`` with ``rendered``; True when it changed."""
     text = readme.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    new = text[:start] + render() + text[end:]
+    start, stop = text.index(begin), text.index(end) + len(end)
+    new = text[:start] + rendered + text[stop:]
     if new != text:
         readme.write_text(new, encoding="utf-8")
     return new != text
+
+
+def update(readme: Path) -> bool:
+    """Rewrite the generated block of ``readme``; return True when it changed."""
+    return replace_block(readme, BEGIN, END, render())
 
 
 if __name__ == "__main__":
