@@ -1,4 +1,4 @@
-"""Provisioning: roles, versioned migrations, tenant create/drop/list, deterministic seed data."""
+"""Provisioning: roles, versioned migrations, tenant create/drop/list (seed data: factories.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from qualisys_infra.tenancy.sql import (
 )
 
 LOCK_KEY = 0x51A11515  # pg_advisory_xact_lock key serializing DDL of the tenancy schema
+ENVIRONMENTS = ("dev", "staging", "production", "test")
+DEFAULT_ENVIRONMENT = "dev"
 
 
 class DatabaseError(TenancyError):
@@ -66,8 +68,14 @@ def _reason(exc: psycopg.Error, url: str) -> str:
     return urls.scrub(text, url)
 
 
-def init(conn: psycopg.Connection[tuple[object, ...]], *, environment: str, app_password: str | None) -> list[int]:
-    """Create the roles, lock down PUBLIC, apply pending migrations; returns the versions applied."""
+def init(
+    conn: psycopg.Connection[tuple[object, ...]], *, environment: str | None, app_password: str | None
+) -> list[int]:
+    """Create the roles, lock down PUBLIC, apply pending migrations; returns the versions applied.
+
+    ``environment`` is recorded in ``platform.settings``; None keeps the one recorded, or records
+    ``dev`` on a first init (so that running init again never turns production into dev).
+    """
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         for role, login in ((OWNER_ROLE, "NOLOGIN"), (APP_ROLE, "LOGIN")):
@@ -128,11 +136,11 @@ def init(conn: psycopg.Connection[tuple[object, ...]], *, environment: str, app_
             )
             applied.append(version)
         conn.execute(
-            sql.SQL(
-                "INSERT INTO {}.settings (key, value) VALUES ('environment', %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
-            ).format(sql.Identifier(PLATFORM_SCHEMA)),
-            (environment,),
+            sql.SQL("INSERT INTO {}.settings (key, value) VALUES ('environment', %s) ON CONFLICT (key) DO {}").format(
+                sql.Identifier(PLATFORM_SCHEMA),
+                sql.SQL("NOTHING" if environment is None else "UPDATE SET value = EXCLUDED.value"),
+            ),
+            (environment or DEFAULT_ENVIRONMENT,),
         )
     return applied
 

@@ -98,8 +98,9 @@ def user_exists(client: redis.Redis, tenant: str) -> bool:
     return _command(client, "ACL", "GETUSER", redis_user(tenant)) is not None
 
 
-def drop_user(client: redis.Redis, tenant: str) -> None:
-    _command(client, "ACL", "DELUSER", redis_user(tenant))
+def drop_user(client: redis.Redis, tenant: str) -> bool:
+    """Remove the tenant's ACL user; False if it had none."""
+    return bool(_command(client, "ACL", "DELUSER", redis_user(tenant)))
 
 
 def _dry(client: redis.Redis, user: str, *command: str) -> str:

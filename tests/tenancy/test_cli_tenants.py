@@ -29,10 +29,10 @@ def test_readme_flow_init_create_seed_verify(
         for slug in slugs:
             code, out, _ = _run(capsys, "tenants", "create", slug, *db, "--redis-url", REDIS)
             assert code == 0 and f"redis: ACL user tenant_{slug} on keys tenant_{slug}:*" in out
-        code, out, _ = _run(capsys, "tenants", "seed", "--tenants", "2", "--projects", "2", "--runs", "3", *db)
+        code, out, _ = _run(capsys, "tenants", "seed", *slugs, "--projects", "2", "--runs", "3", *db)
         assert code == 0 and "seeded 2 tenants with 18 rows" in out
         code, out, _ = _run(capsys, "tenants", "list", "--json", *db)
-        assert len(json.loads(out)) == 4
+        assert [t["slug"] for t in json.loads(out)] == slugs  # seed created nothing
         code, out, err = _run(capsys, "tenants", "verify", *db, "--redis-url", REDIS)
         assert code == 0, out + err
         assert out.splitlines()[-1].startswith("tenants verify: ") and out.splitlines()[-1].endswith(
@@ -59,12 +59,72 @@ def test_verify_exits_1_and_names_the_failing_check(capsys: pytest.CaptureFixtur
     )
 
 
-def test_drop_needs_yes(capsys: pytest.CaptureFixture[str], initialised: str) -> None:
+@pytest.fixture
+def no_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QUALISYS_REDIS_URL", raising=False)
+
+
+def test_drop_needs_yes(capsys: pytest.CaptureFixture[str], initialised: str, no_redis_url: None) -> None:
     _run(capsys, "tenants", "create", "acme", "--database-url", initialised)
     code, _, err = _run(capsys, "tenants", "drop", "acme", "--database-url", initialised)
     assert code == 2 and "pass --yes to confirm" in err
-    code, out, _ = _run(capsys, "tenants", "drop", "acme", "--yes", "--database-url", initialised)
+    code, out, _ = _run(capsys, "tenants", "drop", "acme", "--yes", "--keep-redis-user", "--database-url", initialised)
     assert code == 0 and "dropped acme" in out
+
+
+def test_fails_if_drop_without_redis_leaves_the_redis_user_silently(
+    capsys: pytest.CaptureFixture[str], initialised: str, redis_admin: redis.Redis, unique: str, no_redis_url: None
+) -> None:
+    slug, db = f"acme{unique}", ["--database-url", initialised]
+    try:
+        assert _run(capsys, "tenants", "create", slug, *db, "--redis-url", REDIS)[0] == 0
+        code, out, err = _run(capsys, "tenants", "drop", slug, "--yes", *db)
+        assert code == 2 and out == ""
+        assert err == (
+            f"error: tenants drop {slug}: no Redis URL, so the tenant's Redis ACL user tenant_{slug} would be left"
+            " behind; pass --redis-url (or set QUALISYS_REDIS_URL) to remove it too, or --keep-redis-user"
+            " to drop the database side only. Nothing was dropped.\n"
+        )
+        with provision.connect(initialised) as conn:
+            assert [t.slug for t in provision.list_tenants(conn)] == [slug]
+        code, out, err = _run(capsys, "tenants", "drop", slug, "--yes", "--keep-redis-user", *db)
+        assert code == 0 and out == f"tenants: dropped {slug} and its data\n"
+        assert err == (
+            f"warning: tenants drop {slug}: the Redis ACL user tenant_{slug}, if the tenant had one, was not"
+            f" removed (--keep-redis-user) and can still log in; remove it with:"
+            f" qualisys-infra tenants drop {slug} --yes --redis-url REDIS_URL\n"
+        )
+        assert _redis_user_exists(redis_admin, slug)
+        code, out, err = _run(capsys, "tenants", "drop", slug, "--yes", *db, "--redis-url", REDIS)  # as advised
+        assert code == 0 and out == f"tenants: {slug} was already dropped; removed its leftover Redis ACL user\n"
+        assert not _redis_user_exists(redis_admin, slug)
+    finally:
+        redis_admin.execute_command("ACL", "DELUSER", f"tenant_{slug}")  # type: ignore[no-untyped-call]
+
+
+def test_drop_with_the_redis_url_from_the_environment_removes_the_user(
+    capsys: pytest.CaptureFixture[str],
+    initialised: str,
+    redis_admin: redis.Redis,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slug, db = f"acme{unique}", ["--database-url", initialised]
+    monkeypatch.setenv("QUALISYS_REDIS_URL", REDIS)
+    try:
+        assert _run(capsys, "tenants", "create", slug, *db)[0] == 0
+        assert _redis_user_exists(redis_admin, slug)
+        code, out, err = _run(capsys, "tenants", "drop", slug, "--yes", *db)
+        assert code == 0 and err == ""
+        assert out == f"tenants: dropped {slug} and its data and its Redis ACL user\n"
+        assert not _redis_user_exists(redis_admin, slug)
+        # A tenant that never had a Redis user: said so, not claimed removed.
+        assert _run(capsys, "tenants", "create", slug, *db)[0] == 0
+        redis_admin.execute_command("ACL", "DELUSER", f"tenant_{slug}")  # type: ignore[no-untyped-call]
+        code, out, err = _run(capsys, "tenants", "drop", slug, "--yes", *db)
+        assert code == 0 and out == f"tenants: dropped {slug} and its data (it had no Redis ACL user)\n"
+    finally:
+        redis_admin.execute_command("ACL", "DELUSER", f"tenant_{slug}")  # type: ignore[no-untyped-call]
 
 
 @pytest.mark.parametrize(
@@ -200,7 +260,7 @@ def test_fails_if_a_database_failure_after_connecting_is_a_traceback(
     _run(capsys, "tenants", "create", "acme", "--database-url", initialised)
     with provision.connect(initialised) as conn:
         conn.execute("DROP TABLE platform.settings")
-    code, _, err = _run(capsys, "tenants", "drop", "acme", "--yes", "--database-url", initialised)
+    code, _, err = _run(capsys, "tenants", "drop", "acme", "--yes", "--keep-redis-user", "--database-url", initialised)
     assert code == 1
     (line,) = err.splitlines()
     assert line.startswith("error: database: postgresql://") and 'relation "platform.settings" does not exist' in line
@@ -273,7 +333,7 @@ def test_fails_if_redis_refusing_the_acl_user_leaves_the_schema_behind(
 
 
 def test_fails_if_a_tenant_missing_its_redis_user_cannot_be_completed(
-    capsys: pytest.CaptureFixture[str], initialised: str, redis_admin: redis.Redis, unique: str
+    capsys: pytest.CaptureFixture[str], initialised: str, redis_admin: redis.Redis, unique: str, no_redis_url: None
 ) -> None:
     slug, db = f"acme{unique}", ["--database-url", initialised]
     assert _run(capsys, "tenants", "create", slug, *db)[0] == 0  # the half-done state: no Redis user
@@ -304,8 +364,8 @@ def test_fails_if_drop_half_succeeds_or_leaves_a_redis_user_behind(
         with provision.connect(initialised) as conn:  # rolled back: the tenant is still whole
             assert [t.slug for t in provision.list_tenants(conn)] == [slug]
         assert _redis_user_exists(redis_admin, slug)
-        # Dropped without --redis-url: the Redis user is left over, and a retry with it removes it.
-        assert _run(capsys, "tenants", "drop", slug, "--yes", *db)[0] == 0
+        # Dropped with --keep-redis-user: the Redis user is left over, and a retry with Redis removes it.
+        assert _run(capsys, "tenants", "drop", slug, "--yes", "--keep-redis-user", *db)[0] == 0
         code, out, err = _run(capsys, "tenants", "drop", slug, "--yes", *db, "--redis-url", REDIS)
         assert code == 0, err
         assert f"tenants: {slug} was already dropped; removed its leftover Redis ACL user" in out

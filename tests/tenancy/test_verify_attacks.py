@@ -40,7 +40,7 @@ def three(initialised: str) -> Iterator[str]:
 
     with provision.connect(initialised) as conn:
         for i, slug in enumerate(TENANTS):
-            factories.seed_tenant(conn, provision.create_tenant(conn, slug), factories.Factory(i), projects=1, runs=1)
+            factories.seed_tenant(conn, provision.create_tenant(conn, slug), seed=i, projects=1, runs=1)
     assert _failed(initialised) == {}
     yield initialised
 
