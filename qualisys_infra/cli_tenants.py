@@ -367,7 +367,7 @@ def _seed(conn: Connection, args: argparse.Namespace, slugs: list[str], client: 
         print(f"tenants: seeded {slug}: {result.rows} rows, {result.inserted} new, {result.rewritten} rewritten")
     total = sum(result.rows for result in seeded.values())
     print(
-        f"tenants: seeded {len(seeded)} tenants with {total} rows"
+        f"tenants: seeded {len(seeded)} tenant{'' if len(seeded) == 1 else 's'} with {total} rows"
         f" (seed {args.seed}, {args.projects} projects of {args.runs} runs each)"
     )
 

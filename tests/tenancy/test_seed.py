@@ -128,8 +128,12 @@ def test_fails_if_reseeding_deletes_other_rows_or_keeps_edited_seed_rows(
         conn.execute(
             "INSERT INTO tenant_acme.organizations (tenant_id, name) VALUES (%s, 'Not from seed')", (tenant.id,)
         )
-    code, _, err = _run(capsys, "tenants", "seed", "acme", *db)
+    code, out, err = _run(capsys, "tenants", "seed", "acme", *db)
     assert code == 0, err
+    assert out.splitlines() == [
+        "tenants: seeded acme: 19 rows, 0 new, 19 rewritten",
+        "tenants: seeded 1 tenant with 19 rows (seed 15, 3 projects of 5 runs each)",
+    ]
     after = _contents(initialised)
     names = sorted(row[2] for row in after["tenant_acme.organizations"])
     assert names == sorted([seeded["tenant_acme.organizations"][0][2], "Not from seed"])
