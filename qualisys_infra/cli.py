@@ -112,7 +112,18 @@ EXIT_CODES = (
 
 class HelpFormatter(argparse.HelpFormatter):
     """argparse's layout, plus ``(default: X)`` after any option whose default means something and
-    whose help does not say it already."""
+    whose help does not say it already; descriptions keep their paragraphs and indented example
+    lines, and the double backticks of a docstring show as single ones."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        blocks = []
+        for paragraph in text.replace("``", "`").strip("\n").split("\n\n"):
+            lines = paragraph.splitlines()
+            head = [line for line in lines if not line.startswith("  ")]
+            examples = [indent + line for line in lines if line.startswith("  ")]
+            filled = [super()._fill_text(" ".join(head), width, indent)] if head else []
+            blocks.append("\n".join(filled + examples))
+        return "\n\n".join(blocks)
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""

@@ -31,7 +31,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from qualisys_infra.errors import UsageError
 from qualisys_infra.tenancy.names import TenancyError, redis_user, validate_slug
@@ -109,31 +109,6 @@ exit 1, naming each failed check on stderr, when isolation is broken.
 """
 
 
-class _Paragraphs(argparse.HelpFormatter):
-    """Fills each paragraph of a description on its own and keeps indented lines (examples) as
-    written; mixed in before whatever formatter the CLI gives the parser, so its defaults still show.
-    """
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        blocks = []
-        for paragraph in text.strip("\n").split("\n\n"):
-            lines = paragraph.splitlines()
-            head = [line for line in lines if not line.startswith("  ")]
-            examples = [indent + line for line in lines if line.startswith("  ")]
-            filled = [super()._fill_text(" ".join(head), width, indent)] if head else []
-            blocks.append("\n".join(filled + examples))
-        return "\n\n".join(blocks)
-
-
-class _Parser(argparse.ArgumentParser):
-    """A parser whose help keeps the description's paragraphs (see :class:`_Paragraphs`)."""
-
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        base = cast("type[argparse.HelpFormatter]", self.formatter_class)
-        formatter_class: type[argparse.HelpFormatter] = type("ParagraphFormatter", (_Paragraphs, base), {})
-        return formatter_class(prog=self.prog)
-
-
 def _count(text: str) -> int:
     """A number of rows to write: a whole number from 0 to MAX_COUNT."""
     try:
@@ -151,10 +126,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="provision and verify the multi-tenant PostgreSQL (schema per tenant, RLS) and Redis ACLs",
         description=__doc__,
     )
-    # The CLI sets every parser's formatter_class after this (to show defaults); _Parser keeps the
-    # descriptions' paragraphs whatever that class is.
-    tenants.__class__ = _Parser
-    actions = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION", parser_class=_Parser)
+    actions = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")
 
     def action(name: str, summary: str, description: str) -> argparse.ArgumentParser:
         return actions.add_parser(name, help=summary, description=description)
