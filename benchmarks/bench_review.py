@@ -26,8 +26,8 @@ from qualisys_infra.plan.review import StackReview, render_markdown, render_text
 
 def review(path: Path) -> int:
     plan = load_plan(path)
-    markdown, _ = render_markdown([StackReview("big", plan, check(plan))])
-    return len(markdown)
+    comments = render_markdown([StackReview("big", plan, check(plan))])
+    return sum(len(c) for c in comments)
 
 
 def main() -> int:

@@ -149,8 +149,13 @@ def _reviews(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]:
 
 def cmd_review(args: argparse.Namespace) -> int:
     reviews = _reviews(args.plans, args.allow_destroy)
+    if args.format == "markdown" and args.output:
+        write_comments(args.output, render_markdown(reviews), "--output")
+        full = render_markdown(reviews, limit=None)[0]
+        _write(args.output.with_name(args.output.stem + "-full.md"), full, "--output")
+        return 1 if any(blocking(r.findings) for r in reviews) else 0
     if args.format == "markdown":
-        text, _ = render_markdown(reviews)
+        text = "\n".join(render_markdown(reviews))  # each comment starts with its marker line
     elif args.format == "json":
         text = render_json(reviews)
     else:
@@ -160,6 +165,15 @@ def cmd_review(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 1 if any(blocking(r.findings) for r in reviews) else 0
+
+
+def write_comments(first: Path, comments: Sequence[str], what: str) -> None:
+    """Comment 1 of the review into ``first``, comment ``n`` into ``<stem>-<n>.md`` beside it; the parts
+    of an earlier, longer review are removed."""
+    for stale in first.parent.glob(f"{first.stem}-[0-9]*.md"):
+        stale.unlink(missing_ok=True)
+    for number, body in enumerate(comments, 1):
+        _write(first if number == 1 else first.with_name(f"{first.stem}-{number}.md"), body, what)
 
 
 def _write(path: Path, text: str, what: str) -> None:
@@ -232,16 +246,18 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     reviews = _reviews([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
     for review in reviews:
         record_review(runner, review.name, allowed=args.allow_destroy)
-    markdown, detail = render_markdown(reviews)
+    comments, full = render_markdown(reviews), render_markdown(reviews, limit=None)[0]
     written = []
     for env in names:
         folder = runner.plans_dir / env
         if folder.is_dir():
-            _write(folder / "review.md", markdown, "plan")
+            write_comments(folder / "review.md", comments, "plan")
+            _write(folder / "review-full.md", full, "plan")
             _write(folder / "review.json", render_json(reviews), "plan")
             written.append(os.path.relpath(folder / "review.md"))
     sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()))
-    progress(f"review for the pull request: {', '.join(written)} ({detail} detail)")
+    parts = f"{len(comments)} comments: review.md, review-2.md, ..." if len(comments) > 1 else "one comment"
+    progress(f"review for the pull request: {', '.join(written)} ({parts}; every detail in review-full.md)")
     stop = [f for r in reviews for f in blocking(r.findings)]
     if stop:
         raise PolicyError(f"plan: {len(stop)} blocking guardrail finding(s); `deploy` will refuse these plans")

@@ -8,6 +8,7 @@ blocking finding makes ``plan``/``review``/``deploy`` exit 1.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
@@ -18,7 +19,8 @@ from enum import StrEnum
 from typing import Any
 
 from qualisys_infra.networks import Exposure, exposure_of_strings, parse_networks
-from qualisys_infra.plan.model import Kind, Location, Plan, ResourceChange, mask_at
+from qualisys_infra.plan.model import Kind, Location, Plan, ResourceChange, mask_at, without_gc
+from qualisys_infra.plan.words import ACTION_WORDS, change_notes, plural
 
 LOAD_BALANCER_PORTS = (80, 443)
 SECURITY_GROUP_TYPES = ("aws_security_group", "aws_default_security_group")
@@ -73,10 +75,17 @@ class Finding:
     message: str
     blocking: bool
     stack: str = ""
+    # What makes a person's decision explicit, e.g. ``--allow-destroy aws_s3_bucket.state``; shown on its own line.
+    hint: str = ""
 
     def __str__(self) -> str:
         where = f"{self.stack}: " if self.stack else ""
         return f"[{self.rule} {self.severity}] {where}{self.address}: {self.message}"
+
+    @property
+    def hint_text(self) -> str:
+        """The hint as a sentence for people, or nothing."""
+        return f"if that is intended, re-run with {self.hint}" if self.hint else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +94,30 @@ class _Value:
 
     Reading a container of the wrong JSON type is bad input (a one-line :class:`PlanError` naming the
     JSON path), never "nothing to check"; a value only known after apply reads as ``None``/empty.
+    The place is kept as a parent link and a key, and written out only for an error.
     """
 
     value: Any
     unknown: Any
-    at: Location
+    parent: _Value | ResourceChange  # the change itself for its whole ``after`` value
+    key: str | int = ""
 
     @classmethod
     def after(cls, change: ResourceChange) -> _Value:
-        return cls(change.after, change.after_unknown, change.location / "change" / "after")
+        return cls(change.after, change.after_unknown, change)
+
+    @property
+    def at(self) -> Location:
+        if isinstance(self.parent, ResourceChange):
+            return self.parent.location / "change" / "after"
+        return self.parent.at / self.key
 
     def __getitem__(self, key: str | int) -> _Value:
         if isinstance(key, str):
             value = self.value.get(key) if isinstance(self.value, dict) else None
         else:
             value = self.value[key] if isinstance(self.value, list) and key < len(self.value) else None
-        return _Value(value, mask_at(self.unknown, key), self.at / key)
+        return _Value(value, mask_at(self.unknown, key), self, key)
 
     @property
     def is_unknown(self) -> bool:
@@ -131,7 +148,10 @@ class _Value:
 
 def _after(change: ResourceChange, key: str) -> Any:
     """The planned value of ``key``; ``None`` when absent or only known after apply."""
-    return _Value.after(change)[key].value if not _Value.after(change)[key].is_unknown else None
+    value = change.after.get(key) if isinstance(change.after, dict) else None
+    if value is None or mask_at(change.after_unknown, key) is True:
+        return None
+    return value
 
 
 def _before(change: ResourceChange, key: str) -> Any:
@@ -146,27 +166,27 @@ def _protected(change: ResourceChange, allowed: frozenset[str], protected_types:
     if change.type not in protected_types or change.mode != "managed":
         return
     if change.is_destructive:
-        why = change.kind.value
-        if change.replace_paths:
-            why += ", forced by " + ", ".join(".".join(str(s) for s in p) for p in change.replace_paths)
-        elif change.action_reason:
-            why += f" ({change.action_reason})"
-        if change.deposed:
-            why += f" of deposed object {change.deposed}"
+        what = "destroyed" if change.kind is Kind.DELETE else "replaced"
+        how = "; ".join(change_notes(change))
+        why = f"{what}: {how}" if how else what
         if change.address in allowed:
-            yield Finding("G001", Severity.WARNING, change.address, f"{why}: allowed by --allow-destroy", False)
+            yield Finding("G001", Severity.WARNING, change.address, f"{why} (allowed by --allow-destroy)", False)
         else:
             yield Finding(
                 "G001",
                 Severity.CRITICAL,
                 change.address,
-                f"protected {change.type} would be destroyed: {why}; pass --allow-destroy {change.address} "
-                "if that is intended",
+                f"protected {change.type} would be {why}",
                 True,
+                hint=f"--allow-destroy {change.address}",
             )
     elif change.leaves_management:
         yield Finding(
-            "G002", Severity.WARNING, change.address, "protected resource leaves Terraform management (forget)", False
+            "G002",
+            Severity.WARNING,
+            change.address,
+            f"protected resource leaves Terraform management: {ACTION_WORDS[change.kind]}",
+            False,
         )
 
 
@@ -351,7 +371,7 @@ def _public_ingress(plan: Plan) -> Iterator[Finding]:
         problems = findings.pop(change.address, [])
         if problems:
             shown = [p.text() for p in problems[:3]]
-            more = f"; and {len(problems) - 3} more port ranges" if len(problems) > 3 else ""
+            more = f"; and {plural(len(problems) - 3, 'more port range')}" if len(problems) > 3 else ""
             yield Finding(
                 "G003",
                 Severity.CRITICAL,
@@ -378,7 +398,15 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _planned_keys(change: ResourceChange) -> dict[str, Any]:
+    """``change.after`` when it is an object (an absent key reads as null, as through :class:`_Value`)."""
+    return change.after if isinstance(change.after, dict) else {}
+
+
 def _wildcard_policy(change: ResourceChange) -> Iterator[Finding]:
+    planned = _planned_keys(change)
+    if not any(key in planned for key in (*POLICY_ATTRIBUTES, "inline_policy", "json")):
+        return
     after = _Value.after(change)
     documents = [after[key].scalar(str, dict) for key in POLICY_ATTRIBUTES]
     documents += [block["policy"].scalar(str, dict) for block in after["inline_policy"].items()]
@@ -420,7 +448,12 @@ def _switched_off(change: ResourceChange) -> Iterator[Finding]:
     for key in PROTECTION_FLAGS:
         if _is_false(_after(change, key)) and _is_true(_before(change, key)):
             yield Finding("G006", Severity.CRITICAL, change.address, f"deletion protection switched off: {key}", True)
-    for block in _Value.after(change)["server_side_encryption"].items():
+    blocks = (
+        _Value.after(change)["server_side_encryption"].items()
+        if "server_side_encryption" in _planned_keys(change)
+        else []
+    )
+    for block in blocks:
         if not isinstance(block.value, dict):
             raise block.at.wrong(block.value, dict)
         if _is_false(block["enabled"].value) and not block["enabled"].is_unknown:
@@ -435,13 +468,14 @@ def _switched_off(change: ResourceChange) -> Iterator[Finding]:
 
 def _made_public(change: ResourceChange) -> Iterator[Finding]:
     after = _Value.after(change)
+    planned = _planned_keys(change)
     if _is_true(_after(change, "publicly_accessible")):
         yield Finding("G007", Severity.CRITICAL, change.address, "publicly_accessible = true", True)
     if change.type == "aws_s3_bucket_public_access_block":
         off = [k for k in PUBLIC_ACCESS_BLOCK_FLAGS if _is_false(_after(change, k))]
         if off:
             yield Finding("G007", Severity.CRITICAL, change.address, f"public access block off: {', '.join(off)}", True)
-    acl = after["acl"].scalar(str)
+    acl = after["acl"].scalar(str) if "acl" in planned else None
     if acl and acl.strip().lower().startswith(("public-read", "authenticated-read")):
         yield Finding("G007", Severity.CRITICAL, change.address, f"public ACL {acl}", True)
     if change.type == "aws_eks_cluster":
@@ -490,7 +524,11 @@ def _health(plan: Plan) -> Iterator[Finding]:
             )
     if not plan.complete or plan.deferred:
         yield Finding(
-            "G010", Severity.WARNING, "(plan)", f"plan is incomplete ({plan.deferred} deferred changes)", False
+            "G010",
+            Severity.WARNING,
+            "(plan)",
+            f"plan is incomplete ({plural(plan.deferred, 'deferred change')})",
+            False,
         )
 
 
@@ -514,6 +552,11 @@ def check(
     stack: str = "",
 ) -> list[Finding]:
     """Every finding for ``plan``, blocking ones first, in plan order within each group."""
+    with without_gc():
+        return _check(plan, allow_destroy=allow_destroy, protected_types=protected_types, stack=stack)
+
+
+def _check(plan: Plan, *, allow_destroy: Iterable[str], protected_types: frozenset[str], stack: str) -> list[Finding]:
     allowed = frozenset(allow_destroy)
     findings: list[Finding] = list(_health(plan))
     ingress = {f.address: f for f in _public_ingress(plan)}  # a group's rules are judged together
@@ -526,7 +569,7 @@ def check(
         findings.extend(_protected(change, allowed, protected_types))
     findings.extend(_drift(plan, protected_types))
     if stack:
-        findings = [Finding(f.rule, f.severity, f.address, f.message, f.blocking, stack) for f in findings]
+        findings = [dataclasses.replace(f, stack=stack) for f in findings]
     return sorted(findings, key=lambda f: not f.blocking)
 
 

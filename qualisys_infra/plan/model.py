@@ -14,8 +14,12 @@ Rules taken from Terraform's own ``internal/command/jsonplan`` (see shared/refer
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import gc
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -109,15 +113,39 @@ def _key_path(parent: str, key: str | int) -> str:
     return f"{parent}[{json.dumps(key)}]"
 
 
-@dataclass(frozen=True, slots=True)
 class Location:
-    """Where a value sits in one plan file, for one-line errors: ``plan.json: resource_changes[3].change``."""
+    """Where a value sits in one plan file, for one-line errors: ``plan.json: resource_changes[3].change``.
 
-    source: str
-    path: str
+    A step (``at / "change"``) only links to its parent; the path is written out when an error
+    needs it, so locating every value of a large plan costs next to nothing.
+    """
+
+    __slots__ = ("_key", "_parent", "_path", "source")
+
+    def __init__(self, source: str, path: str = "", *, parent: Location | None = None, key: str | int = "") -> None:
+        self.source = source
+        self._parent = parent
+        self._key = key
+        self._path: str | None = path if parent is None else None
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            parent = self._parent.path if self._parent is not None else ""
+            self._path = _key_path(parent, self._key)
+        return self._path
 
     def __truediv__(self, key: str | int) -> Location:
-        return Location(self.source, _key_path(self.path, key))
+        return Location(self.source, parent=self, key=key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Location) and (self.source, self.path) == (other.source, other.path)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.path))
+
+    def __repr__(self) -> str:
+        return f"Location({self.source!r}, {self.path!r})"
 
     def error(self, message: str) -> PlanError:
         return PlanError(f"{self.source}: {self.path or '(top level)'}: {message}")
@@ -125,6 +153,9 @@ class Location:
     def wrong(self, value: Any, *kinds: type) -> PlanError:
         expected = " or ".join(dict.fromkeys(_EXPECTED.get(k, k.__name__) for k in kinds))
         return self.error(f"expected {expected}, got {_json_type(value)}")
+
+
+NOWHERE = Location("", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +190,7 @@ class ResourceChange:
     before_sensitive: Any
     after_sensitive: Any
     kind: Kind = Kind.UNKNOWN  # derived from ``actions`` by the reader, once
-    location: Location = Location("", "")  # where the entry is in its file, for errors about it
+    location: Location = NOWHERE  # where the entry is in its file, for errors about it
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -208,6 +239,28 @@ class ResourceChange:
             if a != b or (a == SENSITIVE and before.get(key) != after.get(key)):
                 changes.append(AttributeChange(key, b, a, forces_replacement=key in forced))
         return changes
+
+    def json_values(self, key: str) -> tuple[Any, Any] | None:
+        """Both sides of a string attribute that holds a JSON object or array, parsed and masked.
+
+        ``None`` unless both sides are such strings, known and not marked sensitive. Any string
+        inside that contains a value marked sensitive elsewhere in the resource reads
+        ``(sensitive value)``, as in :func:`display_value`.
+        """
+        if not isinstance(self.before, dict) or not isinstance(self.after, dict):
+            return None
+        if _truthy(_sub(self.before_sensitive, key)) or _truthy(_sub(self.after_sensitive, key)):
+            return None
+        if _truthy(_sub(self.after_unknown, key)):
+            return None
+        before, after = parse_json_container(self.before.get(key)), parse_json_container(self.after.get(key))
+        if before is None or after is None:
+            return None
+        secrets = frozenset([*_marked(self.before, self.before_sensitive), *_marked(self.after, self.after_sensitive)])
+        try:
+            return _mask(before, False, False, secrets), _mask(after, False, False, secrets)
+        except RecursionError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +326,17 @@ class Plan:
 
     def __iter__(self) -> Iterator[ResourceChange]:
         return iter(self.changes)
+
+
+def parse_json_container(value: Any) -> Any:
+    """``value`` parsed when it is a string holding a JSON object or array; otherwise ``None``."""
+    if not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict | list) else None
 
 
 def _truthy(value: Any) -> bool:
@@ -396,18 +460,34 @@ def _typed(obj: Mapping[str, Any], key: str, at: Location, *kinds: type, require
     return value
 
 
-def _strings(value: Any, at: Location) -> tuple[str, ...]:
+def _strings(value: Any, parent: Location, key: str) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise at.wrong(value, list)
+        raise (parent / key).wrong(value, list)
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise (at / i).wrong(item, str)
+            raise (parent / key / i).wrong(item, str)
     return tuple(value)
 
 
-def _check_mask(mask: Any, at: Location) -> Any:
-    """A sensitivity or unknown mask: booleans, in objects and arrays shaped like the value."""
-    stack = [(mask, at)]
+def _mask_is_valid(mask: Any) -> bool:
+    stack = [mask]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is not bool:
+            return False
+    return True
+
+
+def _check_mask(mask: Any, parent: Location, key: str) -> Any:
+    """A sensitivity or unknown mask (at ``parent / key``): booleans, in objects and arrays shaped like the value."""
+    if type(mask) is bool or _mask_is_valid(mask):
+        return mask
+    stack = [(mask, parent / key)]
     while stack:
         item, where = stack.pop()
         if isinstance(item, dict):
@@ -419,8 +499,81 @@ def _check_mask(mask: Any, at: Location) -> Any:
     return mask
 
 
-def _check_tree(document: Any, source: str) -> None:
-    """Every value: nested at most :data:`MAX_DEPTH` deep, valid Unicode text, printable numbers."""
+def _tree_is_valid(document: Any) -> bool:
+    """The fast pass of :func:`_check_tree`: whether every value is valid, without tracking paths."""
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        container, depth = pop()
+        if depth >= MAX_DEPTH:
+            return False
+        if type(container) is dict:
+            for key in container:
+                if not key.isascii() and not _valid_text(key):
+                    return False
+            values: Iterable[Any] = container.values()
+        else:
+            values = container
+        for value in values:
+            kind = type(value)
+            if kind is str:
+                if not value.isascii() and not _valid_text(value):
+                    return False
+            elif kind is dict or kind is list:
+                if value:
+                    push((value, depth + 1))
+                elif depth + 1 >= MAX_DEPTH:
+                    return False
+            elif kind is int:
+                if value.bit_length() > MAX_INT_BITS:
+                    return False
+            elif kind is float and (value != value or value in (_INF, -_INF)):
+                return False
+    return True
+
+
+_INF = float("inf")
+
+
+def _valid_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _depth_is_valid(document: Any) -> bool:
+    """Whether no object or array is nested :data:`MAX_DEPTH` levels deep (one level at a time)."""
+    level, depth, values = [document], 0, dict.values
+    while level:
+        if depth >= MAX_DEPTH:
+            return False
+        level = [
+            v
+            for container in level
+            for v in (values(container) if container.__class__ is dict else container)
+            if v.__class__ is dict or v.__class__ is list
+        ]
+        depth += 1
+    return True
+
+
+# In the raw text: what could decode to an unpaired surrogate (an escape, or raw bytes let through).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")
+
+
+def _check_tree(document: Any, source: str, *, scalars_checked: bool = False) -> None:
+    """Every value: nested at most :data:`MAX_DEPTH` deep, valid Unicode text, printable numbers.
+
+    ``scalars_checked``: the raw text holds nothing that could decode to a bad string or number, so
+    only the nesting is left to check.
+    """
+    if scalars_checked and type(document) in (dict, list) and _depth_is_valid(document):
+        return
+    if isinstance(document, dict | list) and _tree_is_valid(document):
+        return  # the common case; the walk below finds the JSON path of what is wrong
     stack: list[tuple[Any, int, Any]] = [(document, 0, None)]  # (value, depth, (key, parent link))
 
     def at(link: Any) -> Location:
@@ -460,62 +613,112 @@ def _check_tree(document: Any, source: str) -> None:
             raise at(link).error("not a JSON number (NaN or infinity)")
 
 
+_ENTRY_STRINGS = (
+    "type",
+    "name",
+    "mode",
+    "module_address",
+    "address",
+    "deposed",
+    "provider_name",
+    "previous_address",
+    "action_reason",
+)
+
+
 def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> ResourceChange:
-    if not isinstance(entry, dict):
+    if type(entry) is not dict:
         raise at.wrong(entry, dict)
     change = _typed(entry, "change", at, dict, required=True)
+    fields: dict[str, str | None] = {}
+    for key in _ENTRY_STRINGS:  # the common case inline; _typed words the error
+        value = entry.get(key, _MISSING)
+        if value is _MISSING:
+            fields[key] = None
+        elif type(value) is str:
+            fields[key] = value
+        else:
+            fields[key] = _typed(entry, key, at, str)
     here = at / "change"
-    actions = _strings(_typed(change, "actions", here, list, required=True), here / "actions")
-    type_ = _typed(entry, "type", at, str, required=True)
-    name = _typed(entry, "name", at, str) or ""
-    mode = _typed(entry, "mode", at, str) or "managed"
+    raw_actions = change.get("actions")
+    if type(raw_actions) is list and all(type(a) is str for a in raw_actions):
+        actions = tuple(raw_actions)
+    else:
+        actions = _strings(_typed(change, "actions", here, list, required=True), here, "actions")
+    type_ = fields["type"]
+    if type_ is None:
+        raise (at / "type").error("missing")
+    name = fields["name"] or ""
+    mode = fields["mode"] or "managed"
     if mode not in MODES:
         raise (at / "mode").error(f"expected one of {', '.join(MODES)}, got {json.dumps(mode)}")
-    module = _typed(entry, "module_address", at, str)
-    address = _typed(entry, "address", at, str, required=not drift)
+    module = fields["module_address"]
+    address = fields["address"]
     if address is None:
+        if not drift:
+            raise (at / "address").error("missing")
         # resource_drift entries of Terraform 1.0.0 lack an address: rebuild it.
         prefix = "data." if mode == "data" else ""
         address = f"{module + '.' if module else ''}{prefix}{type_}.{name}"
-    raw_paths = _typed(change, "replace_paths", here, list) or []
     paths: list[tuple[str | int, ...]] = []
-    for i, path in enumerate(raw_paths):
-        if not isinstance(path, list):
-            raise (here / "replace_paths" / i).wrong(path, list)
-        for j, step in enumerate(path):
-            if not isinstance(step, str | int) or isinstance(step, bool):
-                raise (here / "replace_paths" / i / j).wrong(step, str, int)
-        paths.append(tuple(path))
-    return ResourceChange(
-        address=address,
-        deposed=_typed(entry, "deposed", at, str),
-        mode=mode,
-        type=type_,
-        name=name,
-        module_address=module,
-        provider=_typed(entry, "provider_name", at, str) or "",
-        actions=actions,
-        kind=ACTIONS_TO_KIND.get(actions, Kind.UNKNOWN),
-        previous_address=_typed(entry, "previous_address", at, str),
-        action_reason=_typed(entry, "action_reason", at, str),
-        replace_paths=tuple(paths),
-        importing=_typed(change, "importing", here, dict),
-        before=change.get("before"),
-        after=change.get("after"),
-        after_unknown=_check_mask(change.get("after_unknown", {}), here / "after_unknown"),
-        before_sensitive=_check_mask(change.get("before_sensitive", {}), here / "before_sensitive"),
-        after_sensitive=_check_mask(change.get("after_sensitive", {}), here / "after_sensitive"),
-        location=at,
+    if "replace_paths" in change:
+        for i, path in enumerate(_typed(change, "replace_paths", here, list) or []):
+            if not isinstance(path, list):
+                raise (here / "replace_paths" / i).wrong(path, list)
+            for j, step in enumerate(path):
+                if not isinstance(step, str | int) or isinstance(step, bool):
+                    raise (here / "replace_paths" / i / j).wrong(step, str, int)
+            paths.append(tuple(path))
+    importing = change.get("importing")
+    if importing is not None or "importing" in change:
+        importing = _typed(change, "importing", here, dict)
+    return _new_resource_change(
+        (
+            address,
+            fields["deposed"],
+            mode,
+            type_,
+            name,
+            module,
+            fields["provider_name"] or "",
+            actions,
+            fields["previous_address"],
+            fields["action_reason"],
+            tuple(paths),
+            importing,
+            change.get("before"),
+            change.get("after"),
+            _check_mask(change.get("after_unknown", {}), here, "after_unknown"),
+            _check_mask(change.get("before_sensitive", {}), here, "before_sensitive"),
+            _check_mask(change.get("after_sensitive", {}), here, "after_sensitive"),
+            ACTIONS_TO_KIND.get(actions, Kind.UNKNOWN),
+            at,
+        )
     )
+
+
+# The slots of ResourceChange in field order: a plan of 10,000 changes is built with their setters,
+# as the frozen dataclass's own __init__ does field by field, at a third of the cost.
+_CHANGE_SLOTS = tuple(ResourceChange.__dict__[f.name].__set__ for f in dataclasses.fields(ResourceChange))
+
+
+def _new_resource_change(values: tuple[Any, ...]) -> ResourceChange:
+    change = object.__new__(ResourceChange)
+    for set_slot, value in zip(_CHANGE_SLOTS, values, strict=True):
+        set_slot(change, value)
+    return change
+
+
+_MISSING: Any = object()
 
 
 def _output_change(name: str, change: Any, at: Location, secrets: frozenset[str]) -> OutputChange:
     if not isinstance(change, dict):
         raise at.wrong(change, dict)
-    actions = _strings(_typed(change, "actions", at, list, required=True), at / "actions")
-    before_sensitive = _check_mask(change.get("before_sensitive", False), at / "before_sensitive")
-    after_sensitive = _check_mask(change.get("after_sensitive", False), at / "after_sensitive")
-    unknown = _check_mask(change.get("after_unknown", False), at / "after_unknown")
+    actions = _strings(_typed(change, "actions", at, list, required=True), at, "actions")
+    before_sensitive = _check_mask(change.get("before_sensitive", False), at, "before_sensitive")
+    after_sensitive = _check_mask(change.get("after_sensitive", False), at, "after_sensitive")
+    unknown = _check_mask(change.get("after_unknown", False), at, "after_unknown")
     before = display_value(change.get("before"), before_sensitive, False, secrets)
     after = display_value(change.get("after"), after_sensitive, unknown, secrets)
     return OutputChange(name=name, actions=actions, before=before, after=after)
@@ -565,7 +768,7 @@ def _planned_resources(module: Any) -> int:
     return count
 
 
-def parse_plan(document: Any, source: str) -> Plan:
+def parse_plan(document: Any, source: str, *, scalars_checked: bool = False) -> Plan:
     """Build a :class:`Plan` from parsed JSON; raise :class:`PlanError` naming ``source`` and the JSON path.
 
     A plan without ``resource_changes`` is a plan with no resource changes (Terraform leaves the empty
@@ -590,7 +793,7 @@ def parse_plan(document: Any, source: str) -> Plan:
     top = Location(source, "")
     for key, kinds in TOP_LEVEL.items():
         _typed(document, key, top, *kinds)
-    _check_tree(document, source)
+    _check_tree(document, source, scalars_checked=scalars_checked)
     if "resource_changes" not in document:
         listed = _planned_resources(document["planned_values"].get("root_module"))
         if listed:
@@ -609,8 +812,8 @@ def parse_plan(document: Any, source: str) -> Plan:
     for name, out in raw_outputs.items():
         if isinstance(out, dict):
             at = top / "output_changes" / name
-            before_mask = _check_mask(out.get("before_sensitive", False), at / "before_sensitive")
-            after_mask = _check_mask(out.get("after_sensitive", False), at / "after_sensitive")
+            before_mask = _check_mask(out.get("before_sensitive", False), at, "before_sensitive")
+            after_mask = _check_mask(out.get("after_sensitive", False), at, "after_sensitive")
             secrets.update(_marked(out.get("before"), before_mask))
             secrets.update(_marked(out.get("after"), after_mask))
     outputs = tuple(
@@ -633,12 +836,43 @@ def parse_plan(document: Any, source: str) -> Plan:
     )
 
 
+@contextlib.contextmanager
+def without_gc() -> Iterator[None]:
+    """Reading a plan makes hundreds of thousands of objects and no reference cycle: the cycle
+    collector would only walk the growing tree again and again (a third of the time of a large plan)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def loads_plan(data: bytes | str, source: str) -> Plan:
     """Parse ``terraform show -json`` output; one-line :class:`PlanError` naming ``source`` on bad input."""
+    with without_gc():
+        return _loads_plan(data, source)
+
+
+def _loads_plan(data: bytes | str, source: str) -> Plan:
     if not data.strip():
         raise PlanError(f"{source}: the file is empty, expected `terraform show -json PLANFILE` output")
+    odd_numbers: list[str] = []  # too long to be a Terraform number, or infinite: the full check finds where
+
+    def parse_int(text: str) -> int:
+        if len(text) > 300:  # 10**300 < 2**1000: anything longer may be too wide
+            odd_numbers.append(text)
+        return int(text)
+
+    def parse_float(text: str) -> float:
+        value = float(text)
+        if value in (_INF, -_INF):
+            odd_numbers.append(text)
+        return value
+
     try:
-        document = json.loads(data, parse_constant=_no_constant)
+        document = json.loads(data, parse_constant=_no_constant, parse_int=parse_int, parse_float=parse_float)
     except json.JSONDecodeError as exc:
         raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
         cut_in_string = exc.msg.startswith("Unterminated string") and b'"' not in raw[exc.pos + 1 :]
@@ -650,7 +884,9 @@ def loads_plan(data: bytes | str, source: str) -> Plan:
         raise PlanError(f"{source}: nested more than {MAX_DEPTH} levels deep: not a Terraform plan") from None
     except ValueError as exc:  # NaN/Infinity, or an integer too long to convert
         raise PlanError(f"{source}: not valid JSON: {str(exc).splitlines()[0]}") from None
-    return parse_plan(document, source)
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    surrogates = _SURROGATE_ESCAPE.search(raw) is not None or (b"\xed" in raw and _SURROGATE_BYTES.search(raw))
+    return parse_plan(document, source, scalars_checked=not odd_numbers and not surrogates)
 
 
 def _no_constant(name: str) -> Any:
