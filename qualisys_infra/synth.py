@@ -78,12 +78,11 @@ def _hash_files(h: Any, files: Iterable[Path]) -> None:
 
 def environment_digests(environments_dir: Path, settings: Settings, outdir: Path) -> dict[str, str]:
     """Per environment, a hash of every input of its stacks: its tfvars file, ``account.tfvars``,
-    the toolkit's source and templates, the pins, and the output folder. Equal digests mean equal
+    the toolkit's source and templates, and the pins. Equal digests mean equal
     output; the account and bootstrap stacks follow the common inputs, which every digest holds."""
     common = hashlib.sha256()
     _hash_files(common, [environments_dir / ACCOUNT_FILE, *_source_files()])
     _hash_files(common, [PROJECT_ROOT / name for name in (*LOCK_FILES, "main.py")])
-    common.update(str(outdir).encode())
     digests = {}
     for env in settings.environments:
         h = common.copy()

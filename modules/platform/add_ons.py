@@ -19,6 +19,8 @@ from modules.platform.charts import platform_charts
 from modules.platform.namespace import Namespace
 from modules.platform.namespaces import MONITORING
 from modules.platform.permissions import (
+    LOAD_BALANCER_CONTROLLER_WAIVED_CHECKS,
+    LOAD_BALANCER_CONTROLLER_WAIVER,
     cluster_autoscaler_statements,
     fluent_bit_statements,
     load_balancer_controller_statements,
@@ -80,6 +82,8 @@ class PlatformAddOns(Construct):
             description=f"AWS Load Balancer Controller of {name}",
             statements=load_balancer_controller_statements(name),
         )
+        if lb_role.permissions is not None:
+            waive(lb_role.permissions, LOAD_BALANCER_CONTROLLER_WAIVED_CHECKS, LOAD_BALANCER_CONTROLLER_WAIVER)
         fluent_role = irsa_role(
             self,
             "fluent-bit-role",

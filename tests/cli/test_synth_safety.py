@@ -299,3 +299,39 @@ def test_output_into_a_closed_pipe_ends_quietly() -> None:
     assert process.returncode == 141
     assert b"Traceback" not in err
     assert err == b""
+
+
+# --- partial synth keeps what it does not redo ------------------------------------------------------
+
+
+def test_synth_of_one_environment_keeps_the_others(tmp_path: Path, synthesized: Synthesized) -> None:
+    """`synth --env dev` over a whole output: dev is written anew, staging and production are kept
+    byte for byte with their manifest entries and recorded digests; the cache then holds for each."""
+    from qualisys_infra.settings import Settings
+    from qualisys_infra.synth import environment_digests, synth
+
+    out = tmp_path / "cdktf.out"
+    shutil.copytree(synthesized.outdir, out)
+    before = json.loads((out / STAMP_FILE).read_text(encoding="utf-8"))
+    settings = synthesized.settings
+    dev_only = Settings(account=settings.account, environments=settings.environments[:1])
+    kept_file = out / "stacks" / "production-data" / "cdk.tf.json"
+    kept_bytes = kept_file.read_bytes()
+    messages: list[str] = []
+    result = synth(
+        dev_only,
+        environments_dir=ENV_DIR,
+        outdir=out,
+        force=True,
+        check_with_terraform=False,
+        check_schema=False,
+        progress=messages.append,
+    )
+    assert not result.cached
+    assert "kept staging, production from the earlier synth in cdktf.out/" in messages
+    assert kept_file.read_bytes() == kept_bytes
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["stacks"]) == set(synthesized.stacks)
+    stamp = json.loads((out / STAMP_FILE).read_text(encoding="utf-8"))
+    assert stamp["environments"] == before["environments"]
+    assert _is_up_to_date(out, environment_digests(ENV_DIR, settings, out), synthesized.stacks)
