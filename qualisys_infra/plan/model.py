@@ -775,6 +775,11 @@ def parse_plan(document: Any, source: str, *, scalars_checked: bool = False) -> 
     list out) only when it is otherwise a whole plan: a supported ``format_version`` and a
     ``planned_values`` object that lists no resource.
     """
+    with without_gc():
+        return _parse_plan(document, source, scalars_checked=scalars_checked)
+
+
+def _parse_plan(document: Any, source: str, *, scalars_checked: bool) -> Plan:
     if not isinstance(document, dict):
         raise PlanError(f"{source}: expected a JSON object from `terraform show -json`, got {_json_type(document)}")
     version = document.get("format_version")

@@ -67,7 +67,7 @@ def test_real_plan_protected_types_are_caught_in_both_replace_orders(real_plans:
     blocked = {f.address: f.message for f in blocking(findings)}
     assert set(blocked) == {"terraform_data.deleted", "terraform_data.replaced", "terraform_data.replaced_cbd"}
     assert "forced by triggers_replace" in blocked["terraform_data.replaced"]
-    assert "replace-create-first" in blocked["terraform_data.replaced_cbd"]
+    assert "would be replaced: replace (create first)" in blocked["terraform_data.replaced_cbd"]
     warnings = {f.address: f.rule for f in findings if not f.blocking}
     assert warnings == {"terraform_data.forgotten": "G002"}
     assert check(plan) == [], "terraform_data is not a protected type by default"
