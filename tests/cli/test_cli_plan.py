@@ -81,6 +81,26 @@ def test_review_writes_markdown_and_json(capsys: pytest.CaptureFixture[str], tmp
     ]
 
 
+def test_review_writes_every_comment_of_a_split_review_and_the_full_review(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from benchmarks.plans import big_plan
+
+    plan = tmp_path / "big.json"
+    plan.write_text(json.dumps(big_plan(12_000, attributes=1)), encoding="utf-8")
+    target = tmp_path / "comment.md"
+    (tmp_path / "comment-99.md").write_text("a part of an earlier, longer review", encoding="utf-8")
+    code, out, _ = _run(capsys, "review", str(plan), "--format", "markdown", "--output", str(target))
+    assert code == 0 and out == ""
+    parts = sorted(tmp_path.glob("comment-[0-9]*.md"), key=lambda p: int(p.stem.split("-")[1]))
+    bodies = [target.read_text(encoding="utf-8")] + [p.read_text(encoding="utf-8") for p in parts]
+    assert len(bodies) > 1 and not (tmp_path / "comment-99.md").exists()
+    for number, body in enumerate(bodies, 1):
+        assert len(body) <= 65_536 and f"part {number} of {len(bodies)}" in body
+    full = (tmp_path / "comment-full.md").read_text(encoding="utf-8")
+    assert len(full) > 65_536 and "part 1 of" not in full
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
