@@ -57,6 +57,7 @@ PUBLIC_ACCESS_BLOCK_FLAGS = (
     "restrict_public_buckets",
 )
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
+_SWITCHES = frozenset((*ENCRYPTION_FLAGS, *PROTECTION_FLAGS, "server_side_encryption"))
 
 
 class Severity(StrEnum):
@@ -158,8 +159,11 @@ def _before(change: ResourceChange, key: str) -> Any:
     return change.before.get(key) if isinstance(change.before, dict) else None
 
 
+_WRITING = frozenset({Kind.CREATE, Kind.UPDATE, Kind.REPLACE, Kind.REPLACE_CBD, Kind.REPLACE_FORGET})
+
+
 def _writes(change: ResourceChange) -> bool:
-    return change.kind in (Kind.CREATE, Kind.UPDATE, Kind.REPLACE, Kind.REPLACE_CBD, Kind.REPLACE_FORGET)
+    return change.kind in _WRITING
 
 
 def _protected(change: ResourceChange, allowed: frozenset[str], protected_types: frozenset[str]) -> Iterator[Finding]:
@@ -439,6 +443,8 @@ def _is_true(value: Any) -> bool:
 
 
 def _switched_off(change: ResourceChange) -> Iterator[Finding]:
+    if _SWITCHES.isdisjoint(_planned_keys(change)):
+        return  # none of the settings this rule reads
     for key in ENCRYPTION_FLAGS:
         if _is_false(_after(change, key)):
             verb = "switched off" if _is_true(_before(change, key)) else "off"

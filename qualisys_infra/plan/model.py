@@ -483,11 +483,19 @@ def _mask_is_valid(mask: Any) -> bool:
     return True
 
 
-def _check_mask(mask: Any, parent: Location, key: str) -> Any:
-    """A sensitivity or unknown mask (at ``parent / key``): booleans, in objects and arrays shaped like the value."""
-    if type(mask) is bool or _mask_is_valid(mask):
+def _check_mask(mask: Any, parent: Location, *keys: str) -> Any:
+    """A sensitivity or unknown mask (at ``parent / keys``): booleans, in objects and arrays shaped like the value."""
+    kind = type(mask)
+    if kind is bool:
         return mask
-    stack = [(mask, parent / key)]
+    if kind is dict and all(type(v) is bool for v in mask.values()):
+        return mask  # the common case: a flat object of booleans
+    if _mask_is_valid(mask):
+        return mask
+    where = parent
+    for key in keys:
+        where = where / key
+    stack = [(mask, where)]
     while stack:
         item, where = stack.pop()
         if isinstance(item, dict):
@@ -559,18 +567,41 @@ def _depth_is_valid(document: Any) -> bool:
     return True
 
 
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+
+
+def _raw_depth_is_valid(raw: bytes) -> bool:
+    """Whether the JSON text nests objects and arrays less than :data:`MAX_DEPTH` deep, from its bytes.
+
+    Escaped backslashes and quotes go first, so every remaining quote opens or closes a string; the
+    text between quote pairs goes next; then each pass removes the innermost bracket pairs. All of it
+    runs in C, a few times faster than walking the parsed document.
+    """
+    text = raw.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in raw else raw
+    structure = text.translate(None, _NOT_STRUCTURE)
+    brackets = structure.replace(b'""', b"")  # strings without brackets inside, the common case
+    if b'"' in brackets:  # some string holds a bracket: drop every string's text by position
+        brackets = b"".join(structure.split(b'"')[::2])
+    brackets = brackets.replace(b"{", b"[").replace(b"}", b"]")
+    for _ in range(MAX_DEPTH):
+        if not brackets:
+            return True
+        brackets = brackets.replace(b"[]", b"")
+    return not brackets
+
+
 # In the raw text: what could decode to an unpaired surrogate (an escape, or raw bytes let through).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")
 
 
-def _check_tree(document: Any, source: str, *, scalars_checked: bool = False) -> None:
+def _check_tree(document: Any, source: str, *, scalars_checked: bool = False, depth_checked: bool = False) -> None:
     """Every value: nested at most :data:`MAX_DEPTH` deep, valid Unicode text, printable numbers.
 
     ``scalars_checked``: the raw text holds nothing that could decode to a bad string or number, so
-    only the nesting is left to check.
+    only the nesting is left to check; ``depth_checked``: the raw text was found shallow enough too.
     """
-    if scalars_checked and type(document) in (dict, list) and _depth_is_valid(document):
+    if scalars_checked and type(document) in (dict, list) and (depth_checked or _depth_is_valid(document)):
         return
     if isinstance(document, dict | list) and _tree_is_valid(document):
         return  # the common case; the walk below finds the JSON path of what is wrong
@@ -630,21 +661,22 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
     if type(entry) is not dict:
         raise at.wrong(entry, dict)
     change = _typed(entry, "change", at, dict, required=True)
-    fields: dict[str, str | None] = {}
-    for key in _ENTRY_STRINGS:  # the common case inline; _typed words the error
-        value = entry.get(key, _MISSING)
-        if value is _MISSING:
-            fields[key] = None
-        elif type(value) is str:
-            fields[key] = value
-        else:
-            fields[key] = _typed(entry, key, at, str)
-    here = at / "change"
+    get = entry.get
+    values = [get(key, _MISSING) for key in _ENTRY_STRINGS]
+    for n, value in enumerate(values):
+        if value.__class__ is not str:  # absent, or wrongly typed (_typed words the error)
+            values[n] = None if value is _MISSING else _typed(entry, _ENTRY_STRINGS[n], at, str)
+    fields = dict(zip(_ENTRY_STRINGS, values, strict=True))
     raw_actions = change.get("actions")
-    if type(raw_actions) is list and all(type(a) is str for a in raw_actions):
-        actions = tuple(raw_actions)
-    else:
+    actions = tuple(raw_actions) if type(raw_actions) is list else ()
+    try:
+        kind = ACTIONS_TO_KIND.get(actions)
+    except TypeError:  # an unhashable element
+        kind = None
+    if kind is None:  # not one of the arrays Terraform writes: check it, then keep it as UNKNOWN
+        here = at / "change"
         actions = _strings(_typed(change, "actions", here, list, required=True), here, "actions")
+        kind = Kind.UNKNOWN
     type_ = fields["type"]
     if type_ is None:
         raise (at / "type").error("missing")
@@ -662,16 +694,17 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
         address = f"{module + '.' if module else ''}{prefix}{type_}.{name}"
     paths: list[tuple[str | int, ...]] = []
     if "replace_paths" in change:
+        here = at / "change"
         for i, path in enumerate(_typed(change, "replace_paths", here, list) or []):
             if not isinstance(path, list):
                 raise (here / "replace_paths" / i).wrong(path, list)
             for j, step in enumerate(path):
-                if not isinstance(step, str | int) or isinstance(step, bool):
+                if type(step) is not str and type(step) is not int:
                     raise (here / "replace_paths" / i / j).wrong(step, str, int)
             paths.append(tuple(path))
     importing = change.get("importing")
     if importing is not None or "importing" in change:
-        importing = _typed(change, "importing", here, dict)
+        importing = _typed(change, "importing", at / "change", dict)
     return _new_resource_change(
         (
             address,
@@ -688,10 +721,10 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
             importing,
             change.get("before"),
             change.get("after"),
-            _check_mask(change.get("after_unknown", {}), here, "after_unknown"),
-            _check_mask(change.get("before_sensitive", {}), here, "before_sensitive"),
-            _check_mask(change.get("after_sensitive", {}), here, "after_sensitive"),
-            ACTIONS_TO_KIND.get(actions, Kind.UNKNOWN),
+            _check_mask(change.get("after_unknown", {}), at, "change", "after_unknown"),
+            _check_mask(change.get("before_sensitive", {}), at, "change", "before_sensitive"),
+            _check_mask(change.get("after_sensitive", {}), at, "change", "after_sensitive"),
+            kind,
             at,
         )
     )
@@ -768,7 +801,7 @@ def _planned_resources(module: Any) -> int:
     return count
 
 
-def parse_plan(document: Any, source: str, *, scalars_checked: bool = False) -> Plan:
+def parse_plan(document: Any, source: str, *, scalars_checked: bool = False, depth_checked: bool = False) -> Plan:
     """Build a :class:`Plan` from parsed JSON; raise :class:`PlanError` naming ``source`` and the JSON path.
 
     A plan without ``resource_changes`` is a plan with no resource changes (Terraform leaves the empty
@@ -776,10 +809,10 @@ def parse_plan(document: Any, source: str, *, scalars_checked: bool = False) -> 
     ``planned_values`` object that lists no resource.
     """
     with without_gc():
-        return _parse_plan(document, source, scalars_checked=scalars_checked)
+        return _parse_plan(document, source, scalars_checked=scalars_checked, depth_checked=depth_checked)
 
 
-def _parse_plan(document: Any, source: str, *, scalars_checked: bool) -> Plan:
+def _parse_plan(document: Any, source: str, *, scalars_checked: bool, depth_checked: bool) -> Plan:
     if not isinstance(document, dict):
         raise PlanError(f"{source}: expected a JSON object from `terraform show -json`, got {_json_type(document)}")
     version = document.get("format_version")
@@ -798,16 +831,15 @@ def _parse_plan(document: Any, source: str, *, scalars_checked: bool) -> Plan:
     top = Location(source, "")
     for key, kinds in TOP_LEVEL.items():
         _typed(document, key, top, *kinds)
-    _check_tree(document, source, scalars_checked=scalars_checked)
+    _check_tree(document, source, scalars_checked=scalars_checked, depth_checked=depth_checked)
     if "resource_changes" not in document:
         listed = _planned_resources(document["planned_values"].get("root_module"))
         if listed:
             raise (top / "resource_changes").error(
                 f"missing, but planned_values lists {listed} resource(s): a cut or edited plan"
             )
-    changes = tuple(
-        _resource_change(e, top / "resource_changes" / i) for i, e in enumerate(document.get("resource_changes", []))
-    )
+    changes_at = top / "resource_changes"
+    changes = tuple(_resource_change(e, changes_at / i) for i, e in enumerate(document.get("resource_changes", [])))
     drift = tuple(
         _resource_change(e, top / "resource_drift" / i, drift=True)
         for i, e in enumerate(document.get("resource_drift", []))
@@ -891,7 +923,8 @@ def _loads_plan(data: bytes | str, source: str) -> Plan:
         raise PlanError(f"{source}: not valid JSON: {str(exc).splitlines()[0]}") from None
     raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
     surrogates = _SURROGATE_ESCAPE.search(raw) is not None or (b"\xed" in raw and _SURROGATE_BYTES.search(raw))
-    return parse_plan(document, source, scalars_checked=not odd_numbers and not surrogates)
+    clean = not odd_numbers and not surrogates
+    return parse_plan(document, source, scalars_checked=clean, depth_checked=clean and _raw_depth_is_valid(raw))
 
 
 def _no_constant(name: str) -> Any:

@@ -74,6 +74,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("drift", "ℹ️", "Changed outside Terraform (drift)", "changed outside Terraform", 5),  # noqa: RUF001
 )
 _SECTION = {s.key: s for s in SECTIONS}
+_NOTED_KINDS = frozenset({Kind.REPLACE_CBD, Kind.REPLACE_FORGET, Kind.UNKNOWN})  # see words.change_notes
 _KIND_SECTION = {
     Kind.UNKNOWN: "unknown",
     Kind.DELETE: "destroy",
@@ -110,24 +111,15 @@ def summary_counts(plans: Sequence[Plan]) -> dict[str, int]:
     """Counts in Terraform's wording plus the extras: add/change/destroy/replace/import/move/forget/read."""
     counts = dict.fromkeys(("add", "change", "destroy", "replace", "import", "move", "forget", "read"), 0)
     for plan in plans:
-        for change in plan.changes:
-            kind = change.kind
-            if kind is Kind.CREATE:
-                counts["add"] += 1
-            elif kind is Kind.UPDATE:
-                counts["change"] += 1
-            elif kind is Kind.DELETE:
-                counts["destroy"] += 1
-            elif kind in (Kind.REPLACE, Kind.REPLACE_CBD, Kind.REPLACE_FORGET, Kind.UNKNOWN):
-                counts["replace"] += 1
-            elif kind is Kind.FORGET:
-                counts["forget"] += 1
-            elif kind is Kind.READ:
-                counts["read"] += 1
-            if change.is_import:
-                counts["import"] += 1
-            if change.is_move:
-                counts["move"] += 1
+        kinds = Counter(c.kind for c in plan.changes)
+        counts["add"] += kinds[Kind.CREATE]
+        counts["change"] += kinds[Kind.UPDATE]
+        counts["destroy"] += kinds[Kind.DELETE]
+        counts["replace"] += sum(kinds[k] for k in (Kind.REPLACE, Kind.REPLACE_CBD, Kind.REPLACE_FORGET, Kind.UNKNOWN))
+        counts["forget"] += kinds[Kind.FORGET]
+        counts["read"] += kinds[Kind.READ]
+        counts["import"] += sum(1 for c in plan.changes if c.importing is not None)
+        counts["move"] += sum(1 for c in plan.changes if c.previous_address is not None and c.is_move)
     return counts
 
 
@@ -353,9 +345,14 @@ class _Item:
     @property
     def name_text(self) -> str:
         if self._name is None:
-            notes = _notes(self.change, self.drift)
-            shown = " · " + md_text(" · ".join(notes)) if notes else ""
-            self._name = f"- {md_code(_clip(self.change.label, NAME_LIMIT))}{shown}\n"
+            change = self.change
+            plain = not (change.action_reason or change.replace_paths or change.previous_address or change.importing)
+            if plain and not change.deposed and not self.drift and change.kind not in _NOTED_KINDS:
+                self._name = f"- {md_code(change.address)}\n"  # no notes: the common case of a long list
+            else:
+                notes = _notes(change, self.drift)
+                shown = " · " + md_text(" · ".join(notes)) if notes else ""
+                self._name = f"- {md_code(_clip(change.label, NAME_LIMIT))}{shown}\n"
         return self._name
 
     @property
@@ -409,9 +406,12 @@ class Comments(list[str]):
 def _items(reviews: Sequence[StackReview]) -> list[_Item]:
     items: list[_Item] = []
     tiers = {s.key: s.tier for s in SECTIONS}
+    section = _KIND_SECTION.get
     for index, review in enumerate(reviews):
-        for change in listed_changes(review.plan):
-            key = _KIND_SECTION.get(change.kind, "move")
+        for change in review.plan.changes:
+            key = section(change.kind, "move")
+            if key == "move" and not (change.is_move or change.is_import):
+                continue  # a no-op: not listed
             must = must_name(change)
             items.append(_Item(change, index, key, 0 if must else tiers[key], must))
         items.extend(_Item(c, index, "drift", _SECTION["drift"].tier, False) for c in review.plan.drift)
@@ -711,26 +711,31 @@ def _render_markdown(reviews: Sequence[StackReview], *, limit: int | None, full_
         blocks = _layout(prepared, with_outputs=True, full_review=full_review)
         return _comments(_pack(blocks, float("inf")), items)
     budget = limit
-    for _ in range(4):
-        for item in items:
-            item.level = Level.COUNTED
-        if not _allocate(items, budget, _fixed_size(prepared, full_review)):
-            break
-        with_outputs = _outputs_fit(prepared, limit)
-        parts = _pack(_layout(prepared, with_outputs=with_outputs, full_review=full_review), limit)
-        if len(parts) == 1:
-            return _comments(parts, items)
-        budget -= max(2_000, sum(len(p) for p in parts) - limit)  # an estimate was short: leave more room
+    must = [i for i in items if i.must]
+    if sum(len(i.name_text) for i in must) < limit:  # else even the names need several comments
+        for _ in range(4):
+            for item in items:
+                item.level = Level.COUNTED
+            if not _allocate(items, budget, _fixed_size(prepared, full_review)):
+                break
+            with_outputs = _outputs_fit(prepared, limit)
+            parts = _pack(_layout(prepared, with_outputs=with_outputs, full_review=full_review), limit)
+            if len(parts) == 1:
+                return _comments(parts, items)
+            budget -= max(2_000, sum(len(p) for p in parts) - limit)  # an estimate was short: leave more room
     # Split: the names that must be shown fill numbered comments; the rest is counted by type.
     for item in items:
         item.level = Level.NAMED if item.must else Level.COUNTED
-    parts = _pack(_layout(prepared, with_outputs=False, full_review=full_review), limit)
-    for _ in range(3):  # the note says how many parts there are, which can change the count
-        again = _pack(_layout(prepared, with_outputs=False, full_review=full_review, parts=len(parts)), limit)
-        if len(again) == len(parts):
+    guess = 2
+    for _ in range(4):  # the note says how many comments there are
+        parts = _pack(_layout(prepared, with_outputs=False, full_review=full_review, parts=guess), limit)
+        if len(parts) == guess:
             break
-        parts = again
-    return _comments(again, items)
+        if len(str(len(parts))) == len(str(guess)):  # as many digits: the same layout but for that number
+            parts[0] = parts[0].replace(_note(items, guess, full_review), _note(items, len(parts), full_review), 1)
+            break
+        guess = len(parts)
+    return _comments(parts, items)
 
 
 def _outputs_fit(prepared: _Prepared, limit: int) -> bool:

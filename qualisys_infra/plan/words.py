@@ -42,7 +42,7 @@ REASON_WORDS: dict[str, str] = {
 
 # Kinds whose section heading does not say how: the action words go into the notes (a replace
 # destroys first unless it says "create first", as in Terraform's own output).
-_EXPLAINED = (Kind.REPLACE_CBD, Kind.REPLACE_FORGET, Kind.UNKNOWN)
+_EXPLAINED = frozenset({Kind.REPLACE_CBD, Kind.REPLACE_FORGET, Kind.UNKNOWN})
 
 _IRREGULAR = {"was": "were", "is": "is", "has": "have", "this": "these"}
 

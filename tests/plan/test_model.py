@@ -312,3 +312,37 @@ def test_a_plan_without_resource_changes_is_a_plan_with_no_changes() -> None:
     """Terraform leaves an empty `resource_changes` out; `planned_values` then lists no resource."""
     plan = parse_plan({"format_version": "1.2", "planned_values": {"root_module": {}}}, "empty")
     assert plan.changes == () and not plan.has_changes
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        _nested(99),
+        _nested(100),
+        _nested(101),
+        {"a": '[[[[ "\\" \\\\', "b": [[{"c": "]]]]}"}]]},
+        ["[", "]"],
+        [["", "[", ""], "]]"],
+        {"s": "[" * 500, "t": "\\" * 7 + '"'},
+        {"k": 'x\\"', "d": _nested(120)},
+    ],
+)
+def test_the_raw_depth_check_agrees_with_the_walk(document: Any) -> None:
+    from qualisys_infra.plan.model import _depth_is_valid, _raw_depth_is_valid
+
+    for text in (json.dumps(document), json.dumps(document, indent=1, ensure_ascii=False)):
+        assert _raw_depth_is_valid(text.encode()) == _depth_is_valid(document)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.json")))
+def test_the_raw_depth_check_passes_every_fixture(name: str) -> None:
+    from qualisys_infra.plan.model import _raw_depth_is_valid
+
+    assert _raw_depth_is_valid((FIXTURES / name).read_bytes())
