@@ -660,13 +660,15 @@ _ENTRY_STRINGS = (
 def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> ResourceChange:
     if type(entry) is not dict:
         raise at.wrong(entry, dict)
-    change = _typed(entry, "change", at, dict, required=True)
+    change = entry.get("change")
+    if type(change) is not dict:
+        change = _typed(entry, "change", at, dict, required=True)
     get = entry.get
     values = [get(key, _MISSING) for key in _ENTRY_STRINGS]
     for n, value in enumerate(values):
         if value.__class__ is not str:  # absent, or wrongly typed (_typed words the error)
             values[n] = None if value is _MISSING else _typed(entry, _ENTRY_STRINGS[n], at, str)
-    fields = dict(zip(_ENTRY_STRINGS, values, strict=True))
+    type_, name, mode, module, address, deposed, provider, previous, reason = values
     raw_actions = change.get("actions")
     actions = tuple(raw_actions) if type(raw_actions) is list else ()
     try:
@@ -677,15 +679,12 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
         here = at / "change"
         actions = _strings(_typed(change, "actions", here, list, required=True), here, "actions")
         kind = Kind.UNKNOWN
-    type_ = fields["type"]
     if type_ is None:
         raise (at / "type").error("missing")
-    name = fields["name"] or ""
-    mode = fields["mode"] or "managed"
+    name = name or ""
+    mode = mode or "managed"
     if mode not in MODES:
         raise (at / "mode").error(f"expected one of {', '.join(MODES)}, got {json.dumps(mode)}")
-    module = fields["module_address"]
-    address = fields["address"]
     if address is None:
         if not drift:
             raise (at / "address").error("missing")
@@ -708,15 +707,15 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
     return _new_resource_change(
         (
             address,
-            fields["deposed"],
+            deposed,
             mode,
             type_,
             name,
             module,
-            fields["provider_name"] or "",
+            provider or "",
             actions,
-            fields["previous_address"],
-            fields["action_reason"],
+            previous,
+            reason,
             tuple(paths),
             importing,
             change.get("before"),
