@@ -27,7 +27,7 @@ from qualisys_infra.cli_schema import run as run_schema
 from qualisys_infra.cli_tenants import add_commands as add_tenant_commands
 from qualisys_infra.cli_tenants import run as run_tenants
 from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
-from qualisys_infra.errors import ConfigError, ToolkitError, UsageError
+from qualisys_infra.errors import ConfigError, ToolkitError
 from qualisys_infra.progress import ProgressLines
 from qualisys_infra.runtime import configure_node
 
@@ -335,22 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-PROJECT_COMMANDS = ("synth", "plan", "deploy", "bootstrap", "environments")
-
-
-def _check_project(project: Path) -> None:
-    """A command that reads ``environments/`` run from the wrong folder gets one line, not four."""
-    if not (project / "environments").is_dir():
-        raise UsageError(
-            f"{project}: no environments/ folder here; run from the qualisys-infra project folder "
-            "or pass --project-dir PATH"
-        )
-
-
 def _dispatch(args: argparse.Namespace, project: Path) -> int:
     try:
-        if args.command in PROJECT_COMMANDS:
-            _check_project(project)
         if args.command == "synth":
             return _cmd_synth(args, project)
         if args.command == "scan":

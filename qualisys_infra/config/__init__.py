@@ -100,6 +100,12 @@ def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | 
                 pass
         return str(p)
 
+    if not environments_dir.is_dir():
+        # Run from the wrong folder: one line that says where to run, not a "not found" per file.
+        raise UsageError(
+            f"{environments_dir.parent}: no {environments_dir.name}/ folder here; run from the "
+            "qualisys-infra project folder or pass --project-dir PATH"
+        )
     violations: list[Violation] = []
     account: AccountConfig | None = None
     try:
