@@ -13,12 +13,9 @@ import re
 from collections.abc import Sequence
 
 from qualisys_infra.engine import TerraformDataSource, TerraformElement, TerraformStack
+from qualisys_infra.naming import WAIVER_KEY
 
 _CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
-
-
-# Where a waiver sits in the synthesized JSON (the security gate reads it there).
-WAIVER_KEY = "checkov_waivers"
 
 
 def waive(element: TerraformElement, check_ids: str | Sequence[str], reason: str) -> None:

@@ -12,6 +12,12 @@ BOOTSTRAP_STACK = "bootstrap"
 ACCOUNT_STACK = "account"
 # In dependency order: each kind may use the outputs of the kinds before it.
 ENVIRONMENT_STACK_KINDS = ("network", "cluster", "data", "platform")
+# Where a construct's checkov waivers sit in the synthesized JSON (`//` metadata); the security gate
+# reads them there.
+WAIVER_KEY = "checkov_waivers"
+# The Kubernetes RBAC group the CI deployer role is mapped to: the cluster stack's access entry
+# names it and the platform stack's RoleBinding binds it, so it is defined here, once.
+CI_DEPLOYERS_GROUP = "ci-deployers"
 
 
 def stack_name(environment: str, kind: str) -> str:

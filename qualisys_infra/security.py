@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modules.waivers import WAIVER_KEY
 from qualisys_infra.errors import ToolkitError
+from qualisys_infra.naming import WAIVER_KEY
 from qualisys_infra.runtime import PROJECT_ROOT
 
 LOCAL_CHECKOV = PROJECT_ROOT / ".tools" / "checkov" / "bin" / "checkov"

@@ -6,9 +6,9 @@ from modules.account_context import AccountContext
 from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, NodeGroupProps, irsa_role
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
-from modules.platform.rbac import CI_DEPLOYERS_GROUP
 from modules.policy import Condition, Statement
 from qualisys_infra.engine import Construct
+from qualisys_infra.naming import CI_DEPLOYERS_GROUP
 from qualisys_infra.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 

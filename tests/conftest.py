@@ -91,7 +91,12 @@ CDKTN_RUN = pytest.StashKey[tuple[subprocess.Popen[str], Path]]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if not any(item.name == CDKTN_TEST for item in session.items):
+    if any(item.name == CDKTN_TEST for item in session.items):
+        _start_cdktn_synth(session.config)
+
+
+def _start_cdktn_synth(config: pytest.Config) -> None:
+    if CDKTN_RUN in config.stash:
         return
     out = Path(tempfile.mkdtemp(prefix="qualisys-cdktn-")) / "cdktn.out"
     env = {**os.environ, "QUALISYS_ENVIRONMENTS": "dev", "CHECKPOINT_DISABLE": "1"}
@@ -104,12 +109,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    session.config.stash[CDKTN_RUN] = (process, out)
+    config.stash[CDKTN_RUN] = (process, out)
 
 
 @pytest.fixture
 def cdktn_synth(request: pytest.FixtureRequest) -> tuple[int, str, Path]:
     """The exit code, output and output folder of the background `cdktn synth` run."""
+    _start_cdktn_synth(request.config)
     process, out = request.config.stash[CDKTN_RUN]
     output, _ = process.communicate(timeout=300)
     return process.returncode, output, out
+
+
+@pytest.fixture(scope="session")
+def _qualisys_synth(synthesized: Synthesized) -> Any:
+    """The pytest plugin's session synth is this session's synth (users get their own): its
+    ``synth`` call finds the output up to date and returns at once."""
+    from qualisys_infra.pytest_plugin import _Synth
+
+    return _Synth(synthesized.outdir, ROOT)

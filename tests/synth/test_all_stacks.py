@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from qualisys_infra.engine import REQUIRED_TERRAFORM_VERSION
 from tests.conftest import Synthesized
 from tests.synth.helpers import ref
 
@@ -42,6 +41,8 @@ def test_every_environment_stack_uses_the_locked_encrypted_s3_backend(synthesize
 
 
 def test_every_stack_pins_terraform_and_the_aws_provider(synthesized: Synthesized) -> None:
+    from qualisys_infra.engine import REQUIRED_TERRAFORM_VERSION  # here: importing the engine starts it
+
     for name, config in synthesized.stacks.items():
         assert config["terraform"]["required_version"] == REQUIRED_TERRAFORM_VERSION, name
         aws = config["terraform"]["required_providers"]["aws"]
