@@ -34,7 +34,7 @@ $(PY_STAMP): requirements.txt pyproject.toml
 	  && $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . >>$(VENV)/setup.log 2>&1 \
 	  || { cat $(VENV)/setup.log >&2; echo "setup: pip failed (log above, also in $(VENV)/setup.log)" >&2; exit 1; }
 	@echo "setup: provider schemas from the installed bindings into .cache/qualisys-schema (once per install)"
-	@$(BIN)/python -c "from qualisys_infra.schema import ensure_indexes; ensure_indexes()"
+	@$(BIN)/python -c "from qualisys_infra.app.schema import ensure_indexes; ensure_indexes()"
 	@touch $@
 
 $(CHECKOV_STAMP): requirements-checkov.txt
@@ -93,8 +93,8 @@ clean: ## remove generated output (not the environments)
 	rm -rf cdktf.out plans .pytest_cache .mypy_cache .ruff_cache
 
 docs: setup ## regenerate README.md's settings reference (from the dataclasses) and CLI reference (from --help)
-	@$(BIN)/python -m qualisys_infra.reference --write
-	@$(BIN)/python -m qualisys_infra.cli_reference --write
+	@$(BIN)/python -m qualisys_infra.app.reference --write
+	@$(BIN)/python -m qualisys_infra.app.cli_reference --write
 
 bench: setup ## performance benchmarks (ratios measured in one run; not part of `make test`)
 	@$(BIN)/python -m benchmarks.bench_synth

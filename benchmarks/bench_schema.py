@@ -22,10 +22,10 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.measure import measure, median
-from qualisys_infra.runtime import PROJECT_ROOT, configure_node
+from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
 
 GIB = 1024**3
-EXTRACT = "import sys; from pathlib import Path; from qualisys_infra.schema import ensure_indexes; " + (
+EXTRACT = "import sys; from pathlib import Path; from qualisys_infra.app.schema import ensure_indexes; " + (
     "ensure_indexes(cache_dir=Path(sys.argv[1]))"
 )
 # Timed inside the child, so the interpreter's own start is not charged to the gate.
@@ -35,7 +35,7 @@ from pathlib import Path
 out, cache = Path(sys.argv[1]), Path(sys.argv[2])
 stacks = {p.parent.name: json.loads(p.read_text()) for p in sorted(out.glob("stacks/*/cdk.tf.json"))}
 started = time.perf_counter()
-from qualisys_infra.schema import check_configs, ensure_indexes
+from qualisys_infra.app.schema import check_configs, ensure_indexes
 report = check_configs(stacks, cache_dir=cache)
 seconds = time.perf_counter() - started
 if not report.ok or any(index.extracted for index in ensure_indexes(cache_dir=cache).values()):
@@ -60,7 +60,7 @@ def main() -> int:
     rounds = parser.parse_args().rounds
     env = dict(os.environ)
     configure_node(env)
-    cli = [sys.executable, "-m", "qualisys_infra.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
+    cli = [sys.executable, "-m", "qualisys_infra.app.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
     colds: list[float] = []
     gates: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:

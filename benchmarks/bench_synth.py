@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.measure import measure, median
-from qualisys_infra.runtime import PROJECT_ROOT, configure_node
+from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
 
 FLOOR = "import cdktn, cdktn_provider_aws, cdktn_provider_kubernetes, cdktn_provider_helm"
 GIB = 1024**3
@@ -31,7 +31,7 @@ def main() -> int:
     rounds = parser.parse_args().rounds
     env = dict(os.environ)
     configure_node(env)
-    cli = [sys.executable, "-m", "qualisys_infra.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
+    cli = [sys.executable, "-m", "qualisys_infra.app.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
     floors, colds, peaks, cached = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"

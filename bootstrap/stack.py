@@ -6,9 +6,9 @@ from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.lock_table import LockTable, LockTableProps
 from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
-from qualisys_infra.engine import Construct
-from qualisys_infra.naming import BOOTSTRAP_STACK
-from qualisys_infra.settings import AccountConfig
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.naming import BOOTSTRAP_STACK
+from qualisys_infra.core.settings import AccountConfig
 from stacks.base import BaseStack, StateBackend
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import data_aws_caller_identity, data_aws_partition, data_aws_region
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import data_aws_caller_identity, data_aws_partition, data_aws_region
 
 
 class AccountContext(Construct):

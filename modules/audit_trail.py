@@ -11,8 +11,8 @@ from modules.policy import Condition, Statement
 from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
 from modules.service_role import ServiceRole, ServiceRoleProps, service_trust
 from modules.waivers import waive
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import cloudtrail
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import cloudtrail
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,11 +8,11 @@ from modules.encryption_key import EncryptionKey
 from modules.log_group import log_group
 from modules.network import Network
 from modules.security_group import SecurityGroup, SecurityGroupProps
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import (
     elasticache_replication_group as rg,
 )
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine.aws import (
     elasticache_user,
     elasticache_user_group,
 )

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.policy import Condition, Effect, Statement, policy_document
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import ecr_lifecycle_policy, ecr_repository, ecr_repository_policy
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import ecr_lifecycle_policy, ecr_repository, ecr_repository_policy
 
 PUSH_ACTIONS = (
     "ecr:PutImage",

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.policy import Condition, Statement, policy_document
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import (
     budgets_budget,
     ce_anomaly_monitor,
     ce_anomaly_subscription,
@@ -16,7 +16,7 @@ from qualisys_infra.engine.aws import (
     sns_topic_policy,
     sns_topic_subscription,
 )
-from qualisys_infra.naming import id_part
+from qualisys_infra.core.naming import id_part
 
 PUBLISHERS = ("budgets.amazonaws.com", "costalerts.amazonaws.com")
 

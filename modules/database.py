@@ -11,8 +11,8 @@ from modules.network import Network
 from modules.security_group import SecurityGroup, SecurityGroupProps
 from modules.service_role import ServiceRole, ServiceRoleProps, service_trust
 from modules.waivers import waive
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import (
     db_instance,
     db_parameter_group,
     secretsmanager_secret_rotation,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from modules.account_context import AccountContext
 from modules.policy import Condition, Statement, policy_document
 from modules.waivers import waive
-from qualisys_infra.engine import Construct, TerraformResourceLifecycle
-from qualisys_infra.engine.aws import kms_alias, kms_key
+from qualisys_infra.core.engine import Construct, TerraformResourceLifecycle
+from qualisys_infra.core.engine.aws import kms_alias, kms_key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from modules.account_context import AccountContext
 from modules.policy import Condition, Statement
 from modules.service_role import ServiceRole, ServiceRoleProps
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import iam_openid_connect_provider
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import iam_openid_connect_provider
 
 ISSUER = "token.actions.githubusercontent.com"
 

@@ -8,8 +8,8 @@ from modules.account_context import AccountContext
 from modules.policy import Condition, Effect, Statement, policy_document
 from modules.service_role import ServiceRole, ServiceRoleProps
 from modules.waivers import waive
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import iam_account_password_policy, iam_group, iam_group_policy
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import iam_account_password_policy, iam_group, iam_group_policy
 
 MFA_SESSION_SECONDS = 3600
 # What a user may do without MFA: look at and set up their own MFA device, change their password.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules.encryption_key import EncryptionKey
-from qualisys_infra.engine import Construct, TerraformResourceLifecycle
-from qualisys_infra.engine.aws import dynamodb_table as ddb
+from qualisys_infra.core.engine import Construct, TerraformResourceLifecycle
+from qualisys_infra.core.engine.aws import dynamodb_table as ddb
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

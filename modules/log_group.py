@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from modules.encryption_key import EncryptionKey
 from modules.waivers import waive
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import cloudwatch_log_group
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import cloudwatch_log_group
 
 ONE_YEAR_DAYS = 365
 

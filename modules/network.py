@@ -12,8 +12,8 @@ from modules.log_group import log_group
 from modules.policy import Condition, Statement, policy_document
 from modules.security_group import rule_id
 from modules.waivers import waive
-from qualisys_infra.engine import Construct, Fn
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine import Construct, Fn
+from qualisys_infra.core.engine.aws import (
     data_aws_availability_zones,
     db_subnet_group,
     default_network_acl,
@@ -34,7 +34,7 @@ from qualisys_infra.engine.aws import (
     subnet,
     vpc,
 )
-from qualisys_infra.settings import NatMode
+from qualisys_infra.core.settings import NatMode
 
 ANYWHERE = "0.0.0.0/0"
 # Return traffic of connections opened from inside (through NAT or to the load balancer) arrives on

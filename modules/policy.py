@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import data_aws_iam_policy_document as doc
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import data_aws_iam_policy_document as doc
 
 
 class Effect(StrEnum):

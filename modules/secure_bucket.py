@@ -9,21 +9,21 @@ from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey
 from modules.policy import Condition, Effect, Statement, deny_insecure_transport, policy_document
 from modules.waivers import waive
-from qualisys_infra.engine import Construct, TerraformResourceLifecycle
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine import Construct, TerraformResourceLifecycle
+from qualisys_infra.core.engine.aws import (
     s3_bucket,
     s3_bucket_logging,
     s3_bucket_policy,
     s3_bucket_public_access_block,
     s3_bucket_versioning,
 )
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine.aws import (
     s3_bucket_lifecycle_configuration as lifecycle,
 )
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine.aws import (
     s3_bucket_ownership_controls as ownership,
 )
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine.aws import (
     s3_bucket_server_side_encryption_configuration as sse,
 )
 

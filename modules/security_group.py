@@ -10,18 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules.waivers import waive
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import (
     security_group,
 )
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine.aws import (
     vpc_security_group_egress_rule as egress,
 )
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine.aws import (
     vpc_security_group_ingress_rule as ingress,
 )
-from qualisys_infra.naming import id_part
-from qualisys_infra.networks import exposure
+from qualisys_infra.core.naming import id_part
+from qualisys_infra.core.networks import exposure
 
 # The port-specific "no ingress from 0.0.0.0/0" checks (SSH, RDP, HTTP).
 SCANNER_PORT_CHECKS = (("CKV_AWS_24", 22), ("CKV_AWS_25", 3389), ("CKV_AWS_260", 80))

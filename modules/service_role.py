@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from modules.account_context import AccountContext
 from modules.policy import Condition, Statement, policy_document
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import data_aws_iam_policy_document as doc
-from qualisys_infra.engine.aws import iam_role, iam_role_policy, iam_role_policy_attachment
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import data_aws_iam_policy_document as doc
+from qualisys_infra.core.engine.aws import iam_role, iam_role_policy, iam_role_policy_attachment
 
 
 def service_trust(context: AccountContext, service: str, *, source_arn: str | None = None) -> Statement:

@@ -8,8 +8,8 @@ from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.policy import Condition, Effect, Statement, policy_document
 from modules.waivers import waive
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import secretsmanager_secret, secretsmanager_secret_policy
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import secretsmanager_secret, secretsmanager_secret_policy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 checkov's ``terraform_json`` runner has no inline suppression (bridgecrewio/checkov#4634), so a
 waiver is written into the resource's ``"//"`` comment block, which Terraform and checkov ignore,
-and the toolkit's security gate (``qualisys_infra.security``) reads it back. The engine rewrites
+and the toolkit's security gate (``qualisys_infra.app.security``) reads it back. The engine rewrites
 the ``"//"`` block of data sources, so a data source's waiver goes into the stack's ``"//"`` block
 under the data source's address instead. Every waiver needs a reason a reviewer can judge.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from qualisys_infra.engine import TerraformDataSource, TerraformElement, TerraformStack
-from qualisys_infra.naming import WAIVER_KEY
+from qualisys_infra.core.engine import TerraformDataSource, TerraformElement, TerraformStack
+from qualisys_infra.core.naming import WAIVER_KEY
 
 _CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 

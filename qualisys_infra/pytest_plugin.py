@@ -270,7 +270,7 @@ def _schema_types() -> dict[str, frozenset[str]]:
     global _SCHEMA_NAMES
     if _SCHEMA_NAMES is None:
         try:
-            from qualisys_infra.schema import ensure_indexes
+            from qualisys_infra.app.schema import ensure_indexes
 
             indexes = ensure_indexes()
         except Exception:  # no binding, no cache: fall back to the types present
@@ -482,8 +482,8 @@ class _Synth:
     def ensure(self) -> None:
         if self.names:
             return
-        from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
-        from qualisys_infra.synth import synth
+        from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_settings
+        from qualisys_infra.app.synth import synth
 
         environments = self.project / "environments"
         settings = load_settings(environments, ENVIRONMENT_NAMES, root=self.project)
@@ -502,7 +502,7 @@ class _Synth:
 
 @pytest.fixture(scope="session")
 def _qualisys_synth(tmp_path_factory: pytest.TempPathFactory) -> _Synth:
-    from qualisys_infra.runtime import PROJECT_ROOT
+    from qualisys_infra.core.runtime import PROJECT_ROOT
 
     return _Synth(tmp_path_factory.mktemp("qualisys-synth") / "cdktf.out", PROJECT_ROOT)
 

@@ -15,9 +15,9 @@ from modules.iam_baseline import HumanAccess, IamBaseline, IamBaselineProps
 from modules.policy import Effect, Statement
 from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
 from modules.third_party_secrets import ThirdPartySecrets, ThirdPartySecretsProps
-from qualisys_infra.engine import Construct
-from qualisys_infra.naming import ACCOUNT_STACK as STACK
-from qualisys_infra.settings import AccountConfig
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.naming import ACCOUNT_STACK as STACK
+from qualisys_infra.core.settings import AccountConfig
 from stacks.base import BaseStack, StateBackend
 
 ECR_PUSH = (

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from qualisys_infra.engine import (
+from qualisys_infra.core.engine import (
     REQUIRED_TERRAFORM_VERSION,
     Construct,
     Node,
@@ -15,9 +15,9 @@ from qualisys_infra.engine import (
     TerraformOutput,
     TerraformStack,
 )
-from qualisys_infra.engine.aws import provider
-from qualisys_infra.naming import logical_id, resource_prefix, stack_name, state_key
-from qualisys_infra.settings import AccountConfig, EnvironmentConfig
+from qualisys_infra.core.engine.aws import provider
+from qualisys_infra.core.naming import logical_id, resource_prefix, stack_name, state_key
+from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,9 +7,9 @@ from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, Nod
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.policy import Condition, Statement
-from qualisys_infra.engine import Construct
-from qualisys_infra.naming import CI_DEPLOYERS_GROUP
-from qualisys_infra.settings import AccountConfig, EnvironmentConfig
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP
+from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
 PLAYWRIGHT_TAINT = ("dedicated", "playwright", "NO_SCHEDULE")

@@ -8,8 +8,8 @@ from modules.database import PostgresDatabase, PostgresDatabaseProps
 from modules.eks import EksCluster
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
-from qualisys_infra.engine import Construct
-from qualisys_infra.settings import AccountConfig, EnvironmentConfig
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network, NetworkProps
-from qualisys_infra.engine import Construct
-from qualisys_infra.settings import AccountConfig, EnvironmentConfig
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
 

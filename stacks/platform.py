@@ -18,8 +18,8 @@ from modules.platform.namespaces import platform_namespaces
 from modules.platform.providers import configure_cluster_providers
 from modules.platform.rbac import PlatformRbac, PlatformRbacProps
 from modules.platform.smoke_test import HelloApp, HelloAppProps
-from qualisys_infra.engine import Construct
-from qualisys_infra.settings import AccountConfig, EnvironmentConfig
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
 SMOKE_TEST_ENVIRONMENT = "staging"

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings
-from qualisys_infra.runtime import PROJECT_ROOT, configure_node
-from qualisys_infra.security import ScanReport, scan
+from qualisys_infra.app.config import ENVIRONMENT_NAMES, Settings, load_settings
+from qualisys_infra.app.security import ScanReport, scan
+from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
 from tests.synth.helpers import prepare_broken_copy
 
 ROOT = PROJECT_ROOT
@@ -57,7 +57,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def synthesized(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """One synth of the bootstrap stack and every environment, shared by the whole session."""
-    from qualisys_infra.synth import synth
+    from qualisys_infra.app.synth import synth
 
     outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
     result = synth(settings, environments_dir=ENV_DIR, outdir=outdir, force=True)

@@ -19,18 +19,18 @@ from modules.service_role import (
     service_trust,
 )
 from modules.waivers import waive
-from qualisys_infra.engine import Construct, Fn, TerraformResource
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine import Construct, Fn, TerraformResource
+from qualisys_infra.core.engine.aws import (
     eks_access_entry,
     eks_addon,
     eks_cluster,
     iam_openid_connect_provider,
 )
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine.aws import (
     eks_access_policy_association as access_policy,
 )
-from qualisys_infra.naming import id_part
-from qualisys_infra.networks import exposure
+from qualisys_infra.core.naming import id_part
+from qualisys_infra.core.networks import exposure
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ANYWHERE = "0.0.0.0/0"

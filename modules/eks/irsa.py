@@ -10,7 +10,7 @@ from modules.service_role import (
     service_account_trust,
 )
 from modules.waivers import waive
-from qualisys_infra.engine import Construct
+from qualisys_infra.core.engine import Construct
 
 
 def irsa_role(

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from modules.eks.cluster import EksCluster
 from modules.encryption_key import EncryptionKey
-from qualisys_infra.engine import Construct, Fn, TerraformResourceLifecycle
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine import Construct, Fn, TerraformResourceLifecycle
+from qualisys_infra.core.engine.aws import (
     eks_node_group,
     launch_template,
 )

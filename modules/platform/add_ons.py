@@ -26,14 +26,14 @@ from modules.platform.permissions import (
     load_balancer_controller_statements,
 )
 from modules.waivers import waive
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import (
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import (
     cloudwatch_log_group,
     data_aws_secretsmanager_secret_version,
     secretsmanager_secret,
 )
-from qualisys_infra.engine.helm import release
-from qualisys_infra.settings import EnvironmentConfig
+from qualisys_infra.core.engine.helm import release
+from qualisys_infra.core.settings import EnvironmentConfig
 
 KUBE_SYSTEM = "kube-system"
 RELEASE_TIMEOUT_SECONDS = 900

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from modules.encryption_key import EncryptionKey
 from modules.log_group import log_group
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.aws import acm_certificate
-from qualisys_infra.engine.aws import wafv2_web_acl as waf
-from qualisys_infra.engine.aws import wafv2_web_acl_logging_configuration as waf_logging
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import acm_certificate
+from qualisys_infra.core.engine.aws import wafv2_web_acl as waf
+from qualisys_infra.core.engine.aws import wafv2_web_acl_logging_configuration as waf_logging
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 WAF_LOG_RETENTION_DAYS = 90

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.kubernetes import limit_range_v1, namespace_v1, network_policy_v1, resource_quota_v1
-from qualisys_infra.settings import NamespaceConfig
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.kubernetes import limit_range_v1, namespace_v1, network_policy_v1, resource_quota_v1
+from qualisys_infra.core.settings import NamespaceConfig
 
 Ports = tuple[tuple[int, str], ...]  # (port, protocol) pairs
 PSA_VERSION = "v1.33"  # pinned: a cluster upgrade must not silently change what "restricted" means

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 from modules.network import Network
 from modules.platform.namespace import Namespace, NamespaceProps, PodSecurity
-from qualisys_infra.engine import Construct
-from qualisys_infra.settings import NamespaceConfig
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.settings import NamespaceConfig
 
 APP_NAMESPACES = ("dev", "staging", "production")
 MONITORING = "monitoring"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules.eks import EksCluster
-from qualisys_infra.engine import Construct, Fn
-from qualisys_infra.engine.helm import provider as helm
-from qualisys_infra.engine.kubernetes import provider as kubernetes
+from qualisys_infra.core.engine import Construct, Fn
+from qualisys_infra.core.engine.helm import provider as helm
+from qualisys_infra.core.engine.kubernetes import provider as kubernetes
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 

@@ -1,7 +1,7 @@
 """RBAC inside the cluster: the CI deployer's Role and the people's ClusterRoles, bound to groups.
 
 The group names are the contract with the cluster stack's access entries, which map IAM roles to
-them: :data:`qualisys_infra.naming.CI_DEPLOYERS_GROUP` is defined once for both.
+them: :data:`qualisys_infra.core.naming.CI_DEPLOYERS_GROUP` is defined once for both.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from enum import StrEnum
 
 from modules.platform.namespace import Namespace
 from modules.platform.namespaces import APP_NAMESPACES
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.kubernetes import cluster_role_v1, role_binding_v1, role_v1
-from qualisys_infra.naming import CI_DEPLOYERS_GROUP
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.kubernetes import cluster_role_v1, role_binding_v1, role_v1
+from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP
 
 RBAC_API_GROUP = "rbac.authorization.k8s.io"
 # The RBAC group the CI deployer's IAM role is mapped to (cluster stack's access entry).

@@ -13,8 +13,8 @@ from modules.platform.edge import IngressEdge
 from modules.platform.namespace import Namespace
 from modules.platform.namespaces import APP_PORT
 from modules.waivers import waive
-from qualisys_infra.engine import Construct
-from qualisys_infra.engine.kubernetes import deployment_v1, ingress_v1, service_v1
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.kubernetes import deployment_v1, ingress_v1, service_v1
 
 IMAGE = "hashicorp/http-echo:1.0.0"
 HEALTH_PATH = "/health"

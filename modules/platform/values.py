@@ -17,7 +17,7 @@ import yaml
 from modules.alert_rules import ALERT_RULES
 from modules.platform.charts import autoscaler_release
 from modules.platform.dashboards import DASHBOARDS
-from qualisys_infra.settings import EnvironmentConfig
+from qualisys_infra.core.settings import EnvironmentConfig
 
 Values = dict[str, Any]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from qualisys_infra.networks import Exposure, exposure_of_strings, parse_networks
+from qualisys_infra.core.networks import Exposure, exposure_of_strings, parse_networks
 from qualisys_infra.plan.model import Kind, Location, Plan, ResourceChange, mask_at, without_gc
 from qualisys_infra.plan.words import ACTION_WORDS, change_notes, plural
 

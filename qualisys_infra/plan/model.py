@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from qualisys_infra.errors import ToolkitError
+from qualisys_infra.core.errors import ToolkitError
 
 SENSITIVE = "(sensitive value)"
 UNKNOWN = "(known after apply)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qualisys_infra.errors import ToolkitError
+from qualisys_infra.core.errors import ToolkitError
 
 # Matched with ``fullmatch`` only: ``re.match`` with ``$`` accepts a trailing newline.
 SLUG = re.compile(r"[a-z][a-z0-9_]{2,40}")

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra import cli_plan
-from qualisys_infra.cli import main
-from qualisys_infra.cli_plan import cmd_review
-from qualisys_infra.errors import UsageError
-from qualisys_infra.naming import BOOTSTRAP_STACK
-from qualisys_infra.synth import BOOTSTRAP_STATE_FILE
-from qualisys_infra.terraform.runner import StackRunner
+from qualisys_infra.app import cli_plan
+from qualisys_infra.app.cli import main
+from qualisys_infra.app.cli_plan import cmd_review
+from qualisys_infra.app.synth import BOOTSTRAP_STATE_FILE
+from qualisys_infra.app.terraform.runner import StackRunner
+from qualisys_infra.core.errors import UsageError
+from qualisys_infra.core.naming import BOOTSTRAP_STACK
 from tests.conftest import ROOT, Synthesized
 from tests.plan.conftest import FIXTURES
 from tests.runner.terraform_double import StagedTerraform, delete_bucket, open_ssh, synth_like

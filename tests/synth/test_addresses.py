@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.naming import id_part, logical_id
-from qualisys_infra.settings import Settings
+from qualisys_infra.core.naming import id_part, logical_id
+from qualisys_infra.core.settings import Settings
 from tests.conftest import ENV_DIR, Synthesized
 
 HASH_SUFFIX = re.compile(r"_[0-9A-F]{8}$")
@@ -69,7 +69,7 @@ def _reordered(value: Any) -> Any:
 
 def test_addresses_do_not_depend_on_the_order_of_any_setting(synthesized: Synthesized, tmp_path: Path) -> None:
     """One more synth (dev only, in this process's engine) with every list and map reversed."""
-    from qualisys_infra.synth import synth
+    from qualisys_infra.app.synth import synth
 
     settings = synthesized.settings
     dev = next(e for e in settings.environments if e.environment == "dev")

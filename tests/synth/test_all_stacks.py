@@ -41,7 +41,7 @@ def test_every_environment_stack_uses_the_locked_encrypted_s3_backend(synthesize
 
 
 def test_every_stack_pins_terraform_and_the_aws_provider(synthesized: Synthesized) -> None:
-    from qualisys_infra.engine import REQUIRED_TERRAFORM_VERSION  # here: importing the engine starts it
+    from qualisys_infra.core.engine import REQUIRED_TERRAFORM_VERSION  # here: importing the engine starts it
 
     for name, config in synthesized.stacks.items():
         assert config["terraform"]["required_version"] == REQUIRED_TERRAFORM_VERSION, name

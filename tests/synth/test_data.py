@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.settings import ENVIRONMENT_NAMES, EnvironmentConfig
+from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, points_to, ref
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from modules.platform.charts import every_pin
-from qualisys_infra.settings import ENVIRONMENT_NAMES
+from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from tests.conftest import ROOT, Synthesized
 from tests.synth.helpers import one, ref
 

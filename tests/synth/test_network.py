@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.settings import ENVIRONMENT_NAMES, EnvironmentConfig, NatMode
+from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig, NatMode
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, points_to, ref, statements
 

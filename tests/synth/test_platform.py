@@ -11,8 +11,8 @@ import yaml
 
 from modules.alert_rules import ALERT_RULES
 from modules.platform.charts import autoscaler_release, platform_charts
-from qualisys_infra.naming import CI_DEPLOYERS_GROUP
-from qualisys_infra.settings import ENVIRONMENT_NAMES, EnvironmentConfig
+from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP
+from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, ref, statements
 

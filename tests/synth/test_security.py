@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.networks import exposure_of_strings
-from qualisys_infra.security import ScanReport
+from qualisys_infra.app.security import ScanReport
+from qualisys_infra.core.networks import exposure_of_strings
 from tests.conftest import Synthesized
 from tests.synth.helpers import ref
 

@@ -17,10 +17,14 @@ from tests.conftest import ROOT
 STACKS = sorted((ROOT / "stacks").glob("*.py"))
 CONSTRUCTS = sorted((ROOT / "modules").rglob("*.py")) + sorted((ROOT / "bootstrap").glob("*.py"))
 # The engine's resource bindings: importing one means building resources (or data sources) by hand.
-BINDINGS = ("qualisys_infra.engine.aws", "qualisys_infra.engine.kubernetes", "qualisys_infra.engine.helm")
+BINDINGS = (
+    "qualisys_infra.core.engine.aws",
+    "qualisys_infra.core.engine.kubernetes",
+    "qualisys_infra.core.engine.helm",
+)
 ENGINE_PACKAGES = ("cdktn", "cdktn_provider_", "constructs")
 # Every stack's base configures the AWS provider (and the backend): that is what makes it a stack.
-ALLOWED_BINDINGS = {("base.py", "qualisys_infra.engine.aws", "provider")}
+ALLOWED_BINDINGS = {("base.py", "qualisys_infra.core.engine.aws", "provider")}
 FILE_MODULES = ("pathlib", "io", "os", "shutil", "glob", "jinja2", "importlib.resources", "tempfile")
 FILE_CALLS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "iterdir", "glob", "rglob"}
 
@@ -89,19 +93,19 @@ def test_the_platform_stack_is_short_enough_to_read_in_one_sitting() -> None:
 
 def test_an_engine_resource_in_a_stack_would_be_caught() -> None:
     source = (
-        "from qualisys_infra.engine.kubernetes import role_v1\n"
-        "from qualisys_infra.engine import aws\n"
+        "from qualisys_infra.core.engine.kubernetes import role_v1\n"
+        "from qualisys_infra.core.engine import aws\n"
         "import cdktn_provider_aws.vpc\n"
-        "from qualisys_infra.engine.aws import provider\n"
+        "from qualisys_infra.core.engine.aws import provider\n"
     )
     assert engine_resource_uses(source, "platform.py") == [
-        "platform.py:1: from qualisys_infra.engine.kubernetes import role_v1",
-        "platform.py:2: from qualisys_infra.engine import aws",
+        "platform.py:1: from qualisys_infra.core.engine.kubernetes import role_v1",
+        "platform.py:2: from qualisys_infra.core.engine import aws",
         "platform.py:3: import cdktn_provider_aws.vpc",
-        "platform.py:4: from qualisys_infra.engine.aws import provider",
+        "platform.py:4: from qualisys_infra.core.engine.aws import provider",
     ]
-    assert engine_resource_uses("from qualisys_infra.engine.aws import provider\n", "base.py") == []
-    assert engine_resource_uses("from qualisys_infra.engine import Construct, Fn\n", "data.py") == []
+    assert engine_resource_uses("from qualisys_infra.core.engine.aws import provider\n", "base.py") == []
+    assert engine_resource_uses("from qualisys_infra.core.engine import Construct, Fn\n", "data.py") == []
 
 
 def test_a_file_read_would_be_caught() -> None:

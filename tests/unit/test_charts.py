@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from modules.platform.charts import AUTOSCALER_RELEASES, CHARTS, Chart, every_pin
-from qualisys_infra.cli_charts import (
+from qualisys_infra.app.cli_charts import (
     ChartIndexError,
     Row,
     add_commands,

