@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +90,14 @@ def update(readme: Path) -> bool:
     return replace_block(readme, BEGIN, END, render())
 
 
-if __name__ == "__main__":
-    target = PROJECT_ROOT / "README.md"
+def run(update_readme: Callable[[Path], bool], render_block: Callable[[], str], what: str) -> None:
+    """``python -m ...``: print the generated block, or with ``--write`` put it into README.md."""
     if "--write" in sys.argv:
-        print("README.md updated" if update(target) else "README.md already up to date")
+        changed = update_readme(PROJECT_ROOT / "README.md")
+        print(f"README.md {what} updated" if changed else f"README.md {what} already up to date")
     else:
-        print(render())
+        print(render_block())
+
+
+if __name__ == "__main__":
+    run(update, render, "settings reference")

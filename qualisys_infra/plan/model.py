@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.core.values import kind_of
 
 SENSITIVE = "(sensitive value)"
 UNKNOWN = "(known after apply)"
@@ -79,19 +80,7 @@ SYMBOL = {
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return kind_of(value, json=True)
 
 
 _EXPECTED = {

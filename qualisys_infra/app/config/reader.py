@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from qualisys_infra.app.hclfile import HclDocument, KeyPath
 from qualisys_infra.core.errors import Violation
+from qualisys_infra.core.values import kind_of
 
 T = TypeVar("T")
 MISSING: Any = object()
@@ -121,22 +122,6 @@ class Reader:
     def _type_error(self, path: KeyPath, value: Any, expected: str) -> Any:
         self.fail(path, f"got {show(value)} ({kind_of(value)}), expected {expected}")
         return MISSING
-
-
-def kind_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a bool"
-    if isinstance(value, int):
-        return "a number"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "null" if value is None else type(value).__name__
 
 
 def _char_name(char: str) -> str:
