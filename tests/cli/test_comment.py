@@ -1,0 +1,381 @@
+"""``qualisys-infra comment`` against a real HTTP server on 127.0.0.1 that answers like GitHub's REST API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from qualisys_infra.app.cli_comment import add_commands, run
+from qualisys_infra.core.errors import ToolkitError
+from tests.plan.conftest import FIXTURES
+
+REPO, PR, TOKEN, BOT = "acme/infra", 7, "t0ken-for-tests", "qualisys-bot"
+UPDATE = FIXTURES / "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-update.json"
+DESTROY = FIXTURES / "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-destroy.json"  # blocks (G001)
+MARK = "<!-- qualisys-infra:review env=dev -->"
+
+
+@dataclass
+class FakeGitHub:
+    """Issue comments and labels of one pull request, with GitHub's status codes and pagination."""
+
+    server: HTTPServer
+    viewer: str | None = BOT  # None: GET /user is refused, as for Actions' GITHUB_TOKEN
+    page_size: int = 2  # GitHub's is 100; smaller here so that a few comments span several pages
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+    failure: tuple[int, dict[str, str], dict[str, Any]] | None = None
+    log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    next_id: int = 100
+
+    def seed(self, author: str, body: str) -> int:
+        self.next_id += 1
+        self.comments[self.next_id] = {"id": self.next_id, "body": body, "user": {"login": author, "type": "User"}}
+        return self.next_id
+
+    def ours(self, env: str = "dev") -> list[dict[str, Any]]:
+        me = self.viewer or "github-actions[bot]"
+        return [
+            c
+            for c in self.comments.values()
+            if c["user"]["login"] == me and c["body"].startswith(f"<!-- qualisys-infra:review env={env}")
+        ]
+
+    def calls(self, method: str) -> list[str]:
+        return [path for m, path, _ in self.log if m == method]
+
+    def handle(self, request: Request) -> Response:
+        self.log.append((request.method, request.path, dict(request.args)))
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return _json(401, {"message": "Bad credentials"})
+        assert request.headers.get("User-Agent", "").startswith("qualisys-infra/")
+        if self.failure is not None:
+            status, headers, body = self.failure
+            return _json(status, body, headers)
+        path, method = request.path, request.method
+        issue = f"/repos/{REPO}/issues/{PR}"
+        if path == "/user" and method == "GET":
+            if self.viewer is None:
+                return _json(403, {"message": "Resource not accessible by integration"})
+            return _json(200, {"login": self.viewer})
+        if path == f"{issue}/comments" and method == "GET":
+            return self._page(request, list(self.comments.values()))
+        if path == f"{issue}/comments" and method == "POST":
+            body = request.get_json()["body"]
+            if len(body) > 65_536:
+                return _json(422, {"message": "Validation Failed: body is too long (maximum is 65536 characters)"})
+            self.next_id += 1
+            me = self.viewer or "github-actions[bot]"
+            self.comments[self.next_id] = {"id": self.next_id, "body": body, "user": {"login": me, "type": "Bot"}}
+            return _json(201, self.comments[self.next_id])
+        found = re.fullmatch(rf"/repos/{REPO}/issues/comments/(\d+)", path)
+        if found:
+            comment = self.comments.get(int(found[1]))
+            if comment is None:
+                return _json(404, {"message": "Not Found"})
+            if comment["user"]["login"] != (self.viewer or "github-actions[bot]"):
+                return _json(403, {"message": "Must have admin rights to Repository."})
+            if method == "PATCH":
+                assert len(request.get_json()["body"]) <= 65_536
+                comment["body"] = request.get_json()["body"]
+                return _json(200, comment)
+            if method == "DELETE":
+                del self.comments[comment["id"]]
+                return Response(status=204)
+        if path == f"{issue}/labels" and method == "GET":
+            return self._page(request, [{"name": name} for name in self.labels])
+        if path == f"{issue}/labels" and method == "POST":
+            self.labels += [name for name in request.get_json()["labels"] if name not in self.labels]
+            return _json(200, [{"name": name} for name in self.labels])
+        if path.startswith(f"{issue}/labels/") and method == "DELETE":
+            name = unquote(path.removeprefix(f"{issue}/labels/"))
+            if name not in self.labels:
+                return _json(404, {"message": "Label does not exist"})
+            self.labels.remove(name)
+            return _json(200, [{"name": n} for n in self.labels])
+        return _json(404, {"message": "Not Found"})
+
+    def _page(self, request: Request, items: list[Any]) -> Response:
+        per_page = min(int(request.args.get("per_page", 30)), self.page_size)
+        page = int(request.args.get("page", 1))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            nxt = self.server.url_for(request.path) + f"?per_page={request.args.get('per_page', 30)}&page={page + 1}"
+            headers["Link"] = f'<{nxt}>; rel="next", <{nxt}>; rel="last"'
+        return _json(200, chunk, headers)
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
+
+
+@pytest.fixture
+def github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    fake = FakeGitHub(httpserver)
+    httpserver.expect_request(re.compile(r"^/.*")).respond_with_handler(fake.handle)
+    for name in ("GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_SERVER_URL", "GITHUB_RUN_ID", "GH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/").rstrip("/"))
+    yield fake
+
+
+def comment(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The command as `qualisys-infra` runs it: a ToolkitError becomes `error: ...` lines and its exit code
+    (cli._dispatch); any other exception escapes and fails the test."""
+    parser = argparse.ArgumentParser(prog="qualisys-infra")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["comment", *argv])
+    try:
+        code = run(args)
+    except ToolkitError as exc:
+        for line in exc.lines():
+            print(f"error: {line}", file=sys.stderr)
+        code = exc.exit_code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_first_run_creates_the_comment_and_the_second_updates_it_in_place(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = comment(capsys, str(UPDATE), "--env", "dev", "--pr", str(PR))
+    assert (code, err) == (0, "")
+    [ours] = github.ours()
+    assert ours["body"].startswith(MARK + "\n") and "Terraform plan review: `dev`" in ours["body"]
+    assert github.labels == ["dev: plan changes"]
+    assert "1 created" in out
+
+    code, out, err = comment(capsys, str(DESTROY), "--env", "dev", "--pr", str(PR))
+    assert code == 1, "a blocking finding exits 1, as `review` does; the comment is posted all the same"
+    assert err == "" and "blocking guardrail finding" in out
+    [again] = github.ours()
+    assert again["id"] == ours["id"] and "8 to destroy" in again["body"]
+    assert github.calls("PATCH") == [f"/repos/{REPO}/issues/comments/{ours['id']}"]
+    assert github.calls("POST").count(f"/repos/{REPO}/issues/{PR}/comments") == 1, "posted once, in the first run"
+    assert sorted(github.labels) == ["dev: plan blocked", "dev: plan destroy"]
+
+    github.log.clear()
+    code, out, _ = comment(capsys, str(DESTROY), "--env", "dev", "--pr", str(PR))
+    assert code == 1 and "1 unchanged" in out and "labels unchanged" in out
+    assert github.calls("PATCH") == [] and github.calls("POST") == [] and github.calls("DELETE") == []
+    assert len(github.ours()) == 1
+
+
+def test_comment_listing_follows_every_page_and_never_posts_twice(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for n in range(5):
+        github.seed("alice", f"looks good {n}")
+    assert comment(capsys, str(UPDATE), "--env", "dev", "--pr", str(PR))[0] == 0
+    for n in range(4):
+        github.seed("bob", f"another remark {n}")  # ours is now on page 3 of 5
+    github.log.clear()
+    assert (
+        comment(capsys, str(DESTROY), "--env", "dev", "--pr", str(PR), "--allow-destroy", "aws_s3_bucket.terra_ci")[0]
+        == 0
+    )
+    listing = [args for method, path, args in github.log if method == "GET" and path.endswith("/comments")]
+    assert [a.get("page", "1") for a in listing] == ["1", "2", "3", "4", "5"]
+    assert all(a["per_page"] == "100" for a in listing)
+    assert len(github.ours()) == 1 and github.calls("PATCH")
+
+
+def test_a_comment_by_someone_else_with_the_same_marker_is_left_alone(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copied = github.seed("mallory", f"{MARK}\n## Terraform plan review: `dev`\nquoted by a person")
+    staging = github.seed(BOT, "<!-- qualisys-infra:review env=staging -->\nthe staging review")
+    quoted = github.seed(BOT, f"> {MARK}\nnot a marker: not on the first line")
+    code, _, err = comment(capsys, str(UPDATE), "--env", "dev", "--pr", str(PR))
+    assert (code, err) == (0, "")
+    assert github.comments[copied]["body"].endswith("quoted by a person")
+    assert github.comments[staging]["body"] == "<!-- qualisys-infra:review env=staging -->\nthe staging review"
+    assert quoted in github.comments and not github.calls("PATCH") and not github.calls("DELETE")
+    assert len(github.ours()) == 1 and len(github.ours("staging")) == 1
+
+
+def test_with_actions_token_the_author_is_github_actions_bot(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github.viewer = None  # GET /user: 403 "Resource not accessible by integration"
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "synchronize", "pull_request": {"number": PR}}), encoding="utf-8")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    code, out, err = comment(capsys, str(UPDATE), "--env", "dev")
+    assert (code, err) == (0, "") and "as github-actions[bot]" in out
+    code, out, _ = comment(capsys, str(DESTROY), "--env", "dev")
+    assert code == 1 and len(github.ours()) == 1 and "1 updated" in out
+
+
+def test_an_oversized_review_is_split_and_the_extra_parts_are_deleted_when_it_shrinks(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks.plans import big_plan
+
+    big = tmp_path / "dev-big.json"
+    big.write_text(json.dumps(big_plan(12_000, attributes=1)), encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out, err = comment(capsys, str(big), "--env", "dev", "--pr", str(PR))
+    assert (code, err) == (0, "")
+    parts = sorted(github.ours(), key=lambda c: c["id"])
+    assert len(parts) > 1
+    for number, part in enumerate(parts, 1):
+        assert len(part["body"]) <= 65_536
+        assert part["body"].startswith(f"<!-- qualisys-infra:review env=dev part={number} -->\n")
+        assert f"part {number} of {len(parts)}" in part["body"]
+    assert github.labels == ["dev: plan destroy"]
+    written = summary.read_text(encoding="utf-8")
+    assert summary.stat().st_size <= 1024 * 1024
+    assert "does not fit the job summary's 1 MiB" in written and "job summary: the first comment" in out
+
+    first = parts[0]["id"]
+    code, out, _ = comment(capsys, str(UPDATE), "--env", "dev", "--pr", str(PR))
+    assert code == 0 and f"{len(parts) - 1} deleted" in out
+    [only] = github.ours()
+    assert only["id"] == first and only["body"].startswith(MARK + "\n") and "part 1 of" not in only["body"]
+    assert github.labels == ["dev: plan changes"]
+
+
+def test_labels_follow_the_result_and_only_the_stale_ones_of_the_family_go(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    github.labels = ["bug", "dev: plan destroy", "dev: plan blocked", "staging: plan destroy"]
+    empty = tmp_path / "dev-network.json"
+    empty.write_text(
+        json.dumps({"format_version": "1.2", "resource_changes": [], "planned_values": {"root_module": {}}}),
+        encoding="utf-8",
+    )
+    code, out, _ = comment(capsys, str(empty), "--env", "dev", "--pr", str(PR))
+    assert code == 0
+    assert sorted(github.labels) == ["bug", "dev: plan no changes", "staging: plan destroy"]
+    assert "+dev: plan no changes" in out and "-dev: plan blocked" in out and "-dev: plan destroy" in out
+    assert f"/repos/{REPO}/issues/{PR}/labels/dev: plan destroy" in github.calls("DELETE")
+    code, _, _ = comment(capsys, str(FIXTURES / "hashicorp_terraform-json__testdata__moved_block__plan.json"),
+                         "--env", "dev", "--pr", str(PR))  # fmt: skip
+    assert code == 0 and sorted(github.labels) == ["bug", "dev: plan changes", "staging: plan destroy"]
+
+
+def test_the_full_review_goes_to_the_step_summary_when_it_fits(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step output\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out, _ = comment(capsys, str(DESTROY), "--env", "dev", "--pr", str(PR))
+    assert code == 1 and "job summary: the full review" in out
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step output\n") and "Terraform plan review: `dev`" in text
+
+
+def _error(code: int, err: str) -> str:
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (code, err)
+    assert TOKEN not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("unset", "argv", "expected"),
+    [
+        ("GITHUB_TOKEN", ["--pr", "7"], "no token: $GITHUB_TOKEN is empty or not set"),
+        ("GITHUB_REPOSITORY", ["--pr", "7"], "no repository"),
+        (None, [], "no pull request number: pass --pr N"),
+        (None, ["--pr", "7", "--token-env", "QUALISYS_GH_TOKEN"], "no token: $QUALISYS_GH_TOKEN"),
+    ],
+)
+def test_fails_in_one_line_without_token_repository_or_pull_request(
+    github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    unset: str | None,
+    argv: list[str],
+    expected: str,
+) -> None:
+    if unset:
+        monkeypatch.delenv(unset)
+    line = _error(*comment(capsys, str(UPDATE), "--env", "dev", *argv)[::2])
+    assert expected in line
+    assert github.log == [], "nothing was sent"
+
+
+def test_fails_in_one_line_for_an_event_without_a_pull_request(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"ref": "refs/heads/main"}), encoding="utf-8")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    assert "has no pull_request.number" in _error(*comment(capsys, str(UPDATE), "--env", "dev")[::2])
+
+
+RESET = int(time.time()) + 600
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        ((401, {}, {"message": "Bad credentials"}), "401 Unauthorized: the token in GITHUB_TOKEN was refused"),
+        ((403, {}, {"message": "Resource not accessible by integration"}), "403 Forbidden"),
+        ((404, {}, {"message": "Not Found"}), "404 Not Found"),
+        (
+            (
+                403,
+                {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(RESET)},
+                {"message": "API rate limit exceeded"},
+            ),
+            "rate limit exhausted; it resets at " + time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(RESET)),
+        ),
+        ((429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(RESET)}, {}), "(in 10 min)"),
+        ((429, {"retry-after": "30"}, {"message": "secondary"}), "secondary rate limit; retry after 30 s"),
+        ((502, {}, {}), "HTTP 502"),
+    ],
+)
+def test_fails_in_one_line_when_github_refuses(
+    github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+    failure: tuple[int, dict[str, str], dict[str, Any]],
+    expected: str,
+) -> None:
+    github.failure = failure
+    line = _error(*comment(capsys, str(UPDATE), "--env", "dev", "--pr", str(PR), "--author", BOT)[::2])
+    assert expected in line and line.startswith("error: GitHub: GET /repos/acme/infra/issues/7/comments: ")
+
+
+def test_fails_in_one_line_with_a_wrong_token_or_pull_request(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "expired")
+    assert "401 Unauthorized" in _error(*comment(capsys, str(UPDATE), "--env", "dev", "--pr", "7")[::2])
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    assert "404 Not Found" in _error(*comment(capsys, str(UPDATE), "--env", "dev", "--pr", "8")[::2])
+
+
+def test_fails_in_one_line_when_github_cannot_be_reached(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+    assert "cannot connect" in _error(*comment(capsys, str(UPDATE), "--env", "dev", "--pr", "7")[::2])
+
+
+def test_a_next_page_link_to_another_host_is_refused(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(github.server, "url_for", lambda path: "http://elsewhere.invalid" + path)
+    for n in range(3):
+        github.seed("alice", f"remark {n}")
+    assert "leaves" in _error(*comment(capsys, str(UPDATE), "--env", "dev", "--pr", "7")[::2])
