@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from qualisys_infra.app.schema import assert_matches_provider_schema
 from qualisys_infra.plan.guardrails import Finding, blocking, check
 from qualisys_infra.plan.model import Kind, Plan, ResourceChange, load_plan
 
@@ -45,6 +46,7 @@ __all__ = [
     "PlanAssertions",
     "Stack",
     "StackAssertions",
+    "assert_matches_provider_schema",
     "match",
     "plan_file",
     "qualisys_stack",

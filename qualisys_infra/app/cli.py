@@ -21,6 +21,8 @@ from typing import Any
 
 from qualisys_infra.app.cli_charts import add_commands as add_chart_commands
 from qualisys_infra.app.cli_charts import run as run_charts
+from qualisys_infra.app.cli_comment import add_commands as add_comment_commands
+from qualisys_infra.app.cli_comment import run as run_comment
 from qualisys_infra.app.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd_plan, cmd_review
 from qualisys_infra.app.cli_schema import add_commands as add_schema_commands
 from qualisys_infra.app.cli_schema import run as run_schema
@@ -88,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     add_tenant_commands(sub)
     add_schema_commands(sub)
     add_chart_commands(sub)
+    add_comment_commands(sub)
 
     envs = sub.add_parser(
         "environments",
@@ -349,6 +352,8 @@ def _dispatch(args: argparse.Namespace, project: Path) -> int:
             return run_schema(args)
         if args.command == "charts":
             return run_charts(args)
+        if args.command == "comment":
+            return run_comment(args)
         if args.command in ("plan", "deploy", "bootstrap"):
             progress = ProgressLines(args.command, sys.stderr, quiet=args.quiet)
             handler = {"plan": cmd_plan, "deploy": cmd_deploy, "bootstrap": cmd_bootstrap}[args.command]
