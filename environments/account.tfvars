@@ -16,6 +16,7 @@ ci_deployer_role_name = "qualisys-github-deploy-staging"
 github_repository             = "qualisys/qualisys"
 github_deploy_branches        = ["main"]
 github_production_environment = "production"
+github_devops_team            = "devops" # approves production deployments (story 0.8 AC8)
 
 cloudtrail_bucket_name         = "qualisys-cloudtrail-logs"
 account_access_log_bucket_name = "qualisys-account-access-logs"

@@ -21,6 +21,10 @@ class DeployRoleProps:
     description: str
     subjects: tuple[str, ...]  # e.g. "repo:OWNER/REPO:ref:refs/heads/main"
     statements: tuple[Statement, ...]
+    # AWS managed policies attached besides the inline statements (``ReadOnlyAccess``); none by default.
+    managed_policies: tuple[str, ...] = ()
+    # The ARN of a policy set as the role's permissions boundary; without one the role has none.
+    permissions_boundary_arn: str | None = None
 
 
 class GithubOidc(Construct):
@@ -44,7 +48,7 @@ class GithubOidc(Construct):
                 Condition(test="StringEquals", variable=f"{ISSUER}:sub", values=props.subjects),
             ),
         )
-        return ServiceRole(
+        role = ServiceRole(
             self,
             id_,
             props=ServiceRoleProps(
@@ -52,6 +56,10 @@ class GithubOidc(Construct):
                 description=props.description,
                 context=self.context,
                 trust=trust,
+                managed_policies=props.managed_policies,
                 statements=props.statements,
             ),
         )
+        if props.permissions_boundary_arn is not None:
+            role.role.permissions_boundary = props.permissions_boundary_arn
+        return role

@@ -1,7 +1,8 @@
 """``account``: what belongs to the AWS account rather than to one environment.
 
-IAM for people (MFA everywhere), GitHub Actions deploy roles, CloudTrail, cost alarms, the shared
-container registry and the third-party API key entries (stories 0.1, 0.6, 0.7, 0.22).
+IAM for people (MFA everywhere), GitHub Actions deploy roles, the infrastructure pipeline's plan and
+apply roles, CloudTrail, cost alarms, the shared container registry and the third-party API key
+entries (stories 0.1, 0.6, 0.7, 0.22).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from modules.account_context import AccountContext
 from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.container_registry import ContainerRegistry, ContainerRegistryProps
 from modules.cost_alerts import CostAlerts, CostAlertsProps
+from modules.github_delivery import DeliveryRoles, DeliveryRolesProps
 from modules.github_oidc import DeployRoleProps, GithubOidc
 from modules.iam_baseline import HumanAccess, IamBaseline, IamBaselineProps
 from modules.policy import Effect, Statement
@@ -17,9 +19,12 @@ from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
 from modules.third_party_secrets import ThirdPartySecrets, ThirdPartySecretsProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.naming import ACCOUNT_STACK as STACK
-from qualisys_infra.core.settings import AccountConfig
+from qualisys_infra.core.naming import ACTIONS_VARIABLES, BOOTSTRAP_STACK, MAIN_BRANCH
+from qualisys_infra.core.settings import ENVIRONMENT_NAMES, AccountConfig
 from stacks.base import BaseStack, StateBackend
 
+# The GitHub environments that get an apply role; dev has none (the pipeline only plans it).
+APPLY_ENVIRONMENTS = ("staging", "production")
 ECR_PUSH = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:InitiateLayerUpload",
@@ -107,7 +112,7 @@ class AccountStack(BaseStack):
         self.production_role = github.deploy_role(
             "ci-production",
             props=DeployRoleProps(
-                name=f"{project}-github-deploy-production",
+                name=f"{project}-github-deploy-production",  # also in DeliveryRolesProps.protected_role_names
                 description=f"GitHub Actions of {repo}, protected environment only: deploy to production",
                 subjects=(f"repo:{repo}:environment:{account.github_production_environment}",),
                 statements=(
@@ -126,6 +131,23 @@ class AccountStack(BaseStack):
                     ),
                     deny_secrets,
                 ),
+            ),
+        )
+        self.delivery = DeliveryRoles(
+            self,
+            "delivery",
+            props=DeliveryRolesProps(
+                project=project,
+                context=ctx,
+                oidc=github,
+                repository=repo,
+                main_branch=MAIN_BRANCH,
+                environments=APPLY_ENVIRONMENTS,
+                state_bucket_name=account.state_bucket_name,
+                state_prefixes=(*ENVIRONMENT_NAMES, STACK, BOOTSTRAP_STACK),
+                state_key_alias=account.state_key_alias,
+                lock_table_name=account.lock_table_name,
+                protected_role_names=(account.ci_deployer_role_name, f"{project}-github-deploy-production"),
             ),
         )
         access_logs = SecureBucket(
@@ -182,7 +204,26 @@ class AccountStack(BaseStack):
                 recovery_window_days=account.secret_recovery_window_days,
             ),
         )
+        # What the pipeline's workflows need, named as ACTIONS_VARIABLES says; the github stack reads
+        # these values (a cross-stack reference, read through terraform_remote_state).
+        self.pipeline_outputs: dict[str, str] = {
+            "plan_role_arn": self.delivery.plan_role.arn,
+            **{f"apply_role_arn_{env}": role.arn for env, role in self.delivery.apply_roles.items()},
+            "region": ctx.region,
+        }
+        missing = set(ACTIONS_VARIABLES.values()) ^ set(self.pipeline_outputs)
+        if missing:
+            raise ValueError(f"{STACK}: ACTIONS_VARIABLES and the pipeline outputs differ in {sorted(missing)}")
         outputs: dict[str, tuple[object, str]] = {
+            "plan_role_arn": (self.pipeline_outputs["plan_role_arn"], "Role of terraform plan (pull requests, main)"),
+            **{
+                f"apply_role_arn_{env}": (
+                    self.pipeline_outputs[f"apply_role_arn_{env}"],
+                    f"Role of terraform apply in the GitHub environment {env}",
+                )
+                for env in self.delivery.apply_roles
+            },
+            "region": (self.pipeline_outputs["region"], "Region of the account stack and the state bucket"),
             "ci_deployer_role_arn": (self.ci_role.arn, "Role GitHub Actions assumes to deploy to staging"),
             "production_deployer_role_arn": (self.production_role.arn, "Role of the protected production environment"),
             "github_oidc_provider_arn": (github.provider.arn, "GitHub Actions OIDC provider"),

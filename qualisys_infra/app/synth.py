@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from qualisys_infra.core.errors import SynthError, UsageError
-from qualisys_infra.core.naming import ACCOUNT_STACK, BOOTSTRAP_STACK, ENVIRONMENT_STACK_KINDS, stack_name
+from qualisys_infra.core.naming import (
+    ACCOUNT_STACK,
+    BOOTSTRAP_STACK,
+    ENVIRONMENT_STACK_KINDS,
+    GITHUB_STACK,
+    stack_name,
+)
 from qualisys_infra.core.progress import Progress
 from qualisys_infra.core.runtime import PROJECT_ROOT
 from qualisys_infra.core.settings import ACCOUNT_FILE, Settings
@@ -52,6 +58,7 @@ def expected_stacks(settings: Settings) -> tuple[str, ...]:
     return (
         BOOTSTRAP_STACK,
         ACCOUNT_STACK,
+        GITHUB_STACK,
         *(stack_name(env.environment, kind) for env in settings.environments for kind in ENVIRONMENT_STACK_KINDS),
     )
 
@@ -292,6 +299,7 @@ def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:
     from stacks.account import AccountStack
     from stacks.cluster import ClusterStack
     from stacks.data import DataStack
+    from stacks.github import GithubStack
     from stacks.network import NetworkStack
     from stacks.platform import ClusterPlatformStack
 
@@ -299,6 +307,8 @@ def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:
         app = App(outdir=str(staging_dir), context={"targetVersions": TARGET_VERSIONS})
         BootstrapStack(app, account=settings.account)
         account = AccountStack(app, account=settings.account)
+        github = GithubStack(app, account=settings.account, pipeline_outputs=account.pipeline_outputs)
+        github.add_dependency(account)  # its Actions variables hold the account stack's outputs
         for env in settings.environments:
             network = NetworkStack(app, account=settings.account, env=env)
             cluster = ClusterStack(app, account=settings.account, env=env, network=network.network)

@@ -6,7 +6,8 @@ Stack and construct names are a public contract: renaming one moves state or rep
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 BOOTSTRAP_STACK = "bootstrap"
 ACCOUNT_STACK = "account"
@@ -18,6 +19,25 @@ WAIVER_KEY = "checkov_waivers"
 # The Kubernetes RBAC group the CI deployer role is mapped to: the cluster stack's access entry
 # names it and the platform stack's RoleBinding binds it, so it is defined here, once.
 CI_DEPLOYERS_GROUP = "ci-deployers"
+# The repository's own settings (rulesets, environments, Actions variables): an account-level stack,
+# like `account`, kept in the state bucket beside it (`account/github.tfstate`).
+GITHUB_STACK = "github"
+# The branch pull requests merge into, the only one that may deploy: the plan role trusts it, the
+# ruleset protects it, and the deployment environments accept no other.
+MAIN_BRANCH = "main"
+# The status checks (workflow job names) a pull request into MAIN_BRANCH must pass: the github stack's
+# ruleset requires them, and the workflows' tests check that jobs of these names exist.
+REQUIRED_CHECKS = ("test", "synth-and-scan", "plan (dev)", "plan (staging)", "plan (production)")
+# The repository's Actions variables (`vars.NAME` in workflows), each the account stack output it
+# holds: the account stack writes the outputs, the github stack copies them into the variables.
+ACTIONS_VARIABLES: Mapping[str, str] = MappingProxyType(
+    {
+        "AWS_PLAN_ROLE_ARN": "plan_role_arn",
+        "AWS_APPLY_ROLE_ARN_STAGING": "apply_role_arn_staging",
+        "AWS_APPLY_ROLE_ARN_PRODUCTION": "apply_role_arn_production",
+        "AWS_REGION": "region",
+    }
+)
 
 
 def stack_name(environment: str, kind: str) -> str:

@@ -161,6 +161,10 @@ class AccountConfig:
     github_production_environment: str = field(
         default="production", metadata=_doc("the protected GitHub environment allowed to deploy to production")
     )
+    github_devops_team: str = field(
+        default="devops",
+        metadata=_doc("slug of the GitHub team that approves production deployments (story 0.8 AC8)"),
+    )
     cloudtrail_bucket_name: str = field(metadata=_doc("an S3 bucket name for the CloudTrail logs"))
     account_access_log_bucket_name: str = field(metadata=_doc("an S3 bucket name for the account stack's access logs"))
     cloudtrail_retention_days: int = field(

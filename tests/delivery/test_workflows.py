@@ -203,12 +203,9 @@ def check_names(path: Path) -> set[str]:
 
 def test_the_github_stack_requires_checks_and_sets_variables_these_workflows_have() -> None:
     """The ruleset's required checks and the Actions variables (qualisys_infra.core.naming) match."""
-    from qualisys_infra.core import naming
+    from qualisys_infra.core.naming import ACTIONS_VARIABLES as variables
+    from qualisys_infra.core.naming import REQUIRED_CHECKS as required
 
-    required = getattr(naming, "REQUIRED_CHECKS", None)
-    variables = getattr(naming, "ACTIONS_VARIABLES", None)
-    if required is None or variables is None:
-        pytest.skip("the github stack's names (REQUIRED_CHECKS, ACTIONS_VARIABLES) are not in naming yet")
     assert set(required) <= check_names(GITHUB / "workflows" / "pull-request.yml")
     assert set(ROLE_VARIABLES) <= set(variables)
     used = {m for p in workflows(GITHUB) for m in re.findall(r"vars\.([A-Z0-9_]+)", p.read_text(encoding="utf-8"))}

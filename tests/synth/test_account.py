@@ -220,3 +220,157 @@ def test_third_party_secrets_exist_without_values_and_only_named_roles_read(synt
         (condition,) = deny["condition"]
         assert condition["test"] == "ArnNotLike"
         assert [v.rsplit("/", 1)[1] for v in condition["values"]] == ["qualisys-staging-api", "qualisys-production-api"]
+
+
+# The infrastructure pipeline's roles (issue "Delivery pipeline for the infrastructure", item 2).
+PIPELINE_SUBJECTS = {
+    "qualisys-github-plan": ["repo:qualisys/qualisys:pull_request", "repo:qualisys/qualisys:ref:refs/heads/main"],
+    "qualisys-github-apply-staging": ["repo:qualisys/qualisys:environment:staging"],
+    "qualisys-github-apply-production": ["repo:qualisys/qualisys:environment:production"],
+}
+IAM_ARN = (
+    "arn:${data.aws_partition.account_partition.partition}:iam::${data.aws_caller_identity.account_caller.account_id}:"
+)
+STATE_BUCKET = "arn:${data.aws_partition.account_partition.partition}:s3:::qualisys-terraform-state"
+
+
+def _managed(s: Synthesized, role_key: str) -> list[str]:
+    return sorted(
+        a["policy_arn"].rsplit("/", 1)[-1]
+        for a in s.resources(STACK, "aws_iam_role_policy_attachment").values()
+        if points_to(a["role"], "aws_iam_role", role_key)
+    )
+
+
+def _boundary(s: Synthesized, role: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    policy = s.resources(STACK, "aws_iam_policy")[ref(role["permissions_boundary"])[1]]
+    return policy, _doc(s, policy["policy"])
+
+
+def test_pipeline_roles_trust_exact_subjects_of_this_repository_only(synthesized: Synthesized) -> None:
+    for name, subjects in PIPELINE_SUBJECTS.items():
+        _, role = _role(synthesized, name)
+        (trust,) = _doc(synthesized, role["assume_role_policy"]).values()
+        assert trust["effect"] == "Allow" and trust["actions"] == ["sts:AssumeRoleWithWebIdentity"]
+        assert trust["principals"] == [
+            {"type": "Federated", "identifiers": ["${aws_iam_openid_connect_provider.github_provider.arn}"]}
+        ]
+        conditions = {c["variable"]: c for c in trust["condition"]}
+        assert set(conditions) == {
+            "token.actions.githubusercontent.com:aud",
+            "token.actions.githubusercontent.com:sub",
+        }, name
+        assert conditions["token.actions.githubusercontent.com:aud"]["test"] == "StringEquals"
+        assert conditions["token.actions.githubusercontent.com:aud"]["values"] == ["sts.amazonaws.com"]
+        sub = conditions["token.actions.githubusercontent.com:sub"]
+        assert (sub["test"], sub["values"]) == ("StringEquals", subjects), name
+
+
+def test_plan_role_reads_the_account_and_writes_only_locks(synthesized: Synthesized) -> None:
+    key, role = _role(synthesized, "qualisys-github-plan")
+    assert _managed(synthesized, key) == ["ReadOnlyAccess"]
+    assert "permissions_boundary" not in role
+    by_sid = _inline(synthesized, key)
+    assert all(s["effect"] == "Allow" for s in by_sid.values())
+    writes = {
+        (sid, action)
+        for sid, s in by_sid.items()
+        for action in s["actions"]
+        if not action.split(":")[1].startswith(("Get", "List", "Describe", "Decrypt"))
+    }
+    assert writes == {
+        ("WriteLockFilesOnly", "s3:PutObject"),
+        ("WriteLockFilesOnly", "s3:DeleteObject"),
+        ("HoldTheLockTable", "dynamodb:PutItem"),
+        ("HoldTheLockTable", "dynamodb:DeleteItem"),
+        # The lock file is written encrypted with the state key, as the backend's kms_key_id says.
+        ("UseTheStateKey", "kms:Encrypt"),
+        ("UseTheStateKey", "kms:GenerateDataKey"),
+    }
+    assert by_sid["WriteLockFilesOnly"]["resources"] == [f"{STATE_BUCKET}/*.tflock"]
+    assert by_sid["ReadTheState"]["resources"] == [f"{STATE_BUCKET}/*"]
+    assert by_sid["HoldTheLockTable"]["resources"][0].endswith(":table/terraform-state-lock")
+    (alias,) = by_sid["UseTheStateKey"]["condition"]
+    assert alias["variable"] == "kms:ResourceAliases" and alias["values"] == ["alias/qualisys-terraform-state"]
+
+
+def test_apply_roles_manage_their_environment_inside_their_boundary(synthesized: Synthesized) -> None:
+    for env, other in (("staging", "production"), ("production", "staging")):
+        key, role = _role(synthesized, f"qualisys-github-apply-{env}")
+        assert _managed(synthesized, key) == ["PowerUserAccess"]
+        policy, _ = _boundary(synthesized, role)
+        assert policy["name"] == f"qualisys-github-apply-{env}-boundary"
+        by_sid = _inline(synthesized, key)
+        iam_targets = by_sid["ManageEnvironmentIam"]["resources"]
+        assert [r.rsplit(":", 1)[-1] for r in iam_targets] == [
+            f"role/qualisys-{env}-*",
+            f"policy/qualisys-{env}-*",
+            f"instance-profile/qualisys-{env}-*",
+        ]
+        assert by_sid["ReadAndWriteOwnState"]["resources"] == [f"{STATE_BUCKET}/{env}/*"]
+        for sid in ("CreateEnvironmentOidcProviders", "ManageEnvironmentOidcProviders"):
+            (tag,) = by_sid[sid]["condition"]
+            assert tag["variable"].endswith("Tag/Environment") and tag["values"] == [env], sid
+        for statement in by_sid.values():
+            assert not any(other in r for r in statement.get("resources", [])), (env, statement["sid"])
+            if statement["resources"] == ["*"]:
+                assert all(a.startswith(("iam:Get", "iam:List")) for a in statement["actions"]), statement["sid"]
+
+
+def test_boundary_denies_every_way_to_widen_the_apply_roles_rights(synthesized: Synthesized) -> None:
+    for env, other in (("staging", "production"), ("production", "staging")):
+        _, role = _role(synthesized, f"qualisys-github-apply-{env}")
+        policy, by_sid = _boundary(synthesized, role)
+        boundary_arn = f"{IAM_ARN}policy/{policy['name']}"
+        allow = by_sid["AtMostTheStacksServices"]
+        assert allow["effect"] == "Allow" and "*" not in allow["actions"]
+        assert "iam:*" not in allow["actions"], "IAM by verb: account-wide IAM settings stay out"
+        assert all(a.endswith(":*") or a.startswith("iam:") for a in allow["actions"])
+        assert {s["effect"] for sid, s in by_sid.items() if sid != "AtMostTheStacksServices"} == {"Deny"}
+
+        # New roles, and policy changes on roles, only with this very boundary.
+        unbounded = by_sid["DenyRolesWithoutThisBoundary"]
+        assert {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"} <= set(
+            unbounded["actions"]
+        )
+        assert unbounded["resources"] == ["*"]
+        assert unbounded["condition"] == [
+            {"test": "StringNotEquals", "variable": "iam:PermissionsBoundary", "values": [boundary_arn]}
+        ]
+        assert "iam:DeleteRolePermissionsBoundary" in by_sid["DenyRemovingBoundaries"]["actions"]
+
+        # The boundary policies themselves, and every deploy role, stay as the account stack made them.
+        changing = by_sid["DenyChangingBoundaries"]
+        assert {"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"} <= set(
+            changing["actions"]
+        )
+        assert changing["resources"] == [boundary_arn.replace(policy["name"], "qualisys-github-*")]
+        roles = by_sid["DenyChangingDeployRoles"]
+        assert {"iam:Update*", "iam:Put*", "iam:Attach*", "iam:Delete*", "iam:Tag*", "iam:PassRole"} <= set(
+            roles["actions"]
+        )
+        protected = sorted(r.rsplit("/", 1)[-1] for r in roles["resources"])
+        assert protected == sorted(
+            [*PIPELINE_SUBJECTS, "qualisys-github-deploy-staging", "qualisys-github-deploy-production"]
+        )
+
+        # Other environments' state, and the account's, are out of reach.
+        others = by_sid["DenyOtherStateKeys"]
+        assert others["actions"] == ["s3:*"]
+        assert sorted(others["resources"]) == sorted(
+            f"{STATE_BUCKET}/{prefix}/*" for prefix in ("dev", other, "account", "bootstrap")
+        )
+        assert f"{STATE_BUCKET}/{env}/*" not in others["resources"]
+
+
+def test_pipeline_outputs_name_the_roles_and_the_region(synthesized: Synthesized) -> None:
+    outputs = synthesized.stacks[STACK]["output"]
+    roles = synthesized.resources(STACK, "aws_iam_role")
+    for output, name in (
+        ("plan_role_arn", "qualisys-github-plan"),
+        ("apply_role_arn_staging", "qualisys-github-apply-staging"),
+        ("apply_role_arn_production", "qualisys-github-apply-production"),
+    ):
+        type_, key, attribute = ref(outputs[output]["value"])
+        assert (type_, attribute) == ("aws_iam_role", "arn") and roles[key]["name"] == name
+    assert ref(outputs["region"]["value"])[0] == "data.aws_region"

@@ -30,6 +30,7 @@ _ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
 _REDIS_VERSION = re.compile(r"^(\d+)\.(\d+)$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+_TEAM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _ECR_REPO = re.compile(r"^qualisys-[a-z0-9][a-z0-9._/-]{0,200}$")
 _SECRET = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -339,10 +340,16 @@ def roles_and_table_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
 
 
 def github_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
-    """``OWNER/REPO`` and branch names without wildcards."""
+    """``OWNER/REPO``, branch names without wildcards, a team slug."""
     repo = v.get("github_repository")
     if isinstance(repo, str) and not _GITHUB_REPO.fullmatch(repo):
         r.fail(("github_repository",), f'got {show(repo)}, expected "OWNER/REPO"')
+    team = v.get("github_devops_team")
+    if isinstance(team, str) and not _TEAM_SLUG.fullmatch(team):
+        r.fail(
+            ("github_devops_team",),
+            f'got {show(team)}, expected a team slug: lower-case letters, digits, - and _ (e.g. "devops")',
+        )
     for i, branch in enumerate(v.get("github_deploy_branches") or ()):
         if not _BRANCH.fullmatch(branch):
             r.fail(("github_deploy_branches", i), f"got {show(branch)}, expected a branch name without wildcards")

@@ -1,0 +1,342 @@
+"""The infrastructure pipeline's AWS identities: one plan role, one apply role per environment, and
+the permissions boundaries that keep each apply role inside its environment.
+
+- The plan role reads the account (``ReadOnlyAccess``) and the state, and writes nothing but locks:
+  the S3 lock files (``*.tflock``) beside the state objects and the DynamoDB lock table. GitHub may
+  hand it to this repository's pull requests and to pushes to the main branch.
+- An apply role manages one environment's stacks: ``PowerUserAccess`` (everything but IAM and
+  Organizations), IAM limited to roles, policies and instance profiles named
+  ``<project>-<env>-*``, and the state keys ``<env>/*``. Only the GitHub environment of the same
+  name may assume it.
+- Each apply role carries its environment's permissions boundary, a policy that caps it (and every
+  role it creates) at the services the stacks use and denies what would widen its rights: creating
+  or changing a role that does not carry the same boundary, removing a boundary, changing a boundary
+  policy or a deploy role, touching another environment's (or the account's) state, reconfiguring
+  the state bucket, the state key or the lock table, or stopping CloudTrail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modules.account_context import AccountContext
+from modules.github_oidc import DeployRoleProps, GithubOidc
+from modules.policy import Condition, Effect, Statement, policy_document
+from modules.service_role import ServiceRole
+from modules.waivers import waive
+from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine.aws import iam_policy
+
+# What a boundary lets through at most: the services the environment stacks (and the workload roles
+# they create, which carry the same boundary) use. A stack that starts using another service adds it
+# here; the boundary refuses it until then.
+BOUNDED_SERVICES = (
+    "acm",
+    "application-autoscaling",
+    "autoscaling",
+    "cloudwatch",
+    "dynamodb",
+    "ec2",
+    "ecr",
+    "eks",
+    "elasticache",
+    "elasticloadbalancing",
+    "events",
+    "kms",
+    "logs",
+    "pi",
+    "rds",
+    "rds-db",
+    "s3",
+    "secretsmanager",
+    "shield",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+    "tag",
+    "wafv2",
+)
+# Actions whose ``iam:PermissionsBoundary`` condition key names the boundary of the role (or user)
+# being created or changed: each is refused unless that is this boundary.
+BOUNDED_IAM_WRITES = (
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:CreateUser",
+    "iam:PutUserPermissionsBoundary",
+    "iam:PutUserPolicy",
+    "iam:DeleteUserPolicy",
+    "iam:AttachUserPolicy",
+    "iam:DetachUserPolicy",
+)
+IAM_CHANGES = ("iam:Add*", "iam:Attach*", "iam:Create*", "iam:Delete*", "iam:Detach*", "iam:Put*", "iam:Remove*")
+IAM_CHANGES_AND_TAGS = (*IAM_CHANGES, "iam:Set*", "iam:Tag*", "iam:Untag*", "iam:Update*")
+ENVIRONMENT_IAM = (
+    *IAM_CHANGES_AND_TAGS,
+    "iam:PassRole",
+)
+STATE_OBJECT_WRITES = ("s3:PutObject", "s3:DeleteObject")
+LOCK_TABLE_USE = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+STATE_KEY_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryRolesProps:
+    """Who the pipeline's roles trust and what they reach.
+
+    ``environments`` get an apply role each; ``state_prefixes`` are every top-level folder of the
+    state bucket (environments, ``account``, ``bootstrap``): an apply role is denied all but its own.
+    ``protected_role_names`` are further roles no apply role may change or pass (the app deploy
+    roles); the pipeline's own roles are always protected.
+    """
+
+    project: str
+    context: AccountContext
+    oidc: GithubOidc
+    repository: str  # "OWNER/REPO"
+    main_branch: str
+    environments: tuple[str, ...]
+    state_bucket_name: str
+    state_prefixes: tuple[str, ...]
+    state_key_alias: str
+    lock_table_name: str
+    protected_role_names: tuple[str, ...] = ()
+
+
+class DeliveryRoles(Construct):
+    """``plan_role``, ``apply_roles[env]`` and ``boundaries[env]`` (``aws_iam_policy``)."""
+
+    def __init__(self, scope: Construct, id_: str, *, props: DeliveryRolesProps) -> None:
+        super().__init__(scope, id_)
+        ctx = props.context
+        iam = f"arn:{ctx.partition}:iam::{ctx.account_id}:"
+        bucket = f"arn:{ctx.partition}:s3:::{props.state_bucket_name}"
+        table = ctx.arn("dynamodb", f"table/{props.lock_table_name}")
+        state_key = Statement(
+            sid="UseTheStateKey",
+            actions=STATE_KEY_USE,
+            # The key is the bootstrap stack's: found by its alias, which fixes it, not by an id.
+            resources=(ctx.arn("kms", "key/*"),),
+            conditions=(
+                Condition(
+                    test="ForAnyValue:StringEquals", variable="kms:ResourceAliases", values=(props.state_key_alias,)
+                ),
+            ),
+        )
+        lock_table = Statement(sid="HoldTheLockTable", actions=LOCK_TABLE_USE, resources=(table,))
+        self.plan_role_name = f"{props.project}-github-plan"
+        self.apply_role_names = {env: f"{props.project}-github-apply-{env}" for env in props.environments}
+        pipeline_roles = (self.plan_role_name, *self.apply_role_names.values(), *props.protected_role_names)
+
+        self.plan_role = props.oidc.deploy_role(
+            "plan",
+            props=DeployRoleProps(
+                name=self.plan_role_name,
+                description=f"GitHub Actions of {props.repository}, pull requests and {props.main_branch}: "
+                "terraform plan (read-only, writes locks only)",
+                subjects=(
+                    f"repo:{props.repository}:pull_request",
+                    f"repo:{props.repository}:ref:refs/heads/{props.main_branch}",
+                ),
+                managed_policies=("ReadOnlyAccess",),
+                statements=(
+                    Statement(sid="ListTheState", actions=("s3:ListBucket",), resources=(bucket,)),
+                    Statement(sid="ReadTheState", actions=("s3:GetObject",), resources=(f"{bucket}/*",)),
+                    Statement(sid="WriteLockFilesOnly", actions=STATE_OBJECT_WRITES, resources=(f"{bucket}/*.tflock",)),
+                    lock_table,
+                    state_key,
+                ),
+            ),
+        )
+        self.boundaries: dict[str, iam_policy.IamPolicy] = {}
+        self.apply_roles: dict[str, ServiceRole] = {}
+        for env in props.environments:
+            boundary_name = f"{props.project}-github-apply-{env}-boundary"
+            boundary_arn = f"{iam}policy/{boundary_name}"
+            env_roles = f"{iam}role/{props.project}-{env}-*"
+            document = policy_document(
+                self,
+                f"{env}-boundary-document",
+                [
+                    Statement(
+                        sid="AtMostTheStacksServices",
+                        # IAM by verb rather than iam:*, which would also let through account-wide
+                        # settings (password policy, aliases) no stack manages.
+                        actions=(
+                            *(f"{service}:*" for service in BOUNDED_SERVICES),
+                            "iam:Get*",
+                            "iam:List*",
+                            *ENVIRONMENT_IAM,
+                        ),
+                        resources=("*",),
+                    ),
+                    Statement(
+                        sid="DenyRolesWithoutThisBoundary",
+                        effect=Effect.DENY,
+                        actions=BOUNDED_IAM_WRITES,
+                        resources=("*",),
+                        conditions=(
+                            Condition(
+                                test="StringNotEquals", variable="iam:PermissionsBoundary", values=(boundary_arn,)
+                            ),
+                        ),
+                    ),
+                    Statement(
+                        sid="DenyRemovingBoundaries",
+                        effect=Effect.DENY,
+                        actions=("iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"),
+                        resources=("*",),
+                    ),
+                    Statement(
+                        sid="DenyChangingBoundaries",
+                        effect=Effect.DENY,
+                        actions=(
+                            "iam:CreatePolicy",
+                            "iam:CreatePolicyVersion",
+                            "iam:DeletePolicy",
+                            "iam:DeletePolicyVersion",
+                            "iam:SetDefaultPolicyVersion",
+                            "iam:TagPolicy",
+                            "iam:UntagPolicy",
+                        ),
+                        resources=(f"{iam}policy/{props.project}-github-*",),
+                    ),
+                    Statement(
+                        sid="DenyChangingDeployRoles",
+                        effect=Effect.DENY,
+                        actions=ENVIRONMENT_IAM,
+                        resources=tuple(f"{iam}role/{name}" for name in pipeline_roles),
+                    ),
+                    Statement(
+                        sid="DenyOtherStateKeys",
+                        effect=Effect.DENY,
+                        actions=("s3:*",),
+                        resources=tuple(f"{bucket}/{prefix}/*" for prefix in props.state_prefixes if prefix != env),
+                    ),
+                    Statement(
+                        sid="DenyReconfiguringTheStateBackend",
+                        effect=Effect.DENY,
+                        actions=(
+                            "s3:DeleteBucket*",
+                            "s3:PutBucket*",
+                            "s3:PutEncryptionConfiguration",
+                            "s3:PutLifecycleConfiguration",
+                            "s3:PutReplicationConfiguration",
+                            "dynamodb:DeleteTable",
+                            "dynamodb:UpdateTable",
+                            "dynamodb:UpdateContinuousBackups",
+                        ),
+                        resources=(bucket, table),
+                    ),
+                    Statement(
+                        sid="DenyDisablingTheStateKey",
+                        effect=Effect.DENY,
+                        actions=(
+                            "kms:DisableKey",
+                            "kms:ScheduleKeyDeletion",
+                            "kms:PutKeyPolicy",
+                            "kms:DeleteAlias",
+                            "kms:UpdateAlias",
+                        ),
+                        resources=("*",),
+                        conditions=(
+                            Condition(
+                                test="ForAnyValue:StringEquals",
+                                variable="kms:ResourceAliases",
+                                values=(props.state_key_alias,),
+                            ),
+                        ),
+                    ),
+                    Statement(
+                        sid="DenyStoppingTheAuditTrail",
+                        effect=Effect.DENY,
+                        actions=(
+                            "cloudtrail:DeleteTrail",
+                            "cloudtrail:StopLogging",
+                            "cloudtrail:UpdateTrail",
+                            "cloudtrail:PutEventSelectors",
+                        ),
+                        resources=("*",),
+                    ),
+                ],
+            )
+            waive(
+                document,
+                ("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_111", "CKV_AWS_356"),
+                "a permissions boundary grants nothing: it is the ceiling of what the apply role's own "
+                "policies (PowerUserAccess and IAM scoped to the environment) may allow, listed by service, "
+                "and its Deny statements are what stops the role from widening its rights",
+            )
+            self.boundaries[env] = iam_policy.IamPolicy(
+                self,
+                f"{env}-boundary",
+                name=boundary_name,
+                description=f"Ceiling of the {env} apply role and every role it creates",
+                policy=document.json,
+            )
+            apply_role = props.oidc.deploy_role(
+                f"apply-{env}",
+                props=DeployRoleProps(
+                    name=self.apply_role_names[env],
+                    description=f"GitHub Actions of {props.repository}, environment {env} only: terraform apply "
+                    f"of the {env} stacks, inside {boundary_name}",
+                    subjects=(f"repo:{props.repository}:environment:{env}",),
+                    managed_policies=("PowerUserAccess",),
+                    permissions_boundary_arn=self.boundaries[env].arn,
+                    statements=(
+                        Statement(sid="ReadIam", actions=("iam:Get*", "iam:List*"), resources=("*",)),
+                        Statement(
+                            sid="ManageEnvironmentIam",
+                            actions=ENVIRONMENT_IAM,
+                            resources=(
+                                env_roles,
+                                f"{iam}policy/{props.project}-{env}-*",
+                                f"{iam}instance-profile/{props.project}-{env}-*",
+                            ),
+                        ),
+                        Statement(
+                            sid="CreateEnvironmentOidcProviders",
+                            actions=("iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"),
+                            resources=(f"{iam}oidc-provider/*",),
+                            conditions=(
+                                Condition(test="StringEquals", variable="aws:RequestTag/Environment", values=(env,)),
+                            ),
+                        ),
+                        Statement(
+                            sid="ManageEnvironmentOidcProviders",
+                            actions=(
+                                "iam:DeleteOpenIDConnectProvider",
+                                "iam:UpdateOpenIDConnectProviderThumbprint",
+                                "iam:AddClientIDToOpenIDConnectProvider",
+                                "iam:RemoveClientIDFromOpenIDConnectProvider",
+                                "iam:UntagOpenIDConnectProvider",
+                            ),
+                            resources=(f"{iam}oidc-provider/*",),
+                            conditions=(
+                                Condition(test="StringEquals", variable="aws:ResourceTag/Environment", values=(env,)),
+                            ),
+                        ),
+                        Statement(sid="ListTheState", actions=("s3:ListBucket",), resources=(bucket,)),
+                        Statement(
+                            sid="ReadAndWriteOwnState",
+                            actions=("s3:GetObject", *STATE_OBJECT_WRITES),
+                            resources=(f"{bucket}/{env}/*",),
+                        ),
+                        lock_table,
+                        state_key,
+                    ),
+                ),
+            )
+            if apply_role.permissions is not None:
+                waive(
+                    apply_role.permissions,
+                    "CKV_AWS_356",
+                    "only iam:Get* and iam:List* have the resource *: Terraform refreshes every IAM object the "
+                    "stacks read, and several IAM list actions support no narrower resource; every IAM write "
+                    "is limited to the environment's names",
+                )
+            self.apply_roles[env] = apply_role

@@ -1,0 +1,132 @@
+"""A GitHub repository's delivery settings: the ruleset of its main branch, its deployment
+environments and its Actions variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from qualisys_infra.core.engine import Construct, Token
+from qualisys_infra.core.engine.github import (
+    actions_variable,
+    data_github_team,
+    provider,
+    repository_environment,
+    repository_environment_deployment_policy,
+    repository_ruleset,
+)
+from qualisys_infra.core.naming import id_part
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentEnvironment:
+    """A GitHub environment. It accepts deployments from ``branch`` only; with ``reviewer_team``
+    (a team slug) a deployment waits for one of that team's members, never the one who started it,
+    and administrators cannot skip the wait."""
+
+    name: str
+    branch: str
+    reviewer_team: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GithubRepositoryProps:
+    """``repository`` is ``OWNER/REPO``; the owner must be an organization when a reviewer team is named.
+
+    The ruleset on ``branch`` requires a pull request with one approval, including the code owners'
+    (stale approvals dismissed on push, the last push approved by someone else, conversations
+    resolved) and every one of ``required_checks`` passing on an up-to-date branch; it refuses
+    force pushes and deletion, and nobody bypasses it. ``variables`` become Actions variables
+    (readable by every workflow of the repository: never put a secret there).
+    """
+
+    repository: str
+    branch: str
+    required_checks: tuple[str, ...]
+    environments: tuple[DeploymentEnvironment, ...] = ()
+    variables: Mapping[str, str] = field(default_factory=dict)
+    required_approving_review_count: int = 1
+
+
+class GithubRepository(Construct):
+    """The GitHub provider for the repository's owner, an ``github_repository_ruleset``, an
+    ``github_repository_environment`` (with deployment branch policy) per environment and an
+    ``github_actions_variable`` per variable.
+
+    The provider authenticates as Terraform's caller does (``GITHUB_TOKEN``, a GitHub App or
+    ``gh auth``); no credential is written into the configuration.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, props: GithubRepositoryProps) -> None:
+        super().__init__(scope, id_)
+        owner, name = props.repository.split("/", 1)
+        provider.GithubProvider(self, "github", owner=owner)
+        self.ruleset = repository_ruleset.RepositoryRuleset(
+            self,
+            "ruleset",
+            name=f"protect-{props.branch}",
+            repository=name,
+            target="branch",
+            enforcement="active",
+            conditions=repository_ruleset.RepositoryRulesetConditions(
+                ref_name=repository_ruleset.RepositoryRulesetConditionsRefName(
+                    include=[f"refs/heads/{props.branch}"], exclude=[]
+                )
+            ),
+            rules=repository_ruleset.RepositoryRulesetRules(
+                deletion=True,
+                non_fast_forward=True,
+                pull_request=repository_ruleset.RepositoryRulesetRulesPullRequest(
+                    required_approving_review_count=props.required_approving_review_count,
+                    require_code_owner_review=True,
+                    dismiss_stale_reviews_on_push=True,
+                    require_last_push_approval=True,
+                    required_review_thread_resolution=True,
+                ),
+                required_status_checks=repository_ruleset.RepositoryRulesetRulesRequiredStatusChecks(
+                    required_check=[
+                        repository_ruleset.RepositoryRulesetRulesRequiredStatusChecksRequiredCheck(context=check)
+                        for check in props.required_checks
+                    ],
+                    strict_required_status_checks_policy=True,
+                ),
+            ),
+        )
+        teams: dict[str, data_github_team.DataGithubTeam] = {}
+        self.environments: dict[str, repository_environment.RepositoryEnvironment] = {}
+        for env in props.environments:
+            reviewers = None
+            if env.reviewer_team is not None:
+                team = teams.get(env.reviewer_team)
+                if team is None:
+                    team = data_github_team.DataGithubTeam(
+                        self, f"team-{id_part(env.reviewer_team)}", slug=env.reviewer_team, summary_only=True
+                    )
+                    teams[env.reviewer_team] = team
+                reviewers = repository_environment.RepositoryEnvironmentReviewers(teams=[Token.as_number(team.id)])
+            environment = repository_environment.RepositoryEnvironment(
+                self,
+                f"environment-{id_part(env.name)}",
+                repository=name,
+                environment=env.name,
+                reviewers=reviewers,
+                prevent_self_review=env.reviewer_team is not None,
+                can_admins_bypass=False,
+                deployment_branch_policy=repository_environment.RepositoryEnvironmentDeploymentBranchPolicy(
+                    protected_branches=False, custom_branch_policies=True
+                ),
+            )
+            self.environments[env.name] = environment
+            repository_environment_deployment_policy.RepositoryEnvironmentDeploymentPolicy(
+                self,
+                f"environment-{id_part(env.name)}-branch",
+                repository=name,
+                environment=environment.environment,
+                branch_pattern=env.branch,
+            )
+        self.variables = {
+            variable: actions_variable.ActionsVariable(
+                self, f"variable-{id_part(variable)}", repository=name, variable_name=variable, value=value
+            )
+            for variable, value in props.variables.items()
+        }
