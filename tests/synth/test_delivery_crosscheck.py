@@ -1,0 +1,168 @@
+"""One source of truth, checked: the workflows, the OIDC trust policies of the account stack and the
+github stack cannot disagree (issue "Delivery pipeline", item 5).
+
+- every `environment:` a job declares exists in the github stack, and the role the job assumes
+  trusts exactly that environment's subject, as the only pipeline role that does;
+- a job without an environment assumes only the plan role, trusted for pull requests and main;
+- every `vars.NAME` a workflow reads is an Actions variable the github stack sets, from the account
+  output of the same meaning;
+- the ruleset's required checks are jobs of the pull-request workflow;
+- the protected and deploying branch is the one account.tfvars lets deploy.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from qualisys_infra.core.naming import ACTIONS_VARIABLES, GITHUB_STACK, MAIN_BRANCH, REQUIRED_CHECKS
+from tests.conftest import ROOT, Synthesized
+from tests.delivery.checks import load
+from tests.synth.helpers import ref
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+VARIABLE = re.compile(r"vars\.([A-Z0-9_]+)")
+
+
+def _job_name(job_id: str, job: Mapping[str, Any]) -> list[str]:
+    name = str(job.get("name", job_id))
+    envs = ((job.get("strategy") or {}).get("matrix") or {}).get("env") or [None]
+    return [name.replace("${{ matrix.env }}", str(env)) for env in envs]
+
+
+def _trusted_subjects(account: Mapping[str, Any], role_name: str) -> set[str]:
+    role = account["resource"]["aws_iam_role"][role_name]
+    document = account["data"]["aws_iam_policy_document"][ref(role["assume_role_policy"])[1]]
+    return {
+        value
+        for statement in document["statement"]
+        for condition in statement.get("condition") or []
+        if condition["variable"].endswith(":sub")
+        for value in condition["values"]
+    }
+
+
+def crosscheck(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[str, Any], repo: str) -> list[str]:
+    """Every disagreement between ``workflows`` (file name -> parsed YAML) and the stacks."""
+    account, github = stacks["account"], stacks[GITHUB_STACK]
+    problems: list[str] = []
+    environments = {e["environment"] for e in github["resource"]["github_repository_environment"].values()}
+    variables = {v["variable_name"] for v in github["resource"]["github_actions_variable"].values()}
+    role_of_output = {
+        name: ref(output["value"])[1]
+        for name, output in account["output"].items()
+        if str(output.get("value", "")).startswith("${aws_iam_role.")
+    }
+    pipeline_roles = {role_of_output[o] for v, o in ACTIONS_VARIABLES.items() if "ROLE" in v}
+    jobs: set[str] = set()
+    for file, doc in workflows.items():
+        for job_id, job in (doc.get("jobs") or {}).items():
+            if file == "pull-request.yml":
+                jobs.update(_job_name(job_id, job))
+            where = f"{file}: {job_id}"
+            text = str(job)
+            used = set(VARIABLE.findall(text))
+            for name in sorted(used - variables):
+                problems.append(f"{where}: reads vars.{name}, which the github stack does not set")
+            roles = {role_of_output[ACTIONS_VARIABLES[v]] for v in used if v in ACTIONS_VARIABLES and "ROLE" in v}
+            environment = job.get("environment")
+            environment = environment.get("name") if isinstance(environment, dict) else environment
+            if environment is not None:
+                environment = str(environment)
+                if environment not in environments:
+                    problems.append(f"{where}: environment {environment!r} is not in the github stack")
+                subject = f"repo:{repo}:environment:{environment}"
+                trusting = {r for r in pipeline_roles if subject in _trusted_subjects(account, r)}
+                if len(trusting) != 1 or trusting != roles:
+                    problems.append(
+                        f"{where}: environment {environment!r} is trusted by {sorted(trusting)}, "
+                        f"but the job assumes {sorted(roles)}"
+                    )
+            else:
+                expected = {f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/{MAIN_BRANCH}"}
+                for role in roles:
+                    if _trusted_subjects(account, role) != expected:
+                        problems.append(f"{where}: assumes {role} without an environment; only the plan role may")
+    checks = {
+        c["context"]
+        for r in github["resource"]["github_repository_ruleset"].values()
+        for c in r["rules"]["required_status_checks"]["required_check"]
+    }
+    if checks != set(REQUIRED_CHECKS):
+        problems.append(f"ruleset requires {sorted(checks)}, expected {sorted(REQUIRED_CHECKS)}")
+    for missing in sorted(checks - jobs):
+        problems.append(f"ruleset requires {missing!r}, which no job of pull-request.yml reports")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def workflows() -> dict[str, dict[str, Any]]:
+    return {path.name: load(path) for path in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def test_workflows_roles_and_the_github_stack_agree(
+    workflows: dict[str, dict[str, Any]], synthesized: Synthesized
+) -> None:
+    account = synthesized.settings.account
+    assert crosscheck(workflows, synthesized.stacks, account.github_repository) == []
+    assert MAIN_BRANCH in account.github_deploy_branches
+    github = synthesized.stacks[GITHUB_STACK]["resource"]
+    assert {p["branch_pattern"] for p in github["github_repository_environment_deployment_policy"].values()} == {
+        MAIN_BRANCH
+    }
+    for ruleset in github["github_repository_ruleset"].values():
+        assert ruleset["conditions"]["ref_name"]["include"] == [f"refs/heads/{MAIN_BRANCH}"]
+
+
+def _replace(value: Any, old: str, new: str) -> Any:
+    """``value`` (parsed YAML) with ``old`` replaced by ``new`` in every string."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, dict):
+        return {k: _replace(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace(v, old, new) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("plant", "message"),
+    [
+        ("environment", "environment 'prod' is not in the github stack"),
+        ("role", "is trusted by ['github_apply-production_role'], but the job assumes ['github_apply-staging_role']"),
+        ("variable", "reads vars.AWS_APPLY_ROLE_ARN_QA, which the github stack does not set"),
+        ("check", "ruleset requires 'plan (qa)', which no job of pull-request.yml reports"),
+    ],
+)
+def test_fails_if_workflows_and_stacks_disagree(
+    workflows: dict[str, dict[str, Any]], synthesized: Synthesized, plant: str, message: str
+) -> None:
+    planted = copy.deepcopy(workflows)
+    stacks = dict(synthesized.stacks)
+    if plant in ("environment", "role", "variable"):
+        for doc in planted.values():
+            for job in (doc.get("jobs") or {}).values():
+                environment = job.get("environment")
+                name = environment.get("name") if isinstance(environment, dict) else environment
+                if name != "production":
+                    continue
+                if plant == "environment":
+                    job["environment"] = "prod"
+                new = {"role": "AWS_APPLY_ROLE_ARN_STAGING", "variable": "AWS_APPLY_ROLE_ARN_QA"}.get(plant)
+                if new:
+                    job.update(_replace(dict(job), "AWS_APPLY_ROLE_ARN_PRODUCTION", new))
+    else:
+        github = copy.deepcopy(stacks[GITHUB_STACK])
+        for ruleset in github["resource"]["github_repository_ruleset"].values():
+            ruleset["rules"]["required_status_checks"]["required_check"].append({"context": "plan (qa)"})
+        stacks[GITHUB_STACK] = github
+    problems = crosscheck(planted, stacks, synthesized.settings.account.github_repository)
+    assert any(message in p for p in problems), problems
+
+
+def test_the_workflows_exist() -> None:
+    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == ["deploy.yml", "drift.yml", "pull-request.yml"]
