@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_synth [--rounds 3]
 
-- engine floor: a fresh process importing cdktn and the aws, kubernetes and helm bindings;
+- engine floor: a fresh process importing cdktn and the aws, kubernetes, helm and github bindings;
 - cold synth: a fresh ``qualisys-infra synth --force`` of every stack of every environment
   (Terraform-parser check included); target <= 1.5 x the floor;
 - cached re-synth with unchanged inputs: target <= 1 s;
@@ -21,7 +21,7 @@ from pathlib import Path
 from benchmarks.measure import measure, median
 from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
 
-FLOOR = "import cdktn, cdktn_provider_aws, cdktn_provider_kubernetes, cdktn_provider_helm"
+FLOOR = "import cdktn, cdktn_provider_aws, cdktn_provider_kubernetes, cdktn_provider_helm, cdktn_provider_github"
 GIB = 1024**3
 
 
@@ -44,7 +44,7 @@ def main() -> int:
             print(f"round {i + 1}: floor {floors[-1]:.2f} s, cold synth {colds[-1]:.2f} s, cached {cached[-1]:.2f} s")
     floor, cold, again, peak = median(floors), median(colds), median(cached), max(peaks)
     ratio = cold / floor
-    print(f"engine floor (import cdktn + 3 provider bindings): {floor:.2f} s (median of {rounds})")
+    print(f"engine floor (import cdktn + 4 provider bindings): {floor:.2f} s (median of {rounds})")
     print(f"cold synth, all stacks of all environments:        {cold:.2f} s = {ratio:.2f} x floor (target <= 1.5)")
     print(f"cached re-synth, unchanged inputs:                 {again:.2f} s (target <= 1.0 s)")
     print(f"peak memory of the synth process tree:             {peak / GIB:.2f} GiB (target <= 2 GiB)")
