@@ -340,7 +340,7 @@ RESET = int(time.time()) + 600
             ),
             "rate limit exhausted; it resets at " + time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(RESET)),
         ),
-        ((429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(RESET)}, {}), "(in 10 min)"),
+        ((429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "IN_10_MIN"}, {}), "(in 10 min)"),
         ((429, {"retry-after": "30"}, {"message": "secondary"}), "secondary rate limit; retry after 30 s"),
         ((502, {}, {}), "HTTP 502"),
     ],
@@ -351,7 +351,10 @@ def test_fails_in_one_line_when_github_refuses(
     failure: tuple[int, dict[str, str], dict[str, Any]],
     expected: str,
 ) -> None:
-    github.failure = failure
+    status, headers, body = failure
+    if headers.get("x-ratelimit-reset") == "IN_10_MIN":  # relative to when the test runs, not collection
+        headers = {**headers, "x-ratelimit-reset": str(int(time.time()) + 600)}
+    github.failure = (status, headers, body)
     line = _error(*comment(capsys, str(UPDATE), "--env", "dev", "--pr", str(PR), "--author", BOT)[::2])
     assert expected in line and line.startswith("error: GitHub: GET /repos/acme/infra/issues/7/comments: ")
 
