@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qualisys_infra.app.cli_plan import add_allow_destroy
 from qualisys_infra.app.github import DEFAULT_API_URL, DEFAULT_TIMEOUT_SECONDS, Comment, GitHub, check_repository
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.plan.guardrails import blocking, check
@@ -88,13 +89,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     parser.add_argument("plans", nargs="+", type=Path, metavar="PLAN.json", help="`terraform show -json` output files")
     parser.add_argument("--env", required=True, metavar="ENV", help="environment the plans belong to, e.g. dev")
-    parser.add_argument(
-        "--allow-destroy",
-        action="append",
-        default=[],
-        metavar="ADDRESS",
-        help="let this protected resource be destroyed or replaced (guardrail G001; repeatable)",
-    )
+    add_allow_destroy(parser)
     parser.add_argument(
         "--pr", type=int, default=None, metavar="N", help="pull request number (default: from $GITHUB_EVENT_PATH)"
     )

@@ -23,6 +23,17 @@ if TYPE_CHECKING:
     from qualisys_infra.app.terraform.runner import StackRunner
 
 
+def add_allow_destroy(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """``--allow-destroy ADDRESS``, the one way past guardrail G001, as every review command takes it."""
+    parser.add_argument(
+        "--allow-destroy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help=f"let this protected resource be destroyed or replaced (guardrail G001; repeatable{note})",
+    )
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the pipeline's sub-commands on the CLI's parser."""
 
@@ -72,13 +83,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     plan.add_argument(
         "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
     )
-    plan.add_argument(
-        "--allow-destroy",
-        action="append",
-        default=[],
-        metavar="ADDRESS",
-        help="let this protected resource be destroyed or replaced (guardrail G001; repeatable; recorded for deploy)",
-    )
+    add_allow_destroy(plan, "; recorded for deploy")
     plan.add_argument("--parallel", type=int, default=4, metavar="N", help="independent stacks planned at once")
     terraform_options(plan)
 
@@ -95,13 +100,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default="text",
         help="markdown for a pull request, text for a terminal, json for machines",
     )
-    review.add_argument(
-        "--allow-destroy",
-        action="append",
-        default=[],
-        metavar="ADDRESS",
-        help="let this protected resource be destroyed or replaced (guardrail G001; repeatable)",
-    )
+    add_allow_destroy(review)
     review.add_argument(
         "--output", type=Path, default=None, metavar="FILE", help="write the review here instead of stdout"
     )
