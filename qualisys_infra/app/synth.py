@@ -83,7 +83,7 @@ def _hash_files(h: Any, files: Iterable[Path]) -> None:
         h.update(b"\0")
 
 
-def environment_digests(environments_dir: Path, settings: Settings, outdir: Path) -> dict[str, str]:
+def environment_digests(environments_dir: Path, settings: Settings) -> dict[str, str]:
     """Per environment, a hash of every input of its stacks: its tfvars file, ``account.tfvars``,
     the toolkit's source and templates, and the pins. Equal digests mean equal
     output; the account and bootstrap stacks follow the common inputs, which every digest holds."""
@@ -98,9 +98,9 @@ def environment_digests(environments_dir: Path, settings: Settings, outdir: Path
     return digests
 
 
-def input_digest(environments_dir: Path, settings: Settings, outdir: Path) -> str:
+def input_digest(environments_dir: Path, settings: Settings) -> str:
     """One hash of every input of a synth of ``settings`` (see :func:`environment_digests`)."""
-    digests = environment_digests(environments_dir, settings, outdir)
+    digests = environment_digests(environments_dir, settings)
     return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
 
 
@@ -205,7 +205,7 @@ def synth(
     outdir = outdir.resolve()
     check_output_folder(outdir, environments_dir.resolve().parent)
     stacks = expected_stacks(settings)
-    digests = environment_digests(environments_dir, settings, outdir)
+    digests = environment_digests(environments_dir, settings)
     if not force and _is_up_to_date(outdir, digests, stacks):
         return SynthResult(outdir, stacks, cached=True, seconds=time.perf_counter() - started)
 

@@ -189,11 +189,11 @@ def test_synth_redoes_the_work_when_an_input_changes(tmp_path: Path, synthesized
     from qualisys_infra.app.synth import input_digest
 
     settings = synthesized.settings
-    before = input_digest(ROOT / "environments", settings, synthesized.outdir.resolve())
+    before = input_digest(ROOT / "environments", settings)
     shutil.copytree(ROOT / "environments", tmp_path / "environments")
     changed = tmp_path / "environments" / "dev.tfvars"
     changed.write_text(changed.read_text(encoding="utf-8") + "\n# a comment changes the digest\n", encoding="utf-8")
-    after = input_digest(tmp_path / "environments", settings, synthesized.outdir.resolve())
+    after = input_digest(tmp_path / "environments", settings)
     assert before != after
 
 

@@ -126,9 +126,9 @@ def test_cache_digest_covers_templates_and_package_data(
     monkeypatch.setattr(synth_module, "PROJECT_ROOT", tmp_path)
     templates = sorted(tmp_path.rglob("*.j2"))
     assert templates, "the platform stack's Helm values are Jinja templates"
-    before = input_digest(ENV_DIR, synthesized.settings, tmp_path / "out")
+    before = input_digest(ENV_DIR, synthesized.settings)
     templates[0].write_text(templates[0].read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    assert input_digest(ENV_DIR, synthesized.settings, tmp_path / "out") != before
+    assert input_digest(ENV_DIR, synthesized.settings) != before
 
 
 def test_cache_is_stale_when_the_output_was_edited_by_hand(tmp_path: Path, synthesized: Synthesized) -> None:
@@ -334,4 +334,4 @@ def test_synth_of_one_environment_keeps_the_others(tmp_path: Path, synthesized: 
     assert set(manifest["stacks"]) == set(synthesized.stacks)
     stamp = json.loads((out / STAMP_FILE).read_text(encoding="utf-8"))
     assert stamp["environments"] == before["environments"]
-    assert _is_up_to_date(out, environment_digests(ENV_DIR, settings, out), synthesized.stacks)
+    assert _is_up_to_date(out, environment_digests(ENV_DIR, settings), synthesized.stacks)
