@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import measure, median
-from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
+from benchmarks.measure import cli_and_env, measure, median
 
 GIB = 1024**3
 EXTRACT = "import sys; from pathlib import Path; from qualisys_infra.app.schema import ensure_indexes; " + (
@@ -58,9 +56,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     rounds = parser.parse_args().rounds
-    env = dict(os.environ)
-    configure_node(env)
-    cli = [sys.executable, "-m", "qualisys_infra.app.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
+    cli, env = cli_and_env()
     colds: list[float] = []
     gates: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:

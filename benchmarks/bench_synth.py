@@ -13,13 +13,11 @@ Rounds are interleaved (floor, synth, floor, synth, ...) so machine noise hits b
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import measure, median
-from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
+from benchmarks.measure import cli_and_env, measure, median
 
 FLOOR = "import cdktn, cdktn_provider_aws, cdktn_provider_kubernetes, cdktn_provider_helm, cdktn_provider_github"
 GIB = 1024**3
@@ -29,9 +27,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     rounds = parser.parse_args().rounds
-    env = dict(os.environ)
-    configure_node(env)
-    cli = [sys.executable, "-m", "qualisys_infra.app.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
+    cli, env = cli_and_env()
     floors, colds, peaks, cached = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"

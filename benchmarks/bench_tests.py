@@ -5,19 +5,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import measure
-from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
+from benchmarks.measure import cli_and_env, measure
+from qualisys_infra.core.runtime import PROJECT_ROOT
 
 
 def main() -> int:
-    env = dict(os.environ)
-    configure_node(env)
-    cli = [sys.executable, "-m", "qualisys_infra.app.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
+    cli, env = cli_and_env()
     with tempfile.TemporaryDirectory() as tmp:
         cold = measure([*cli, "synth", "--force", "--out", str(Path(tmp) / "out")], env=env).seconds
     suite = measure([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], env=env, cwd=PROJECT_ROOT).seconds

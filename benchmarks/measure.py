@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,3 +64,13 @@ def measure(command: Sequence[str], *, env: dict[str, str] | None = None, cwd: P
 def median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
+
+
+def cli_and_env() -> tuple[list[str], dict[str, str]]:
+    """The toolkit's command line (quiet, on this project) and an environment pointing jsii at Node 22."""
+    from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
+
+    env = dict(os.environ)
+    configure_node(env)
+    cli = [sys.executable, "-m", "qualisys_infra.app.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
+    return cli, env

@@ -32,17 +32,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qualisys_infra.app.cli_plan import add_allow_destroy
+from qualisys_infra.app.cli_plan import add_allow_destroy, reviews_of
 from qualisys_infra.app.github import DEFAULT_API_URL, DEFAULT_TIMEOUT_SECONDS, Comment, GitHub, check_repository
 from qualisys_infra.core.errors import UsageError
-from qualisys_infra.plan.guardrails import blocking, check
-from qualisys_infra.plan.model import load_plan
+from qualisys_infra.plan.guardrails import blocking
 from qualisys_infra.plan.review import (
     FULL_REVIEW,
     GITHUB_COMMENT_LIMIT,
     StackReview,
     render_markdown,
-    stack_name,
     summary_counts,
     summary_line,
 )
@@ -169,15 +167,6 @@ def _event_pr(path: str) -> int:
     if not isinstance(number, int) or isinstance(number, bool):
         raise UsageError(f"{missing} (the event in $GITHUB_EVENT_PATH has no pull_request.number)")
     return number
-
-
-def reviews_of(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]:
-    reviews = []
-    for path in paths:
-        plan = load_plan(path)
-        name = stack_name(path)
-        reviews.append(StackReview(name, plan, check(plan, allow_destroy=allow, stack=name)))
-    return reviews
 
 
 def result_of(reviews: Sequence[StackReview]) -> str:

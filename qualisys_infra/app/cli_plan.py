@@ -135,7 +135,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     terraform_options(boot)
 
 
-def _reviews(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]:
+def reviews_of(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]:
+    """Each plan file read and checked by the guardrails; no file at all is refused (nothing checked)."""
     if not paths:
         raise UsageError("review: no plan files: nothing was checked")
     reviews = []
@@ -147,7 +148,7 @@ def _reviews(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    reviews = _reviews(args.plans, args.allow_destroy)
+    reviews = reviews_of(args.plans, args.allow_destroy)
     if args.format == "markdown" and args.output:
         write_comments(args.output, render_markdown(reviews), "--output")
         full = render_markdown(reviews, limit=None)[0]
@@ -242,7 +243,7 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     _check_backend_against_bootstrap(runner, settings, progress)
     run_levels(levels, runner.plan, parallel=args.parallel)
     ordered = [s for level in levels for s in level]
-    reviews = _reviews([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
+    reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
     for review in reviews:
         record_review(runner, review.name, allowed=args.allow_destroy)
     comments, full = render_markdown(reviews), render_markdown(reviews, limit=None)[0]
@@ -304,7 +305,7 @@ def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -
 
     _, runner = _setup(args, project, progress)
     with BootstrapSession(runner, BOOTSTRAP_STACK, project / BOOTSTRAP_STATE_FILE) as session:
-        sys.stdout.write(render_text(_reviews([session.plan()], ()), color=sys.stdout.isatty()))
+        sys.stdout.write(render_text(reviews_of([session.plan()], ()), color=sys.stdout.isatty()))
         message = session.apply()  # reviews the saved plan again; a blocking finding stops here (exit 1)
     print(f"bootstrap: {message}")
     return 0
