@@ -1,5 +1,12 @@
 """A small client for the part of GitHub's REST API the pull-request review uses: issue comments
-and labels.
+and labels; the sticky comments built on it; and the pull request, token and job summary as GitHub
+Actions hands them to a step.
+
+A sticky comment is one comment per pull request and name (``qualisys-infra:review env=dev``,
+``qualisys-report:tests``), found again by the hidden marker on its first line and by its author,
+edited in place, never posted twice; a body longer than GitHub's 65,536 characters is posted as
+numbered parts (``<!-- NAME part=2 -->``), and the parts an earlier, longer body left are deleted.
+``qualisys-infra comment`` (plan reviews) and ``qualisys-infra report`` (test reports) both use it.
 
 Every failure is a :class:`GitHubError` of one line (exit 2): a refused token (401), a missing
 permission (403), a repository or pull request the token cannot see (404), a rate limit (403 or
@@ -10,24 +17,30 @@ pointing elsewhere is refused) and never appears in a message.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib.metadata
+import json
 import re
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 
-from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.core.errors import ToolkitError, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_TIMEOUT_SECONDS = 20.0
 API_VERSION = "2022-11-28"
 PER_PAGE = 100  # GitHub's largest page
 MAX_PAGES = 200  # 20,000 comments: a pull request with more is not worth reading to the end
+COMMENT_LIMIT = 65_536  # characters in one issue comment
+STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes of $GITHUB_STEP_SUMMARY per step
+FALLBACK_AUTHOR = "github-actions[bot]"  # who posts with Actions' GITHUB_TOKEN, which cannot read /user
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -208,6 +221,278 @@ class GitHub:
             raise GitHubError(f"GitHub: {what}: the answer is not JSON") from None
 
 
+# -- sticky comments ---------------------------------------------------------------------------
+
+_STICKY = re.compile(r"^<!-- (?P<name>[^\n]+?)(?: part=(?P<part>[1-9][0-9]{0,3}))? -->$")
+_STICKY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=/ -]{0,99}$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+PART_NOTE_RESERVE = 400  # characters kept free in each part for its marker and the "part N of M" note
+
+
+def sticky_marker(name: str, part: int = 1, parts: int = 1) -> str:
+    """The hidden first line of comment ``part`` of ``parts`` named ``name``; a single comment carries no part."""
+    if not _STICKY_NAME.match(name) or "--" in name or name.endswith((" ", "-")):
+        raise ValueError(f"{name!r} cannot name a sticky comment")
+    return f"<!-- {name} -->" if parts == 1 else f"<!-- {name} part={part} -->"
+
+
+def parse_sticky(body: str) -> tuple[str, int] | None:
+    """``(name, part)`` from a comment's first line, or ``None`` when it carries no sticky marker."""
+    match = _STICKY.match(body.split("\n", 1)[0].rstrip("\r"))
+    return (match["name"], int(match["part"] or 1)) if match else None
+
+
+def sticky_bodies(name: str, parts: Sequence[str], *, what: str = "comment") -> list[str]:
+    """The comment bodies for ``parts``: each with its marker line, each checked against GitHub's limit."""
+    out = [f"{sticky_marker(name, n, len(parts))}\n{body}" for n, body in enumerate(parts, 1)]
+    for number, body in enumerate(out, 1):
+        if len(body) > COMMENT_LIMIT:
+            raise UsageError(f"{what}: part {number} is {len(body):,} characters, over GitHub's {COMMENT_LIMIT:,}")
+    return out
+
+
+def fold(text: str, limit: int = COMMENT_LIMIT - PART_NOTE_RESERVE) -> list[str]:
+    """``text`` as one part when it fits ``limit`` characters, else as parts cut between lines.
+
+    A part never ends inside a code fence or a ``<details>`` block: an open one is closed at the end
+    of the part and opened again at the start of the next. The first part ends with a note saying
+    how many parts there are, each later one begins with its number. A line longer than half a
+    part is cut.
+    """
+    if len(text) <= limit:
+        return [text]
+    room = limit - 200  # for the notes
+    chunks: list[list[str]] = [[]]
+    size = 0
+    fence: tuple[str, str] | None = None  # the open fence: its opening line and its marker
+    details: list[str] = []  # the open <details> lines, outermost first
+    for line in _cut_lines(text.split("\n"), room // 2):
+        closers = _closers(fence, details)
+        if chunks[-1] and size + len(line) + 1 + sum(len(c) + 1 for c in closers) > room:
+            chunks[-1] += closers
+            chunks.append([*details, *([fence[0]] if fence else [])])
+            size = sum(len(item) + 1 for item in chunks[-1])
+        chunks[-1].append(line)
+        size += len(line) + 1
+        stripped = line.strip()
+        opener = _FENCE.match(line)
+        if fence is not None:
+            marker = fence[1]
+            if stripped and set(stripped) == {marker[0]} and len(stripped) >= len(marker):
+                fence = None
+        elif opener:
+            fence = (line, opener[1])
+        elif stripped.startswith("<details"):
+            details.append(line)
+        elif stripped.startswith("</details>") and details:
+            details.pop()
+    total = len(chunks)
+    first = (
+        "\n".join(chunks[0]) + f"\n\n> [!NOTE]\n> Longer than one GitHub comment: part 1 of {total}, continued below."
+    )
+    rest = [
+        f"_(part {number} of {total}, continued from above)_\n\n" + "\n".join(lines)
+        for number, lines in enumerate(chunks[1:], 2)
+    ]
+    return [first, *rest]
+
+
+def _closers(fence: tuple[str, str] | None, details: Sequence[str]) -> list[str]:
+    return ([fence[1]] if fence else []) + ["</details>"] * len(details)
+
+
+def _cut_lines(lines: list[str], width: int) -> Iterator[str]:
+    for line in lines:
+        while len(line) > width:
+            yield line[:width]
+            line = line[width:]
+        yield line
+
+
+@dataclass
+class Outcome:
+    """What one run did on the pull request."""
+
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+    added_labels: list[str] = field(default_factory=list)
+    removed_labels: list[str] = field(default_factory=list)
+
+    def comments_line(self) -> str:
+        """``1 created, 2 deleted``: the comment counts that are not zero."""
+        return ", ".join(
+            f"{len(ids)} {word}"
+            for word, ids in (
+                ("created", self.created),
+                ("updated", self.updated),
+                ("unchanged", self.unchanged),
+                ("deleted", self.deleted),
+            )
+            if ids
+        )
+
+
+def sync_sticky(
+    github: GitHub, number: int, name: str, author: str, wanted: Sequence[str], outcome: Outcome | None = None
+) -> Outcome:
+    """Make pull request ``number`` hold exactly ``wanted`` (bodies from :func:`sticky_bodies`) as
+    ``author``'s comments named ``name``. Comments by anyone else are never touched, whatever they hold."""
+    outcome = Outcome() if outcome is None else outcome
+    ours: dict[int, list[Comment]] = {}
+    for comment in github.issue_comments(number):
+        found = parse_sticky(comment.body)
+        if found is not None and found[0] == name and comment.author == author:
+            ours.setdefault(found[1], []).append(comment)
+    for part, body in enumerate(wanted, 1):
+        existing = ours.pop(part, [])
+        if existing:
+            keep, *extra = existing  # oldest first; a second copy (two jobs raced) is removed
+            if keep.body != body:
+                github.update_comment(keep.id, body)
+                outcome.updated.append(keep.id)
+            else:
+                outcome.unchanged.append(keep.id)
+            for comment in extra:
+                github.delete_comment(comment.id)
+                outcome.deleted.append(comment.id)
+        else:
+            outcome.created.append(github.create_comment(number, body))
+    for stale in ours.values():  # parts of an earlier, longer body
+        for comment in stale:
+            github.delete_comment(comment.id)
+            outcome.deleted.append(comment.id)
+    return outcome
+
+
+# -- the pull request, token and job summary as GitHub Actions hands them to a step ---------------
+
+
+def add_pull_request_options(parser: argparse.ArgumentParser) -> None:
+    """``--pr``, ``--repository``, ``--token-env``, ``--author`` and ``--timeout``, for a command that posts."""
+    parser.add_argument(
+        "--pr", type=int, default=None, metavar="N", help="pull request number (default: from $GITHUB_EVENT_PATH)"
+    )
+    parser.add_argument(
+        "--repository", default=None, metavar="OWNER/NAME", help="repository (default: $GITHUB_REPOSITORY)"
+    )
+    parser.add_argument(
+        "--token-env", default="GITHUB_TOKEN", metavar="NAME", help="environment variable holding the token"
+    )
+    parser.add_argument(
+        "--author",
+        default=None,
+        metavar="LOGIN",
+        help="login the comments are posted as (default: the token's user, or github-actions[bot] for Actions' "
+        "token); only its comments are updated or deleted",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS", help="per request to GitHub"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where a comment goes, read from the command line and GitHub Actions' environment."""
+
+    repository: str
+    number: int
+    token: str
+    token_name: str
+    api_url: str
+    run_url: str | None = None
+
+    def client(self, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> GitHub:
+        return GitHub(
+            token=self.token,
+            repository=self.repository,
+            api_url=self.api_url,
+            timeout_seconds=timeout_seconds,
+            token_name=self.token_name,
+        )
+
+
+def pull_request_context(args: argparse.Namespace, environ: Mapping[str, str], command: str) -> Context:
+    """The :class:`Context` from :func:`add_pull_request_options`' arguments and the environment;
+    a :class:`UsageError` naming what is missing (messages start with ``command``)."""
+    token_name: str = args.token_env
+    token = environ.get(token_name, "").strip()
+    if not token:
+        raise UsageError(
+            f"{command}: no token: ${token_name} is empty or not set (in a workflow: `env: {token_name}: "
+            "${{ github.token }}` and `permissions: pull-requests: write`)"
+        )
+    repository = args.repository or environ.get("GITHUB_REPOSITORY", "")
+    if not repository:
+        raise UsageError(f"{command}: no repository: pass --repository OWNER/NAME or set $GITHUB_REPOSITORY")
+    check_repository(repository, "--repository" if args.repository else "GITHUB_REPOSITORY")
+    number = args.pr if args.pr is not None else _event_pr(environ.get("GITHUB_EVENT_PATH", ""), command)
+    if number < 1:
+        raise UsageError(f"--pr: {number} is not a pull request number")
+    server, run_id = environ.get("GITHUB_SERVER_URL", ""), environ.get("GITHUB_RUN_ID", "")
+    run_url = (
+        f"{server}/{repository}/actions/runs/{run_id}"
+        if re.match(r"^https://[\w.:-]+$", server) and run_id.isdigit()
+        else None
+    )
+    return Context(
+        repository=repository,
+        number=number,
+        token=token,
+        token_name=token_name,
+        api_url=environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        run_url=run_url,
+    )
+
+
+def _event_pr(path: str, command: str) -> int:
+    missing = f"{command}: no pull request number: pass --pr N, or run on a pull_request event"
+    if not path:
+        raise UsageError(f"{missing} ($GITHUB_EVENT_PATH is not set)")
+    try:
+        event = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"GITHUB_EVENT_PATH: {path}: cannot be read: {exc.strerror or exc}") from None
+    except ValueError:
+        raise UsageError(f"GITHUB_EVENT_PATH: {path}: not JSON") from None
+    pull = event.get("pull_request") if isinstance(event, dict) else None
+    number = pull.get("number") if isinstance(pull, dict) else None
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise UsageError(f"{missing} (the event in $GITHUB_EVENT_PATH has no pull_request.number)")
+    return number
+
+
+def summary_room(path: Path) -> int:
+    """Bytes the step summary can still take (GitHub allows 1 MiB per step)."""
+    try:
+        used = path.stat().st_size if path.exists() else 0
+    except OSError:
+        used = 0
+    return STEP_SUMMARY_LIMIT - used
+
+
+def fit_step_summary(full: str, first: str, room: int, *, note: str, name: str) -> tuple[str, str]:
+    """``(text, what)`` to append to the step summary: ``full`` when it fits ``room`` bytes, else
+    ``first`` (the first comment) and ``note`` (``{size}``: the full text's bytes; where the rest is),
+    else nothing. ``name`` says what ``full`` is, for ``what``: ``the full review``."""
+    size = len(full.encode("utf-8")) + 1
+    if size <= room:
+        return full, name
+    text = first + f"\n> [!NOTE]\n> {note.format(size=size)}\n"
+    if len(text.encode("utf-8")) + 1 <= room:
+        return text, f"the first comment ({name} exceeds 1 MiB)"
+    return "", "nothing (the step summary is full)"
+
+
+def append_step_summary(path: Path, text: str) -> None:
+    try:
+        with path.open("a", encoding="utf-8") as stream:
+            stream.write(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise UsageError(f"GITHUB_STEP_SUMMARY: {path}: cannot be written: {exc.strerror or exc}") from None
+
+
 def _rate_limit(response: requests.Response) -> str | None:
     """The one line for a rate-limited answer, or ``None`` when the 403/429 is something else."""
     headers = response.headers
@@ -256,4 +541,26 @@ def _reason(exc: requests.RequestException) -> str:
     return re.sub(r"^<?[A-Za-z.]*HTTPS?Connection(?:Pool)?(?:\([^)]*\)|\s+object at 0x[0-9a-f]+)?>?: ", "", text)
 
 
-__all__ = ["DEFAULT_API_URL", "Comment", "GitHub", "GitHubError", "check_repository", "user_agent"]
+__all__ = [
+    "COMMENT_LIMIT",
+    "DEFAULT_API_URL",
+    "FALLBACK_AUTHOR",
+    "STEP_SUMMARY_LIMIT",
+    "Comment",
+    "Context",
+    "GitHub",
+    "GitHubError",
+    "Outcome",
+    "add_pull_request_options",
+    "append_step_summary",
+    "check_repository",
+    "fit_step_summary",
+    "fold",
+    "parse_sticky",
+    "pull_request_context",
+    "sticky_bodies",
+    "sticky_marker",
+    "summary_room",
+    "sync_sticky",
+    "user_agent",
+]
