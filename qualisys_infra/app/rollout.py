@@ -418,7 +418,7 @@ def follow_rollout(
     def read() -> tuple[RolloutSnapshot, tuple[PodInfo, ...]]:
         rollout = RolloutSnapshot.from_json(api.get_rollout(namespace, name))
         selected = api.list_pods(rollout.pods) if rollout.match_labels else []
-        return rollout, tuple(PodInfo.from_json(p) for p in selected)
+        return rollout, tuple(PodInfo.from_json(p) for p in selected if _counts(p))
 
     snapshot, pods = read()  # no retry yet: a wrong name, URL or token fails at once
     steps_seen: list[int] = []
@@ -519,6 +519,13 @@ def _timeout_message(
     if api_trouble:
         text += f"; the last read failed: {api_trouble}"
     return text
+
+
+def _counts(pod: Mapping[str, Any]) -> bool:
+    """Whether a pod counts in ``ready/total``: not terminating, not finished (evicted pods are Failed)."""
+    if _obj(pod, "metadata").get("deletionTimestamp"):
+        return False
+    return _str(_obj(pod, "status"), "phase") not in ("Succeeded", "Failed")
 
 
 def _pod_problems(pods: Sequence[PodInfo]) -> str:

@@ -175,7 +175,13 @@ def test_fails_if_the_analysis_fails_and_the_rollout_aborts(api_server: HTTPServ
 
 
 def test_fails_if_the_rollout_hangs_progressing_until_the_timeout(api_server: HTTPServer) -> None:
-    cluster = FakeCluster(api_server, [State(_progressing(0, 10, ready=4), _mixed(1, 4, new_ready=0))])
+    terminating = pod(f"hello-{OLD_HASH}-zz001", pod_hash=OLD_HASH, image_tag=OLD_TAG)
+    terminating["metadata"]["deletionTimestamp"] = "2026-05-04T10:01:30Z"
+    evicted = pod(f"hello-{OLD_HASH}-zz002", pod_hash=OLD_HASH, image_tag=OLD_TAG, ready=False)
+    evicted["status"]["phase"] = "Failed"
+    # Neither a terminating nor an evicted pod counts in ready/total.
+    state = State(_progressing(0, 10, ready=4), [*_mixed(1, 4, new_ready=0), terminating, evicted])
+    cluster = FakeCluster(api_server, [state])
     lines: list[str] = []
     result = _follow(cluster, lines, timeout_seconds=0.3, interval_seconds=0.03)
 
