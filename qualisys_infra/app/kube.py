@@ -28,17 +28,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 import urllib3
 import yaml
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from qualisys_infra.core.errors import ToolkitError, UsageError
+
+if TYPE_CHECKING:
+    from kubernetes.client.exceptions import ApiException
+
+# The kubernetes package is imported where it is used: importing it takes about half a second (every
+# API model), which a command line that does not talk to a cluster should not pay.
 
 ROLLOUT_GROUP = "argoproj.io"
 ROLLOUT_VERSION = "v1alpha1"
@@ -86,6 +88,8 @@ class KubeApi:
         where: str,
         request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
     ) -> None:
+        from kubernetes import client as k8s_client
+
         self._api_client = api_client
         self._custom = k8s_client.CustomObjectsApi(api_client)
         self._core = k8s_client.CoreV1Api(api_client)
@@ -94,6 +98,8 @@ class KubeApi:
 
     def get_rollout(self, namespace: str, name: str) -> JsonObject:
         """The Rollout ``namespace/name`` as the API returns it (metadata, spec, status)."""
+        from kubernetes.client.exceptions import ApiException
+
         what = f"rollout {name} in namespace {namespace}"
         try:
             response = self._custom.get_namespaced_custom_object(
@@ -120,6 +126,8 @@ class KubeApi:
 
     def list_pods(self, pods: PodRef) -> list[JsonObject]:
         """The pods matching ``pods`` (every revision: stable, canary, preview), as JSON objects."""
+        from kubernetes.client.exceptions import ApiException
+
         what = f"pods {pods.label_selector} in namespace {pods.namespace}"
         try:
             response = self._core.list_namespaced_pod(
@@ -254,7 +262,7 @@ def client_from_token(
     if ca_file is not None:
         configuration.ssl_ca_cert = str(ca_file)
     return KubeApi(
-        k8s_client.ApiClient(configuration),
+        _api_client(configuration),
         where=configuration.host,
         request_timeout_seconds=request_timeout_seconds,
     )
@@ -281,6 +289,9 @@ def client_from_kubeconfig(
             f"kubeconfig {shown} has no current context; name one (contexts: {', '.join(names) or 'none'})"
         )
     chosen = context if context is not None else current
+    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
+
     try:
         api_client = k8s_config.new_client_from_config(
             config_file=config_file,
@@ -296,19 +307,30 @@ def client_from_kubeconfig(
 
 def client_in_cluster(*, request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS) -> KubeApi:
     """A client from the pod's service account (token and CA mounted by Kubernetes)."""
+    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
+
     configuration = _configuration()
     try:
         k8s_config.load_incluster_config(client_configuration=configuration)
     except ConfigException as exc:
         raise UsageError(f"in-cluster configuration: {_one_line(exc)} (is this running in a pod?)") from None
     return KubeApi(
-        k8s_client.ApiClient(configuration),
+        _api_client(configuration),
         where=f"{configuration.host} (in-cluster)",
         request_timeout_seconds=request_timeout_seconds,
     )
 
 
+def _api_client(configuration: Any) -> Any:
+    from kubernetes import client as k8s_client
+
+    return k8s_client.ApiClient(configuration)
+
+
 def _configuration() -> Any:
+    from kubernetes import client as k8s_client
+
     configuration = k8s_client.Configuration()
     # One attempt per request: the follower polls (and retries transient failures) itself, and a
     # refused connection should say so at once instead of after urllib3's three silent retries.
