@@ -26,6 +26,7 @@ from modules.service_role import ServiceRole
 from modules.waivers import waive
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.aws import iam_policy
+from qualisys_infra.core.naming import apply_boundary_name, apply_role_name, plan_role_name
 
 # What a boundary lets through at most: the services the environment stacks (and the workload roles
 # they create, which carry the same boundary) use. A stack that starts using another service adds it
@@ -113,7 +114,7 @@ class DeliveryRoles(Construct):
     def __init__(self, scope: Construct, id_: str, *, props: DeliveryRolesProps) -> None:
         super().__init__(scope, id_)
         ctx = props.context
-        iam = f"arn:{ctx.partition}:iam::{ctx.account_id}:"
+        iam = ctx.iam_arn("")
         bucket = f"arn:{ctx.partition}:s3:::{props.state_bucket_name}"
         table = ctx.arn("dynamodb", f"table/{props.lock_table_name}")
         state_key = Statement(
@@ -128,8 +129,8 @@ class DeliveryRoles(Construct):
             ),
         )
         lock_table = Statement(sid="HoldTheLockTable", actions=LOCK_TABLE_USE, resources=(table,))
-        self.plan_role_name = f"{props.project}-github-plan"
-        self.apply_role_names = {env: f"{props.project}-github-apply-{env}" for env in props.environments}
+        self.plan_role_name = plan_role_name(props.project)
+        self.apply_role_names = {env: apply_role_name(props.project, env) for env in props.environments}
         pipeline_roles = (self.plan_role_name, *self.apply_role_names.values(), *props.protected_role_names)
 
         self.plan_role = props.oidc.deploy_role(
@@ -155,7 +156,7 @@ class DeliveryRoles(Construct):
         self.boundaries: dict[str, iam_policy.IamPolicy] = {}
         self.apply_roles: dict[str, ServiceRole] = {}
         for env in props.environments:
-            boundary_name = f"{props.project}-github-apply-{env}-boundary"
+            boundary_name = apply_boundary_name(props.project, env)
             boundary_arn = f"{iam}policy/{boundary_name}"
             env_roles = f"{iam}role/{props.project}-{env}-*"
             document = policy_document(

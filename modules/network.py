@@ -311,6 +311,7 @@ class Network(Construct):
             name=f"{p.name}-vpc-flow-logs",
             description=f"Lets VPC Flow Logs write {p.name}'s flow log group",
             assume_role_policy=trust.json,
+            permissions_boundary=ctx.permissions_boundary_arn,
         )
         write = policy_document(
             self,

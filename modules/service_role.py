@@ -82,6 +82,7 @@ class ServiceRole(Construct):
             description=props.description,
             assume_role_policy=trust.json,
             max_session_duration=3600,
+            permissions_boundary=props.context.permissions_boundary_arn,
         )
         # Read once: every read of an attribute is a round trip to the engine.
         self.arn: str = self.role.arn

@@ -19,12 +19,10 @@ from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
 from modules.third_party_secrets import ThirdPartySecrets, ThirdPartySecretsProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.naming import ACCOUNT_STACK as STACK
-from qualisys_infra.core.naming import ACTIONS_VARIABLES, BOOTSTRAP_STACK, MAIN_BRANCH
+from qualisys_infra.core.naming import ACTIONS_VARIABLES, APPLY_ENVIRONMENTS, BOOTSTRAP_STACK, MAIN_BRANCH
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, AccountConfig
 from stacks.base import BaseStack, StateBackend
 
-# The GitHub environments that get an apply role; dev has none (the pipeline only plans it).
-APPLY_ENVIRONMENTS = ("staging", "production")
 ECR_PUSH = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:InitiateLayerUpload",
@@ -55,7 +53,7 @@ class AccountStack(BaseStack):
         )
         project = account.project
         ctx = AccountContext(self, "account")
-        role_arn = f"arn:{ctx.partition}:iam::{ctx.account_id}:role/"
+        role_arn = ctx.iam_arn("role/")
         self.iam = IamBaseline(
             self,
             "iam",
@@ -91,11 +89,10 @@ class AccountStack(BaseStack):
             "ci-staging",
             props=DeployRoleProps(
                 name=account.ci_deployer_role_name,
-                description=f"GitHub Actions of {repo}: push {project}-* images, deploy to staging",
-                subjects=(
-                    *(f"repo:{repo}:ref:refs/heads/{branch}" for branch in account.github_deploy_branches),
-                    f"repo:{repo}:environment:staging",
-                ),
+                description=f"GitHub Actions of {repo}: push {project}-* images from the deploy branches",
+                # Branches only: a job in the `staging` environment assumes that environment's apply
+                # role, so each environment's subject is trusted by exactly one role.
+                subjects=tuple(f"repo:{repo}:ref:refs/heads/{branch}" for branch in account.github_deploy_branches),
                 statements=(
                     # GetAuthorizationToken has no resource-level permissions: "*" is the only form.
                     Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
@@ -210,6 +207,7 @@ class AccountStack(BaseStack):
             "plan_role_arn": self.delivery.plan_role.arn,
             **{f"apply_role_arn_{env}": role.arn for env, role in self.delivery.apply_roles.items()},
             "region": ctx.region,
+            "ci_deployer_role_arn": self.ci_role.arn,
         }
         missing = set(ACTIONS_VARIABLES.values()) ^ set(self.pipeline_outputs)
         if missing:
@@ -224,7 +222,10 @@ class AccountStack(BaseStack):
                 for env in self.delivery.apply_roles
             },
             "region": (self.pipeline_outputs["region"], "Region of the account stack and the state bucket"),
-            "ci_deployer_role_arn": (self.ci_role.arn, "Role GitHub Actions assumes to deploy to staging"),
+            "ci_deployer_role_arn": (
+                self.pipeline_outputs["ci_deployer_role_arn"],
+                "Role GitHub Actions assumes on main to push service images (and deploy to staging)",
+            ),
             "production_deployer_role_arn": (self.production_role.arn, "Role of the protected production environment"),
             "github_oidc_provider_arn": (github.provider.arn, "GitHub Actions OIDC provider"),
             "admin_role_arn": (self.iam.roles[f"{project}-administrators"].arn, "MFA-only administrator role"),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from modules.account_context import AccountContext
 from qualisys_infra.core.engine import (
     REQUIRED_TERRAFORM_VERSION,
     Construct,
@@ -16,7 +17,14 @@ from qualisys_infra.core.engine import (
     TerraformStack,
 )
 from qualisys_infra.core.engine.aws import provider
-from qualisys_infra.core.naming import logical_id, resource_prefix, stack_name, state_key
+from qualisys_infra.core.naming import (
+    APPLY_ENVIRONMENTS,
+    apply_boundary_name,
+    logical_id,
+    resource_prefix,
+    stack_name,
+    state_key,
+)
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 
 
@@ -102,3 +110,12 @@ class EnvironmentStack(BaseStack):
             backend=StateBackend(account=account, key=state_key(env.environment, self.KIND)),
         )
         self.prefix = resource_prefix(account.project, env.environment)
+        # The pipeline's apply role may only create roles inside its own boundary, so every role of
+        # an environment it applies carries that boundary (dev, applied by hand, has none).
+        self.permissions_boundary = (
+            apply_boundary_name(account.project, env.environment) if env.environment in APPLY_ENVIRONMENTS else None
+        )
+
+    def account_context(self) -> AccountContext:
+        """The stack's account, partition and region, and the permissions boundary of its roles."""
+        return AccountContext(self, "account", permissions_boundary=self.permissions_boundary)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from modules.account_context import AccountContext
 from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, NodeGroupProps, irsa_role
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.policy import Condition, Statement
 from qualisys_infra.core.engine import Construct
-from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP
+from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, CI_DEPLOYERS_GROUP, apply_role_name, plan_role_name
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
@@ -24,7 +23,7 @@ class ClusterStack(EnvironmentStack):
     def __init__(self, scope: Construct, *, account: AccountConfig, env: EnvironmentConfig, network: Network) -> None:
         super().__init__(scope, account=account, env=env)
         name = self.prefix
-        ctx = AccountContext(self, "account")
+        ctx = self.account_context()
 
         secrets_key = EncryptionKey(
             self,
@@ -45,10 +44,7 @@ class ClusterStack(EnvironmentStack):
                 log_group_name_prefix=f"/aws/eks/{name}/",
             ),
         )
-        autoscaling = (
-            f"arn:{ctx.partition}:iam::{ctx.account_id}:role/aws-service-role/"
-            "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-        )
+        autoscaling = ctx.iam_arn("role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
         volume_statements = (
             # Managed node groups launch through Auto Scaling, whose service-linked role
             # must be able to use the key for the encrypted root volumes.
@@ -76,19 +72,34 @@ class ClusterStack(EnvironmentStack):
                 extra_statements=volume_statements,
             ),
         )
-        role_arn = f"arn:{ctx.partition}:iam::{ctx.account_id}:role/"
         access = [
             AccessGrant(
                 name=account.admin_role_name,
-                role_arn=role_arn + account.admin_role_name,
+                role_arn=ctx.iam_arn(f"role/{account.admin_role_name}"),
                 policy="AmazonEKSClusterAdminPolicy",
-            )
+            ),
+            # The pipeline's plan role refreshes the platform and apps stacks' Kubernetes objects:
+            # read-only, and AmazonEKSViewPolicy shows no Secrets (pull requests assume this role).
+            AccessGrant(
+                name=plan_role_name(account.project),
+                role_arn=ctx.iam_arn(f"role/{plan_role_name(account.project)}"),
+                policy="AmazonEKSViewPolicy",
+            ),
         ]
+        if env.environment in APPLY_ENVIRONMENTS:
+            # The environment's apply role (its GitHub environment only) applies the platform and
+            # apps stacks into this cluster, and no other.
+            apply_role = apply_role_name(account.project, env.environment)
+            access.append(
+                AccessGrant(
+                    name=apply_role, role_arn=ctx.iam_arn(f"role/{apply_role}"), policy="AmazonEKSClusterAdminPolicy"
+                )
+            )
         if env.eks_ci_namespaces:
             access.append(
                 AccessGrant(
                     name=account.ci_deployer_role_name,
-                    role_arn=role_arn + account.ci_deployer_role_name,
+                    role_arn=ctx.iam_arn(f"role/{account.ci_deployer_role_name}"),
                     # Read-only view in its namespaces; write rights come from the platform stack's
                     # RBAC Role bound to CI_DEPLOYERS_GROUP, which excludes secrets and pods/exec.
                     policy="AmazonEKSViewPolicy",

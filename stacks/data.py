@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from modules.account_context import AccountContext
 from modules.cache import RedisCache, RedisCacheProps
 from modules.database import PostgresDatabase, PostgresDatabaseProps
 from modules.eks import EksCluster
@@ -29,7 +28,7 @@ class DataStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, account=account, env=env)
         name = self.prefix
-        ctx = AccountContext(self, "account")
+        ctx = self.account_context()
         keys = {
             purpose: EncryptionKey(
                 self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network, NetworkProps
 from qualisys_infra.core.engine import Construct
@@ -18,7 +17,7 @@ class NetworkStack(EnvironmentStack):
     def __init__(self, scope: Construct, *, account: AccountConfig, env: EnvironmentConfig) -> None:
         super().__init__(scope, account=account, env=env)
         name = self.prefix
-        context = AccountContext(self, "account")
+        context = self.account_context()
         log_prefix = f"/aws/vpc/{name}/"
         self.flow_log_key = EncryptionKey(
             self,

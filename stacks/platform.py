@@ -7,7 +7,6 @@ with their IRSA roles, the ingress edge (WAF, certificate) and, in staging, the 
 
 from __future__ import annotations
 
-from modules.account_context import AccountContext
 from modules.eks import EksCluster
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.log_group import log_group
@@ -41,7 +40,7 @@ class ClusterPlatformStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, account=account, env=env)
         name = self.prefix
-        ctx = AccountContext(self, "account")
+        ctx = self.account_context()
         configure_cluster_providers(self, cluster=cluster, region=env.region)
         self.namespaces = platform_namespaces(self, namespaces=env.namespaces, network=network)
         self.rbac = PlatformRbac(self, "rbac", props=PlatformRbacProps(namespaces=self.namespaces))

@@ -36,8 +36,31 @@ ACTIONS_VARIABLES: Mapping[str, str] = MappingProxyType(
         "AWS_APPLY_ROLE_ARN_STAGING": "apply_role_arn_staging",
         "AWS_APPLY_ROLE_ARN_PRODUCTION": "apply_role_arn_production",
         "AWS_REGION": "region",
+        # The app deploy role: pushes service images to ECR from the main branch (no environment).
+        "AWS_CI_DEPLOYER_ROLE_ARN": "ci_deployer_role_arn",
     }
 )
+
+
+# The environments the pipeline applies (each has an apply role, a permissions boundary and a GitHub
+# environment of the same name); dev is applied by hand.
+APPLY_ENVIRONMENTS = ("staging", "production")
+
+
+def plan_role_name(project: str) -> str:
+    """The pipeline's read-only plan role (pull requests and the main branch)."""
+    return f"{project}-github-plan"
+
+
+def apply_role_name(project: str, environment: str) -> str:
+    """The pipeline's apply role of one environment (its GitHub environment only)."""
+    return f"{project}-github-apply-{environment}"
+
+
+def apply_boundary_name(project: str, environment: str) -> str:
+    """The permissions boundary of an environment's apply role, which every role the apply role
+    creates must carry too: the environment stacks put it on each of their roles."""
+    return f"{project}-github-apply-{environment}-boundary"
 
 
 def stack_name(environment: str, kind: str) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, apply_boundary_name, apply_role_name, plan_role_name
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, points_to, ref, statements
 
@@ -86,10 +89,8 @@ def test_github_oidc_trust_is_one_repository_exact_subjects(synthesized: Synthes
     assert provider["url"] == "https://token.actions.githubusercontent.com"
     assert provider["client_id_list"] == ["sts.amazonaws.com"]
     expected = {
-        "qualisys-github-deploy-staging": [
-            "repo:qualisys/qualisys:ref:refs/heads/main",
-            "repo:qualisys/qualisys:environment:staging",
-        ],
+        # the main branch only: the `staging` environment's subject belongs to its apply role
+        "qualisys-github-deploy-staging": ["repo:qualisys/qualisys:ref:refs/heads/main"],
         "qualisys-github-deploy-production": ["repo:qualisys/qualisys:environment:production"],
     }
     for name, subjects in expected.items():
@@ -374,3 +375,55 @@ def test_pipeline_outputs_name_the_roles_and_the_region(synthesized: Synthesized
         type_, key, attribute = ref(outputs[output]["value"])
         assert (type_, attribute) == ("aws_iam_role", "arn") and roles[key]["name"] == name
     assert ref(outputs["region"]["value"])[0] == "data.aws_region"
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "production"])
+def test_every_role_of_an_applied_environment_is_one_its_apply_role_may_create(
+    synthesized: Synthesized, env: str
+) -> None:
+    """The apply role may only create roles named ``<project>-<env>-*`` that carry its own boundary
+    (DenyRolesWithoutThisBoundary): every role of the environment's stacks must be such a role, or
+    the pipeline could not apply them. Dev has no apply role, and its roles no boundary."""
+    project = synthesized.settings.account.project
+    boundaries = {policy["name"] for policy in synthesized.resources("account", "aws_iam_policy").values()}
+    roles = {
+        f"{stack}/{address}": role
+        for stack in synthesized.stacks
+        if stack.startswith(f"{env}-")
+        for address, role in synthesized.resources(stack, "aws_iam_role").items()
+    }
+    assert len(roles) >= 8, sorted(roles)  # cluster, nodes, add-on and IRSA roles, RDS monitoring, flow logs
+    for where, role in roles.items():
+        assert role["name"].startswith(f"{project}-{env}-"), where
+        boundary = role.get("permissions_boundary")
+        if env in APPLY_ENVIRONMENTS:
+            # The account id and partition come from the stack's data sources (IRSA roles in the
+            # platform stack read the cluster stack's, through its outputs).
+            assert isinstance(boundary, str), where
+            assert boundary.startswith("arn:${") and ":iam::${" in boundary, (where, boundary)
+            assert boundary.endswith(f"}}:policy/{apply_boundary_name(project, env)}"), (where, boundary)
+            assert apply_boundary_name(project, env) in boundaries
+        else:
+            assert boundary is None, where
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "production"])
+def test_pipeline_roles_reach_the_cluster_they_plan_and_apply(synthesized: Synthesized, env: str) -> None:
+    """The plan role views every cluster without Secrets; an apply role administers its own
+    environment's cluster only (the platform and apps stacks apply Kubernetes objects)."""
+    project = synthesized.settings.account.project
+    stack = f"{env}-cluster"
+    entries = {
+        e["principal_arn"].rsplit("/", 1)[-1] for e in synthesized.resources(stack, "aws_eks_access_entry").values()
+    }
+    policies = {
+        p["principal_arn"].rsplit("/", 1)[-1]: (p["policy_arn"].rsplit("/", 1)[-1], p["access_scope"]["type"])
+        for p in synthesized.resources(stack, "aws_eks_access_policy_association").values()
+    }
+    assert policies[plan_role_name(project)] == ("AmazonEKSViewPolicy", "cluster")
+    for other in APPLY_ENVIRONMENTS:
+        if other == env:
+            assert policies[apply_role_name(project, other)] == ("AmazonEKSClusterAdminPolicy", "cluster")
+        else:
+            assert apply_role_name(project, other) not in entries
+    assert set(policies) == entries

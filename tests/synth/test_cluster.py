@@ -95,10 +95,11 @@ def test_authentication_is_by_access_entries_only(synthesized: Synthesized, env:
         assert ci["access_scope"] == {"type": "namespace", "namespaces": ["staging"]}
         (ci_entry,) = [e for e in entries if e["principal_arn"].endswith("/qualisys-github-deploy-staging")]
         assert ci_entry["kubernetes_groups"] == ["ci-deployers"]
-        assert len(entries) == 2
     else:
         assert "qualisys-github-deploy-staging" not in policies, "CI deploys to the staging cluster only"
-        assert len(entries) == 1
+    # plus the pipeline's plan role everywhere and its apply role in staging and production
+    # (test_account.test_pipeline_roles_reach_the_cluster_they_plan_and_apply)
+    assert len(entries) == {"dev": 2, "staging": 4, "production": 3}[env.environment]
 
 
 def test_oidc_provider_and_irsa_roles_are_bound_to_one_service_account(

@@ -3,7 +3,8 @@ github stack cannot disagree (issue "Delivery pipeline", item 5).
 
 - every `environment:` a job declares exists in the github stack, and the role the job assumes
   trusts exactly that environment's subject, as the only pipeline role that does;
-- a job without an environment assumes only the plan role, trusted for pull requests and main;
+- a job without an environment assumes only roles trusted for pull requests and main (the plan
+  role; the deployer role that pushes service images), never a role an environment guards;
 - every `vars.NAME` a workflow reads is an Actions variable the github stack sets, from the account
   output of the same meaning;
 - the ruleset's required checks are jobs of the pull-request workflow;
@@ -83,10 +84,16 @@ def crosscheck(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[str, Any
                         f"but the job assumes {sorted(roles)}"
                     )
             else:
-                expected = {f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/{MAIN_BRANCH}"}
-                for role in roles:
-                    if _trusted_subjects(account, role) != expected:
-                        problems.append(f"{where}: assumes {role} without an environment; only the plan role may")
+                # Without an environment a job may assume only roles trusted for pull requests or
+                # the main branch (the plan role, the image-pushing deployer role), never one an
+                # environment's approval guards.
+                allowed = {f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/{MAIN_BRANCH}"}
+                for role in sorted(roles):
+                    if not _trusted_subjects(account, role) <= allowed:
+                        problems.append(
+                            f"{where}: assumes {role} without an environment; only roles of pull requests"
+                            f" and {MAIN_BRANCH} may"
+                        )
     checks = {
         c["context"]
         for r in github["resource"]["github_repository_ruleset"].values()

@@ -64,6 +64,7 @@ def test_actions_variables_hold_the_account_stack_outputs(synthesized: Synthesiz
     assert sorted(ACTIONS_VARIABLES) == [
         "AWS_APPLY_ROLE_ARN_PRODUCTION",
         "AWS_APPLY_ROLE_ARN_STAGING",
+        "AWS_CI_DEPLOYER_ROLE_ARN",
         "AWS_PLAN_ROLE_ARN",
         "AWS_REGION",
     ]

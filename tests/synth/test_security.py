@@ -100,7 +100,13 @@ def _boundary_documents(config: dict[str, Any]) -> set[str]:
     nothing by itself, it caps what the role's own policies may grant."""
     policies = (config.get("resource") or {}).get("aws_iam_policy") or {}
     roles = (config.get("resource") or {}).get("aws_iam_role") or {}
-    used = {ref(r["permissions_boundary"])[1] for r in roles.values() if r.get("permissions_boundary")}
+    # A boundary of the same stack is a reference; one of another stack (the apply role's, on the
+    # environment stacks' roles) is an ARN built from its name, and has no document here.
+    used = {
+        ref(r["permissions_boundary"])[1]
+        for r in roles.values()
+        if str(r.get("permissions_boundary") or "").startswith("${aws_iam_policy.")
+    }
     return {ref(policies[p]["policy"])[1] for p in used if p in policies}
 
 
