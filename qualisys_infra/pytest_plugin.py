@@ -21,6 +21,26 @@ may be a path (``"vpc_config[0].endpoint_private_access"``, ``"ingress[*].from_p
 callable or :data:`ANY` stands for a condition. A failure names the resource that came closest and
 the path that differed. A resource type that neither the stack (or plan) nor an installed
 provider schema knows fails with the closest real type, so a typo cannot make an assertion pass.
+
+Multi-tenant test databases: ``qualisys_testdb`` is a real PostgreSQL database made once per
+session (a unique name, from the admin URL ``$QUALISYS_TEST_POSTGRES_URL``, by default
+``postgresql://postgres@127.0.0.1:5432/postgres``) with the migrations applied and the tenants
+``acme`` and ``globex`` created and seeded; it is dropped when the session ends, failed tests or
+not. ``connect_as_tenant("globex")`` and ``tenant_connection`` (``acme``, or the tenant given by
+indirect parametrization) are connections as ``app_user`` scoped to one tenant
+(``app.current_tenant`` set, ``search_path`` on its schema), in a transaction rolled back after
+the test. An isolation test::
+
+    def test_acme_cannot_read_globex(connect_as_tenant):
+        acme, globex = connect_as_tenant("acme"), connect_as_tenant("globex")
+        theirs = {row[0] for row in globex.execute("SELECT id FROM projects")}
+        mine = {row[0] for row in acme.execute("SELECT id FROM projects")}
+        assert theirs and mine and not mine & theirs
+        assert acme.execute("SELECT count(*) FROM tenant_globex.projects").fetchone() == (0,)
+
+A statement expected to fail goes in ``with conn.transaction():`` (a savepoint) inside
+``pytest.raises``, so the connection stays usable; ``conn.commit()`` is refused. app_user's
+password, when the server asks for one, is ``$QUALISYS_APP_USER_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -28,16 +48,21 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from qualisys_infra.app.schema import assert_matches_provider_schema
 from qualisys_infra.plan.guardrails import Finding, blocking, check
 from qualisys_infra.plan.model import Kind, Plan, ResourceChange, load_plan
+
+if TYPE_CHECKING:  # psycopg loads only when a test asks for a test database
+    import psycopg
+
+    from qualisys_infra.tenancy.testdb import TestDatabase
 
 __all__ = [
     "ANY",
@@ -47,11 +72,14 @@ __all__ = [
     "Stack",
     "StackAssertions",
     "assert_matches_provider_schema",
+    "connect_as_tenant",
     "match",
     "plan_file",
     "qualisys_stack",
+    "qualisys_testdb",
     "resolve",
     "synthesized_stack",
+    "tenant_connection",
 ]
 
 
@@ -543,3 +571,47 @@ def synthesized_stack(_qualisys_synth: _Synth) -> Callable[..., Stack]:
         return Stack.read(path, name)
 
     return read
+
+
+# --- multi-tenant test databases -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def qualisys_testdb() -> Iterator[TestDatabase]:
+    """A PostgreSQL database for the session: migrations applied, ``acme`` and ``globex`` created
+    and seeded (``tenants seed`` data), dropped at the end of the session whatever happened."""
+    import os
+
+    from qualisys_infra.tenancy import testdb
+
+    admin = testdb.admin_url(os.environ)
+    database = testdb.create(admin, app_password=os.environ.get(testdb.APP_PASSWORD_VARIABLE) or None)
+    try:
+        yield database
+    finally:
+        testdb.drop(admin, database.name)
+
+
+@pytest.fixture
+def connect_as_tenant(qualisys_testdb: TestDatabase) -> Iterator[Callable[[str], psycopg.Connection[Any]]]:
+    """``connect_as_tenant("globex")``: a connection as ``app_user`` scoped to that tenant, its
+    transaction rolled back after the test (one connection per call)."""
+    from contextlib import ExitStack
+
+    from qualisys_infra.tenancy import testdb
+
+    with ExitStack() as stack:
+
+        def connect(slug: str) -> psycopg.Connection[Any]:
+            return stack.enter_context(testdb.tenant_connection(qualisys_testdb, slug))
+
+        yield connect
+
+
+@pytest.fixture
+def tenant_connection(
+    request: pytest.FixtureRequest, connect_as_tenant: Callable[[str], psycopg.Connection[Any]]
+) -> psycopg.Connection[Any]:
+    """A connection as ``app_user`` scoped to ``acme`` (or to the tenant of
+    ``@pytest.mark.parametrize("tenant_connection", ["globex"], indirect=True)``), rolled back after the test."""
+    return connect_as_tenant(str(getattr(request, "param", "acme")))
