@@ -25,6 +25,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from qualisys_infra.app.signoff import (
     DEFAULT_DASHBOARD_UID,
     DEFAULT_DATASOURCE_UID,
     DEFAULT_MIN_COVERAGE,
+    DEFAULT_REPORT_AUTHOR,
     DEFAULT_REPORT_KEY,
     DEFAULT_TIMEOUT_SECONDS,
     HEALTH_PATH,
@@ -47,7 +49,6 @@ from qualisys_infra.app.signoff import (
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 
-DEFAULT_LOCAL_APP_URL = "http://localhost:3000"
 KUBE_TOKEN_ENV = "KUBE_TOKEN"  # noqa: S105 - the variable's name, not a token
 GITHUB_TOKEN_ENV = "GITHUB_TOKEN"  # noqa: S105
 GRAFANA_TOKEN_ENV = "GRAFANA_TOKEN"  # noqa: S105
@@ -164,6 +165,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="the report comment's marker <!-- qualisys-report:KEY -->",
     )
     three.add_argument(
+        "--report-author",
+        default=DEFAULT_REPORT_AUTHOR,
+        metavar="LOGIN",
+        help="who posts the report (the workflow's token); a comment by anyone else does not count",
+    )
+    three.add_argument(
         "--min-coverage", type=float, default=DEFAULT_MIN_COVERAGE, metavar="PCT", help="least coverage, in percent"
     )
     four = parser.add_argument_group("4 monitoring")
@@ -180,16 +187,34 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--datasource-uid", default=DEFAULT_DATASOURCE_UID, metavar="UID", help="Grafana's Prometheus datasource"
     )
     five = parser.add_argument_group("5 developer onboarding")
-    five.add_argument("--local-app-url", default=DEFAULT_LOCAL_APP_URL, metavar="URL", help="the local app")
+    five.add_argument(
+        "--local-app-url",
+        default=None,
+        metavar="URL",
+        help="the local app (default: as `dev check`: $QUALISYS_DEV_APP_URL, else http://localhost:$HELLO_PORT, 3000)",
+    )
     five.add_argument(
         "--local-database-url",
         default=None,
         metavar="URL",
-        help="the local database, admin login (default: the local environment's)",
+        help="the local database, admin login (default: as `dev check`: $QUALISYS_DEV_DATABASE_URL, else postgres"
+        " with $POSTGRES_PASSWORD on 127.0.0.1, from the environment or .env)",
     )
     five.add_argument(
-        "--local-redis-url", default=None, metavar="URL", help="the local Redis (default: the local environment's)"
+        "--local-app-database-url",
+        default=None,
+        metavar="URL",
+        help="app_user's local login (default: as `dev check`: $QUALISYS_DEV_APP_DATABASE_URL, else the local"
+        " database URL with app_user and $QUALISYS_APP_USER_PASSWORD)",
     )
+    five.add_argument(
+        "--local-redis-url",
+        default=None,
+        metavar="URL",
+        help="the local Redis, a user allowed to run ACL commands (default: as `dev check`: $QUALISYS_DEV_REDIS_URL,"
+        " else qualisys_admin with $REDIS_ADMIN_PASSWORD on 127.0.0.1)",
+    )
+    five.add_argument("--local-no-redis", action="store_true", help="skip the local Redis checks")
 
 
 def parse_only(text: str | None) -> list[int]:
@@ -252,7 +277,7 @@ class Plan:
         self.app_database_url: str | None = args.app_database_url or environ.get("QUALISYS_APP_DATABASE_URL") or None
         if self.app_database_url:
             urls.postgres_params(self.app_database_url, option="--app-database-url")
-        elif self.database_url and environ.get("QUALISYS_APP_USER_PASSWORD"):
+        elif self.database_url:  # as tenants verify: app_user with $QUALISYS_APP_USER_PASSWORD, if set
             self.app_database_url = app_url(self.database_url, environ)
         self.redis_url: str | None = args.redis_url or environ.get("QUALISYS_REDIS_URL") or None
         if self.redis_url:
@@ -272,6 +297,7 @@ class Plan:
         if not _REPORT_KEY.match(args.report_key):
             raise UsageError(f"--report-key: got {args.report_key!r}, expected letters, digits, '.', '_' or '-'")
         self.report_key: str = args.report_key
+        self.report_author: str = args.report_author
         if not 0 <= args.min_coverage <= 100:
             raise UsageError(f"--min-coverage: got {args.min_coverage:g}, expected a percentage from 0 to 100")
         self.min_coverage: float = args.min_coverage
@@ -286,21 +312,14 @@ class Plan:
         self.dashboard_uid: str = args.dashboard_uid
         self.datasource_uid: str = args.datasource_uid
         # 5
-        self.local_app_url: str = check_http_url(args.local_app_url, "--local-app-url")
-        self.local_database_url: str | None = args.local_database_url
-        if self.local_database_url:
-            urls.postgres_params(self.local_database_url, option="--local-database-url")
-        self.local_redis_url: str | None = args.local_redis_url
-        if self.local_redis_url:
-            urls.check_redis_url(self.local_redis_url, option="--local-redis-url")
+        self.local = _Local(args, environ)
         self.scrub.urls += [
             u
             for u in (
                 self.database_url,
                 self.app_database_url,
                 self.redis_url,
-                self.local_database_url,
-                self.local_redis_url,
+                *self.local.urls,
             )
             if u
         ]
@@ -354,7 +373,13 @@ class Plan:
             timeout_seconds=self.timeout,
         )
         with github:
-            return smoke_test_report(github=github, key=self.report_key, pr=self.pr, min_coverage=self.min_coverage)
+            return smoke_test_report(
+                github=github,
+                key=self.report_key,
+                pr=self.pr,
+                min_coverage=self.min_coverage,
+                author=self.report_author,
+            )
 
     def monitoring(self) -> Sequence[Step]:
         from qualisys_infra.app.signoff import CannotRun, Grafana, smoke_monitoring
@@ -381,18 +406,81 @@ class Plan:
         from qualisys_infra.app import devcheck
         from qualisys_infra.app.signoff import smoke_onboarding
 
-        options: dict[str, Any] = {"app_url": self.local_app_url, "timeout": self.timeout}
-        if self.local_database_url:
-            options["database_url"] = self.local_database_url
-        if self.local_redis_url:
-            options["redis_url"] = self.local_redis_url
-        return smoke_onboarding(lambda: devcheck.check_local(**options))
+        local = self.local.resolve()  # a missing password makes the test 'could not run'
+        self.scrub.urls += [u for u in (local.database_url, local.app_database_url, local.redis_url) if u]
+        return smoke_onboarding(
+            lambda: devcheck.check_local(
+                app_url=local.app_url,
+                database_url=local.database_url,
+                app_database_url=local.app_database_url,
+                redis_url=local.redis_url,
+                timeout=self.timeout,
+            )
+        )
 
     def isolation(self) -> Sequence[Step]:
         from qualisys_infra.app.signoff import smoke_isolation
 
         return smoke_isolation(
             database_url=self.database_url, app_database_url=self.app_database_url, redis_url=self.redis_url
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LocalUrls:
+    app_url: str
+    database_url: str
+    app_database_url: str
+    redis_url: str | None
+
+
+class _Local:
+    """The local environment's URLs: given ones now (checked, exit 2 when malformed), the rest
+    when smoke test 5 runs, from the environment and .env as `dev check` builds them."""
+
+    def __init__(self, args: argparse.Namespace, environ: Mapping[str, str]) -> None:
+        from qualisys_infra.tenancy import urls
+
+        self.environ = environ
+        self.app_url: str | None = args.local_app_url
+        if self.app_url:
+            check_http_url(self.app_url, "--local-app-url")
+        self.database_url: str | None = args.local_database_url
+        self.app_database_url: str | None = args.local_app_database_url
+        for url, option in (
+            (self.database_url, "--local-database-url"),
+            (self.app_database_url, "--local-app-database-url"),
+        ):
+            if url:
+                urls.postgres_params(url, option=option)
+        self.redis_url: str | None = args.local_redis_url
+        if self.redis_url:
+            urls.check_redis_url(self.redis_url, option="--local-redis-url")
+        self.no_redis: bool = args.local_no_redis
+        if self.no_redis and self.redis_url:
+            raise UsageError("--local-no-redis and --local-redis-url: choose one")
+
+    @property
+    def urls(self) -> list[str]:
+        return [u for u in (self.database_url, self.app_database_url, self.redis_url) if u]
+
+    def resolve(self) -> LocalUrls:
+        from qualisys_infra.app import cli_dev
+        from qualisys_infra.app.signoff import CannotRun
+
+        values = cli_dev.settings(None, self.environ)
+        try:
+            database = self.database_url or cli_dev.database_url(values)
+            redis_url = None if self.no_redis else (self.redis_url or cli_dev.redis_url(values))
+        except UsageError as exc:
+            raise CannotRun(
+                f"{str(exc).removeprefix('dev check: ')} (--local-database-url, --local-redis-url, --local-no-redis)"
+            ) from None
+        return LocalUrls(
+            app_url=self.app_url or cli_dev.app_url(values),
+            database_url=database,
+            app_database_url=self.app_database_url or cli_dev.app_database_url(values, database),
+            redis_url=redis_url,
         )
 
 
@@ -441,15 +529,28 @@ MARKS = {Verdict.PASSED: "ok", Verdict.FAILED: "FAIL", Verdict.NOT_RUN: "--"}
 
 
 def render_table(env: str, results: Sequence[SmokeResult]) -> str:
-    """One row per smoke test; the steps of those that did not pass beneath it."""
+    """One row per smoke test. A test with several steps that did not pass gets a count in its row
+    and those steps beneath it, one a line."""
     width = max(len(r.smoke.name) for r in results)
     lines = [f"{'#':<2} {'SMOKE TEST':<{width}}  {'VERDICT':<13}  DETAIL"]
     for r in results:
-        lines.append(f"{r.smoke.number:<2} {r.smoke.name:<{width}}  {r.verdict.value:<13}  {r.detail}")
-        if r.verdict is not Verdict.PASSED and len(r.steps) > 1:
-            lines += [f"{'':<{width + 4}}{MARKS[s.verdict]:<4} {s.name}: {s.detail}" for s in r.steps]
+        shown = [s for s in r.steps if s.verdict is not Verdict.PASSED]
+        if len(shown) < 2:
+            lines.append(f"{r.smoke.number:<2} {r.smoke.name:<{width}}  {r.verdict.value:<13}  {r.detail}")
+            continue
+        counts = ", ".join(
+            f"{n} {v.value}" for v in (Verdict.FAILED, Verdict.NOT_RUN, Verdict.PASSED) if (n := _count(r.steps, v))
+        )
+        lines.append(
+            f"{r.smoke.number:<2} {r.smoke.name:<{width}}  {r.verdict.value:<13}  {len(r.steps)} checks: {counts}"
+        )
+        lines += [f"{'':<{width + 4}}{MARKS[s.verdict]:<4} {s.name}: {s.detail}" for s in shown]
     lines.append(summary_line(env, results))
     return "\n".join(lines)
+
+
+def _count(steps: Sequence[Step], verdict: Verdict) -> int:
+    return sum(1 for s in steps if s.verdict is verdict)
 
 
 def summary_line(env: str, results: Sequence[SmokeResult]) -> str:

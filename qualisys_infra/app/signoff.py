@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import ipaddress
+import re
 import secrets
 import time
 import uuid
@@ -44,7 +45,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from qualisys_infra.app.github import GitHub, GitHubError
+from qualisys_infra.app.github import Comment, GitHub, GitHubError, parse_sticky, sticky_marker
 from qualisys_infra.core.errors import ToolkitError
 
 HELLO_LABELS: Mapping[str, str] = {"app.kubernetes.io/name": "hello"}  # modules/platform/smoke_test.py
@@ -53,6 +54,7 @@ DEFAULT_DASHBOARD_UID = "qualisys-cluster"  # modules/platform/dashboards.py DAS
 DEFAULT_DATASOURCE_UID = "prometheus"  # kube-prometheus-stack's Grafana datasource
 DEFAULT_REPORT_KEY = "tests"
 DEFAULT_MIN_COVERAGE = 80.0
+DEFAULT_REPORT_AUTHOR = "github-actions[bot]"  # who posts with Actions' GITHUB_TOKEN
 DEFAULT_TIMEOUT_SECONDS = 10.0
 METRICS_MAX_AGE_SECONDS = 600.0  # "live" metrics: a sample from the last 10 minutes
 MASK = "***"
@@ -450,11 +452,11 @@ class PullRequestComments(Protocol):
 
     def latest_pull_request(self) -> PullRequest | None: ...
 
-    def comment_bodies(self, number: int) -> list[str]: ...
+    def issue_comments(self, number: int) -> list[Comment]: ...
 
 
 def report_marker(key: str) -> str:
-    return f"<!-- qualisys-report:{key} -->"
+    return sticky_marker(f"qualisys-report:{key}")
 
 
 def smoke_test_report(
@@ -464,9 +466,11 @@ def smoke_test_report(
     key: str = DEFAULT_REPORT_KEY,
     pr: int | None = None,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
+    author: str = DEFAULT_REPORT_AUTHOR,
 ) -> list[Step]:
-    """The test-report comment of the latest pull request (or ``pr``): posted, tests passed,
-    coverage at least ``min_coverage``."""
+    """The test-report comment of the latest pull request (or ``pr``), posted by ``author`` (CI):
+    tests passed, coverage at least ``min_coverage``. A comment with the marker posted by anyone
+    else does not count: a sign-off is not taken from a pasted report."""
     from qualisys_infra.app.report import parse_report_data
 
     if github is None:
@@ -481,16 +485,20 @@ def smoke_test_report(
             number, shown = latest.number, f"#{latest.number} ({latest.title})"
         else:
             number, shown = pr, f"#{pr}"
-        bodies = github.comment_bodies(number)
+        comments = github.issue_comments(number)
     except GitHubError as exc:
         raise CannotRun(str(exc)) from None
     marker = report_marker(key)
-    ours = [body for body in bodies if marker in body]
+    marked = [c for c in comments if parse_sticky(c.body) == (f"qualisys-report:{key}", 1)]
+    ours = [c for c in marked if c.author == author]
     name = f"test report on pull request {shown}"
+    if not marked:
+        return [failed(name, f"no comment marked {marker} among its {len(comments)} comments (did CI post it?)")]
     if not ours:
-        return [failed(name, f"no comment marked {marker} among its {len(bodies)} comments (did CI post it?)")]
-    steps = [passed(name, f"comment {marker} posted")]
-    data = parse_report_data(ours[-1])
+        others = ", ".join(sorted({c.author or "a deleted user" for c in marked}))
+        return [failed(name, f"the comment marked {marker} was posted by {others}, not {author} (--report-author)")]
+    steps = [passed(name, f"comment {marker} posted by {author}")]
+    data = parse_report_data(ours[-1].body)
     if data is None:
         steps.append(failed("report data", "the comment has no qualisys-report-data line"))
         return steps
@@ -527,9 +535,6 @@ class GitHubReader(GitHub):
             number, _one_line(str(items[0].get("title") or ""))[:80], str(items[0].get("html_url") or "")
         )
 
-    def comment_bodies(self, number: int) -> list[str]:
-        return [c.body for c in self.issue_comments(number)]
-
 
 # -- 4. monitoring ----------------------------------------------------------------------------
 
@@ -561,31 +566,30 @@ class Grafana:
                 method, self.url + path, timeout=self.timeout, verify=self.verify, allow_redirects=False, **kwargs
             )
         except requests.Timeout:
-            raise GrafanaError(f"Grafana: {what}: no answer within {self.timeout:g} s") from None
+            raise GrafanaError(f"{what}: no answer within {self.timeout:g} s") from None
         except requests.RequestException as exc:
-            raise GrafanaError(f"Grafana: {what}: cannot reach {self.url} ({_reason(exc)})") from None
+            raise GrafanaError(f"{what}: cannot reach {self.url} ({_reason(exc)})") from None
         with contextlib.closing(response):
             if response.status_code == 401:
                 raise GrafanaError(
-                    f"Grafana: {what}: 401 Unauthorized: the token in $GRAFANA_TOKEN was refused"
+                    f"{what}: 401 Unauthorized: the token in $GRAFANA_TOKEN was refused"
                     " (expired, revoked, or for another Grafana)"
                 )
             if response.status_code == 403:
                 raise GrafanaError(
-                    f"Grafana: {what}: 403 Forbidden: the token's service account needs the Viewer role"
+                    f"{what}: 403 Forbidden: the token's service account needs the Viewer role"
                     f"{_grafana_message(response)}"
                 )
             if 300 <= response.status_code < 400:
                 raise GrafanaError(
-                    f"Grafana: {what}: redirected to {response.headers.get('location', '?')}"
+                    f"{what}: redirected to {response.headers.get('location', '?')}"
                     " (is --grafana-url Grafana's own address?)"
                 )
             try:
                 body = response.json()
             except ValueError:
                 raise GrafanaError(
-                    f"Grafana: {what}: HTTP {response.status_code}, an answer that is not JSON"
-                    " (is --grafana-url Grafana?)"
+                    f"{what}: HTTP {response.status_code}, an answer that is not JSON (is --grafana-url Grafana?)"
                 ) from None
             return response.status_code, body
 
@@ -693,7 +697,7 @@ def smoke_monitoring(
         }
         status, answer = grafana.request("POST", "/api/ds/query", json=body)
     except GrafanaError as exc:
-        steps.append(not_run("Grafana", str(exc)))
+        steps.append(not_run("Grafana API", str(exc)))
         return steps
     results = answer.get("results") if isinstance(answer, dict) else None
     for ref, label in (("cpu", "CPU"), ("memory", "memory")):
@@ -821,7 +825,12 @@ def _reason(exc: requests.RequestException) -> str:
     inner: object = exc.args[0] if exc.args else exc
     reason = getattr(inner, "reason", None)
     text = str(reason if isinstance(reason, BaseException) else inner).strip() or type(exc).__name__
-    return _one_line(text)[:300]
+    text = _CONNECTION_OBJECT.sub("", _one_line(text))
+    return text[:300]
+
+
+# urllib3's prefix naming its connection object: "HTTPSConnection(host='x', port=443): ..."
+_CONNECTION_OBJECT = re.compile(r"^<?[A-Za-z.]*HTTPS?Connection(?:Pool)?(?:\([^)]*\)|\s+object at 0x[0-9a-f]+)?>?: ")
 
 
 __all__ = [

@@ -3,6 +3,7 @@ requests, issue comments, errors) and Grafana's HTTP API (search, ``/api/ds/quer
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -12,10 +13,14 @@ from typing import Any
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from qualisys_infra.app.github import sticky_marker
+from qualisys_infra.app.report import ReportData, report_data_line
+
 KUBE_TOKEN = "kube-t0ken-for-tests"  # noqa: S105 - a test token
 GITHUB_TOKEN = "ghp_t0kenForSignoffTests"  # noqa: S105
 GRAFANA_TOKEN = "glsa_t0kenForSignoffTests"  # noqa: S105
 REPOSITORY = "acme/qualisys"
+BOT = "github-actions[bot]"
 
 
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -110,17 +115,10 @@ class FakeKube:
 def report_body(
     *, key: str = "tests", passed: int = 120, failed: int = 0, errors: int = 0, skipped: int = 2, coverage: float = 86.4
 ) -> str:
-    data = {
-        "passed": passed,
-        "failed": failed,
-        "errors": errors,
-        "skipped": skipped,
-        "coverage": coverage,
-        "min_coverage": 80,
-    }
+    """A report comment as ``qualisys-infra report`` writes it: sticky marker, hidden data line, Markdown."""
+    data = ReportData(passed, failed, errors, skipped, coverage, 80.0)
     return (
-        f"<!-- qualisys-report:{key} -->\n"
-        f"<!-- qualisys-report-data {json.dumps(data, separators=(',', ':'))} -->\n"
+        f"{sticky_marker(f'qualisys-report:{key}')}\n{report_data_line(data)}\n"
         f"## Tests: {passed} passed, {failed} failed\n\nCoverage: {coverage}%\n"
     )
 
@@ -131,11 +129,12 @@ class FakeGitHub:
 
     server: HTTPServer
     pulls: list[dict[str, Any]] = field(default_factory=list)
-    comments: dict[int, list[str]] = field(default_factory=dict)
+    comments: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # (author, body)
     token: str = GITHUB_TOKEN
     queries: list[dict[str, str]] = field(default_factory=list)
 
-    def add_pull(self, number: int, title: str, comments: Sequence[str] = ()) -> None:
+    def add_pull(self, number: int, title: str, comments: Sequence[str | tuple[str, str]] = ()) -> None:
+        """A pull request, now the most recently updated; comments by the Actions bot unless (author, body)."""
         self.pulls.insert(
             0,
             {
@@ -155,14 +154,14 @@ class FakeGitHub:
                 "base": {"ref": "main", "sha": "b" * 40},
             },
         )
-        self.comments[number] = list(comments)
+        self.comments[number] = [(BOT, c) if isinstance(c, str) else c for c in comments]
 
     def install(self) -> FakeGitHub:
         self.server.expect_request(f"/repos/{REPOSITORY}/pulls", method="GET").respond_with_handler(self.list_pulls)
         for number in self.comments:
             self.server.expect_request(
                 f"/repos/{REPOSITORY}/issues/{number}/comments", method="GET"
-            ).respond_with_handler(lambda request, n=number: self.list_comments(request, n))
+            ).respond_with_handler(functools.partial(self.list_comments, number=number))
         return self
 
     def _refused(self, request: Request) -> Response | None:
@@ -177,7 +176,7 @@ class FakeGitHub:
         self.queries.append(dict(request.args))
         return self._refused(request) or _json(self.pulls[: int(request.args.get("per_page", "30"))])
 
-    def list_comments(self, request: Request, number: int) -> Response:
+    def list_comments(self, request: Request, *, number: int) -> Response:
         refused = self._refused(request)
         if refused:
             return refused
@@ -189,12 +188,12 @@ class FakeGitHub:
                     "url": f"https://api.github.com/repos/{REPOSITORY}/issues/comments/{500 + i}",
                     "html_url": f"https://github.com/{REPOSITORY}/pull/{number}#issuecomment-{500 + i}",
                     "body": body,
-                    "user": {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"},
+                    "user": {"login": author, "id": 41898282, "type": "Bot" if author == BOT else "User"},
                     "created_at": "2026-03-02T09:05:00Z",
                     "updated_at": "2026-03-02T09:05:00Z",
                     "author_association": "NONE",
                 }
-                for i, body in enumerate(self.comments[number])
+                for i, (author, body) in enumerate(self.comments[number])
             ]
         )
 

@@ -51,7 +51,7 @@ def leftovers(url: str) -> list[str]:
 
 def plant(url: str, statements: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(statements)  # type: ignore[arg-type]
+        conn.execute(statements)
 
 
 def db_args(url: str, number: int, *extra: str) -> list[str]:
