@@ -204,23 +204,27 @@ def _one_line(text: str) -> str:
 # -- 1. infrastructure ------------------------------------------------------------------------
 
 
-def pod_problems(pods: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
-    """``(healthy pod names, problems)``: a pod is healthy when Running, Ready and not terminating."""
-    healthy, problems = [], []
+def pod_problems(pods: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str], int]:
+    """``(healthy pod names, problems, pods left out)``: a pod is healthy when Running and Ready.
+
+    Pods on their way out (terminating, or evicted) are left out, as a rolling update leaves them.
+    """
+    healthy, problems, left_out = [], [], 0
     for pod in pods:
         metadata = pod.get("metadata") if isinstance(pod.get("metadata"), dict) else {}
         status = pod.get("status") if isinstance(pod.get("status"), dict) else {}
-        name = str(metadata.get("name") or "?") if isinstance(metadata, dict) else "?"
-        if not isinstance(status, dict):
-            status = {}
+        if not isinstance(metadata, dict) or not isinstance(status, dict):
+            continue
+        name = str(metadata.get("name") or "?")
         phase = str(status.get("phase") or "Unknown")
+        if metadata.get("deletionTimestamp") or (phase == "Failed" and status.get("reason") == "Evicted"):
+            left_out += 1
+            continue
         conditions = status.get("conditions") if isinstance(status.get("conditions"), list) else []
         ready = any(
             isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True" for c in conditions or []
         )
         why = []
-        if isinstance(metadata, dict) and metadata.get("deletionTimestamp"):
-            why.append("terminating")
         if phase != "Running":
             why.append(phase)
         if not ready:
@@ -230,7 +234,7 @@ def pod_problems(pods: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str
             problems.append(f"{name}: {', '.join(why)}")
         else:
             healthy.append(name)
-    return healthy, problems
+    return healthy, problems, left_out
 
 
 def _waiting_reasons(status: Mapping[str, Any]) -> list[str]:
@@ -255,12 +259,15 @@ def check_pods(namespace: str, list_pods: Callable[[], list[Mapping[str, Any]]] 
     except ToolkitError as exc:
         return not_run(name, " ".join(exc.lines()))
     selector = ",".join(f"{k}={v}" for k, v in HELLO_LABELS.items())
-    healthy, problems = pod_problems(pods)
+    healthy, problems, left_out = pod_problems(pods)
+    gone = f" ({left_out} terminating or evicted, not counted)" if left_out else ""
     if problems:
-        return failed(name, f"{len(problems)} of {len(pods)} not Running and Ready: {'; '.join(problems)}")
+        counted = len(healthy) + len(problems)
+        return failed(name, f"{len(problems)} of {counted} not Running and Ready: {'; '.join(problems)}{gone}")
     if not healthy:
-        return failed(name, f"no pods labelled {selector} in namespace {namespace} (is hello deployed?)")
-    return passed(name, f"{len(healthy)} hello pod{'s' if len(healthy) != 1 else ''} Running and Ready in {namespace}")
+        return failed(name, f"no pods labelled {selector} in namespace {namespace} (is hello deployed?){gone}")
+    plural = "s" if len(healthy) != 1 else ""
+    return passed(name, f"{len(healthy)} hello pod{plural} Running and Ready in {namespace}{gone}")
 
 
 def check_health(url: str, *, ca_file: Path | None, timeout: float) -> Step:

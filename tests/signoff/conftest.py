@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import ipaddress
 import json
+import socket
 import ssl
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +126,46 @@ def https_server(certificates: Certificates) -> Iterator[HTTPServer]:
         server.stop()
 
 
+HELLO_SRC = Path(__file__).resolve().parents[2] / "services" / "hello" / "src"
+
+
+@pytest.fixture
+def hello_https(certificates: Certificates) -> Iterator[str]:
+    """The hello service itself (services/hello) served by uvicorn over HTTPS on 127.0.0.1, with the
+    test CA's certificate: its base URL."""
+    if str(HELLO_SRC) not in sys.path:
+        sys.path.insert(0, str(HELLO_SRC))
+    app = importlib.import_module("hello.app")
+    config_module = importlib.import_module("hello.config")
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app.create_app(config_module.Settings(version="signoff-test")),
+        ssl_certfile=str(certificates.cert),
+        ssl_keyfile=str(certificates.key),
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the hello service did not start")
+        time.sleep(0.02)
+    try:
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
 def parse(*argv: str) -> argparse.Namespace:
     """``signoff ARGV`` parsed as the CLI does."""
     parser = argparse.ArgumentParser(prog="qualisys-infra")
@@ -134,8 +179,6 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def closed_port() -> int:
     """A port nothing listens on (bound, then released)."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]

@@ -28,7 +28,7 @@ from tests.signoff.fakes import (
 @pytest.fixture
 def platform(
     httpserver: HTTPServer,
-    https_server: HTTPServer,
+    hello_https: str,
     certificates: Certificates,
     database: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -38,7 +38,6 @@ def platform(
     monkeypatch.chdir(tmp_path)  # no developer's .env
     seed_local(database, None, tenants=("acme", "globex"), projects=1, runs=1)
     FakeKube(httpserver, pods=[pod("hello-7d4b9c5f6-abcde"), pod("hello-7d4b9c5f6-fghij")]).install()
-    https_server.expect_request("/health").respond_with_json({"status": "ok"})
     github = FakeGitHub(httpserver)
     github.add_pull(12, "Add login page", [report_body()])
     github.install()
@@ -48,7 +47,7 @@ def platform(
     api = httpserver.url_for("").rstrip("/")
     argv = [
         "--env", "staging",
-        "--kube-api-url", api, "--health-url", https_server.url_for("/health"), "--ca-file", str(certificates.ca),
+        "--kube-api-url", api, "--health-url", f"{hello_https}/health", "--ca-file", str(certificates.ca),
         "--database-url", database, "--app-database-url", app_url(database),
         "--github-repository", REPOSITORY, "--github-api-url", api,
         "--grafana-url", api,
@@ -112,7 +111,7 @@ def test_some_passing_with_only_is_exit_0_but_not_a_sign_off(
 
 
 def test_nothing_configured_is_six_could_not_run(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, https_server: HTTPServer
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))

@@ -28,13 +28,13 @@ def args(kube: HTTPServer, health: str, *extra: str) -> list[str]:
     ]
 
 
-def test_passes_when_pods_are_ready_and_health_answers_over_verified_https(
-    capsys: pytest.CaptureFixture[str], httpserver: HTTPServer, https_server: HTTPServer, certificates: Certificates
+def test_passes_when_pods_are_ready_and_hello_answers_over_verified_https(
+    capsys: pytest.CaptureFixture[str], httpserver: HTTPServer, hello_https: str, certificates: Certificates
 ) -> None:
+    """The hello service itself (services/hello) behind the test certificate answers /health."""
     kube = FakeKube(httpserver, pods=HEALTHY).install()
-    https_server.expect_request("/health").respond_with_json({"status": "ok"})
     code, report = run_json(
-        capsys, *args(httpserver, https_server.url_for("/health"), "--ca-file", str(certificates.ca)), environ=ENV
+        capsys, *args(httpserver, f"{hello_https}/health", "--ca-file", str(certificates.ca)), environ=ENV
     )
     result = smoke(report, 1)
     assert (code, result["verdict"]) == (0, "passed"), result
@@ -169,3 +169,21 @@ def test_the_health_url_comes_from_the_environments_ingress_domain(
     _, report = run_json(capsys, "--env", "staging", "--only", "1", "--timeout", "2", environ={})
     steps = smoke(report, 1)["steps"]
     assert steps[1]["name"] == "GET https://staging.qualisys.dev/health"
+
+
+def test_pods_on_their_way_out_are_not_counted(
+    capsys: pytest.CaptureFixture[str], httpserver: HTTPServer, https_server: HTTPServer, certificates: Certificates
+) -> None:
+    """A rolling update leaves terminating (and evicted) pods behind: they neither pass nor fail it."""
+    terminating = pod("hello-old-aaaaa", ready=False)
+    terminating["metadata"]["deletionTimestamp"] = "2026-03-02T10:05:00Z"
+    evicted = pod("hello-old-bbbbb", phase="Failed", ready=False)
+    evicted["status"]["reason"] = "Evicted"
+    FakeKube(httpserver, pods=[*HEALTHY, terminating, evicted]).install()
+    https_server.expect_request("/health").respond_with_json({"status": "ok"})
+    _, report = run_json(
+        capsys, *args(httpserver, https_server.url_for("/health"), "--ca-file", str(certificates.ca)), environ=ENV
+    )
+    result = smoke(report, 1)
+    assert result["verdict"] == "passed"
+    assert "2 hello pods Running and Ready in staging (2 terminating or evicted, not counted)" in result["detail"]
