@@ -1,20 +1,14 @@
 """Fixtures of the hello tests: clients on real settings, a JSON log capture, ports that never answer.
 
-The readiness tests use the real PostgreSQL and Redis at ``HELLO_TEST_DATABASE_URL`` and
-``HELLO_TEST_REDIS_URL`` (default: the local ones on 127.0.0.1, as ``make services`` starts them).
-When they are down those tests fail: they are the proof that readiness works.
+The readiness tests use the real PostgreSQL and Redis of :mod:`hello_testing`.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
-import os
 import socket
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,12 +17,7 @@ from hello import SERVICE_NAME
 from hello.app import create_app
 from hello.config import Settings
 from hello.logs import configure_logging
-
-DATABASE_URL = os.environ.get("HELLO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("HELLO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-MakeClient = Callable[[Settings], TestClient]
+from hello_testing import LogCapture, MakeClient
 
 
 @pytest.fixture
@@ -47,27 +36,18 @@ def client(make_client: MakeClient) -> TestClient:
     return make_client(Settings(version="test-sha"))
 
 
-@dataclass
-class LogCapture:
-    """What the service logged, as the JSON objects it wrote (one per line)."""
-
-    stream: io.StringIO
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stream.getvalue().splitlines()]
-
-    def clear(self) -> None:
-        self.stream.seek(0)
-        self.stream.truncate()
-
-
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """Put the root logger (and uvicorn's) back as they were: the service reconfigures them."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     uvicorn_saved = {name: logging.getLogger(name).propagate for name in ("uvicorn", "uvicorn.error")}
+    # The test client logs each request it sends (logger httpx2); those lines are not the service's.
+    client_logger = logging.getLogger("httpx2")
+    client_level = client_logger.level
+    client_logger.setLevel(logging.WARNING)
     yield
+    client_logger.setLevel(client_level)
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
     for name, propagate in uvicorn_saved.items():

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi.testclient import TestClient
 
 from hello.config import Settings
-
-MakeClient = Callable[[Settings], TestClient]
+from hello_testing import MakeClient
 
 
 def test_greeting_names_the_service_and_its_version(client: TestClient) -> None:
@@ -49,3 +46,8 @@ def test_api_docs_and_openapi_schema_are_not_served(client: TestClient) -> None:
 
 def test_wrong_method_is_405(client: TestClient) -> None:
     assert client.post("/health").status_code == 405
+
+
+def test_lifespan_events_pass_through_the_middleware(client: TestClient) -> None:
+    with client:  # entering the client runs the app's startup and, on leaving, its shutdown
+        assert client.get("/health").status_code == 200

@@ -120,7 +120,7 @@ def _url_problems(name: str, url: str | None, schemes: tuple[str, ...]) -> list[
     except ValueError:
         return [f"{name} must be a URL starting with {allowed} and a valid port"]
     if parts.scheme not in schemes:
-        return [f"{name} must start with {allowed}, got scheme {parts.scheme[:20]!r}"]
+        return [f"{name} must start with {allowed}, got {parts.scheme[:20]!r}"]
     if not parts.hostname:
         return [f"{name} must name a host ({allowed}user:password@host:port/...)"]
     return []
