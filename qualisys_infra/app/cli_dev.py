@@ -5,7 +5,7 @@
                                 their data: what compose's seed service runs (idempotent)
 
 dev check reads its defaults from the environment and from .env (the file compose reads, in the
-current folder; the environment wins, as with compose), so that with no options it checks what
+project folder; the environment wins, as with compose), so that with no options it checks what
 make dev started: the app on http://localhost:$HELLO_PORT (3000), PostgreSQL as postgres with
 $POSTGRES_PASSWORD on 127.0.0.1:$POSTGRES_PORT (5432), app_user with $QUALISYS_APP_USER_PASSWORD,
 and Redis as qualisys_admin with $REDIS_ADMIN_PASSWORD on 127.0.0.1:$REDIS_PORT (6379).
@@ -133,7 +133,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         type=Path,
         default=None,
         metavar="PATH",
-        help="the file of settings compose reads (default: .env in the current folder, if there is one)",
+        help="the file of settings compose reads (default: .env in the project folder, if there is one)",
     )
 
     seed = actions.add_parser(
@@ -180,9 +180,10 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def settings(env_file: Path | None, environ: Mapping[str, str]) -> dict[str, str]:
-    """The .env values overridden by the environment (compose's order)."""
-    path = env_file if env_file is not None else Path(DEFAULT_ENV_FILE)
+def settings(env_file: Path | None, environ: Mapping[str, str], folder: Path | None = None) -> dict[str, str]:
+    """The .env values (``env_file``, else ``.env`` in ``folder``, else in the current folder, if
+    there is one) overridden by the environment (compose's order)."""
+    path = env_file if env_file is not None else (folder or Path()) / DEFAULT_ENV_FILE
     if env_file is None and not path.is_file():
         return dict(environ)
     return {**read_env_file(path), **environ}
@@ -247,7 +248,7 @@ def _print_checks(checks: Sequence[Check], *, as_json: bool) -> None:
 def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from qualisys_infra.app import devcheck
 
-    values = settings(args.env_file, environ)
+    values = settings(args.env_file, environ, getattr(args, "project_dir", None))
     app = args.app_url or app_url(values)
     database = args.database_url or database_url(values)
     app_database = args.app_database_url or app_database_url(values, database)
