@@ -74,6 +74,17 @@ namespaces = {
   }
 }
 
+# The parallel Playwright runner pool (NFR-P2: 50+ runners): an Indexed Job in playwright-pool on the
+# playwright node group. `qualisys-infra environments` checks that `runners` of these sizes fit the
+# namespace's quota and the node group at max_size (per node: allocatable less kube-reserved and DaemonSets).
+test_pool = {
+  runners        = 50
+  cpu_request    = "500m"
+  cpu_limit      = "1"
+  memory_request = "1Gi"
+  memory_limit   = "2Gi"
+}
+
 ingress_domain            = "app.qualisys.io"
 prometheus_retention_days = 30
 prometheus_storage_gib    = 200

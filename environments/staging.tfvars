@@ -61,10 +61,10 @@ namespaces = {
     pods            = 10
   }
   "playwright-pool" = {
-    cpu_requests    = "16"
-    memory_requests = "32Gi"
-    cpu_limits      = "32"
-    memory_limits   = "64Gi"
+    cpu_requests    = "25"
+    memory_requests = "50Gi"
+    cpu_limits      = "50"
+    memory_limits   = "100Gi"
     pods            = 80
   }
   monitoring = {
@@ -74,6 +74,17 @@ namespaces = {
     memory_limits   = "16Gi"
     pods            = 50
   }
+}
+
+# The parallel Playwright runner pool (NFR-P2: 50+ runners): an Indexed Job in playwright-pool on the
+# playwright node group. `qualisys-infra environments` checks that `runners` of these sizes fit the
+# namespace's quota and the node group at max_size (per node: allocatable less kube-reserved and DaemonSets).
+test_pool = {
+  runners        = 50
+  cpu_request    = "500m"
+  cpu_limit      = "1"
+  memory_request = "1Gi"
+  memory_limit   = "2Gi"
 }
 
 ingress_domain            = "staging.qualisys.dev"

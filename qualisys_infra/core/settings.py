@@ -70,6 +70,40 @@ class NamespaceConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PlaywrightPoolConfig:
+    """The parallel Playwright runner pool (NFR-P2): an Indexed Job in the ``playwright-pool`` namespace
+    on the playwright node group. The rules check that ``runners`` of these sizes fit the namespace's
+    quota and the node group at its ``max_size``."""
+
+    runners: int = field(
+        metadata=_doc(
+            "runner pods at once (the Job's parallelism), 1 to 500; they must fit the playwright-pool "
+            "quota and the playwright node group at max_size"
+        )
+    )
+    cpu_request: str = field(default="500m", metadata=_doc('CPU each runner requests, like "500m"'))
+    cpu_limit: str = field(default="1", metadata=_doc("CPU each runner may use, >= cpu_request"))
+    memory_request: str = field(default="1Gi", metadata=_doc('memory each runner requests, like "1Gi"'))
+    memory_limit: str = field(default="2Gi", metadata=_doc("memory each runner may use, >= memory_request"))
+    runner_image_repository: str = field(
+        default="qualisys-playwright-runner",
+        metadata=_doc("the ECR repository of the runner image, one of account.tfvars' ecr_repositories"),
+    )
+    run_as_user: int = field(
+        default=10001, metadata=_doc("the numeric non-root user (and group) runners run as, 1000 to 65535")
+    )
+    backoff_limit_per_index: int = field(
+        default=1, metadata=_doc("retries of a failed shard before it counts as failed, 0 to 10")
+    )
+    timeout_minutes: int = field(
+        default=60, metadata=_doc("minutes a run may take before Kubernetes stops it, 5 to 1440")
+    )
+    ttl_seconds_after_finished: int = field(
+        default=3600, metadata=_doc("seconds a finished run is kept before Kubernetes deletes it, 60 to 604800")
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EnvironmentConfig:
     """One environment (dev, staging, production), from ``environments/<env>.tfvars``."""
 
@@ -99,6 +133,9 @@ class EnvironmentConfig:
         )
     )
     ingress_domain: str = field(metadata=_doc('the HTTPS host of the environment, e.g. "staging.qualisys.dev"'))
+    test_pool: PlaywrightPoolConfig = field(
+        metadata=_doc("the parallel Playwright runner pool (NFR-P2): runners and each runner's resources")
+    )
     prometheus_retention_days: int = field(default=15, metadata=_doc("days of metrics Prometheus keeps, 1 to 365"))
     prometheus_storage_gib: int = field(default=50, metadata=_doc("GiB of Prometheus storage, 10 to 16384"))
     rds_instance_class: str = field(metadata=_doc('an RDS instance class, e.g. "db.t3.medium"'))

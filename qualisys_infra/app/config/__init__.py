@@ -89,7 +89,7 @@ def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | 
     """Load ``account.tfvars`` and the named environments; every file's violations at once.
 
     Also checks what no single file can: the VPC networks of all environments must not overlap,
-    so that they can be peered later.
+    so that they can be peered later, and each test pool's runner image has an ECR repository.
     """
 
     def shown(p: Path) -> str:
@@ -134,6 +134,21 @@ def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | 
                         f"got {show(env.vpc_cidr)}, which overlaps {other.environment}'s "
                         f"{show(other.vpc_cidr)}; expected a separate network per environment "
                         "(so they can be peered)",
+                    )
+                )
+    if account is not None:
+        for env in envs:
+            repository = env.test_pool.runner_image_repository
+            if repository not in account.ecr_repositories:
+                path = environments_dir / f"{env.environment}.tfvars"
+                doc = read_hcl(path, shown(path))
+                violations.append(
+                    Violation(
+                        doc.display_name,
+                        doc.line_of(("test_pool", "runner_image_repository")),
+                        "test_pool.runner_image_repository",
+                        f"got {show(repository)}, which is not one of account.tfvars' ecr_repositories "
+                        f"({', '.join(account.ecr_repositories)}): add it there or name one of them",
                     )
                 )
     if violations or account is None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from qualisys_infra.app import testpool
 from qualisys_infra.app.config.reader import Reader, as_values, show
 from qualisys_infra.app.hclfile import KeyPath
 from qualisys_infra.core.networks import MAX_PUBLIC_IPV4, exposure
@@ -292,6 +293,180 @@ def production_is_highly_available(r: Reader, v: Mapping[str, Any]) -> None:
             r.fail(("nat_mode",), 'got "single", expected "per_az" in production (no single AZ point of failure)')
 
 
+def playwright_pool_fits_its_quota_and_nodes(r: Reader, v: Mapping[str, Any]) -> None:
+    """``test_pool``: valid sizes, and ``runners`` of them fit the playwright-pool namespace's quota
+    and the playwright node group at ``max_size`` (node by node: see :mod:`qualisys_infra.app.testpool`)."""
+    pool = as_values(v.get("test_pool"))
+    if not pool:
+        return
+    path: KeyPath = ("test_pool",)
+    _check_range(r, pool, "runners", 1, testpool.MAX_RUNNERS, path)
+    _check_range(r, pool, "run_as_user", 1000, 65535, path)
+    _check_range(r, pool, "backoff_limit_per_index", 0, 10, path)
+    _check_range(r, pool, "timeout_minutes", 5, 1440, path)
+    _check_range(r, pool, "ttl_seconds_after_finished", 60, 604800, path)
+    repo = pool.get("runner_image_repository")
+    if isinstance(repo, str) and not _ECR_REPO.fullmatch(repo):
+        r.fail(
+            (*path, "runner_image_repository"),
+            f"got {show(repo)}, expected an ECR repository like qualisys-playwright-runner",
+        )
+    sizes: dict[str, int] = {}
+    for key, parse, example in (
+        ("cpu_request", testpool.cpu_millicores, '"500m"'),
+        ("cpu_limit", testpool.cpu_millicores, '"1"'),
+        ("memory_request", testpool.memory_bytes, '"1Gi"'),
+        ("memory_limit", testpool.memory_bytes, '"2Gi"'),
+    ):
+        value = pool.get(key)
+        if not isinstance(value, str):
+            continue
+        try:
+            size = parse(value)
+        except ValueError:
+            kind = "CPU" if key.startswith("cpu") else "memory"
+            r.fail((*path, key), f"got {show(value)}, expected a {kind} quantity like {example}")
+            continue
+        if size <= 0:
+            r.fail((*path, key), f"got {show(value)}, expected more than 0")
+            continue
+        sizes[key] = size
+    for kind in ("cpu", "memory"):
+        request, limit = sizes.get(f"{kind}_request"), sizes.get(f"{kind}_limit")
+        if request is not None and limit is not None and request > limit:
+            r.fail(
+                (*path, f"{kind}_request"),
+                f"got {show(pool[f'{kind}_request'])}, expected <= {kind}_limit {show(pool[f'{kind}_limit'])} "
+                "(Kubernetes refuses a request above its limit)",
+            )
+            return
+    runners = pool.get("runners")
+    if not isinstance(runners, int) or not 1 <= runners <= testpool.MAX_RUNNERS or len(sizes) < 4:
+        return
+    _pool_fits_the_quota(r, v, pool, runners, sizes)
+    _pool_fits_the_nodes(r, v, pool, runners, sizes)
+
+
+def _pool_fits_the_quota(
+    r: Reader, v: Mapping[str, Any], pool: Mapping[str, Any], runners: int, sizes: Mapping[str, int]
+) -> None:
+    namespaces = v.get("namespaces")
+    if not isinstance(namespaces, Mapping):
+        return
+    ns = testpool.NAMESPACE
+    if ns not in namespaces:
+        r.fail(
+            ("test_pool", "runners"),
+            f'got {runners}, but the pool runs in namespace "{ns}", which `namespaces` does not have: '
+            f'add namespaces["{ns}"] with a quota for {runners} runners',
+        )
+        return
+    quota = as_values(namespaces[ns])
+    checks: list[tuple[str, str, int, Callable[[str], int], Callable[[int], str]]] = [
+        ("cpu_requests", "CPU of requests", sizes["cpu_request"], testpool.cpu_millicores, testpool.show_cpu),
+        (
+            "memory_requests",
+            "memory of requests",
+            sizes["memory_request"],
+            testpool.memory_bytes,
+            testpool.round_up_memory,
+        ),
+        ("cpu_limits", "CPU of limits", sizes["cpu_limit"], testpool.cpu_millicores, testpool.show_cpu),
+        ("memory_limits", "memory of limits", sizes["memory_limit"], testpool.memory_bytes, testpool.round_up_memory),
+    ]
+    pods = quota.get("pods")
+    if isinstance(pods, int) and runners > pods:
+        line = r.doc.line_of(("namespaces", ns, "pods"))
+        r.fail(
+            ("test_pool", "runners"),
+            f"got {runners}, which needs {runners} pods but the {ns} quota allows {pods} ({runners - pods} short): "
+            f'raise namespaces["{ns}"].pods (line {line}) to {runners} or lower test_pool.runners to {pods}',
+        )
+    for key, what, each, parse, shown in checks:
+        text = quota.get(key)
+        if not isinstance(text, str):
+            continue
+        try:
+            allowed = parse(text)
+        except ValueError:  # reported by namespaces_are_valid
+            continue
+        needed = runners * each
+        if needed <= allowed:
+            continue
+        per_item = key.removesuffix("s").replace("s_", "_")  # cpu_requests -> cpu_request
+        line = r.doc.line_of(("namespaces", ns, key))
+        most = allowed // each
+        lower = f" or lower test_pool.runners to {most}" if most >= 1 else f" or lower test_pool.{per_item}"
+        r.fail(
+            ("test_pool", "runners"),
+            f"got {runners}, which needs {shown(needed)} {what} ({runners} x {pool[per_item]}) but the {ns} quota "
+            f'allows {text} ({shown(needed - allowed)} short): raise namespaces["{ns}"].{key} (line {line}) '
+            f"to {show(shown(needed))}{lower}",
+        )
+
+
+def _pool_fits_the_nodes(
+    r: Reader, v: Mapping[str, Any], pool: Mapping[str, Any], runners: int, sizes: Mapping[str, int]
+) -> None:
+    group = as_values(as_values(v.get("node_groups")).get(testpool.NODE_GROUP))
+    types, max_size = group.get("instance_types"), group.get("max_size")
+    if not isinstance(types, tuple) or not types or not isinstance(max_size, int) or max_size < 1:
+        return
+    group_path: KeyPath = ("node_groups", testpool.NODE_GROUP)
+    fits: list[testpool.NodeFit] = []
+    for i, itype in enumerate(types):
+        fit = testpool.runners_per_node(itype, sizes["cpu_request"], sizes["memory_request"])
+        if fit is not None:
+            fits.append(fit)
+        elif _INSTANCE_TYPE.fullmatch(itype):
+            r.fail(
+                (*group_path, "instance_types", i),
+                f"got {show(itype)}, which the test pool's capacity table does not know: add its vCPUs, memory "
+                "and ENI max pods to INSTANCE_TYPES in qualisys_infra/app/testpool.py (`aws ec2 "
+                "describe-instance-types`, amazon-eks-ami's eni-max-pods.txt) or use one of "
+                f"{', '.join(sorted(testpool.INSTANCE_TYPES))}",
+            )
+    if len(fits) < len(types):
+        return
+    fit = min(fits, key=lambda f: f.runners)  # the group may launch any type it lists: count the smallest
+    room, itype = fit.room, fit.instance_type
+    left = {
+        "cpu": f"{testpool.show_cpu(room.cpu)} CPU left per node after kube-reserved and DaemonSets, "
+        f"{pool['cpu_request']} per runner",
+        "memory": f"{testpool.show_memory(room.memory)} memory left per node after kube-reserved and DaemonSets, "
+        f"{pool['memory_request']} per runner",
+        "pods": f"{room.pods} pod slots per node: {testpool.INSTANCE_TYPES[itype].max_pods} by its ENIs less "
+        f"{testpool.DAEMONSET_RESERVE.pods} DaemonSets",
+    }[fit.limited_by]
+    if fit.runners == 0:
+        key = {"cpu": "cpu_request", "memory": "memory_request", "pods": "runners"}[fit.limited_by]
+        r.fail(
+            ("test_pool", key),
+            f"got {show(pool[key])}, but one runner does not fit a {itype} node ({left}): lower it or pick a "
+            "larger instance type in node_groups.playwright.instance_types",
+        )
+        return
+    capacity = fit.runners * max_size
+    if runners <= capacity:
+        return
+    nodes = -(-runners // fit.runners)
+    line = r.doc.line_of((*group_path, "max_size"))
+    cap = NODE_GROUP_MAX_CAPS[testpool.NODE_GROUP]
+    if nodes <= cap:
+        fix = f"raise node_groups.playwright.max_size (line {line}) to {nodes}"
+    else:
+        fix = (
+            f"{nodes} nodes would pass the spec's cap of {cap}, so pick a larger instance type in "
+            "node_groups.playwright.instance_types or lower the requests"
+        )
+    r.fail(
+        ("test_pool", "runners"),
+        f"got {runners}, but the playwright node group holds {capacity} at most ({runners - capacity} short): "
+        f"max_size {max_size} x {fit.runners} runners per {itype}, limited by {fit.limited_by} ({left}): "
+        f"{fix}, or lower test_pool.runners to {capacity}",
+    )
+
+
 # --- account.tfvars ----------------------------------------------------------------------------------
 
 
@@ -417,6 +592,7 @@ ENVIRONMENT_RULES: tuple[Rule, ...] = (
     cache_settings_are_valid,
     protected_outside_dev,
     production_is_highly_available,
+    playwright_pool_fits_its_quota_and_nodes,
 )
 ACCOUNT_RULES: tuple[Rule, ...] = (
     project_is_a_name_prefix,
