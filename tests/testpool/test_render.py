@@ -4,6 +4,7 @@ arithmetic is run through the kubelet's variable expansion and a real shell."""
 
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import re
@@ -18,6 +19,7 @@ from qualisys_infra.app import testpool
 from qualisys_infra.app.config import ENVIRONMENT_NAMES, Settings
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.settings import EnvironmentConfig
+from tests.conftest import ROOT
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qualisys-playwright-runner:1.4.0"
 
@@ -253,3 +255,29 @@ def test_each_pod_runs_its_one_based_playwright_shard(settings: Settings, tmp_pa
             "--project=chromium",
             "--grep=$(HOME)",  # the user's argument reaches Playwright as written, not expanded
         ]
+
+
+# --- the Job and the cluster agree ------------------------------------------------------------------------
+
+
+def _constant(path: Path, name: str) -> object:
+    """A module-level constant's literal value, read without importing the module (and the engine)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{name} not in {path}")
+
+
+def test_job_tolerates_the_taint_and_selects_the_label_the_cluster_sets(settings: Settings) -> None:
+    taint = _constant(ROOT / "stacks" / "cluster.py", "PLAYWRIGHT_TAINT")
+    assert isinstance(taint, tuple)
+    key, value, effect = (str(part) for part in taint)
+    effects = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+    pod = testpool.render_job(_env(settings, "dev"), image=IMAGE)["spec"]["template"]["spec"]
+    assert pod["tolerations"] == [{"key": key, "operator": "Equal", "value": value, "effect": effects[effect]}]
+    cluster = (ROOT / "stacks" / "cluster.py").read_text(encoding="utf-8")
+    assert 'labels={"qualisys.io/node-pool": group}' in cluster
+    assert pod["nodeSelector"] == {"qualisys.io/node-pool": "playwright"}
+    namespaces = ROOT / "modules" / "platform" / "namespaces.py"
+    assert _constant(namespaces, "PLAYWRIGHT_POOL") == testpool.NAMESPACE

@@ -362,18 +362,14 @@ def _pool_fits_the_quota(
         )
         return
     quota = as_values(namespaces[ns])
-    checks: list[tuple[str, str, int, Callable[[str], int], Callable[[int], str]]] = [
-        ("cpu_requests", "CPU of requests", sizes["cpu_request"], testpool.cpu_millicores, testpool.show_cpu),
-        (
-            "memory_requests",
-            "memory of requests",
-            sizes["memory_request"],
-            testpool.memory_bytes,
-            testpool.round_up_memory,
-        ),
-        ("cpu_limits", "CPU of limits", sizes["cpu_limit"], testpool.cpu_millicores, testpool.show_cpu),
-        ("memory_limits", "memory of limits", sizes["memory_limit"], testpool.memory_bytes, testpool.round_up_memory),
-    ]
+    cpu, memory = (testpool.cpu_millicores, testpool.show_cpu), (testpool.memory_bytes, testpool.round_up_memory)
+    # (quota key, what it sums, the runner's own key, how to read and show the quantity)
+    checks = (
+        ("cpu_requests", "CPU of requests", "cpu_request", *cpu),
+        ("memory_requests", "memory of requests", "memory_request", *memory),
+        ("cpu_limits", "CPU of limits", "cpu_limit", *cpu),
+        ("memory_limits", "memory of limits", "memory_limit", *memory),
+    )
     pods = quota.get("pods")
     if isinstance(pods, int) and runners > pods:
         line = r.doc.line_of(("namespaces", ns, "pods"))
@@ -382,7 +378,7 @@ def _pool_fits_the_quota(
             f"got {runners}, which needs {runners} pods but the {ns} quota allows {pods} ({runners - pods} short): "
             f'raise namespaces["{ns}"].pods (line {line}) to {runners} or lower test_pool.runners to {pods}',
         )
-    for key, what, each, parse, shown in checks:
+    for key, what, per_item, parse, shown in checks:
         text = quota.get(key)
         if not isinstance(text, str):
             continue
@@ -390,10 +386,10 @@ def _pool_fits_the_quota(
             allowed = parse(text)
         except ValueError:  # reported by namespaces_are_valid
             continue
+        each = sizes[per_item]
         needed = runners * each
         if needed <= allowed:
             continue
-        per_item = key.removesuffix("s").replace("s_", "_")  # cpu_requests -> cpu_request
         line = r.doc.line_of(("namespaces", ns, key))
         most = allowed // each
         lower = f" or lower test_pool.runners to {most}" if most >= 1 else f" or lower test_pool.{per_item}"
