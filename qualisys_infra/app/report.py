@@ -401,6 +401,8 @@ def _file_coverage(path: Path, what: str, element: ET.Element, package: str) -> 
             covered, total = int(condition[1]), int(condition[2])
             raw_missing = line.get("missing-branches")
             missing = None if raw_missing is None else frozenset(m for m in raw_missing.split(",") if m)
+            if missing is None and covered >= total:
+                missing = frozenset()  # coverage.py leaves the attribute out when no branch is missing
             branches = Branches(total, min(covered, total), missing)
             mine = found.branches.get(number)
             found.branches[number] = branches if mine is None else mine.union(branches)

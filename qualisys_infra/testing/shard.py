@@ -17,6 +17,10 @@ of tests. The heaviest files are placed first, each on the lightest shard so far
 shard, then the file name). ``--store-durations FILE`` writes the seconds per file of this run
 (setup, call and teardown) into FILE, merged with what FILE held, for the next split.
 
+Give a file to an option as ``--shard-durations=FILE`` (with ``=``) when the plugin is loaded with
+``-p``: pytest chooses its rootdir before it reads ``-p`` plugins' options, and takes a separate
+``FILE`` for a path to test (node ids and the split would then be relative to another folder).
+
 An empty shard (more shards than test files) passes: pytest's exit 5 becomes 0 when the suite
 itself is not empty.
 """

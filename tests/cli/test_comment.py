@@ -225,13 +225,14 @@ RESET = int(time.time()) + 600
         ((401, {}, {"message": "Bad credentials"}), "401 Unauthorized: the token in GITHUB_TOKEN was refused"),
         ((403, {}, {"message": "Resource not accessible by integration"}), "403 Forbidden"),
         ((404, {}, {"message": "Not Found"}), "404 Not Found"),
-        (
+        pytest.param(  # an id of its own: the one pytest derives holds the clock time, and node ids must be stable
             (
                 403,
                 {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(RESET)},
                 {"message": "API rate limit exceeded"},
             ),
             "rate limit exhausted; it resets at " + time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(RESET)),
+            id="403-rate-limit-exhausted-resets-at",
         ),
         ((429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "IN_10_MIN"}, {}), "(in 10 min)"),
         ((429, {"retry-after": "30"}, {"message": "secondary"}), "secondary rate limit; retry after 30 s"),
