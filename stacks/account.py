@@ -19,7 +19,7 @@ from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
 from modules.third_party_secrets import ThirdPartySecrets, ThirdPartySecretsProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.naming import ACCOUNT_STACK as STACK
-from qualisys_infra.core.naming import ACTIONS_VARIABLES, APPLY_ENVIRONMENTS, BOOTSTRAP_STACK, MAIN_BRANCH
+from qualisys_infra.core.naming import ACTIONS_VARIABLES, APPLY_ENVIRONMENTS, BOOTSTRAP_STACK, MAIN_BRANCH, SERVICES
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, AccountConfig
 from stacks.base import BaseStack, StateBackend
 
@@ -185,7 +185,10 @@ class AccountStack(BaseStack):
             props=ContainerRegistryProps(
                 name=project,
                 context=ctx,
-                repositories=account.ecr_repositories,
+                # Every service the apps stacks run has its repository, whatever account.tfvars lists.
+                repositories=tuple(
+                    dict.fromkeys((*account.ecr_repositories, *(f"{project}-{name}" for name in SERVICES)))
+                ),
                 keep_images=account.ecr_keep_images,
                 pusher_role_arn=self.ci_role.arn,
             ),

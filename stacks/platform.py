@@ -2,7 +2,8 @@
 
 Composes the platform wing (:mod:`modules.platform`): the kubernetes and helm providers for the
 cluster stack's cluster, the namespaces and their guard rails, RBAC, the add-ons' Helm releases
-with their IRSA roles, the ingress edge (WAF, certificate) and, in staging, the smoke-test workload.
+with their IRSA roles (Argo Rollouts among them) and the ingress edge (WAF, certificate); the
+services themselves are the apps stack's.
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ from modules.platform.edge import IngressEdge, IngressEdgeProps
 from modules.platform.namespaces import platform_namespaces
 from modules.platform.providers import configure_cluster_providers
 from modules.platform.rbac import PlatformRbac, PlatformRbacProps
-from modules.platform.smoke_test import HelloApp, HelloAppProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
-SMOKE_TEST_ENVIRONMENT = "staging"
-
 
 class ClusterPlatformStack(EnvironmentStack):
-    """Namespaces, RBAC, Helm releases, the ingress edge and the staging smoke-test workload of one cluster."""
+    """Namespaces, RBAC, Helm releases and the ingress edge of one cluster."""
 
     KIND = "platform"
 
@@ -77,9 +75,6 @@ class ClusterPlatformStack(EnvironmentStack):
         self.edge = IngressEdge(
             self, "edge", props=IngressEdgeProps(name=name, domain=env.ingress_domain, log_key=self.log_key)
         )
-        smoke_test_namespace = self.namespaces.get(SMOKE_TEST_ENVIRONMENT)
-        if env.environment == SMOKE_TEST_ENVIRONMENT and smoke_test_namespace is not None:
-            HelloApp(self, "hello", props=HelloAppProps(namespace=smoke_test_namespace, edge=self.edge))
         self.outputs(
             {
                 "certificate_validation_records": (

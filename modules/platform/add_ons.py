@@ -17,7 +17,7 @@ from modules.network import Network
 from modules.platform import values
 from modules.platform.charts import platform_charts
 from modules.platform.namespace import Namespace
-from modules.platform.namespaces import MONITORING
+from modules.platform.namespaces import KUBE_SYSTEM, MONITORING
 from modules.platform.permissions import (
     LOAD_BALANCER_CONTROLLER_WAIVED_CHECKS,
     LOAD_BALANCER_CONTROLLER_WAIVER,
@@ -35,7 +35,6 @@ from qualisys_infra.core.engine.aws import (
 from qualisys_infra.core.engine.helm import release
 from qualisys_infra.core.settings import EnvironmentConfig
 
-KUBE_SYSTEM = "kube-system"
 RELEASE_TIMEOUT_SECONDS = 900
 GRAFANA_SECRET_RECOVERY_DAYS = 30
 
@@ -124,6 +123,7 @@ class PlatformAddOns(Construct):
             ),
             "cluster-autoscaler": values.cluster_autoscaler(env, cluster=name, role_arn=autoscaler_role.arn),
             "metrics-server": values.metrics_server(),
+            "argo-rollouts": values.argo_rollouts(),
         }
         namespaces = {
             "kube-prometheus-stack": monitoring,
@@ -131,6 +131,9 @@ class PlatformAddOns(Construct):
             "aws-for-fluent-bit": monitoring,
             "cluster-autoscaler": KUBE_SYSTEM,
             "metrics-server": KUBE_SYSTEM,
+            # The analysis of a rollout asks the service's pods from here: the app namespaces admit
+            # kube-system on the app port (modules.platform.namespaces).
+            "argo-rollouts": KUBE_SYSTEM,
         }
         sensitive = {
             "kube-prometheus-stack": [

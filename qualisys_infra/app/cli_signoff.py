@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qualisys_infra.app.kube import KUBE_TOKEN_ENV, add_connection_options, connection_options
 from qualisys_infra.app.signoff import (
     DEFAULT_DASHBOARD_UID,
     DEFAULT_DATASOURCE_UID,
@@ -49,7 +50,6 @@ from qualisys_infra.app.signoff import (
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 
-KUBE_TOKEN_ENV = "KUBE_TOKEN"  # noqa: S105 - the variable's name, not a token
 GITHUB_TOKEN_ENV = "GITHUB_TOKEN"  # noqa: S105
 GRAFANA_TOKEN_ENV = "GRAFANA_TOKEN"  # noqa: S105
 _REPORT_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
@@ -105,24 +105,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     one.add_argument(
         "--ca-file", type=Path, default=None, metavar="FILE", help="trust this CA for HTTPS (default: the system's)"
     )
-    one.add_argument(
-        "--kube-api-url",
-        default=None,
-        metavar="URL",
-        help=f"Kubernetes API URL, with the bearer token in ${KUBE_TOKEN_ENV} (default: the kubeconfig)",
-    )
-    one.add_argument(
-        "--kube-ca-file", type=Path, default=None, metavar="FILE", help="the API's CA bundle (with --kube-api-url)"
-    )
-    one.add_argument(
-        "--kubeconfig",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="kubeconfig (default: $KUBECONFIG, ~/.kube/config)",
-    )
-    one.add_argument("--kube-context", default=None, metavar="NAME", help="kubeconfig context (default: the current)")
-    one.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+    add_connection_options(one)
     db = parser.add_argument_group("2 database and 6 tenant isolation")
     db.add_argument(
         "--database-url",
@@ -268,7 +251,7 @@ class Plan:
                 if args.health_url
                 else (f"https://{_ingress_domain(project, self.env)}{HEALTH_PATH}")
             )
-        self.kube = _kube_options(args, environ)
+        self.kube = connection_options(args, environ)
         self.scrub.tokens.append(environ.get(KUBE_TOKEN_ENV, ""))
         # 2 and 6
         self.database_url: str | None = args.database_url or environ.get("QUALISYS_DATABASE_URL") or None
@@ -494,33 +477,6 @@ def _ingress_domain(project: Path, env: str) -> str:
             " (--project-dir) or pass --health-url"
         )
     return load_environment(path, os.path.relpath(path)).ingress_domain
-
-
-def _kube_options(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
-    """kube.connect's keywords; conflicting choices are bad input (exit 2)."""
-    chosen = [
-        name
-        for name, given in (
-            ("--kube-api-url", args.kube_api_url),
-            ("--kubeconfig/--kube-context", args.kubeconfig or args.kube_context),
-            ("--in-cluster", args.in_cluster),
-        )
-        if given
-    ]
-    if len(chosen) > 1:
-        raise UsageError(f"{' and '.join(chosen)}: choose one way to reach the Kubernetes API")
-    if args.kube_ca_file is not None and not args.kube_api_url:
-        raise UsageError("--kube-ca-file: used only with --kube-api-url")
-    if args.kube_api_url:
-        check_http_url(args.kube_api_url, "--kube-api-url")
-        return {
-            "api_url": args.kube_api_url,
-            "token": environ.get(KUBE_TOKEN_ENV, "").strip() or None,
-            "ca_file": _existing(args.kube_ca_file, "--kube-ca-file"),
-        }
-    if args.in_cluster:
-        return {"in_cluster": True}
-    return {"kubeconfig": _existing(args.kubeconfig, "--kubeconfig"), "context": args.kube_context}
 
 
 # -- output -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ The bearer token never appears in a message.
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import json
 import os
@@ -422,3 +423,63 @@ def _not_found_kind(exc: ApiException) -> str:
 
 def _one_line(value: object) -> str:
     return " ".join(str(value).split())
+
+
+# -- command-line options: how a command reaches the API (signoff, release) -------------------------
+
+KUBE_TOKEN_ENV = "KUBE_TOKEN"  # noqa: S105 - the variable's name, not a token
+
+
+def add_connection_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The options of :func:`connect`: an API URL with ``$KUBE_TOKEN``, a kubeconfig and context, or
+    the pod's service account; by default the kubeconfig, as kubectl."""
+    parser.add_argument(
+        "--kube-api-url",
+        default=None,
+        metavar="URL",
+        help=f"Kubernetes API URL, with the bearer token in ${KUBE_TOKEN_ENV} (default: the kubeconfig)",
+    )
+    parser.add_argument(
+        "--kube-ca-file", type=Path, default=None, metavar="FILE", help="the API's CA bundle (with --kube-api-url)"
+    )
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="kubeconfig (default: $KUBECONFIG, ~/.kube/config)",
+    )
+    parser.add_argument(
+        "--kube-context", default=None, metavar="NAME", help="kubeconfig context (default: the current)"
+    )
+    parser.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+
+
+def connection_options(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+    """:func:`connect`'s keywords from :func:`add_connection_options`' options; conflicting choices
+    and missing files are bad input (exit 2)."""
+    chosen = [
+        name
+        for name, given in (
+            ("--kube-api-url", args.kube_api_url),
+            ("--kubeconfig/--kube-context", args.kubeconfig or args.kube_context),
+            ("--in-cluster", args.in_cluster),
+        )
+        if given
+    ]
+    if len(chosen) > 1:
+        raise UsageError(f"{' and '.join(chosen)}: choose one way to reach the Kubernetes API")
+    if args.kube_ca_file is not None and not args.kube_api_url:
+        raise UsageError("--kube-ca-file: used only with --kube-api-url")
+    for option, path in (("--kube-ca-file", args.kube_ca_file), ("--kubeconfig", args.kubeconfig)):
+        if path is not None and not Path(path).is_file():
+            raise UsageError(f"{option}: {path} does not exist")
+    if args.kube_api_url:
+        return {
+            "api_url": args.kube_api_url,
+            "token": environ.get(KUBE_TOKEN_ENV, "").strip() or None,
+            "ca_file": args.kube_ca_file,
+        }
+    if args.in_cluster:
+        return {"in_cluster": True}
+    return {"kubeconfig": args.kubeconfig, "context": args.kube_context}

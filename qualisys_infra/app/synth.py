@@ -297,6 +297,7 @@ def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:
     from bootstrap.stack import BootstrapStack
     from qualisys_infra.core.engine import TARGET_VERSIONS, App
     from stacks.account import AccountStack
+    from stacks.apps import AppsStack
     from stacks.cluster import ClusterStack
     from stacks.data import DataStack
     from stacks.github import GithubStack
@@ -320,6 +321,8 @@ def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:
                 app, account=settings.account, env=env, network=network.network, cluster=cluster.eks
             )
             platform.add_dependency(cluster)
+            apps = AppsStack(app, account=settings.account, env=env, cluster=cluster.eks, edge=platform.edge)
+            apps.add_dependency(platform)  # namespaces, the Argo Rollouts controller and its CRDs
         app.synth()
     except Exception as exc:  # the engine raises jsii's RuntimeError with the JavaScript message
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

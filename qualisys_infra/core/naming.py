@@ -12,7 +12,10 @@ from types import MappingProxyType
 BOOTSTRAP_STACK = "bootstrap"
 ACCOUNT_STACK = "account"
 # In dependency order: each kind may use the outputs of the kinds before it.
-ENVIRONMENT_STACK_KINDS = ("network", "cluster", "data", "platform")
+ENVIRONMENT_STACK_KINDS = ("network", "cluster", "data", "platform", "apps")
+# The platform's services, each run by the apps stack and released by `qualisys-infra release`; each
+# has the ECR repository `<project>-<service>` and the folder `services/<service>`.
+SERVICES = ("hello",)
 # Where a construct's checkov waivers sit in the synthesized JSON (`//` metadata); the security gate
 # reads them there.
 WAIVER_KEY = "checkov_waivers"
@@ -61,6 +64,11 @@ def apply_boundary_name(project: str, environment: str) -> str:
     """The permissions boundary of an environment's apply role, which every role the apply role
     creates must carry too: the environment stacks put it on each of their roles."""
     return f"{project}-github-apply-{environment}-boundary"
+
+
+def image_tag_variable(service: str) -> str:
+    """The apps stack's input variable holding the image tag ``service`` runs: a plan input."""
+    return f"{service}_image_tag"
 
 
 def stack_name(environment: str, kind: str) -> str:

@@ -283,6 +283,9 @@ class Plan:
     raw_keys: frozenset[str] = field(default_factory=frozenset)
     # configuration address (instance keys removed) -> argument -> the addresses its expression references
     references: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    # the root module's input variables and the values this plan was made with (an image tag, say),
+    # sensitive ones left out: a release is reviewed by the inputs it changes
+    inputs: Mapping[str, str] = field(default_factory=dict)
 
     def by_kind(self, *kinds: Kind) -> list[ResourceChange]:
         return [c for c in self.changes if c.kind in kinds]
@@ -858,7 +861,27 @@ def _parse_plan(document: Any, source: str, *, scalars_checked: bool, depth_chec
         deferred=len(document.get("deferred_changes", [])),
         raw_keys=frozenset(document),
         references=_references(document.get("configuration")),
+        inputs=_inputs(document.get("variables"), document.get("configuration")),
     )
+
+
+def _inputs(variables: Any, configuration: Any) -> dict[str, str]:
+    """``name -> value`` of each input variable given as a string or number and not declared
+    sensitive; anything of another shape is left out rather than failing the plan."""
+    if not isinstance(variables, dict):
+        return {}
+    root = configuration.get("root_module") if isinstance(configuration, dict) else None
+    declared = root.get("variables") if isinstance(root, dict) else None
+    declared = declared if isinstance(declared, dict) else {}
+    found: dict[str, str] = {}
+    for name, entry in sorted(variables.items()):
+        value = entry.get("value") if isinstance(entry, dict) else None
+        about = declared.get(name)
+        if isinstance(about, dict) and about.get("sensitive") is True:
+            continue
+        if isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            found[str(name)] = str(value)
+    return found
 
 
 @contextlib.contextmanager

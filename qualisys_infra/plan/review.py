@@ -504,7 +504,9 @@ def _stack_blocks(prepared: _Prepared, index: int, with_outputs: bool) -> list[_
     review = prepared.reviews[index]
     plan = review.plan
     summary = summary_line(prepared.stack_counts[index]) + ("" if plan.has_changes else " · no changes")
-    blocks = [_Block(f"### {md_code(review.name)}\n\n{summary}\n\n")]
+    inputs = "".join(f" · {md_code(name)} = {md_code(value)}" for name, value in plan.inputs.items())
+    inputs = f"Inputs{inputs.replace(' · ', ': ', 1)}\n\n" if inputs else ""
+    blocks = [_Block(f"### {md_code(review.name)}\n\n{summary}\n\n{inputs}")]
     for section, mine in prepared.sections[index]:
         blocks += _section_blocks(section, mine)
     outputs = [o for o in plan.outputs if o.kind is not Kind.NOOP]
@@ -787,6 +789,7 @@ def _stack_view(review: StackReview) -> dict[str, Any]:
     changes = sorted(listed_changes(plan), key=lambda c: order[_KIND_SECTION.get(c.kind, "move")])
     return {
         "name": review.name,
+        "inputs": dict(plan.inputs),
         "summary": summary_line(summary_counts([plan])),
         "counts": summary_counts([plan]),
         "has_changes": plan.has_changes,
@@ -844,6 +847,7 @@ def render_json(reviews: Sequence[StackReview]) -> str:
             "stacks": [
                 {
                     "name": s["name"],
+                    "inputs": s["inputs"],
                     "summary": s["summary"],
                     "has_changes": s["has_changes"],
                     "errored": s["errored"],

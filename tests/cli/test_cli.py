@@ -206,6 +206,7 @@ def test_main_py_synthesizes_under_the_cdktn_cli(cdktn_synth: tuple[int, str, Pa
     assert sorted(p.name for p in (out / "stacks").iterdir()) == [
         "account",
         "bootstrap",
+        "dev-apps",
         "dev-cluster",
         "dev-data",
         "dev-network",

@@ -183,7 +183,7 @@ def test_plan_rejects_an_unknown_stack_and_a_missing_backend_config(
         str(tmp_path),
     ]
     code, _, err = _run(capsys, *common, "--stack", "dev-netwrk")
-    assert code == 2 and "--stack: got dev-netwrk, expected one of dev-cluster, dev-data, dev-network" in err
+    assert code == 2 and "--stack: got dev-netwrk, expected one of dev-apps, dev-cluster, dev-data, dev-network" in err
     code, _, err = _run(capsys, *common, "--backend-config", str(tmp_path / "missing.hcl"))
     assert code == 2 and "missing.hcl: file not found" in err
 
@@ -273,8 +273,8 @@ def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
         {"dev-data": ["dev-network"]},
     )
     runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=terraform)
-    monkeypatch.setattr(cli_plan, "_setup", lambda *_, **__: (None, runner))
-    monkeypatch.setattr(cli_plan, "_check_backend_against_bootstrap", lambda *_: None)
+    monkeypatch.setattr(cli_plan, "prepare", lambda *_, **__: (None, runner))
+    monkeypatch.setattr(cli_plan, "check_backend_against_bootstrap", lambda *_: None)
     return Pipeline(tmp_path, terraform, runner)
 
 

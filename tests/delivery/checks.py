@@ -21,6 +21,7 @@ ENVIRONMENTS = frozenset({"staging", "production"})
 # (None: a read-only role, used without an environment).
 ROLE_VARIABLES: Mapping[str, str | None] = {
     "AWS_PLAN_ROLE_ARN": None,
+    "AWS_CI_DEPLOYER_ROLE_ARN": None,  # pushes images from main (service-build.yml), never in an environment
     "AWS_APPLY_ROLE_ARN_STAGING": "staging",
     "AWS_APPLY_ROLE_ARN_PRODUCTION": "production",
 }
@@ -28,6 +29,9 @@ ROLE_VARIABLES: Mapping[str, str | None] = {
 REQUIRED_CHECKS: Mapping[str, tuple[str, ...]] = {
     "pull-request.yml": ("test", "synth-and-scan", "plan"),
 }
+# `environment: ${{ inputs.NAME }}` in a reusable workflow: its callers name the environment and the
+# job picks the role by that input; tests/delivery/test_service_workflows.py checks both.
+INPUT_ENVIRONMENT = re.compile(r"^\$\{\{\s*inputs\.[\w-]+\s*\}\}$")
 ROLE_REFERENCE = re.compile(r"vars\.(AWS_[A-Z0-9_]*ROLE[A-Z0-9_]*)")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\s*$")
@@ -61,16 +65,17 @@ def check_workflow(path: Path) -> list[str]:
     for name, job in _jobs(doc).items():
         where = f"{path.name}: {name}"
         environment = _environment_name(job)
-        if environment is not None and environment not in ENVIRONMENTS:
+        by_input = INPUT_ENVIRONMENT.match(environment or "") is not None
+        if environment is not None and not by_input and environment not in ENVIRONMENTS:
             problems.append(f"{where}: environment {environment!r} is not one of {sorted(ENVIRONMENTS)}")
         if "permissions" not in job:
             problems.append(f"{where}: no `permissions:` of its own")
-        if "timeout-minutes" not in job:
+        if "timeout-minutes" not in job and "uses" not in job:  # a called workflow's jobs have their own
             problems.append(f"{where}: no `timeout-minutes`")
         for role in ROLE_REFERENCE.findall(yaml.safe_dump(job)):
             if role not in ROLE_VARIABLES:
                 problems.append(f"{where}: role variable {role!r} is not one of {sorted(ROLE_VARIABLES)}")
-            elif ROLE_VARIABLES[role] not in (None, environment):
+            elif not by_input and ROLE_VARIABLES[role] not in (None, environment):
                 problems.append(f"{where}: {role} belongs in environment {ROLE_VARIABLES[role]!r}")
         concurrency = job.get("concurrency")
         if environment is not None and (not isinstance(concurrency, dict) or concurrency.get("cancel-in-progress")):

@@ -66,7 +66,10 @@ def test_the_project_checks_pass_on_the_real_files() -> None:
 
 def test_every_workflow_and_the_dependabot_file_exist() -> None:
     names = {p.name for p in workflows(GITHUB)}
-    assert names == {"pull-request.yml", "deploy.yml", "drift.yml"}
+    assert names == {
+        *("pull-request.yml", "deploy.yml", "drift.yml"),
+        *("hello.yml", "service-pull-request.yml", "service-build.yml", "service-release.yml"),
+    }
     assert (GITHUB / "dependabot.yml").is_file()
     assert "@qualisys/devops" in (GITHUB / "CODEOWNERS").read_text(encoding="utf-8")
 

@@ -26,6 +26,7 @@ from qualisys_infra.plan.review import (
     summary_line,
 )
 from tests.plan.conftest import FIXTURES, RealPlans
+from tests.plan.terraform_data import tf, write_config
 
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.glob("*.json"))
 LIATRIO = "liatrio_terraform-change-pr-commenter__test-data__tf_test4.json"
@@ -365,3 +366,31 @@ def test_text_review_never_sends_terminal_escape_sequences() -> None:
     text = render_text([StackReview("s\x1b[1m", plan, check(plan))])
     assert "\x1b" not in text and "\x07" not in text
     assert 'aws_s3_bucket.b["\\u001b]0;pwned\\u0007\\u001b[2J"]' in text
+
+
+def test_a_plan_shows_its_inputs_but_never_a_sensitive_one(tmp_path: Path) -> None:
+    """A release is a plan whose input (the image tag) changed: every rendering names the inputs
+    the plan was made with (a real plan by Terraform core), and leaves sensitive ones out."""
+    write_config(
+        tmp_path,
+        {
+            "variable": {
+                "hello_image_tag": {"type": "string"},
+                "token": {"type": "string", "sensitive": True},
+            },
+            "resource": {"terraform_data": {"hello": {"input": "${var.hello_image_tag}"}}},
+        },
+    )
+    tf(tmp_path, "init", "-input=false", "-no-color")
+    tf(tmp_path, "plan", "-input=false", "-no-color", "-var=hello_image_tag=0123abc", "-var=token=hunter22", "-out=p")
+    shown = tf(tmp_path, "show", "-json", "-no-color", "p").stdout
+    (tmp_path / "p.json").write_text(shown, encoding="utf-8")
+    plan = load_plan(tmp_path / "p.json")
+    assert dict(plan.inputs) == {"hello_image_tag": "0123abc"}
+    reviews = [StackReview(name="staging-apps", plan=plan)]
+    markdown = render_markdown(reviews).single
+    assert "Inputs: `hello_image_tag` = `0123abc`" in markdown
+    assert "inputs: hello_image_tag = 0123abc" in render_text(reviews)
+    assert json.loads(render_json(reviews))["stacks"][0]["inputs"] == {"hello_image_tag": "0123abc"}
+    for text in (markdown, render_text(reviews), render_json(reviews)):
+        assert "hunter22" not in text

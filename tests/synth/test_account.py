@@ -185,6 +185,7 @@ def test_ecr_repositories_are_immutable_scanned_encrypted_and_keep_ten(synthesiz
     repositories = synthesized.resources(STACK, "aws_ecr_repository")
     assert sorted(r["name"] for r in repositories.values()) == [
         "qualisys-api",
+        "qualisys-hello",  # a service of the apps stacks (naming.SERVICES), added by the stack
         "qualisys-playwright-runner",
         "qualisys-web",
     ]

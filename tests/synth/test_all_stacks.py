@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
 from tests.conftest import Synthesized
 from tests.synth.helpers import ref
 
@@ -16,7 +17,7 @@ NOT_IAM = {"aws_ecr_lifecycle_policy"}
 
 
 def test_synth_produces_bootstrap_and_every_stack_of_every_environment(synthesized: Synthesized) -> None:
-    kinds = ("network", "cluster", "data", "platform")
+    kinds = ENVIRONMENT_STACK_KINDS
     expected = ["bootstrap", "account", "github"] + [
         f"{env}-{kind}" for env in ("dev", "staging", "production") for kind in kinds
     ]
@@ -90,7 +91,8 @@ def test_no_policy_allows_every_action_on_every_resource_to_anyone_but_the_accou
 
 def test_every_kms_key_rotates_and_has_an_explicit_policy(synthesized: Synthesized) -> None:
     keys = [(s, n, k) for s in synthesized.stacks for n, k in synthesized.resources(s, "aws_kms_key").items()]
-    aws_stacks = {s for s in synthesized.stacks if s != "github"}  # github manages GitHub, not AWS
+    # github manages GitHub, not AWS; the apps stacks hold only Kubernetes objects
+    aws_stacks = {s for s in synthesized.stacks if s != "github" and not s.endswith("-apps")}
     assert {s for s, _, _ in keys} == aws_stacks, "every AWS stack encrypts with keys of its own"
     for stack, name, key in keys:
         assert key["enable_key_rotation"] is True, (stack, name)
@@ -120,6 +122,7 @@ MAP_ATTRIBUTES = {
     "ecr_repository_urls",
     "third_party_secret_arns",
     "value",
+    "manifest",  # kubernetes_manifest: a Kubernetes object, camelCase by its API (tests/apps validate it)
 }
 CAMEL_CASE = re.compile(r"^[a-z]+[A-Z]")
 

@@ -27,6 +27,11 @@ from tests.synth.helpers import ref
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 VARIABLE = re.compile(r"vars\.([A-Z0-9_]+)")
+# A reusable workflow's job in the environment its callers name (service-release.yml), and the role
+# it picks for each: `inputs.environment == 'production' && vars.AWS_APPLY_ROLE_ARN_PRODUCTION`.
+INPUT_ENVIRONMENT = re.compile(r"^\$\{\{\s*inputs\.([\w-]+)\s*\}\}$")
+CHOSEN_ROLE = re.compile(r"inputs\.([\w-]+)\s*==\s*'([^']*)'\s*&&\s*vars\.([A-Z0-9_]+)")
+LOCAL_WORKFLOW = "./.github/workflows/"
 
 
 def _job_name(job_id: str, job: Mapping[str, Any]) -> list[str]:
@@ -47,6 +52,52 @@ def _trusted_subjects(account: Mapping[str, Any], role_name: str) -> set[str]:
     }
 
 
+def _passed_inputs(workflows: Mapping[str, dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    """(called workflow file, input) -> every value its callers pass."""
+    passed: dict[tuple[str, str], set[str]] = {}
+    for doc in workflows.values():
+        for job in (doc.get("jobs") or {}).values():
+            uses = str(job.get("uses", ""))
+            if uses.startswith(LOCAL_WORKFLOW):
+                for name, value in (job.get("with") or {}).items():
+                    passed.setdefault((uses.removeprefix(LOCAL_WORKFLOW), str(name)), set()).add(str(value))
+    return passed
+
+
+def _environment_problems(
+    where: str,
+    environment: str | None,
+    roles: set[str],
+    environments: set[str],
+    pipeline_roles: set[str],
+    account: Mapping[str, Any],
+    repo: str,
+) -> list[str]:
+    """A job running in ``environment`` (None: none) that assumes ``roles``."""
+    problems = []
+    if environment is not None:
+        if environment not in environments:
+            problems.append(f"{where}: environment {environment!r} is not in the github stack")
+        subject = f"repo:{repo}:environment:{environment}"
+        trusting = {r for r in pipeline_roles if subject in _trusted_subjects(account, r)}
+        if len(trusting) != 1 or trusting != roles:
+            problems.append(
+                f"{where}: environment {environment!r} is trusted by {sorted(trusting)}, "
+                f"but the job assumes {sorted(roles)}"
+            )
+    else:
+        # Without an environment a job may assume only roles trusted for pull requests or
+        # the main branch (the plan role, the image-pushing deployer role), never one an
+        # environment's approval guards.
+        allowed = {f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/{MAIN_BRANCH}"}
+        for role in sorted(roles):
+            if not _trusted_subjects(account, role) <= allowed:
+                problems.append(
+                    f"{where}: assumes {role} without an environment; only roles of pull requests and {MAIN_BRANCH} may"
+                )
+    return problems
+
+
 def crosscheck(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[str, Any], repo: str) -> list[str]:
     """Every disagreement between ``workflows`` (file name -> parsed YAML) and the stacks."""
     account, github = stacks["account"], stacks[GITHUB_STACK]
@@ -60,6 +111,7 @@ def crosscheck(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[str, Any
     }
     pipeline_roles = {role_of_output[o] for v, o in ACTIONS_VARIABLES.items() if "ROLE" in v}
     jobs: set[str] = set()
+    passed = _passed_inputs(workflows)
     for file, doc in workflows.items():
         for job_id, job in (doc.get("jobs") or {}).items():
             if file == "pull-request.yml":
@@ -69,31 +121,25 @@ def crosscheck(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[str, Any
             used = set(VARIABLE.findall(text))
             for name in sorted(used - variables):
                 problems.append(f"{where}: reads vars.{name}, which the github stack does not set")
-            roles = {role_of_output[ACTIONS_VARIABLES[v]] for v in used if v in ACTIONS_VARIABLES and "ROLE" in v}
             environment = job.get("environment")
             environment = environment.get("name") if isinstance(environment, dict) else environment
-            if environment is not None:
-                environment = str(environment)
-                if environment not in environments:
-                    problems.append(f"{where}: environment {environment!r} is not in the github stack")
-                subject = f"repo:{repo}:environment:{environment}"
-                trusting = {r for r in pipeline_roles if subject in _trusted_subjects(account, r)}
-                if len(trusting) != 1 or trusting != roles:
-                    problems.append(
-                        f"{where}: environment {environment!r} is trusted by {sorted(trusting)}, "
-                        f"but the job assumes {sorted(roles)}"
-                    )
-            else:
-                # Without an environment a job may assume only roles trusted for pull requests or
-                # the main branch (the plan role, the image-pushing deployer role), never one an
-                # environment's approval guards.
-                allowed = {f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/{MAIN_BRANCH}"}
-                for role in sorted(roles):
-                    if not _trusted_subjects(account, role) <= allowed:
-                        problems.append(
-                            f"{where}: assumes {role} without an environment; only roles of pull requests"
-                            f" and {MAIN_BRANCH} may"
-                        )
+            by_input = INPUT_ENVIRONMENT.match(str(environment or ""))
+            # Each environment the job can run in, with the role variables it assumes there.
+            cases: list[tuple[str | None, set[str]]] = [(None if environment is None else str(environment), used)]
+            if by_input:
+                cases = [
+                    (value, {v for i, e, v in CHOSEN_ROLE.findall(text) if i == by_input[1] and e == value})
+                    for value in sorted(passed.get((file, by_input[1]), set()))
+                ]
+            for environment, variables_here in cases:
+                roles = {
+                    role_of_output[ACTIONS_VARIABLES[v]]
+                    for v in variables_here
+                    if v in ACTIONS_VARIABLES and "ROLE" in v
+                }
+                problems += _environment_problems(
+                    where, environment, roles, environments, pipeline_roles, account, repo
+                )
     checks = {
         c["context"]
         for r in github["resource"]["github_repository_ruleset"].values()
@@ -143,6 +189,12 @@ def _replace(value: Any, old: str, new: str) -> Any:
         ("role", "is trusted by ['github_apply-production_role'], but the job assumes ['github_apply-staging_role']"),
         ("variable", "reads vars.AWS_APPLY_ROLE_ARN_QA, which the github stack does not set"),
         ("check", "ruleset requires 'plan (qa)', which no job of pull-request.yml reports"),
+        (
+            "release role",
+            "service-release.yml: release: environment 'production' is trusted by ['github_apply-production_role'], "
+            "but the job assumes ['github_apply-staging_role']",
+        ),
+        ("release environment", "service-release.yml: release: environment 'prod' is not in the github stack"),
     ],
 )
 def test_fails_if_workflows_and_stacks_disagree(
@@ -162,6 +214,13 @@ def test_fails_if_workflows_and_stacks_disagree(
                 new = {"role": "AWS_APPLY_ROLE_ARN_STAGING", "variable": "AWS_APPLY_ROLE_ARN_QA"}.get(plant)
                 if new:
                     job.update(_replace(dict(job), "AWS_APPLY_ROLE_ARN_PRODUCTION", new))
+    elif plant == "release role":
+        release = planted["service-release.yml"]["jobs"]["release"]
+        release.update(
+            _replace(dict(release), "&& vars.AWS_APPLY_ROLE_ARN_PRODUCTION", "&& vars.AWS_APPLY_ROLE_ARN_STAGING")
+        )
+    elif plant == "release environment":
+        planted["hello.yml"]["jobs"]["production"]["with"]["environment"] = "prod"
     else:
         github = copy.deepcopy(stacks[GITHUB_STACK])
         for ruleset in github["resource"]["github_repository_ruleset"].values():
@@ -172,4 +231,7 @@ def test_fails_if_workflows_and_stacks_disagree(
 
 
 def test_the_workflows_exist() -> None:
-    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == ["deploy.yml", "drift.yml", "pull-request.yml"]
+    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == [
+        *("deploy.yml", "drift.yml", "hello.yml", "pull-request.yml"),
+        *("service-build.yml", "service-pull-request.yml", "service-release.yml"),
+    ]

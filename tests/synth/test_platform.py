@@ -266,26 +266,3 @@ def test_each_add_on_has_its_own_irsa_role(synthesized: Synthesized, env: Enviro
         autoscaler["extraArgs"]["max-nodes-total"]
         == env.node_groups.general.max_size + env.node_groups.playwright.max_size
     )
-
-
-def test_hello_runs_in_staging_only_non_root_read_only_with_probes(
-    synthesized: Synthesized, env: EnvironmentConfig
-) -> None:
-    deployments = synthesized.resources(_stack(env), "kubernetes_deployment_v1")
-    if env.environment != "staging":
-        assert deployments == {}
-        return
-    spec = one(deployments)["spec"]["template"]["spec"]
-    assert spec["security_context"]["run_as_non_root"] is True
-    (container,) = spec["container"]
-    assert container["security_context"]["read_only_root_filesystem"] is True
-    assert container["security_context"]["allow_privilege_escalation"] is False
-    assert container["security_context"]["capabilities"]["drop"] == ["ALL"]
-    assert container["liveness_probe"]["http_get"]["path"] == "/health"
-    assert container["readiness_probe"]["http_get"]["path"] == "/ready"
-    ingress = one(synthesized.resources(_stack(env), "kubernetes_ingress_v1"))
-    annotations = ingress["metadata"]["annotations"]
-    assert annotations["alb.ingress.kubernetes.io/ssl-policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
-    assert ref(annotations["alb.ingress.kubernetes.io/certificate-arn"])[0] == "aws_acm_certificate"
-    assert ref(annotations["alb.ingress.kubernetes.io/wafv2-acl-arn"])[0] == "aws_wafv2_web_acl"

@@ -158,3 +158,11 @@ def test_database_url_keeps_everything_but_the_database() -> None:
         == "postgresql://u:p@ss/w?rd@db.example:6432/t1?sslmode=require"
     )
     assert testdb.database_url("postgresql://postgres@127.0.0.1", "t2") == "postgresql://postgres@127.0.0.1/t2"
+
+
+def test_the_readme_shows_the_documented_example_word_for_word() -> None:
+    """The README's isolation test is the docstring's, which the test above runs: neither can drift."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("An isolation test in five lines", 1)[1]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert block == documented_example()

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-import kubernetes_validate  # type: ignore[import-untyped]  # no type hints shipped
+import kubernetes_validate
 import pytest
 import yaml
 

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate  # type: ignore[import-untyped]  # no type hints shipped
+import kubernetes_validate
 import pytest
 
 from qualisys_infra.app import testpool

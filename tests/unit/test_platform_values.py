@@ -44,6 +44,7 @@ def _every_chart(env: EnvironmentConfig) -> dict[str, values.Values]:
         "aws-for-fluent-bit": values.aws_for_fluent_bit(env, log_group=LOG_GROUP, role_arn=ROLE),
         "cluster-autoscaler": values.cluster_autoscaler(env, cluster="qualisys-x", role_arn=ROLE),
         "metrics-server": values.metrics_server(),
+        "argo-rollouts": values.argo_rollouts(),
     }
 
 
@@ -62,7 +63,7 @@ def test_values_survive_yaml_and_tokens_pass_through_unchanged(env: EnvironmentC
         text = values.to_yaml(built)
         assert yaml.safe_load(text) == built, chart
         assert text == values.to_yaml(_every_chart(env)[chart]), "same settings, same text"
-        if chart not in ("kube-prometheus-stack", "metrics-server"):
+        if chart not in ("kube-prometheus-stack", "metrics-server", "argo-rollouts"):
             assert ROLE in text, chart
 
 

@@ -94,8 +94,10 @@ class StackRunner:
         configs = [f"-backend-config={Path(c).resolve()}" for c in self.backend_configs]
         self._run("init", stack, ["init", "-input=false", "-no-color", *configs, *extra])
 
-    def plan(self, stack: str) -> Path:
-        """init, plan -out, show -json; returns the plan JSON path (written atomically)."""
+    def plan(self, stack: str, variables: Mapping[str, str] | None = None) -> Path:
+        """init, plan -out, show -json; returns the plan JSON path (written atomically).
+
+        ``variables`` are the stack's input variables (``-var``), recorded in the plan."""
         binary, as_json, stamp = self.plan_paths(stack)
         binary.parent.mkdir(parents=True, exist_ok=True)
         stamp.unlink(missing_ok=True)  # a new plan has not been reviewed yet
@@ -103,7 +105,8 @@ class StackRunner:
         self.init(stack)
         self.progress(f"{stack}: plan")
         lock = f"-lock-timeout={self.lock_timeout}"
-        self._run("plan", stack, ["plan", "-input=false", "-no-color", lock, f"-out={binary.resolve()}"])
+        inputs = [f"-var={name}={value}" for name, value in sorted((variables or {}).items())]
+        self._run("plan", stack, ["plan", "-input=false", "-no-color", lock, *inputs, f"-out={binary.resolve()}"])
         shown = self.show_json(stack, binary)
         tmp = as_json.with_suffix(".json.tmp")
         tmp.write_text(shown, encoding="utf-8")
@@ -134,6 +137,11 @@ def bootstrap_outputs(runner: StackRunner, stack: str) -> dict[str, Any]:
                 "plan: the state bucket does not exist yet; run `qualisys-infra bootstrap` first"
             ) from None
         raise
+    return stack_outputs(runner, stack)
+
+
+def stack_outputs(runner: StackRunner, stack: str) -> dict[str, Any]:
+    """``terraform output -json`` of an initialized stack: each output's value (empty: no state yet)."""
     result = runner._run("output", stack, ["output", "-json", "-no-color"])
     try:
         raw = json.loads(result.stdout or "{}")

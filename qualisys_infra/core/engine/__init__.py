@@ -19,6 +19,8 @@ from cdktn import (
     TerraformResource,
     TerraformResourceLifecycle,
     TerraformStack,
+    TerraformVariable,
+    TerraformVariableValidationConfig,
     Token,
 )
 from constructs import Construct, Node
@@ -47,5 +49,7 @@ __all__ = [
     "TerraformResource",
     "TerraformResourceLifecycle",
     "TerraformStack",
+    "TerraformVariable",
+    "TerraformVariableValidationConfig",
     "Token",
 ]

@@ -1,4 +1,4 @@
-"""The Kubernetes provider bindings (``cdktn-provider-kubernetes``) the platform stack uses."""
+"""The Kubernetes provider bindings (``cdktn-provider-kubernetes``) the platform and apps stacks use."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from cdktn_provider_kubernetes import (
     deployment_v1,
     ingress_v1,
     limit_range_v1,
+    manifest,
     namespace_v1,
     network_policy_v1,
     provider,
@@ -21,6 +22,7 @@ __all__ = [
     "deployment_v1",
     "ingress_v1",
     "limit_range_v1",
+    "manifest",
     "namespace_v1",
     "network_policy_v1",
     "provider",

@@ -1,0 +1,370 @@
+"""One service's Kubernetes objects, as plain JSON: the Argo Rollouts ``Rollout`` with its probes,
+resources and restricted security context, the analysis that gates each step, the services the
+rollout moves traffic between, the ALB ingress, a HorizontalPodAutoscaler, a PodDisruptionBudget
+and a ServiceMonitor.
+
+Two strategies, one object (story 0.12 AC4: rehearse in staging what production does):
+
+- ``CANARY`` (production): 10 % → 50 % → 100 % of the ALB's traffic through Argo's ALB traffic
+  routing; after each weight a pause and an analysis (the 5xx rate from Prometheus below 5 % and
+  ``/health`` answering), which aborts and rolls back by itself when it fails;
+- ``BLUE_GREEN`` (staging, dev): the new pods start behind the preview service, the same analysis
+  runs against them before promotion, and the active service switches only when it passes.
+
+Both surge one pod at a time and never take one away first (``maxSurge: 1``, ``maxUnavailable: 0``
+for the canary, a full preview set for blue-green: story 0.11 AC3).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLLOUTS_API = "argoproj.io/v1alpha1"
+CANARY_WEIGHTS = (10, 50, 100)
+ERROR_RATE_LIMIT = 0.05
+HEALTH_PATH = "/health"
+READY_PATH = "/ready"
+METRICS_PATH = "/metrics"
+SERVICE_PORT = 80
+# The service's metric of served requests (prometheus-client's counter in services/hello): the 5xx
+# rate is its share of responses with a 5xx status.
+REQUESTS_METRIC = "http_requests_total"
+
+Obj = dict[str, Any]
+
+
+class Strategy(enum.Enum):
+    CANARY = "canary"
+    BLUE_GREEN = "blueGreen"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceSpec:
+    """What one service needs to run: its image, where, how big, and how it is reached.
+
+    ``image`` is the full reference (``<registry>/<repository>:<tag>``); ``host`` the ingress host;
+    ``ingress_annotations`` the edge's ALB annotations (TLS, WAF, targets); ``prometheus_url`` the
+    in-cluster Prometheus the analysis asks.
+    """
+
+    name: str
+    namespace: str
+    image: str
+    version: str
+    port: int
+    host: str
+    strategy: Strategy
+    prometheus_url: str
+    ingress_annotations: Mapping[str, str] = field(default_factory=dict)
+    min_replicas: int = 2
+    max_replicas: int = 6
+    cpu_target_percent: int = 70
+    requests: Mapping[str, str] = field(default_factory=lambda: {"cpu": "100m", "memory": "128Mi"})
+    limits: Mapping[str, str] = field(default_factory=lambda: {"cpu": "500m", "memory": "256Mi"})
+    run_as_user: int = 65532
+    pause_seconds: int = 120
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/part-of": "qualisys"}
+
+    @property
+    def stable_service(self) -> str:
+        """The service the ingress sends (stable) traffic to: the canary's stable or blue-green's active."""
+        return f"{self.name}-stable"
+
+    @property
+    def candidate_service(self) -> str:
+        """The service of the new pods: the canary service or blue-green's preview."""
+        return f"{self.name}-candidate"
+
+    @property
+    def analysis_template(self) -> str:
+        return f"{self.name}-health"
+
+
+def _metadata(spec: ServiceSpec, name: str, **extra: Any) -> Obj:
+    return {"name": name, "namespace": spec.namespace, "labels": spec.labels, **extra}
+
+
+def _probe(path: str, *, period: int, failures: int) -> Obj:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
+
+
+def pod_template(spec: ServiceSpec) -> Obj:
+    """The pods: non-root with a fixed user, read-only root, no capabilities, RuntimeDefault seccomp,
+    no service-account token; ``/health`` liveness, ``/ready`` readiness, requests and limits."""
+    return {
+        "metadata": {"labels": spec.labels},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": spec.run_as_user,
+                "runAsGroup": spec.run_as_user,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "topology.kubernetes.io/zone",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": spec.labels},
+                }
+            ],
+            "containers": [
+                {
+                    "name": spec.name,
+                    "image": spec.image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "ports": [{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
+                    "env": [
+                        {"name": "PORT", "value": str(spec.port)},
+                        {"name": f"{spec.name.upper()}_VERSION", "value": spec.version},
+                    ],
+                    "startupProbe": _probe(HEALTH_PATH, period=2, failures=30),
+                    "livenessProbe": _probe(HEALTH_PATH, period=10, failures=3),
+                    "readinessProbe": _probe(READY_PATH, period=5, failures=2),
+                    "resources": {"requests": dict(spec.requests), "limits": dict(spec.limits)},
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "runAsNonRoot": True,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _analysis_ref(spec: ServiceSpec) -> Obj:
+    return {
+        "templates": [{"templateName": spec.analysis_template}],
+        "args": [{"name": "service", "value": spec.candidate_service}],
+    }
+
+
+def canary_steps(spec: ServiceSpec) -> list[Obj]:
+    """Each weight of :data:`CANARY_WEIGHTS` but the last: set it, pause, analyse; then 100 %."""
+    steps: list[Obj] = []
+    for weight in CANARY_WEIGHTS[:-1]:
+        steps += [
+            {"setWeight": weight},
+            {"pause": {"duration": f"{spec.pause_seconds}s"}},
+            {"analysis": _analysis_ref(spec)},
+        ]
+    steps.append({"setWeight": CANARY_WEIGHTS[-1]})
+    return steps
+
+
+def _strategy(spec: ServiceSpec) -> Obj:
+    if spec.strategy is Strategy.CANARY:
+        return {
+            "canary": {
+                "stableService": spec.stable_service,
+                "canaryService": spec.candidate_service,
+                "maxSurge": 1,
+                "maxUnavailable": 0,
+                "abortScaleDownDelaySeconds": 30,
+                "trafficRouting": {"alb": {"ingress": spec.name, "servicePort": SERVICE_PORT}},
+                "steps": canary_steps(spec),
+            }
+        }
+    return {
+        "blueGreen": {
+            "activeService": spec.stable_service,
+            "previewService": spec.candidate_service,
+            "autoPromotionEnabled": True,
+            "prePromotionAnalysis": _analysis_ref(spec),
+            "scaleDownDelaySeconds": 30,
+        }
+    }
+
+
+def rollout(spec: ServiceSpec) -> Obj:
+    """The Argo Rollouts ``Rollout``; the replica count is the autoscaler's (none set here)."""
+    return {
+        "apiVersion": ROLLOUTS_API,
+        "kind": "Rollout",
+        "metadata": _metadata(spec, spec.name),
+        "spec": {
+            "revisionHistoryLimit": 3,
+            "progressDeadlineSeconds": 600,
+            "progressDeadlineAbort": True,
+            "selector": {"matchLabels": spec.labels},
+            "template": pod_template(spec),
+            "strategy": _strategy(spec),
+        },
+    }
+
+
+def error_rate_query(spec: ServiceSpec, service: str) -> str:
+    """PromQL: the share of ``service``'s responses with a 5xx status over the last two minutes."""
+    selector = f'namespace="{spec.namespace}",service="{service}"'
+    requests = f"sum(rate({REQUESTS_METRIC}{{{selector}}}[2m]))"
+    errors = f'sum(rate({REQUESTS_METRIC}{{{selector},status=~"5.."}}[2m]))'
+    # No traffic yet gives no sample: `or vector(0)` makes that a 0 % error rate, not a failure.
+    return f"({errors} or vector(0)) / ({requests} > 0 or vector(1))"
+
+
+def analysis_template(spec: ServiceSpec) -> Obj:
+    """Two metrics, each of which fails the analysis (and so aborts the rollout) on its own."""
+    return {
+        "apiVersion": ROLLOUTS_API,
+        "kind": "AnalysisTemplate",
+        "metadata": _metadata(spec, spec.analysis_template),
+        "spec": {
+            "args": [{"name": "service"}],
+            "metrics": [
+                {
+                    "name": "error-rate",
+                    "interval": "30s",
+                    "count": 4,
+                    "failureLimit": 1,
+                    "successCondition": f"result[0] < {ERROR_RATE_LIMIT}",
+                    "provider": {
+                        "prometheus": {
+                            "address": spec.prometheus_url,
+                            "query": error_rate_query(spec, "{{args.service}}"),
+                        }
+                    },
+                },
+                {
+                    "name": "health",
+                    "interval": "10s",
+                    "count": 3,
+                    "failureLimit": 0,
+                    "successCondition": 'result == "ok"',
+                    "provider": {
+                        "web": {
+                            "url": f"http://{{{{args.service}}}}.{spec.namespace}.svc:{SERVICE_PORT}{HEALTH_PATH}",
+                            "jsonPath": "{$.status}",
+                            "timeoutSeconds": 5,
+                        }
+                    },
+                },
+            ],
+        },
+    }
+
+
+def service(spec: ServiceSpec, name: str) -> Obj:
+    """A ClusterIP service on :data:`SERVICE_PORT`; Argo adds the pod-hash selector to route it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(spec, name),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": spec.labels,
+            "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def ingress(spec: ServiceSpec) -> Obj:
+    """The internet-facing ALB ingress behind the edge (TLS, WAF). With the canary, Argo writes the
+    weighted forward action into the ``actions.<stable>`` annotation the backend names."""
+    if spec.strategy is Strategy.CANARY:
+        port: Obj = {"name": "use-annotation"}
+    else:
+        port = {"number": SERVICE_PORT}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _metadata(
+            spec,
+            spec.name,
+            annotations={
+                **spec.ingress_annotations,
+                "alb.ingress.kubernetes.io/healthcheck-path": HEALTH_PATH,
+            },
+        ),
+        "spec": {
+            "ingressClassName": "alb",
+            "rules": [
+                {
+                    "host": spec.host,
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": spec.stable_service, "port": port}},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
+def autoscaler(spec: ServiceSpec) -> Obj:
+    """Scale the Rollout between the minimum and maximum at 70 % CPU of the requests (spec section 6)."""
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _metadata(spec, spec.name),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "name": spec.name},
+            "minReplicas": spec.min_replicas,
+            "maxReplicas": spec.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": spec.cpu_target_percent},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def disruption_budget(spec: ServiceSpec) -> Obj:
+    """Voluntary disruptions (node drains, upgrades) take at most one pod at a time."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _metadata(spec, spec.name),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": spec.labels}},
+    }
+
+
+def service_monitor(spec: ServiceSpec) -> Obj:
+    """Prometheus scrapes ``/metrics`` of both services' pods (the analysis reads what it scraped)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": _metadata(spec, spec.name),
+        "spec": {
+            "selector": {"matchLabels": spec.labels},
+            "namespaceSelector": {"matchNames": [spec.namespace]},
+            "endpoints": [{"port": "http", "path": METRICS_PATH, "interval": "15s"}],
+        },
+    }
+
+
+def service_objects(spec: ServiceSpec) -> dict[str, Obj]:
+    """Every object of the service, by a stable construct id."""
+    return {
+        "rollout": rollout(spec),
+        "analysis": analysis_template(spec),
+        "service-stable": service(spec, spec.stable_service),
+        "service-candidate": service(spec, spec.candidate_service),
+        "ingress": ingress(spec),
+        "autoscaler": autoscaler(spec),
+        "disruption-budget": disruption_budget(spec),
+        "service-monitor": service_monitor(spec),
+    }

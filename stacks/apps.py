@@ -1,0 +1,88 @@
+"""``<env>-apps``: the platform's services (hello first), each rolled out by Argo Rollouts.
+
+The image tag of each service is a Terraform variable, ``<service>_image_tag``: an input of the
+plan, recorded in it and shown by the review, so a release is a reviewed plan like any other change
+(``qualisys-infra release``). The stack outputs the tags it runs (``image_tags``); a plan that is
+not a release reads them back, so an infrastructure change never changes what runs.
+
+Production rolls out by canary (10 % → 50 % → 100 % behind analysis); every other environment by
+blue-green with the same analysis before promotion, so the strategy is rehearsed in staging first.
+"""
+
+from __future__ import annotations
+
+from modules.apps.objects import ServiceSpec, Strategy
+from modules.apps.service import AppService
+from modules.eks import EksCluster
+from modules.platform.edge import IngressEdge
+from modules.platform.namespaces import APP_PORT, MONITORING
+from modules.platform.providers import configure_cluster_providers
+from modules.platform.values import KPS_FULLNAME
+from qualisys_infra.core.engine import Construct, Fn, TerraformVariable
+from qualisys_infra.core.naming import SERVICES, image_tag_variable
+from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
+from stacks.base import EnvironmentStack
+
+CANARY_ENVIRONMENTS = ("production",)
+PROMETHEUS_URL = f"http://{KPS_FULLNAME}-prometheus.{MONITORING}.svc:9090"
+# A git commit (7 to 40 hex digits) or a release version: what the service workflows tag images with.
+# `[.]`, not `\.`: the pattern sits in an HCL string, where `\.` is not a valid escape.
+IMAGE_TAG_PATTERN = r"^([0-9a-f]{7,40}|v?[0-9]+[.][0-9]+[.][0-9]+)$"
+
+
+class AppsStack(EnvironmentStack):
+    """Each service of :data:`~qualisys_infra.core.naming.SERVICES` in the environment's namespace."""
+
+    KIND = "apps"
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        account: AccountConfig,
+        env: EnvironmentConfig,
+        cluster: EksCluster,
+        edge: IngressEdge,
+    ) -> None:
+        super().__init__(scope, account=account, env=env)
+        ctx = self.account_context()
+        configure_cluster_providers(self, cluster=cluster, region=env.region, helm_too=False)
+        registry = f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com"
+        strategy = Strategy.CANARY if env.environment in CANARY_ENVIRONMENTS else Strategy.BLUE_GREEN
+        annotations = edge.alb_annotations()
+        self.services: dict[str, AppService] = {}
+        tags: dict[str, str] = {}
+        for name in SERVICES:
+            variable = TerraformVariable(
+                self,
+                image_tag_variable(name),
+                type="string",
+                nullable=False,
+                description=f"Image tag of {name} to run (a git commit or a release version): set by"
+                " `qualisys-infra release`, read back from the stack's outputs otherwise",
+            )
+            variable.add_validation(
+                condition=Fn.can(Fn.regex(IMAGE_TAG_PATTERN, variable.string_value)),
+                error_message=f"{image_tag_variable(name)}: expected a git commit (7-40 hex digits)"
+                " or a version like v1.2.3",
+            )
+            tag = variable.string_value
+            tags[name] = tag
+            self.services[name] = AppService(
+                self,
+                name,
+                spec=ServiceSpec(
+                    name=name,
+                    namespace=env.environment,
+                    image=f"{registry}/{account.project}-{name}:{tag}",
+                    version=tag,
+                    port=APP_PORT,
+                    host=env.ingress_domain,
+                    strategy=strategy,
+                    prometheus_url=PROMETHEUS_URL,
+                    ingress_annotations=annotations,
+                ),
+            )
+        self.outputs(
+            {"image_tags": (tags, "The image tag each service runs (read back by plans that are not releases)")}
+        )

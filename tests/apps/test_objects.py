@@ -1,0 +1,140 @@
+"""The service objects of modules.apps.objects, checked without the engine: valid against
+Kubernetes' schemas and the Argo Rollouts CRDs, the analysis queries valid PromQL, the strategies
+as the spec asks (stories 0.11 and 0.12)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import promql_parser
+import pytest
+
+from modules.apps.objects import (
+    CANARY_WEIGHTS,
+    ERROR_RATE_LIMIT,
+    ServiceSpec,
+    Strategy,
+    error_rate_query,
+    service_objects,
+)
+from tests.apps.schemas import validate
+
+K8S = "1.33"
+
+
+def _spec(strategy: Strategy) -> ServiceSpec:
+    return ServiceSpec(
+        name="hello",
+        namespace="staging",
+        image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/qualisys-hello:0123abc",
+        version="0123abc",
+        port=8080,
+        host="staging.qualisys.dev",
+        strategy=strategy,
+        prometheus_url="http://kps-prometheus.monitoring.svc:9090",
+        ingress_annotations={"alb.ingress.kubernetes.io/scheme": "internet-facing"},
+    )
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_every_object_is_valid_against_its_schema(strategy: Strategy) -> None:
+    objects = service_objects(_spec(strategy))
+    assert {o["kind"] for o in objects.values()} == {
+        "Rollout",
+        "AnalysisTemplate",
+        "Service",
+        "Ingress",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "ServiceMonitor",
+    }
+    for obj in objects.values():
+        validate(obj, K8S)
+
+
+@pytest.mark.parametrize(
+    ("kind", "plant"),
+    [
+        ("Rollout", lambda o: o["spec"]["strategy"]["canary"].update(setWieght=10)),
+        ("Rollout", lambda o: o["spec"]["template"]["spec"]["containers"][0].update(imagePullPolicy=3)),
+        ("AnalysisTemplate", lambda o: o["spec"]["metrics"][0].update(provider={"prometheus": {"querry": "up"}})),
+        ("HorizontalPodAutoscaler", lambda o: o["spec"].update(minReplica=2)),
+        ("Ingress", lambda o: o["spec"]["rules"][0]["http"]["paths"][0].update(backendd={})),
+        ("PodDisruptionBudget", lambda o: o["spec"].update(maxUnavailabe=1)),
+    ],
+)
+def test_a_planted_mistake_fails_the_schema(kind: str, plant: Any) -> None:
+    (obj,) = [copy.deepcopy(o) for o in service_objects(_spec(Strategy.CANARY)).values() if o["kind"] == kind]
+    plant(obj)
+    with pytest.raises((jsonschema.ValidationError, kubernetes_validate.ValidationError)):
+        validate(obj, K8S)
+
+
+def test_the_error_rate_query_is_promql_before_and_after_the_argument() -> None:
+    spec = _spec(Strategy.CANARY)
+    (template,) = [o for o in service_objects(spec).values() if o["kind"] == "AnalysisTemplate"]
+    (metric,) = [m for m in template["spec"]["metrics"] if "prometheus" in m["provider"]]
+    query = metric["provider"]["prometheus"]["query"]
+    assert query == error_rate_query(spec, "{{args.service}}")
+    # Argo substitutes {{args.service}} before it asks Prometheus: what Prometheus parses is this.
+    expanded = query.replace("{{args.service}}", spec.candidate_service)
+    parsed = promql_parser.parse(expanded)
+    assert parsed is not None
+    assert 'status=~"5.."' in expanded and f'service="{spec.candidate_service}"' in expanded
+    assert metric["successCondition"] == f"result[0] < {ERROR_RATE_LIMIT}" and ERROR_RATE_LIMIT == 0.05
+    with pytest.raises(ValueError):
+        promql_parser.parse(expanded.replace("[2m]", "[2 minutes]"))
+
+
+def test_production_canary_goes_10_50_100_with_analysis_after_each_step() -> None:
+    spec = _spec(Strategy.CANARY)
+    canary = service_objects(spec)["rollout"]["spec"]["strategy"]["canary"]
+    weights = [s["setWeight"] for s in canary["steps"] if "setWeight" in s]
+    assert tuple(weights) == CANARY_WEIGHTS == (10, 50, 100)
+    kinds = [next(iter(s)) for s in canary["steps"]]
+    assert kinds == ["setWeight", "pause", "analysis", "setWeight", "pause", "analysis", "setWeight"]
+    for step in canary["steps"]:
+        if "analysis" in step:
+            assert step["analysis"]["templates"] == [{"templateName": "hello-health"}]
+            assert step["analysis"]["args"] == [{"name": "service", "value": "hello-candidate"}]
+    assert canary["maxUnavailable"] == 0 and canary["maxSurge"] == 1
+    assert canary["trafficRouting"] == {"alb": {"ingress": "hello", "servicePort": 80}}
+    ingress = service_objects(spec)["ingress"]
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": canary["stableService"], "port": {"name": "use-annotation"}}
+
+
+def test_staging_rehearses_with_blue_green_and_the_same_analysis() -> None:
+    spec = _spec(Strategy.BLUE_GREEN)
+    blue_green = service_objects(spec)["rollout"]["spec"]["strategy"]["blueGreen"]
+    assert blue_green["prePromotionAnalysis"]["templates"] == [{"templateName": "hello-health"}]
+    assert blue_green["activeService"] == "hello-stable" and blue_green["previewService"] == "hello-candidate"
+    backend = service_objects(spec)["ingress"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "hello-stable", "port": {"number": 80}}
+
+
+def test_pods_are_restricted_probed_and_sized() -> None:
+    objects = service_objects(_spec(Strategy.CANARY))
+    pod = objects["rollout"]["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = pod["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert set(container["resources"]) == {"requests", "limits"}
+    hpa = objects["autoscaler"]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "hello"}
+    assert hpa["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    assert hpa["minReplicas"] >= 2
+    assert objects["disruption-budget"]["spec"]["maxUnavailable"] == 1
+    assert "replicas" not in objects["rollout"]["spec"], "the autoscaler owns the replica count"

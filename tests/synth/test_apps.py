@@ -1,0 +1,86 @@
+"""The `<env>-apps` stacks as synthesized: every Kubernetes object valid against the real schemas,
+the image tag a plan input, the strategy per environment, the objects every workload needs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from modules.apps.objects import CANARY_WEIGHTS
+from qualisys_infra.core.naming import SERVICES, image_tag_variable
+from tests.apps.schemas import validate
+from tests.conftest import Synthesized
+
+ENVIRONMENTS = ("dev", "staging", "production")
+
+
+def _objects(synthesized: Synthesized, env: str) -> dict[str, dict[str, Any]]:
+    return {name: r["manifest"] for name, r in synthesized.resources(f"{env}-apps", "kubernetes_manifest").items()}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_object_of_every_workload_is_valid(synthesized: Synthesized, env: str) -> None:
+    objects = _objects(synthesized, env)
+    version = next(e for e in synthesized.settings.environments if e.environment == env).eks_kubernetes_version
+    kinds = [o["kind"] for o in objects.values()]
+    for service in SERVICES:
+        assert sum(1 for o in objects.values() if o["kind"] == "Rollout" and o["metadata"]["name"] == service) == 1
+    for kind in ("Rollout", "AnalysisTemplate", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress"):
+        assert kinds.count(kind) == len(SERVICES), kind
+    for obj in objects.values():
+        validate(obj, version)
+        assert obj["metadata"]["namespace"] == env
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_image_tag_is_a_validated_plan_input_and_an_output(synthesized: Synthesized, env: str) -> None:
+    stack = synthesized.stacks[f"{env}-apps"]
+    for service in SERVICES:
+        name = image_tag_variable(service)
+        variable = stack["variable"][name]
+        assert variable["type"] == "string" and variable["nullable"] is False and "default" not in variable
+        (rule,) = variable["validation"]
+        assert f"var.{name}" in rule["condition"] and "\\." not in rule["condition"]
+        (rollout,) = [o for o in _objects(synthesized, env).values() if o["kind"] == "Rollout"]
+        (container,) = rollout["spec"]["template"]["spec"]["containers"]
+        assert container["image"].endswith(f"/qualisys-{service}:${{var.{name}}}")
+        assert ".dkr.ecr." in container["image"]
+        assert stack["output"]["image_tags"]["value"] == {service: f"${{var.{name}}}"}
+
+
+def test_production_rolls_out_by_canary_and_the_others_rehearse_blue_green(synthesized: Synthesized) -> None:
+    for env in ENVIRONMENTS:
+        (rollout,) = [o for o in _objects(synthesized, env).values() if o["kind"] == "Rollout"]
+        strategy = rollout["spec"]["strategy"]
+        if env == "production":
+            steps = strategy["canary"]["steps"]
+            assert [s["setWeight"] for s in steps if "setWeight" in s] == list(CANARY_WEIGHTS)
+            assert sum(1 for s in steps if "analysis" in s) == len(CANARY_WEIGHTS) - 1
+        else:
+            assert strategy["blueGreen"]["prePromotionAnalysis"]["templates"] == [{"templateName": "hello-health"}]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_ingress_goes_through_the_platform_edge_on_the_environment_host(synthesized: Synthesized, env: str) -> None:
+    (ingress,) = [o for o in _objects(synthesized, env).values() if o["kind"] == "Ingress"]
+    config = next(e for e in synthesized.settings.environments if e.environment == env)
+    assert ingress["spec"]["rules"][0]["host"] == config.ingress_domain
+    annotations = ingress["metadata"]["annotations"]
+    # the certificate and web ACL are the platform stack's, read through its outputs
+    for key in ("alb.ingress.kubernetes.io/certificate-arn", "alb.ingress.kubernetes.io/wafv2-acl-arn"):
+        assert "terraform_remote_state" in annotations[key] and f"{env}-platform" in annotations[key], key
+    assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/health"
+    assert annotations["alb.ingress.kubernetes.io/ssl-policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+    assert annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+
+
+def test_the_platform_installs_argo_rollouts_and_no_workload(synthesized: Synthesized) -> None:
+    for env in ENVIRONMENTS:
+        releases = synthesized.resources(f"{env}-platform", "helm_release")
+        (argo,) = [r for r in releases.values() if r["chart"] == "argo-rollouts"]
+        assert argo["namespace"] == "kube-system" and argo["version"]
+        platform = json.dumps(synthesized.stacks[f"{env}-platform"])
+        assert "kubernetes_deployment_v1" not in platform and '"hello"' not in platform
