@@ -62,7 +62,7 @@ scan: synth $(CHECKOV_STAMP) ## the security gate: checkov over every synthesize
 environments: setup ## list and validate environments/*.tfvars
 	@$(BIN)/qualisys-infra environments
 
-lint: setup ## ruff and mypy --strict on the toolkit's own code
+lint: setup $(HELLO_STAMP) ## ruff and mypy --strict on the toolkit's own code
 	@echo "lint: ruff check"
 	@$(BIN)/ruff check --quiet .
 	@echo "lint: ruff format --check"

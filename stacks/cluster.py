@@ -171,7 +171,8 @@ class ClusterStack(EnvironmentStack):
             ),
         )
         nodes = [g.node_group for g in self.node_groups]
-        self.eks.addon("vpc-cni", role=cni)
+        # The network policy agent: without it every NetworkPolicy of the platform stack is ignored.
+        self.eks.addon("vpc-cni", role=cni, configuration={"enableNetworkPolicy": "true"})
         self.eks.addon("kube-proxy")
         self.eks.addon("eks-pod-identity-agent")
         self.eks.addon("coredns", after=nodes)  # needs nodes to schedule on

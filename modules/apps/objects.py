@@ -1,7 +1,7 @@
 """One service's Kubernetes objects, as plain JSON: the Argo Rollouts ``Rollout`` with its probes,
 resources and restricted security context, the analysis that gates each step, the services the
 rollout moves traffic between, the ALB ingress, a HorizontalPodAutoscaler, a PodDisruptionBudget
-and a ServiceMonitor.
+and a PodMonitor.
 
 Two strategies, one object (story 0.12 AC4: rehearse in staging what production does):
 
@@ -32,6 +32,11 @@ SERVICE_PORT = 80
 # The service's metric of served requests (prometheus-client's counter in services/hello): the 5xx
 # rate is its share of responses with a 5xx status.
 REQUESTS_METRIC = "http_requests_total"
+# The routes that are not users' requests (their route label, as services/hello labels requests).
+NOT_USER_ROUTES = (HEALTH_PATH, READY_PATH, METRICS_PATH)
+# Argo Rollouts labels each revision's pods with this; the PodMonitor copies it onto their series.
+POD_HASH = "rollouts-pod-template-hash"
+POD_HASH_LABEL = POD_HASH.replace("-", "_")
 
 Obj = dict[str, Any]
 
@@ -147,9 +152,14 @@ def pod_template(spec: ServiceSpec) -> Obj:
 
 
 def _analysis_ref(spec: ServiceSpec) -> Obj:
+    """The analysis of the new pods: their service (for /health) and their pod-template hash (for
+    their own series in Prometheus), which Argo fills in with the revision being rolled out."""
     return {
         "templates": [{"templateName": spec.analysis_template}],
-        "args": [{"name": "service", "value": spec.candidate_service}],
+        "args": [
+            {"name": "service", "value": spec.candidate_service},
+            {"name": "pod-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
+        ],
     }
 
 
@@ -207,9 +217,11 @@ def rollout(spec: ServiceSpec) -> Obj:
     }
 
 
-def error_rate_query(spec: ServiceSpec, service: str) -> str:
-    """PromQL: the share of ``service``'s responses with a 5xx status over the last two minutes."""
-    selector = f'namespace="{spec.namespace}",service="{service}"'
+def error_rate_query(spec: ServiceSpec, pod_hash: str) -> str:
+    """PromQL: the share of the 5xx responses of the pods of one revision (their pod-template hash)
+    over the last two minutes, counting only the requests users make: probes, the load balancer's
+    health checks and scrapes are all 200s, and would dilute a failing canary below the limit."""
+    selector = f'namespace="{spec.namespace}",{POD_HASH_LABEL}="{pod_hash}",route!~"{"|".join(NOT_USER_ROUTES)}"'
     requests = f"sum(rate({REQUESTS_METRIC}{{{selector}}}[2m]))"
     errors = f'sum(rate({REQUESTS_METRIC}{{{selector},status=~"5.."}}[2m]))'
     # No traffic yet gives no sample: `or vector(0)` makes that a 0 % error rate, not a failure.
@@ -223,7 +235,7 @@ def analysis_template(spec: ServiceSpec) -> Obj:
         "kind": "AnalysisTemplate",
         "metadata": _metadata(spec, spec.analysis_template),
         "spec": {
-            "args": [{"name": "service"}],
+            "args": [{"name": "service"}, {"name": "pod-hash"}],
             "metrics": [
                 {
                     "name": "error-rate",
@@ -234,7 +246,7 @@ def analysis_template(spec: ServiceSpec) -> Obj:
                     "provider": {
                         "prometheus": {
                             "address": spec.prometheus_url,
-                            "query": error_rate_query(spec, "{{args.service}}"),
+                            "query": error_rate_query(spec, "{{args.pod-hash}}"),
                         }
                     },
                 },
@@ -342,16 +354,19 @@ def disruption_budget(spec: ServiceSpec) -> Obj:
     }
 
 
-def service_monitor(spec: ServiceSpec) -> Obj:
-    """Prometheus scrapes ``/metrics`` of both services' pods (the analysis reads what it scraped)."""
+def pod_monitor(spec: ServiceSpec) -> Obj:
+    """Prometheus scrapes ``/metrics`` of every pod of the service once (a ServiceMonitor would
+    scrape each pod once per service: both select the same pods between rollouts), labelled with
+    the pod's revision, which the analysis selects the new pods by."""
     return {
         "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
+        "kind": "PodMonitor",
         "metadata": _metadata(spec, spec.name),
         "spec": {
             "selector": {"matchLabels": spec.labels},
             "namespaceSelector": {"matchNames": [spec.namespace]},
-            "endpoints": [{"port": "http", "path": METRICS_PATH, "interval": "15s"}],
+            "podMetricsEndpoints": [{"port": "http", "path": METRICS_PATH, "interval": "15s"}],
+            "podTargetLabels": [POD_HASH],
         },
     }
 
@@ -366,5 +381,5 @@ def service_objects(spec: ServiceSpec) -> dict[str, Obj]:
         "ingress": ingress(spec),
         "autoscaler": autoscaler(spec),
         "disruption-budget": disruption_budget(spec),
-        "service-monitor": service_monitor(spec),
+        "pod-monitor": pod_monitor(spec),
     }

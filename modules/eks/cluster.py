@@ -3,7 +3,8 @@ an OIDC provider for IRSA and managed add-ons."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from modules.account_context import AccountContext
@@ -232,13 +233,22 @@ class EksCluster(Construct):
                 depends_on=[entry],
             )
 
-    def addon(self, name: str, *, role: ServiceRole | None = None, after: Sequence[TerraformResource] = ()) -> None:
-        """A managed add-on at the version AWS pairs with the cluster's Kubernetes version."""
+    def addon(
+        self,
+        name: str,
+        *,
+        role: ServiceRole | None = None,
+        after: Sequence[TerraformResource] = (),
+        configuration: Mapping[str, object] | None = None,
+    ) -> None:
+        """A managed add-on at the version AWS pairs with the cluster's Kubernetes version;
+        ``configuration`` is its configuration values (the add-on's own JSON schema)."""
         eks_addon.EksAddon(
             self,
             f"addon-{name}",
             cluster_name=self.cluster.name,
             addon_name=name,
+            configuration_values=json.dumps(configuration, sort_keys=True) if configuration else None,
             service_account_role_arn=role.arn if role else None,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",

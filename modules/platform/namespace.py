@@ -111,7 +111,8 @@ class Namespace(Construct):
                         ports=[
                             network_policy_v1.NetworkPolicyV1SpecIngressPorts(port=str(p), protocol=proto)
                             for p, proto in ports
-                        ],
+                        ]
+                        or None,
                     )
                 ],
             ),
@@ -142,7 +143,8 @@ class Namespace(Construct):
         )
         self._egress(name, network_policy_v1.NetworkPolicyV1SpecEgressTo(namespace_selector=selector), ports)
 
-    def allow_ingress_from_namespace(self, name: str, namespace: str, *, ports: Ports) -> None:
+    def allow_ingress_from_namespace(self, name: str, namespace: str, *, ports: Ports = ()) -> None:
+        """Admit pods of ``namespace`` on ``ports`` (every port when none is given)."""
         selector = network_policy_v1.NetworkPolicyV1SpecIngressFromNamespaceSelector(
             match_labels={"kubernetes.io/metadata.name": namespace}
         )

@@ -5,7 +5,11 @@
   analysis (from kube-system) on the app port, and reach the data tier (5432, 6379) and HTTPS out;
 - ``playwright-pool`` reaches the web (80, 443);
 - ``monitoring`` is ``privileged`` (node-exporter, fluent-bit; the reason is written into its
-  annotation), scrapes every other namespace, and reaches the nodes and AWS.
+  annotation), talks within itself, admits Argo Rollouts' analysis on Prometheus' port and the API
+  server on the operator's webhook, scrapes every other namespace, and reaches the nodes and AWS.
+
+The policies are enforced by the VPC CNI's network policy agent, which the cluster stack turns on
+(``enableNetworkPolicy``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ MONITORING = "monitoring"
 KUBE_SYSTEM = "kube-system"
 PLAYWRIGHT_POOL = "playwright-pool"
 APP_PORT = 8080
+PROMETHEUS_PORT = 9090
+OPERATOR_WEBHOOK_PORT = 10250  # the Prometheus operator's admission webhook (kube-prometheus-stack)
 ANYWHERE = "0.0.0.0/0"
 MONITORING_REASON = (
     "node-exporter needs hostNetwork, hostPID and host paths, and fluent-bit reads /var/log on every node; "
@@ -64,6 +70,16 @@ def platform_namespaces(
         elif name == PLAYWRIGHT_POOL:
             namespace.allow_egress_to_network("allow-web-out", ANYWHERE, ports=((443, "TCP"), (80, "TCP")))
         elif name == MONITORING:
+            # Grafana, Prometheus, Alertmanager and the operator talk to each other; Argo Rollouts'
+            # analysis (kube-system) asks Prometheus; the API server calls the operator's webhook.
+            namespace.allow_ingress_from_namespace("allow-from-monitoring", MONITORING)
+            namespace.allow_egress_to_namespace("allow-to-monitoring", MONITORING)
+            namespace.allow_ingress_from_namespace(
+                "allow-rollout-analysis", KUBE_SYSTEM, ports=((PROMETHEUS_PORT, "TCP"),)
+            )
+            namespace.allow_ingress_from_network(
+                "allow-api-server-webhooks", network.vpc_cidr, ports=((OPERATOR_WEBHOOK_PORT, "TCP"),)
+            )
             for target in namespaces:
                 if target != MONITORING:
                     namespace.allow_egress_to_namespace(f"allow-scrape-{target}", target, ports=((APP_PORT, "TCP"),))

@@ -66,9 +66,10 @@ def kube_prometheus_stack(env: EnvironmentConfig) -> Values:
                         }
                     }
                 },
-                # Select every rule and ServiceMonitor, not only this release's.
+                # Select every rule, ServiceMonitor and PodMonitor (the apps stack's), not only this release's.
                 "ruleSelectorNilUsesHelmValues": False,
                 "serviceMonitorSelectorNilUsesHelmValues": False,
+                "podMonitorSelectorNilUsesHelmValues": False,
                 "securityContext": _non_root(fs_group=True),
             }
         },

@@ -334,7 +334,11 @@ def _raise_interrupted(signum: int, _frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except ToolkitError as exc:  # a type= function refused a value with the toolkit's own message
+        _print_error(exc)
+        return exc.exit_code
     project: Path = args.project_dir.resolve()
     handles_signals = threading.current_thread() is threading.main_thread()
     if handles_signals:
@@ -374,9 +378,13 @@ def _dispatch(args: argparse.Namespace, project: Path) -> int:
             return handler(args, project, progress)
         return _cmd_environments(args, project)
     except ToolkitError as exc:
-        for line in exc.lines():
-            print(f"error: {line}", file=sys.stderr)
+        _print_error(exc)
         return exc.exit_code
+
+
+def _print_error(exc: ToolkitError) -> None:
+    for line in exc.lines():
+        print(f"error: {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

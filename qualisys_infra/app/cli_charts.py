@@ -27,6 +27,7 @@ import requests
 import yaml
 
 from modules.platform.charts import Chart, every_pin
+from qualisys_infra.app.argtypes import seconds
 from qualisys_infra.core.errors import ToolkitError
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
@@ -67,7 +68,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds("--timeout"),
         default=DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help=f"give up on a repository after this long (default {DEFAULT_TIMEOUT_SECONDS:g})",

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from qualisys_infra.app.argtypes import number_between, seconds
 from qualisys_infra.core.errors import ToolkitError, UsageError
 
 if TYPE_CHECKING:  # psycopg and redis load only when a dev command runs
@@ -56,16 +57,6 @@ missing Redis ACL user is added, seeded rows are rewritten to their seeded value
 database recorded as production. The tenants' Redis passwords are neither printed nor kept
 (locally the app logs in as Redis's app_user).
 """
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"expected 0 to 3600 seconds, got {text}")
-    return value
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -120,13 +111,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     check.add_argument("--json", action="store_true", help="print the result as JSON (default: a table)")
     check.add_argument(
         "--wait",
-        type=_seconds,
+        type=number_between("--wait", 0.0, 3600.0, "a number of seconds"),
         default=0.0,
         metavar="SECONDS",
         help="check again until every check passes or SECONDS have passed (default: check once)",
     )
     check.add_argument(
-        "--timeout", type=_seconds, default=5.0, metavar="SECONDS", help="per HTTP request (default: %(default)s)"
+        "--timeout",
+        type=seconds("--timeout", 3600.0),
+        default=5.0,
+        metavar="SECONDS",
+        help="per HTTP request (default: %(default)s)",
     )
     check.add_argument(
         "--env-file",

@@ -87,8 +87,8 @@ def add_image_tags(parser: argparse.ArgumentParser) -> None:
 def _image_tag(text: str) -> tuple[str, str]:
     service, sep, tag = text.partition("=")
     if not sep or service not in SERVICES:
-        raise argparse.ArgumentTypeError(
-            f"got {text!r}, expected SERVICE=TAG with SERVICE one of {', '.join(SERVICES)}"
+        raise UsageError(
+            f"--image-tag: got {json.dumps(text)}, expected SERVICE=TAG with SERVICE one of {', '.join(SERVICES)}"
         )
     check_image_tag(tag, f"--image-tag {service}")
     return service, tag

@@ -28,6 +28,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from qualisys_infra.app.argtypes import percent
 from qualisys_infra.app.github import (
     FALLBACK_AUTHOR,
     Outcome,
@@ -93,7 +94,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--baseline-coverage", type=Path, default=None, metavar="FILE", help="coverage.xml to compare with (main's)"
     )
     parser.add_argument(
-        "--min-coverage", type=float, default=None, metavar="PCT", help="exit 1 when coverage is below PCT percent"
+        "--min-coverage",
+        type=percent("--min-coverage"),
+        default=None,
+        metavar="PCT",
+        help="exit 1 when coverage is below PCT percent",
     )
     parser.add_argument(
         "--shards",

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qualisys_infra.app.argtypes import percent, seconds
 from qualisys_infra.app.kube import KUBE_TOKEN_ENV, add_connection_options, connection_options
 from qualisys_infra.app.signoff import (
     DEFAULT_DASHBOARD_UID,
@@ -90,7 +91,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--json", action="store_true", help="print the result as JSON (default: a table)")
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds("--timeout"),
         default=DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help="per request to an endpoint",
@@ -154,7 +155,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="who posts the report (the workflow's token); a comment by anyone else does not count",
     )
     three.add_argument(
-        "--min-coverage", type=float, default=DEFAULT_MIN_COVERAGE, metavar="PCT", help="least coverage, in percent"
+        "--min-coverage",
+        type=percent("--min-coverage"),
+        default=DEFAULT_MIN_COVERAGE,
+        metavar="PCT",
+        help="least coverage, in percent",
     )
     four = parser.add_argument_group("4 monitoring")
     four.add_argument(
@@ -281,8 +286,6 @@ class Plan:
             raise UsageError(f"--report-key: got {args.report_key!r}, expected letters, digits, '.', '_' or '-'")
         self.report_key: str = args.report_key
         self.report_author: str = args.report_author
-        if not 0 <= args.min_coverage <= 100:
-            raise UsageError(f"--min-coverage: got {args.min_coverage:g}, expected a percentage from 0 to 100")
         self.min_coverage: float = args.min_coverage
         # 4
         self.grafana_url: str = args.grafana_url or environ.get("GRAFANA_URL", "")

@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from qualisys_infra.app.argtypes import seconds
 from qualisys_infra.core.errors import ToolkitError, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -388,7 +389,11 @@ def add_pull_request_options(parser: argparse.ArgumentParser) -> None:
         "token); only its comments are updated or deleted",
     )
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS", help="per request to GitHub"
+        "--timeout",
+        type=seconds("--timeout"),
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="per request to GitHub",
     )
 
 

@@ -247,10 +247,14 @@ def client_from_token(
     host (a local proxy such as ``kubectl proxy``, or a test server), since the token would
     otherwise cross the network in clear.
     """
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(api_url)
+        hostname, _ = parts.hostname, parts.port
+    except ValueError as exc:  # an unclosed "[::1", a port that is not a number
+        raise UsageError(f"API URL {api_url!r}: {exc}; expected https://HOST[:PORT]") from None
+    if parts.scheme not in ("https", "http") or not hostname:
         raise UsageError(f"API URL {api_url!r}: expected https://HOST[:PORT]")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not _is_loopback(hostname):
         raise UsageError(f"API URL {api_url!r}: plain http is allowed only for a loopback host; use https")
     if not token.strip() or any(ch in token for ch in "\r\n"):
         raise UsageError("the bearer token is empty or spans several lines")

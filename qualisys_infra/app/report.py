@@ -142,6 +142,8 @@ class TestRun:
     cases: tuple[TestCase, ...]
     shard_seconds: tuple[float, ...]  # each JUnit file's duration
     missing_shards: int = 0  # shards expected (``--shards``) that sent no JUnit file
+    # errors and failures a <testsuite> declares beyond its <testcase>s (a crash outside any test)
+    suite_errors: int = 0
 
     def count(self, outcome: str) -> int:
         return sum(1 for case in self.cases if case.outcome == outcome)
@@ -156,8 +158,9 @@ class TestRun:
 
     @property
     def errors(self) -> int:
-        """Test cases in error, plus each expected shard that reported nothing."""
-        return self.count("error") + self.missing_shards
+        """Test cases in error, each expected shard that reported nothing, and what a suite declares
+        failed or in error beyond its test cases."""
+        return self.count("error") + self.missing_shards + self.suite_errors
 
     @property
     def skipped(self) -> int:
@@ -174,7 +177,8 @@ class TestRun:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.errors == 0
+        """Nothing failed, nothing in error, and at least one test ran (an empty run proves nothing)."""
+        return self.failed == 0 and self.errors == 0 and bool(self.cases)
 
     def problems(self) -> list[TestCase]:
         """Failures and errors, in the order they ran."""
@@ -196,6 +200,7 @@ def read_junit(paths: Sequence[Path], *, shards: int | None = None) -> TestRun:
     should be: each one short counts as an error."""
     cases: list[TestCase] = []
     seconds: list[float] = []
+    suite_errors = 0
     for path in paths:
         root = parse_xml(path, "--junit")
         if root.tag not in ("testsuites", "testsuite"):
@@ -212,8 +217,22 @@ def read_junit(paths: Sequence[Path], *, shards: int | None = None) -> TestRun:
         else:
             seconds.append(sum(case.seconds for case in file_cases))
         cases += file_cases
+        suite_errors += sum(_undeclared_problems(suite) for suite in suites)
     missing = max(0, shards - len(paths)) if shards is not None else 0
-    return TestRun(tuple(cases), tuple(seconds), missing)
+    return TestRun(tuple(cases), tuple(seconds), missing, suite_errors)
+
+
+def _undeclared_problems(suite: ET.Element) -> int:
+    """Failures and errors ``suite`` counts (its ``errors`` and ``failures`` attributes) that none of
+    its test cases carries; unreadable counts are taken as none."""
+    declared = 0
+    for attribute in ("errors", "failures"):
+        try:
+            declared += max(0, int(suite.get(attribute) or 0))
+        except ValueError:
+            continue
+    carried = sum(1 for case in suite.iter("testcase") if any(child.tag in ("failure", "error") for child in case))
+    return max(0, declared - carried)
 
 
 def _test_case(path: Path, number: int, element: ET.Element) -> TestCase:
@@ -542,7 +561,9 @@ class Report:
             _plural(self.tests.failed, "failed test"),
             _plural(self.tests.errors, "error"),
         ]
-        if not self.tests.ok:
+        if not self.tests.cases:
+            reasons.append("no test ran")
+        if self.tests.failed or self.tests.errors:
             reasons.append(" and ".join(p for p in problems if not p.startswith("0 ")))
         if not self.coverage_ok:
             reasons.append(f"coverage {self.percent:.2f} % is below the minimum {self.min_coverage:g} %")

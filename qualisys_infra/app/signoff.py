@@ -292,7 +292,8 @@ def check_health(url: str, *, ca_file: Path | None, timeout: float) -> Step:
         return not_run(name, f"cannot reach it: {_reason(exc)} (--health-url sets another address)")
     with contextlib.closing(response):
         if response.status_code == 200:
-            return passed(name, "200 over verified HTTPS")
+            # plain http reaches here only for a loopback host (check_http_url): say which it was
+            return passed(name, "200 over verified HTTPS" if url.startswith("https:") else "200 (plain HTTP, loopback)")
         where = response.headers.get("location")
         return failed(
             name,

@@ -16,7 +16,7 @@ import yaml
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "argo-rollouts"
 CRD_FILES = {"Rollout": "rollout-crd.yaml", "AnalysisTemplate": "analysis-template-crd.yaml"}
 # Kinds of other CRDs whose schema is not vendored: checked by the tests that build them.
-UNCHECKED_KINDS = frozenset({"ServiceMonitor"})
+UNCHECKED_KINDS = frozenset({"PodMonitor"})
 
 
 @functools.cache

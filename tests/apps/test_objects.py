@@ -49,7 +49,7 @@ def test_every_object_is_valid_against_its_schema(strategy: Strategy) -> None:
         "Ingress",
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
-        "ServiceMonitor",
+        "PodMonitor",
     }
     for obj in objects.values():
         validate(obj, K8S)
@@ -78,12 +78,14 @@ def test_the_error_rate_query_is_promql_before_and_after_the_argument() -> None:
     (template,) = [o for o in service_objects(spec).values() if o["kind"] == "AnalysisTemplate"]
     (metric,) = [m for m in template["spec"]["metrics"] if "prometheus" in m["provider"]]
     query = metric["provider"]["prometheus"]["query"]
-    assert query == error_rate_query(spec, "{{args.service}}")
-    # Argo substitutes {{args.service}} before it asks Prometheus: what Prometheus parses is this.
-    expanded = query.replace("{{args.service}}", spec.candidate_service)
+    assert query == error_rate_query(spec, "{{args.pod-hash}}")
+    # Argo substitutes {{args.pod-hash}} (the new revision's hash) before it asks Prometheus.
+    expanded = query.replace("{{args.pod-hash}}", "6f7d9c8b5")
     parsed = promql_parser.parse(expanded)
     assert parsed is not None
-    assert 'status=~"5.."' in expanded and f'service="{spec.candidate_service}"' in expanded
+    assert 'status=~"5.."' in expanded and 'rollouts_pod_template_hash="6f7d9c8b5"' in expanded
+    # probes, health checks and scrapes (all 200s) are not users' requests: they would dilute it
+    assert 'route!~"/health|/ready|/metrics"' in expanded
     assert metric["successCondition"] == f"result[0] < {ERROR_RATE_LIMIT}" and ERROR_RATE_LIMIT == 0.05
     with pytest.raises(ValueError):
         promql_parser.parse(expanded.replace("[2m]", "[2 minutes]"))
@@ -99,7 +101,10 @@ def test_production_canary_goes_10_50_100_with_analysis_after_each_step() -> Non
     for step in canary["steps"]:
         if "analysis" in step:
             assert step["analysis"]["templates"] == [{"templateName": "hello-health"}]
-            assert step["analysis"]["args"] == [{"name": "service", "value": "hello-candidate"}]
+            assert step["analysis"]["args"] == [
+                {"name": "service", "value": "hello-candidate"},
+                {"name": "pod-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
+            ]
     assert canary["maxUnavailable"] == 0 and canary["maxSurge"] == 1
     assert canary["trafficRouting"] == {"alb": {"ingress": "hello", "servicePort": 80}}
     ingress = service_objects(spec)["ingress"]
@@ -138,3 +143,11 @@ def test_pods_are_restricted_probed_and_sized() -> None:
     assert hpa["minReplicas"] >= 2
     assert objects["disruption-budget"]["spec"]["maxUnavailable"] == 1
     assert "replicas" not in objects["rollout"]["spec"], "the autoscaler owns the replica count"
+
+
+def test_each_pod_is_scraped_once_with_its_revision() -> None:
+    objects = service_objects(_spec(Strategy.CANARY))
+    monitor = objects["pod-monitor"]
+    assert monitor["kind"] == "PodMonitor" and monitor["spec"]["podTargetLabels"] == ["rollouts-pod-template-hash"]
+    assert monitor["spec"]["selector"] == {"matchLabels": objects["rollout"]["spec"]["selector"]["matchLabels"]}
+    assert not any(o["kind"] == "ServiceMonitor" for o in objects.values())

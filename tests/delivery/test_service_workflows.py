@@ -339,7 +339,12 @@ def test_the_environments_are_the_ones_the_github_stack_creates() -> None:
 def test_the_release_runs_in_the_environment_it_is_given_with_that_environments_role() -> None:
     release = _jobs(load(GITHUB / "workflows" / "service-release.yml"))["release"]
     assert release["environment"] == "${{ inputs.environment }}"
-    assert release["concurrency"] == {"group": "release-${{ inputs.environment }}", "cancel-in-progress": False}
+    # deploy.yml's group of that environment: a release and an apply of the same stacks never overlap
+    assert release["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
+    deploy_groups = {
+        str(job["concurrency"]["group"]) for job in _jobs(load(GITHUB / "workflows" / "deploy.yml")).values()
+    }
+    assert deploy_groups == {f"deploy-{environment}" for environment in ENVIRONMENTS}
     assume = next(s for s in _steps(release) if "configure-aws-credentials@" in str(s.get("uses")))
     role = " ".join(str(assume["with"]["role-to-assume"]).split())
     for environment in sorted(ENVIRONMENTS):
@@ -509,7 +514,7 @@ MISTAKES = [
     Mistake(
         "one release group for every environment",
         "service-release.yml",
-        "group: release-${{ inputs.environment }}",
+        "group: deploy-${{ inputs.environment }}",
         "group: release",
         "services",
         "is not per environment",

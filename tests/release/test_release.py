@@ -4,6 +4,7 @@ a local API server that answers like Kubernetes, then /health."""
 
 from __future__ import annotations
 
+import json
 import types
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from pytest_httpserver import HTTPServer
 from qualisys_infra.app import cli_plan
 from qualisys_infra.app.cli import main
 from qualisys_infra.app.terraform.runner import StackRunner
+from tests.conftest import ROOT
 from tests.release import cluster
 from tests.release.cluster import TOKEN, FakeCluster, State, healthy_canary, pods, rollout
 from tests.runner.terraform_double import StagedTerraform, synth_like
@@ -43,9 +45,11 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _release(project: Path, api: HTTPServer, *extra: str) -> list[str]:
+    # The project's own environments (release reads ingress_domain and the region from them); the
+    # synth, plan folders and state are the fixture's (prepare is replaced).
     return [
         "--project-dir",
-        str(project),
+        str(ROOT),
         "release",
         "--env",
         "dev",
@@ -137,3 +141,63 @@ def test_plan_of_a_never_released_apps_stack_is_skipped_with_a_note(
     assert "no image of hello has been released yet" in capsys.readouterr().err
     assert main(["--project-dir", str(project), "plan", "--env", "dev", "--image-tag", "hello=v1.2.3"]) == 0
     assert "inputs: hello_image_tag = v1.2.3" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (("--kube-api-url", "https://[::1"), "Invalid IPv6 URL"),
+        (("--kubeconfig", "/nonexistent/kubeconfig"), "--kubeconfig: /nonexistent/kubeconfig does not exist"),
+        (("--health-url", "http://example.com/health"), "plain http is allowed only for a loopback host"),
+    ],
+)
+def test_what_could_refuse_the_release_is_checked_before_anything_is_planned(
+    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str], extra: tuple[str, ...], says: str
+) -> None:
+    argv = _release(project, api_server, "--image-tag", TAG)
+    replaced = "--health-url" if extra[0] == "--health-url" else "--kube-api-url"  # one way to reach the API
+    at = argv.index(replaced)
+    del argv[at : at + 2]
+    assert main([*argv, *extra]) == 2
+    assert says in capsys.readouterr().err
+    assert not (project / "plans").exists(), "nothing was planned"
+
+
+def test_a_token_missing_for_the_api_url_is_refused_before_planning(
+    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBE_TOKEN")
+    assert main(_release(project, api_server, "--image-tag", TAG)) == 2
+    assert "needs a bearer token" in capsys.readouterr().err
+    assert not (project / "plans").exists()
+
+
+def test_a_release_that_would_change_more_than_the_image_applies_nothing(
+    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _healthy(api_server, TAG)
+    api_server.expect_request("/health").respond_with_json({"status": "ok"})
+    assert main(_release(project, api_server, "--image-tag", TAG)) == 0  # the first release creates it all
+    capsys.readouterr()
+    # Stack code merged but not deployed yet: another object changes; a release must not carry it.
+    apps = json.loads((project / "out" / "stacks" / "dev-apps" / "cdk.tf.json").read_text(encoding="utf-8"))
+    apps["resource"]["terraform_data"]["autoscaler"] = {"input": 6}
+    apps["resource"]["terraform_data"]["hello_rollout"] = {"input": "${var.hello_image_tag}"}
+    (project / "out" / "stacks" / "dev-apps" / "cdk.tf.json").write_text(json.dumps(apps), encoding="utf-8")
+    assert main(_release(project, api_server, "--image-tag", "4567def")) == 1
+    err = capsys.readouterr().err
+    assert "changes more than hello's image: terraform_data.autoscaler (create)" in err
+    assert "nothing applied" in err
+    state = json.loads((project / "out" / "stacks" / "dev-apps" / "terraform.tfstate").read_text(encoding="utf-8"))
+    assert state["outputs"]["image_tags"]["value"] == {"hello": TAG}, "the running tag is unchanged"
+
+
+def test_an_apply_whose_rollout_cannot_be_read_exits_1_not_bad_input(
+    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api_server.expect_request("/apis/argoproj.io/v1alpha1/namespaces/dev/rollouts/hello").respond_with_json(
+        {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403}, status=403
+    )
+    assert main(_release(project, api_server, "--image-tag", TAG)) == 1
+    out = capsys.readouterr().out
+    assert "release: hello 0123abc in dev: applied, rollout not confirmed:" in out

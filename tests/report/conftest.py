@@ -208,8 +208,8 @@ def command_runner(
     def runner(*argv: str | Path) -> tuple[int, str, str]:
         parser = argparse.ArgumentParser(prog="qualisys-infra")
         add_commands(parser.add_subparsers(dest="command", required=True))
-        args = parser.parse_args([name, *(str(a) for a in argv)])
         try:
+            args = parser.parse_args([name, *(str(a) for a in argv)])
             code = run(args)
         except ToolkitError as exc:
             for line in exc.lines():

@@ -87,7 +87,7 @@ def test_json_on_standard_output(report: Command, shards: Shards, baseline_a: Pa
     [
         (["--junit", "nowhere.xml"], "error: --junit: nowhere.xml: no such file"),
         (["--key", "a b"], "error: --key: 'a b': letters, digits"),
-        (["--min-coverage", "101"], "error: --min-coverage: 101 is not a percentage between 0 and 100"),
+        (["--min-coverage", "101"], "error: --min-coverage: got 101, expected a percentage from 0 to 100"),
         (["--shards", "0"], "error: --shards: 0 is not a number of shards"),
         (["--summary"], "error: --summary: $GITHUB_STEP_SUMMARY is not set"),
         (["--baseline-coverage", "main.xml"], "error: --baseline-coverage: main.xml: no such file"),

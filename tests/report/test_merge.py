@@ -150,6 +150,27 @@ def test_a_missing_shard_counts_as_an_error(shards: Shards) -> None:
     assert "1 shard sent no test results" in render_html(report)
 
 
+def test_a_run_with_no_test_fails_it_proves_nothing(shards: Shards, tmp_path: Path) -> None:
+    empty = tmp_path / "junit-empty.xml"
+    empty.write_text('<testsuites><testsuite name="pytest" tests="0" time="0.1"/></testsuites>', encoding="utf-8")
+    report = build_report("tests", "T", [empty], shards.coverage[:1])
+    assert not report.ok and report.reasons() == ["no test ran"]
+
+
+def test_errors_a_suite_declares_beyond_its_test_cases_count(shards: Shards, tmp_path: Path) -> None:
+    """A crash outside any test (pytest's internal error, a killed worker) can leave a suite that says
+    errors="1" with no <testcase> carrying it: that is an error, not a pass."""
+    crashed = tmp_path / "junit-crashed.xml"
+    crashed.write_text(
+        '<testsuite name="pytest" errors="1" failures="0" tests="1" time="0.2">'
+        '<testcase classname="t" name="test_ok" time="0.1"/></testsuite>',
+        encoding="utf-8",
+    )
+    report = build_report("tests", "T", [crashed], shards.coverage[:1])
+    assert report.tests.passed == 1 and report.tests.errors == 1 and not report.ok
+    assert report.reasons() == ["1 error"]
+
+
 def test_a_test_in_two_shards_is_named(shards: Shards) -> None:
     run = read_junit([shards.junit[0], shards.junit[0]])
     assert run.passed == 8 and len(run.duplicates()) == 0  # the same file twice is one source

@@ -39,8 +39,8 @@ def problems(doc: dict[str, Any]) -> list[str]:
         found.append("lint: does not run `make lint lint-delivery`")
     if test.get("name") != "test" or "test" not in REQUIRED_CHECKS:
         found.append("test: the required check must be the job named `test`")
-    if set(test.get("needs") or []) != {"lint", "test-shard"}:
-        found.append(f"test: needs {test.get('needs')}, not lint and test-shard")
+    if set(test.get("needs") or []) != {"lint", "services", "test-shard"}:
+        found.append(f"test: needs {test.get('needs')}, not lint, services and test-shard")
     if "!cancelled()" not in str(test.get("if", "")):
         found.append("test: without `if: !cancelled()` it is skipped when a shard fails, and a skipped check passes")
     if f"--shards {count}" not in _run(test) or "report --key tests" not in _run(test):
@@ -55,8 +55,13 @@ def problems(doc: dict[str, Any]) -> list[str]:
     ):
         found.append("test: the download pattern does not match the shards' artifact names")
     gate = [s for s in test.get("steps") or [] if "needs.test-shard.result" in str(s.get("env", ""))]
-    if not gate or "!cancelled()" not in str(gate[-1].get("if", "")) or "needs.lint.result" not in str(gate[-1]):
-        found.append("test: no last step that fails unless lint and every shard succeeded")
+    if (
+        not gate
+        or "!cancelled()" not in str(gate[-1].get("if", ""))
+        or "needs.lint.result" not in str(gate[-1])
+        or "needs.services.result" not in str(gate[-1])
+    ):
+        found.append("test: no last step that fails unless lint, the services and every shard succeeded")
     return found
 
 
@@ -69,7 +74,7 @@ def test_the_sharded_test_job_holds_together() -> None:
     [
         (lambda d: d["jobs"]["test"].pop("if"), "skipped when a shard fails"),
         (lambda d: d["jobs"]["test-shard"]["strategy"]["matrix"].update(shard=[1, 2, 3]), "does not say K/3"),
-        (lambda d: d["jobs"]["test"].update(needs=["test-shard"]), "not lint and test-shard"),
+        (lambda d: d["jobs"]["test"].update(needs=["test-shard"]), "not lint, services and test-shard"),
         (lambda d: d["jobs"]["test"]["steps"].pop(), "no last step that fails"),
         (lambda d: d["jobs"]["test"].update(name="report"), "the required check must be the job named `test`"),
     ],

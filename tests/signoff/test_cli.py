@@ -183,15 +183,27 @@ def test_verdicts_a_failure_outweighs_could_not_run() -> None:
             ["--env", "staging", "--grafana-url", "http://grafana.example.com"],
             "plain http is allowed only for a loopback",
         ),
-        (["--env", "staging", "--min-coverage", "120"], "--min-coverage: got 120"),
         (["--env", "staging", "--pr", "0"], "--pr: 0 is not a pull request number"),
-        (["--env", "staging", "--timeout", "0"], "--timeout: got 0"),
         (["--env", "staging", "--local-no-redis", "--local-redis-url", "redis://x"], "choose one"),
     ],
 )
 def test_bad_input_is_exit_2(argv: list[str], message: str) -> None:
     with pytest.raises(ToolkitError) as caught:
         run(parse(*argv), {})
+    assert caught.value.exit_code == 2
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--env", "staging", "--min-coverage", "120"], "--min-coverage: got 120, expected a percentage"),
+        (["--env", "staging", "--timeout", "0"], "--timeout: got 0, expected a number of seconds"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_while_parsing(argv: list[str], message: str) -> None:
+    with pytest.raises(ToolkitError) as caught:
+        parse(*argv)
     assert caught.value.exit_code == 2
     assert message in str(caught.value)
 

@@ -84,3 +84,17 @@ def test_the_platform_installs_argo_rollouts_and_no_workload(synthesized: Synthe
         assert argo["namespace"] == "kube-system" and argo["version"]
         platform = json.dumps(synthesized.stacks[f"{env}-platform"])
         assert "kubernetes_deployment_v1" not in platform and '"hello"' not in platform
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_what_argo_changes_after_apply_is_not_put_back_by_every_plan(synthesized: Synthesized, env: str) -> None:
+    """Argo Rollouts adds the pod-template hash to the services' selectors and the weighted action to
+    the ingress's annotations: those fields are computed, or every plan would show an update."""
+    for name, resource in synthesized.resources(f"{env}-apps", "kubernetes_manifest").items():
+        kind = resource["manifest"]["kind"]
+        computed = resource.get("computed_fields")
+        if kind == "Service":
+            assert computed == ["metadata.labels", "metadata.annotations", "spec.selector"], name
+        else:
+            assert computed is None, name  # the provider's default: labels and annotations
+        assert "replicas" not in resource["manifest"].get("spec", {}) or kind != "Rollout", name

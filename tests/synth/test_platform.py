@@ -266,3 +266,59 @@ def test_each_add_on_has_its_own_irsa_role(synthesized: Synthesized, env: Enviro
         autoscaler["extraArgs"]["max-nodes-total"]
         == env.node_groups.general.max_size + env.node_groups.playwright.max_size
     )
+
+
+def _policies(synthesized: Synthesized, env: EnvironmentConfig) -> dict[str, list[dict[str, Any]]]:
+    """Every NetworkPolicy spec by the namespace it is in (the name, not the token)."""
+    by_namespace: dict[str, list[dict[str, Any]]] = {}
+    names = {
+        f"${{kubernetes_namespace_v1.{key}.metadata[0].name}}": ns["metadata"][0]["name"]
+        for key, ns in synthesized.resources(_stack(env), "kubernetes_namespace_v1").items()
+    }
+    for policy in synthesized.resources(_stack(env), "kubernetes_network_policy_v1").values():
+        namespace = policy["metadata"]["namespace"]
+        by_namespace.setdefault(names.get(namespace, namespace), []).append(policy["spec"])
+    return by_namespace
+
+
+def _admits(rules: list[dict[str, Any]], key: str, peer: str, port: int) -> bool:
+    for rule in rules:
+        for side in rule.get(key) or []:
+            ports = {int(p["port"]) for p in side.get("ports") or []}
+            for who in side.get("from" if key == "ingress" else "to") or []:
+                labels = (who.get("namespace_selector") or {}).get("match_labels") or {}
+                if labels.get("kubernetes.io/metadata.name") == peer and (not ports or port in ports):
+                    return True
+    return False
+
+
+def _allowed(policies: dict[str, list[dict[str, Any]]], source: str, target: str, port: int) -> bool:
+    """Pod-to-pod traffic under default-deny: the target admits it, and the source (when this stack
+    governs it: kube-system it does not) may send it."""
+    inbound = _admits(policies.get(target, []), "ingress", source, port)
+    outbound = source not in policies or _admits(policies[source], "egress", target, port)
+    return inbound and outbound
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "port", "allowed"),
+    [
+        ("kube-system", "staging", 8080, True),  # Argo Rollouts' /health analysis of the new pods
+        ("kube-system", "monitoring", 9090, True),  # Argo Rollouts' error-rate query
+        ("monitoring", "monitoring", 9090, True),  # Grafana to Prometheus
+        ("monitoring", "staging", 8080, True),  # scraping
+        ("staging", "monitoring", 9090, False),  # an app cannot read Prometheus
+        ("playwright-pool", "staging", 8080, False),
+        ("staging", "production", 8080, False),
+    ],
+)
+def test_the_network_policies_are_enforced_and_admit_what_the_platform_needs(
+    synthesized: Synthesized, env: EnvironmentConfig, source: str, target: str, port: int, allowed: bool
+) -> None:
+    (cni,) = [
+        a
+        for a in synthesized.resources(f"{env.environment}-cluster", "aws_eks_addon").values()
+        if a["addon_name"] == "vpc-cni"
+    ]
+    assert json.loads(cni["configuration_values"]) == {"enableNetworkPolicy": "true"}, "else no policy is enforced"
+    assert _allowed(_policies(synthesized, env), source, target, port) is allowed
