@@ -12,6 +12,10 @@ PY_STAMP := $(VENV)/.installed
 CHECKOV_VENV := .tools/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The hello service's test requirements (its own hashed locks) in .venv: its tests, the signoff
+# tests that run it, hadolint. Defined here: prerequisites are expanded when a rule is read.
+HELLO := services/hello
+HELLO_STAMP := $(VENV)/.hello-installed
 # jsii runs the engine in Node.js; point it at the supported Node 22 installed from npm (package.json),
 # not at whatever node is on PATH.
 export JSII_NODE := $(CURDIR)/node_modules/node/bin/node
@@ -99,9 +103,6 @@ test: lint lint-delivery services service-hello $(CHECKOV_STAMP) ## lint, start 
 	@$(BIN)/pytest
 
 # --- the hello service (services/hello): its own hashed locks, checked as its pull-request workflow does ---
-HELLO := services/hello
-HELLO_STAMP := $(VENV)/.hello-installed
-
 # hello's test requirements (hashed lock; -r its runtime lock) into .venv, once per change of either lock.
 $(HELLO_STAMP): $(PY_STAMP) $(HELLO)/requirements.txt $(HELLO)/requirements-dev.txt
 	@echo "setup: hello's test requirements (pinned, hashed, $(HELLO)/requirements-dev.txt) into $(VENV)"

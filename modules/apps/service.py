@@ -26,7 +26,6 @@ class AppService(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, spec: ServiceSpec) -> None:
         super().__init__(scope, id_)
-        self.spec = spec
         self.objects = {
             object_id: manifest.Manifest(
                 self,
