@@ -69,7 +69,6 @@ class ClusterPlatformStack(EnvironmentStack):
                 network=network,
                 namespaces=self.namespaces,
                 container_logs=self.container_logs,
-                secret_key=self.log_key,
             ),
         )
         self.edge = IngressEdge(

@@ -1,7 +1,7 @@
-"""The cluster's add-ons as Helm releases, each with the IRSA role it needs, and Grafana's admin secret.
+"""The cluster's add-ons as Helm releases, each with the IRSA role it needs.
 
 kube-prometheus-stack (metrics, alerts, Grafana), the AWS Load Balancer Controller, aws-for-fluent-bit
-(container logs to CloudWatch), the cluster-autoscaler and metrics-server. Charts and versions come
+(container logs to CloudWatch), the cluster-autoscaler, metrics-server and Argo Rollouts. Charts and versions come
 from :mod:`modules.platform.charts` (the autoscaler's by the cluster's Kubernetes minor), values
 from :mod:`modules.platform.values`.
 """
@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from modules.eks import EksCluster, irsa_role
-from modules.encryption_key import EncryptionKey
 from modules.network import Network
 from modules.platform import values
 from modules.platform.charts import platform_charts
@@ -27,16 +26,11 @@ from modules.platform.permissions import (
 )
 from modules.waivers import waive
 from qualisys_infra.core.engine import Construct
-from qualisys_infra.core.engine.aws import (
-    cloudwatch_log_group,
-    data_aws_secretsmanager_secret_version,
-    secretsmanager_secret,
-)
+from qualisys_infra.core.engine.aws import cloudwatch_log_group
 from qualisys_infra.core.engine.helm import release
 from qualisys_infra.core.settings import EnvironmentConfig
 
 RELEASE_TIMEOUT_SECONDS = 900
-GRAFANA_SECRET_RECOVERY_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,8 +40,7 @@ class PlatformAddOnsProps:
     ``environment`` gives the values their settings (region, Kubernetes version, retention and
     storage, node-group maxima). kube-prometheus-stack and fluent-bit run in the ``monitoring``
     namespace of ``namespaces``, the others in ``kube-system``. ``container_logs`` is the log
-    group fluent-bit writes to (and may write to alone); ``secret_key`` encrypts Grafana's admin
-    password secret.
+    group fluent-bit writes to (and may write to alone).
     """
 
     name: str
@@ -56,15 +49,15 @@ class PlatformAddOnsProps:
     network: Network
     namespaces: Mapping[str, Namespace]
     container_logs: cloudwatch_log_group.CloudwatchLogGroup
-    secret_key: EncryptionKey
 
 
 class PlatformAddOns(Construct):
     """One Helm release per add-on (atomic, cleaned up on failure), with one IRSA role for each
     add-on that calls AWS, trusted by exactly its service account; metrics-server has none.
 
-    Grafana's admin password is the Secrets Manager secret ``<name>/grafana-admin-password``,
-    created empty (an operator puts the value) and passed to the release with ``set_sensitive``.
+    Grafana's admin password never passes through Terraform (no plan, state or data source holds
+    it): the Grafana chart generates it into its own Kubernetes Secret at install and keeps it on
+    every upgrade (``kps-grafana``, key ``admin-password``), readable by cluster admins only.
     """
 
     def __init__(self, scope: Construct, id_: str, *, props: PlatformAddOnsProps) -> None:
@@ -101,18 +94,6 @@ class PlatformAddOns(Construct):
             description=f"Cluster Autoscaler of {name}: resizes this cluster's node groups only",
             statements=cluster_autoscaler_statements(name),
         )
-        self.grafana_secret = secretsmanager_secret.SecretsmanagerSecret(
-            self,
-            "grafana-admin",
-            name=f"{name}/grafana-admin-password",
-            description="Grafana admin password: put by an operator, read at deploy time, never in code",
-            kms_key_id=props.secret_key.arn,
-            recovery_window_in_days=GRAFANA_SECRET_RECOVERY_DAYS,
-        )
-        waive(self.grafana_secret, "CKV2_AWS_57", "rotated by an operator together with Grafana's own admin user")
-        grafana_password = data_aws_secretsmanager_secret_version.DataAwsSecretsmanagerSecretVersion(
-            self, "grafana-admin-value", secret_id=self.grafana_secret.id
-        )
         chart_values = {
             "kube-prometheus-stack": values.kube_prometheus_stack(env),
             "aws-load-balancer-controller": values.aws_load_balancer_controller(
@@ -135,11 +116,6 @@ class PlatformAddOns(Construct):
             # kube-system on the app port (modules.platform.namespaces).
             "argo-rollouts": KUBE_SYSTEM,
         }
-        sensitive = {
-            "kube-prometheus-stack": [
-                release.ReleaseSetSensitive(name="grafana.adminPassword", value=grafana_password.secret_string)
-            ]
-        }
         self.releases: dict[str, release.Release] = {
             release_name: release.Release(
                 self,
@@ -153,7 +129,6 @@ class PlatformAddOns(Construct):
                 atomic=True,
                 cleanup_on_fail=True,
                 timeout=RELEASE_TIMEOUT_SECONDS,
-                set_sensitive=sensitive.get(release_name),
             )
             for release_name, chart in platform_charts(env.eks_kubernetes_version).items()
         }

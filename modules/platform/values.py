@@ -49,8 +49,9 @@ def kube_prometheus_stack(env: EnvironmentConfig) -> Values:
     """Prometheus (retention and storage from the settings), Alertmanager, Grafana with the QUALISYS
     dashboards, and the alert rules.
 
-    The Grafana admin password is never in these values: the release sets ``grafana.adminPassword``
-    from Secrets Manager with ``set_sensitive``.
+    The Grafana admin password is in neither these values nor Terraform: ``adminPassword`` is
+    emptied (the chart's default is the well-known ``prom-operator``), so the Grafana chart
+    generates one into its own Secret at install and keeps it on every upgrade.
     """
     return {
         "fullnameOverride": KPS_FULLNAME,
@@ -75,6 +76,7 @@ def kube_prometheus_stack(env: EnvironmentConfig) -> Values:
         },
         "alertmanager": {"alertmanagerSpec": {"securityContext": _non_root(fs_group=False)}},
         "grafana": {
+            "adminPassword": "",
             "admin": {"existingSecret": ""},
             "defaultDashboardsEnabled": True,
             "dashboardProviders": {
