@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,3 +77,30 @@ def actionlint_by_mistake(mistakes: Sequence[Mistake], mktemp: Callable[[str], P
     return {
         i: "\n".join(line for line in result.stdout.splitlines() if line.startswith(f"{f}:")) for i, f in files.items()
     }
+
+
+def schema_findings(github: Path) -> str:
+    """What the vendored schemas refuse in a copy of .github (at least one of them must)."""
+    failed = [r for r in schemas(github) if r.returncode != 0]
+    assert failed
+    return "".join(r.stdout + r.stderr for r in failed)
+
+
+def zizmor_findings(github: Path) -> str:
+    result = zizmor(github)
+    assert result.returncode != 0
+    return result.stdout + result.stderr
+
+
+def findings_of(
+    mistake: Mistake,
+    index: int,
+    into: Path,
+    actionlint_of_planted: Mapping[int, str],
+    checkers: Mapping[str, Callable[[Path], str]],
+) -> str:
+    """What the gate named by ``mistake.caught_by`` says about the mistake planted in a copy:
+    actionlint's findings from the one run over every copy, else the checker's over this copy."""
+    if mistake.caught_by == "actionlint":
+        return actionlint_of_planted[index]
+    return checkers[mistake.caught_by](plant(mistake, into))

@@ -30,7 +30,7 @@ import pytest
 
 from qualisys_infra.core.runtime import PROJECT_ROOT
 from tests.delivery.checks import ENVIRONMENTS, ROLE_REFERENCE, ROLE_VARIABLES, check_all, check_pins, load
-from tests.delivery.linters import GITHUB, Mistake, actionlint_by_mistake, plant, workflows, zizmor
+from tests.delivery.linters import GITHUB, Mistake, actionlint_by_mistake, findings_of, workflows, zizmor_findings
 
 REUSABLE = ("service-pull-request.yml", "service-build.yml", "service-release.yml")
 CALLERS = ("hello.yml",)
@@ -555,18 +555,12 @@ def actionlint_of_planted(tmp_path_factory: pytest.TempPathFactory) -> dict[int,
 @pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[f"{m.name}-{m.caught_by}" for m in MISTAKES])
 def test_a_planted_mistake_is_caught(index: int, tmp_path: Path, actionlint_of_planted: dict[int, str]) -> None:
     mistake = MISTAKES[index]
-    if mistake.caught_by == "actionlint":
-        output = actionlint_of_planted[index]
-    else:
-        github = plant(mistake, tmp_path)
-        if mistake.caught_by == "zizmor":
-            result = zizmor(github)
-            assert result.returncode != 0
-            output = result.stdout + result.stderr
-        elif mistake.caught_by == "checks":
-            output = "\n".join(check_all(github))
-        else:
-            found = check_services(github)
-            assert found and all(f.startswith(f"{mistake.file}: ") for f in found), found  # only the planted file
-            output = "\n".join(found)
+
+    def services(github: Path) -> str:
+        found = check_services(github)
+        assert found and all(f.startswith(f"{mistake.file}: ") for f in found), found  # only the planted file
+        return "\n".join(found)
+
+    checkers = {"zizmor": zizmor_findings, "checks": lambda g: "\n".join(check_all(g)), "services": services}
+    output = findings_of(mistake, index, tmp_path, actionlint_of_planted, checkers)
     assert mistake.says in output, f"{mistake.name}: {mistake.caught_by} did not say {mistake.says!r}:\n{output}"

@@ -18,10 +18,12 @@ from tests.delivery.linters import (
     Mistake,
     actionlint,
     actionlint_by_mistake,
-    plant,
+    findings_of,
+    schema_findings,
     schemas,
     workflows,
     zizmor,
+    zizmor_findings,
 )
 
 
@@ -122,20 +124,8 @@ def actionlint_of_planted(tmp_path_factory: pytest.TempPathFactory) -> dict[int,
 @pytest.mark.parametrize("index", range(len(MISTAKES)), ids=[f"{m.name}-{m.caught_by}" for m in MISTAKES])
 def test_the_gate_catches_a_planted_mistake(index: int, tmp_path: Path, actionlint_of_planted: dict[int, str]) -> None:
     mistake = MISTAKES[index]
-    if mistake.caught_by == "actionlint":
-        output = actionlint_of_planted[index]
-    else:
-        github = plant(mistake, tmp_path)
-        if mistake.caught_by == "zizmor":
-            result = zizmor(github)
-            assert result.returncode != 0
-            output = result.stdout + result.stderr
-        elif mistake.caught_by == "schema":
-            failed = [r for r in schemas(github) if r.returncode != 0]
-            assert failed
-            output = "".join(r.stdout + r.stderr for r in failed)
-        else:
-            output = "\n".join(check_all(github))
+    checkers = {"zizmor": zizmor_findings, "schema": schema_findings, "checks": lambda g: "\n".join(check_all(g))}
+    output = findings_of(mistake, index, tmp_path, actionlint_of_planted, checkers)
     assert mistake.says in output, f"{mistake.name}: {mistake.caught_by} did not say {mistake.says!r}:\n{output}"
 
 

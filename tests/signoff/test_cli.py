@@ -11,7 +11,7 @@ from qualisys_infra.app.cli_signoff import parse_only, render_table, run
 from qualisys_infra.app.devcheck import seed_local
 from qualisys_infra.app.signoff import SMOKES, Scrubber, Step, Verdict, failed, not_run, passed, run_smoke
 from qualisys_infra.core.errors import ToolkitError
-from tests.signoff.conftest import Certificates, app_url, closed_port, parse, run_json
+from tests.signoff.conftest import app_url, closed_port, parse, run_json
 from tests.signoff.fakes import (
     GITHUB_TOKEN,
     GRAFANA_TOKEN,
@@ -23,6 +23,7 @@ from tests.signoff.fakes import (
     pod,
     report_body,
 )
+from tests.tls import Certificates
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.signoff.conftest import Certificates, closed_port, run_json, smoke
+from tests.signoff.conftest import closed_port, run_json, smoke
 from tests.signoff.fakes import KUBE_TOKEN, FakeKube, pod
+from tests.tls import Certificates
 
 ENV = {"KUBE_TOKEN": KUBE_TOKEN}
 HEALTHY = [pod("hello-7d4b9c5f6-abcde"), pod("hello-7d4b9c5f6-fghij")]
