@@ -80,11 +80,10 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Postgres:
-    """PostgreSQL, checked with ``SELECT 1`` over a new connection."""
+class _ByUrl:
+    """A dependency reached by a URL: shown with its password masked, which is also kept out of errors."""
 
     url: str
-    name: str = "postgres"
 
     @property
     def target(self) -> str:
@@ -93,6 +92,13 @@ class Postgres:
     @property
     def secrets(self) -> tuple[str, ...]:
         return _secrets_of(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class Postgres(_ByUrl):
+    """PostgreSQL, checked with ``SELECT 1`` over a new connection."""
+
+    name: str = "postgres"
 
     async def ping(self, timeout_seconds: float) -> None:
         connect_timeout = max(_LIBPQ_MIN_CONNECT_TIMEOUT_SECONDS, math.ceil(timeout_seconds))
@@ -106,19 +112,10 @@ class Postgres:
 
 
 @dataclass(frozen=True, slots=True)
-class Redis:
+class Redis(_ByUrl):
     """Redis, checked with ``PING`` over a new connection."""
 
-    url: str
     name: str = "redis"
-
-    @property
-    def target(self) -> str:
-        return redact_url(self.url)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return _secrets_of(self.url)
 
     async def ping(self, timeout_seconds: float) -> None:
         client = redis.asyncio.Redis.from_url(
