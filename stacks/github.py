@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from modules.github_repository import DeploymentEnvironment, GithubRepository, GithubRepositoryProps
 from qualisys_infra.core.engine import Construct
-from qualisys_infra.core.naming import ACCOUNT_STACK, ACTIONS_VARIABLES, MAIN_BRANCH, REQUIRED_CHECKS
+from qualisys_infra.core.naming import (
+    ACCOUNT_STACK,
+    ACTIONS_VARIABLES,
+    CLUSTER_RUNNER_VARIABLE,
+    MAIN_BRANCH,
+    REQUIRED_CHECKS,
+)
 from qualisys_infra.core.naming import GITHUB_STACK as STACK
 from qualisys_infra.core.settings import AccountConfig
 from stacks.base import BaseStack, StateBackend
@@ -46,6 +52,9 @@ class GithubStack(BaseStack):
                         reviewer_team=account.github_devops_team,
                     ),
                 ),
-                variables={variable: pipeline_outputs[output] for variable, output in ACTIONS_VARIABLES.items()},
+                variables={
+                    **{variable: pipeline_outputs[output] for variable, output in ACTIONS_VARIABLES.items()},
+                    CLUSTER_RUNNER_VARIABLE: account.github_cluster_runner,
+                },
             ),
         )

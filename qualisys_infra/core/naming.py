@@ -50,6 +50,11 @@ ACTIONS_VARIABLES: Mapping[str, str] = MappingProxyType(
 APPLY_ENVIRONMENTS = ("staging", "production")
 
 
+# The Actions variable holding the runner label of the jobs that reach a cluster (account.tfvars'
+# github_cluster_runner, set by the github stack): `runs-on: ${{ vars.CLUSTER_RUNNER || ... }}`.
+CLUSTER_RUNNER_VARIABLE = "CLUSTER_RUNNER"
+
+
 def plan_role_name(project: str) -> str:
     """The pipeline's read-only plan role (pull requests and the main branch)."""
     return f"{project}-github-plan"

@@ -202,6 +202,13 @@ class AccountConfig:
         default="devops",
         metadata=_doc("slug of the GitHub team that approves production deployments (story 0.8 AC8)"),
     )
+    github_cluster_runner: str = field(
+        default="ubuntu-24.04",
+        metadata=_doc(
+            "runner label of the workflow jobs that reach a cluster's private API (plans, applies, drift,"
+            " releases): a self-hosted runner in the VPC, unless eks_public_access_cidrs admits GitHub's runners"
+        ),
+    )
     cloudtrail_bucket_name: str = field(metadata=_doc("an S3 bucket name for the CloudTrail logs"))
     account_access_log_bucket_name: str = field(metadata=_doc("an S3 bucket name for the account stack's access logs"))
     cloudtrail_retention_days: int = field(

@@ -141,10 +141,28 @@ def check_names(path: Path) -> set[str]:
 
 def test_the_github_stack_requires_checks_and_sets_variables_these_workflows_have() -> None:
     """The ruleset's required checks and the Actions variables (qualisys_infra.core.naming) match."""
-    from qualisys_infra.core.naming import ACTIONS_VARIABLES as variables
+    from qualisys_infra.core.naming import ACTIONS_VARIABLES, CLUSTER_RUNNER_VARIABLE
     from qualisys_infra.core.naming import REQUIRED_CHECKS as required
 
+    variables = {*ACTIONS_VARIABLES, CLUSTER_RUNNER_VARIABLE}  # what stacks/github.py sets
     assert set(required) <= check_names(GITHUB / "workflows" / "pull-request.yml")
-    assert set(ROLE_VARIABLES) <= set(variables)
+    assert set(ROLE_VARIABLES) <= variables
     used = {m for p in workflows(GITHUB) for m in re.findall(r"vars\.([A-Z0-9_]+)", p.read_text(encoding="utf-8"))}
-    assert used <= set(variables), f"variables no stack sets: {sorted(used - set(variables))}"
+    assert used <= variables, f"variables no stack sets: {sorted(used - variables)}"
+
+
+CLUSTER_ROLES = ("AWS_PLAN_ROLE_ARN", "AWS_APPLY_ROLE_ARN_STAGING", "AWS_APPLY_ROLE_ARN_PRODUCTION")
+CLUSTER_RUNNER = "${{ vars.CLUSTER_RUNNER || 'ubuntu-24.04' }}"
+
+
+def test_every_job_that_reaches_a_cluster_runs_where_the_private_endpoint_answers() -> None:
+    """Plans and applies refresh Kubernetes objects through the cluster's private API endpoint: each
+    job assuming a plan or apply role runs on account.tfvars' github_cluster_runner (vars.CLUSTER_RUNNER,
+    set by the github stack), never on a fixed hosted runner."""
+    reaching = []
+    for path in workflows(GITHUB):
+        for job_id, job in (load(path).get("jobs") or {}).items():
+            if any(role in str(job) for role in CLUSTER_ROLES):
+                reaching.append(f"{path.name}: {job_id}")
+                assert job.get("runs-on") == CLUSTER_RUNNER, f"{path.name}: {job_id} runs on {job.get('runs-on')!r}"
+    assert len(reaching) >= 7, reaching  # PR plans, deploy's two plans and two applies, drift, service release

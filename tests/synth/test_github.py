@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from qualisys_infra.core.naming import ACTIONS_VARIABLES, REQUIRED_CHECKS
+from qualisys_infra.core.naming import ACTIONS_VARIABLES, CLUSTER_RUNNER_VARIABLE, REQUIRED_CHECKS
 from tests.conftest import Synthesized
 from tests.synth.helpers import one
 
@@ -60,6 +60,9 @@ def test_environments_deploy_from_main_and_production_waits_for_the_devops_team(
 
 def test_actions_variables_hold_the_account_stack_outputs(synthesized: Synthesized) -> None:
     variables = {v["variable_name"]: v for v in synthesized.resources(STACK, "github_actions_variable").values()}
+    # the runner of the jobs that reach a cluster comes from account.tfvars, not from an output
+    runner = variables.pop(CLUSTER_RUNNER_VARIABLE)
+    assert runner["value"] == synthesized.settings.account.github_cluster_runner == "ubuntu-24.04"
     assert sorted(variables) == sorted(ACTIONS_VARIABLES)
     assert sorted(ACTIONS_VARIABLES) == [
         "AWS_APPLY_ROLE_ARN_PRODUCTION",

@@ -32,6 +32,7 @@ _REDIS_VERSION = re.compile(r"^(\d+)\.(\d+)$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 _TEAM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+_RUNNER_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _ECR_REPO = re.compile(r"^qualisys-[a-z0-9][a-z0-9._/-]{0,200}$")
 _SECRET = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -520,6 +521,12 @@ def github_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
         r.fail(
             ("github_devops_team",),
             f'got {show(team)}, expected a team slug: lower-case letters, digits, - and _ (e.g. "devops")',
+        )
+    runner = v.get("github_cluster_runner")
+    if isinstance(runner, str) and not _RUNNER_LABEL.fullmatch(runner):
+        r.fail(
+            ("github_cluster_runner",),
+            f'got {show(runner)}, expected a runner label: letters, digits, ".", "_" and "-" (e.g. "ubuntu-24.04")',
         )
     for i, branch in enumerate(v.get("github_deploy_branches") or ()):
         if not _BRANCH.fullmatch(branch):
