@@ -19,15 +19,12 @@ from modules.platform.namespaces import APP_PORT, MONITORING
 from modules.platform.providers import configure_cluster_providers
 from modules.platform.values import KPS_FULLNAME
 from qualisys_infra.core.engine import Construct, Fn, TerraformVariable
-from qualisys_infra.core.naming import SERVICES, image_tag_variable
+from qualisys_infra.core.naming import IMAGE_TAG_EXPECTED, IMAGE_TAG_PATTERN, SERVICES, image_tag_variable
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
 CANARY_ENVIRONMENTS = ("production",)
 PROMETHEUS_URL = f"http://{KPS_FULLNAME}-prometheus.{MONITORING}.svc:9090"
-# A git commit (7 to 40 hex digits) or a release version: what the service workflows tag images with.
-# `[.]`, not `\.`: the pattern sits in an HCL string, where `\.` is not a valid escape.
-IMAGE_TAG_PATTERN = r"^([0-9a-f]{7,40}|v?[0-9]+[.][0-9]+[.][0-9]+)$"
 
 
 class AppsStack(EnvironmentStack):
@@ -62,9 +59,8 @@ class AppsStack(EnvironmentStack):
                 " `qualisys-infra release`, read back from the stack's outputs otherwise",
             )
             variable.add_validation(
-                condition=Fn.can(Fn.regex(IMAGE_TAG_PATTERN, variable.string_value)),
-                error_message=f"{image_tag_variable(name)}: expected a git commit (7-40 hex digits)"
-                " or a version like v1.2.3",
+                condition=Fn.can(Fn.regex(f"^({IMAGE_TAG_PATTERN})$", variable.string_value)),
+                error_message=f"{image_tag_variable(name)}: {IMAGE_TAG_EXPECTED}",
             )
             tag = variable.string_value
             tags[name] = tag

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 from qualisys_infra.app.config import Settings, load_settings, resolve_environment_names
 from qualisys_infra.core.errors import PolicyError, UsageError
-from qualisys_infra.core.naming import BOOTSTRAP_STACK, SERVICES, image_tag_variable
+from qualisys_infra.core.naming import (
+    BOOTSTRAP_STACK,
+    IMAGE_TAG_EXPECTED,
+    IMAGE_TAG_PATTERN,
+    SERVICES,
+    image_tag_variable,
+)
 from qualisys_infra.core.progress import Progress
 from qualisys_infra.core.runtime import configure_node
 from qualisys_infra.plan.guardrails import blocking, check
@@ -25,8 +31,7 @@ if TYPE_CHECKING:
     from qualisys_infra.app.terraform.runner import StackRunner
 
 # What the apps stack's `<service>_image_tag` variables accept (stacks/apps.py checks the same in HCL).
-IMAGE_TAG = re.compile(r"[0-9a-f]{7,40}|v?[0-9]+\.[0-9]+\.[0-9]+")
-TAG_EXPECTED = "expected a git commit (7-40 hex digits) or a version like v1.2.3"
+IMAGE_TAG = re.compile(IMAGE_TAG_PATTERN)
 APPS_KIND = "apps"
 
 
@@ -97,9 +102,7 @@ def _image_tag(text: str) -> tuple[str, str]:
 def check_image_tag(tag: str, where: str) -> str:
     """``tag`` when it is a git commit or a release version, as the apps stack's variable accepts."""
     if not IMAGE_TAG.fullmatch(tag):
-        raise UsageError(
-            f"{where}: got {json.dumps(tag)}, expected a git commit (7-40 hex digits) or a version like v1.2.3"
-        )
+        raise UsageError(f"{where}: got {json.dumps(tag)}, {IMAGE_TAG_EXPECTED}")
     return tag
 
 
@@ -227,10 +230,15 @@ def _write(path: Path, text: str, what: str) -> None:
 
 
 def prepare(
-    args: argparse.Namespace, project: Path, progress: Progress, names: Sequence[str] = ()
+    args: argparse.Namespace,
+    project: Path,
+    progress: Progress,
+    names: Sequence[str] = (),
+    settings: Settings | None = None,
 ) -> tuple[Settings, StackRunner]:
     """Validate, check for AWS credentials, synthesize ``names`` (with the bootstrap and account
-    stacks; other environments' output is kept), find Terraform."""
+    stacks; other environments' output is kept), find Terraform. ``settings``: those of ``names``
+    when the caller has loaded them already."""
     from qualisys_infra.app.synth import synth
     from qualisys_infra.app.terraform.executable import find_terraform
     from qualisys_infra.app.terraform.preflight import aws_identity
@@ -238,7 +246,8 @@ def prepare(
 
     env_dir = project / "environments"
     # Only what this command runs is synthesized; the other environments' output is kept.
-    settings: Settings = load_settings(env_dir, names, root=project)
+    if settings is None:
+        settings = load_settings(env_dir, names, root=project)
     for config in args.backend_config:
         if not config.is_file():
             raise UsageError(f"--backend-config: {config}: file not found")

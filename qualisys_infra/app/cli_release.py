@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, project: Path) -> int:
         # Everything that could refuse the release is checked before anything is planned: the
         # cluster's API client is made here (kubeconfig, token, URL), not after the apply.
         with connect(**kube) as api:
-            settings, runner = cli_plan.prepare(args, project, progress, names=names)
+            settings, runner = cli_plan.prepare(args, project, progress, names=names, settings=settings)
             stack = stack_name(env, "apps")
             cli_plan.check_backend_against_bootstrap(runner, settings, progress)
             inputs, _ = apps_inputs(runner, [stack], {args.service: tag}, explicit=True, progress=progress)

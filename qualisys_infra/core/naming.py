@@ -71,6 +71,14 @@ def apply_boundary_name(project: str, environment: str) -> str:
     return f"{project}-github-apply-{environment}-boundary"
 
 
+# What an image tag may be: a git commit (what the service workflows tag images with) or a release
+# version. The apps stack's variables validate it in HCL and the CLI before anything runs, so it is
+# written once: `[.]`, not `\.`, because the pattern also sits in an HCL string, where `\.` is no
+# valid escape.
+IMAGE_TAG_PATTERN = r"[0-9a-f]{7,40}|v?[0-9]+[.][0-9]+[.][0-9]+"
+IMAGE_TAG_EXPECTED = "expected a git commit (7-40 hex digits) or a version like v1.2.3"
+
+
 def image_tag_variable(service: str) -> str:
     """The apps stack's input variable holding the image tag ``service`` runs: a plan input."""
     return f"{service}_image_tag"
