@@ -39,6 +39,9 @@ POD_HASH = "rollouts-pod-template-hash"
 POD_HASH_LABEL = POD_HASH.replace("-", "_")
 
 Obj = dict[str, Any]
+# The construct id of a service's Rollout (its address is kubernetes_manifest.<service>_rollout):
+# what a release may change.
+ROLLOUT_ID = "rollout"
 
 
 class Strategy(enum.Enum):
@@ -374,7 +377,7 @@ def pod_monitor(spec: ServiceSpec) -> Obj:
 def service_objects(spec: ServiceSpec) -> dict[str, Obj]:
     """Every object of the service, by a stable construct id."""
     return {
-        "rollout": rollout(spec),
+        ROLLOUT_ID: rollout(spec),
         "analysis": analysis_template(spec),
         "service-stable": service(spec, spec.stable_service),
         "service-candidate": service(spec, spec.candidate_service),

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modules.apps.objects import ROLLOUT_ID
 from qualisys_infra.app import cli_plan
 from qualisys_infra.app.argtypes import seconds
 from qualisys_infra.app.cli_plan import add_allow_destroy, apps_inputs, check_image_tag, reviews_of, terraform_options
@@ -158,7 +159,7 @@ def _eks_kubeconfig(settings: Settings, env: str, work: Path, progress: Progress
 def only_the_image_changes(plan: Plan, service: str) -> list[str]:
     """What, besides ``service``'s Rollout, the release plan would change: nothing may, unless the
     stack is new (every change a create). Anything else is infrastructure, for ``plan``/``deploy``."""
-    rollout = f"kubernetes_manifest.{logical_id((service, 'rollout'))}"
+    rollout = f"kubernetes_manifest.{logical_id((service, ROLLOUT_ID))}"
     changed = [c for c in plan.changes if c.kind is not Kind.NOOP and c.kind is not Kind.READ]
     if all(c.kind is Kind.CREATE for c in changed):
         return []  # the first release creates the service's objects
