@@ -7,7 +7,13 @@ from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.policy import Condition, Statement
 from qualisys_infra.core.engine import Construct
-from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, CI_DEPLOYERS_GROUP, apply_role_name, plan_role_name
+from qualisys_infra.core.naming import (
+    APPLY_ENVIRONMENTS,
+    CI_DEPLOYERS_GROUP,
+    PLAN_READERS_GROUP,
+    apply_role_name,
+    plan_role_name,
+)
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
@@ -78,12 +84,13 @@ class ClusterStack(EnvironmentStack):
                 role_arn=ctx.iam_arn(f"role/{account.admin_role_name}"),
                 policy="AmazonEKSClusterAdminPolicy",
             ),
-            # The pipeline's plan role refreshes the platform and apps stacks' Kubernetes objects:
-            # read-only, and AmazonEKSViewPolicy shows no Secrets (pull requests assume this role).
+            # The pipeline's plan role refreshes the platform and apps stacks' Kubernetes objects: no
+            # access policy, only the group the platform stack's read-only ClusterRole is bound to
+            # (exactly the kinds those stacks manage, never Secrets; pull requests assume this role).
             AccessGrant(
                 name=plan_role_name(account.project),
                 role_arn=ctx.iam_arn(f"role/{plan_role_name(account.project)}"),
-                policy="AmazonEKSViewPolicy",
+                kubernetes_groups=(PLAN_READERS_GROUP,),
             ),
         ]
         if env.environment in APPLY_ENVIRONMENTS:

@@ -1,9 +1,9 @@
 """``<env>-platform``: what runs inside the cluster (stories 0.3, 0.13, 0.19, 0.20).
 
 Composes the platform wing (:mod:`modules.platform`): the kubernetes and helm providers for the
-cluster stack's cluster, the namespaces and their guard rails, RBAC, the add-ons' Helm releases
-with their IRSA roles (Argo Rollouts among them) and the ingress edge (WAF, certificate); the
-services themselves are the apps stack's.
+cluster stack's cluster, the namespaces and their guard rails, RBAC (with the pipeline's plan role's
+read-only view), the add-ons' Helm releases with their IRSA roles (Argo Rollouts among them) and the
+ingress edge (WAF, certificate); the services themselves are the apps stack's.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from modules.network import Network
 from modules.platform.add_ons import PlatformAddOns, PlatformAddOnsProps
 from modules.platform.edge import IngressEdge, IngressEdgeProps
 from modules.platform.namespaces import platform_namespaces
+from modules.platform.plan_reader import PlanReader
 from modules.platform.providers import configure_cluster_providers
 from modules.platform.rbac import PlatformRbac, PlatformRbacProps
 from qualisys_infra.core.engine import Construct
@@ -42,6 +43,7 @@ class ClusterPlatformStack(EnvironmentStack):
         configure_cluster_providers(self, cluster=cluster, region=env.region)
         self.namespaces = platform_namespaces(self, namespaces=env.namespaces, network=network)
         self.rbac = PlatformRbac(self, "rbac", props=PlatformRbacProps(namespaces=self.namespaces))
+        self.plan_reader = PlanReader(self, "plan-reader")
         self.log_key = EncryptionKey(
             self,
             "logs-key",

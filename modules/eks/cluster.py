@@ -54,7 +54,7 @@ class AccessGrant:
 
     name: str  # names the access entry's address (the role's name): stable whatever the order
     role_arn: str
-    policy: str  # e.g. "AmazonEKSClusterAdminPolicy"
+    policy: str | None = None  # e.g. "AmazonEKSClusterAdminPolicy"; None: its RBAC groups only
     namespaces: tuple[str, ...] = ()  # empty: cluster scope
     kubernetes_groups: tuple[str, ...] = ()
 
@@ -218,6 +218,8 @@ class EksCluster(Construct):
                 type="STANDARD",
                 kubernetes_groups=list(grant.kubernetes_groups) or None,
             )
+            if grant.policy is None:
+                continue
             scope = (
                 access_policy.EksAccessPolicyAssociationAccessScope(type="namespace", namespaces=list(grant.namespaces))
                 if grant.namespaces

@@ -9,6 +9,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -128,6 +129,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
     )
     add_allow_destroy(plan, "; recorded for deploy")
+    plan.add_argument(
+        "--no-secret-reads",
+        action="store_true",
+        help="the identity planning may not read Kubernetes Secrets (the pipeline's plan role): a stack whose"
+        " refresh would read them (Helm releases keep their records as Secrets) is planned with -refresh=false,"
+        " and its review says so; a stack whose data sources read Secrets is refused",
+    )
     plan.add_argument("--parallel", type=int, default=4, metavar="N", help="independent stacks planned at once")
     add_image_tags(plan)
     terraform_options(plan)
@@ -286,6 +294,7 @@ def _env_stacks(runner_outdir: Path, names: Sequence[str], only: Sequence[str]) 
 def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int:
     from qualisys_infra.app.terraform.review_record import record_review
     from qualisys_infra.app.terraform.runner import dependency_levels, run_levels
+    from qualisys_infra.app.terraform.secret_reads import refresh_without_secrets, stack_secret_reads
 
     names = resolve_environment_names(args.env)
     settings, runner = prepare(args, project, progress, names=names)
@@ -293,10 +302,19 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     check_backend_against_bootstrap(runner, settings, progress)
     inputs, skipped = apps_inputs(runner, stacks, dict(args.image_tag), explicit=bool(args.stack), progress=progress)
     stacks = [s for s in stacks if s not in skipped]
+    refresh = {
+        s: not args.no_secret_reads or refresh_without_secrets(s, stack_secret_reads(runner.stack_dir(s)))
+        for s in stacks
+    }
     levels = dependency_levels(runner.outdir, stacks)
-    run_levels(levels, lambda stack: runner.plan(stack, inputs.get(stack)), parallel=args.parallel)
+    run_levels(
+        levels, lambda stack: runner.plan(stack, inputs.get(stack), refresh=refresh[stack]), parallel=args.parallel
+    )
     ordered = [s for level in levels for s in level]
-    reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
+    reviews = [
+        replace(review, refreshed=refresh[review.name])
+        for review in reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
+    ]
     for review in reviews:
         record_review(runner, review.name, allowed=args.allow_destroy)
     comments, full = render_markdown(reviews), render_markdown(reviews, limit=None)[0]

@@ -22,6 +22,9 @@ WAIVER_KEY = "checkov_waivers"
 # The Kubernetes RBAC group the CI deployer role is mapped to: the cluster stack's access entry
 # names it and the platform stack's RoleBinding binds it, so it is defined here, once.
 CI_DEPLOYERS_GROUP = "ci-deployers"
+# The Kubernetes RBAC group the pipeline's plan role is mapped to, the same way: the platform stack
+# binds it to a read-only ClusterRole over exactly the kinds of object the in-cluster stacks manage.
+PLAN_READERS_GROUP = "pipeline-plan-readers"
 # The repository's own settings (rulesets, environments, Actions variables): an account-level stack,
 # like `account`, kept in the state bucket beside it (`account/github.tfstate`).
 GITHUB_STACK = "github"

@@ -95,6 +95,16 @@ class StackReview:
     name: str
     plan: Plan
     findings: Sequence[Finding] = field(default_factory=tuple)
+    # False when the stack was planned with -refresh=false (see NOT_REFRESHED): its review says so.
+    refreshed: bool = True
+
+
+# Why a stack was planned without refresh, in every format of its review.
+NOT_REFRESHED = (
+    "planned without refresh: refreshing its Helm releases reads their records, which Helm keeps as"
+    " Kubernetes Secrets, and this plan's identity may not read Secrets; the changes are against the"
+    " state as last applied, and changes made outside Terraform are not shown"
+)
 
 
 def must_name(change: ResourceChange) -> bool:
@@ -506,7 +516,8 @@ def _stack_blocks(prepared: _Prepared, index: int, with_outputs: bool) -> list[_
     summary = summary_line(prepared.stack_counts[index]) + ("" if plan.has_changes else " · no changes")
     inputs = "".join(f" · {md_code(name)} = {md_code(value)}" for name, value in plan.inputs.items())
     inputs = f"Inputs{inputs.replace(' · ', ': ', 1)}\n\n" if inputs else ""
-    blocks = [_Block(f"### {md_code(review.name)}\n\n{summary}\n\n{inputs}")]
+    note = "" if review.refreshed else f"> [!NOTE]\n> {NOT_REFRESHED[0].upper()}{NOT_REFRESHED[1:]}.\n\n"
+    blocks = [_Block(f"### {md_code(review.name)}\n\n{summary}\n\n{inputs}{note}")]
     for section, mine in prepared.sections[index]:
         blocks += _section_blocks(section, mine)
     outputs = [o for o in plan.outputs if o.kind is not Kind.NOOP]
@@ -790,6 +801,7 @@ def _stack_view(review: StackReview) -> dict[str, Any]:
     return {
         "name": review.name,
         "inputs": dict(plan.inputs),
+        "refreshed": review.refreshed,
         "summary": summary_line(summary_counts([plan])),
         "counts": summary_counts([plan]),
         "has_changes": plan.has_changes,
@@ -833,7 +845,7 @@ _PALETTE = {
 def render_text(reviews: Sequence[StackReview], *, color: bool = False) -> str:
     """A terminal rendering: one line per changed resource, attribute diffs indented below it."""
     colors = _PALETTE if color else dict.fromkeys(_PALETTE, "")
-    return _ENV.get_template("review.txt.j2").render(**_context(reviews), c=colors)
+    return _ENV.get_template("review.txt.j2").render(**_context(reviews), c=colors, not_refreshed=NOT_REFRESHED)
 
 
 def render_json(reviews: Sequence[StackReview]) -> str:
@@ -848,6 +860,7 @@ def render_json(reviews: Sequence[StackReview]) -> str:
                 {
                     "name": s["name"],
                     "inputs": s["inputs"],
+                    "refreshed": s["refreshed"],
                     "summary": s["summary"],
                     "has_changes": s["has_changes"],
                     "errored": s["errored"],

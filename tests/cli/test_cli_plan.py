@@ -283,13 +283,16 @@ class Pipeline:
     project: Path
     terraform: StagedTerraform
     runner: StackRunner
+    out: str = ""  # what the last run printed on stdout
 
     def run(self, capsys: pytest.CaptureFixture[str], command: str, *extra: str) -> tuple[int, str]:
         argv = ["--project-dir", str(self.project), command, *extra]
         if command in ("plan", "deploy"):
             argv += ["--env", "dev"]
         code = main(argv)
-        return code, capsys.readouterr().err
+        captured = capsys.readouterr()
+        self.out = captured.out
+        return code, captured.err
 
 
 @pytest.mark.parametrize(("stage", "code"), [("init", 3), ("plan", 4), ("show", 5)])
@@ -379,3 +382,79 @@ def test_review_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     assert _run(capsys, "review", str(safe))[0] == 0
     assert _run(capsys, "review", str(blocked))[0] == 1
     assert _run(capsys, "review", str(safe), str(tmp_path / "missing.json"))[0] == 2
+
+
+# --- plan --no-secret-reads (the pipeline's plan role may not read Kubernetes Secrets) -----------------
+
+
+@pytest.fixture
+def helm_like(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+    """dev-platform's terraform_data stands in for a helm_release (no helm provider can be installed
+    here): its refresh counts as reading Secrets; dev-network has no resource whose refresh does."""
+    from qualisys_infra.app.terraform import secret_reads
+
+    monkeypatch.setattr(secret_reads, "SECRET_STATE_RESOURCES", frozenset({"terraform_data"}))
+    synth_like(
+        pipeline.runner.outdir,
+        {
+            "dev-network": {"output": {"cidr": {"value": "10.0.0.0/16"}}},
+            "dev-platform": {"resource": {"terraform_data": {"release": {"input": "chart-1.0.0"}}}},
+        },
+        {"dev-platform": ["dev-network"]},
+    )
+    return pipeline
+
+
+def _plan_arguments(pipeline: Pipeline) -> dict[str, str]:
+    return {cwd.name: args for args, cwd in pipeline.terraform.argv if args.startswith("plan ")}
+
+
+def test_no_secret_reads_plans_only_a_secret_reading_stack_without_refresh(
+    capsys: pytest.CaptureFixture[str], helm_like: Pipeline
+) -> None:
+    """On real Terraform core: the stack whose refresh reads Secrets is planned with -refresh=false and
+    every format of its review says so; the other stack is refreshed; without the flag both are."""
+    code, err = helm_like.run(capsys, "plan", "--no-secret-reads")
+    assert code == 0, err
+    planned = _plan_arguments(helm_like)
+    assert "-refresh=false" in planned["dev-platform"].split()
+    assert "-refresh=false" not in planned["dev-network"].split()
+    folder = helm_like.runner.plans_dir / "dev"
+    stacks = {s["name"]: s for s in json.loads((folder / "review.json").read_text(encoding="utf-8"))["stacks"]}
+    assert (stacks["dev-platform"]["refreshed"], stacks["dev-network"]["refreshed"]) == (False, True)
+    markdown = (folder / "review.md").read_text(encoding="utf-8")
+    platform = markdown.split("### `dev-platform`", 1)[1]
+    assert platform.count("> [!NOTE]\n> Planned without refresh: refreshing its Helm releases reads") == 1
+    assert "[!NOTE]" not in markdown.split("### `dev-platform`", 1)[0]
+    assert "  note: planned without refresh: refreshing its Helm releases" in helm_like.out
+    helm_like.terraform.argv.clear()
+    code, err = helm_like.run(capsys, "plan")
+    assert code == 0, err
+    assert not [args for args in _plan_arguments(helm_like).values() if "-refresh=false" in args.split()]
+    stacks = {s["name"]: s for s in json.loads((folder / "review.json").read_text(encoding="utf-8"))["stacks"]}
+    assert stacks["dev-platform"]["refreshed"] is True
+
+
+def test_fails_if_no_secret_reads_plans_a_stack_whose_data_sources_read_secrets(
+    capsys: pytest.CaptureFixture[str], helm_like: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data source is read even with -refresh=false: such a stack is refused before anything runs."""
+    from qualisys_infra.app.terraform import secret_reads
+
+    monkeypatch.setattr(secret_reads, "SECRET_DATA_SOURCES", frozenset({"terraform_remote_state"}))
+    synth_like(
+        helm_like.runner.outdir,
+        {
+            "dev-network": {"output": {"cidr": {"value": "10.0.0.0/16"}}},
+            "dev-platform": {"data": {"terraform_remote_state": {"creds": {"backend": "local", "config": {}}}}},
+        },
+        {},
+    )
+    code, err = helm_like.run(capsys, "plan", "--no-secret-reads")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "error: --no-secret-reads: stack dev-platform reads Secrets on every plan"
+        " (data.terraform_remote_state.creds), with or without refresh; plan it with an identity that may"
+        " read them, or drop the data source"
+    )
+    assert "plan" not in helm_like.terraform.calls

@@ -77,6 +77,7 @@ def check_workflow(path: Path) -> list[str]:
                 problems.append(f"{where}: role variable {role!r} is not one of {sorted(ROLE_VARIABLES)}")
             elif not by_input and ROLE_VARIABLES[role] not in (None, environment):
                 problems.append(f"{where}: {role} belongs in environment {ROLE_VARIABLES[role]!r}")
+        problems += _plan_role_plans(where, job)
         concurrency = job.get("concurrency")
         if environment is not None and (not isinstance(concurrency, dict) or concurrency.get("cancel-in-progress")):
             problems.append(f"{where}: an apply needs `concurrency` with `cancel-in-progress: false`")
@@ -84,6 +85,19 @@ def check_workflow(path: Path) -> list[str]:
         if required not in _jobs(doc):
             problems.append(f"{path.name}: required check job {required!r} is missing")
     return problems
+
+
+def _plan_role_plans(where: str, job: Mapping[str, Any]) -> list[str]:
+    """A job on the plan role (which may not read Kubernetes Secrets) plans with --no-secret-reads,
+    else its plan stops at the first Helm release whose record it may not read."""
+    if "vars.AWS_PLAN_ROLE_ARN" not in yaml.safe_dump(job):
+        return []
+    runs = [str(step.get("run", "")) for step in job.get("steps") or [] if isinstance(step, dict)]
+    return [
+        f"{where}: `qualisys-infra plan` on the plan role needs --no-secret-reads"
+        for run in runs
+        if re.search(r"qualisys-infra plan\b", run) and "--no-secret-reads" not in run
+    ]
 
 
 def check_pins(path: Path) -> list[str]:

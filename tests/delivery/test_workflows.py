@@ -112,6 +112,14 @@ MISTAKES = [
         "checks",
         "cancel-in-progress",
     ),
+    Mistake(
+        "plan role reading Secrets",
+        "drift.yml",
+        '--env "$PLAN_ENV" --no-secret-reads',
+        '--env "$PLAN_ENV"',
+        "checks",
+        "drift.yml: drift: `qualisys-infra plan` on the plan role needs --no-secret-reads",
+    ),
     Mistake("misspelt key", "deploy.yml", "timeout-minutes: 60", "timeout-minute: 60", "schema", "timeout-minute"),
 ]
 

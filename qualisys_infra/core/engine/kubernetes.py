@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cdktn_provider_kubernetes import (
+    cluster_role_binding_v1,
     cluster_role_v1,
     deployment_v1,
     ingress_v1,
@@ -18,6 +19,7 @@ from cdktn_provider_kubernetes import (
 )
 
 __all__ = [
+    "cluster_role_binding_v1",
     "cluster_role_v1",
     "deployment_v1",
     "ingress_v1",

@@ -1,0 +1,53 @@
+"""Which parts of a synthesized stack read Kubernetes Secrets when planned: one test per member."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qualisys_infra.app.terraform.secret_reads import (
+    SecretReads,
+    refresh_without_secrets,
+    secret_reads,
+    stack_secret_reads,
+)
+from qualisys_infra.core.errors import UsageError
+
+SECRET = {"manifest": {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}}
+CONFIG_MAP = {"manifest": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}}
+
+
+@pytest.mark.parametrize(
+    ("resources", "expected"),
+    [
+        ({"helm_release": {"kps": {"name": "kps"}}}, ("helm_release.kps",)),
+        ({"kubernetes_secret": {"a": {}}}, ("kubernetes_secret.a",)),
+        ({"kubernetes_secret_v1": {"b": {}}}, ("kubernetes_secret_v1.b",)),
+        ({"kubernetes_manifest": {"s": SECRET, "c": CONFIG_MAP}}, ("kubernetes_manifest.s",)),
+        ({"kubernetes_config_map_v1": {"c": {}}, "aws_s3_bucket": {"b": {}}}, ()),
+    ],
+    ids=["helm-release", "secret", "secret-v1", "manifest-of-a-secret", "nothing"],
+)
+def test_resources_whose_refresh_reads_secrets(resources: dict[str, Any], expected: tuple[str, ...]) -> None:
+    reads = secret_reads({"resource": resources})
+    assert reads == SecretReads(on_refresh=expected, always=())
+    assert refresh_without_secrets("dev-x", reads) is (expected == ())
+
+
+@pytest.mark.parametrize("kind", ["kubernetes_secret", "kubernetes_secret_v1"])
+def test_fails_if_a_data_source_of_a_secret_is_not_refused(kind: str) -> None:
+    reads = secret_reads({"data": {kind: {"token": {}}, "aws_region": {"r": {}}}})
+    assert reads.always == (f"data.{kind}.token",)
+    with pytest.raises(UsageError, match=rf"stack dev-x reads Secrets on every plan \(data\.{kind}\.token\)") as e:
+        refresh_without_secrets("dev-x", reads)
+    assert e.value.exit_code == 2
+
+
+def test_fails_if_an_unreadable_stack_is_not_named_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "cdk.tf.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"cdk\.tf\.json: cannot be read as a synthesized stack: .*run `qualisys"):
+        stack_secret_reads(tmp_path)
+    with pytest.raises(UsageError, match="cannot be read"):
+        stack_secret_reads(tmp_path / "missing")
