@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qualisys_infra.app.config import Settings, load_settings, resolve_environment_names
+from qualisys_infra.app.terraform.secret_reads import LEAVE_OUT, NO_REFRESH
 from qualisys_infra.core.errors import PolicyError, UsageError
 from qualisys_infra.core.naming import (
     BOOTSTRAP_STACK,
@@ -129,12 +130,24 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
     )
     add_allow_destroy(plan, "; recorded for deploy")
-    plan.add_argument(
+    secrets = plan.add_mutually_exclusive_group()
+    secrets.add_argument(
         "--no-secret-reads",
-        action="store_true",
+        dest="secret_reads",
+        action="store_const",
+        const=NO_REFRESH,
         help="the identity planning may not read Kubernetes Secrets (the pipeline's plan role): a stack whose"
         " refresh would read them (Helm releases keep their records as Secrets) is planned with -refresh=false,"
         " and its review says so; a stack whose data sources read Secrets is refused",
+    )
+    secrets.add_argument(
+        "--leave-out-secret-readers",
+        dest="secret_reads",
+        action="store_const",
+        const=LEAVE_OUT,
+        help="the same identity, checking drift: such a stack is refreshed and planned without the resources"
+        " whose refresh reads Secrets and what refers to them (-target on the rest), named in its review;"
+        " these partial plans are never recorded as reviewed, so `deploy` refuses them",
     )
     plan.add_argument("--parallel", type=int, default=4, metavar="N", help="independent stacks planned at once")
     add_image_tags(plan)
@@ -294,7 +307,7 @@ def _env_stacks(runner_outdir: Path, names: Sequence[str], only: Sequence[str]) 
 def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int:
     from qualisys_infra.app.terraform.review_record import record_review
     from qualisys_infra.app.terraform.runner import dependency_levels, run_levels
-    from qualisys_infra.app.terraform.secret_reads import refresh_without_secrets, stack_secret_reads
+    from qualisys_infra.app.terraform.secret_reads import plan_scope
 
     names = resolve_environment_names(args.env)
     settings, runner = prepare(args, project, progress, names=names)
@@ -302,21 +315,22 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     check_backend_against_bootstrap(runner, settings, progress)
     inputs, skipped = apps_inputs(runner, stacks, dict(args.image_tag), explicit=bool(args.stack), progress=progress)
     stacks = [s for s in stacks if s not in skipped]
-    refresh = {
-        s: not args.no_secret_reads or refresh_without_secrets(s, stack_secret_reads(runner.stack_dir(s)))
-        for s in stacks
-    }
+    scopes = {s: plan_scope(s, runner.stack_dir(s), args.secret_reads) for s in stacks}
     levels = dependency_levels(runner.outdir, stacks)
-    run_levels(
-        levels, lambda stack: runner.plan(stack, inputs.get(stack), refresh=refresh[stack]), parallel=args.parallel
-    )
+
+    def plan_one(stack: str) -> Path:
+        scope = scopes[stack]
+        return runner.plan(stack, inputs.get(stack), refresh=scope.refresh, targets=scope.targets)
+
+    run_levels(levels, plan_one, parallel=args.parallel)
     ordered = [s for level in levels for s in level]
     reviews = [
-        replace(review, refreshed=refresh[review.name])
+        replace(review, refreshed=scopes[review.name].refresh, left_out=scopes[review.name].left_out)
         for review in reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
     ]
     for review in reviews:
-        record_review(runner, review.name, allowed=args.allow_destroy)
+        if not review.left_out:  # a partial plan is for reading, never for deploy
+            record_review(runner, review.name, allowed=args.allow_destroy)
     comments, full = render_markdown(reviews), render_markdown(reviews, limit=None)[0]
     written = []
     for env in names:

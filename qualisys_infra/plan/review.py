@@ -97,14 +97,28 @@ class StackReview:
     findings: Sequence[Finding] = field(default_factory=tuple)
     # False when the stack was planned with -refresh=false (see NOT_REFRESHED): its review says so.
     refreshed: bool = True
+    # Resources the plan left out (-target on the rest; see LEFT_OUT): its review names them.
+    left_out: Sequence[str] = ()
 
 
-# Why a stack was planned without refresh, in every format of its review.
+# Why a stack was planned without refresh, or without some resources, in every format of its review.
 NOT_REFRESHED = (
     "planned without refresh: refreshing its Helm releases reads their records, which Helm keeps as"
     " Kubernetes Secrets, and this plan's identity may not read Secrets; the changes are against the"
     " state as last applied, and changes made outside Terraform are not shown"
 )
+LEFT_OUT = (
+    "planned without {count}, whose refresh reads Kubernetes Secrets (Helm releases keep their records"
+    " as Secrets) or which refer to those, since this plan's identity may not read Secrets; everything"
+    " else was refreshed. Not for deploy. Left out: {addresses}"
+)
+
+
+def scope_note(review: StackReview) -> str | None:
+    """What the review must say about what its plan did not refresh, or None."""
+    if review.left_out:
+        return LEFT_OUT.format(count=plural(len(review.left_out), "resource"), addresses=", ".join(review.left_out))
+    return None if review.refreshed else NOT_REFRESHED
 
 
 def must_name(change: ResourceChange) -> bool:
@@ -516,7 +530,8 @@ def _stack_blocks(prepared: _Prepared, index: int, with_outputs: bool) -> list[_
     summary = summary_line(prepared.stack_counts[index]) + ("" if plan.has_changes else " · no changes")
     inputs = "".join(f" · {md_code(name)} = {md_code(value)}" for name, value in plan.inputs.items())
     inputs = f"Inputs{inputs.replace(' · ', ': ', 1)}\n\n" if inputs else ""
-    note = "" if review.refreshed else f"> [!NOTE]\n> {NOT_REFRESHED[0].upper()}{NOT_REFRESHED[1:]}.\n\n"
+    scope = scope_note(review)
+    note = f"> [!NOTE]\n> {scope[0].upper()}{scope[1:]}.\n\n" if scope else ""
     blocks = [_Block(f"### {md_code(review.name)}\n\n{summary}\n\n{inputs}{note}")]
     for section, mine in prepared.sections[index]:
         blocks += _section_blocks(section, mine)
@@ -802,6 +817,8 @@ def _stack_view(review: StackReview) -> dict[str, Any]:
         "name": review.name,
         "inputs": dict(plan.inputs),
         "refreshed": review.refreshed,
+        "left_out": list(review.left_out),
+        "scope_note": scope_note(review),
         "summary": summary_line(summary_counts([plan])),
         "counts": summary_counts([plan]),
         "has_changes": plan.has_changes,
@@ -845,7 +862,7 @@ _PALETTE = {
 def render_text(reviews: Sequence[StackReview], *, color: bool = False) -> str:
     """A terminal rendering: one line per changed resource, attribute diffs indented below it."""
     colors = _PALETTE if color else dict.fromkeys(_PALETTE, "")
-    return _ENV.get_template("review.txt.j2").render(**_context(reviews), c=colors, not_refreshed=NOT_REFRESHED)
+    return _ENV.get_template("review.txt.j2").render(**_context(reviews), c=colors)
 
 
 def render_json(reviews: Sequence[StackReview]) -> str:
@@ -861,6 +878,7 @@ def render_json(reviews: Sequence[StackReview]) -> str:
                     "name": s["name"],
                     "inputs": s["inputs"],
                     "refreshed": s["refreshed"],
+                    "left_out": s["left_out"],
                     "summary": s["summary"],
                     "has_changes": s["has_changes"],
                     "errored": s["errored"],

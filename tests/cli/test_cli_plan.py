@@ -458,3 +458,60 @@ def test_fails_if_no_secret_reads_plans_a_stack_whose_data_sources_read_secrets(
         " read them, or drop the data source"
     )
     assert "plan" not in helm_like.terraform.calls
+
+
+def test_leave_out_secret_readers_refreshes_the_rest_and_is_never_deployed(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On real Terraform core: the drift check's mode plans dev-platform with -target on what neither
+    reads Secrets nor refers to what does, names the rest in the review, and leaves no review record,
+    so `deploy` refuses the partial plan."""
+    from qualisys_infra.app.terraform import secret_reads
+
+    def only_the_release(config: dict[str, object]) -> secret_reads.SecretReads:
+        readers = ("terraform_data.release",) if "release" in json.dumps(config) else ()
+        return secret_reads.SecretReads(on_refresh=readers, always=())
+
+    monkeypatch.setattr(secret_reads, "secret_reads", only_the_release)
+    synth_like(
+        pipeline.runner.outdir,
+        {
+            "dev-network": {"output": {"cidr": {"value": "10.0.0.0/16"}}},
+            "dev-platform": {
+                "resource": {
+                    "terraform_data": {
+                        "release": {"input": "chart-1.0.0"},
+                        "after_release": {"input": "${terraform_data.release.output}"},
+                        "namespace": {"input": "apps"},
+                    }
+                }
+            },
+        },
+        {"dev-platform": ["dev-network"]},
+    )
+    code, err = pipeline.run(capsys, "plan", "--leave-out-secret-readers")
+    assert code == 0, err
+    planned = _plan_arguments(pipeline)["dev-platform"].split()
+    assert [a for a in planned if a.startswith("-target")] == ["-target=terraform_data.namespace"]
+    assert "-refresh=false" not in planned
+    folder = pipeline.runner.plans_dir / "dev"
+    shown = json.loads((folder / "dev-platform.json").read_text(encoding="utf-8"))
+    assert [c["address"] for c in shown["resource_changes"]] == ["terraform_data.namespace"]
+    review = {s["name"]: s for s in json.loads((folder / "review.json").read_text(encoding="utf-8"))["stacks"]}
+    assert review["dev-platform"]["left_out"] == ["terraform_data.after_release", "terraform_data.release"]
+    assert review["dev-network"]["left_out"] == []
+    assert "Left out: terraform_data.after_release, terraform_data.release" in pipeline.out
+    assert not (folder / "dev-platform.reviewed.json").exists()
+    assert (folder / "dev-network.reviewed.json").exists()
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 2
+    assert "dev-platform.reviewed.json: this plan was never reviewed" in err
+
+
+def test_fails_if_both_secret_options_are_accepted(capsys: pytest.CaptureFixture[str], pipeline: Pipeline) -> None:
+    with pytest.raises(SystemExit) as refused:
+        pipeline.run(capsys, "plan", "--no-secret-reads", "--leave-out-secret-readers")
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(
+        "error: argument --leave-out-secret-readers: not allowed with argument --no-secret-reads"
+    )

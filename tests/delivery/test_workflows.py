@@ -115,10 +115,18 @@ MISTAKES = [
     Mistake(
         "plan role reading Secrets",
         "drift.yml",
+        '--env "$PLAN_ENV" --leave-out-secret-readers',
+        '--env "$PLAN_ENV"',
+        "checks",
+        "drift.yml: drift: `qualisys-infra plan` on the plan role needs --no-secret-reads or",
+    ),
+    Mistake(
+        "plan role reading Secrets",
+        "pull-request.yml",
         '--env "$PLAN_ENV" --no-secret-reads',
         '--env "$PLAN_ENV"',
         "checks",
-        "drift.yml: drift: `qualisys-infra plan` on the plan role needs --no-secret-reads",
+        "pull-request.yml: plan: `qualisys-infra plan` on the plan role needs --no-secret-reads or",
     ),
     Mistake("misspelt key", "deploy.yml", "timeout-minutes: 60", "timeout-minute: 60", "schema", "timeout-minute"),
 ]

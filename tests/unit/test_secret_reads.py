@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from qualisys_infra.app.terraform.secret_reads import (
+    LEAVE_OUT,
+    NO_REFRESH,
+    PlanScope,
     SecretReads,
+    leave_out,
+    plan_scope,
     refresh_without_secrets,
     secret_reads,
     stack_secret_reads,
@@ -51,3 +57,43 @@ def test_fails_if_an_unreadable_stack_is_not_named_with_the_fix(tmp_path: Path) 
         stack_secret_reads(tmp_path)
     with pytest.raises(UsageError, match="cannot be read"):
         stack_secret_reads(tmp_path / "missing")
+
+
+def test_leave_out_takes_the_readers_and_whatever_refers_to_them() -> None:
+    config = {
+        "resource": {
+            "helm_release": {"kps": {"name": "kps"}, "kps2": {"name": "other"}},
+            "kubernetes_manifest": {
+                "monitor": {"manifest": {"kind": "PodMonitor"}, "depends_on": ["helm_release.kps"]},
+            },
+            "kubernetes_namespace_v1": {
+                "apps": {"metadata": {"name": "apps"}},
+                "late": {"metadata": {"labels": {"after": "${kubernetes_manifest.monitor.object.kind}"}}},
+                "by_data": {"metadata": {"name": "${data.helm_release.kps.id}"}},
+            },
+        }
+    }
+    reads = secret_reads(config)
+    assert reads.on_refresh == ("helm_release.kps", "helm_release.kps2")
+    targets, left_out = leave_out(config, reads)
+    assert left_out == (
+        "helm_release.kps",
+        "helm_release.kps2",
+        "kubernetes_manifest.monitor",
+        "kubernetes_namespace_v1.late",
+    )
+    # `data.helm_release.kps` is another object than the resource `helm_release.kps`
+    assert targets == ("kubernetes_namespace_v1.apps", "kubernetes_namespace_v1.by_data")
+
+
+def test_plan_scope_by_option(tmp_path: Path) -> None:
+    config: dict[str, Any] = {"resource": {"helm_release": {"kps": {}}, "kubernetes_namespace_v1": {"apps": {}}}}
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(config), encoding="utf-8")
+    assert plan_scope("dev-platform", tmp_path, None) == PlanScope()
+    assert plan_scope("dev-platform", tmp_path, NO_REFRESH) == PlanScope(refresh=False)
+    assert plan_scope("dev-platform", tmp_path, LEAVE_OUT) == PlanScope(
+        targets=("kubernetes_namespace_v1.apps",), left_out=("helm_release.kps",)
+    )
+    (tmp_path / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_s3_bucket": {"b": {}}}}), encoding="utf-8")
+    assert plan_scope("dev-network", tmp_path, NO_REFRESH) == plan_scope("dev-network", tmp_path, LEAVE_OUT)
+    assert plan_scope("dev-network", tmp_path, LEAVE_OUT) == PlanScope()

@@ -94,20 +94,30 @@ class StackRunner:
         configs = [f"-backend-config={Path(c).resolve()}" for c in self.backend_configs]
         self._run("init", stack, ["init", "-input=false", "-no-color", *configs, *extra])
 
-    def plan(self, stack: str, variables: Mapping[str, str] | None = None, *, refresh: bool = True) -> Path:
+    def plan(
+        self,
+        stack: str,
+        variables: Mapping[str, str] | None = None,
+        *,
+        refresh: bool = True,
+        targets: Sequence[str] = (),
+    ) -> Path:
         """init, plan -out, show -json; returns the plan JSON path (written atomically).
 
         ``variables`` are the stack's input variables (``-var``), recorded in the plan; ``refresh``
-        false plans against the state as last applied (``-refresh=false``)."""
+        false plans against the state as last applied (``-refresh=false``); ``targets`` limits the
+        plan to those resources and what they depend on (``-target``)."""
         binary, as_json, stamp = self.plan_paths(stack)
         binary.parent.mkdir(parents=True, exist_ok=True)
         stamp.unlink(missing_ok=True)  # a new plan has not been reviewed yet
         self.progress(f"{stack}: init")
         self.init(stack)
-        self.progress(f"{stack}: plan" + ("" if refresh else " (without refresh)"))
+        scope = "" if refresh else " (without refresh)"
+        self.progress(f"{stack}: plan{scope}" + (f" ({len(targets)} resources targeted)" if targets else ""))
         lock = f"-lock-timeout={self.lock_timeout}"
         inputs = [f"-var={name}={value}" for name, value in sorted((variables or {}).items())]
         options = ["-input=false", "-no-color", lock, *([] if refresh else ["-refresh=false"]), *inputs]
+        options += [f"-target={address}" for address in targets]
         self._run("plan", stack, ["plan", *options, f"-out={binary.resolve()}"])
         shown = self.show_json(stack, binary)
         tmp = as_json.with_suffix(".json.tmp")

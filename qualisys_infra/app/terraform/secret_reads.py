@@ -9,11 +9,16 @@ assume that role). Planning reads Secrets in two ways:
   can still be planned, against the state as last applied;
 - reading a data source of a Secret, which Terraform does even with ``-refresh=false``: such a stack
   cannot be planned without reading Secrets at all.
+
+A drift check wants the opposite trade: refresh everything it may read. :func:`leave_out` finds what
+to target instead: every resource but those whose refresh reads Secrets and those that refer to them
+(``-target`` would otherwise pull them back in as dependencies).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,12 +68,62 @@ def stack_secret_reads(stack_dir: Path) -> SecretReads:
     return secret_reads(config if isinstance(config, dict) else {})
 
 
-def refresh_without_secrets(stack: str, reads: SecretReads) -> bool:
+def refresh_without_secrets(stack: str, reads: SecretReads, option: str = "--no-secret-reads") -> bool:
     """Whether ``stack`` can be refreshed without reading Secrets (True), or must be planned with
     ``-refresh=false`` (False); refuses a stack whose data sources read Secrets on every plan."""
     if reads.always:
         raise UsageError(
-            f"--no-secret-reads: stack {stack} reads Secrets on every plan ({', '.join(reads.always)}),"
+            f"{option}: stack {stack} reads Secrets on every plan ({', '.join(reads.always)}),"
             " with or without refresh; plan it with an identity that may read them, or drop the data source"
         )
     return not reads.on_refresh
+
+
+@dataclass(frozen=True, slots=True)
+class PlanScope:
+    """How one stack is planned: refreshed or not, and the resources targeted and left out."""
+
+    refresh: bool = True
+    targets: tuple[str, ...] = ()  # empty: the whole stack
+    left_out: tuple[str, ...] = ()
+
+
+NO_REFRESH = "--no-secret-reads"
+LEAVE_OUT = "--leave-out-secret-readers"
+
+
+def plan_scope(stack: str, stack_dir: Path, option: str | None) -> PlanScope:
+    """The scope of ``stack``'s plan under ``option`` (:data:`NO_REFRESH`, :data:`LEAVE_OUT` or None:
+    the identity may read Secrets, so everything is planned and refreshed)."""
+    if option is None:
+        return PlanScope()
+    reads = stack_secret_reads(stack_dir)
+    if refresh_without_secrets(stack, reads, option):
+        return PlanScope()
+    if option == NO_REFRESH:
+        return PlanScope(refresh=False)
+    config = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
+    targets, left_out = leave_out(config, reads)
+    return PlanScope(targets=targets, left_out=left_out)
+
+
+# A reference to a resource in a synthesized expression or depends_on: `type.name` (no data. prefix).
+_REFERENCE = re.compile(r"(?<![\w.-])([a-z][a-z0-9_]*\.[A-Za-z_][\w-]*)")
+
+
+def leave_out(config: dict[str, Any], reads: SecretReads) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(targets, left_out)`` of a stack: ``left_out`` is every resource whose refresh reads Secrets
+    and every resource that refers to one of them, directly or through others; ``targets`` the rest."""
+    resources = config.get("resource") or {}
+    refers: dict[str, set[str]] = {
+        f"{kind}.{name}": set(_REFERENCE.findall(json.dumps(body)))
+        for kind, by_name in resources.items()
+        for name, body in (by_name or {}).items()
+    }
+    out = set(reads.on_refresh)
+    grown = True
+    while grown:
+        more = {address for address, targets in refers.items() if address not in out and targets & out}
+        grown = bool(more)
+        out |= more
+    return tuple(sorted(set(refers) - out)), tuple(sorted(out))
