@@ -9,12 +9,11 @@ import re
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qualisys_infra.app.config import Settings, load_settings, resolve_environment_names
-from qualisys_infra.app.terraform.secret_reads import LEAVE_OUT, NO_REFRESH
+from qualisys_infra.app.terraform.secret_reads import LEAVE_OUT, NO_REFRESH, read_scope
 from qualisys_infra.core.errors import PolicyError, UsageError
 from qualisys_infra.core.naming import (
     BOOTSTRAP_STACK,
@@ -209,7 +208,9 @@ def reviews_of(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]
     for path in paths:
         plan = load_plan(path)
         name = stack_name(path)
-        reviews.append(StackReview(name, plan, check(plan, allow_destroy=allow, stack=name)))
+        scope = read_scope(path)  # how `plan` limited it, so every review of this file says so
+        findings = check(plan, allow_destroy=allow, stack=name)
+        reviews.append(StackReview(name, plan, findings, refreshed=scope.refresh, left_out=scope.left_out))
     return reviews
 
 
@@ -318,16 +319,9 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     scopes = {s: plan_scope(s, runner.stack_dir(s), args.secret_reads) for s in stacks}
     levels = dependency_levels(runner.outdir, stacks)
 
-    def plan_one(stack: str) -> Path:
-        scope = scopes[stack]
-        return runner.plan(stack, inputs.get(stack), refresh=scope.refresh, targets=scope.targets)
-
-    run_levels(levels, plan_one, parallel=args.parallel)
+    run_levels(levels, lambda stack: runner.plan(stack, inputs.get(stack), scope=scopes[stack]), parallel=args.parallel)
     ordered = [s for level in levels for s in level]
-    reviews = [
-        replace(review, refreshed=scopes[review.name].refresh, left_out=scopes[review.name].left_out)
-        for review in reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
-    ]
+    reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
     for review in reviews:
         if not review.left_out:  # a partial plan is for reading, never for deploy
             record_review(runner, review.name, allowed=args.allow_destroy)

@@ -103,14 +103,14 @@ class StackReview:
 
 # Why a stack was planned without refresh, or without some resources, in every format of its review.
 NOT_REFRESHED = (
-    "planned without refresh: refreshing its Helm releases reads their records, which Helm keeps as"
-    " Kubernetes Secrets, and this plan's identity may not read Secrets; the changes are against the"
-    " state as last applied, and changes made outside Terraform are not shown"
+    "planned without refresh: refreshing this stack reads Kubernetes Secrets (Helm keeps each release's"
+    " record as one), which this plan's identity may not read; the changes are against the state as last"
+    " applied, and changes made outside Terraform are not shown"
 )
 LEFT_OUT = (
-    "planned without {count}, whose refresh reads Kubernetes Secrets (Helm releases keep their records"
-    " as Secrets) or which refer to those, since this plan's identity may not read Secrets; everything"
-    " else was refreshed. Not for deploy. Left out: {addresses}"
+    "planned without {count}, whose refresh reads Kubernetes Secrets (Helm keeps each release's record as"
+    " one) or which refer to those, since this plan's identity may not read Secrets; everything else was"
+    " refreshed. Not for deploy. Left out: {addresses}"
 )
 
 

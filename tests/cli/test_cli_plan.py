@@ -424,9 +424,15 @@ def test_no_secret_reads_plans_only_a_secret_reading_stack_without_refresh(
     assert (stacks["dev-platform"]["refreshed"], stacks["dev-network"]["refreshed"]) == (False, True)
     markdown = (folder / "review.md").read_text(encoding="utf-8")
     platform = markdown.split("### `dev-platform`", 1)[1]
-    assert platform.count("> [!NOTE]\n> Planned without refresh: refreshing its Helm releases reads") == 1
+    assert platform.count("> [!NOTE]\n> Planned without refresh: refreshing this stack reads Kubernetes") == 1
     assert "[!NOTE]" not in markdown.split("### `dev-platform`", 1)[0]
-    assert "  note: planned without refresh: refreshing its Helm releases" in helm_like.out
+    assert "  note: planned without refresh: refreshing this stack reads Kubernetes Secrets" in helm_like.out
+    # every later review of the same JSON says it too (the pull-request comment goes through `review`'s path)
+    code, _ = helm_like.run(capsys, "review", str(folder / "dev-platform.json"), "--format", "json")
+    assert code == 0
+    assert json.loads(helm_like.out)["stacks"][0]["refreshed"] is False
+    code, _ = helm_like.run(capsys, "review", str(folder / "dev-network.json"), "--format", "markdown")
+    assert (code, "[!NOTE]" in helm_like.out) == (0, False)
     helm_like.terraform.argv.clear()
     code, err = helm_like.run(capsys, "plan")
     assert code == 0, err
@@ -512,6 +518,8 @@ def test_fails_if_both_secret_options_are_accepted(capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit) as refused:
         pipeline.run(capsys, "plan", "--no-secret-reads", "--leave-out-secret-readers")
     assert refused.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1].endswith(
-        "error: argument --leave-out-secret-readers: not allowed with argument --no-secret-reads"
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .endswith("error: argument --leave-out-secret-readers: not allowed with argument --no-secret-reads")
     )

@@ -11,11 +11,14 @@ import pytest
 from qualisys_infra.app.terraform.secret_reads import (
     LEAVE_OUT,
     NO_REFRESH,
+    WHOLE,
     PlanScope,
     SecretReads,
     leave_out,
     plan_scope,
+    read_scope,
     refresh_without_secrets,
+    scope_file,
     secret_reads,
     stack_secret_reads,
 )
@@ -32,9 +35,24 @@ CONFIG_MAP = {"manifest": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": 
         ({"kubernetes_secret": {"a": {}}}, ("kubernetes_secret.a",)),
         ({"kubernetes_secret_v1": {"b": {}}}, ("kubernetes_secret_v1.b",)),
         ({"kubernetes_manifest": {"s": SECRET, "c": CONFIG_MAP}}, ("kubernetes_manifest.s",)),
+        ({"kubernetes_secret_v1_data": {"d": {}}}, ("kubernetes_secret_v1_data.d",)),
+        (
+            {"kubernetes_labels": {"s": {"api_version": "v1", "kind": "Secret"}, "c": {"kind": "ConfigMap"}}},
+            ("kubernetes_labels.s",),
+        ),
+        ({"kubernetes_annotations": {"s": {"api_version": "v1", "kind": "Secret"}}}, ("kubernetes_annotations.s",)),
         ({"kubernetes_config_map_v1": {"c": {}}, "aws_s3_bucket": {"b": {}}}, ()),
     ],
-    ids=["helm-release", "secret", "secret-v1", "manifest-of-a-secret", "nothing"],
+    ids=[
+        "helm-release",
+        "secret",
+        "secret-v1",
+        "manifest-of-a-secret",
+        "secret-data",
+        "labels-of-a-secret",
+        "annotations-of-a-secret",
+        "nothing",
+    ],
 )
 def test_resources_whose_refresh_reads_secrets(resources: dict[str, Any], expected: tuple[str, ...]) -> None:
     reads = secret_reads({"resource": resources})
@@ -42,9 +60,19 @@ def test_resources_whose_refresh_reads_secrets(resources: dict[str, Any], expect
     assert refresh_without_secrets("dev-x", reads) is (expected == ())
 
 
-@pytest.mark.parametrize("kind", ["kubernetes_secret", "kubernetes_secret_v1"])
-def test_fails_if_a_data_source_of_a_secret_is_not_refused(kind: str) -> None:
-    reads = secret_reads({"data": {kind: {"token": {}}, "aws_region": {"r": {}}}})
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("kubernetes_secret", {}),
+        ("kubernetes_secret_v1", {}),
+        ("kubernetes_resource", {"api_version": "v1", "kind": "Secret"}),
+        ("kubernetes_resources", {"api_version": "v1", "kind": "Secret"}),
+    ],
+)
+def test_fails_if_a_data_source_of_a_secret_is_not_refused(kind: str, body: dict[str, Any]) -> None:
+    other = {"kubernetes_resource": {"cm": {"api_version": "v1", "kind": "ConfigMap"}}}
+    assert secret_reads({"data": other}).always == ()
+    reads = secret_reads({"data": {kind: {"token": body}, "aws_region": {"r": {}}}})
     assert reads.always == (f"data.{kind}.token",)
     with pytest.raises(UsageError, match=rf"stack dev-x reads Secrets on every plan \(data\.{kind}\.token\)") as e:
         refresh_without_secrets("dev-x", reads)
@@ -97,3 +125,49 @@ def test_plan_scope_by_option(tmp_path: Path) -> None:
     (tmp_path / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_s3_bucket": {"b": {}}}}), encoding="utf-8")
     assert plan_scope("dev-network", tmp_path, NO_REFRESH) == plan_scope("dev-network", tmp_path, LEAVE_OUT)
     assert plan_scope("dev-network", tmp_path, LEAVE_OUT) == PlanScope()
+
+
+def test_leave_out_follows_data_sources_locals_and_modules() -> None:
+    """-target pulls in whatever a target depends on: a resource reaching a Helm release through a
+    data source or a local is left out too; a module is a target unless it reaches one."""
+    config: dict[str, Any] = {
+        "resource": {
+            "helm_release": {"kps": {}},
+            "aws_iam_role": {
+                "via_data": {"name": "${data.aws_iam_policy_document.doc.json}"},
+                "via_local": {"name": "${local.release_name}"},
+                "plain": {"name": "role"},
+            },
+        },
+        "data": {"aws_iam_policy_document": {"doc": {"statement": [{"resources": ["${helm_release.kps.id}"]}]}}},
+        "locals": {"release_name": "${helm_release.kps.name}"},
+        "module": {"reaches": {"source": "./m", "x": "${local.release_name}"}, "apart": {"source": "./n"}},
+    }
+    targets, left_out = leave_out(config, secret_reads(config))
+    assert targets == ("aws_iam_role.plain", "module.apart")
+    assert left_out == ("aws_iam_role.via_data", "aws_iam_role.via_local", "helm_release.kps", "module.reaches")
+
+
+def test_a_stack_with_nothing_else_to_target_is_planned_without_refresh(tmp_path: Path) -> None:
+    """No -target at all would refresh every resource, the Helm releases too."""
+    (tmp_path / "cdk.tf.json").write_text(json.dumps({"resource": {"helm_release": {"a": {}}}}), encoding="utf-8")
+    assert plan_scope("dev-platform", tmp_path, LEAVE_OUT) == PlanScope(refresh=False)
+
+
+@pytest.mark.parametrize(
+    "text", ["{broken", "[]", '{"refreshed": "no", "left_out": []}', '{"refreshed": true, "left_out": [1]}']
+)
+def test_fails_if_a_damaged_scope_record_is_not_refused(tmp_path: Path, text: str) -> None:
+    plan_json = tmp_path / "dev-platform.json"
+    scope_file(plan_json).write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError, match=r"dev-platform\.scope: not a plan scope record") as refused:
+        read_scope(plan_json)
+    assert refused.value.exit_code == 2
+
+
+def test_a_scope_record_round_trips(tmp_path: Path) -> None:
+    plan_json = tmp_path / "dev-platform.json"
+    assert read_scope(plan_json) == WHOLE
+    scope = PlanScope(targets=("a.b",), left_out=("helm_release.x",))
+    scope_file(plan_json).write_text(scope.record(), encoding="utf-8")
+    assert read_scope(plan_json) == PlanScope(left_out=("helm_release.x",))  # targets are the plan's business

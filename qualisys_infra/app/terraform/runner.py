@@ -17,6 +17,7 @@ from typing import Any
 
 from qualisys_infra.app.output import read_manifest
 from qualisys_infra.app.terraform.executable import Result, Terraform
+from qualisys_infra.app.terraform.secret_reads import WHOLE, PlanScope, scope_file
 from qualisys_infra.core.errors import TerraformError, UsageError
 from qualisys_infra.core.progress import Progress
 
@@ -94,26 +95,21 @@ class StackRunner:
         configs = [f"-backend-config={Path(c).resolve()}" for c in self.backend_configs]
         self._run("init", stack, ["init", "-input=false", "-no-color", *configs, *extra])
 
-    def plan(
-        self,
-        stack: str,
-        variables: Mapping[str, str] | None = None,
-        *,
-        refresh: bool = True,
-        targets: Sequence[str] = (),
-    ) -> Path:
+    def plan(self, stack: str, variables: Mapping[str, str] | None = None, *, scope: PlanScope = WHOLE) -> Path:
         """init, plan -out, show -json; returns the plan JSON path (written atomically).
 
-        ``variables`` are the stack's input variables (``-var``), recorded in the plan; ``refresh``
-        false plans against the state as last applied (``-refresh=false``); ``targets`` limits the
-        plan to those resources and what they depend on (``-target``)."""
+        ``variables`` are the stack's input variables (``-var``), recorded in the plan. ``scope``: a
+        plan without refresh (``-refresh=false``, against the state as last applied) or limited to
+        targets (``-target``, with what they depend on); kept beside the JSON for every review."""
         binary, as_json, stamp = self.plan_paths(stack)
         binary.parent.mkdir(parents=True, exist_ok=True)
         stamp.unlink(missing_ok=True)  # a new plan has not been reviewed yet
+        scope_file(as_json).unlink(missing_ok=True)
+        refresh, targets = scope.refresh, scope.targets
         self.progress(f"{stack}: init")
         self.init(stack)
-        scope = "" if refresh else " (without refresh)"
-        self.progress(f"{stack}: plan{scope}" + (f" ({len(targets)} resources targeted)" if targets else ""))
+        how = ("" if refresh else " (without refresh)") + (f" ({len(targets)} resources targeted)" if targets else "")
+        self.progress(f"{stack}: plan{how}")
         lock = f"-lock-timeout={self.lock_timeout}"
         inputs = [f"-var={name}={value}" for name, value in sorted((variables or {}).items())]
         options = ["-input=false", "-no-color", lock, *([] if refresh else ["-refresh=false"]), *inputs]
@@ -123,6 +119,8 @@ class StackRunner:
         tmp = as_json.with_suffix(".json.tmp")
         tmp.write_text(shown, encoding="utf-8")
         tmp.replace(as_json)
+        if scope != WHOLE:
+            scope_file(as_json).write_text(scope.record(), encoding="utf-8")
         return as_json
 
     def show_json(self, stack: str, binary: Path) -> str:

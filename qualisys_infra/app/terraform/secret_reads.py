@@ -26,9 +26,14 @@ from typing import Any
 from qualisys_infra.core.errors import UsageError
 
 # Resource types whose refresh reads a Secret (the helm provider reads the release's record).
-SECRET_STATE_RESOURCES = frozenset({"helm_release", "kubernetes_secret", "kubernetes_secret_v1"})
-# Data sources that read a Secret whenever the stack is planned.
+SECRET_STATE_RESOURCES = frozenset(
+    {"helm_release", "kubernetes_secret", "kubernetes_secret_v1", "kubernetes_secret_v1_data"}
+)
+# Resource types that read any object they are given, a Secret when its kind is Secret.
+OBJECT_RESOURCES = frozenset({"kubernetes_manifest", "kubernetes_labels", "kubernetes_annotations"})
+# Data sources that read a Secret whenever the stack is planned; and those that do when asked for one.
 SECRET_DATA_SOURCES = frozenset({"kubernetes_secret", "kubernetes_secret_v1"})
+OBJECT_DATA_SOURCES = frozenset({"kubernetes_resource", "kubernetes_resources"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +44,29 @@ class SecretReads:
     always: tuple[str, ...]  # data source addresses
 
 
-def _is_secret_manifest(body: Any) -> bool:
-    manifest = body.get("manifest") if isinstance(body, dict) else None
-    return isinstance(manifest, dict) and manifest.get("kind") == "Secret" and manifest.get("apiVersion") == "v1"
+def _names_a_secret(body: Any) -> bool:
+    """A kubernetes_manifest of a Secret, or a labels/annotations/resource(s) block of kind Secret."""
+    if not isinstance(body, dict):
+        return False
+    manifest = body.get("manifest")
+    if isinstance(manifest, dict):
+        return manifest.get("kind") == "Secret" and manifest.get("apiVersion") == "v1"
+    return body.get("kind") == "Secret" and body.get("api_version") in ("v1", None)
+
+
+def _addresses(blocks: Any, prefix: str, kinds: frozenset[str], objects: frozenset[str]) -> list[str]:
+    return sorted(
+        f"{prefix}{kind}.{name}"
+        for kind, by_name in (blocks or {}).items()
+        for name, body in (by_name or {}).items()
+        if kind in kinds or (kind in objects and _names_a_secret(body))
+    )
 
 
 def secret_reads(config: dict[str, Any]) -> SecretReads:
     """The addresses in a synthesized stack (``cdk.tf.json`` as loaded) that read Secrets when planned."""
-    resources = config.get("resource") or {}
-    on_refresh = sorted(
-        f"{kind}.{name}"
-        for kind, by_name in resources.items()
-        for name, body in (by_name or {}).items()
-        if kind in SECRET_STATE_RESOURCES or (kind == "kubernetes_manifest" and _is_secret_manifest(body))
-    )
-    data = config.get("data") or {}
-    always = sorted(f"data.{kind}.{name}" for kind in SECRET_DATA_SOURCES for name in (data.get(kind) or {}))
+    on_refresh = _addresses(config.get("resource"), "", SECRET_STATE_RESOURCES, OBJECT_RESOURCES)
+    always = _addresses(config.get("data"), "data.", SECRET_DATA_SOURCES, OBJECT_DATA_SOURCES)
     return SecretReads(tuple(on_refresh), tuple(always))
 
 
@@ -81,11 +93,48 @@ def refresh_without_secrets(stack: str, reads: SecretReads, option: str = "--no-
 
 @dataclass(frozen=True, slots=True)
 class PlanScope:
-    """How one stack is planned: refreshed or not, and the resources targeted and left out."""
+    """How one stack is planned: refreshed or not, and the resources targeted and left out.
+
+    Kept beside the plan JSON as ``<stack>.scope`` (JSON; not ``*.json``, so globs of plan files
+    miss it) whenever it is not the default, so every later review of that JSON says the same."""
 
     refresh: bool = True
     targets: tuple[str, ...] = ()  # empty: the whole stack
     left_out: tuple[str, ...] = ()
+
+    def record(self) -> str:
+        return json.dumps({"refreshed": self.refresh, "left_out": list(self.left_out)}) + "\n"
+
+
+WHOLE = PlanScope()  # refreshed, nothing left out: what an identity that may read Secrets plans
+
+
+def scope_file(plan_json: Path) -> Path:
+    """Where the scope of the plan ``plan_json`` is kept (absent: refreshed, nothing left out)."""
+    return plan_json.with_suffix(".scope")
+
+
+def read_scope(plan_json: Path) -> PlanScope:
+    """The scope recorded beside ``plan_json``; a damaged record is bad input (exit 2)."""
+    path = scope_file(plan_json)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return WHOLE
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not a plan scope record: {exc}; run `qualisys-infra plan` again") from None
+    refreshed = record.get("refreshed") if isinstance(record, dict) else None
+    left_out = record.get("left_out") if isinstance(record, dict) else None
+    if (
+        not isinstance(refreshed, bool)
+        or not isinstance(left_out, list)
+        or not all(isinstance(a, str) for a in left_out)
+    ):
+        raise UsageError(
+            f"{path}: not a plan scope record (expected refreshed: true|false and left_out: [addresses]);"
+            " run `qualisys-infra plan` again"
+        )
+    return PlanScope(refresh=refreshed, left_out=tuple(left_out))
 
 
 NO_REFRESH = "--no-secret-reads"
@@ -96,34 +145,45 @@ def plan_scope(stack: str, stack_dir: Path, option: str | None) -> PlanScope:
     """The scope of ``stack``'s plan under ``option`` (:data:`NO_REFRESH`, :data:`LEAVE_OUT` or None:
     the identity may read Secrets, so everything is planned and refreshed)."""
     if option is None:
-        return PlanScope()
+        return WHOLE
     reads = stack_secret_reads(stack_dir)
     if refresh_without_secrets(stack, reads, option):
-        return PlanScope()
+        return WHOLE
     if option == NO_REFRESH:
         return PlanScope(refresh=False)
     config = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
     targets, left_out = leave_out(config, reads)
+    if not targets:  # no -target at all would refresh everything: plan it as --no-secret-reads does
+        return PlanScope(refresh=False)
     return PlanScope(targets=targets, left_out=left_out)
 
 
-# A reference to a resource in a synthesized expression or depends_on: `type.name` (no data. prefix).
-_REFERENCE = re.compile(r"(?<![\w.-])([a-z][a-z0-9_]*\.[A-Za-z_][\w-]*)")
+# A reference in a synthesized expression or depends_on: `type.name`, `data.type.name`, `local.name`
+# or `module.name` (whatever follows is an attribute).
+_REFERENCE = re.compile(r"(?<![\w.-])((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*)")
+
+
+def _nodes(config: dict[str, Any]) -> dict[str, Any]:
+    """Every object of a stack that others can refer to, by its address, with its body."""
+    nodes: dict[str, Any] = {}
+    for prefix, key in (("", "resource"), ("data.", "data")):
+        for kind, by_name in (config.get(key) or {}).items():
+            nodes.update({f"{prefix}{kind}.{name}": body for name, body in (by_name or {}).items()})
+    nodes.update({f"local.{name}": body for name, body in (config.get("locals") or {}).items()})
+    nodes.update({f"module.{name}": body for name, body in (config.get("module") or {}).items()})
+    return nodes
 
 
 def leave_out(config: dict[str, Any], reads: SecretReads) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(targets, left_out)`` of a stack: ``left_out`` is every resource whose refresh reads Secrets
-    and every resource that refers to one of them, directly or through others; ``targets`` the rest."""
-    resources = config.get("resource") or {}
-    refers: dict[str, set[str]] = {
-        f"{kind}.{name}": set(_REFERENCE.findall(json.dumps(body)))
-        for kind, by_name in resources.items()
-        for name, body in (by_name or {}).items()
-    }
+    """``(targets, left_out)`` of a stack: ``left_out`` is every resource or module whose refresh reads
+    Secrets or that refers to one, directly or through others (data sources and locals included, since
+    ``-target`` pulls in everything a target depends on); ``targets`` the other resources and modules."""
+    refers = {address: set(_REFERENCE.findall(json.dumps(body))) for address, body in _nodes(config).items()}
     out = set(reads.on_refresh)
     grown = True
     while grown:
         more = {address for address, targets in refers.items() if address not in out and targets & out}
         grown = bool(more)
         out |= more
-    return tuple(sorted(set(refers) - out)), tuple(sorted(out))
+    targetable = {a for a in refers if not a.startswith(("data.", "local."))}
+    return tuple(sorted(targetable - out)), tuple(sorted(targetable & out))
