@@ -47,6 +47,7 @@ from qualisys_infra.app.github import (
     summary_room,
     sync_sticky,
 )
+from qualisys_infra.app.terraform.waiting import unplanned_in, unplanned_markdown
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.plan.guardrails import blocking
 from qualisys_infra.plan.review import (
@@ -165,13 +166,15 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
     stop = [f for r in reviews for f in blocking(r.findings)]
     result = result_of(reviews)
 
-    full = _titled(render_markdown(reviews, limit=None)[0], env)
+    unplanned = unplanned_markdown(unplanned_in(args.plans[0].parent))  # what `plan` left out, and why
+    full = _titled(render_markdown(reviews, limit=None)[0], env) + unplanned
     summary = Path(environ["GITHUB_STEP_SUMMARY"]) if environ.get("GITHUB_STEP_SUMMARY") else None
     room = summary_room(summary) if summary else 0
     full_review, summary_note = FULL_REVIEW, ""
     if summary and len(full.encode("utf-8")) + 1 <= room:
         full_review = f"[the job summary]({where.run_url})" if where.run_url else "the job summary of this run"
     wanted = bodies(reviews, env, full_review=full_review)
+    wanted[-1] += unplanned
     if summary:
         text, what = step_summary(full, wanted[0], room)
         if text:

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,6 +115,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="synth, then init/plan/show every stack of an environment, review the plans and gate them",
         description="Synthesize, then per stack `terraform init`, `plan -out`, `show -json` into "
         "PLANS/<env>/<stack>.{tfplan,json}, in dependency order (independent stacks in parallel). "
+        "A stack that reads an output its upstream's plan still creates (a new environment) waits, as does "
+        "an apps stack whose service was never released: left unplanned with PLANS/<env>/<stack>.waiting "
+        "saying why, and named in the review. "
         "Prints the review, writes PLANS/<env>/review.md for the pull request, and exits 1 on a blocking "
         "guardrail finding.",
     )
@@ -176,7 +179,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         description="Apply PLANS/<env>/<stack>.tfplan in dependency order. Every plan is reviewed again "
         "first (`terraform show -json` of the exact file applied, through the guardrails, with the "
         "--allow-destroy addresses given to `plan`). Refuses a stack with no saved plan or a plan changed "
-        "since `plan` reviewed it (exit 2), and a plan with a blocking finding (exit 1).",
+        "since `plan` reviewed it (exit 2), and a plan with a blocking finding (exit 1). Stacks `plan` left "
+        "unplanned on purpose are not applied and are named with why; plan and deploy again to take them.",
     )
     deploy.add_argument(
         "--env",
@@ -307,25 +311,33 @@ def _env_stacks(runner_outdir: Path, names: Sequence[str], only: Sequence[str]) 
 
 def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int:
     from qualisys_infra.app.terraform.review_record import record_review
-    from qualisys_infra.app.terraform.runner import dependency_levels, run_levels
+    from qualisys_infra.app.terraform.runner import dependency_levels
     from qualisys_infra.app.terraform.secret_reads import plan_scope
+    from qualisys_infra.app.terraform.waiting import unplanned_markdown, unplanned_text
 
     names = resolve_environment_names(args.env)
     settings, runner = prepare(args, project, progress, names=names)
     stacks = _env_stacks(runner.outdir, names, args.stack)
     check_backend_against_bootstrap(runner, settings, progress)
     inputs, skipped = apps_inputs(runner, stacks, dict(args.image_tag), explicit=bool(args.stack), progress=progress)
+    for stack, reason in skipped.items():
+        runner.leave_unplanned(stack, reason)
     stacks = [s for s in stacks if s not in skipped]
     scopes = {s: plan_scope(s, runner.stack_dir(s), args.secret_reads) for s in stacks}
     levels = dependency_levels(runner.outdir, stacks)
-
-    run_levels(levels, lambda stack: runner.plan(stack, inputs.get(stack), scope=scopes[stack]), parallel=args.parallel)
-    ordered = [s for level in levels for s in level]
+    waiting = plan_levels(
+        runner, levels, lambda stack: runner.plan(stack, inputs.get(stack), scope=scopes[stack]), args.parallel
+    )
+    unplanned = {**skipped, **waiting}
+    ordered = [s for level in levels for s in level if s not in waiting]
     reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
     for review in reviews:
         if not review.left_out:  # a partial plan is for reading, never for deploy
             record_review(runner, review.name, allowed=args.allow_destroy)
     comments, full = render_markdown(reviews), render_markdown(reviews, limit=None)[0]
+    if unplanned:  # a few lines, after the last comment's review (within GitHub's limit to spare)
+        comments[-1] += unplanned_markdown(unplanned)
+        full += unplanned_markdown(unplanned)
     written = []
     for env in names:
         folder = runner.plans_dir / env
@@ -334,7 +346,7 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
             _write(folder / "review-full.md", full, "plan")
             _write(folder / "review.json", render_json(reviews), "plan")
             written.append(os.path.relpath(folder / "review.md"))
-    sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()))
+    sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()) + unplanned_text(unplanned))
     parts = f"{len(comments)} comments: review.md, review-2.md, ..." if len(comments) > 1 else "one comment"
     progress(f"review for the pull request: {', '.join(written)} ({parts}; every detail in review-full.md)")
     stop = [f for r in reviews for f in blocking(r.findings)]
@@ -343,17 +355,55 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     return 0
 
 
+def plan_levels(
+    runner: StackRunner, levels: Sequence[Sequence[str]], plan: Callable[[str], object], parallel: int
+) -> dict[str, str]:
+    """Plan level by level; a stack that reads an output its upstream's plan still creates waits
+    (:mod:`qualisys_infra.app.terraform.waiting`), and so does whatever depends on a waiting stack.
+    Returns the waiting stacks with why."""
+    from qualisys_infra.app.output import read_manifest
+    from qualisys_infra.app.terraform.runner import run_levels
+    from qualisys_infra.app.terraform.waiting import created_outputs, reads_outputs, waits_for
+
+    dependencies = read_manifest(runner.outdir).dependencies
+    waiting: dict[str, str] = {}
+    creating: dict[str, frozenset[str]] = {}  # planned stacks whose plans create outputs
+    for level in levels:
+        ready = []
+        for stack in level:
+            waits = tuple(
+                sorted(
+                    upstream
+                    for upstream in dependencies[stack]
+                    if upstream in waiting
+                    or (upstream in creating and reads_outputs(runner.stack_dir(stack), upstream, creating[upstream]))
+                )
+            )
+            if waits:
+                waiting[stack] = waits_for(waits)
+                runner.leave_unplanned(stack, waiting[stack])
+            else:
+                ready.append(stack)
+        if ready:
+            run_levels([ready], plan, parallel=parallel)
+        for stack in ready:
+            created = created_outputs(runner.plan_paths(stack)[1])
+            if created:
+                creating[stack] = created
+    return waiting
+
+
 def apps_inputs(
     runner: StackRunner, stacks: Sequence[str], tags: dict[str, str], *, explicit: bool, progress: Progress
-) -> tuple[dict[str, dict[str, str]], list[str]]:
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """Each apps stack's input variables: the image tag of every service, from ``tags`` (a release)
     or else the tag the stack runs now (its ``image_tags`` output), so a plan that is not a release
-    never changes what runs. An apps stack with a service never released is skipped (with a note)
-    unless it was asked for by name, which is an error."""
+    never changes what runs. An apps stack with a service never released is skipped (returned with
+    why) unless it was asked for by name, which is an error."""
     from qualisys_infra.app.terraform.runner import stack_outputs
 
     inputs: dict[str, dict[str, str]] = {}
-    skipped: list[str] = []
+    skipped: dict[str, str] = {}
     for stack in stacks:
         if not stack.endswith(f"-{APPS_KIND}"):
             continue
@@ -362,15 +412,14 @@ def apps_inputs(
         chosen = {**(running if isinstance(running, dict) else {}), **tags}
         missing = [service for service in SERVICES if not isinstance(chosen.get(service), str)]
         if missing:
-            first = (
-                f"{stack}: no image of {', '.join(missing)} has been released yet; release one with"
+            why = (
+                f"no image of {', '.join(missing)} has been released yet; release one with"
                 f" `qualisys-infra release --env {stack.rsplit('-', 1)[0]} --service {missing[0]} --image-tag TAG`"
                 f" or plan with --image-tag {missing[0]}=TAG"
             )
             if explicit:
-                raise UsageError(first)
-            progress(f"{first} (skipped)")
-            skipped.append(stack)
+                raise UsageError(f"{stack}: {why}")
+            skipped[stack] = why
             continue
         inputs[stack] = {image_tag_variable(service): str(chosen[service]) for service in SERVICES}
     return inputs, skipped
@@ -396,11 +445,15 @@ def check_backend_against_bootstrap(runner: StackRunner, settings: Settings, pro
 def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> int:
     from qualisys_infra.app.terraform.review_record import check_reviewed
     from qualisys_infra.app.terraform.runner import dependency_levels, run_levels
+    from qualisys_infra.app.terraform.waiting import read_marker, unplanned_text
 
     names = resolve_environment_names(args.env)
     _, runner = prepare(args, project, progress, names=names)
     stacks = _env_stacks(runner.outdir, names, args.stack)
-    levels = dependency_levels(runner.outdir, stacks)
+    # What `plan` left unplanned on purpose (and said why) is not applied; anything else must have
+    # a reviewed plan.
+    unplanned = {s: reason for s in stacks if (reason := read_marker(runner.waiting_path(s))) is not None}
+    levels = dependency_levels(runner.outdir, [s for s in stacks if s not in unplanned])
     with tempfile.TemporaryDirectory(prefix="qualisys-deploy-") as work:
         # Every plan is reviewed again, from a private copy, before anything is applied; only the
         # copies are applied, so a plan file changed after its check is never what runs.
@@ -408,6 +461,7 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
         verified = {stack: check_reviewed(runner, stack, Path(work)) for stack in ordered}
         run_levels(levels, lambda stack: runner.apply(stack, verified[stack]), parallel=1)
     print(f"deploy: applied {len(ordered)} reviewed plan(s): {', '.join(ordered)}")
+    sys.stdout.write(unplanned_text(unplanned))
     return 0
 
 

@@ -523,3 +523,85 @@ def test_fails_if_both_secret_options_are_accepted(capsys: pytest.CaptureFixture
         .err.splitlines()[-1]
         .endswith("error: argument --leave-out-secret-readers: not allowed with argument --no-secret-reads")
     )
+
+
+# --- a new environment: stacks wait for the outputs their upstream stacks' plans create ---------------
+
+
+def test_a_new_environment_converges_one_level_per_plan_and_deploy(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    """On real Terraform core with a real cross-stack read (terraform_remote_state of the upstream's
+    local state): dev-data reads an output dev-network's first plan creates, so it waits; deploy
+    applies dev-network and says what waits; the next plan reads the output and plans dev-data."""
+    network_state = pipeline.runner.outdir / "stacks" / "dev-network" / "terraform.tfstate"
+    remote = "cross-stack-reference-input-dev-network"
+    synth_like(
+        pipeline.runner.outdir,
+        {
+            "dev-network": {
+                "resource": {"terraform_data": {"vpc": {"input": "10.0.0.0/16"}}},
+                "output": {"cidr": {"value": "${terraform_data.vpc.output}"}, "unused": {"value": "x"}},
+            },
+            "dev-data": {
+                "data": {
+                    "terraform_remote_state": {remote: {"backend": "local", "config": {"path": str(network_state)}}}
+                },
+                "resource": {
+                    "terraform_data": {"db": {"input": f"${{data.terraform_remote_state.{remote}.outputs.cidr}}"}}
+                },
+            },
+            "dev-platform": {"resource": {"terraform_data": {"release": {"input": "chart"}}}},
+        },
+        {"dev-data": ["dev-network"], "dev-platform": ["dev-data"]},
+    )
+    three = ("--stack", "dev-network", "--stack", "dev-data", "--stack", "dev-platform")
+    code, err = pipeline.run(capsys, "plan", *three)
+    assert code == 0, err
+    folder = pipeline.runner.plans_dir / "dev"
+    assert not (folder / "dev-data.json").exists() and not (folder / "dev-data.tfplan").exists()
+    assert "not planned: dev-data: waits for dev-network: it reads outputs their plans create" in pipeline.out
+    review = (folder / "review.md").read_text(encoding="utf-8")
+    assert "> - `dev-data`: waits for dev-network" in review
+    assert "> - `dev-platform`: waits for dev-data" in review  # what depends on a waiting stack waits too
+    code, err = pipeline.run(capsys, "deploy", *three)
+    assert code == 0, err
+    assert "applied 1 reviewed plan(s): dev-network" in pipeline.out
+    assert "not planned: dev-data: waits for dev-network" in pipeline.out
+
+    code, err = pipeline.run(capsys, "plan", *three)
+    assert code == 0, err
+    assert not (folder / "dev-data.waiting").exists()
+    shown = json.loads((folder / "dev-data.json").read_text(encoding="utf-8"))
+    (db,) = shown["resource_changes"]
+    assert db["change"]["after"]["input"] == "10.0.0.0/16"  # read from dev-network's state
+    code, err = pipeline.run(capsys, "deploy", *three)
+    assert code == 0, err
+    assert "applied 3 reviewed plan(s): dev-network, dev-data, dev-platform" in pipeline.out
+
+
+def test_a_stack_waits_only_for_outputs_it_reads_and_so_do_its_dependents(tmp_path: Path) -> None:
+    from qualisys_infra.app.terraform.waiting import REMOTE_OUTPUT, created_outputs, reads_outputs
+
+    plan_json = tmp_path / "dev-network.json"
+    plan_json.write_text(
+        json.dumps(
+            {
+                "output_changes": {
+                    "new": {"actions": ["create"]},
+                    "kept": {"actions": ["no-op"]},
+                    "changed": {"actions": ["update"]},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert created_outputs(plan_json) == {"new"}
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    (reader / "cdk.tf.json").write_text(
+        json.dumps({"x": "${data." + REMOTE_OUTPUT.format(upstream="dev-network", name="kept") + "}"}), encoding="utf-8"
+    )
+    assert not reads_outputs(reader, "dev-network", {"new"})
+    assert reads_outputs(reader, "dev-network", {"new", "kept"})
+    assert not reads_outputs(reader, "dev-other", {"kept"})

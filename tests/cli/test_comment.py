@@ -276,3 +276,31 @@ def test_a_next_page_link_to_another_host_is_refused(
     for n in range(3):
         github.seed("alice", f"remark {n}")
     assert "leaves" in _error(*comment(capsys, str(UPDATE), "--env", "dev", "--pr", "7")[::2])
+
+
+def test_the_comment_says_what_plan_limited_or_left_unplanned(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The pull request reads the comment, not review.md: it must carry plan's scope note (from
+    <stack>.scope) and the stacks plan left unplanned (from <stack>.waiting), as review.md does."""
+    from qualisys_infra.app.terraform.secret_reads import PlanScope, scope_file
+    from qualisys_infra.app.terraform.waiting import waits_for, write_marker
+
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    plan_json = folder / "dev-platform.json"
+    plan_json.write_bytes(UPDATE.read_bytes())
+    scope_file(plan_json).write_text(PlanScope(refresh=False).record(), encoding="utf-8")
+    write_marker(folder / "dev-apps.waiting", waits_for(["dev-platform"]))
+    code, _, err = comment(capsys, str(plan_json), "--env", "dev", "--pr", str(PR))
+    assert (code, err) == (0, "")
+    [ours] = github.ours()
+    assert "> [!NOTE]\n> Planned without refresh: refreshing this stack reads Kubernetes Secrets" in ours["body"]
+    assert (
+        ours["body"]
+        .rstrip()
+        .endswith(
+            "> - `dev-apps`: waits for dev-platform: it reads outputs their plans create;"
+            " apply those plans, then plan again"
+        )
+    )

@@ -134,9 +134,15 @@ def test_plan_of_a_never_released_apps_stack_is_skipped_with_a_note(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--project-dir", str(project), "plan", "--env", "dev"]) == 0
-    out, err = capsys.readouterr()
-    assert "dev-apps: no image of hello has been released yet" in err and "(skipped)" in err
-    assert "dev-network" in out and "dev-apps" not in out
+    out = capsys.readouterr().out
+    reviewed, note = out.split("not planned: ", 1)
+    assert "dev-network" in reviewed and "dev-apps" not in reviewed
+    assert note.startswith("dev-apps: no image of hello has been released yet; release one with")
+    assert "- `dev-apps`: no image of hello" in (project / "plans" / "dev" / "review.md").read_text(encoding="utf-8")
+    # deploy applies what was planned and says what was not, instead of refusing the unplanned stack
+    assert main(["--project-dir", str(project), "deploy", "--env", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert "deploy: applied" in out and "not planned: dev-apps: no image of hello" in out
     assert main(["--project-dir", str(project), "plan", "--env", "dev", "--stack", "dev-apps"]) == 2
     assert "no image of hello has been released yet" in capsys.readouterr().err
     assert main(["--project-dir", str(project), "plan", "--env", "dev", "--image-tag", "hello=v1.2.3"]) == 0

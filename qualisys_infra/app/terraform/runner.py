@@ -18,6 +18,7 @@ from typing import Any
 from qualisys_infra.app.output import read_manifest
 from qualisys_infra.app.terraform.executable import Result, Terraform
 from qualisys_infra.app.terraform.secret_reads import WHOLE, PlanScope, scope_file
+from qualisys_infra.app.terraform.waiting import write_marker
 from qualisys_infra.core.errors import TerraformError, UsageError
 from qualisys_infra.core.progress import Progress
 
@@ -85,6 +86,20 @@ class StackRunner:
         folder = self.plans_dir / environment_of(stack)
         return folder / f"{stack}.tfplan", folder / f"{stack}.json", folder / f"{stack}.reviewed.json"
 
+    def waiting_path(self, stack: str) -> Path:
+        """The marker of a stack ``plan`` left unplanned on purpose, with why (:mod:`.waiting`)."""
+        return self.plan_paths(stack)[0].with_suffix(".waiting")
+
+    def leave_unplanned(self, stack: str, reason: str) -> None:
+        """Leave ``stack`` unplanned on purpose: its older plan files go (nothing stale can be
+        applied) and a marker says why, for the review and for ``deploy``."""
+        binary, as_json, stamp = self.plan_paths(stack)
+        for stale in (binary, as_json, stamp, scope_file(as_json)):
+            stale.unlink(missing_ok=True)
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        write_marker(self.waiting_path(stack), reason)
+        self.progress(f"{stack}: not planned: {reason}")
+
     def _run(self, stage: str, stack: str, args: Sequence[str], cwd: Path | None = None) -> Result:
         result = self.terraform.run(args, cwd or self.stack_dir(stack))
         if result.code != 0:
@@ -105,6 +120,7 @@ class StackRunner:
         binary.parent.mkdir(parents=True, exist_ok=True)
         stamp.unlink(missing_ok=True)  # a new plan has not been reviewed yet
         scope_file(as_json).unlink(missing_ok=True)
+        self.waiting_path(stack).unlink(missing_ok=True)
         refresh, targets = scope.refresh, scope.targets
         self.progress(f"{stack}: init")
         self.init(stack)

@@ -1,0 +1,91 @@
+"""Stacks that ``plan`` leaves unplanned on purpose, and why: above all, stacks that wait for the
+stacks they read.
+
+A stack reads the outputs of the stacks it depends on through ``terraform_remote_state``. While the
+plan of such an upstream stack still *creates* an output the stack reads (a new environment, or a
+change that adds an output), the stack cannot be planned: Terraform would fail on an output the
+state does not have yet. So ``plan`` leaves it out with a ``<stack>.waiting`` marker naming the
+stacks it waits for (and removes its older plan files, so nothing stale can be applied), ``deploy``
+applies the rest and names what waits, and the next ``plan`` picks the waiting stacks up: a new
+environment converges in one plan-and-deploy per dependency level. An apps stack whose service was
+never released is left unplanned the same way, with its own reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from qualisys_infra.core.errors import UsageError
+
+# How a synthesized stack reads an output of another (CDK Terrain's cross-stack references).
+REMOTE_OUTPUT = "terraform_remote_state.cross-stack-reference-input-{upstream}.outputs.{name}"
+
+
+def created_outputs(plan_json: Path) -> frozenset[str]:
+    """The outputs a plan creates (they are not in the stack's state yet)."""
+    try:
+        document = json.loads(plan_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{plan_json}: cannot be read as plan JSON: {exc}") from None
+    changes = document.get("output_changes") if isinstance(document, dict) else None
+    return frozenset(
+        name
+        for name, change in (changes or {}).items()
+        if isinstance(change, dict) and (change.get("actions") or []) == ["create"]
+    )
+
+
+def reads_outputs(stack_dir: Path, upstream: str, names: Iterable[str]) -> bool:
+    """Whether the stack synthesized in ``stack_dir`` reads any of ``upstream``'s outputs ``names``."""
+    text = (stack_dir / "cdk.tf.json").read_text(encoding="utf-8")
+    return any(REMOTE_OUTPUT.format(upstream=upstream, name=name) in text for name in names)
+
+
+def waits_for(upstream: Sequence[str]) -> str:
+    return f"waits for {', '.join(upstream)}: it reads outputs their plans create; apply those plans, then plan again"
+
+
+def write_marker(path: Path, reason: str) -> None:
+    path.write_text(json.dumps({"reason": reason}) + "\n", encoding="utf-8")
+
+
+def read_marker(path: Path) -> str | None:
+    """Why a stack was left unplanned, or None when it was not."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"{path}: not a marker of an unplanned stack: {exc}; run `qualisys-infra plan` again"
+        ) from None
+    reason = record.get("reason") if isinstance(record, dict) else None
+    if not isinstance(reason, str) or not reason:
+        raise UsageError(
+            f"{path}: not a marker of an unplanned stack (expected reason: text); run `qualisys-infra plan` again"
+        )
+    return reason
+
+
+def unplanned_in(folder: Path) -> dict[str, str]:
+    """Every stack a plans folder holds a marker for, with why it was left unplanned."""
+    found = {}
+    for path in sorted(folder.glob("*.waiting")):
+        reason = read_marker(path)
+        if reason is not None:
+            found[path.name.removesuffix(".waiting")] = reason
+    return found
+
+
+def unplanned_markdown(unplanned: Mapping[str, str]) -> str:
+    """The review's note on the stacks left unplanned (empty when none)."""
+    if not unplanned:
+        return ""
+    lines = "".join(f"\n> - `{stack}`: {reason}" for stack, reason in unplanned.items())
+    return f"\n> [!NOTE]\n> Not planned:{lines}\n"
+
+
+def unplanned_text(unplanned: Mapping[str, str]) -> str:
+    return "".join(f"not planned: {stack}: {reason}\n" for stack, reason in unplanned.items())
