@@ -55,6 +55,8 @@ class BaseStack(TerraformStack):
         backend: StateBackend,
     ) -> None:
         super().__init__(scope, id_)
+        # What the path of every element of this stack starts with (stacks are children of the App).
+        self._element_prefix = f"{id_}/"
         provider.AwsProvider(
             self,
             "aws",
@@ -79,8 +81,19 @@ class BaseStack(TerraformStack):
         The name is the construct path below the stack (see :func:`naming.logical_id`); two paths
         that would read the same are refused here rather than silently merged in the JSON.
         """
-        node = tf_element if isinstance(tf_element, Node) else tf_element.node
-        path = tuple(node.path.split("/")[1:])
+        if isinstance(tf_element, Node):
+            full = tf_element.path
+        elif type(tf_element).to_string is Construct.to_string:
+            # The engine calls this back for every element (about 1,100 in a synth of all stacks):
+            # ``Construct.toString()`` is the path in one jsii call where ``.node.path`` takes two.
+            # Elements that override it (a variable or a local stringifies to its own token, which
+            # would ask for this very name) read the node; so does anything not below this stack.
+            full = tf_element.to_string()
+            if not full.startswith(self.__dict__.get("_element_prefix", "\0")):
+                full = tf_element.node.path
+        else:
+            full = tf_element.node.path
+        path = tuple(full.split("/")[1:])
         name = logical_id(path)
         seen: dict[str, tuple[str, ...]] = self.__dict__.setdefault("_logical_ids", {})
         if seen.setdefault(name, path) != path:
