@@ -55,7 +55,7 @@ class RedisCache(Construct):
             props=SecurityGroupProps(
                 name=f"{props.name}-redis",
                 description=f"{props.name} Redis: ingress only from named security groups",
-                vpc_id=props.network.vpc.id,
+                vpc_id=props.network.vpc_id,
             ),
         )
         # ElastiCache requires a user named "default" in every user group: this one cannot log in.

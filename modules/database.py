@@ -69,7 +69,7 @@ class PostgresDatabase(Construct):
             props=SecurityGroupProps(
                 name=f"{props.name}-postgres",
                 description=f"{props.name} PostgreSQL: ingress only from named security groups",
-                vpc_id=props.network.vpc.id,
+                vpc_id=props.network.vpc_id,
             ),
         )
         major = props.engine_version.split(".")[0]

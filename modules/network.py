@@ -95,12 +95,17 @@ class Network(Construct):
             enable_dns_hostnames=True,
             tags={"Name": name},
         )
+        # Ids read once: every read of a resource's attribute is a round trip to the engine.
+        self.vpc_id: str = self.vpc.id
         self._take_over_defaults()
         self.public_subnets = self._subnets("public", props.public_subnet_cidrs, {"kubernetes.io/role/elb": "1"})
         self.private_subnets = self._subnets(
             "private", props.private_subnet_cidrs, {"kubernetes.io/role/internal-elb": "1"}
         )
         self.database_subnets = self._subnets("database", props.database_subnet_cidrs, {})
+        self.public_subnet_ids: list[str] = [s.id for s in self.public_subnets]
+        self.private_subnet_ids: list[str] = [s.id for s in self.private_subnets]
+        self.database_subnet_ids: list[str] = [s.id for s in self.database_subnets]
         self._routes()
         self._network_acls()
         self._flow_logs()
@@ -109,14 +114,14 @@ class Network(Construct):
             "db-subnet-group",
             name=f"{name}-database",
             description=f"{name} isolated database subnets",
-            subnet_ids=[s.id for s in self.database_subnets],
+            subnet_ids=self.database_subnet_ids,
         )
         self.cache_subnet_group = elasticache_subnet_group.ElasticacheSubnetGroup(
             self,
             "cache-subnet-group",
             name=f"{name}-cache",
             description=f"{name} isolated database subnets",
-            subnet_ids=[s.id for s in self.database_subnets],
+            subnet_ids=self.database_subnet_ids,
         )
 
     def _take_over_defaults(self) -> None:
@@ -124,7 +129,7 @@ class Network(Construct):
         default_security_group.DefaultSecurityGroup(
             self,
             "default-security-group",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             tags={"Name": f"{self._props.name}-default-deny"},
         )
         default_network_acl.DefaultNetworkAcl(
@@ -143,33 +148,35 @@ class Network(Construct):
         )
 
     def _subnets(self, tier: str, cidrs: tuple[str, ...], tags: dict[str, str]) -> list[subnet.Subnet]:
+        zones = Fn.sort(self.availability_zones.names)
         return [
             subnet.Subnet(
                 self,
                 f"{tier}-subnet-{i + 1}",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 cidr_block=cidr,
-                availability_zone=Fn.element(Fn.sort(self.availability_zones.names), i),
+                availability_zone=Fn.element(zones, i),
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{self._props.name}-{tier}-{i + 1}", "Tier": tier, **tags},
             )
             for i, cidr in enumerate(cidrs)
         ]
 
-    def _route_table(self, id_: str, subnets: list[subnet.Subnet]) -> route_table.RouteTable:
-        table = route_table.RouteTable(self, id_, vpc_id=self.vpc.id, tags={"Name": f"{self._props.name}-{id_}"})
-        for i, s in enumerate(subnets):
+    def _route_table(self, id_: str, subnet_ids: list[str]) -> route_table.RouteTable:
+        table = route_table.RouteTable(self, id_, vpc_id=self.vpc_id, tags={"Name": f"{self._props.name}-{id_}"})
+        table_id = table.id
+        for i, subnet_id in enumerate(subnet_ids):
             route_table_association.RouteTableAssociation(
-                self, f"{id_}-association-{i + 1}", subnet_id=s.id, route_table_id=table.id
+                self, f"{id_}-association-{i + 1}", subnet_id=subnet_id, route_table_id=table_id
             )
         return table
 
     def _routes(self) -> None:
         name = self._props.name
         self.internet_gateway = internet_gateway.InternetGateway(
-            self, "internet-gateway", vpc_id=self.vpc.id, tags={"Name": name}
+            self, "internet-gateway", vpc_id=self.vpc_id, tags={"Name": name}
         )
-        public = self._route_table("public-routes", self.public_subnets)
+        public = self._route_table("public-routes", self.public_subnet_ids)
         route.Route(
             self,
             "public-default-route",
@@ -186,14 +193,14 @@ class Network(Construct):
                 self,
                 f"nat-gateway-{i + 1}",
                 allocation_id=ip.allocation_id,
-                subnet_id=self.public_subnets[i].id,
+                subnet_id=self.public_subnet_ids[i],
                 tags={"Name": f"{name}-nat-{i + 1}"},
                 depends_on=[self.internet_gateway],
             )
             self.nat_ips.append(ip)
             self.nat_gateways.append(gateway)
-        for i, s in enumerate(self.private_subnets):
-            table = self._route_table(f"private-routes-{i + 1}", [s])
+        for i, subnet_id in enumerate(self.private_subnet_ids):
+            table = self._route_table(f"private-routes-{i + 1}", [subnet_id])
             route.Route(
                 self,
                 f"private-default-route-{i + 1}",
@@ -202,7 +209,7 @@ class Network(Construct):
                 nat_gateway_id=self.nat_gateways[i % nat_count].id,
             )
         # No route at all: the database tier can reach only the VPC's own networks.
-        self.database_route_table = self._route_table("database-routes", self.database_subnets)
+        self.database_route_table = self._route_table("database-routes", self.database_subnet_ids)
 
     def _network_acls(self) -> None:
         p = self._props
@@ -228,22 +235,23 @@ class Network(Construct):
         self.network_acls = {
             tier: self._network_acl(tier, subnets, rules)
             for tier, subnets, rules in (
-                ("public", self.public_subnets, public_rules),
-                ("private", self.private_subnets, private_rules),
-                ("database", self.database_subnets, database_rules),
+                ("public", self.public_subnet_ids, public_rules),
+                ("private", self.private_subnet_ids, private_rules),
+                ("database", self.database_subnet_ids, database_rules),
             )
         }
 
     def _network_acl(
-        self, tier: str, subnets: list[subnet.Subnet], rules: list[tuple[bool, str, int, int, str]]
+        self, tier: str, subnet_ids: list[str], rules: list[tuple[bool, str, int, int, str]]
     ) -> network_acl.NetworkAcl:
         acl = network_acl.NetworkAcl(
             self,
             f"{tier}-network-acl",
-            vpc_id=self.vpc.id,
-            subnet_ids=[s.id for s in subnets],
+            vpc_id=self.vpc_id,
+            subnet_ids=subnet_ids,
             tags={"Name": f"{self._props.name}-{tier}"},
         )
+        acl_id = acl.id
         # Every rule allows, so their order means nothing: numbered in sorted order of what they
         # admit, the same whatever order the settings list networks in.
         numbers = {False: 100, True: 100}
@@ -258,7 +266,7 @@ class Network(Construct):
                 self,
                 f"{tier}-acl-"
                 + rule_id(direction, protocol, None if every else from_port, None if every else to_port, cidr),
-                network_acl_id=acl.id,
+                network_acl_id=acl_id,
                 rule_number=number,
                 egress=egress,
                 protocol=protocol,
@@ -330,7 +338,7 @@ class Network(Construct):
         self.flow_log = flow_log.FlowLog(
             self,
             "flow-log",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
             log_destination=self.flow_log_group.arn,

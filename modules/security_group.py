@@ -64,6 +64,7 @@ class SecurityGroup(Construct):
             tags={"Name": props.name},
         )
         self.id: str = self.group.id  # read once: every read is a round trip to the engine
+        self.peer_name: str = self.node.id  # what rules of other groups call this one (_peer)
 
     def allow_from(
         self, source: SecurityGroup | str, *, port: int, description: str, to_port: int | None = None
@@ -72,7 +73,7 @@ class SecurityGroup(Construct):
         rule = ingress.VpcSecurityGroupIngressRule(
             self,
             rule_id("ingress", "tcp", port, to_port, _peer(source)),
-            security_group_id=self.group.id,
+            security_group_id=self.id,
             referenced_security_group_id=source.id if isinstance(source, SecurityGroup) else source,
             ip_protocol="tcp",
             from_port=port,
@@ -93,8 +94,8 @@ class SecurityGroup(Construct):
         ingress.VpcSecurityGroupIngressRule(
             self,
             rule_id("ingress", "-1", None, None, "self"),
-            security_group_id=self.group.id,
-            referenced_security_group_id=self.group.id,
+            security_group_id=self.id,
+            referenced_security_group_id=self.id,
             ip_protocol="-1",
             description=description,
         )
@@ -108,7 +109,7 @@ class SecurityGroup(Construct):
         ingress.VpcSecurityGroupIngressRule(
             self,
             rule_id("ingress", "tcp", port, to_port, cidr),
-            security_group_id=self.group.id,
+            security_group_id=self.id,
             cidr_ipv4=cidr,
             ip_protocol="tcp",
             from_port=port,
@@ -121,7 +122,7 @@ class SecurityGroup(Construct):
         egress.VpcSecurityGroupEgressRule(
             self,
             rule_id("egress", "tcp", port, to_port, _peer(target)),
-            security_group_id=self.group.id,
+            security_group_id=self.id,
             referenced_security_group_id=target.id if isinstance(target, SecurityGroup) else target,
             ip_protocol="tcp",
             from_port=port,
@@ -143,7 +144,7 @@ class SecurityGroup(Construct):
         egress.VpcSecurityGroupEgressRule(
             self,
             rule_id("egress", protocol, None if every else port, None if every else to_port, cidr),
-            security_group_id=self.group.id,
+            security_group_id=self.id,
             cidr_ipv4=cidr,
             ip_protocol=protocol,
             description=description,
@@ -155,4 +156,4 @@ class SecurityGroup(Construct):
 def _peer(group: SecurityGroup | str) -> str:
     """The name a rule's address gives its peer: the peer group's construct id (``node-sg``), or
     ``group`` for a group known only by its id (one such peer per port and direction)."""
-    return group.node.id if isinstance(group, SecurityGroup) else "group"
+    return group.peer_name if isinstance(group, SecurityGroup) else "group"

@@ -186,13 +186,13 @@ class ClusterStack(EnvironmentStack):
         self.eks.addon("aws-ebs-csi-driver", role=ebs, after=nodes)
         self.secrets_key = secrets_key
         outputs: dict[str, tuple[object, str]] = {
-            "cluster_name": (self.eks.cluster.name, "EKS cluster name"),
+            "cluster_name": (self.eks.cluster_name, "EKS cluster name"),
             "cluster_endpoint": (self.eks.cluster.endpoint, "Kubernetes API endpoint (private)"),
             "cluster_certificate_authority": (
                 self.eks.cluster.certificate_authority.get(0).data,
                 "Cluster CA (base64)",
             ),
-            "oidc_provider_arn": (self.eks.oidc_provider.arn, "OIDC provider for IRSA roles"),
+            "oidc_provider_arn": (self.eks.oidc_provider_arn, "OIDC provider for IRSA roles"),
             "node_security_group_id": (self.eks.node_security_group.id, "Security group of the worker nodes"),
             "node_role_arn": (self.eks.node_role.arn, "IAM role of the worker nodes"),
         }

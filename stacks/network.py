@@ -47,11 +47,11 @@ class NetworkStack(EnvironmentStack):
         )
         n = self.network
         outputs: dict[str, tuple[object, str]] = {
-            "vpc_id": (n.vpc.id, "VPC id"),
+            "vpc_id": (n.vpc_id, "VPC id"),
             "vpc_cidr_block": (n.vpc.cidr_block, "VPC network"),
-            "public_subnet_ids": ([s.id for s in n.public_subnets], "Public subnets (load balancers, NAT)"),
-            "private_subnet_ids": ([s.id for s in n.private_subnets], "Private subnets (EKS nodes)"),
-            "database_subnet_ids": ([s.id for s in n.database_subnets], "Isolated database subnets"),
+            "public_subnet_ids": (n.public_subnet_ids, "Public subnets (load balancers, NAT)"),
+            "private_subnet_ids": (n.private_subnet_ids, "Private subnets (EKS nodes)"),
+            "database_subnet_ids": (n.database_subnet_ids, "Isolated database subnets"),
             "db_subnet_group_name": (n.db_subnet_group.name, "RDS subnet group"),
             "elasticache_subnet_group_name": (n.cache_subnet_group.name, "ElastiCache subnet group"),
             "nat_public_ips": ([ip.public_ip for ip in n.nat_ips], "Egress addresses of the NAT gateways"),

@@ -92,7 +92,7 @@ class EksCluster(Construct):
         self.context: AccountContext = props.context
         self.network: Network = props.network
         ctx = props.context
-        vpc_id = props.network.vpc.id
+        vpc_id = props.network.vpc_id
         self.cluster_security_group = SecurityGroup(
             self,
             "cluster-sg",
@@ -145,7 +145,7 @@ class EksCluster(Construct):
             version=props.kubernetes_version,
             role_arn=self.cluster_role.arn,
             vpc_config=eks_cluster.EksClusterVpcConfig(
-                subnet_ids=[s.id for s in props.network.private_subnets],
+                subnet_ids=props.network.private_subnet_ids,
                 security_group_ids=[self.cluster_security_group.id],
                 endpoint_private_access=True,
                 endpoint_public_access=public,
@@ -169,10 +169,13 @@ class EksCluster(Construct):
                 "CKV_AWS_39",
                 "public endpoint is on only because tfvars lists eks_public_access_cidrs, and only for those",
             )
+        # Read once: every read of a resource's attribute is a round trip to the engine.
+        self.cluster_name: str = self.cluster.name
         issuer = self.cluster.identity.get(0).oidc.get(0).issuer
         self.oidc_provider = iam_openid_connect_provider.IamOpenidConnectProvider(
             self, "oidc-provider", url=issuer, client_id_list=["sts.amazonaws.com"]
         )
+        self.oidc_provider_arn: str = self.oidc_provider.arn
         self.issuer_host: str = Fn.replace(issuer, "https://", "")
         self.node_role = ServiceRole(
             self,
@@ -213,7 +216,7 @@ class EksCluster(Construct):
             entry = eks_access_entry.EksAccessEntry(
                 self,
                 f"access-{id_part(grant.name)}",
-                cluster_name=self.cluster.name,
+                cluster_name=self.cluster_name,
                 principal_arn=grant.role_arn,
                 type="STANDARD",
                 kubernetes_groups=list(grant.kubernetes_groups) or None,
@@ -228,7 +231,7 @@ class EksCluster(Construct):
             access_policy.EksAccessPolicyAssociation(
                 self,
                 f"access-{id_part(grant.name)}-policy",
-                cluster_name=self.cluster.name,
+                cluster_name=self.cluster_name,
                 principal_arn=grant.role_arn,
                 policy_arn=f"arn:{partition}:eks::aws:cluster-access-policy/{grant.policy}",
                 access_scope=scope,
@@ -248,7 +251,7 @@ class EksCluster(Construct):
         eks_addon.EksAddon(
             self,
             f"addon-{name}",
-            cluster_name=self.cluster.name,
+            cluster_name=self.cluster_name,
             addon_name=name,
             configuration_values=json.dumps(configuration, sort_keys=True) if configuration else None,
             service_account_role_arn=role.arn if role else None,

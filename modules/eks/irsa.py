@@ -34,7 +34,7 @@ def irsa_role(
             description=description,
             context=cluster.context,
             trust=service_account_trust(
-                provider_arn=cluster.oidc_provider.arn,
+                provider_arn=cluster.oidc_provider_arn,
                 issuer_host=cluster.issuer_host,
                 namespace=namespace,
                 service_account=service_account,

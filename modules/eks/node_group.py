@@ -76,10 +76,10 @@ class NodeGroup(Construct):
         self.node_group = eks_node_group.EksNodeGroup(
             self,
             "node-group",
-            cluster_name=cluster.cluster.name,
+            cluster_name=cluster.cluster_name,
             node_group_name=props.name,
             node_role_arn=cluster.node_role.arn,
-            subnet_ids=[s.id for s in cluster.network.private_subnets],
+            subnet_ids=cluster.network.private_subnet_ids,
             ami_type="AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
             instance_types=list(props.instance_types),

@@ -97,7 +97,7 @@ class PlatformAddOns(Construct):
         chart_values = {
             "kube-prometheus-stack": values.kube_prometheus_stack(env),
             "aws-load-balancer-controller": values.aws_load_balancer_controller(
-                env, cluster=name, vpc_id=props.network.vpc.id, role_arn=lb_role.arn
+                env, cluster=name, vpc_id=props.network.vpc_id, role_arn=lb_role.arn
             ),
             "aws-for-fluent-bit": values.aws_for_fluent_bit(
                 env, log_group=props.container_logs.name, role_arn=fluent_role.arn
