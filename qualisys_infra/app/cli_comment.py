@@ -115,10 +115,12 @@ def result_of(reviews: Sequence[StackReview]) -> str:
     return "changes" if any(r.plan.has_changes for r in reviews) else "no changes"
 
 
-def bodies(reviews: Sequence[StackReview], env: str, *, full_review: str = FULL_REVIEW) -> list[str]:
-    """The comment bodies, each with its marker line and the environment in its title."""
+def bodies(reviews: Sequence[StackReview], env: str, *, full_review: str = FULL_REVIEW, note: str = "") -> list[str]:
+    """The comment bodies, each with its marker line and the environment in its title; ``note`` (a
+    few lines: what `plan` left unplanned) ends the first."""
     parts = render_markdown(reviews, full_review=full_review)  # keeps 1,536 characters of margin
-    return sticky_bodies(sticky_name(env), [_titled(body, env) for body in parts])
+    titled = [_titled(body, env) for body in parts]
+    return sticky_bodies(sticky_name(env), [titled[0] + note, *titled[1:]])
 
 
 def _titled(body: str, env: str) -> str:
@@ -173,8 +175,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
     full_review, summary_note = FULL_REVIEW, ""
     if summary and len(full.encode("utf-8")) + 1 <= room:
         full_review = f"[the job summary]({where.run_url})" if where.run_url else "the job summary of this run"
-    wanted = bodies(reviews, env, full_review=full_review)
-    wanted[-1] += unplanned
+    wanted = bodies(reviews, env, full_review=full_review, note=unplanned)
     if summary:
         text, what = step_summary(full, wanted[0], room)
         if text:

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -330,20 +330,26 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     )
     unplanned = {**skipped, **waiting}
     ordered = [s for level in levels for s in level if s not in waiting]
+    named = [f"{s}: {waiting[s]}" for s in args.stack if s in waiting]
+    if named or not ordered:
+        what = named or [f"{s}: {reason}" for s, reason in unplanned.items()]
+        raise UsageError(
+            ("plan: --stack: cannot be planned yet: " if named else "plan: nothing to plan: ") + "; ".join(what)
+        )
     reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
     for review in reviews:
         if not review.left_out:  # a partial plan is for reading, never for deploy
             record_review(runner, review.name, allowed=args.allow_destroy)
     comments, full = render_markdown(reviews), render_markdown(reviews, limit=None)[0]
-    if unplanned:  # a few lines, after the last comment's review (within GitHub's limit to spare)
-        comments[-1] += unplanned_markdown(unplanned)
-        full += unplanned_markdown(unplanned)
     written = []
     for env in names:
         folder = runner.plans_dir / env
         if folder.is_dir():
-            write_comments(folder / "review.md", comments, "plan")
-            _write(folder / "review-full.md", full, "plan")
+            # this environment's unplanned stacks, in the first comment: a few lines, within the
+            # margin render_markdown keeps under GitHub's limit
+            note = unplanned_markdown({s: r for s, r in unplanned.items() if s.startswith(f"{env}-")})
+            write_comments(folder / "review.md", [comments[0] + note, *comments[1:]], "plan")
+            _write(folder / "review-full.md", full + note, "plan")
             _write(folder / "review.json", render_json(reviews), "plan")
             written.append(os.path.relpath(folder / "review.md"))
     sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()) + unplanned_text(unplanned))
@@ -358,38 +364,49 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
 def plan_levels(
     runner: StackRunner, levels: Sequence[Sequence[str]], plan: Callable[[str], object], parallel: int
 ) -> dict[str, str]:
-    """Plan level by level; a stack that reads an output its upstream's plan still creates waits
-    (:mod:`qualisys_infra.app.terraform.waiting`), and so does whatever depends on a waiting stack.
-    Returns the waiting stacks with why."""
+    """Plan level by level; a stack waits (:mod:`qualisys_infra.app.terraform.waiting`) when it reads
+    an output that the plan of an upstream in this run creates or changes, or that the state of an
+    upstream outside the run lacks; so does whatever depends on a waiting stack. Returns the waiting
+    stacks with why."""
     from qualisys_infra.app.output import read_manifest
-    from qualisys_infra.app.terraform.runner import run_levels
-    from qualisys_infra.app.terraform.waiting import created_outputs, reads_outputs, waits_for
+    from qualisys_infra.app.terraform.runner import run_levels, stack_outputs
+    from qualisys_infra.app.terraform.waiting import changed_outputs, lacks_outputs, outputs_read, waits_for
 
     dependencies = read_manifest(runner.outdir).dependencies
+    in_run = {s for level in levels for s in level}
     waiting: dict[str, str] = {}
-    creating: dict[str, frozenset[str]] = {}  # planned stacks whose plans create outputs
+    changing: dict[str, frozenset[str]] = {}  # stacks planned here whose plans create or change outputs
+    stored: dict[str, frozenset[str]] = {}  # outputs in the state of upstreams outside the run
+
+    def why_wait(stack: str) -> str | None:
+        blocked = []
+        for upstream in sorted(dependencies[stack]):
+            read = outputs_read(runner.stack_dir(stack), upstream)
+            if upstream in waiting or read & changing.get(upstream, frozenset()):
+                blocked.append(upstream)
+            elif upstream not in in_run and read:
+                if upstream not in stored:
+                    runner.init(upstream)
+                    stored[upstream] = frozenset(stack_outputs(runner, upstream))
+                if read - stored[upstream]:
+                    return lacks_outputs(upstream, sorted(read - stored[upstream]))
+        return waits_for(blocked) if blocked else None
+
     for level in levels:
         ready = []
         for stack in level:
-            waits = tuple(
-                sorted(
-                    upstream
-                    for upstream in dependencies[stack]
-                    if upstream in waiting
-                    or (upstream in creating and reads_outputs(runner.stack_dir(stack), upstream, creating[upstream]))
-                )
-            )
-            if waits:
-                waiting[stack] = waits_for(waits)
-                runner.leave_unplanned(stack, waiting[stack])
-            else:
+            reason = why_wait(stack)
+            if reason is None:
                 ready.append(stack)
+            else:
+                waiting[stack] = reason
+                runner.leave_unplanned(stack, reason)
         if ready:
             run_levels([ready], plan, parallel=parallel)
         for stack in ready:
-            created = created_outputs(runner.plan_paths(stack)[1])
-            if created:
-                creating[stack] = created
+            changed = changed_outputs(runner.plan_paths(stack)[1])
+            if changed:
+                changing[stack] = changed
     return waiting
 
 
@@ -443,26 +460,53 @@ def check_backend_against_bootstrap(runner: StackRunner, settings: Settings, pro
 
 
 def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+    from qualisys_infra.app.github import append_step_summary
+    from qualisys_infra.app.output import read_manifest
     from qualisys_infra.app.terraform.review_record import check_reviewed
     from qualisys_infra.app.terraform.runner import dependency_levels, run_levels
-    from qualisys_infra.app.terraform.waiting import read_marker, unplanned_text
+    from qualisys_infra.app.terraform.waiting import read_marker, unplanned_markdown, unplanned_text
 
     names = resolve_environment_names(args.env)
     _, runner = prepare(args, project, progress, names=names)
     stacks = _env_stacks(runner.outdir, names, args.stack)
     # What `plan` left unplanned on purpose (and said why) is not applied; anything else must have
-    # a reviewed plan.
+    # a reviewed plan. A stack asked for by name must be applied.
     unplanned = {s: reason for s in stacks if (reason := read_marker(runner.waiting_path(s))) is not None}
+    named = [f"{s}: {unplanned[s]}" for s in args.stack if s in unplanned]
+    if named:
+        raise UsageError("deploy: --stack: not planned: " + "; ".join(named))
     levels = dependency_levels(runner.outdir, [s for s in stacks if s not in unplanned])
+    ordered = [s for level in levels for s in level]
     with tempfile.TemporaryDirectory(prefix="qualisys-deploy-") as work:
         # Every plan is reviewed again, from a private copy, before anything is applied; only the
         # copies are applied, so a plan file changed after its check is never what runs.
-        ordered = [s for level in levels for s in level]
         verified = {stack: check_reviewed(runner, stack, Path(work)) for stack in ordered}
+        check_plan_order(ordered, read_manifest(runner.outdir).dependencies, runner)
         run_levels(levels, lambda stack: runner.apply(stack, verified[stack]), parallel=1)
     print(f"deploy: applied {len(ordered)} reviewed plan(s): {', '.join(ordered)}")
-    sys.stdout.write(unplanned_text(unplanned))
+    if unplanned:
+        sys.stdout.write(unplanned_text(unplanned) + "deploy: not done: plan and deploy again to take them\n")
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:  # the run is green; its summary must not hide that the environment is not done
+            note = unplanned_markdown(unplanned) + "> Not done: run this workflow again to plan and apply them.\n"
+            append_step_summary(Path(summary), note)
     return 0
+
+
+def check_plan_order(ordered: Sequence[str], dependencies: Mapping[str, Sequence[str]], runner: StackRunner) -> None:
+    """Refuse a stack whose plan was reviewed before the plan of a stack it reads, applied in the same
+    deploy (plan planned them in separate runs): it was made against outputs that apply makes stale."""
+    from qualisys_infra.app.terraform.review_record import read_review_record
+
+    when = {s: read_review_record(runner.plan_paths(s)[2]).reviewed_at_ns for s in ordered}
+    stale = [
+        f"{stack} was planned before {upstream}, whose plan this deploy applies; plan {stack} again"
+        for stack in ordered
+        for upstream in dependencies[stack]
+        if upstream in when and when[upstream] > when[stack]
+    ]
+    if stale:
+        raise UsageError("deploy: " + "; ".join(stale))
 
 
 def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -> int:

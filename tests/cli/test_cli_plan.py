@@ -528,20 +528,17 @@ def test_fails_if_both_secret_options_are_accepted(capsys: pytest.CaptureFixture
 # --- a new environment: stacks wait for the outputs their upstream stacks' plans create ---------------
 
 
-def test_a_new_environment_converges_one_level_per_plan_and_deploy(
-    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
-) -> None:
-    """On real Terraform core with a real cross-stack read (terraform_remote_state of the upstream's
-    local state): dev-data reads an output dev-network's first plan creates, so it waits; deploy
-    applies dev-network and says what waits; the next plan reads the output and plans dev-data."""
+def _three_stacks(pipeline: Pipeline, cidr: str) -> None:
+    """dev-network (output cidr), dev-data reading it through terraform_remote_state of
+    dev-network's local state (a real cross-stack read), dev-platform depending on dev-data."""
     network_state = pipeline.runner.outdir / "stacks" / "dev-network" / "terraform.tfstate"
     remote = "cross-stack-reference-input-dev-network"
     synth_like(
         pipeline.runner.outdir,
         {
             "dev-network": {
-                "resource": {"terraform_data": {"vpc": {"input": "10.0.0.0/16"}}},
-                "output": {"cidr": {"value": "${terraform_data.vpc.output}"}, "unused": {"value": "x"}},
+                "resource": {"terraform_data": {"vpc": {"input": cidr}}},
+                "output": {"cidr": {"value": "${terraform_data.vpc.output}"}, "cidr_v6": {"value": "::/56"}},
             },
             "dev-data": {
                 "data": {
@@ -555,33 +552,85 @@ def test_a_new_environment_converges_one_level_per_plan_and_deploy(
         },
         {"dev-data": ["dev-network"], "dev-platform": ["dev-data"]},
     )
-    three = ("--stack", "dev-network", "--stack", "dev-data", "--stack", "dev-platform")
-    code, err = pipeline.run(capsys, "plan", *three)
-    assert code == 0, err
+
+
+def test_a_new_environment_converges_one_level_per_plan_and_deploy(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    """On real Terraform core: dev-data reads an output dev-network's state lacks (dev-network not in
+    the run), then one its plan creates, then one its plan changes: each time dev-data waits (and
+    dev-platform, which depends on it), its older plan files go, deploy applies the rest and names
+    what waits; the next plan reads the output dev-network's apply stored."""
+    _three_stacks(pipeline, "10.0.0.0/16")
     folder = pipeline.runner.plans_dir / "dev"
-    assert not (folder / "dev-data.json").exists() and not (folder / "dev-data.tfplan").exists()
+    folder.mkdir(parents=True)
+    stale = [folder / f"dev-data.{suffix}" for suffix in ("tfplan", "json", "reviewed.json", "scope")]
+    for path in stale:
+        path.write_text("{}", encoding="utf-8")  # an older, reviewed plan that must not survive
+    code, err = pipeline.run(capsys, "plan", "--stack", "dev-data")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "error: plan: --stack: cannot be planned yet: dev-data: waits for dev-network: it reads outputs"
+        " dev-network's state does not have yet (cidr); plan and deploy dev-network first"
+    )
+    assert not [path for path in stale if path.exists()]
+    code, err = pipeline.run(capsys, "deploy", "--stack", "dev-data")
+    assert code == 2 and "error: deploy: --stack: not planned: dev-data: waits for dev-network" in err
+
+    code, err = pipeline.run(capsys, "plan")
+    assert code == 0, err
     assert "not planned: dev-data: waits for dev-network: it reads outputs their plans create" in pipeline.out
     review = (folder / "review.md").read_text(encoding="utf-8")
     assert "> - `dev-data`: waits for dev-network" in review
     assert "> - `dev-platform`: waits for dev-data" in review  # what depends on a waiting stack waits too
-    code, err = pipeline.run(capsys, "deploy", *three)
+    code, err = pipeline.run(capsys, "deploy")
     assert code == 0, err
     assert "applied 1 reviewed plan(s): dev-network" in pipeline.out
     assert "not planned: dev-data: waits for dev-network" in pipeline.out
+    assert "deploy: not done: plan and deploy again" in pipeline.out
 
-    code, err = pipeline.run(capsys, "plan", *three)
+    code, err = pipeline.run(capsys, "plan")
     assert code == 0, err
     assert not (folder / "dev-data.waiting").exists()
-    shown = json.loads((folder / "dev-data.json").read_text(encoding="utf-8"))
-    (db,) = shown["resource_changes"]
+    (db,) = json.loads((folder / "dev-data.json").read_text(encoding="utf-8"))["resource_changes"]
     assert db["change"]["after"]["input"] == "10.0.0.0/16"  # read from dev-network's state
-    code, err = pipeline.run(capsys, "deploy", *three)
+    code, err = pipeline.run(capsys, "deploy")
     assert code == 0, err
     assert "applied 3 reviewed plan(s): dev-network, dev-data, dev-platform" in pipeline.out
 
+    _three_stacks(pipeline, "10.1.0.0/16")  # the output dev-data reads changes: planned now, it would be stale
+    code, err = pipeline.run(capsys, "plan")
+    assert code == 0, err
+    assert "not planned: dev-data: waits for dev-network: it reads outputs their plans create or change" in pipeline.out
+    assert pipeline.run(capsys, "deploy")[0] == 0
+    assert pipeline.run(capsys, "plan")[0] == 0
+    (db,) = json.loads((folder / "dev-data.json").read_text(encoding="utf-8"))["resource_changes"]
+    assert db["change"]["after"]["input"] == "10.1.0.0/16"
 
-def test_a_stack_waits_only_for_outputs_it_reads_and_so_do_its_dependents(tmp_path: Path) -> None:
-    from qualisys_infra.app.terraform.waiting import REMOTE_OUTPUT, created_outputs, reads_outputs
+
+def test_fails_if_deploy_applies_a_plan_made_before_the_plan_of_a_stack_it_reads(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    """dev-data's reviewed plan is older than dev-network's newer plan (planned alone): applying both
+    would apply dev-data against outputs dev-network's apply makes stale; nothing is applied."""
+    code, err = pipeline.run(capsys, "plan")
+    assert code == 0, err
+    code, err = pipeline.run(capsys, "plan", "--stack", "dev-network")
+    assert code == 0, err
+    applied = pipeline.terraform.calls.count("apply")
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "error: deploy: dev-data was planned before dev-network, whose plan this deploy applies; plan dev-data again"
+    )
+    assert pipeline.terraform.calls.count("apply") == applied
+    assert pipeline.run(capsys, "plan", "--stack", "dev-data")[0] == 0
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 0, err
+
+
+def test_a_stack_waits_only_for_outputs_it_reads(tmp_path: Path) -> None:
+    from qualisys_infra.app.terraform.waiting import REMOTE_OUTPUT, changed_outputs, outputs_read
 
     plan_json = tmp_path / "dev-network.json"
     plan_json.write_text(
@@ -591,17 +640,16 @@ def test_a_stack_waits_only_for_outputs_it_reads_and_so_do_its_dependents(tmp_pa
                     "new": {"actions": ["create"]},
                     "kept": {"actions": ["no-op"]},
                     "changed": {"actions": ["update"]},
+                    "gone": {"actions": ["delete"]},
                 }
             }
         ),
         encoding="utf-8",
     )
-    assert created_outputs(plan_json) == {"new"}
+    assert changed_outputs(plan_json) == {"new", "changed", "gone"}
     reader = tmp_path / "reader"
     reader.mkdir()
-    (reader / "cdk.tf.json").write_text(
-        json.dumps({"x": "${data." + REMOTE_OUTPUT.format(upstream="dev-network", name="kept") + "}"}), encoding="utf-8"
-    )
-    assert not reads_outputs(reader, "dev-network", {"new"})
-    assert reads_outputs(reader, "dev-network", {"new", "kept"})
-    assert not reads_outputs(reader, "dev-other", {"kept"})
+    refs = [REMOTE_OUTPUT.format(upstream="dev-network", name=n) for n in ("kept", "changed_v2")]
+    (reader / "cdk.tf.json").write_text(json.dumps({"x": [f"${{data.{r}}}" for r in refs]}), encoding="utf-8")
+    assert outputs_read(reader, "dev-network") == {"kept", "changed_v2"}  # whole names: not "changed"
+    assert outputs_read(reader, "dev-other") == frozenset()

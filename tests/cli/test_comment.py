@@ -300,7 +300,7 @@ def test_the_comment_says_what_plan_limited_or_left_unplanned(
         ours["body"]
         .rstrip()
         .endswith(
-            "> - `dev-apps`: waits for dev-platform: it reads outputs their plans create;"
+            "> - `dev-apps`: waits for dev-platform: it reads outputs their plans create or change;"
             " apply those plans, then plan again"
         )
     )

@@ -25,7 +25,7 @@ def test_markers_round_trip_and_are_listed_per_folder(tmp_path: Path) -> None:
     found = unplanned_in(tmp_path)
     assert found == {
         "dev-apps": "no image of hello has been released yet",
-        "dev-data": "waits for dev-network: it reads outputs their plans create; apply those plans, then plan again",
+        "dev-data": "waits for dev-network: it reads outputs their plans create or change; apply those plans, then plan again",
     }
     assert unplanned_markdown(found).splitlines()[1:] == [
         "> [!NOTE]",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ class ReviewRecord:
 
     plan_sha256: str
     allow_destroy: tuple[str, ...]
+    # When `plan` reviewed it (ns since the epoch; 0 in records older than the field): a stack's plan
+    # older than the plan of a stack it reads, applied in the same deploy, was made against stale outputs.
+    reviewed_at_ns: int = 0
 
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -41,7 +45,11 @@ def record_review(runner: StackRunner, stack: str, *, allowed: Sequence[str]) ->
     """Record which plan file was reviewed, and with which ``--allow-destroy`` addresses."""
     binary, _, stamp = runner.plan_paths(stack)
     stamp.write_text(
-        json.dumps({"plan_sha256": plan_digest(binary), "allow_destroy": list(allowed)}, indent=2) + "\n",
+        json.dumps(
+            {"plan_sha256": plan_digest(binary), "allow_destroy": list(allowed), "reviewed_at_ns": time.time_ns()},
+            indent=2,
+        )
+        + "\n",
         encoding="utf-8",
     )
 
@@ -62,7 +70,10 @@ def read_review_record(stamp: Path, command: str = "deploy") -> ReviewRecord:
         raise UsageError(f"{command}: {stamp}: plan_sha256: expected a SHA-256 in hex; {again}")
     if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
         raise UsageError(f"{command}: {stamp}: allow_destroy: expected a list of addresses; {again}")
-    return ReviewRecord(digest, tuple(allowed))
+    reviewed_at = record.get("reviewed_at_ns", 0)
+    if not isinstance(reviewed_at, int) or isinstance(reviewed_at, bool) or reviewed_at < 0:
+        raise UsageError(f"{command}: {stamp}: reviewed_at_ns: expected nanoseconds since the epoch; {again}")
+    return ReviewRecord(digest, tuple(allowed), reviewed_at)
 
 
 def check_reviewed(runner: StackRunner, stack: str, workdir: Path, *, command: str = "deploy") -> Path:

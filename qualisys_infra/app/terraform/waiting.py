@@ -2,9 +2,11 @@
 stacks they read.
 
 A stack reads the outputs of the stacks it depends on through ``terraform_remote_state``. While the
-plan of such an upstream stack still *creates* an output the stack reads (a new environment, or a
-change that adds an output), the stack cannot be planned: Terraform would fail on an output the
-state does not have yet. So ``plan`` leaves it out with a ``<stack>.waiting`` marker naming the
+plan of such an upstream stack still creates or changes an output the stack reads (a new
+environment, a replaced cluster, a change that adds an output), the stack cannot be planned: Terraform
+would fail on an output the state does not have yet, or plan against a value the upstream's apply
+makes stale (a saved plan never reads its data sources again). An upstream outside the run (``--stack``)
+is asked for its state's outputs instead. So ``plan`` leaves it out with a ``<stack>.waiting`` marker naming the
 stacks it waits for (and removes its older plan files, so nothing stale can be applied), ``deploy``
 applies the rest and names what waits, and the next ``plan`` picks the waiting stacks up: a new
 environment converges in one plan-and-deploy per dependency level. An apps stack whose service was
@@ -14,7 +16,8 @@ never released is left unplanned the same way, with its own reason.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from qualisys_infra.core.errors import UsageError
@@ -23,8 +26,9 @@ from qualisys_infra.core.errors import UsageError
 REMOTE_OUTPUT = "terraform_remote_state.cross-stack-reference-input-{upstream}.outputs.{name}"
 
 
-def created_outputs(plan_json: Path) -> frozenset[str]:
-    """The outputs a plan creates (they are not in the stack's state yet)."""
+def changed_outputs(plan_json: Path) -> frozenset[str]:
+    """The outputs a plan creates or changes: a stack planned now against their old values (or
+    none) would apply what its upstream's apply makes stale."""
     try:
         document = json.loads(plan_json.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -33,18 +37,29 @@ def created_outputs(plan_json: Path) -> frozenset[str]:
     return frozenset(
         name
         for name, change in (changes or {}).items()
-        if isinstance(change, dict) and (change.get("actions") or []) == ["create"]
+        if isinstance(change, dict) and (change.get("actions") or ["no-op"]) != ["no-op"]
     )
 
 
-def reads_outputs(stack_dir: Path, upstream: str, names: Iterable[str]) -> bool:
-    """Whether the stack synthesized in ``stack_dir`` reads any of ``upstream``'s outputs ``names``."""
+def outputs_read(stack_dir: Path, upstream: str) -> frozenset[str]:
+    """The names of ``upstream``'s outputs the stack synthesized in ``stack_dir`` reads."""
     text = (stack_dir / "cdk.tf.json").read_text(encoding="utf-8")
-    return any(REMOTE_OUTPUT.format(upstream=upstream, name=name) in text for name in names)
+    prefix = re.escape(REMOTE_OUTPUT.format(upstream=upstream, name=""))
+    return frozenset(re.findall(prefix + r"([A-Za-z0-9_-]+)", text))
 
 
 def waits_for(upstream: Sequence[str]) -> str:
-    return f"waits for {', '.join(upstream)}: it reads outputs their plans create; apply those plans, then plan again"
+    return (
+        f"waits for {', '.join(upstream)}: it reads outputs their plans create or change;"
+        " apply those plans, then plan again"
+    )
+
+
+def lacks_outputs(upstream: str, missing: Sequence[str]) -> str:
+    return (
+        f"waits for {upstream}: it reads outputs {upstream}'s state does not have yet ({', '.join(missing)});"
+        f" plan and deploy {upstream} first"
+    )
 
 
 def write_marker(path: Path, reason: str) -> None:
