@@ -310,6 +310,7 @@ def _env_stacks(runner_outdir: Path, names: Sequence[str], only: Sequence[str]) 
 
 
 def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+    from qualisys_infra.app.output import read_stack
     from qualisys_infra.app.terraform.review_record import record_review
     from qualisys_infra.app.terraform.runner import dependency_levels
     from qualisys_infra.app.terraform.secret_reads import plan_scope
@@ -323,7 +324,7 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     for stack, reason in skipped.items():
         runner.leave_unplanned(stack, reason)
     stacks = [s for s in stacks if s not in skipped]
-    scopes = {s: plan_scope(s, runner.stack_dir(s), args.secret_reads) for s in stacks}
+    scopes = {s: plan_scope(s, read_stack(runner.outdir, s), args.secret_reads) for s in stacks}
     levels = dependency_levels(runner.outdir, stacks)
     waiting = plan_levels(
         runner, levels, lambda stack: runner.plan(stack, inputs.get(stack), scope=scopes[stack]), args.parallel
@@ -368,7 +369,7 @@ def plan_levels(
     an output that the plan of an upstream in this run creates or changes, or that the state of an
     upstream outside the run lacks; so does whatever depends on a waiting stack. Returns the waiting
     stacks with why."""
-    from qualisys_infra.app.output import read_manifest
+    from qualisys_infra.app.output import read_manifest, read_stack
     from qualisys_infra.app.terraform.runner import run_levels, stack_outputs
     from qualisys_infra.app.terraform.waiting import changed_outputs, lacks_outputs, outputs_read, waits_for
 
@@ -380,8 +381,9 @@ def plan_levels(
 
     def why_wait(stack: str) -> str | None:
         blocked = []
+        text = json.dumps(read_stack(runner.outdir, stack))
         for upstream in sorted(dependencies[stack]):
-            read = outputs_read(runner.stack_dir(stack), upstream)
+            read = outputs_read(text, upstream)
             if upstream in waiting or read & changing.get(upstream, frozenset()):
                 blocked.append(upstream)
             elif upstream not in in_run and read:
@@ -404,7 +406,7 @@ def plan_levels(
         if ready:
             run_levels([ready], plan, parallel=parallel)
         for stack in ready:
-            changed = changed_outputs(runner.plan_paths(stack)[1])
+            changed = changed_outputs(load_plan(runner.plan_paths(stack)[1]))
             if changed:
                 changing[stack] = changed
     return waiting

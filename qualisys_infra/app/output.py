@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qualisys_infra.core.errors import UsageError
 
@@ -36,16 +37,24 @@ def read_manifest(outdir: Path) -> Manifest:
         raise UsageError(f"{shown}: lists no stacks (expected an object of stacks); {again}")
     dependencies: dict[str, tuple[str, ...]] = {}
     for stack, entry in stacks.items():
-        config = outdir / "stacks" / stack / "cdk.tf.json"
-        try:
-            body = json.loads(config.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as exc:
-            reason = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc})"
-            raise UsageError(f"{os.path.relpath(config)}: {reason}; {again}") from None
-        if not isinstance(body, dict):
-            raise UsageError(f"{os.path.relpath(config)}: not a Terraform JSON object; {again}")
+        read_stack(outdir, stack)
         depends = entry.get("dependencies") or []
         if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
             raise UsageError(f"{shown}: stacks.{stack}.dependencies: expected a list of stack names; {again}")
         dependencies[stack] = tuple(depends)
     return Manifest(stacks=tuple(sorted(stacks)), dependencies=dependencies)
+
+
+def read_stack(outdir: Path, stack: str) -> dict[str, Any]:
+    """The synthesized configuration of ``stack`` (its ``cdk.tf.json``, a JSON object); anything else
+    is a :class:`UsageError` (exit 2) naming the file and how to get a whole output."""
+    config = outdir / "stacks" / stack / "cdk.tf.json"
+    again = "run `qualisys-infra synth --force`"
+    try:
+        body = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc})"
+        raise UsageError(f"{os.path.relpath(config)}: {reason}; {again}") from None
+    if not isinstance(body, dict):
+        raise UsageError(f"{os.path.relpath(config)}: not a Terraform JSON object; {again}")
+    return body

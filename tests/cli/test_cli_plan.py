@@ -629,27 +629,21 @@ def test_fails_if_deploy_applies_a_plan_made_before_the_plan_of_a_stack_it_reads
     assert code == 0, err
 
 
-def test_a_stack_waits_only_for_outputs_it_reads(tmp_path: Path) -> None:
+def test_a_stack_waits_only_for_outputs_it_reads() -> None:
     from qualisys_infra.app.terraform.waiting import REMOTE_OUTPUT, changed_outputs, outputs_read
+    from qualisys_infra.plan.model import loads_plan
 
-    plan_json = tmp_path / "dev-network.json"
-    plan_json.write_text(
-        json.dumps(
-            {
-                "output_changes": {
-                    "new": {"actions": ["create"]},
-                    "kept": {"actions": ["no-op"]},
-                    "changed": {"actions": ["update"]},
-                    "gone": {"actions": ["delete"]},
-                }
-            }
-        ),
-        encoding="utf-8",
-    )
-    assert changed_outputs(plan_json) == {"new", "changed", "gone"}
-    reader = tmp_path / "reader"
-    reader.mkdir()
+    outputs = {"new": ["create"], "kept": ["no-op"], "changed": ["update"], "gone": ["delete"]}
+    document = {
+        "format_version": "1.2",
+        "resource_changes": [],
+        "output_changes": {
+            name: {"actions": actions, "before": None, "after": "x", "after_unknown": False}
+            for name, actions in outputs.items()
+        },
+    }
+    assert changed_outputs(loads_plan(json.dumps(document), "dev-network.json")) == {"new", "changed", "gone"}
     refs = [REMOTE_OUTPUT.format(upstream="dev-network", name=n) for n in ("kept", "changed_v2")]
-    (reader / "cdk.tf.json").write_text(json.dumps({"x": [f"${{data.{r}}}" for r in refs]}), encoding="utf-8")
-    assert outputs_read(reader, "dev-network") == {"kept", "changed_v2"}  # whole names: not "changed"
-    assert outputs_read(reader, "dev-other") == frozenset()
+    text = json.dumps({"x": [f"${{data.{r}}}" for r in refs]})
+    assert outputs_read(text, "dev-network") == {"kept", "changed_v2"}  # whole names: not "changed"
+    assert outputs_read(text, "dev-other") == frozenset()

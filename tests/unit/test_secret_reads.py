@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from qualisys_infra.app.output import read_stack
 from qualisys_infra.app.terraform.secret_reads import (
     LEAVE_OUT,
     NO_REFRESH,
@@ -20,7 +20,6 @@ from qualisys_infra.app.terraform.secret_reads import (
     refresh_without_secrets,
     scope_file,
     secret_reads,
-    stack_secret_reads,
 )
 from qualisys_infra.core.errors import UsageError
 
@@ -80,11 +79,14 @@ def test_fails_if_a_data_source_of_a_secret_is_not_refused(kind: str, body: dict
 
 
 def test_fails_if_an_unreadable_stack_is_not_named_with_the_fix(tmp_path: Path) -> None:
-    (tmp_path / "cdk.tf.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(UsageError, match=r"cdk\.tf\.json: cannot be read as a synthesized stack: .*run `qualisys"):
-        stack_secret_reads(tmp_path)
-    with pytest.raises(UsageError, match="cannot be read"):
-        stack_secret_reads(tmp_path / "missing")
+    """plan reads each stack through output.read_stack, the reader read_manifest uses too."""
+    folder = tmp_path / "stacks" / "dev-x"
+    folder.mkdir(parents=True)
+    (folder / "cdk.tf.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"cdk\.tf\.json: unreadable \(.*\); run `qualisys-infra synth --force`"):
+        read_stack(tmp_path, "dev-x")
+    with pytest.raises(UsageError, match=r"cdk\.tf\.json: not found; run `qualisys-infra synth --force`"):
+        read_stack(tmp_path, "dev-missing")
 
 
 def test_leave_out_takes_the_readers_and_whatever_refers_to_them() -> None:
@@ -114,17 +116,16 @@ def test_leave_out_takes_the_readers_and_whatever_refers_to_them() -> None:
     assert targets == ("kubernetes_namespace_v1.apps", "kubernetes_namespace_v1.by_data")
 
 
-def test_plan_scope_by_option(tmp_path: Path) -> None:
+def test_plan_scope_by_option() -> None:
     config: dict[str, Any] = {"resource": {"helm_release": {"kps": {}}, "kubernetes_namespace_v1": {"apps": {}}}}
-    (tmp_path / "cdk.tf.json").write_text(json.dumps(config), encoding="utf-8")
-    assert plan_scope("dev-platform", tmp_path, None) == PlanScope()
-    assert plan_scope("dev-platform", tmp_path, NO_REFRESH) == PlanScope(refresh=False)
-    assert plan_scope("dev-platform", tmp_path, LEAVE_OUT) == PlanScope(
+    assert plan_scope("dev-platform", config, None) == PlanScope()
+    assert plan_scope("dev-platform", config, NO_REFRESH) == PlanScope(refresh=False)
+    assert plan_scope("dev-platform", config, LEAVE_OUT) == PlanScope(
         targets=("kubernetes_namespace_v1.apps",), left_out=("helm_release.kps",)
     )
-    (tmp_path / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_s3_bucket": {"b": {}}}}), encoding="utf-8")
-    assert plan_scope("dev-network", tmp_path, NO_REFRESH) == plan_scope("dev-network", tmp_path, LEAVE_OUT)
-    assert plan_scope("dev-network", tmp_path, LEAVE_OUT) == PlanScope()
+    network: dict[str, Any] = {"resource": {"aws_s3_bucket": {"b": {}}}}
+    assert plan_scope("dev-network", network, NO_REFRESH) == plan_scope("dev-network", network, LEAVE_OUT)
+    assert plan_scope("dev-network", network, LEAVE_OUT) == PlanScope()
 
 
 def test_leave_out_follows_data_sources_locals_and_modules() -> None:
@@ -148,10 +149,9 @@ def test_leave_out_follows_data_sources_locals_and_modules() -> None:
     assert left_out == ("aws_iam_role.via_data", "aws_iam_role.via_local", "helm_release.kps", "module.reaches")
 
 
-def test_a_stack_with_nothing_else_to_target_is_planned_without_refresh(tmp_path: Path) -> None:
+def test_a_stack_with_nothing_else_to_target_is_planned_without_refresh() -> None:
     """No -target at all would refresh every resource, the Helm releases too."""
-    (tmp_path / "cdk.tf.json").write_text(json.dumps({"resource": {"helm_release": {"a": {}}}}), encoding="utf-8")
-    assert plan_scope("dev-platform", tmp_path, LEAVE_OUT) == PlanScope(refresh=False)
+    assert plan_scope("dev-platform", {"resource": {"helm_release": {"a": {}}}}, LEAVE_OUT) == PlanScope(refresh=False)
 
 
 @pytest.mark.parametrize(

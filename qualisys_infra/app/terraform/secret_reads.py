@@ -4,10 +4,12 @@ The pipeline's plan role may not read Secrets (threat model row 2: CI reads no s
 assume that role). Planning reads Secrets in two ways:
 
 - refreshing a resource whose state lives in Secrets: a ``helm_release`` (Helm keeps each release's
-  record as a Secret in its namespace), a ``kubernetes_secret``/``kubernetes_secret_v1``, or a
-  ``kubernetes_manifest`` of kind Secret. ``plan -refresh=false`` skips refreshing, so such a stack
-  can still be planned, against the state as last applied;
-- reading a data source of a Secret, which Terraform does even with ``-refresh=false``: such a stack
+  record as a Secret in its namespace), a Secret of the kubernetes provider, or a manifest, labels or
+  annotations of kind Secret (:data:`SECRET_STATE_RESOURCES`, :data:`OBJECT_RESOURCES`).
+  ``plan -refresh=false`` skips refreshing, so such a stack can still be planned, against the state
+  as last applied;
+- reading a data source of a Secret (:data:`SECRET_DATA_SOURCES`, :data:`OBJECT_DATA_SOURCES`),
+  which Terraform does even with ``-refresh=false``: such a stack
   cannot be planned without reading Secrets at all.
 
 A drift check wants the opposite trade: refresh everything it may read. :func:`leave_out` finds what
@@ -68,16 +70,6 @@ def secret_reads(config: dict[str, Any]) -> SecretReads:
     on_refresh = _addresses(config.get("resource"), "", SECRET_STATE_RESOURCES, OBJECT_RESOURCES)
     always = _addresses(config.get("data"), "data.", SECRET_DATA_SOURCES, OBJECT_DATA_SOURCES)
     return SecretReads(tuple(on_refresh), tuple(always))
-
-
-def stack_secret_reads(stack_dir: Path) -> SecretReads:
-    """:func:`secret_reads` of the stack synthesized in ``stack_dir``."""
-    path = stack_dir / "cdk.tf.json"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot be read as a synthesized stack: {exc}; run `qualisys-infra synth`") from None
-    return secret_reads(config if isinstance(config, dict) else {})
 
 
 def refresh_without_secrets(stack: str, reads: SecretReads, option: str = "--no-secret-reads") -> bool:
@@ -141,17 +133,17 @@ NO_REFRESH = "--no-secret-reads"
 LEAVE_OUT = "--leave-out-secret-readers"
 
 
-def plan_scope(stack: str, stack_dir: Path, option: str | None) -> PlanScope:
-    """The scope of ``stack``'s plan under ``option`` (:data:`NO_REFRESH`, :data:`LEAVE_OUT` or None:
-    the identity may read Secrets, so everything is planned and refreshed)."""
+def plan_scope(stack: str, config: dict[str, Any], option: str | None) -> PlanScope:
+    """The scope of ``stack``'s plan (``config``: its ``cdk.tf.json`` as loaded) under ``option``
+    (:data:`NO_REFRESH`, :data:`LEAVE_OUT` or None: the identity may read Secrets, so everything is
+    planned and refreshed)."""
     if option is None:
         return WHOLE
-    reads = stack_secret_reads(stack_dir)
+    reads = secret_reads(config)
     if refresh_without_secrets(stack, reads, option):
         return WHOLE
     if option == NO_REFRESH:
         return PlanScope(refresh=False)
-    config = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
     targets, left_out = leave_out(config, reads)
     if not targets:  # no -target at all would refresh everything: plan it as --no-secret-reads does
         return PlanScope(refresh=False)

@@ -21,31 +21,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from qualisys_infra.core.errors import UsageError
+from qualisys_infra.plan.model import Kind, Plan
 
 # How a synthesized stack reads an output of another (CDK Terrain's cross-stack references).
 REMOTE_OUTPUT = "terraform_remote_state.cross-stack-reference-input-{upstream}.outputs.{name}"
 
 
-def changed_outputs(plan_json: Path) -> frozenset[str]:
+def changed_outputs(plan: Plan) -> frozenset[str]:
     """The outputs a plan creates or changes: a stack planned now against their old values (or
     none) would apply what its upstream's apply makes stale."""
-    try:
-        document = json.loads(plan_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{plan_json}: cannot be read as plan JSON: {exc}") from None
-    changes = document.get("output_changes") if isinstance(document, dict) else None
-    return frozenset(
-        name
-        for name, change in (changes or {}).items()
-        if isinstance(change, dict) and (change.get("actions") or ["no-op"]) != ["no-op"]
-    )
+    return frozenset(output.name for output in plan.outputs if output.kind is not Kind.NOOP)
 
 
-def outputs_read(stack_dir: Path, upstream: str) -> frozenset[str]:
-    """The names of ``upstream``'s outputs the stack synthesized in ``stack_dir`` reads."""
-    text = (stack_dir / "cdk.tf.json").read_text(encoding="utf-8")
+def outputs_read(config_text: str, upstream: str) -> frozenset[str]:
+    """The names of ``upstream``'s outputs a synthesized stack (its ``cdk.tf.json`` as text) reads."""
     prefix = re.escape(REMOTE_OUTPUT.format(upstream=upstream, name=""))
-    return frozenset(re.findall(prefix + r"([A-Za-z0-9_-]+)", text))
+    return frozenset(re.findall(prefix + r"([A-Za-z0-9_-]+)", config_text))
 
 
 def waits_for(upstream: Sequence[str]) -> str:
