@@ -23,6 +23,15 @@ BACKUP_WINDOW = "03:00-04:00"  # UTC, story 0.4
 MAINTENANCE_WINDOW = "sun:04:30-sun:05:30"  # after the backup window, never overlapping it
 SLOW_STATEMENT_MS = 500
 LOG_EXPORTS = ("postgresql", "upgrade")
+# RDS for PostgreSQL 16 and later accept TLS 1.3 (the spec: TLS 1.3 for RDS connections); older
+# majors stop at TLS 1.2 ("Using SSL with a PostgreSQL DB instance", Amazon RDS User Guide, read
+# 2026-12-06).
+TLS13_FIRST_MAJOR = 16
+
+
+def min_tls_version(engine_version: str) -> str:
+    """The ``ssl_min_protocol_version`` of an RDS PostgreSQL ``engine_version``: the newest it offers."""
+    return "TLSv1.3" if int(engine_version.split(".")[0]) >= TLS13_FIRST_MAJOR else "TLSv1.2"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,7 +41,8 @@ class PostgresDatabaseProps:
     Never publicly accessible; storage is gp3, encrypted with ``storage_key``, and grows up to
     ``max_allocated_storage_gib``. The master password is generated and kept by RDS in Secrets
     Manager (encrypted with ``secret_key``) and rotated every ``master_password_rotation_days``:
-    it never appears in Terraform. TLS is forced (``rds.force_ssl``), statements slower than
+    it never appears in Terraform. TLS is forced (``rds.force_ssl``) at the newest version the engine
+    offers (:func:`min_tls_version`: TLS 1.3 from PostgreSQL 16), statements slower than
     500 ms are logged, logs go to CloudWatch (``log_key``, ``log_retention_days``). With
     ``deletion_protection`` AWS refuses deletion and a final snapshot is taken on destroy.
     """
@@ -78,11 +88,13 @@ class PostgresDatabase(Construct):
             "parameters",
             name=f"{props.name}-postgres{major}",
             family=f"postgres{major}",
+            # The description forces a new group when changed (and the group in use cannot be deleted).
             description=f"{props.name}: TLS only, slow statements logged",
             parameter=[
                 db_parameter_group.DbParameterGroupParameter(name=name, value=value, apply_method=method)
                 for name, value, method in (
                     ("rds.force_ssl", "1", "immediate"),
+                    ("ssl_min_protocol_version", min_tls_version(props.engine_version), "immediate"),
                     ("log_min_duration_statement", str(SLOW_STATEMENT_MS), "immediate"),
                     ("log_statement", "ddl", "immediate"),
                     ("log_connections", "1", "immediate"),

@@ -17,7 +17,19 @@ from qualisys_infra.core.engine.aws import acm_certificate
 from qualisys_infra.core.engine.aws import wafv2_web_acl as waf
 from qualisys_infra.core.engine.aws import wafv2_web_acl_logging_configuration as waf_logging
 
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# TLS 1.3 only (the spec: TLS 1.3 for the ALB), with hybrid post-quantum key exchange offered and
+# classical key exchange kept for clients without ML-KEM. AWS lists it beside the older TLS 1.3-only
+# ELBSecurityPolicy-TLS13-1-3-2021-06 (Elastic Load Balancing, "Security policies for your Application
+# Load Balancer", read 2026-12-06). Clients that only speak TLS 1.2 are refused.
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09"
+# The TLS 1.3-only policies AWS names (same source); every other ELBSecurityPolicy-* admits TLS 1.2.
+TLS13_ONLY_POLICIES = frozenset(
+    {
+        "ELBSecurityPolicy-TLS13-1-3-2021-06",
+        "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+    }
+)
 WAF_LOG_RETENTION_DAYS = 90
 
 

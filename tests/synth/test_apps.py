@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from modules.apps.objects import CANARY_WEIGHTS
+from modules.platform.edge import TLS_POLICY
 from qualisys_infra.core.naming import SERVICES, image_tag_variable
 from tests.apps.schemas import validate
 from tests.conftest import Synthesized
@@ -72,7 +73,7 @@ def test_the_ingress_goes_through_the_platform_edge_on_the_environment_host(synt
     for key in ("alb.ingress.kubernetes.io/certificate-arn", "alb.ingress.kubernetes.io/wafv2-acl-arn"):
         assert "terraform_remote_state" in annotations[key] and f"{env}-platform" in annotations[key], key
     assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/health"
-    assert annotations["alb.ingress.kubernetes.io/ssl-policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert annotations["alb.ingress.kubernetes.io/ssl-policy"] == TLS_POLICY
     assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
     assert annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
 
