@@ -15,7 +15,7 @@ from typing import Any
 
 import hcl2
 from lark import Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from qualisys_infra.core.errors import ConfigError, Violation
 
@@ -118,11 +118,18 @@ def read_hcl(path: Path, display_name: str) -> HclDocument:
                 )
                 continue
             lines[(name,)] = line
-            _index_expression(child.children[-1], (name,), lines, display_name, duplicates)
+            _index_expression(child.children[-1], (name,), lines, display_name, duplicates, text)
     if duplicates or blocks:
         raise ConfigError(sorted([*blocks, *duplicates], key=lambda v: v.line))
 
-    values = hcl2.transform(tree).serialize(options=_OPTIONS)
+    try:
+        values = hcl2.transform(tree).serialize(options=_OPTIONS)
+    except VisitError as exc:  # a template python-hcl2 cannot read, e.g. `%{ for }` with no `%{ endfor }`
+        node = exc.obj
+        line = (_first_line(node) if isinstance(node, Tree | Token) else None) or 1
+        raise ConfigError(
+            [Violation(display_name, line, "syntax", f"not valid HCL: {exc.orig_exc}; expected `key = value` lines")]
+        ) from None
     if not isinstance(values, dict):  # pragma: no cover - a body always serializes to a dict
         raise ConfigError([Violation(display_name, 1, "syntax", "expected `key = value` lines")])
     return HclDocument(display_name=display_name, values=values, lines=lines)
@@ -213,10 +220,18 @@ def _identifier(node: Tree[Token] | Token) -> str:
     return ""
 
 
-def _key_text(node: Tree[Token] | Token) -> str:
-    """The text of an object key: a bare identifier or a quoted string."""
+def _key_text(node: Tree[Token] | Token, source: str) -> str:
+    """The text of an object key: a bare identifier or a quoted string.
+
+    A quoted key is read from the source between its quotes, so that a key holding a template
+    (``"a%{ if x }b%{ endif }"``) keeps the spaces its tokens drop, as the serializer keeps them.
+    """
     tokens = _tokens(node)
-    text = "".join(str(t) for t in tokens if t.type not in ("DBLQUOTE",))
+    quotes = [t for t in tokens if t.type == "DBLQUOTE"]
+    if len(quotes) == 2 and quotes[0].end_pos is not None and quotes[1].start_pos is not None:
+        text = source[quotes[0].end_pos : quotes[1].start_pos]
+    else:
+        text = "".join(str(t) for t in tokens if t.type not in ("DBLQUOTE",))
     if any(t.type == "DBLQUOTE" for t in tokens) and "\\" in text:
         with contextlib.suppress(ValueError):  # the serializer decodes escapes the same way
             decoded = json.loads(f'"{text}"')
@@ -244,18 +259,19 @@ def _index_expression(
     lines: dict[KeyPath, int],
     display_name: str,
     duplicates: list[Violation],
+    source: str,
 ) -> None:
     """Record the line of every object key and tuple item below ``node``."""
     if not isinstance(node, Tree):
         return
     if node.data == "expr_term" and len(node.children) == 1 and isinstance(node.children[0], Tree):
-        _index_expression(node.children[0], path, lines, display_name, duplicates)
+        _index_expression(node.children[0], path, lines, display_name, duplicates, source)
         return
     if node.data == "object":
         for elem in node.children:
             if not isinstance(elem, Tree) or elem.data != "object_elem":
                 continue
-            key = _key_text(elem.children[0])
+            key = _key_text(elem.children[0], source)
             line = _first_line(elem) or lines.get(path, 1)
             if (*path, key) in lines:
                 duplicates.append(
@@ -268,11 +284,11 @@ def _index_expression(
                 )
                 continue
             lines[(*path, key)] = line
-            _index_expression(elem.children[-1], (*path, key), lines, display_name, duplicates)
+            _index_expression(elem.children[-1], (*path, key), lines, display_name, duplicates, source)
     elif node.data == "tuple":
         index = 0
         for item in node.children:
             if isinstance(item, Tree):
                 lines[(*path, index)] = _first_line(item) or lines.get(path, 1)
-                _index_expression(item, (*path, index), lines, display_name, duplicates)
+                _index_expression(item, (*path, index), lines, display_name, duplicates, source)
                 index += 1

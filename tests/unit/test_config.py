@@ -171,7 +171,125 @@ def test_fails_if_list_item_has_wrong_type(tmp_path: Path) -> None:
 def test_fails_if_value_is_an_expression(tmp_path: Path) -> None:
     path = _dev_with(tmp_path, 'region      = "us-east-1"', "region      = var.region")
     (line,) = _errors(path)
-    assert 'region: got "${var.region}", expected a literal value (tfvars take no expressions)' in line
+    assert line == (
+        f'environments/dev.tfvars:{_line_of(path, "var.region")}: region: got "${{var.region}}", expected a '
+        'literal value (tfvars take no expressions): Terraform would evaluate "${"; write "$${" for a literal "${"'
+    )
+
+
+_INTERPOLATION = 'Terraform would evaluate "${"; write "$${" for a literal "${"'
+_DIRECTIVE = 'Terraform would evaluate "%{"; write "%%{" for a literal "%{"'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "field", "message"),
+    [
+        (
+            '"engineering"',
+            '"%{ if true }X%{ endif }"',
+            "endif",
+            "tags.CostCenter",
+            f'got "%{{ if true }}X%{{ endif }}", expected a literal value (tfvars take no expressions): {_DIRECTIVE}',
+        ),
+        (
+            '"engineering"',
+            '"eng-${local.x}"',
+            "local.x",
+            "tags.CostCenter",
+            f'got "eng-${{local.x}}", expected a literal value (tfvars take no expressions): {_INTERPOLATION}',
+        ),
+        (
+            '"engineering"',
+            '"\\u0024{local.x}"',
+            "u0024",
+            "tags.CostCenter",
+            f'got "${{local.x}}", expected a literal value (tfvars take no expressions): {_INTERPOLATION}',
+        ),
+        (
+            '"engineering"',
+            '"$$$${x}%{ if a }y%{ endif }"',
+            "endif",
+            "tags.CostCenter",
+            f'got "$$$${{x}}%{{ if a }}y%{{ endif }}", expected a literal value (tfvars take no expressions): {_DIRECTIVE}',
+        ),
+        (
+            "CostCenter  =",
+            '"Cost%{ if true }x%{ endif }" =',
+            "Cost%",
+            "tags.Cost%{ if true }x%{ endif }",
+            f'got key "Cost%{{ if true }}x%{{ endif }}", expected a literal value (tfvars take no expressions): {_DIRECTIVE}',
+        ),
+        (
+            "CostCenter  =",
+            '"Cost${x}" =',
+            "Cost$",
+            "tags.Cost${x}",
+            f'got key "Cost${{x}}", expected a literal value (tfvars take no expressions): {_INTERPOLATION}',
+        ),
+        (
+            "  dev = {",
+            '  "dev${x}" = {',
+            "dev$",
+            "namespaces.dev${x}",
+            f'got key "dev${{x}}", expected a literal value (tfvars take no expressions): {_INTERPOLATION}',
+        ),
+        (
+            '["t3.medium"]',
+            '["t3.medium", "%{ if true }t3.large%{ endif }"]',
+            "t3.large",
+            "node_groups.general.instance_types[1]",
+            'got "%{ if true }t3.large%{ endif }", expected a literal value (tfvars take no expressions): '
+            + _DIRECTIVE,
+        ),
+        (
+            '["t3.medium"]',
+            '["${local.t}"]',
+            "local.t",
+            "node_groups.general.instance_types[0]",
+            f'got "${{local.t}}", expected a literal value (tfvars take no expressions): {_INTERPOLATION}',
+        ),
+        (
+            'CostCenter  = "engineering"',
+            "CostCenter  = <<EOT\n%{ if true }X%{ endif }\nEOT",
+            "CostCenter",
+            "tags.CostCenter",
+            f'got "%{{ if true }}X%{{ endif }}", expected a literal value (tfvars take no expressions): {_DIRECTIVE}',
+        ),
+    ],
+    ids=[
+        "directive-in-a-map-value",
+        "interpolation-in-a-map-value",
+        "interpolation-spelled-with-a-unicode-escape",
+        "directive-after-an-escape",
+        "directive-in-a-map-key",
+        "interpolation-in-a-map-key",
+        "interpolation-in-a-key-of-a-map-of-objects",
+        "directive-in-a-list-item",
+        "interpolation-in-a-list-item",
+        "directive-in-a-heredoc",
+    ],
+)
+def test_fails_if_a_string_holds_a_terraform_template_sequence(
+    tmp_path: Path, old: str, new: str, needle: str, field: str, message: str
+) -> None:
+    """Every string of a tfvars file reaches cdk.tf.json, where Terraform evaluates `${` and `%{`."""
+    path = _dev_with(tmp_path, old, new)
+    assert _errors(path) == [f"environments/dev.tfvars:{_line_of(path, needle)}: {field}: {message}"]
+
+
+def test_fails_if_a_template_directive_is_unterminated(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, '"engineering"', '"%{ for a in b }x"')
+    assert _errors(path) == [
+        f"environments/dev.tfvars:{_line_of(path, 'for a')}: syntax: not valid HCL: "
+        "Unterminated template for directive; expected `key = value` lines"
+    ]
+
+
+def test_escaped_template_sequences_are_kept_as_terraform_reads_them(tmp_path: Path) -> None:
+    """`$${` and `%%{` stay escaped in the settings, so the JSON Terraform reads holds the escape."""
+    path = _dev_with(tmp_path, '"engineering"', '"b%%{ if x }$$${y}"')
+    env = load_environment(path, "environments/dev.tfvars")
+    assert dict(env.tags) == {"Environment": "dev", "CostCenter": "b%%{ if x }$$${y}"}
 
 
 def test_fails_if_enum_value_is_unknown(tmp_path: Path) -> None:

@@ -134,6 +134,16 @@ def test_expressions_stand_for_any_value_anywhere() -> None:
     assert check_config(config, "unit").ok
 
 
+def test_fails_if_an_escaped_template_stands_where_a_block_belongs() -> None:
+    """`$${` is Terraform's escape for a literal `${`: the string is a literal, not an expression."""
+    config = _config()
+    config["resource"]["aws_s3_bucket_versioning"]["versioning"]["versioning_configuration"] = "$${local.x}"
+    assert _messages(check_config(config, "unit")) == [
+        "unit: unit/logs/versioning (aws_s3_bucket_versioning.versioning): versioning_configuration: "
+        "expected a block (an object), got the string '$${local.x}'"
+    ]
+
+
 def test_terraform_converts_numeric_and_boolean_strings_so_they_pass() -> None:
     config = _config()
     config["resource"]["aws_cloudwatch_log_group"]["group"]["retention_in_days"] = "30"

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from qualisys_infra.app.hclfile import HclDocument, KeyPath
 from qualisys_infra.core.errors import Violation
+from qualisys_infra.core.templates import ESCAPES, live_template_sequence
 from qualisys_infra.core.values import kind_of
 
 T = TypeVar("T")
@@ -67,8 +68,7 @@ class Reader:
         origin = typing.get_origin(tp)
         if isinstance(value, str) and not self._printable(path, value):
             return MISSING
-        if isinstance(value, str) and "${" in value:
-            self.fail(path, f"got {show(value)}, expected a literal value (tfvars take no expressions)")
+        if isinstance(value, str) and not self._literal(path, value, "got"):
             return MISSING
         if dataclasses.is_dataclass(tp):
             return self.read(tp, value, path)  # type: ignore[arg-type]
@@ -102,7 +102,10 @@ class Reader:
             if not isinstance(value, dict):
                 return self._type_error(path, value, doc or "a map")
             (_, value_tp) = typing.get_args(tp)
-            if not all(self._printable((*path, k), k) for k in value):
+            bad_keys = [
+                k for k in value if not (self._printable((*path, k), k) and self._literal((*path, k), k, "got key"))
+            ]
+            if bad_keys:
                 return MISSING
             converted = {k: self.convert(v, value_tp, (*path, k), "") for k, v in value.items()}
             if any(v is MISSING for v in converted.values()):
@@ -117,6 +120,19 @@ class Reader:
         if bad is None:
             return True
         self.fail(path, f"got {show(value)}, expected printable text (it contains {_char_name(bad)})")
+        return False
+
+    def _literal(self, path: KeyPath, text: str, got: str) -> bool:
+        """No ``${`` or ``%{`` Terraform would evaluate: every string reaches the synthesized JSON,
+        where Terraform reads it as a template (an interpolation or an ``%{ if }`` directive)."""
+        sequence = live_template_sequence(text)
+        if sequence is None:
+            return True
+        self.fail(
+            path,
+            f"{got} {show(text)}, expected a literal value (tfvars take no expressions): Terraform would "
+            f'evaluate {show(sequence)}; write {show(ESCAPES[sequence])} for a literal "{sequence}"',
+        )
         return False
 
     def _type_error(self, path: KeyPath, value: Any, expected: str) -> Any:

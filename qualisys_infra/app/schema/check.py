@@ -31,6 +31,7 @@ from qualisys_infra.app.schema.index import (
 )
 from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.core.progress import Progress
+from qualisys_infra.core.templates import live_template_sequence
 
 META_ARGUMENTS = frozenset(
     {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection", "//"}
@@ -148,8 +149,11 @@ class SchemaError(ToolkitError):
 
 
 def is_expression(value: str) -> bool:
-    """A JSON string Terraform evaluates as a template: it may stand for any type."""
-    return "${" in value or "%{" in value
+    """A JSON string Terraform evaluates as a template: it may stand for any type.
+
+    ``$${`` and ``%%{`` are escapes: a string holding only those is a literal string.
+    """
+    return live_template_sequence(value) is not None
 
 
 def _describe(value: Any) -> str:
