@@ -19,7 +19,7 @@ tags = {
   CostCenter  = "production"
 }
 
-eks_kubernetes_version = "1.33"
+eks_kubernetes_version = "1.36" # support dates and pins per minor: qualisys_infra/core/lifecycle.py
 node_groups = {
   general = {
     instance_types = ["t3.medium"]

@@ -19,7 +19,7 @@ tags = {
   CostCenter  = "engineering"
 }
 
-eks_kubernetes_version = "1.33"
+eks_kubernetes_version = "1.36" # support dates and pins per minor: qualisys_infra/core/lifecycle.py
 # The CI deployer (GitHub Actions) may deploy to this namespace of this cluster only (story 0.3 AC4).
 eks_ci_namespaces = ["staging"]
 node_groups = {

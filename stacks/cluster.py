@@ -5,8 +5,10 @@ from __future__ import annotations
 from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, NodeGroupProps, irsa_role
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
+from modules.platform.charts import platform_charts
 from modules.policy import Condition, Statement
 from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.lifecycle import pins_of
 from qualisys_infra.core.naming import (
     APPLY_ENVIRONMENTS,
     CI_DEPLOYERS_GROUP,
@@ -30,6 +32,8 @@ class ClusterStack(EnvironmentStack):
         super().__init__(scope, account=account, env=env)
         name = self.prefix
         ctx = self.account_context()
+        # Everything pinned per Kubernetes minor (AMI type, add-on versions), from one table.
+        pins = pins_of(env.eks_kubernetes_version, platform_charts(env.eks_kubernetes_version))
 
         secrets_key = EncryptionKey(
             self,
@@ -144,6 +148,7 @@ class ClusterStack(EnvironmentStack):
                     max_size=cfg.max_size,
                     disk_size_gib=cfg.disk_size_gib,
                     volume_key=volume_key,
+                    ami_type=pins.node_ami_type,
                     labels={"qualisys.io/node-pool": group},
                     taints=(PLAYWRIGHT_TAINT,) if group == "playwright" else (),
                 ),
@@ -179,11 +184,12 @@ class ClusterStack(EnvironmentStack):
         )
         nodes = [g.node_group for g in self.node_groups]
         # The network policy agent: without it every NetworkPolicy of the platform stack is ignored.
-        self.eks.addon("vpc-cni", role=cni, configuration={"enableNetworkPolicy": "true"})
-        self.eks.addon("kube-proxy")
-        self.eks.addon("eks-pod-identity-agent")
-        self.eks.addon("coredns", after=nodes)  # needs nodes to schedule on
-        self.eks.addon("aws-ebs-csi-driver", role=ebs, after=nodes)
+        versions = pins.eks_addons
+        self.eks.addon("vpc-cni", role=cni, configuration={"enableNetworkPolicy": "true"}, version=versions["vpc-cni"])
+        self.eks.addon("kube-proxy", version=versions["kube-proxy"])
+        self.eks.addon("eks-pod-identity-agent", version=versions["eks-pod-identity-agent"])
+        self.eks.addon("coredns", after=nodes, version=versions["coredns"])  # needs nodes to schedule on
+        self.eks.addon("aws-ebs-csi-driver", role=ebs, after=nodes, version=versions["aws-ebs-csi-driver"])
         self.secrets_key = secrets_key
         outputs: dict[str, tuple[object, str]] = {
             "cluster_name": (self.eks.cluster_name, "EKS cluster name"),

@@ -13,12 +13,14 @@ from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.log_group import log_group
 from modules.network import Network
 from modules.platform.add_ons import PlatformAddOns, PlatformAddOnsProps
+from modules.platform.charts import platform_charts
 from modules.platform.edge import IngressEdge, IngressEdgeProps
 from modules.platform.namespaces import platform_namespaces
 from modules.platform.plan_reader import PlanReader
 from modules.platform.providers import configure_cluster_providers
 from modules.platform.rbac import PlatformRbac, PlatformRbacProps
 from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.lifecycle import pins_of
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
@@ -41,7 +43,10 @@ class ClusterPlatformStack(EnvironmentStack):
         name = self.prefix
         ctx = self.account_context()
         configure_cluster_providers(self, cluster=cluster, region=env.region)
-        self.namespaces = platform_namespaces(self, namespaces=env.namespaces, network=network)
+        pins = pins_of(env.eks_kubernetes_version, platform_charts(env.eks_kubernetes_version))
+        self.namespaces = platform_namespaces(
+            self, namespaces=env.namespaces, network=network, pod_security_version=pins.pod_security_version
+        )
         self.rbac = PlatformRbac(self, "rbac", props=PlatformRbacProps(namespaces=self.namespaces))
         self.plan_reader = PlanReader(self, "plan-reader")
         self.log_key = EncryptionKey(

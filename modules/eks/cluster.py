@@ -245,14 +245,18 @@ class EksCluster(Construct):
         role: ServiceRole | None = None,
         after: Sequence[TerraformResource] = (),
         configuration: Mapping[str, object] | None = None,
+        version: str | None = None,
     ) -> None:
-        """A managed add-on at the version AWS pairs with the cluster's Kubernetes version;
-        ``configuration`` is its configuration values (the add-on's own JSON schema)."""
+        """A managed add-on at ``version``, or, when none is given, at the version EKS pairs with the
+        cluster's Kubernetes version when the add-on is created (EKS does not move an existing add-on
+        when the cluster is upgraded: the upgrade runbook does); ``configuration`` is its
+        configuration values (the add-on's own JSON schema)."""
         eks_addon.EksAddon(
             self,
             f"addon-{name}",
             cluster_name=self.cluster_name,
             addon_name=name,
+            addon_version=version or None,
             configuration_values=json.dumps(configuration, sort_keys=True) if configuration else None,
             service_account_role_arn=role.arn if role else None,
             resolve_conflicts_on_create="OVERWRITE",

@@ -31,6 +31,7 @@ class NodeGroupProps:
     max_size: int
     disk_size_gib: int
     volume_key: EncryptionKey
+    ami_type: str  # e.g. AL2023_x86_64_STANDARD: from the lifecycle table's row of the cluster's minor
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: tuple[tuple[str, str, str], ...] = ()  # (key, value, effect) e.g. NO_SCHEDULE
 
@@ -80,7 +81,7 @@ class NodeGroup(Construct):
             node_group_name=props.name,
             node_role_arn=cluster.node_role.arn,
             subnet_ids=cluster.network.private_subnet_ids,
-            ami_type="AL2023_x86_64_STANDARD",
+            ami_type=props.ami_type,
             capacity_type="ON_DEMAND",
             instance_types=list(props.instance_types),
             scaling_config=eks_node_group.EksNodeGroupScalingConfig(

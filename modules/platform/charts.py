@@ -6,8 +6,9 @@ repositories' ``index.yaml``.
 
 The cluster-autoscaler is pinned per Kubernetes minor: its minor version must match the cluster's
 (kubernetes/autoscaler's README), so the chart and image come from :data:`AUTOSCALER_RELEASES` by
-``eks_kubernetes_version``. The chart is the newest one whose ``appVersion`` is of that minor; the
-image is the newest patch release of that minor, which the chart's own default lags behind.
+``eks_kubernetes_version``, built from the lifecycle table of :mod:`qualisys_infra.core.lifecycle`.
+The chart is the newest one whose ``appVersion`` is of that minor (or the newest chart, when none of
+that minor is released yet); the image is the newest patch release of that minor.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from qualisys_infra.core.lifecycle import KUBERNETES_MINORS, AutoscalerPin, minor_of
 
 PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
 EKS_CHARTS = "https://aws.github.io/eks-charts"
@@ -75,39 +78,32 @@ CHARTS: Mapping[str, Chart] = MappingProxyType(
 )
 
 
-def _autoscaler(version: str, app_version: str, image_tag: str) -> AutoscalerRelease:
+def _autoscaler(minor: str, pin: AutoscalerPin) -> AutoscalerRelease:
+    # A chart of an older appVersion (none of this minor released yet) is behind any newer chart.
     chart = Chart(
         repository=AUTOSCALER,
         chart="cluster-autoscaler",
-        version=version,
-        app_version=app_version,
-        same_app_minor=True,
+        version=pin.chart,
+        app_version=pin.chart_app_version,
+        same_app_minor=minor_of(pin.chart_app_version) == minor,
     )
-    return AutoscalerRelease(chart=chart, image_tag=image_tag)
+    return AutoscalerRelease(chart=chart, image_tag=pin.image_tag)
 
 
-# Kubernetes minor -> cluster-autoscaler. Charts verified in kubernetes/autoscaler at their tags
-# cluster-autoscaler-chart-<version> (charts/cluster-autoscaler/Chart.yaml, from 9.52.0 on
-# cluster-autoscaler/charts/cluster-autoscaler/Chart.yaml); images at the release tags
-# cluster-autoscaler-<patch> (cluster-autoscaler/version/version.go).
+# Kubernetes minor -> cluster-autoscaler, from the lifecycle table (qualisys_infra/core/lifecycle.py,
+# where each pin names the tags it was verified at): one table for everything pinned per minor.
 AUTOSCALER_RELEASES: Mapping[str, AutoscalerRelease] = MappingProxyType(
     {
-        # chart 9.46.6 (13dba17, 2025-03-31): last chart of appVersion 1.32.0; image tag cluster-autoscaler-1.32.7 (2026-02-13).
-        "1.32": _autoscaler("9.46.6", "1.32.0", "v1.32.7"),
-        # chart 9.51.0 (9befb31, 2025-10-10): last chart of appVersion 1.33.0; image tag cluster-autoscaler-1.33.6 (2026-07-22).
-        "1.33": _autoscaler("9.51.0", "1.33.0", "v1.33.6"),
-        # chart 9.53.0 (a2db9eb, 2025-12-03): last chart of appVersion 1.34.x (1.34.2); image tag cluster-autoscaler-1.34.5 (2026-07-22).
-        "1.34": _autoscaler("9.53.0", "1.34.2", "v1.34.5"),
-        # chart 9.59.0 (5a0b98e, 2026-07-21): newest chart, appVersion 1.35.0; image tag cluster-autoscaler-1.35.2 (2026-07-22).
-        "1.35": _autoscaler("9.59.0", "1.35.0", "v1.35.2"),
+        minor: _autoscaler(minor, row.autoscaler)
+        for minor, row in KUBERNETES_MINORS.items()
+        if row.autoscaler is not None
     }
 )
 
 
 def kubernetes_minor(version: str) -> str:
-    """``"1.33"`` for ``"1.33"``, ``"1.33.4"`` or ``"v1.33.4"``."""
-    parts = version.removeprefix("v").split(".")
-    return ".".join(parts[:2])
+    """``"1.36"`` for ``"1.36"``, ``"1.36.4"`` or ``"v1.36.4"``."""
+    return minor_of(version)
 
 
 def autoscaler_release(kubernetes_version: str) -> AutoscalerRelease:
@@ -119,7 +115,7 @@ def autoscaler_release(kubernetes_version: str) -> AutoscalerRelease:
         known = ", ".join(AUTOSCALER_RELEASES)
         raise ValueError(
             f"eks_kubernetes_version {kubernetes_version!r}: no cluster-autoscaler is pinned for Kubernetes "
-            f"{minor} (pinned: {known}); add one to AUTOSCALER_RELEASES in modules/platform/charts.py"
+            f"{minor} (pinned: {known}); add one to KUBERNETES_MINORS in qualisys_infra/core/lifecycle.py"
         ) from None
 
 

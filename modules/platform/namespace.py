@@ -10,7 +10,6 @@ from qualisys_infra.core.engine.kubernetes import limit_range_v1, namespace_v1, 
 from qualisys_infra.core.settings import NamespaceConfig
 
 Ports = tuple[tuple[int, str], ...]  # (port, protocol) pairs
-PSA_VERSION = "v1.33"  # pinned: a cluster upgrade must not silently change what "restricted" means
 
 
 class PodSecurity(StrEnum):
@@ -26,10 +25,15 @@ class NamespaceProps:
     ``pod_security`` is ``restricted`` unless a chart truly needs more; then ``privileged_reason``
     must say why (it is written into the namespace's annotations). Every namespace starts with a
     NetworkPolicy that denies all ingress and egress, plus DNS to kube-system.
+
+    ``pod_security_version`` pins the Pod Security Standards' version (``v1.36``) so that a cluster
+    upgrade, AWS's own included, does not silently change what a level admits; it comes from the
+    lifecycle table's row of the cluster's minor (:mod:`qualisys_infra.core.lifecycle`).
     """
 
     name: str
     quota: NamespaceConfig
+    pod_security_version: str
     pod_security: PodSecurity = PodSecurity.RESTRICTED
     privileged_reason: str = ""
 
@@ -44,7 +48,7 @@ class Namespace(Construct):
         labels = {"kubernetes.io/metadata.name": props.name}
         for mode in ("enforce", "audit", "warn"):
             labels[f"pod-security.kubernetes.io/{mode}"] = level
-            labels[f"pod-security.kubernetes.io/{mode}-version"] = PSA_VERSION
+            labels[f"pod-security.kubernetes.io/{mode}-version"] = props.pod_security_version
         annotations = {"qualisys.io/pod-security-reason": props.privileged_reason} if props.privileged_reason else None
         self.namespace = namespace_v1.NamespaceV1(
             self,

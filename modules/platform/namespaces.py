@@ -36,7 +36,7 @@ MONITORING_REASON = (
 
 
 def platform_namespaces(
-    scope: Construct, *, namespaces: Mapping[str, NamespaceConfig], network: Network
+    scope: Construct, *, namespaces: Mapping[str, NamespaceConfig], network: Network, pod_security_version: str
 ) -> dict[str, Namespace]:
     """One :class:`Namespace` per entry of ``namespaces``, with id ``ns-<name>`` in ``scope``.
 
@@ -55,6 +55,7 @@ def platform_namespaces(
                 quota=quota,
                 pod_security=PodSecurity.PRIVILEGED if privileged else PodSecurity.RESTRICTED,
                 privileged_reason=MONITORING_REASON if privileged else "",
+                pod_security_version=pod_security_version,
             ),
         )
         created[name] = namespace

@@ -1,6 +1,7 @@
 """Kubernetes objects checked against the real schemas, offline: built-in kinds with
-``kubernetes-validate`` (Kubernetes' own OpenAPI schemas, for the cluster's version), Argo Rollouts'
-kinds with the ``openAPIV3Schema`` of the CRDs its chart installs (vendored from the pinned chart,
+``kubernetes-validate`` (Kubernetes' own OpenAPI schemas, of the schema version the lifecycle table
+gives the cluster's minor: qualisys_infra/core/lifecycle.py), Argo Rollouts' kinds with the
+``openAPIV3Schema`` of the CRDs its chart installs (vendored from the pinned chart,
 tests/fixtures/argo-rollouts/SOURCES.md)."""
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import yaml
+
+from qualisys_infra.core.lifecycle import kubernetes_minor
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "argo-rollouts"
 CRD_FILES = {"Rollout": "rollout-crd.yaml", "AnalysisTemplate": "analysis-template-crd.yaml"}
@@ -58,4 +61,13 @@ def validate(obj: dict[str, Any], kubernetes_version: str) -> None:
         return
     if kind in UNCHECKED_KINDS:
         return
-    kubernetes_validate.validate(obj, f"{kubernetes_version}.0", strict=True)
+    kubernetes_validate.validate(obj, f"{schema_version(kubernetes_version)}.0", strict=True)
+
+
+def schema_version(kubernetes_version: str) -> str:
+    """The Kubernetes schema version the tests validate a cluster of ``kubernetes_version`` against:
+    the lifecycle table's entry for its minor (the minor itself while kubernetes-validate has it)."""
+    row = kubernetes_minor(kubernetes_version)
+    if row is None or row.schema_version is None:
+        raise LookupError(f"no schema version for Kubernetes {kubernetes_version} in the lifecycle table")
+    return row.schema_version

@@ -11,6 +11,7 @@ import yaml
 
 from modules.alert_rules import ALERT_RULES
 from modules.platform.charts import autoscaler_release, platform_charts
+from qualisys_infra.core.lifecycle import kubernetes_minor
 from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP, PLAN_READERS_GROUP
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.conftest import Synthesized
@@ -51,13 +52,20 @@ def test_namespaces_are_those_of_the_environment_file(synthesized: Synthesized, 
     assert sorted(env.namespaces) == ["dev", "monitoring", "playwright-pool", "production", "staging"]
 
 
+def _psa_version(env: EnvironmentConfig) -> str:
+    """The lifecycle table's Pod Security version of the environment's minor (``v1.36``)."""
+    row = kubernetes_minor(env.eks_kubernetes_version)
+    assert row is not None and row.pod_security_version == f"v{row.minor}"
+    return row.pod_security_version
+
+
 def test_every_namespace_carries_pinned_pod_security_labels(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     for name, metadata in _namespaces(synthesized, env).items():
         labels = metadata["labels"]
         level = "privileged" if name == "monitoring" else "restricted"
         for mode in ("enforce", "audit", "warn"):
             assert labels[f"pod-security.kubernetes.io/{mode}"] == level, (name, mode)
-            assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "v1.33", (name, mode)
+            assert labels[f"pod-security.kubernetes.io/{mode}-version"] == _psa_version(env), (name, mode)
         if level == "privileged":
             assert "node-exporter needs hostNetwork" in metadata["annotations"]["qualisys.io/pod-security-reason"]
         else:

@@ -19,6 +19,7 @@ from qualisys_infra.app import testpool
 from qualisys_infra.app.config import ENVIRONMENT_NAMES, Settings
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.settings import EnvironmentConfig
+from tests.apps.schemas import schema_version
 from tests.conftest import ROOT
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qualisys-playwright-runner:1.4.0"
@@ -37,10 +38,12 @@ def _validate(job: dict[str, Any], env: EnvironmentConfig) -> str:
 def test_job_of_every_environment_is_valid_for_its_kubernetes(settings: Settings, name: str) -> None:
     env = _env(settings, name)
     job = testpool.render_job(env, image=IMAGE)
-    # kubernetes-validate ships the schemas of every minor up to its own; 1.33 is among them.
-    assert _validate(job, env) == env.eks_kubernetes_version == "1.33"
+    # kubernetes-validate ships the schemas of every minor up to its own; the cluster's is among them
+    # (the lifecycle table's schema version of the minor is the minor itself).
+    schema = schema_version(env.eks_kubernetes_version)
+    assert _validate(job, env) == env.eks_kubernetes_version == schema
     named = testpool.render_job(env, image=IMAGE, runners=2, shards=7, name="nightly-42", playwright_args=("-x",))
-    assert _validate(named, env) == "1.33"
+    assert _validate(named, env) == schema
 
 
 def test_job_runs_the_pool(settings: Settings) -> None:
@@ -74,7 +77,7 @@ def test_job_runs_the_pool(settings: Settings) -> None:
 
 
 def test_job_meets_the_restricted_pod_security_standard(settings: Settings) -> None:
-    """What the namespace's `restricted` Pod Security level admits (PSA pinned at v1.33)."""
+    """What the namespace's `restricted` Pod Security level admits (PSA pinned per minor in the lifecycle table)."""
     pod = testpool.render_job(_env(settings, "production"), image=IMAGE)["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
