@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from qualisys_infra.app.cli_plan import add_allow_destroy, reviews_of
+from qualisys_infra.app.cli_plan import add_allow_destroy, reviewed_allowances, reviews_of
 from qualisys_infra.app.github import (
     FALLBACK_AUTHOR,
     STEP_SUMMARY_LIMIT,
@@ -164,7 +164,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
     if not _ENV.match(env):
         raise UsageError(f"--env: {env!r}: letters, digits, '.', '_' and '-' only, at most 30 characters")
     where = context(args, environ)
-    reviews = reviews_of(args.plans, args.allow_destroy)
+    # with the destroys the environment's reviewed tfvars allow, as `plan` and `deploy` judge them
+    project = Path(getattr(args, "project_dir", None) or ".").resolve()
+    reviews = reviews_of(args.plans, args.allow_destroy, reviewed_allowances(project, env))
     stop = [f for r in reviews for f in blocking(r.findings)]
     result = result_of(reviews)
 

@@ -131,7 +131,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     plan.add_argument(
         "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
     )
-    add_allow_destroy(plan, "; recorded for deploy")
+    add_allow_destroy(plan, "; shown in the review, never a permission for deploy")
     secrets = plan.add_mutually_exclusive_group()
     secrets.add_argument(
         "--no-secret-reads",
@@ -177,10 +177,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "deploy",
         help="apply the saved, reviewed plans of an environment (never an unreviewed plan)",
         description="Apply PLANS/<env>/<stack>.tfplan in dependency order. Every plan is reviewed again "
-        "first (`terraform show -json` of the exact file applied, through the guardrails, with the "
-        "--allow-destroy addresses given to `plan`). Refuses a stack with no saved plan or a plan changed "
-        "since `plan` reviewed it (exit 2), and a plan with a blocking finding (exit 1). Stacks `plan` left "
-        "unplanned on purpose are not applied and are named with why; plan and deploy again to take them.",
+        "first (`terraform show -json` of the exact file applied, through the guardrails); a protected "
+        "resource may be destroyed only when this command's --allow-destroy or allow_destroy in "
+        "environments/<env>.tfvars names it, never because the plan's review record says so. Refuses a "
+        "stack with no saved plan or a plan changed since `plan` reviewed it (exit 2), and a plan with a "
+        "blocking finding (exit 1). Stacks `plan` left unplanned on purpose are not applied and are named "
+        "with why; plan and deploy again to take them.",
     )
     deploy.add_argument(
         "--env",
@@ -192,6 +194,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     deploy.add_argument(
         "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
     )
+    add_allow_destroy(deploy, "; besides allow_destroy in environments/<env>.tfvars")
     terraform_options(deploy)
 
     boot = sub.add_parser(
@@ -204,8 +207,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     terraform_options(boot)
 
 
-def reviews_of(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]:
-    """Each plan file read and checked by the guardrails; no file at all is refused (nothing checked)."""
+def reviews_of(
+    paths: Sequence[Path], allow: Sequence[str], reviewed: Mapping[str, Sequence[str]] | None = None
+) -> list[StackReview]:
+    """Each plan file read and checked by the guardrails; no file at all is refused (nothing checked).
+
+    ``allow``: the command line's ``--allow-destroy`` addresses, for every plan; ``reviewed``: each
+    stack's own from its environment's tfvars (:func:`reviewed_allowances`)."""
     if not paths:
         raise UsageError("review: no plan files: nothing was checked")
     reviews = []
@@ -213,9 +221,32 @@ def reviews_of(paths: Sequence[Path], allow: Sequence[str]) -> list[StackReview]
         plan = load_plan(path)
         name = stack_name(path)
         scope = read_scope(path)  # how `plan` limited it, so every review of this file says so
-        findings = check(plan, allow_destroy=allow, stack=name)
+        findings = check(plan, allow_destroy=[*allow, *(reviewed or {}).get(name, ())], stack=name)
         reviews.append(StackReview(name, plan, findings, refreshed=scope.refresh, left_out=scope.left_out))
     return reviews
+
+
+def allowances_of(settings: Settings | None) -> dict[str, tuple[str, ...]]:
+    """Each stack's protected addresses that may be destroyed, from ``allow_destroy`` in its
+    environment's tfvars: reviewed code, the one standing source of that permission."""
+    if settings is None:
+        return {}
+    return {
+        f"{env.environment}-{kind}": tuple(addresses)
+        for env in settings.environments
+        for kind, addresses in env.allow_destroy.items()
+    }
+
+
+def reviewed_allowances(project: Path, env: str) -> dict[str, tuple[str, ...]]:
+    """:func:`allowances_of` the environment ``env`` of ``project`` (none when it has no tfvars file)."""
+    from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_environment
+
+    path = project / "environments" / f"{env}.tfvars"
+    if env not in ENVIRONMENT_NAMES or not path.is_file():
+        return {}
+    config = load_environment(path, os.path.relpath(path, project))
+    return {f"{env}-{kind}": tuple(addresses) for kind, addresses in config.allow_destroy.items()}
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -337,10 +368,11 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
         raise UsageError(
             ("plan: --stack: cannot be planned yet: " if named else "plan: nothing to plan: ") + "; ".join(what)
         )
-    reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy)
+    allowances = allowances_of(settings)
+    reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy, allowances)
     for review in reviews:
         if not review.left_out:  # a partial plan is for reading, never for deploy
-            record_review(runner, review.name, allowed=args.allow_destroy)
+            record_review(runner, review.name, allowed=[*args.allow_destroy, *allowances.get(review.name, ())])
     comments, full = render_markdown(reviews), render_markdown(reviews, limit=None)[0]
     written = []
     for env in names:
@@ -469,7 +501,7 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
     from qualisys_infra.app.terraform.waiting import read_marker, unplanned_markdown, unplanned_text
 
     names = resolve_environment_names(args.env)
-    _, runner = prepare(args, project, progress, names=names)
+    settings, runner = prepare(args, project, progress, names=names)
     stacks = _env_stacks(runner.outdir, names, args.stack)
     # What `plan` left unplanned on purpose (and said why) is not applied; anything else must have
     # a reviewed plan. A stack asked for by name must be applied.
@@ -482,7 +514,15 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
     with tempfile.TemporaryDirectory(prefix="qualisys-deploy-") as work:
         # Every plan is reviewed again, from a private copy, before anything is applied; only the
         # copies are applied, so a plan file changed after its check is never what runs.
-        verified = {stack: check_reviewed(runner, stack, Path(work)) for stack in ordered}
+        # What may be destroyed comes from reviewed code (the tfvars) and this command's own
+        # arguments, never from the review record: that travels as an artifact of the plan job.
+        reviewed = allowances_of(settings)
+        verified = {
+            stack: check_reviewed(
+                runner, stack, Path(work), allow_destroy=[*args.allow_destroy, *reviewed.get(stack, ())]
+            )
+            for stack in ordered
+        }
         check_plan_order(ordered, read_manifest(runner.outdir).dependencies, runner)
         run_levels(levels, lambda stack: runner.apply(stack, verified[stack]), parallel=1)
     print(f"deploy: applied {len(ordered)} reviewed plan(s): {', '.join(ordered)}")

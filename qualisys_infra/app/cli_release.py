@@ -189,7 +189,7 @@ def _plan_review_apply(
             " nothing applied. Review and deploy those through `plan` and `deploy` first."
         )
     record_review(runner, stack, allowed=args.allow_destroy)
-    runner.apply(stack, check_reviewed(runner, stack, work, command="release"))
+    runner.apply(stack, check_reviewed(runner, stack, work, command="release", allow_destroy=args.allow_destroy))
     progress(f"{stack}: applied; following the rollout of {args.service}")
 
 

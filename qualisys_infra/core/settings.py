@@ -156,6 +156,15 @@ class EnvironmentConfig:
         default=0, metadata=_doc("a whole number from 0 to 5; >= 1 (Multi-AZ failover) outside dev")
     )
     redis_snapshot_retention_days: int = field(default=0, metadata=_doc("a whole number of days from 0 to 35"))
+    allow_destroy: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict,
+        metadata=_doc(
+            "a map from a stack kind (network, cluster, data, platform, apps) to the addresses of protected"
+            ' resources `deploy` may destroy or replace (guardrail G001), e.g. { data = ["aws_db_instance.postgres"] };'
+            " reviewed code, so the pipeline's deploy reads it (never the plan's review record); remove an entry"
+            " once it is applied"
+        ),
+    )
 
     @property
     def is_dev(self) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from qualisys_infra.app import cli_plan
 from qualisys_infra.app.cli import main
 from qualisys_infra.app.cli_plan import cmd_review
+from qualisys_infra.app.config import load_settings
 from qualisys_infra.app.synth import BOOTSTRAP_STATE_FILE
 from qualisys_infra.app.terraform.runner import StackRunner
 from qualisys_infra.core.errors import UsageError
@@ -273,7 +276,13 @@ def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
         {"dev-data": ["dev-network"]},
     )
     runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=terraform)
-    monkeypatch.setattr(cli_plan, "prepare", lambda *_, **__: (None, runner))
+    shutil.copytree(ROOT / "environments", tmp_path / "environments")
+
+    def prepare(args: argparse.Namespace, project: Path, *_: object, names: Sequence[str] = ()) -> object:
+        # the settings as the command reads them (a test edits the tfvars between runs)
+        return load_settings(project / "environments", names, root=project), runner
+
+    monkeypatch.setattr(cli_plan, "prepare", prepare)
     monkeypatch.setattr(cli_plan, "check_backend_against_bootstrap", lambda *_: None)
     return Pipeline(tmp_path, terraform, runner)
 
@@ -345,13 +354,104 @@ def test_fails_if_deploy_of_a_blocked_plan_does_not_exit_1(
     assert "apply" not in pipeline.terraform.calls
 
 
-@pytest.mark.parametrize("stamp", ["[]", "garbage", '{"plan_sha256": "abc"}'])
-def test_deploy_of_a_garbage_stamp_exits_2(capsys: pytest.CaptureFixture[str], pipeline: Pipeline, stamp: str) -> None:
+@pytest.mark.parametrize(
+    ("stamp", "message"),
+    [
+        ("[]", "not a review record"),
+        ("garbage", "not a review record"),
+        ('{"plan_sha256": "abc"}', "plan_sha256: expected a SHA-256 in hex"),
+        # a well-formed record of another plan, allowing everything: still not the plan that was reviewed
+        (
+            '{"plan_sha256": "' + "0" * 64 + '", "allow_destroy": ["aws_s3_bucket.data"]}',
+            "changed since it was reviewed",
+        ),
+    ],
+)
+def test_deploy_of_a_garbage_stamp_exits_2(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline, stamp: str, message: str
+) -> None:
     assert pipeline.run(capsys, "plan")[0] == 0
     pipeline.runner.plan_paths("dev-data")[2].write_text(stamp, encoding="utf-8")
     code, err = pipeline.run(capsys, "deploy")
     assert code == 2, err
-    assert err.splitlines()[-1].startswith("error: deploy: ")
+    assert err.splitlines()[-1].startswith("error: deploy: ") and message in err.splitlines()[-1]
+    assert "apply" not in pipeline.terraform.calls
+
+
+# --- who may allow a destroy: the deploying command and the reviewed tfvars, never the review record ---
+
+
+def _forge_allowance(pipeline: Pipeline, stack: str, addresses: list[str]) -> None:
+    """Edit only allow_destroy in the review record, as whoever can change the plans artifact could."""
+    stamp = pipeline.runner.plan_paths(stack)[2]
+    record = json.loads(stamp.read_text(encoding="utf-8"))
+    stamp.write_text(json.dumps({**record, "allow_destroy": addresses}), encoding="utf-8")
+
+
+def test_fails_if_an_edited_review_record_lets_deploy_destroy_a_protected_resource(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    """The plans destroy a protected bucket; plan refuses them. Adding the bucket to each record's
+    allow_destroy (digests intact) must change nothing: deploy still refuses (exit 1), applies
+    nothing, and says that a record is not a permission."""
+    pipeline.terraform.reports = [delete_bucket()]
+    code, _ = pipeline.run(capsys, "plan")
+    assert code == 1
+    for stack in ("dev-network", "dev-data"):
+        _forge_allowance(pipeline, stack, ["aws_s3_bucket.data"])
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 1, err
+    lines = err.splitlines()
+    assert "error: deploy: dev-network: 1 blocking guardrail finding(s) in the plan about to be applied;" in err
+    assert "[G001 critical] dev-network: aws_s3_bucket.data: protected aws_s3_bucket would be destroyed" in err
+    assert lines[-1] == (
+        "error: deploy: dev-network: the review allowed destroying aws_s3_bucket.data, this deploy does not (a review"
+        " record is never a permission); to allow it, give `deploy --allow-destroy ADDRESS` or list it in"
+        " allow_destroy in environments/dev.tfvars"
+    )
+    assert "apply" not in pipeline.terraform.calls
+
+
+def test_plans_allow_destroy_is_shown_in_the_review_but_deploy_needs_its_own(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    pipeline.terraform.reports = [delete_bucket()]
+    code, err = pipeline.run(capsys, "plan", "--allow-destroy", "aws_s3_bucket.data")
+    assert code == 0, err
+    assert "(allowed by --allow-destroy)" in pipeline.out
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 1 and "the review allowed destroying aws_s3_bucket.data, this deploy does not" in err
+    assert "apply" not in pipeline.terraform.calls
+    code, err = pipeline.run(capsys, "deploy", "--allow-destroy", "aws_s3_bucket.data")
+    assert code == 0, err
+    assert "applied 2 reviewed plan(s): dev-network, dev-data" in pipeline.out
+
+
+def test_allow_destroy_in_the_tfvars_allows_it_for_its_stack_kind_only(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    """Reviewed code on main is what the pipeline's deploy (no arguments) reads: the network entry
+    lets dev-network's plan destroy the bucket, and dev-data's plan stays refused until its own."""
+    tfvars = pipeline.project / "environments" / "dev.tfvars"
+    original = tfvars.read_text(encoding="utf-8")
+    tfvars.write_text(original + '\nallow_destroy = {\n  network = ["aws_s3_bucket.data"]\n}\n', encoding="utf-8")
+    pipeline.terraform.reports = [delete_bucket()]
+    code, err = pipeline.run(capsys, "plan")
+    assert code == 1, err
+    assert "[G001 critical] dev-data: aws_s3_bucket.data" in pipeline.out
+    assert "[G001 critical] dev-network" not in pipeline.out
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 1
+    assert "error: deploy: dev-data: 1 blocking guardrail finding(s)" in err and "dev-network: 1 blocking" not in err
+    assert "apply" not in pipeline.terraform.calls
+
+    tfvars.write_text(
+        original + '\nallow_destroy = {\n  network = ["aws_s3_bucket.data"]\n  data = ["aws_s3_bucket.data"]\n}\n',
+        encoding="utf-8",
+    )
+    code, err = pipeline.run(capsys, "deploy")  # the same reviewed plans: the tfvars now allow both
+    assert code == 0, err
+    assert "applied 2 reviewed plan(s): dev-network, dev-data" in pipeline.out
 
 
 def test_bootstrap_exit_codes(capsys: pytest.CaptureFixture[str], pipeline: Pipeline) -> None:

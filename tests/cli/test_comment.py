@@ -304,3 +304,31 @@ def test_the_comment_says_what_plan_limited_or_left_unplanned(
             " apply those plans, then plan again"
         )
     )
+
+
+def test_the_comment_judges_destroys_with_the_allowances_of_the_environments_tfvars(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`plan` and `deploy` allow what allow_destroy in environments/<env>.tfvars lists for a stack kind:
+    the comment on the same plans must block exactly what they block."""
+    import shutil
+
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "environments", tmp_path / "environments")
+    tfvars = tmp_path / "environments" / "dev.tfvars"
+    tfvars.write_text(
+        tfvars.read_text(encoding="utf-8") + '\nallow_destroy = {\n  data = ["aws_s3_bucket.terra_ci"]\n}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    for stack in ("dev-data", "dev-network"):
+        (folder / f"{stack}.json").write_bytes(DESTROY.read_bytes())
+    code, out, err = comment(capsys, str(folder / "dev-data.json"), "--env", "dev", "--pr", str(PR))
+    assert (code, err) == (0, ""), out
+    assert github.labels == ["dev: plan destroy"]
+    code, out, _ = comment(capsys, str(folder / "dev-network.json"), "--env", "dev", "--pr", str(PR))
+    assert code == 1 and "1 blocking guardrail finding" in out
+    assert sorted(github.labels) == ["dev: plan blocked", "dev: plan destroy"]

@@ -36,7 +36,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     network = {"resource": {"terraform_data": {"vpc": {"input": "10.0.0.0/16"}}}}
     synth_like(outdir, {"dev-network": network, "dev-apps": APPS}, {"dev-apps": ["dev-network"]})
     runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=StagedTerraform())
-    settings = types.SimpleNamespace(environments=[types.SimpleNamespace(ingress_domain="dev.example")])
+    settings = types.SimpleNamespace(
+        environments=[types.SimpleNamespace(environment="dev", ingress_domain="dev.example", allow_destroy={})]
+    )
     monkeypatch.setattr(cli_plan, "prepare", lambda *_, **__: (settings, runner))
     monkeypatch.setattr(cli_plan, "check_backend_against_bootstrap", lambda *_: None)
     monkeypatch.setattr(cluster, "NAMESPACE", "dev")  # the apps stack runs hello in the env's namespace

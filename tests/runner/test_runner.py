@@ -153,19 +153,26 @@ def test_fails_if_deploy_applies_a_blocked_plan_with_a_forged_stamp(tmp_path: Pa
         "deploy: dev-x: 1 blocking guardrail finding(s) in the plan about to be applied; nothing was applied",
         "[G003 critical] dev-x: aws_security_group.ssh: ingress on port 22 from 0.0.0.0/1, 128.0.0.0/1 "
         "(every public IPv4 address) (only ports 80 and 443 may be open to the internet)",
+        "deploy: dev-x: the review allowed destroying aws_security_group.ssh, this deploy does not (a review record"
+        " is never a permission); to allow it, give `deploy --allow-destroy ADDRESS` or list it in allow_destroy in"
+        " environments/dev.tfvars",
     ]
     assert "apply" not in terraform.calls
 
 
-def test_deploy_uses_the_allow_destroy_recorded_at_review_time(tmp_path: Path) -> None:
+def test_fails_if_the_allow_destroy_of_the_review_record_is_a_permission(tmp_path: Path) -> None:
+    """The record says the review allowed destroying the bucket: the second review still blocks it; only
+    the caller's own allowance (deploy's --allow-destroy, the environment's tfvars) lets it through."""
     terraform = StagedTerraform(reports=[delete_bucket()])
     runner = _local_runner(tmp_path, terraform)
     runner.plan("dev-x")
-    record_review(runner, "dev-x", allowed=[])
-    with pytest.raises(PolicyError, match=r"G001 critical\] dev-x: aws_s3_bucket.data: protected"):
-        check_reviewed(runner, "dev-x", tmp_path)
     record_review(runner, "dev-x", allowed=["aws_s3_bucket.data"])
-    assert check_reviewed(runner, "dev-x", tmp_path).read_bytes() == runner.plan_paths("dev-x")[0].read_bytes()
+    with pytest.raises(PolicyError, match=r"G001 critical\] dev-x: aws_s3_bucket.data: protected") as info:
+        check_reviewed(runner, "dev-x", tmp_path)
+    assert info.value.lines()[-1].startswith("deploy: dev-x: the review allowed destroying aws_s3_bucket.data,")
+    record_review(runner, "dev-x", allowed=[])
+    copy = check_reviewed(runner, "dev-x", tmp_path, allow_destroy=["aws_s3_bucket.data"])
+    assert copy.read_bytes() == runner.plan_paths("dev-x")[0].read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from typing import Any
 from qualisys_infra.app import testpool
 from qualisys_infra.app.config.reader import Reader, as_values, show
 from qualisys_infra.app.hclfile import KeyPath
+from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
 from qualisys_infra.core.networks import MAX_PUBLIC_IPV4, exposure
 from qualisys_infra.core.settings import LOG_RETENTION_DAYS, NODE_GROUP_MAX_CAPS, NatMode
 
@@ -41,6 +42,10 @@ _MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti)?$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
+# A managed resource's address as Terraform prints it: module path, type, name, optional index.
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+_INDEX = r'(\[(\d+|"[^"\\]*")\])?'
+_RESOURCE_ADDRESS = re.compile(rf"(module\.{_NAME}{_INDEX}\.)*(?!(module|data)\.){_NAME}\.{_NAME}{_INDEX}")
 
 
 def _network(r: Reader, path: KeyPath, value: Any) -> ipaddress.IPv4Network | None:
@@ -282,6 +287,27 @@ def protected_outside_dev(r: Reader, v: Mapping[str, Any]) -> None:
         replicas = v.get("redis_replicas_per_shard")
         if isinstance(replicas, int) and replicas < 1:
             r.fail(("redis_replicas_per_shard",), f"got {replicas}, expected >= 1 in {env} (Multi-AZ failover)")
+
+
+def destroy_allowances_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
+    """``allow_destroy``: stack kinds of an environment, each with resource addresses as Terraform prints them."""
+    allowed = v.get("allow_destroy")
+    if not isinstance(allowed, Mapping):
+        return
+    for kind, addresses in allowed.items():
+        if kind not in ENVIRONMENT_STACK_KINDS:
+            r.fail(
+                ("allow_destroy", kind),
+                f"got {show(kind)}, expected a stack kind: {', '.join(ENVIRONMENT_STACK_KINDS)}",
+            )
+            continue
+        for i, address in enumerate(addresses):
+            if not _RESOURCE_ADDRESS.fullmatch(address):
+                r.fail(
+                    ("allow_destroy", kind, i),
+                    f'got {show(address)}, expected a managed resource\'s address, e.g. "aws_db_instance.postgres"'
+                    ' or "module.db.aws_db_instance.this[0]"',
+                )
 
 
 def production_is_highly_available(r: Reader, v: Mapping[str, Any]) -> None:
@@ -596,6 +622,7 @@ ENVIRONMENT_RULES: tuple[Rule, ...] = (
     protected_outside_dev,
     production_is_highly_available,
     playwright_pool_fits_its_quota_and_nodes,
+    destroy_allowances_are_valid,
 )
 ACCOUNT_RULES: tuple[Rule, ...] = (
     project_is_a_name_prefix,

@@ -3,7 +3,10 @@
 Deploying a saved plan never trusts a file written next to it: :func:`check_reviewed` copies the
 binary plan somewhere private, runs ``terraform show -json`` on that copy and the guardrails on
 what it shows, and only that copy is applied. The ``.reviewed.json`` record only says which plan
-``plan`` reviewed (its SHA-256) and the ``--allow-destroy`` addresses given then.
+``plan`` reviewed (its SHA-256), and, for a note, the destroy allowances that review used. It is
+never a permission: it travels as an artifact written by the plan job, which holds the read-only
+role, so what the second review allows comes only from its caller (the deploying command's
+``--allow-destroy`` and the environment's reviewed tfvars).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qualisys_infra.app.terraform.runner import StackRunner
+from qualisys_infra.app.terraform.runner import StackRunner, environment_of
 from qualisys_infra.core.errors import PolicyError, UsageError
 from qualisys_infra.plan.guardrails import blocking as blocking_findings
 from qualisys_infra.plan.guardrails import check
@@ -29,7 +32,9 @@ def plan_digest(path: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ReviewRecord:
-    """What ``plan`` recorded about the plan it reviewed; a record, never a permission."""
+    """What ``plan`` recorded about the plan it reviewed; a record, never a permission.
+
+    ``allow_destroy`` is what that review allowed, kept for a note when deploy allows less."""
 
     plan_sha256: str
     allow_destroy: tuple[str, ...]
@@ -42,7 +47,7 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def record_review(runner: StackRunner, stack: str, *, allowed: Sequence[str]) -> None:
-    """Record which plan file was reviewed, and with which ``--allow-destroy`` addresses."""
+    """Record which plan file was reviewed, and (for a note, never a permission) what it allowed."""
     binary, _, stamp = runner.plan_paths(stack)
     stamp.write_text(
         json.dumps(
@@ -76,13 +81,21 @@ def read_review_record(stamp: Path, command: str = "deploy") -> ReviewRecord:
     return ReviewRecord(digest, tuple(allowed), reviewed_at)
 
 
-def check_reviewed(runner: StackRunner, stack: str, workdir: Path, *, command: str = "deploy") -> Path:
+def check_reviewed(
+    runner: StackRunner,
+    stack: str,
+    workdir: Path,
+    *,
+    command: str = "deploy",
+    allow_destroy: Sequence[str] = (),
+) -> Path:
     """Review again the exact plan about to be applied; return the private copy to apply.
 
     The saved ``.tfplan`` is copied into ``workdir`` (so it cannot change between this check and
     the apply), must be the plan ``plan`` reviewed (its SHA-256 in the review record), and
-    ``terraform show -json`` of the copy is run through the guardrails with the ``--allow-destroy``
-    addresses recorded at review time. Any blocking finding refuses the stack (exit 1).
+    ``terraform show -json`` of the copy is run through the guardrails with ``allow_destroy``, the
+    caller's allowances: never the record's, which only names, in a note, what the review allowed
+    beyond them. Any blocking finding refuses the stack (exit 1).
     """
     binary, _, stamp = runner.plan_paths(stack)
     try:
@@ -100,7 +113,15 @@ def check_reviewed(runner: StackRunner, stack: str, workdir: Path, *, command: s
     runner.progress(f"{stack}: reviewing the saved plan again before applying it")
     runner.init(stack)
     plan = loads_plan(runner.show_json(stack, copy), f"{binary} (terraform show -json)")
-    stop = blocking_findings(check(plan, allow_destroy=record.allow_destroy, stack=stack))
+    stop = blocking_findings(check(plan, allow_destroy=allow_destroy, stack=stack))
+    only_recorded = [a for a in record.allow_destroy if a not in allow_destroy]
+    note = (
+        f"{command}: {stack}: the review allowed destroying {', '.join(only_recorded)}, this {command} does not"
+        f" (a review record is never a permission); to allow it, give `{command} --allow-destroy ADDRESS` or"
+        f" list it in allow_destroy in environments/{environment_of(stack)}.tfvars"
+        if only_recorded
+        else ""
+    )
     if stop:
         raise PolicyError(
             "\n".join(
@@ -108,9 +129,12 @@ def check_reviewed(runner: StackRunner, stack: str, workdir: Path, *, command: s
                     f"{command}: {stack}: {len(stop)} blocking guardrail finding(s) in the plan about to be applied; "
                     "nothing was applied",
                     *(str(f) for f in stop),
+                    *([note] if note else []),
                 ]
             )
         )
-    if record.allow_destroy:
-        runner.progress(f"{stack}: destroy allowed at review time for {', '.join(record.allow_destroy)}")
+    if note:
+        runner.progress(note)
+    if allow_destroy:
+        runner.progress(f"{stack}: destroy allowed for {', '.join(allow_destroy)}")
     return copy
