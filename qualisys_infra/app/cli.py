@@ -212,6 +212,7 @@ def _cmd_synth(args: argparse.Namespace, project: Path) -> int:
     env_dir = project / "environments"
     progress(f"loading settings for {', '.join(names)}")
     settings = load_settings(env_dir, names, root=project)
+    _kubernetes_support(env_dir, settings.environments, project)
     node = configure_node(os.environ)
     if node is None:
         progress("warning: Node 22 not found in node_modules (run `make setup`); jsii uses `node` on PATH")
@@ -288,6 +289,12 @@ def _cmd_environments(args: argparse.Namespace, project: Path) -> int:
     except ConfigError as exc:
         problems = exc.lines()
         settings = None
+    warnings: list[str] = []
+    if settings is not None:
+        try:
+            warnings = _kubernetes_support(env_dir, settings.environments, project)
+        except ConfigError as exc:
+            problems = exc.lines()
     if settings is not None:
         for env in settings.environments:
             rows.append(
@@ -303,7 +310,11 @@ def _cmd_environments(args: argparse.Namespace, project: Path) -> int:
                 }
             )
     if args.json:
-        print(json.dumps({"valid": not problems, "environments": rows, "errors": problems}, indent=2))
+        print(
+            json.dumps(
+                {"valid": not problems, "environments": rows, "errors": problems, "warnings": warnings}, indent=2
+            )
+        )
     elif rows:
         headers = list(rows[0])
         widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) for h in headers}
@@ -318,6 +329,19 @@ def _cmd_environments(args: argparse.Namespace, project: Path) -> int:
                 print(f"error: {line}", file=sys.stderr)
         return 2
     return 0
+
+
+def _kubernetes_support(env_dir: Path, environments: Sequence[Any], project: Path) -> list[str]:
+    """Each environment's Kubernetes minor against the lifecycle table on today's date (or
+    ``QUALISYS_TODAY``, YYYY-MM-DD, to rehearse a later day): warnings printed, refusals raised."""
+    from qualisys_infra.app.kubernetes_support import check_kubernetes_support, today_from
+
+    warnings = check_kubernetes_support(
+        env_dir, environments, today=today_from(os.environ.get("QUALISYS_TODAY")), root=project
+    )
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    return warnings
 
 
 class Interrupted(KeyboardInterrupt):
