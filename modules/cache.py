@@ -1,4 +1,5 @@
-"""ElastiCache Redis 7 in cluster mode: encrypted at rest and in transit, RBAC with IAM auth."""
+"""ElastiCache Redis 7 in cluster mode: encrypted at rest and in transit, RBAC with IAM auth, the
+application confined to tenant keys."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from modules.encryption_key import EncryptionKey
 from modules.log_group import log_group
 from modules.network import Network
 from modules.security_group import SecurityGroup, SecurityGroupProps
+from qualisys_infra.core.data_access import cloud_redis_access_string
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.aws import (
     elasticache_replication_group as rg,
@@ -27,9 +29,12 @@ class RedisCacheProps:
     """Shape (shards, replicas, node type) and keys of the cache.
 
     Cluster mode is on; with replicas, every shard fails over automatically to another AZ
-    (Multi-AZ). Data is encrypted at rest with ``storage_key`` and TLS is required. Clients
-    authenticate as the RBAC user ``<name>-app`` with IAM (no password exists anywhere); the
-    ``default`` user is switched off. Slow and engine logs go to CloudWatch (``log_key``).
+    (Multi-AZ). Data is encrypted at rest with ``storage_key`` and TLS is required (ElastiCache has
+    no setting for the TLS version: it negotiates TLS 1.2 or newer). Clients authenticate as the
+    RBAC user ``<name>-app`` with IAM (no password exists anywhere), which reaches only keys and
+    channels under ``tenant_*:`` with data commands (no key listing, no administration:
+    :func:`~qualisys_infra.core.data_access.cloud_redis_access_string`); the ``default`` user is
+    switched off. Slow and engine logs go to CloudWatch (``log_key``).
     """
 
     name: str
@@ -76,7 +81,7 @@ class RedisCache(Construct):
             user_id=self.app_user_id,
             user_name=self.app_user_id,
             engine="redis",
-            access_string="on ~* &* +@all -@dangerous",
+            access_string=cloud_redis_access_string(),
             authentication_mode=elasticache_user.ElasticacheUserAuthenticationMode(type="iam"),
         )
         self.user_group = elasticache_user_group.ElasticacheUserGroup(

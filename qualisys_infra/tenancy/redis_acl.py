@@ -1,4 +1,11 @@
-"""Tenant isolation in Redis, enforced by Redis itself: one ACL user per tenant, on its own keys."""
+"""Tenant isolation in Redis, enforced by Redis itself: one ACL user per tenant, on its own keys.
+
+This is for a Redis whose users the toolkit may create with ``ACL SETUSER`` (the local Redis of
+``make services``, test pools). ElastiCache refuses ``ACL SETUSER``: its users live in its API, and
+the cloud's one application user (``modules/cache.py``) is confined to ``tenant_*:`` keys with the
+same data commands; there, what keeps tenant A from tenant B's keys is the key builder
+(:func:`qualisys_infra.tenancy.names.redis_key`). The README's "Tenant isolation" says so.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +14,14 @@ from typing import Any
 
 import redis
 
+from qualisys_infra.core.data_access import REDIS_DATA_RULES, redis_patterns
 from qualisys_infra.tenancy import urls
 from qualisys_infra.tenancy.names import TenancyError, redis_key, redis_user, schema_name
 from qualisys_infra.tenancy.verify import Check
 
-# Data commands only: no key listing (SCAN/KEYS would reveal other tenants' key names), no admin.
-ACL_RULES = (
-    "resetkeys",
-    "resetchannels",
-    "-@all",
-    "+@read",
-    "+@write",
-    "+@fast",
-    "+@transaction",
-    "+@connection",
-    "-@dangerous",
-    "-@admin",
-    "-@keyspace",
-    "+del",
-    "+exists",
-    "+expire",
-    "+pexpire",
-    "+ttl",
-    "+pttl",
-    "+type",
-    "+unlink",
-    "-scan",
-    "-keys",
-    "-randomkey",
-    "-select",
-    "-swapdb",
-)
+# Each tenant's user starts from nothing (reset*), then gets the data commands every client of the
+# data gets (no key listing, no administration: qualisys_infra.core.data_access) on its own keys.
+ACL_RULES = ("resetkeys", "resetchannels", *REDIS_DATA_RULES)
 
 
 def _command(client: redis.Redis, *args: str) -> Any:
@@ -88,8 +72,7 @@ def create_user(client: redis.Redis, tenant: str, password: str | None = None) -
         *ACL_RULES,
         "on",
         f">{password}",
-        f"~{prefix}:*",
-        f"&{prefix}:*",
+        *redis_patterns(prefix),
     )
     return password
 

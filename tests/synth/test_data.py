@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from qualisys_infra.core.data_access import cloud_redis_access_string
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, points_to, ref
@@ -168,6 +169,17 @@ def test_redis_is_encrypted_and_authenticates_without_a_secret(
     assert app["user_id"] == app["user_name"]
     for user in users.values():
         assert "passwords" not in user
+
+
+def test_redis_app_user_reaches_only_tenant_keys_with_data_commands(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    """What it may then do is asked of a real Redis in tests/tenancy/test_redis_cloud_user.py."""
+    users = {u["user_name"]: u for u in synthesized.resources(_stack(env), "aws_elasticache_user").values()}
+    tokens = users[f"qualisys-{env.environment}-app"]["access_string"].split(" ")
+    assert tokens == cloud_redis_access_string().split(" ")
+    assert [t for t in tokens if t[0] in "~&"] == ["~tenant_*:*", "&tenant_*:*"]
+    assert "+@all" not in tokens and {"-@admin", "-@dangerous", "-@keyspace", "-scan", "-keys"} <= set(tokens)
 
 
 def test_redis_slow_log_goes_to_cloudwatch(synthesized: Synthesized, env: EnvironmentConfig) -> None:
