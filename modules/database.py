@@ -1,4 +1,15 @@
-"""RDS PostgreSQL in the isolated subnets: encrypted, TLS-only, IAM auth, managed master secret."""
+"""RDS PostgreSQL in the isolated subnets: encrypted, TLS-only, IAM auth, managed master secret.
+
+The application's login ``app_user`` has no password on RDS: it holds ``rds_iam`` (granted by
+``qualisys-infra tenants init``) and connects with IAM tokens signed for ``rds-db:connect``, which
+:attr:`PostgresDatabase.app_user_connect_policy` allows. Why IAM rather than a rotated password in
+Secrets Manager: no application password exists at all (nothing to store, leak or rotate; a token
+lives 15 minutes, far inside the spec's 90 days), it is the same mechanism as the cache's (IAM to
+ElastiCache), and it needs no rotation function inside the VPC with a route to Secrets Manager.
+Its limit: AWS advises IAM authentication below about 200 new connections per second per instance
+(IAM database authentication, Amazon RDS User Guide, read 2026-12-06), which pooled connections
+stay far below. The master password is the one database password; RDS keeps and rotates it.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +19,17 @@ from modules.account_context import AccountContext
 from modules.encryption_key import EncryptionKey
 from modules.log_group import log_group
 from modules.network import Network
+from modules.policy import Condition, Effect, Statement, policy_document
 from modules.security_group import SecurityGroup, SecurityGroupProps
 from modules.service_role import ServiceRole, ServiceRoleProps, service_trust
 from modules.waivers import waive
+from qualisys_infra.core.data_access import APP_DB_USER
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.aws import (
     db_instance,
     db_parameter_group,
+    iam_policy,
+    secretsmanager_secret_policy,
     secretsmanager_secret_rotation,
 )
 
@@ -45,6 +60,11 @@ class PostgresDatabaseProps:
     offers (:func:`min_tls_version`: TLS 1.3 from PostgreSQL 16), statements slower than
     500 ms are logged, logs go to CloudWatch (``log_key``, ``log_retention_days``). With
     ``deletion_protection`` AWS refuses deletion and a final snapshot is taken on destroy.
+
+    The master secret's resource policy refuses ``GetSecretValue`` to every principal but
+    ``master_secret_reader_role_arns`` (the roles that provision the database, e.g. the MFA-only
+    administrators), AWS services and service-linked roles (RDS rotates it): an identity policy
+    that allows ``secretsmanager:*`` (PowerUserAccess, say) still cannot read it.
     """
 
     name: str
@@ -61,6 +81,7 @@ class PostgresDatabaseProps:
     secret_key: EncryptionKey
     log_key: EncryptionKey
     log_retention_days: int
+    master_secret_reader_role_arns: tuple[str, ...]
     database_name: str = "qualisys_master"
     master_username: str = "qualisys_admin"
     master_password_rotation_days: int = 90  # story 0.7 AC4
@@ -68,7 +89,8 @@ class PostgresDatabaseProps:
 
 class PostgresDatabase(Construct):
     """Security group (no rules until ``allow_from``), parameter group, log groups, monitoring role,
-    the instance, and the rotation schedule of its managed master secret."""
+    the instance, the rotation schedule and resource policy of its managed master secret, and the
+    IAM policy that lets a role connect as ``app_user``."""
 
     def __init__(self, scope: Construct, id_: str, *, props: PostgresDatabaseProps) -> None:
         super().__init__(scope, id_)
@@ -180,13 +202,58 @@ class PostgresDatabase(Construct):
                 "CKV_AWS_293",
                 "deletion protection off by this environment's tfvars (rds_deletion_protection = false, dev only)",
             )
+        master_secret_arn = self.instance.master_user_secret.get(0).secret_arn
         secretsmanager_secret_rotation.SecretsmanagerSecretRotation(
             self,
             "master-secret-rotation",
-            secret_id=self.instance.master_user_secret.get(0).secret_arn,
+            secret_id=master_secret_arn,
             rotation_rules=secretsmanager_secret_rotation.SecretsmanagerSecretRotationRotationRules(
                 automatically_after_days=props.master_password_rotation_days
             ),
+        )
+        # RDS-managed secrets take resource policies (RDS keeps the value, rotation and deletion).
+        readers = (*props.master_secret_reader_role_arns, ctx.iam_arn("role/aws-service-role/*"))
+        master_policy = policy_document(
+            self,
+            "master-secret-policy-document",
+            [
+                Statement(
+                    sid="OnlyProvisionersRead",
+                    effect=Effect.DENY,
+                    actions=("secretsmanager:GetSecretValue",),
+                    resources=("*",),
+                    principals={"*": ["*"]},
+                    conditions=(
+                        Condition(test="ArnNotLike", variable="aws:PrincipalArn", values=readers),
+                        Condition(test="Bool", variable="aws:PrincipalIsAWSService", values=("false",)),
+                    ),
+                )
+            ],
+        )
+        self.master_secret_policy = secretsmanager_secret_policy.SecretsmanagerSecretPolicy(
+            self,
+            "master-secret-policy",
+            secret_arn=master_secret_arn,
+            policy=master_policy.json,
+            block_public_policy=True,
+        )
+        connect = policy_document(
+            self,
+            "app-user-connect-document",
+            [
+                Statement(
+                    sid="ConnectAsAppUser",
+                    actions=("rds-db:connect",),
+                    resources=(ctx.arn("rds-db", f"dbuser:{self.instance.resource_id}/{APP_DB_USER}"),),
+                )
+            ],
+        )
+        self.app_user_connect_policy = iam_policy.IamPolicy(
+            self,
+            "app-user-connect",
+            name=f"{props.name}-db-connect-{APP_DB_USER.replace('_', '-')}",
+            description=f"Connect to {props.name} PostgreSQL as {APP_DB_USER} with an IAM token (no password exists)",
+            policy=connect.json,
         )
 
     def allow_from(self, source: SecurityGroup | str, *, description: str) -> None:

@@ -65,6 +65,9 @@ class DataStack(EnvironmentStack):
                 secret_key=keys["rds-secret"],
                 log_key=keys["data-logs"],
                 log_retention_days=env.log_retention_days,
+                # Who provisions the database (tenants init, as the master user): the MFA-only
+                # administrators. Nothing else reads the master password.
+                master_secret_reader_role_arns=(ctx.iam_arn(f"role/{account.admin_role_name}"),),
             ),
         )
         self.cache = RedisCache(
@@ -91,7 +94,11 @@ class DataStack(EnvironmentStack):
             "db_instance_identifier": (self.database.instance.identifier, "RDS instance identifier"),
             "db_master_secret_arn": (
                 self.database.instance.master_user_secret.get(0).secret_arn,
-                "Secrets Manager secret holding the master credentials (managed by RDS)",
+                "Secrets Manager secret of the master credentials (managed by RDS; administrators read it)",
+            ),
+            "db_app_user_connect_policy_arn": (
+                self.database.app_user_connect_policy.arn,
+                "IAM policy to attach to the application's role: connect as app_user with an IAM token",
             ),
             "redis_configuration_endpoint": (
                 self.cache.replication_group.configuration_endpoint_address,

@@ -11,6 +11,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from qualisys_infra.core.data_access import RDS_IAM_ROLE
 from qualisys_infra.tenancy import urls
 from qualisys_infra.tenancy.names import TenancyError, schema_name, validate_slug
 from qualisys_infra.tenancy.sql import (
@@ -91,6 +92,18 @@ def init(
                 # Roles are cluster-wide: altering only when needed keeps concurrent `init`s of
                 # different databases from colliding ("tuple concurrently updated").
                 conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(role), flags))
+        # On RDS (the only server with rds_iam) app_user signs in with IAM tokens and has no password
+        # (qualisys_infra.core.data_access says why); elsewhere it keeps the password it is given.
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (RDS_IAM_ROLE,)).fetchone():
+            if app_password:
+                raise TenancyError(
+                    f"{APP_ROLE}: this server has {RDS_IAM_ROLE} (RDS), where {APP_ROLE} signs in with IAM tokens"
+                    " and has no password; unset QUALISYS_APP_USER_PASSWORD"
+                )
+            member = conn.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", (APP_ROLE, RDS_IAM_ROLE)).fetchone()
+            if not (member and member[0]):
+                conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(RDS_IAM_ROLE), sql.Identifier(APP_ROLE)))
+                conn.execute(sql.SQL("ALTER ROLE {} WITH PASSWORD NULL").format(sql.Identifier(APP_ROLE)))
         if app_password:
             conn.execute(
                 sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(sql.Identifier(APP_ROLE), sql.Literal(app_password))

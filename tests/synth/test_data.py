@@ -219,3 +219,50 @@ def test_dev_is_cheaper_than_production_exactly_where_tfvars_says(synthesized: S
     dev_redis, prod_redis = (_redis(synthesized, envs[n]) for n in ("dev", "production"))
     assert dev_redis["node_type"] == envs["dev"].redis_node_type != prod_redis["node_type"]
     assert dev_redis["multi_az_enabled"] is False and prod_redis["multi_az_enabled"] is True
+
+
+def _document(s: Synthesized, env: EnvironmentConfig, value: str) -> dict[str, Any]:
+    type_, name, attr = ref(value)
+    assert (type_, attr) == ("data.aws_iam_policy_document", "json")
+    return dict(s.data(_stack(env), "aws_iam_policy_document")[name])
+
+
+def test_app_user_has_no_password_and_connects_with_an_iam_token(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    """One way everywhere in the cloud: IAM database authentication, ``rds_iam`` granted by tenants init."""
+    stack = _stack(env)
+    ((db_name, db),) = synthesized.resources(stack, "aws_db_instance").items()
+    assert db["iam_database_authentication_enabled"] is True
+    ((_, policy),) = synthesized.resources(stack, "aws_iam_policy").items()
+    assert policy["name"] == f"qualisys-{env.environment}-db-connect-app-user"
+    (statement,) = _document(synthesized, env, policy["policy"])["statement"]
+    assert statement["effect"] == "Allow" and statement["actions"] == ["rds-db:connect"]
+    (resource,) = statement["resources"]
+    assert resource.startswith("arn:${data.aws_partition.") and ":rds-db:${data.aws_region." in resource
+    assert resource.endswith(f":dbuser:${{aws_db_instance.{db_name}.resource_id}}/app_user")
+    outputs = synthesized.stacks[stack]["output"]
+    assert outputs["db_app_user_connect_policy_arn"]["value"].endswith(".arn}")
+    # No secret for the application's database login: the only database secret is RDS's master one.
+    assert synthesized.resources(stack, "aws_secretsmanager_secret") == {}
+
+
+def test_master_secret_is_read_only_by_the_administrators_and_aws(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    stack = _stack(env)
+    (policy,) = synthesized.resources(stack, "aws_secretsmanager_secret_policy").values()
+    assert policy["secret_arn"].endswith(".master_user_secret[0].secret_arn}")
+    assert policy["block_public_policy"] is True
+    (statement,) = _document(synthesized, env, policy["policy"])["statement"]
+    assert statement["effect"] == "Deny" and statement["actions"] == ["secretsmanager:GetSecretValue"]
+    assert statement["principals"] == [{"type": "*", "identifiers": ["*"]}]
+    conditions = {c["test"]: c for c in statement["condition"]}
+    assert sorted(conditions) == ["ArnNotLike", "Bool"]
+    assert conditions["Bool"]["variable"] == "aws:PrincipalIsAWSService" and conditions["Bool"]["values"] == ["false"]
+    readers = conditions["ArnNotLike"]["values"]
+    assert conditions["ArnNotLike"]["variable"] == "aws:PrincipalArn"
+    assert [r.rsplit(":", 1)[1] for r in readers] == [
+        f"role/{synthesized.settings.account.admin_role_name}",
+        "role/aws-service-role/*",
+    ]
