@@ -2,7 +2,7 @@
 # Start Redis with the ACL users of users.acl (beside this script), each password's SHA-256 filled
 # in from the environment: REDIS_APP_PASSWORD and REDIS_ADMIN_PASSWORD, at least 16 characters
 # each (ElastiCache's minimum). The ACL file written (REDIS_ACL_FILE, default /tmp/users.acl)
-# holds only hashes. Arguments go to redis-server. POSIX sh: runs in the redis:7-alpine image and
+# holds only hashes. Arguments go to redis-server. POSIX sh: runs in the redis:7.4-bookworm image (dash) and
 # natively (the tests run it against the machine's redis-server).
 set -eu
 here=$(dirname "$0")
