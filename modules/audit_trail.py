@@ -18,14 +18,17 @@ from qualisys_infra.core.engine.aws import cloudtrail
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditTrailProps:
     """Names and retention. Every management event of every region is recorded (reads included,
-    so each ``GetSecretValue`` is audited: story 0.7 AC5), log files are digest-validated, and
-    logs are kept ``retention_days`` in S3 and in CloudWatch Logs (story 0.1 AC9: 90 days)."""
+    so each ``GetSecretValue`` is audited: story 0.7 AC5), and so is every object read and write in
+    ``data_event_bucket_names`` (S3 data events: who read or wrote which Terraform state, and
+    when). Log files are digest-validated, and logs are kept ``retention_days`` in S3 and in
+    CloudWatch Logs (story 0.1 AC9: 90 days)."""
 
     name: str
     context: AccountContext
     bucket_name: str
     access_log_bucket: SecureBucket
     retention_days: int
+    data_event_bucket_names: tuple[str, ...]
 
 
 class AuditTrail(Construct):
@@ -140,7 +143,34 @@ class AuditTrail(Construct):
             kms_key_id=self.key.arn,
             cloud_watch_logs_group_arn=f"{self.log_group.arn}:*",
             cloud_watch_logs_role_arn=self.role.arn,
-            event_selector=[cloudtrail.CloudtrailEventSelector(read_write_type="All", include_management_events=True)],
+            # Advanced selectors replace event_selector (the two cannot be combined); without a
+            # readOnly field each selector records reads and writes.
+            advanced_event_selector=[
+                cloudtrail.CloudtrailAdvancedEventSelector(
+                    name="Every management event",
+                    field_selector=[_field("eventCategory", equal_to=["Management"])],
+                ),
+                *(
+                    [
+                        cloudtrail.CloudtrailAdvancedEventSelector(
+                            name="Object reads and writes in the named buckets",
+                            field_selector=[
+                                _field("eventCategory", equal_to=["Data"]),
+                                _field("resources.type", equal_to=["AWS::S3::Object"]),
+                                _field(
+                                    "resources.ARN",
+                                    starts_with=[
+                                        f"arn:{ctx.partition}:s3:::{bucket}/"
+                                        for bucket in props.data_event_bucket_names
+                                    ],
+                                ),
+                            ],
+                        )
+                    ]
+                    if props.data_event_bucket_names
+                    else []
+                ),
+            ],
             depends_on=[self.bucket.policy],
         )
         waive(
@@ -148,3 +178,11 @@ class AuditTrail(Construct):
             "CKV_AWS_252",
             "per-file delivery notifications have no consumer; alerting reads the trail's CloudWatch log group",
         )
+
+
+def _field(
+    name: str, *, equal_to: list[str] | None = None, starts_with: list[str] | None = None
+) -> cloudtrail.CloudtrailAdvancedEventSelectorFieldSelector:
+    return cloudtrail.CloudtrailAdvancedEventSelectorFieldSelector(
+        field=name, equal_to=equal_to, starts_with=starts_with
+    )

@@ -166,6 +166,7 @@ class AccountStack(BaseStack):
                 bucket_name=account.cloudtrail_bucket_name,
                 access_log_bucket=access_logs,
                 retention_days=account.cloudtrail_retention_days,
+                data_event_bucket_names=(account.state_bucket_name,),
             ),
         )
         self.costs = CostAlerts(
