@@ -1,9 +1,11 @@
 """The infrastructure pipeline's AWS identities: one plan role, one apply role per environment, and
 the permissions boundaries that keep each apply role inside its environment.
 
-- The plan role reads the account (``ReadOnlyAccess``) and the state, and writes nothing but locks:
-  the S3 lock files (``*.tflock``) beside the state objects and the DynamoDB lock table. GitHub may
-  hand it to this repository's pull requests and to pushes to the main branch.
+- The plan role reads the account (``ReadOnlyAccess``), the state and the lock table's state digests,
+  and writes nothing, not even a lock: GitHub hands it to every pull request of this repository
+  (unreviewed workflow code), which must not be able to take or break the lock of a running apply.
+  Its plans run ``qualisys-infra plan --no-state-lock`` (``-lock=false``); a plan is safe without
+  the lock because applying it refuses a state that moved on since.
 - An apply role manages one environment's stacks: ``PowerUserAccess`` (everything but IAM and
   Organizations), IAM limited to roles, policies and instance profiles named
   ``<project>-<env>-*``, and the state keys ``<env>/*``. Only the GitHub environment of the same
@@ -81,8 +83,10 @@ ENVIRONMENT_IAM = (
     "iam:PassRole",
 )
 STATE_OBJECT_WRITES = ("s3:PutObject", "s3:DeleteObject")
-LOCK_TABLE_USE = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
-STATE_KEY_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+LOCK_TABLE_READS = ("dynamodb:DescribeTable", "dynamodb:GetItem")  # the state's digest entry
+LOCK_TABLE_USE = (*LOCK_TABLE_READS, "dynamodb:PutItem", "dynamodb:DeleteItem")
+STATE_KEY_READS = ("kms:Decrypt", "kms:DescribeKey")
+STATE_KEY_USE = (*STATE_KEY_READS, "kms:Encrypt", "kms:GenerateDataKey")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,16 +121,15 @@ class DeliveryRoles(Construct):
         iam = ctx.iam_arn("")
         bucket = f"arn:{ctx.partition}:s3:::{props.state_bucket_name}"
         table = ctx.arn("dynamodb", f"table/{props.lock_table_name}")
+        # The key is the bootstrap stack's: found by its alias, which fixes it, not by an id.
+        state_key_alias = Condition(
+            test="ForAnyValue:StringEquals", variable="kms:ResourceAliases", values=(props.state_key_alias,)
+        )
         state_key = Statement(
             sid="UseTheStateKey",
             actions=STATE_KEY_USE,
-            # The key is the bootstrap stack's: found by its alias, which fixes it, not by an id.
             resources=(ctx.arn("kms", "key/*"),),
-            conditions=(
-                Condition(
-                    test="ForAnyValue:StringEquals", variable="kms:ResourceAliases", values=(props.state_key_alias,)
-                ),
-            ),
+            conditions=(state_key_alias,),
         )
         lock_table = Statement(sid="HoldTheLockTable", actions=LOCK_TABLE_USE, resources=(table,))
         self.plan_role_name = plan_role_name(props.project)
@@ -138,7 +141,7 @@ class DeliveryRoles(Construct):
             props=DeployRoleProps(
                 name=self.plan_role_name,
                 description=f"GitHub Actions of {props.repository}, pull requests and {props.main_branch}: "
-                "terraform plan (read-only, writes locks only)",
+                "terraform plan without state locks (read-only)",
                 subjects=(
                     f"repo:{props.repository}:pull_request",
                     f"repo:{props.repository}:ref:refs/heads/{props.main_branch}",
@@ -147,9 +150,15 @@ class DeliveryRoles(Construct):
                 statements=(
                     Statement(sid="ListTheState", actions=("s3:ListBucket",), resources=(bucket,)),
                     Statement(sid="ReadTheState", actions=("s3:GetObject",), resources=(f"{bucket}/*",)),
-                    Statement(sid="WriteLockFilesOnly", actions=STATE_OBJECT_WRITES, resources=(f"{bucket}/*.tflock",)),
-                    lock_table,
-                    state_key,
+                    # No lock writes (no *.tflock object, no lock item): every plan on this role runs
+                    # with -lock=false. The S3 backend still reads the state's digest from the table.
+                    Statement(sid="ReadTheLockTable", actions=LOCK_TABLE_READS, resources=(table,)),
+                    Statement(
+                        sid="DecryptTheState",
+                        actions=STATE_KEY_READS,
+                        resources=(ctx.arn("kms", "key/*"),),
+                        conditions=(state_key_alias,),
+                    ),
                 ),
             ),
         )

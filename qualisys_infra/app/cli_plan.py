@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -150,6 +151,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="the same identity, checking drift: such a stack is refreshed and planned without the resources"
         " whose refresh reads Secrets and what refers to them (-target on the rest), named in its review;"
         " these partial plans are never recorded as reviewed, so `deploy` refuses them",
+    )
+    plan.add_argument(
+        "--no-state-lock",
+        action="store_true",
+        help="take no state lock (terraform init and plan with -lock=false): for the pull-request and drift"
+        " plans on the plan role, which may not write locks; a plan made so is still safe to deploy, since"
+        " applying it refuses a state that changed since",
     )
     plan.add_argument("--parallel", type=int, default=4, metavar="N", help="independent stacks planned at once")
     add_image_tags(plan)
@@ -349,6 +357,7 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
 
     names = resolve_environment_names(args.env)
     settings, runner = prepare(args, project, progress, names=names)
+    runner = dataclasses.replace(runner, state_lock=not args.no_state_lock)
     stacks = _env_stacks(runner.outdir, names, args.stack)
     check_backend_against_bootstrap(runner, settings, progress)
     inputs, skipped = apps_inputs(runner, stacks, dict(args.image_tag), explicit=bool(args.stack), progress=progress)

@@ -378,6 +378,22 @@ def test_deploy_of_a_garbage_stamp_exits_2(
     assert "apply" not in pipeline.terraform.calls
 
 
+def test_plan_no_state_lock_runs_init_and_plan_with_lock_false_and_deploy_still_locks(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    code, err = pipeline.run(capsys, "plan", "--no-state-lock")
+    assert code == 0, err
+    planned = [args for args, _ in pipeline.terraform.argv if args.split()[0] in ("init", "plan")]
+    assert {args.split()[0] for args in planned} == {"init", "plan"}
+    assert all("-lock=false" in args.split() and "-lock-timeout" not in args for args in planned), planned
+    pipeline.terraform.argv.clear()
+    code, err = pipeline.run(capsys, "deploy")
+    assert code == 0, err
+    applies = [args for args, _ in pipeline.terraform.argv if args.startswith("apply ")]
+    assert len(applies) == 2 and all("-lock-timeout=60s" in args for args in applies)
+    assert not [args for args, _ in pipeline.terraform.argv if "-lock=false" in args]
+
+
 # --- who may allow a destroy: the deploying command and the reviewed tfvars, never the review record ---
 
 

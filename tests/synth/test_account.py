@@ -268,32 +268,54 @@ def test_pipeline_roles_trust_exact_subjects_of_this_repository_only(synthesized
         assert (sub["test"], sub["values"]) == ("StringEquals", subjects), name
 
 
-def test_plan_role_reads_the_account_and_writes_only_locks(synthesized: Synthesized) -> None:
+def test_plan_role_reads_the_account_and_the_state_and_writes_nothing(synthesized: Synthesized) -> None:
     key, role = _role(synthesized, "qualisys-github-plan")
     assert _managed(synthesized, key) == ["ReadOnlyAccess"]
     assert "permissions_boundary" not in role
     by_sid = _inline(synthesized, key)
     assert all(s["effect"] == "Allow" for s in by_sid.values())
-    writes = {
-        (sid, action)
-        for sid, s in by_sid.items()
-        for action in s["actions"]
-        if not action.split(":")[1].startswith(("Get", "List", "Describe", "Decrypt"))
+    assert {sid: s["actions"] for sid, s in by_sid.items()} == {
+        "ListTheState": ["s3:ListBucket"],
+        "ReadTheState": ["s3:GetObject"],
+        "ReadTheLockTable": ["dynamodb:DescribeTable", "dynamodb:GetItem"],
+        "DecryptTheState": ["kms:Decrypt", "kms:DescribeKey"],
     }
-    assert writes == {
-        ("WriteLockFilesOnly", "s3:PutObject"),
-        ("WriteLockFilesOnly", "s3:DeleteObject"),
-        ("HoldTheLockTable", "dynamodb:PutItem"),
-        ("HoldTheLockTable", "dynamodb:DeleteItem"),
-        # The lock file is written encrypted with the state key, as the backend's kms_key_id says.
-        ("UseTheStateKey", "kms:Encrypt"),
-        ("UseTheStateKey", "kms:GenerateDataKey"),
-    }
-    assert by_sid["WriteLockFilesOnly"]["resources"] == [f"{STATE_BUCKET}/*.tflock"]
     assert by_sid["ReadTheState"]["resources"] == [f"{STATE_BUCKET}/*"]
-    assert by_sid["HoldTheLockTable"]["resources"][0].endswith(":table/terraform-state-lock")
-    (alias,) = by_sid["UseTheStateKey"]["condition"]
+    assert by_sid["ReadTheLockTable"]["resources"][0].endswith(":table/terraform-state-lock")
+    (alias,) = by_sid["DecryptTheState"]["condition"]
     assert alias["variable"] == "kms:ResourceAliases" and alias["values"] == ["alias/qualisys-terraform-state"]
+
+
+# Verbs that write: a lock file or lock item, a state object, or data encrypted with the state key.
+WRITE_VERBS = ("Put", "Delete", "Update", "BatchWrite", "Restore", "Copy", "Encrypt", "GenerateDataKey", "ReEncrypt")
+SERVICES = ("s3", "dynamodb", "kms")  # the state backend's; ReadOnlyAccess covers the rest
+
+
+def test_fails_if_the_plan_role_may_write_or_break_a_state_lock(synthesized: Synthesized) -> None:
+    """Every pull request of the repository can assume the plan role, so it takes no lock (plans run
+    with --no-state-lock) and may write nothing of the state backend: no lock file, no lock item,
+    no state object, no wildcard that would include one."""
+    key, _ = _role(synthesized, "qualisys-github-plan")
+    granted = [action for s in _inline(synthesized, key).values() for action in s["actions"]]
+    assert granted, "the plan role reads the state"
+    writes = [
+        action
+        for action in granted
+        if "*" in action or action.split(":", 1)[1].startswith(WRITE_VERBS) or action.split(":")[0] not in SERVICES
+    ]
+    assert writes == []
+
+
+def test_apply_roles_keep_the_lock_writes(synthesized: Synthesized) -> None:
+    for env in ("staging", "production"):
+        key, _ = _role(synthesized, f"qualisys-github-apply-{env}")
+        by_sid = _inline(synthesized, key)
+        assert {"dynamodb:PutItem", "dynamodb:DeleteItem"} <= set(by_sid["HoldTheLockTable"]["actions"])
+        own = by_sid["ReadAndWriteOwnState"]  # <env>/<stack>.tfstate.tflock is under <env>/*
+        assert {"s3:PutObject", "s3:DeleteObject"} <= set(own["actions"]) and own["resources"] == [
+            f"{STATE_BUCKET}/{env}/*"
+        ]
+        assert {"kms:Encrypt", "kms:GenerateDataKey"} <= set(by_sid["UseTheStateKey"]["actions"])
 
 
 def test_apply_roles_manage_their_environment_inside_their_boundary(synthesized: Synthesized) -> None:

@@ -77,6 +77,9 @@ class StackRunner:
     backend_configs: Sequence[Path] = ()
     progress: Progress = field(default=lambda _: None)
     lock_timeout: str = LOCK_TIMEOUT
+    # False: plans take no state lock (-lock=false), for an identity that may not write locks (the
+    # pull-request plan role); applying such a plan later still refuses a state that moved on.
+    state_lock: bool = True
 
     def stack_dir(self, stack: str) -> Path:
         return self.outdir / "stacks" / stack
@@ -108,7 +111,8 @@ class StackRunner:
 
     def init(self, stack: str, *extra: str) -> None:
         configs = [f"-backend-config={Path(c).resolve()}" for c in self.backend_configs]
-        self._run("init", stack, ["init", "-input=false", "-no-color", *configs, *extra])
+        no_lock = [] if self.state_lock else ["-lock=false"]
+        self._run("init", stack, ["init", "-input=false", "-no-color", *no_lock, *configs, *extra])
 
     def plan(self, stack: str, variables: Mapping[str, str] | None = None, *, scope: PlanScope = WHOLE) -> Path:
         """init, plan -out, show -json; returns the plan JSON path (written atomically).
@@ -126,7 +130,7 @@ class StackRunner:
         self.init(stack)
         how = ("" if refresh else " (without refresh)") + (f" ({len(targets)} resources targeted)" if targets else "")
         self.progress(f"{stack}: plan{how}")
-        lock = f"-lock-timeout={self.lock_timeout}"
+        lock = f"-lock-timeout={self.lock_timeout}" if self.state_lock else "-lock=false"
         inputs = [f"-var={name}={value}" for name, value in sorted((variables or {}).items())]
         options = ["-input=false", "-no-color", lock, *([] if refresh else ["-refresh=false"]), *inputs]
         options += [f"-target={address}" for address in targets]
@@ -144,7 +148,10 @@ class StackRunner:
         return self._run("show", stack, ["show", "-json", "-no-color", str(binary.resolve())]).stdout
 
     def apply(self, stack: str, binary: Path | None = None) -> str:
-        """Apply a saved plan: ``binary`` (the copy :func:`check_reviewed` verified), else the stack's own."""
+        """Apply a saved plan: ``binary`` (the copy :func:`check_reviewed` verified), else the stack's own.
+        An apply always holds the state lock."""
+        if not self.state_lock:
+            raise UsageError(f"{stack}: an apply always takes the state lock; this run was started without it")
         binary = binary or self.plan_paths(stack)[0]
         self.progress(f"{stack}: apply")
         self.init(stack)
