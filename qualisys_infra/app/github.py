@@ -11,8 +11,12 @@ numbered parts (``<!-- NAME part=2 -->``), and the parts an earlier, longer body
 Every failure is a :class:`GitHubError` of one line (exit 2): a refused token (401), a missing
 permission (403), a repository or pull request the token cannot see (404), a rate limit (403 or
 429 with ``x-ratelimit-remaining: 0``, or a ``retry-after``: the line says when to try again), a
-network error or a timeout. The token is sent only to the API's own origin (a ``Link`` header
-pointing elsewhere is refused) and never appears in a message.
+network error, a request not complete within ``--timeout`` (connection, headers and body
+together), an answer over 32 MiB, and an answer of the wrong shape (not JSON, a list where an
+object belongs, a comment without an ``id``, a label without a ``name``). Requests go through the
+toolkit's one HTTP client (:mod:`qualisys_infra.core.http`). The token is sent only to the API's
+own origin (a ``Link`` header or a redirect pointing elsewhere is refused) and never appears in a
+message.
 """
 
 from __future__ import annotations
@@ -29,9 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import requests
-
 from qualisys_infra.app.argtypes import seconds
+from qualisys_infra.core import http
 from qualisys_infra.core.errors import ToolkitError, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -39,6 +42,7 @@ DEFAULT_TIMEOUT_SECONDS = 20.0
 API_VERSION = "2022-11-28"
 PER_PAGE = 100  # GitHub's largest page
 MAX_PAGES = 200  # 20,000 comments: a pull request with more is not worth reading to the end
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # a page of 100 comments of 65,536 characters, JSON-escaped, with room
 COMMENT_LIMIT = 65_536  # characters in one issue comment
 STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes of $GITHUB_STEP_SUMMARY per step
 FALLBACK_AUTHOR = "github-actions[bot]"  # who posts with Actions' GITHUB_TOKEN, which cannot read /user
@@ -88,59 +92,54 @@ class GitHub:
         parts = urlsplit(self.api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise GitHubError(f"GITHUB_API_URL: {api_url!r} is not an http(s) URL")
-        self._origin = (parts.scheme, parts.netloc)
+        self._origin = http.origin(self.api_url)
         self.timeout_seconds = timeout_seconds
         self.token_name = token_name
-        self.session = requests.Session()
-        self.session.headers.update(
-            {
+        self.http = http.Client(
+            timeout_seconds=timeout_seconds,
+            max_bytes=MAX_ANSWER_BYTES,
+            headers={
                 "Accept": "application/vnd.github+json",
                 "Authorization": f"Bearer {token}",
                 "User-Agent": user_agent(),
                 "X-GitHub-Api-Version": API_VERSION,
-            }
+            },
         )
 
     def __enter__(self) -> GitHub:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.session.close()
+        self.http.close()
 
     # -- reading ------------------------------------------------------------------------------
 
     def viewer_login(self) -> str | None:
         """The token's user; ``None`` for a token that cannot ask (Actions' ``GITHUB_TOKEN``, an app)."""
         response = self._request("GET", f"{self.api_url}/user", accept=(200, 403, 404))
-        if response.status_code != 200:
+        if response.status != 200:
             return None
-        login = self._json(response, "GET /user").get("login")
-        return login if isinstance(login, str) else None
+        with shaped("GET /user"):
+            return http.field(response.json_object(), "login", str, "the user")
 
     def issue_comments(self, number: int) -> list[Comment]:
         """Every comment of issue or pull request ``number``, oldest first, all pages."""
-        comments = []
-        for item in self._pages(f"/repos/{self.repository}/issues/{number}/comments"):
-            user = item.get("user") if isinstance(item.get("user"), dict) else {}
-            login = user.get("login") if isinstance(user, dict) else None
-            if isinstance(item.get("id"), int):
-                comments.append(
-                    Comment(item["id"], str(item.get("body") or ""), login if isinstance(login, str) else "")
-                )
-        return comments
+        path = f"/repos/{self.repository}/issues/{number}/comments"
+        with shaped(f"GET {path}"):
+            return [_comment(item, n) for n, item in self._pages(path)]
 
     def issue_labels(self, number: int) -> list[str]:
-        return [str(item["name"]) for item in self._pages(f"/repos/{self.repository}/issues/{number}/labels")]
+        path = f"/repos/{self.repository}/issues/{number}/labels"
+        with shaped(f"GET {path}"):
+            return [http.field(item, "name", str, f"label {n}") for n, item in self._pages(path)]
 
     # -- writing ------------------------------------------------------------------------------
 
     def create_comment(self, number: int, body: str) -> int:
         path = f"/repos/{self.repository}/issues/{number}/comments"
         response = self._request("POST", self.api_url + path, json={"body": body}, accept=(201,))
-        created = self._json(response, f"POST {path}").get("id")
-        if not isinstance(created, int):
-            raise GitHubError(f"GitHub: POST {path}: the answer has no comment id")
-        return created
+        with shaped(f"POST {path}"):
+            return http.field(response.json_object(), "id", int, "the new comment")
 
     def update_comment(self, comment_id: int, body: str) -> None:
         path = f"/repos/{self.repository}/issues/comments/{comment_id}"
@@ -160,36 +159,36 @@ class GitHub:
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _pages(self, path: str) -> Iterator[Mapping[str, Any]]:
+    def _pages(self, path: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
+        """``(n, item)`` for every item of every page of the list at ``path`` (``n`` from 1); an
+        answer that is not a list of objects is a :class:`~qualisys_infra.core.http.HttpError`."""
         url: str | None = f"{self.api_url}{path}?per_page={PER_PAGE}"
+        count = 0
         for _ in range(MAX_PAGES):
             if url is None:
                 return
             self._check_origin(url)
             response = self._request("GET", url, accept=(200,))
-            items = self._json(response, f"GET {path}")
-            if not isinstance(items, list):
-                raise GitHubError(f"GitHub: GET {path}: expected a list, got {type(items).__name__}")
-            yield from (item for item in items if isinstance(item, dict))
-            url = response.links.get("next", {}).get("url")
+            for item in response.json_list():
+                count += 1
+                yield count, http.expect(item, dict, f"item {count}")
+            url = response.links().get("next")
         raise GitHubError(f"GitHub: GET {path}: more than {MAX_PAGES} pages")
 
     def _check_origin(self, url: str) -> None:
-        parts = urlsplit(url)
-        if (parts.scheme, parts.netloc) != self._origin:
+        if http.origin(url) != self._origin:
+            parts = urlsplit(url)
             raise GitHubError(f"GitHub: a next-page link leaves {self.api_url}: {parts.scheme}://{parts.netloc}")
 
-    def _request(
-        self, method: str, url: str, *, json: Any = None, accept: tuple[int, ...] = (200,)
-    ) -> requests.Response:
+    def _request(self, method: str, url: str, *, json: Any = None, accept: tuple[int, ...] = (200,)) -> http.Response:
         what = f"{method} {urlsplit(url).path}"
         try:
-            response = self.session.request(method, url, json=json, timeout=self.timeout_seconds)
-        except requests.Timeout:
-            raise GitHubError(f"GitHub: {what}: no answer within {self.timeout_seconds:g} s") from None
-        except requests.RequestException as exc:
-            raise GitHubError(f"GitHub: {what}: cannot connect to {self.api_url} ({_reason(exc)})") from None
-        status = response.status_code
+            response = self.http.request(method, url, json=json)
+        except http.HttpError as exc:
+            if exc.kind is http.Failure.CONNECT:
+                raise GitHubError(f"GitHub: {what}: cannot connect to {self.api_url} ({exc.cause})") from None
+            raise GitHubError(f"GitHub: {what}: {exc}") from None
+        status = response.status
         if status in (403, 429):
             limited = _rate_limit(response)
             if limited:
@@ -212,14 +211,35 @@ class GitHub:
                 f"GitHub: {what}: 404 Not Found: no such repository, pull request or comment, or the token "
                 f"cannot see it{message}"
             )
-        raise GitHubError(f"GitHub: {what}: HTTP {status} {response.reason or ''}".rstrip() + message)
+        raise GitHubError(f"GitHub: {what}: HTTP {status} {response.reason}".rstrip() + message)
 
     @staticmethod
-    def _json(response: requests.Response, what: str) -> Any:
-        try:
+    def _json(response: http.Response, what: str) -> Any:
+        """The answer as JSON, of any shape (the caller checks it)."""
+        with shaped(what):
             return response.json()
-        except ValueError:
-            raise GitHubError(f"GitHub: {what}: the answer is not JSON") from None
+
+
+@contextlib.contextmanager
+def shaped(what: str) -> Iterator[None]:
+    """An answer of the wrong shape (:class:`~qualisys_infra.core.http.HttpError`) read inside the
+    block becomes a :class:`GitHubError` naming the request: ``GitHub: GET /user: the answer is a list, ...``."""
+    try:
+        yield
+    except http.HttpError as exc:
+        raise GitHubError(f"GitHub: {what}: {exc}") from None
+
+
+def _comment(item: Mapping[str, Any], number: int) -> Comment:
+    """A :class:`Comment` from an item of the comment list; a deleted user (``null``) has no login."""
+    where = f"comment {number}"
+    user = http.optional_field(item, "user", dict, where, {})
+    login = http.optional_field(user, "login", str, f"the user of {where}", "")
+    return Comment(
+        http.field(item, "id", int, where),
+        http.optional_field(item, "body", str, where, ""),
+        login,
+    )
 
 
 # -- sticky comments ---------------------------------------------------------------------------
@@ -393,7 +413,7 @@ def add_pull_request_options(parser: argparse.ArgumentParser) -> None:
         type=seconds("--timeout"),
         default=DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
-        help="per request to GitHub",
+        help="each request to GitHub must be answered in full (connection, headers, body) within this",
     )
 
 
@@ -498,7 +518,7 @@ def append_step_summary(path: Path, text: str) -> None:
         raise UsageError(f"GITHUB_STEP_SUMMARY: {path}: cannot be written: {exc.strerror or exc}") from None
 
 
-def _rate_limit(response: requests.Response) -> str | None:
+def _rate_limit(response: http.Response) -> str | None:
     """The one line for a rate-limited answer, or ``None`` when the 403/429 is something else."""
     headers = response.headers
     if headers.get("x-ratelimit-remaining") == "0":
@@ -512,7 +532,7 @@ def _rate_limit(response: requests.Response) -> str | None:
     retry = headers.get("retry-after", "")
     if retry.isdigit():
         return f"secondary rate limit; retry after {_duration(int(retry))}"
-    if response.status_code == 429:
+    if response.status == 429:
         return "too many requests (HTTP 429); retry later"
     if "rate limit" in _message(response).lower():
         return f"rate limited{_message(response)}"
@@ -525,25 +545,17 @@ def _duration(seconds: int) -> str:
     return f"{round(seconds / 60)} min"
 
 
-def _message(response: requests.Response) -> str:
+def _message(response: http.Response) -> str:
     """``: <GitHub's message>``, one line, clipped; empty when there is none."""
     try:
         payload = response.json()
-    except ValueError:
+    except http.HttpError:
         return ""
     text = payload.get("message") if isinstance(payload, dict) else None
     if not isinstance(text, str) or not text.strip():
         return ""
     line = " ".join(text.split())
     return f": {line[:200]}"
-
-
-def _reason(exc: requests.RequestException) -> str:
-    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
-    reason = getattr(inner, "reason", None)
-    text = str(reason if isinstance(reason, BaseException) else exc).strip()
-    text = text.splitlines()[0][:200] if text else type(exc).__name__
-    return re.sub(r"^<?[A-Za-z.]*HTTPS?Connection(?:Pool)?(?:\([^)]*\)|\s+object at 0x[0-9a-f]+)?>?: ", "", text)
 
 
 __all__ = [

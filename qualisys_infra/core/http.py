@@ -71,14 +71,17 @@ class Failure(enum.Enum):
 class HttpError(ToolkitError):
     """A request that failed, or an answer of the wrong shape; one line, no credentials. Exit code 2.
 
-    ``kind`` says what happened, ``detail`` is the line itself (``str(exc)``). Each client turns
-    it into its own error with its own prefix (``GitHub: GET /user: ...``).
+    ``kind`` says what happened, ``detail`` is the line itself (``str(exc)``), ``cause`` the
+    network library's reason alone for ``CONNECT``, ``TLS`` and ``BROKEN`` (``Failed to establish a
+    new connection: [Errno 111] Connection refused``). Each client turns it into its own error with
+    its own prefix (``GitHub: GET /user: ...``).
     """
 
-    def __init__(self, kind: Failure, detail: str) -> None:
+    def __init__(self, kind: Failure, detail: str, *, cause: str = "") -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
+        self.cause = cause or detail
 
     @property
     def transient(self) -> bool:
@@ -437,17 +440,19 @@ class Client:
         except requests.exceptions.SSLError as exc:
             if deadline.over():
                 raise self._timeout(started=False) from None
-            raise HttpError(Failure.TLS, f"TLS failed: {reason(exc)}") from None
+            raise HttpError(Failure.TLS, f"TLS failed: {reason(exc)}", cause=reason(exc)) from None
         except (requests.Timeout, TimeoutError):
             raise self._timeout(started=False) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
             if deadline.over():
                 raise self._timeout(started=False) from None
             if isinstance(exc, requests.ConnectionError) and _is_protocol(exc):
-                raise HttpError(Failure.BROKEN, f"the answer is not HTTP or broke off ({reason(exc)})") from None
-            raise HttpError(Failure.CONNECT, f"cannot connect ({reason(exc)})") from None
+                cause = reason(exc)
+                raise HttpError(Failure.BROKEN, f"the answer is not HTTP or broke off ({cause})", cause=cause) from None
+            raise HttpError(Failure.CONNECT, f"cannot connect ({reason(exc)})", cause=reason(exc)) from None
         except (ValueError, UnicodeError) as exc:  # an unparsable URL that requests did not wrap
-            raise HttpError(Failure.CONNECT, f"cannot connect ({_one_line(str(exc))})") from None
+            cause = _one_line(str(exc))[:300]
+            raise HttpError(Failure.CONNECT, f"cannot connect ({cause})", cause=cause) from None
         with contextlib.closing(answer):
             body = self._body(answer, deadline)
             return Response(
@@ -473,7 +478,7 @@ class Client:
         except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
             if deadline.over():
                 raise self._timeout(started=True) from None
-            raise HttpError(Failure.BROKEN, f"the answer broke off ({reason(exc)})") from None
+            raise HttpError(Failure.BROKEN, f"the answer broke off ({reason(exc)})", cause=reason(exc)) from None
         if deadline.over():  # the watchdog's shutdown can look like the end of a body without a length
             raise self._timeout(started=True)
         return bytes(body)

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from qualisys_infra.app.cli_comment import add_commands, run
 from qualisys_infra.core.errors import ToolkitError
 from tests.fake_github import BOT, PR, REPO, TOKEN, FakeGitHub, serve
 from tests.plan.conftest import FIXTURES
+from tests.trickle import TrickleServer
 
 UPDATE = FIXTURES / "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-update.json"
 DESTROY = FIXTURES / "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-destroy.json"  # blocks (G001)
@@ -332,3 +334,111 @@ def test_the_comment_judges_destroys_with_the_allowances_of_the_environments_tfv
     code, out, _ = comment(capsys, str(folder / "dev-network.json"), "--env", "dev", "--pr", str(PR))
     assert code == 1 and "1 blocking guardrail finding" in out
     assert sorted(github.labels) == ["dev: plan blocked", "dev: plan destroy"]
+
+
+# -- the GitHub client against hostile answers: one line, exit 2, never a traceback ---------------------
+
+
+def _answering(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, path: str, method: str, response: Response
+) -> FakeGitHub:
+    """The fake GitHub, except that ``method path`` gets ``response`` (registered first, so it answers)."""
+    httpserver.expect_request(path, method=method).respond_with_response(response)
+    return serve(httpserver, monkeypatch)
+
+
+def _post(capsys: pytest.CaptureFixture[str]) -> str:
+    return _error(*comment(capsys, str(UPDATE), "--env", "dev", "--pr", str(PR), "--author", BOT)[::2])
+
+
+COMMENTS = f"/repos/{REPO}/issues/{PR}/comments"
+LABELS = f"/repos/{REPO}/issues/{PR}/labels"
+
+
+def test_fails_if_github_trickles_past_the_timeout(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One byte every 50 ms satisfies any per-read timeout; --timeout bounds the whole request."""
+    serve_env = {"GITHUB_REPOSITORY": REPO, "GITHUB_TOKEN": TOKEN}
+    for name, value in serve_env.items():
+        monkeypatch.setenv(name, value)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    with TrickleServer(head=head, drip=b"[" + b" " * 99_999) as server:
+        monkeypatch.setenv("GITHUB_API_URL", server.url)
+        start = time.monotonic()
+        line = _error(
+            *comment(capsys, str(UPDATE), "--env", "dev", "--pr", str(PR), "--author", BOT, "--timeout", "1")[::2]
+        )
+        took = time.monotonic() - start
+    assert line == f"error: GitHub: GET {COMMENTS}: the answer was not complete within 1 s"
+    assert took < 3
+
+
+def test_fails_if_a_label_has_no_name(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _answering(httpserver, monkeypatch, LABELS, "GET", _json_response(200, [{"name": "ok"}, {"color": "red"}]))
+    assert _post(capsys) == f"error: GitHub: GET {LABELS}: label 2 has no `name`"
+
+
+def test_fails_if_creating_a_comment_answers_a_list(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler = _json_response(201, [{"id": 1}])
+    httpserver.expect_request(COMMENTS, method="POST").respond_with_response(handler)
+    serve(httpserver, monkeypatch)
+    assert _post(capsys) == f"error: GitHub: POST {COMMENTS}: the answer is a list, expected an object"
+
+
+def test_fails_if_a_comment_id_is_not_a_number(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listed = [{"id": "101", "body": MARK, "user": {"login": BOT}}]
+    _answering(httpserver, monkeypatch, COMMENTS, "GET", _json_response(200, listed))
+    assert _post(capsys) == f"error: GitHub: GET {COMMENTS}: `id` of comment 1 is a string, expected an integer"
+
+
+def test_fails_if_a_list_comes_as_an_object(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _answering(httpserver, monkeypatch, COMMENTS, "GET", _json_response(200, {"message": "Moved Permanently"}))
+    assert _post(capsys) == f"error: GitHub: GET {COMMENTS}: the answer is an object, expected a list"
+
+
+def test_fails_if_a_list_item_is_not_an_object(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _answering(httpserver, monkeypatch, COMMENTS, "GET", _json_response(200, [17]))
+    assert _post(capsys) == f"error: GitHub: GET {COMMENTS}: item 1 is an integer, expected an object"
+
+
+def test_fails_if_github_answers_something_that_is_not_json(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = Response("<html>Sign in to your proxy</html>", status=200, content_type="text/html")
+    _answering(httpserver, monkeypatch, COMMENTS, "GET", page)
+    assert _post(capsys) == f"error: GitHub: GET {COMMENTS}: the answer is not JSON"
+
+
+def test_fails_if_github_redirects_to_another_origin(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    away = "http://127.0.0.2:9/collect"
+    _answering(httpserver, monkeypatch, COMMENTS, "GET", Response("", status=302, headers={"Location": away}))
+    line = _post(capsys)
+    assert line.startswith(f"error: GitHub: GET {COMMENTS}: redirected to {away}, another origin than http://")
+    assert line.endswith("(not followed)")
+
+
+def test_fails_if_the_answer_is_larger_than_the_cap(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qualisys_infra.app import github as github_module
+
+    monkeypatch.setattr(github_module, "MAX_ANSWER_BYTES", 4096)
+    github.seed("alice", "x" * 5000)
+    assert _post(capsys) == f"error: GitHub: GET {COMMENTS}: the answer is larger than 4,096 bytes (not read)"
+
+
+def _json_response(status: int, body: Any) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
