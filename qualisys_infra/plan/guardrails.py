@@ -3,14 +3,14 @@
 Each rule reads ``resource_changes`` (never ``planned_values``, which omits deletions) and the
 values *after* the change. A value Terraform only knows after apply cannot be judged: such rules
 stay silent rather than guess. Findings carry an id, a severity, the address and a message; any
-blocking finding makes ``plan``/``review``/``deploy`` exit 1.
+blocking finding makes ``plan``/``review``/``deploy`` exit 1. IAM (G004, G012-G015) is judged by
+what a policy allows, in :mod:`qualisys_infra.plan.iam`, with its reviewed waivers.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from qualisys_infra.core.networks import Exposure, exposure_of_strings, parse_networks
+from qualisys_infra.plan import iam
 from qualisys_infra.plan.model import Kind, Location, Plan, ResourceChange, mask_at, without_gc
 from qualisys_infra.plan.words import ACTION_WORDS, change_notes, plural
 
@@ -56,7 +57,26 @@ PUBLIC_ACCESS_BLOCK_FLAGS = (
     "ignore_public_acls",
     "restrict_public_buckets",
 )
-POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
+POLICY_ATTRIBUTES: tuple[str, ...] = ("policy", "assume_role_policy")
+# Resource policies under other names (OpenSearch, Glacier, CloudWatch Logs), read on AWS types only.
+RESOURCE_POLICY_ATTRIBUTES: tuple[str, ...] = ("access_policy", "access_policies", "policy_document")
+# Attachments of managed policies: one ARN, or a list of them.
+ATTACHMENT_ATTRIBUTES = ("policy_arn", "managed_policy_arn")
+ATTACHMENT_LISTS = ("policy_arns", "managed_policy_arns")
+# Resource permissions that name a principal outside a policy document, with the action they grant.
+LAMBDA_PERMISSIONS = {
+    "aws_lambda_permission": "lambda:InvokeFunction",
+    "aws_lambda_layer_version_permission": "lambda:GetLayerVersion",
+}
+_IAM_KEYS = frozenset(
+    (
+        *POLICY_ATTRIBUTES,
+        *RESOURCE_POLICY_ATTRIBUTES,
+        "inline_policy",
+        *ATTACHMENT_ATTRIBUTES,
+        *ATTACHMENT_LISTS,
+    )
+)
 _SWITCHES = frozenset((*ENCRYPTION_FLAGS, *PROTECTION_FLAGS, "server_side_encryption"))
 
 
@@ -385,53 +405,72 @@ def _public_ingress(plan: Plan) -> Iterator[Finding]:
             )
 
 
-def _statements(document: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except (ValueError, RecursionError):
-            return  # not JSON: AWS refuses such a policy, there is nothing it could allow
-    if isinstance(document, dict):
-        statements = document.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
-            if isinstance(statement, dict):
-                yield statement
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _planned_keys(change: ResourceChange) -> dict[str, Any]:
     """``change.after`` when it is an object (an absent key reads as null, as through :class:`_Value`)."""
     return change.after if isinstance(change.after, dict) else {}
 
 
-def _wildcard_policy(change: ResourceChange) -> Iterator[Finding]:
+def _iam(change: ResourceChange) -> Iterator[Finding]:
+    """G004, G012-G015: IAM judged by meaning (see :mod:`qualisys_infra.plan.iam`); a waived problem
+    stays in the review as a warning that carries the waiver's reason.
+
+    A policy document data source is not judged itself: it grants nothing until a resource uses its
+    JSON, and that resource's planned value is judged (a data source read during apply has no JSON yet).
+    """
     planned = _planned_keys(change)
-    if not any(key in planned for key in (*POLICY_ATTRIBUTES, "inline_policy", "json")):
+    permission = LAMBDA_PERMISSIONS.get(change.type)
+    if _IAM_KEYS.isdisjoint(planned) and permission is None:
         return
     after = _Value.after(change)
-    documents = [after[key].scalar(str, dict) for key in POLICY_ATTRIBUTES]
-    documents += [block["policy"].scalar(str, dict) for block in after["inline_policy"].items()]
-    if change.type == "aws_iam_policy_document" or change.mode == "data":
-        documents.append(after["json"].scalar(str, dict))
-    for document in documents:
-        for statement in _statements(document):
-            if statement.get("Effect") != "Allow":
-                continue
-            actions = _as_list(statement.get("Action"))
-            resources = _as_list(statement.get("Resource"))
-            if "*" in actions and "*" in resources:
-                yield Finding("G004", Severity.CRITICAL, change.address, 'IAM statement allows "*" on "*"', True)
-            if "NotAction" in statement and "*" in resources:
-                yield Finding(
-                    "G004",
-                    Severity.HIGH,
-                    change.address,
-                    'IAM statement allows NotAction on "*" (allow-by-exclusion)',
-                    True,
-                )
+    problems: list[iam.Problem] = []
+    principals = change.type not in iam.ENDPOINT_POLICY_TYPES
+    keys = POLICY_ATTRIBUTES + (RESOURCE_POLICY_ATTRIBUTES if change.type.startswith("aws_") else ())
+    for key in keys:
+        if key in planned:
+            problems += iam.judge_document(after[key].scalar(str, dict), key, principals=principals)
+    if "inline_policy" in planned:
+        for block in after["inline_policy"].items():
+            problems += iam.judge_document(block["policy"].scalar(str, dict), "inline_policy", principals=principals)
+    aws = change.type.startswith("aws_")
+    arns = [a for key in ATTACHMENT_ATTRIBUTES if aws and key in planned and (a := after[key].scalar(str))]
+    arns += [a for key in ATTACHMENT_LISTS if aws and key in planned for a in after[key].strings()]
+    if arns:
+        cluster_scope = change.type != "aws_eks_access_policy_association" or _cluster_wide(after)
+        problems += [p for arn in arns if (p := iam.judge_managed(arn, cluster_scope=cluster_scope))]
+    if permission is not None and (principal := after["principal"].scalar(str)) is not None:
+        limits = {
+            key: _set(after[key]) for key in ("source_arn", "source_account", "principal_org_id", "organization_id")
+        }
+        found = iam.judge_lambda_permission(
+            principal,
+            source_arn=limits["source_arn"],
+            source_account=limits["source_account"],
+            org_id=limits["principal_org_id"] or limits["organization_id"],
+            action=after["action"].scalar(str) or permission,
+        )
+        problems += [found] if found else []
+    for problem in problems:
+        waiver = iam.waiver_for(change.address, problem.rule, problem.subject)
+        if waiver is not None:
+            yield Finding(
+                problem.rule, Severity.WARNING, change.address, f"{problem.message} (waived: {waiver.reason})", False
+            )
+        else:
+            severity = Severity.CRITICAL if problem.critical else Severity.HIGH
+            yield Finding(problem.rule, severity, change.address, problem.message, True)
+
+
+def _set(value: _Value) -> str | None:
+    """A string setting, or a marker when it is set from a value known only after apply (set, not known)."""
+    return "(known after apply)" if value.is_unknown else value.scalar(str)
+
+
+def _cluster_wide(after: _Value) -> bool:
+    """An EKS access policy association applies cluster-wide (or its scope is not known yet)."""
+    scopes = after["access_scope"].items()
+    if after["access_scope"].is_unknown or not scopes:
+        return True
+    return any(s["type"].is_unknown or s["type"].scalar(str) == "cluster" for s in scopes)
 
 
 def _is_false(value: Any) -> bool:
@@ -570,7 +609,7 @@ def _check(plan: Plan, *, allow_destroy: Iterable[str], protected_types: frozens
         if change.address in ingress:
             findings.append(ingress.pop(change.address))
         if _writes(change):
-            for rule in (_wildcard_policy, _switched_off, _made_public):
+            for rule in (_iam, _switched_off, _made_public):
                 findings.extend(rule(change))
         findings.extend(_protected(change, allowed, protected_types))
     findings.extend(_drift(plan, protected_types))

@@ -25,6 +25,13 @@ EXPECTED_BLOCKING: dict[str, set[tuple[str, str]]] = {
         ("G005", "aws_neptune_cluster.default"),
         ("G007", "aws_s3_bucket.data"),
         ("G003", "aws_security_group.web-node"),
+        ("G014", "aws_elasticsearch_domain_policy.monitoring-framework-policy"),  # Principal {"AWS": "*"}, no condition
+        ("G012", "aws_iam_user_policy.userpolicy"),  # lambda:* on "*": lambda:UpdateFunctionCode on every function
+    },
+    "bridgecrewio_checkov__tests__terraform__runner__resources__plan_with_iam_policies__tfplan.json": {
+        ("G012", "aws_iam_group_policy.fail_2"),  # iam:* on "*"
+        ("G012", "aws_iam_role_policy.fail_1"),  # iam:* on "*"
+        ("G012", "aws_iam_user_policy.fail_3"),  # iam:* on "*"
     },
     "bridgecrewio_checkov__tests__terraform__runner__resources__plan_with_deleted_resources__tfplan.json": {
         ("G001", "aws_secretsmanager_secret.default"),
@@ -45,6 +52,10 @@ EXPECTED_BLOCKING: dict[str, set[tuple[str, str]]] = {
         ("G005", "module.db.module.db_2.module.db_instance.aws_db_instance.this[0]"),
     },
     "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-destroy.json": {("G001", "aws_s3_bucket.terra_ci")},
+    # events.amazonaws.com may invoke the function with source_arn "": EventBridge rules of any account.
+    "terraform-compliance_cli__tests__functional__test_issue_522__plan.out.json": {
+        ("G014", "aws_lambda_permission.allow_metric_event_bridge_to_call_monitor_metric_lambda")
+    },
 }
 
 

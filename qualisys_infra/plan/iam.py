@@ -1,0 +1,626 @@
+"""IAM judged by meaning: what a policy in a plan lets someone do, not how it is spelled.
+
+A pattern is judged by what it matches. ``"*"``, ``"arn:*"`` and ``"arn:aws:*:*:*:*"`` all match
+every resource; ``"iam:*"`` and ``"iam:*Role*"`` match ``iam:PutRolePolicy``; ``NotAction`` and
+``NotResource`` under ``Allow`` grant everything they do not name. Matching follows IAM's own
+rules: ``*`` is any run of characters (``:`` and ``/`` included), ``?`` one character, actions
+compare without regard to case, ARNs with it. Whether a pattern covers *every* resource (or every
+role, user, group, policy of an account) is asked of probe ARNs built with the pattern's own
+literal partition, region and account, so ``arn:aws:iam::123456789012:role/*`` covers every role
+of that account and ``arn:aws:iam::123456789012:role/app-*`` does not.
+
+What is judged (each a finding that names the statement and the reason):
+
+- G004, every action: ``Allow`` of every action on every resource; ``NotAction`` under ``Allow``
+  on every resource; ``NotResource`` under ``Allow``.
+- G012, privilege escalation: ``Allow`` of an action from :data:`ESCALATIONS` on every object of
+  its type, e.g. ``iam:PutRolePolicy`` on every role.
+- G013, AWS-managed administration: an attachment of a policy in :data:`ADMIN_POLICIES`.
+- G014, public principal: ``Principal "*"`` / ``{"AWS": "*"}`` (or ``NotPrincipal``) under
+  ``Allow`` in a trust or resource policy without a condition from :data:`RESTRICTING_KEYS`
+  that limits it; an ``aws_lambda_permission`` for ``*`` (or for a service of any account)
+  without ``source_arn``/``source_account``/``principal_org_id``.
+- G015, GitHub OIDC: a trust of ``token.actions.githubusercontent.com`` whose ``sub`` is missing
+  or matches more than one repository, or whose ``aud`` is missing or not ``sts.amazonaws.com``.
+
+Identity rules (G004, G012) read statements without a ``Principal``; principal rules (G014,
+G015) read statements with one, so a key policy's ``kms:*`` on ``"*"`` (which means *this key*)
+is not mistaken for administration. Conditions do not soften G004/G012 (``aws:MultiFactorAuthPresent``
+on ``*`` is still administration); they are what G014 looks for.
+
+Why not a field-made analyser: evaluated 2026-12-06 on this machine, offline (network namespace
+removed), each on the nine shapes of issue 21:
+- ``parliament`` 1.6.4 (PyPI): ``"Action":"*"`` on ``"arn:*"`` is reported as ``INVALID_ARN``
+  only, ``NotResource``, ``arn:aws:*:*:*:*`` and ``Principal "*"`` in a bucket policy pass with no
+  finding, a trust policy is read as a malformed identity policy; it has no OIDC rule.
+- ``cloudsplaining`` 0.9.1 with ``policy_sentry`` 0.15.2's action database (PyPI): privilege
+  escalation is found for ``iam:*`` and ``iam:*Role*`` on the literal ``"*"``, but ``arn:*``,
+  ``arn:aws:*:*:*:*`` and ``NotResource`` read as restricted (no finding), and it judges identity
+  policies only (no trust, resource or OIDC rules); its first call takes 0.5 s loading the
+  database, and it brings boto3 and requests along.
+- ``policy_sentry`` is a policy writer and action database, not an analyser.
+None covers the shapes, so the rules are written here; cloudsplaining's escalation table is the
+source of :data:`ESCALATIONS`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from qualisys_infra.core.networks import exposure_of_strings
+
+# --- tables -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPolicy:
+    """An AWS-managed policy that grants administration or IAM write, and what it grants."""
+
+    grants: str
+    source: str
+    cluster_scope_only: bool = False  # EKS access policies: only when associated cluster-wide
+
+
+_REFERENCE = "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/"
+_EKS_ACCESS = "https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html"
+# Read 2026-12-06 (AWS Managed Policy Reference, each policy's page; EKS User Guide for the access
+# policies). A policy AWS adds later is not here: its documents are not in the plan to judge.
+ADMIN_POLICIES: dict[str, AdminPolicy] = {
+    "AdministratorAccess": AdminPolicy(
+        'every action on every resource ("*" on "*")', _REFERENCE + "AdministratorAccess.html"
+    ),
+    "AdministratorAccess-Amplify": AdminPolicy(
+        "account administration (IAM roles and policies, CloudFormation, and more; v12)",
+        _REFERENCE + "AdministratorAccess-Amplify.html",
+    ),
+    "PowerUserAccess": AdminPolicy(
+        'every action except IAM, Organizations and Account on every resource (NotAction on "*"; v12)',
+        _REFERENCE + "PowerUserAccess.html",
+    ),
+    "IAMFullAccess": AdminPolicy(
+        'iam:* on "*": any principal may be given any permission (v2)', _REFERENCE + "IAMFullAccess.html"
+    ),
+    "AWSOrganizationsFullAccess": AdminPolicy(
+        'organizations:* on "*": accounts, service control policies, the organization itself',
+        _REFERENCE + "AWSOrganizationsFullAccess.html",
+    ),
+    # EKS access policies (arn:aws:eks::aws:cluster-access-policy/...): Kubernetes permissions.
+    "AmazonEKSClusterAdminPolicy": AdminPolicy("Kubernetes cluster-admin: every verb on every object", _EKS_ACCESS),
+    "AmazonEKSAdminPolicy": AdminPolicy(
+        "Kubernetes admin, RBAC included: may grant itself more", _EKS_ACCESS, cluster_scope_only=True
+    ),
+}
+
+# Single actions that let a principal raise its own permissions when allowed on every object of a
+# type. From cloudsplaining 0.9.1 ``shared/constants.py`` PRIVILEGE_ESCALATION_METHODS (Rhino
+# Security Labs' methods, pathfinding.cloud paths; read 2026-12-06), one-action methods; the
+# multi-action iam:PassRole methods are represented by iam:PassRole itself on every role, and the
+# permissions-boundary actions are added (removing or replacing a boundary lifts the ceiling it
+# sets: IAM User Guide, "Permissions boundaries for IAM entities").
+ESCALATIONS: dict[str, str] = {
+    "iam:CreateAccessKey": "user",
+    "iam:CreateLoginProfile": "user",
+    "iam:UpdateLoginProfile": "user",
+    "iam:AttachUserPolicy": "user",
+    "iam:PutUserPolicy": "user",
+    "iam:PutUserPermissionsBoundary": "user",
+    "iam:DeleteUserPermissionsBoundary": "user",
+    "iam:AddUserToGroup": "group",
+    "iam:AttachGroupPolicy": "group",
+    "iam:PutGroupPolicy": "group",
+    "iam:CreatePolicyVersion": "policy",
+    "iam:SetDefaultPolicyVersion": "policy",
+    "iam:AttachRolePolicy": "role",
+    "iam:PutRolePolicy": "role",
+    "iam:UpdateAssumeRolePolicy": "role",
+    "iam:PutRolePermissionsBoundary": "role",
+    "iam:DeleteRolePermissionsBoundary": "role",
+    "iam:PassRole": "role",
+    "sts:AssumeRole": "role",
+    "lambda:UpdateFunctionCode": "function",
+    "glue:UpdateDevEndpoint": "dev endpoint",
+}
+
+# Condition keys that, matched positively against specific values, limit a public principal to
+# known accounts, organizations, sources, networks or identities (IAM User Guide, "AWS global
+# condition context keys"; KMS and S3 service keys).
+RESTRICTING_KEYS = frozenset(
+    {
+        "aws:sourcearn",
+        "aws:sourceaccount",
+        "aws:sourceowner",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalaccount",
+        "aws:principalarn",
+        "aws:principalservicename",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:sourceip",
+        "aws:userid",
+        "aws:username",
+        "kms:calleraccount",
+        "s3:dataaccesspointaccount",
+        "s3:dataaccesspointarn",
+    }
+)
+_POSITIVE = frozenset({"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"})
+_LIKE = frozenset({"stringlike", "arnlike"})
+
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+GITHUB_AUDIENCE = "sts.amazonaws.com"
+# One repository: "repo:OWNER/NAME:" written out before any wildcard.
+_ONE_REPOSITORY = re.compile(r"repo:[^/:*?]+/[^/:*?]+:")
+
+# Resource types whose ``policy`` is an endpoint policy: Principal "*" there is the norm, since it
+# only narrows what passes through the endpoint and grants nothing.
+ENDPOINT_POLICY_TYPES = frozenset({"aws_vpc_endpoint", "aws_vpc_endpoint_policy"})
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """A reviewed exception: the finding ``rule`` about ``subject`` is allowed at addresses matching
+    ``address`` (the whole address), for ``reason``. The finding stays in the review as a warning."""
+
+    address: str  # a regular expression over the whole address
+    rule: str
+    subject: str
+    reason: str
+
+    def covers(self, address: str, rule: str, subject: str) -> bool:
+        return rule == self.rule and subject == self.subject and re.fullmatch(self.address, address) is not None
+
+
+_PROJECT = r"[a-z][a-z0-9-]*"
+# Our own stacks' IAM that the rules above would block, each with why it is right. A waiver names the
+# exact policy (or rule subject) it allows; anything else at the same address still blocks.
+# tests/plan/test_own_stacks.py fails when one of these no longer matches a synthesized resource.
+WAIVERS: tuple[Waiver, ...] = (
+    Waiver(
+        rf"aws_iam_role_policy_attachment\.github_apply-{_PROJECT}_managed-PowerUserAccess",
+        "G013",
+        "PowerUserAccess",
+        "the environment's apply role runs terraform apply of its stacks; its permissions boundary "
+        "(delivery_<env>-boundary) caps it at the services those stacks use and denies widening its "
+        "rights, and only the GitHub environment of the same name may assume it",
+    ),
+    Waiver(
+        rf"aws_iam_role_policy_attachment\.iam_role-{_PROJECT}-administrators_managed-AdministratorAccess",
+        "G013",
+        "AdministratorAccess",
+        "the break-glass administrators role: assumable only by members of the administrators group, "
+        "with MFA used within the hour",
+    ),
+    Waiver(
+        rf"aws_iam_policy\.delivery_{_PROJECT}-boundary",
+        "G012",
+        "privilege escalation",
+        "a permissions boundary grants nothing: it is the ceiling of the apply role and of every role "
+        "it creates, and its Deny statements refuse roles without the same boundary",
+    ),
+    Waiver(
+        rf"aws_eks_access_policy_association\.eks_access-{_PROJECT}-platform-admin-policy",
+        "G013",
+        "AmazonEKSClusterAdminPolicy",
+        "the break-glass administrators role (MFA only) is the cluster's administrator",
+    ),
+    Waiver(
+        rf"aws_eks_access_policy_association\.eks_access-{_PROJECT}-github-apply-{_PROJECT}-policy",
+        "G013",
+        "AmazonEKSClusterAdminPolicy",
+        "the environment's apply role manages the in-cluster stacks (namespaces, RBAC, CRDs, Helm "
+        "releases), which takes cluster-admin; only that environment's GitHub environment may assume it",
+    ),
+)
+
+
+def waiver_for(address: str, rule: str, subject: str) -> Waiver | None:
+    return next((w for w in WAIVERS if w.covers(address, rule, subject)), None)
+
+
+# --- matching -----------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8192)
+def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def _matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    return _glob(pattern, ignore_case).fullmatch(value) is not None
+
+
+def _wild(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+# Actions of unrelated services and shapes: a pattern matching all of them matches every action.
+_EVERY_ACTION = ("a:b", "iam:CreateRole", "s3:GetObject", "ec2:RunInstances", "kms:Decrypt", "zz-probe:X9")
+_PROBE_NAME = "probe-any-name-7f3a"
+_PROBE_ACCOUNT = "111122223333"
+_PROBE_REGION = "us-east-1"
+_TYPE_ARNS = {
+    "role": "arn:{p}:iam::{a}:role/" + _PROBE_NAME,
+    "user": "arn:{p}:iam::{a}:user/" + _PROBE_NAME,
+    "group": "arn:{p}:iam::{a}:group/" + _PROBE_NAME,
+    "policy": "arn:{p}:iam::{a}:policy/" + _PROBE_NAME,
+    "function": "arn:{p}:lambda:{r}:{a}:function:" + _PROBE_NAME,
+    "dev endpoint": "arn:{p}:glue:{r}:{a}:devEndpoint/" + _PROBE_NAME,
+}
+# Resources of unrelated services: a pattern covering all of them covers every resource of the account.
+_EVERY_RESOURCE = (
+    _TYPE_ARNS["role"],
+    "arn:{p}:ec2:{r}:{a}:instance/i-" + _PROBE_NAME,
+    "arn:{p}:kms:{r}:{a}:key/" + _PROBE_NAME,
+    "arn:{p}:secretsmanager:{r}:{a}:secret:" + _PROBE_NAME,
+    _TYPE_ARNS["function"],
+)
+
+
+def _probe(template: str, pattern: str) -> str:
+    """``template`` filled with the pattern's own literal partition, region and account, else probes."""
+    parts = pattern.split(":", 5)
+
+    def part(index: int, default: str) -> str:
+        value = parts[index] if len(parts) > index else ""
+        return value if len(parts) > index and not _wild(value) else default
+
+    partition = part(1, "aws") or "aws"
+    region = part(3, _PROBE_REGION) if "{r}" in template else ""
+    return template.format(p=partition, r=region, a=part(4, _PROBE_ACCOUNT))
+
+
+def _covers(pattern: str, templates: Iterable[str]) -> bool:
+    return all(_matches(pattern, _probe(t, pattern)) for t in templates)
+
+
+# Judging a pattern once: statements of a large plan repeat the same few patterns.
+_PROBED_ACTIONS = frozenset((*_EVERY_ACTION, *ESCALATIONS))
+_EVERY = "every resource"
+_KINDS = frozenset((_EVERY, *_TYPE_ARNS))
+
+
+@lru_cache(maxsize=8192)
+def _action_hits(pattern: str) -> frozenset[str]:
+    """The probed actions (:data:`_EVERY_ACTION` and :data:`ESCALATIONS`) that ``pattern`` matches."""
+    return frozenset(a for a in _PROBED_ACTIONS if _matches(pattern, a, ignore_case=True))
+
+
+@lru_cache(maxsize=8192)
+def _resource_hits(pattern: str) -> frozenset[str]:
+    """The kinds (every resource, every role, ...) a ``Resource`` pattern covers in full."""
+    every = {_EVERY} if _covers(pattern, _EVERY_RESOURCE) else set()
+    return frozenset(every | {kind for kind, template in _TYPE_ARNS.items() if _covers(pattern, (template,))})
+
+
+@lru_cache(maxsize=8192)
+def _resource_misses(pattern: str) -> frozenset[str]:
+    """The kinds a ``NotResource`` pattern takes something out of (so the statement no longer covers all)."""
+
+    def touches(templates: Iterable[str]) -> bool:
+        return any(_matches(pattern, _probe(t, "")) for t in templates)
+
+    every = {_EVERY} if touches(_EVERY_RESOURCE) else set()
+    return frozenset(every | {kind for kind, template in _TYPE_ARNS.items() if touches((template,))})
+
+
+# --- reading policies ---------------------------------------------------------------------------------
+
+
+def _strings(value: Any) -> list[str]:
+    """A policy element that may be one string or a list of them (other entries are not IAM)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def document_of(value: Any) -> dict[str, Any] | None:
+    """A policy document from a planned value: a JSON string or an object; ``None`` when neither."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return None  # not JSON: AWS refuses such a policy, so it allows nothing
+    return value if isinstance(value, dict) else None
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    found = document.get("Statement", [])
+    return [s for s in (found if isinstance(found, list) else [found]) if isinstance(s, dict)]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What one policy (or attachment, or permission) allows that it must not, in words."""
+
+    rule: str
+    subject: str  # what a waiver names: a policy name, "privilege escalation", "public principal", ...
+    message: str
+    critical: bool = True
+
+
+def _shown(values: Sequence[str], limit: int = 3) -> str:
+    quoted = ", ".join(json.dumps(v, ensure_ascii=False) for v in values[:limit])
+    return quoted + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def _listed(names: Sequence[str], limit: int = 3) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _statement_name(statement: dict[str, Any]) -> str:
+    sid = statement.get("Sid")
+    return f"statement {json.dumps(sid, ensure_ascii=False)}" if isinstance(sid, str) and sid else "a statement"
+
+
+def _allows(statement: dict[str, Any]) -> bool:
+    effect = statement.get("Effect")
+    return isinstance(effect, str) and effect.strip().lower() == "allow"
+
+
+def judge_document(value: Any, where: str, *, principals: bool = True) -> list[Problem]:
+    """Every problem of one policy document; ``where`` names it (``policy``, ``assume_role_policy``)."""
+    if isinstance(value, str):
+        return list(_judge_text(value, where, principals))  # documents repeat across a plan's instances
+    return _judge(document_of(value), where, principals)
+
+
+@lru_cache(maxsize=256)
+def _judge_text(value: str, where: str, principals: bool) -> tuple[Problem, ...]:
+    return tuple(_judge(document_of(value), where, principals))
+
+
+def _judge(document: dict[str, Any] | None, where: str, principals: bool) -> list[Problem]:
+    if document is None:
+        return []
+    problems: list[Problem] = []
+    for statement in statements(document):
+        if not _allows(statement):
+            continue
+        if "Principal" in statement or "NotPrincipal" in statement:
+            if principals:
+                problems.extend(_principal_problems(statement, where))
+        else:
+            problems.extend(_identity_problems(statement, where))
+    unique: dict[tuple[str, str], Problem] = {}
+    for problem in problems:
+        unique.setdefault((problem.rule, problem.message), problem)
+    return list(unique.values())
+
+
+def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Problem]:
+    name = _statement_name(statement)
+    actions, not_actions = _strings(statement.get("Action")), _strings(statement.get("NotAction"))
+    resources, not_resources = _strings(statement.get("Resource")), _strings(statement.get("NotResource"))
+    if not actions and not not_actions:
+        return
+
+    if "NotAction" in statement:
+        allowed = _PROBED_ACTIONS.difference(*(_action_hits(p) for p in not_actions))
+    else:
+        allowed = frozenset().union(*(_action_hits(p) for p in actions))
+    if "NotResource" in statement:
+        covered = _KINDS.difference(*(_resource_misses(p) for p in not_resources))
+    else:
+        covered = frozenset().union(*(_resource_hits(p) for p in resources))
+    granted = f"Action {_shown(actions)}" if "NotAction" not in statement else f"NotAction {_shown(not_actions)}"
+    every_resource = _EVERY in covered
+    if "NotResource" in statement:
+        on = f"NotResource {_shown(not_resources)}"
+    else:
+        on = f"Resource {_shown([p for p in resources if _EVERY in _resource_hits(p)])}"
+    every_action = allowed.issuperset(_EVERY_ACTION)
+    if every_action and every_resource:
+        yield Problem(
+            "G004", "every action", f"{where}: {name} allows every action on every resource ({granted} on {on})"
+        )
+        return
+    if "NotAction" in statement and every_resource:
+        yield Problem(
+            "G004",
+            "allow by exclusion",
+            f"{where}: {name} allows every action except {_shown(not_actions)} on every resource "
+            f"(NotAction under Allow, on {on}): it also grants every action AWS adds later",
+            critical=False,
+        )
+        return
+    if "NotResource" in statement:
+        yield Problem(
+            "G004",
+            "allow by exclusion",
+            f"{where}: {name} allows {granted} on every resource except {_shown(not_resources)} "
+            "(NotResource under Allow): it also covers every resource created later, in any account",
+            critical=False,
+        )
+        return
+    escalations: dict[str, list[str]] = {}
+    for action, kind in ESCALATIONS.items():
+        if action in allowed and kind in covered:
+            escalations.setdefault(kind, []).append(action)
+    if escalations:
+        what = "; ".join(f"{_listed(found)} on every {kind}" for kind, found in escalations.items())
+        wide = [p for p in resources if _resource_hits(p).intersection(escalations)]
+        yield Problem(
+            "G012",
+            "privilege escalation",
+            f"{where}: {name} allows privilege escalation: {what} ({granted} on Resource {_shown(wide)})",
+            critical=False,
+        )
+
+
+def _restricting(statement: dict[str, Any]) -> bool:
+    """A condition limits the statement to specific accounts, organizations, sources or networks."""
+    conditions = statement.get("Condition")
+    if not isinstance(conditions, dict):
+        return False
+    for operator, by_key in conditions.items():
+        if not isinstance(operator, str) or not isinstance(by_key, dict):
+            continue
+        base = operator.lower().removeprefix("foranyvalue:")
+        if base not in _POSITIVE:
+            continue  # negated, IfExists (true when the key is absent) or ForAllValues (true when empty)
+        for key, raw in by_key.items():
+            if not isinstance(key, str) or key.lower() not in RESTRICTING_KEYS:
+                continue
+            values = [str(v) for v in (raw if isinstance(raw, list) else [raw]) if isinstance(v, str | int)]
+            if values and all(_specific(base, key.lower(), v) for v in values):
+                return True
+    return False
+
+
+def _specific(operator: str, key: str, value: str) -> bool:
+    if operator == "ipaddress":
+        networks = exposure_of_strings([value])
+        return bool(networks.networks) and not networks.internet_wide
+    if key == "aws:sourceip":
+        return False  # IAM compares addresses with IpAddress only
+    if operator not in _LIKE or not _wild(value):
+        return bool(value.strip())
+    # A wildcard is specific only inside one account's ARNs ("arn:aws:sns:*:123456789012:*").
+    parts = value.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and bool(parts[4]) and not _wild(parts[4])
+
+
+def _public(principal: Any) -> list[str]:
+    """How a Principal element names everyone: ``"*"``, ``{"AWS": "*"}``, ..."""
+    if principal == "*":
+        return ['Principal "*"']
+    if isinstance(principal, dict):
+        return [
+            f'Principal {{"{kind}": "*"}}'
+            for kind, ids in principal.items()
+            if isinstance(kind, str) and "*" in _strings(ids)
+        ]
+    return []
+
+
+def _principal_problems(statement: dict[str, Any], where: str) -> Iterator[Problem]:
+    name = _statement_name(statement)
+    actions = _strings(statement.get("Action")) or [f"NotAction {_shown(_strings(statement.get('NotAction')))}"]
+    github = _github_problems(statement, where, name)
+    if github:
+        yield from github
+        return
+    if "NotPrincipal" in statement:
+        yield Problem(
+            "G014",
+            "public principal",
+            f"{where}: {name} allows every principal except {_shown(_strings(statement.get('NotPrincipal')))} "
+            f"(NotPrincipal under Allow) to {', '.join(actions[:3])}",
+        )
+        return
+    public = _public(statement.get("Principal"))
+    if public and not _restricting(statement):
+        yield Problem(
+            "G014",
+            "public principal",
+            f"{where}: {name} allows anyone ({public[0]}) to {', '.join(actions[:3])}"
+            f"{' and more' if len(actions) > 3 else ''} with no condition limiting it to an account, organization, "
+            "source or network (aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:SourceVpce, ...)",
+        )
+
+
+def _github_problems(statement: dict[str, Any], where: str, name: str) -> list[Problem]:
+    """G015 for a statement trusting GitHub's OIDC issuer; empty for any other statement."""
+    principal = statement.get("Principal")
+    federated = _strings(principal.get("Federated")) if isinstance(principal, dict) else []
+    found = statement.get("Condition")
+    conditions: dict[str, Any] = found if isinstance(found, dict) else {}
+    claims: dict[str, list[tuple[str, str]]] = {"sub": [], "aud": []}  # claim -> (operator, value)
+    mentions_issuer = any(GITHUB_ISSUER in f for f in federated)
+    for operator, by_key in conditions.items():
+        if not isinstance(operator, str) or not isinstance(by_key, dict):
+            continue
+        for key, raw in by_key.items():
+            if not isinstance(key, str) or not key.lower().startswith(GITHUB_ISSUER + ":"):
+                continue
+            mentions_issuer = True
+            claim = key.lower().removeprefix(GITHUB_ISSUER + ":")
+            base = operator.lower().removeprefix("foranyvalue:").removesuffix("ifexists")
+            if claim in claims and base in _POSITIVE:
+                claims[claim] += [(base, v) for v in _strings(raw)]
+    if not mentions_issuer:
+        return []
+    trust = f"{where}: {name} trusts GitHub Actions OIDC"
+    problems: list[Problem] = []
+    if not claims["sub"]:
+        problems.append(
+            Problem(
+                "G015",
+                "github oidc",
+                f"{trust} with no {GITHUB_ISSUER}:sub condition: every repository on GitHub may assume it",
+            )
+        )
+    wide = [v for op, v in claims["sub"] if op in _LIKE and _wild(v) and not _ONE_REPOSITORY.match(v)]
+    if wide:
+        problems.append(
+            Problem(
+                "G015",
+                "github oidc",
+                f"{trust} for more than one repository: sub {_shown(wide)} "
+                "(a wildcard before repo:OWNER/NAME: is complete)",
+            )
+        )
+    audiences = [v for op, v in claims["aud"] if v != GITHUB_AUDIENCE or (op in _LIKE and _wild(v))]
+    if not claims["aud"]:
+        problems.append(
+            Problem("G015", "github oidc", f"{trust} with no {GITHUB_ISSUER}:aud condition (must be {GITHUB_AUDIENCE})")
+        )
+    elif audiences:
+        problems.append(
+            Problem(
+                "G015", "github oidc", f"{trust} for audience {_shown(audiences)} (only {GITHUB_AUDIENCE} is AWS's)"
+            )
+        )
+    return problems
+
+
+# --- attachments and permissions ----------------------------------------------------------------------
+
+_MANAGED_ARN = re.compile(
+    r"arn:[^:]*:(?P<service>iam|eks)::aws:(?:policy|cluster-access-policy)/(?:.*/)?(?P<name>[^/]+)"
+)
+
+
+def judge_managed(arn: str, *, cluster_scope: bool = True) -> Problem | None:
+    """G013 for an AWS-managed policy (or EKS access policy) ARN from :data:`ADMIN_POLICIES`."""
+    found = _MANAGED_ARN.fullmatch(arn.strip())
+    if not found:
+        return None
+    policy = ADMIN_POLICIES.get(found["name"])
+    if policy is None or (policy.cluster_scope_only and not cluster_scope):
+        return None
+    return Problem("G013", found["name"], f"attaches the AWS-managed {found['name']}: {policy.grants}")
+
+
+def judge_lambda_permission(
+    principal: str, *, source_arn: str | None, source_account: str | None, org_id: str | None, action: str
+) -> Problem | None:
+    """G014 for an ``aws_lambda_permission`` (or layer permission) open to anyone, or to a service
+    of any account (the confused-deputy case AWS documents for ``source_arn``/``source_account``)."""
+    if source_arn or source_account or org_id:
+        return None
+    what = action or "lambda:InvokeFunction"
+    if principal.strip() == "*":
+        return Problem(
+            "G014",
+            "public principal",
+            f'principal "*" may {what}: no source_arn, source_account or principal_org_id limits it',
+        )
+    if principal.strip().endswith(".amazonaws.com"):
+        return Problem(
+            "G014",
+            "public principal",
+            f"{principal.strip()} of any account may {what}: no source_arn or source_account limits it",
+        )
+    return None
