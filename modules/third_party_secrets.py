@@ -11,11 +11,25 @@ from modules.waivers import waive
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.aws import secretsmanager_secret, secretsmanager_secret_policy
 
+# Story 0.22's credentials: the LLM providers (epic 2), Google sign-in and e-mail (epic 1), the
+# GitHub App (epic 3), JIRA and Slack (epic 5). Always created; account.tfvars may add more.
+STORY_0_22_SECRETS = (
+    "openai-api-key",
+    "anthropic-api-key",
+    "google-oauth-client",
+    "sendgrid-api-key",
+    "github-app-private-key",
+    "jira-api-token",
+    "slack-bot-token",
+)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ThirdPartySecretsProps:
-    """The entries are created empty: an operator puts each value (``aws secretsmanager
-    put-secret-value``), so no value is ever in code, in Terraform JSON or in state. Reading is
+    """One entry per name of :data:`STORY_0_22_SECRETS` and of ``secrets``, each created empty: an
+    operator puts its value (``aws secretsmanager put-secret-value``; JIRA: the site, account e-mail
+    and API token; Slack: the bot token and signing secret, each as one JSON object), so no value is
+    ever in code, in Terraform JSON or in state. Reading is
     denied to every principal except ``reader_role_arns`` (and the account's administrators
     cannot read either); access is audited by CloudTrail (story 0.7 AC5)."""
 
@@ -39,7 +53,7 @@ class ThirdPartySecrets(Construct):
             ),
         )
         self.secrets: dict[str, secretsmanager_secret.SecretsmanagerSecret] = {}
-        for secret_name in props.secrets:
+        for secret_name in dict.fromkeys((*STORY_0_22_SECRETS, *props.secrets)):
             secret = secretsmanager_secret.SecretsmanagerSecret(
                 self,
                 secret_name,
@@ -52,7 +66,7 @@ class ThirdPartySecrets(Construct):
                 secret,
                 "CKV2_AWS_57",
                 "a third-party API key is rotated at its provider by an operator; no rotation function "
-                "can issue a new OpenAI, Anthropic or SendGrid key",
+                "can issue a new OpenAI, Anthropic, SendGrid, JIRA or Slack credential",
             )
             document = policy_document(
                 self,

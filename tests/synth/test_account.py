@@ -209,7 +209,16 @@ def test_ecr_repositories_are_immutable_scanned_encrypted_and_keep_ten(synthesiz
 def test_third_party_secrets_exist_without_values_and_only_named_roles_read(synthesized: Synthesized) -> None:
     secrets = synthesized.resources(STACK, "aws_secretsmanager_secret")
     assert sorted(s["name"].rsplit("/", 1)[1] for s in secrets.values()) == sorted(
-        ["openai-api-key", "anthropic-api-key", "google-oauth-client", "sendgrid-api-key", "github-app-private-key"]
+        [
+            "openai-api-key",
+            "anthropic-api-key",
+            "google-oauth-client",
+            "sendgrid-api-key",
+            "github-app-private-key",
+            # story 0.22 (epic 5), whatever account.tfvars lists
+            "jira-api-token",
+            "slack-bot-token",
+        ]
     )
     for secret in secrets.values():
         assert ref(secret["kms_key_id"])[0] == "aws_kms_key"
