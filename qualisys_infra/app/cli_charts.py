@@ -9,33 +9,40 @@ Kubernetes minor, and its newest release is the newest one of that minor's line 
 ``--mirror URL`` reads every index from a mirror instead, at ``URL/<host>/<path>/index.yaml``
 (``https://aws.github.io/eks-charts`` -> ``URL/aws.github.io/eks-charts/index.yaml``).
 
+Each index is fetched through the toolkit's one HTTP client: the whole fetch (connection,
+headers, body) must end within ``--timeout``; a redirect is followed only on the same origin and
+never from HTTPS to plain HTTP; an index over 256 MiB is not read. The YAML is read without
+aliases or merge keys (an index needs none, and they are how a few hundred bytes expand into
+gigabytes).
+
 Exit codes: 0 every pin read (behind or not); 1 a pin is behind and ``--fail-on-outdated`` was given;
-2 a repository could not be read (network, timeout, HTTP status, not a Helm repository index).
+2 a repository could not be read (network, timeout, redirect, size, HTTP status, not a Helm
+repository index).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 import yaml
 
 from modules.platform.charts import Chart, every_pin
 from qualisys_infra.app.argtypes import seconds
+from qualisys_infra.core import http
 from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.core.safe_yaml import UnsafeYamlError, load_untrusted
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
 # Helm's SemVer 2: MAJOR.MINOR.PATCH, an optional pre-release after "-", build metadata after "+".
 _SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
-# libyaml's loader when PyYAML has it: the same safe loader, many times faster on the large indexes
-# (prometheus-community's is tens of megabytes).
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# prometheus-community's index is tens of megabytes; an index larger than this is not read.
+MAX_INDEX_BYTES = 256 * 1024 * 1024
 
 
 class ChartIndexError(ToolkitError):
@@ -71,7 +78,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         type=seconds("--timeout"),
         default=DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
-        help=f"give up on a repository after this long (default {DEFAULT_TIMEOUT_SECONDS:g})",
+        help="give up on a repository whose whole index (connection, headers and body) has not arrived "
+        f"after this long (default {DEFAULT_TIMEOUT_SECONDS:g})",
     )
     parser.add_argument(
         "--mirror", metavar="URL", default=None, help="read every index from URL/<host>/<path>/index.yaml"
@@ -99,11 +107,36 @@ def index_url_via(mirror: str | None) -> Callable[[str], str]:
 
 
 def compare(pins: Mapping[str, Chart], *, index_url: Callable[[str], str], timeout_seconds: float) -> list[Row]:
-    """One row per pin, in the order of ``pins``; every repository's index is fetched once, in parallel."""
+    """One row per pin, in the order of ``pins``; every repository's index is fetched once, in parallel.
+
+    The fetches run in daemon threads: an interrupted command (Ctrl-C, SIGTERM) ends without
+    waiting for a slow repository, and each fetch ends at its own deadline anyway.
+    """
     urls = {chart.repository: index_url(chart.repository) for chart in pins.values()}
-    with requests.Session() as session, ThreadPoolExecutor(max_workers=max(1, len(urls))) as pool:
-        futures = {repo: pool.submit(fetch_index, session, url, timeout_seconds) for repo, url in urls.items()}
-        indexes = {repo: future.result() for repo, future in futures.items()}
+    results: dict[str, Mapping[str, Any] | ToolkitError] = {}
+
+    def fetch(repository: str, url: str) -> None:
+        try:
+            results[repository] = fetch_index(url, timeout_seconds)
+        except ToolkitError as exc:
+            results[repository] = exc
+
+    threads = [
+        threading.Thread(target=fetch, args=(repo, url), name=f"charts {url}", daemon=True)
+        for repo, url in urls.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    indexes: dict[str, Mapping[str, Any]] = {}
+    for repository in urls:
+        found = results.get(repository)
+        if isinstance(found, ToolkitError):
+            raise found
+        if found is None:  # the thread died of something that is not a ToolkitError: a bug, said plainly
+            raise ChartIndexError(f"{http.shown_url(urls[repository])}: the fetch ended without an answer")
+        indexes[repository] = found
     return [
         Row(
             name=name,
@@ -115,41 +148,53 @@ def compare(pins: Mapping[str, Chart], *, index_url: Callable[[str], str], timeo
     ]
 
 
-def fetch_index(session: requests.Session, url: str, timeout_seconds: float) -> Mapping[str, Any]:
-    """The parsed ``index.yaml`` at ``url``; a :class:`ChartIndexError` of one line on any failure."""
+def fetch_index(url: str, timeout_seconds: float) -> Mapping[str, Any]:
+    """The parsed ``index.yaml`` at ``url``, fetched within ``timeout_seconds`` in all; a
+    :class:`ChartIndexError` of one line on any failure."""
+    shown = http.shown_url(url)
     try:
-        response = session.get(url, timeout=timeout_seconds)
-    except requests.Timeout:
-        raise ChartIndexError(f"{url}: no answer within {timeout_seconds:g} s") from None
-    except requests.RequestException as exc:
-        raise ChartIndexError(f"{url}: cannot be fetched ({_connection_reason(exc)})") from None
-    if response.status_code != 200:
-        raise ChartIndexError(f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip())
+        with http.Client(timeout_seconds=timeout_seconds, max_bytes=MAX_INDEX_BYTES) as client:
+            response = client.get(url)
+    except http.HttpError as exc:
+        if exc.kind is http.Failure.CONNECT:
+            raise ChartIndexError(f"{shown}: cannot be fetched ({exc.cause})") from None
+        raise ChartIndexError(f"{shown}: {exc}") from None
+    if response.status != 200:
+        raise ChartIndexError(f"{shown}: HTTP {response.status} {response.reason}".rstrip())
     try:
-        index = yaml.load(response.content, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader (libyaml's)
+        index = load_untrusted(response.body)
+    except UnsafeYamlError as exc:
+        raise ChartIndexError(f"{shown}: refused: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ChartIndexError(f"{url}: not YAML ({_first_line(exc)})") from None
+        raise ChartIndexError(f"{shown}: not YAML ({_first_line(exc)})") from None
     if not isinstance(index, dict) or not isinstance(index.get("entries"), dict):
-        raise ChartIndexError(f"{url}: not a Helm repository index (no `entries` map)")
+        raise ChartIndexError(f"{shown}: not a Helm repository index (no `entries` map)")
     return index
 
 
 def latest_version(index: Mapping[str, Any], chart: Chart, *, url: str) -> str:
     """The newest release of ``chart`` in ``index`` (of the pin's ``appVersion`` minor when the pin
-    asks for it); pre-releases and versions that are not SemVer are not offered."""
+    asks for it); pre-releases and versions that are not SemVer are not offered. An entry that is
+    not a mapping with a string ``version`` is refused (one line, naming it)."""
+    shown = http.shown_url(url)
     entries = index["entries"].get(chart.chart)
     if not isinstance(entries, list) or not entries:
-        raise ChartIndexError(f"{url}: has no chart {chart.chart!r}")
+        raise ChartIndexError(f"{shown}: has no chart {chart.chart!r}")
     minor = _minor(chart.app_version)
-    candidates = [
-        str(entry["version"])
-        for entry in entries
-        if isinstance(entry, dict)
-        and _is_release(str(entry.get("version", "")))
-        and (not chart.same_app_minor or _minor(str(entry.get("appVersion", ""))) == minor)
-    ]
+    candidates = []
+    for number, entry in enumerate(entries, 1):
+        where = f"{shown}: entry {number} of {chart.chart!r}"
+        if not isinstance(entry, dict):
+            raise ChartIndexError(f"{where} is {http.kind_of(entry)}, expected a mapping")
+        version = entry.get("version")
+        if not isinstance(version, str):
+            raise ChartIndexError(f"{where}: `version` is {http.kind_of(version)}, expected a string")
+        app_version = entry.get("appVersion")
+        app = str(app_version) if isinstance(app_version, str | int | float) else ""
+        if _is_release(version) and (not chart.same_app_minor or _minor(app) == minor):
+            candidates.append(version)
     if not candidates:
-        raise ChartIndexError(f"{url}: no release of {chart.chart!r} to compare with {chart.version}")
+        raise ChartIndexError(f"{shown}: no release of {chart.chart!r} to compare with {chart.version}")
     return max(candidates, key=_release_key)
 
 
@@ -179,14 +224,6 @@ def _release_key(version: str) -> tuple[int, int, int]:
 def _minor(version: str) -> tuple[int, int] | None:
     match = re.match(r"^v?(\d+)\.(\d+)", version)
     return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def _connection_reason(exc: requests.RequestException) -> str:
-    """urllib3's reason without the connection's repr: ``Failed to resolve 'host' (...)``."""
-    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
-    reason = getattr(inner, "reason", None)
-    text = _first_line(reason if isinstance(reason, BaseException) else exc)
-    return re.sub(r"^<?HTTPS?Connection(?:Pool)?\([^)]*\)>?: ", "", text)
 
 
 def _first_line(exc: BaseException) -> str:
