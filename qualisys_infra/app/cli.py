@@ -30,6 +30,7 @@ from qualisys_infra.app import (
     cli_tenants,
     cli_testdb,
     cli_testpool,
+    sigterm,
 )
 from qualisys_infra.app.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd_plan, cmd_review
 from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
@@ -344,18 +345,6 @@ def _kubernetes_support(env_dir: Path, environments: Sequence[Any], project: Pat
     return warnings
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM, raised where the process is, so every ``finally`` cleans up as for Ctrl-C."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_interrupted(signum: int, _frame: object) -> None:
-    raise Interrupted(signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     try:
@@ -365,8 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     project: Path = args.project_dir.resolve()
     handles_signals = threading.current_thread() is threading.main_thread()
-    if handles_signals:
-        signal.signal(signal.SIGTERM, _raise_interrupted)
+    # SIGTERM raises Interrupted here, and ends the process anyway within a second (sigterm.py).
+    wakeup = sigterm.install() if handles_signals else None
     try:
         return _dispatch(args, project)
     except BrokenPipeError:
@@ -375,12 +364,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        signum = exc.signum if isinstance(exc, sigterm.Interrupted) else signal.SIGINT
         print(f"error: interrupted ({signal.Signals(signum).name}); previous output left untouched", file=sys.stderr)
+        sigterm.reported()
         return 128 + signum
     finally:
         if handles_signals:  # the work is done or undone; a late SIGTERM ends the process plainly
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            sigterm.uninstall(wakeup)
 
 
 def _dispatch(args: argparse.Namespace, project: Path) -> int:
