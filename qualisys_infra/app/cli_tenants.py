@@ -101,11 +101,25 @@ Examples:
 """
 
 VERIFY_DESCRIPTION = """\
-Prove the isolation: catalog checks (roles, row-level security, policies, owners, privileges,
-views, functions, default privileges), then attacks as app_user from every tenant against the
-others, inside transactions that are always rolled back. With a Redis URL, also asks Redis
-whether each tenant's ACL user can touch another tenant's keys. Runs anywhere, staging included;
-exit 1, naming each failed check on stderr, when isolation is broken.
+Prove the isolation, over every path a role could take to another tenant's rows. Catalog checks:
+the attributes of qualisys_owner (NOLOGIN) and app_user (LOGIN), with no SUPERUSER, BYPASSRLS,
+REPLICATION, CREATEROLE or CREATEDB; their memberships, direct or indirect, in any role
+(pg_read_all_data, pg_read_server_files and the other predefined ones named with what they give);
+other logins acting as the owner; role and database settings (a default app.current_tenant);
+row-level security enabled, forced and with the exact policy on every tenant table; owners;
+app_user's rights and every other grant on tenant objects; views; triggers, rules and event
+triggers; functions, operators and types the tenant tables use; SECURITY DEFINER and LEAKPROOF
+functions; system functions and tables restricted at install (pg_read_binary_file,
+pg_statistic); default privileges; publications, foreign servers and user mappings.
+
+Then attacks as app_user from every tenant against the others, inside transactions that are
+always rolled back: reads and writes across tenants, no tenant set, row_security off, SET ROLE to
+every privileged role, SET SESSION AUTHORIZATION, logical decoding and a replication connection,
+turning another tenant's row-level security off, server files, the planner's statistics, and
+views read with no tenant set; each must be refused for lack of rights. With a Redis URL, also
+asks Redis whether each tenant's ACL user can touch another tenant's keys. Runs anywhere,
+staging included; exit 1, naming each failed check (the role or object, and why) on stderr,
+when isolation is broken.
 """
 
 

@@ -8,24 +8,22 @@ result and a detail; any failure makes the command exit 1.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from qualisys_infra.tenancy import bypass
+from qualisys_infra.tenancy.checks import Check
+from qualisys_infra.tenancy.checks import summary as _summary
 from qualisys_infra.tenancy.provision import Tenant, list_tenants
 from qualisys_infra.tenancy.sql import APP_ROLE, CURRENT_TENANT, OWNER_ROLE, PLATFORM_SCHEMA, TENANT_TABLES
 
 Conn = psycopg.Connection[tuple[Any, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
+INSUFFICIENT_PRIVILEGE = "42501"
 
 
 class _Rejected(Exception):
@@ -48,47 +46,6 @@ RELKINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "
 TENANT_TABLE_RIGHTS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
 REGISTRY_RIGHTS = {(PLATFORM_SCHEMA, "tenants"): frozenset({"SELECT"})}
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
-_LISTED = 8  # problems named in one detail before "and N more"
-
-
-def _summary(problems: list[str], ok: str) -> str:
-    if not problems:
-        return ok
-    more = len(problems) - _LISTED
-    return "; ".join(problems[:_LISTED]) + (f"; and {more} more" if more > 0 else "")
-
-
-def _role_checks(admin: Conn) -> list[Check]:
-    checks: list[Check] = []
-    for role in (APP_ROLE, OWNER_ROLE):
-        row = admin.execute(
-            "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = %s", (role,)
-        ).fetchone()
-        if row is None:
-            checks.append(Check(f"{role} exists", False, "role missing: run `tenants init`"))
-            continue
-        bad = [
-            flag for flag, value in zip(("SUPERUSER", "BYPASSRLS", "CREATEROLE", "CREATEDB"), row, strict=True) if value
-        ]
-        checks.append(
-            Check(
-                f"{role} is not superuser and cannot bypass RLS",
-                not bad,
-                ", ".join(bad) or "none of SUPERUSER, BYPASSRLS, CREATEROLE, CREATEDB",
-            )
-        )
-    # Membership, direct or through other roles, with or without INHERIT: what app_user can SET ROLE
-    # to, or whose rights (ownership included, which lifts non-forced RLS) it already has.
-    problems = []
-    for name, superuser, bypass, owner in admin.execute(
-        "SELECT r.rolname, r.rolsuper, r.rolbypassrls, r.rolname = %s FROM pg_roles r"
-        " WHERE r.rolname <> %s AND pg_has_role(%s, r.oid, 'MEMBER') ORDER BY 1",
-        (OWNER_ROLE, APP_ROLE, APP_ROLE),
-    ):
-        why = [w for w, v in (("SUPERUSER", superuser), ("BYPASSRLS", bypass), ("owns the tenant tables", owner)) if v]
-        problems.append(f"member of {name}" + (f" ({', '.join(why)})" if why else ""))
-    checks.append(Check(f"{APP_ROLE} is a member of no other role", not problems, _summary(problems, "no memberships")))
-    return checks
 
 
 def _expected_policy(admin: Conn) -> str:
@@ -247,14 +204,27 @@ def _rights_check(admin: Conn, schemas: list[str]) -> Check:
     )
 
 
-def _views_check(admin: Conn, schemas: list[str]) -> Check:
-    """Views run as their owner (unless security_invoker): one readable by app_user over tenant
-    tables, or owned by a role that bypasses RLS, reads past the policies. Materialized views hold
-    a copy made by their owner, with no RLS at all. Followed through views of views.
-    """
-    problems = []
-    for view, kind, owner, superuser, bypass, reads in admin.execute(
-        """
+@dataclass(frozen=True, slots=True)
+class _View:
+    schema: str
+    name: str
+    kind: str
+    owner: str
+    flags: tuple[str, ...]
+    reads: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.schema}.{self.name}" + (f" ({RELKINDS[self.kind]})" if self.kind == "m" else "")
+
+
+def _readable_views(admin: Conn, schemas: list[str]) -> list[_View]:
+    """Every view and materialized view app_user can read, with the tenant tables it reads
+    (followed through views of views) and its owner's flags."""
+    return [
+        _View(str(schema), str(name), str(kind), str(owner), tuple(flags), tuple(reads))
+        for schema, name, kind, owner, flags, reads in admin.execute(
+            """
         WITH RECURSIVE reads(view_oid, rel_oid) AS (
             SELECT r.ev_class, d.refobjid FROM pg_rewrite r
             JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
@@ -265,7 +235,9 @@ def _views_check(admin: Conn, schemas: list[str]) -> Check:
             JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
              AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
         )
-        SELECT n.nspname || '.' || v.relname, v.relkind::text, o.rolname, o.rolsuper, o.rolbypassrls,
+        SELECT n.nspname, v.relname, v.relkind::text, o.rolname,
+               ARRAY_REMOVE(ARRAY[CASE WHEN o.rolsuper THEN 'SUPERUSER' END,
+                                  CASE WHEN o.rolbypassrls THEN 'BYPASSRLS' END], NULL),
                ARRAY(SELECT DISTINCT tn.nspname || '.' || t.relname FROM reads
                      JOIN pg_class t ON t.oid = reads.rel_oid JOIN pg_namespace tn ON tn.oid = t.relnamespace
                      WHERE reads.view_oid = v.oid AND t.relkind IN ('r', 'p') AND tn.nspname = ANY(%(schemas)s)
@@ -274,72 +246,25 @@ def _views_check(admin: Conn, schemas: list[str]) -> Check:
         WHERE v.relkind IN ('v', 'm') AND n.nspname <> ALL(%(system)s)
           AND has_schema_privilege(%(app)s, n.oid, 'USAGE')
           AND (has_table_privilege(%(app)s, v.oid, 'SELECT') OR has_any_column_privilege(%(app)s, v.oid, 'SELECT'))
-        ORDER BY 1
+        ORDER BY 1, 2
         """,
-        {"schemas": schemas, "system": list(SYSTEM_SCHEMAS), "app": APP_ROLE},
-    ):
-        flags = [f for f, v in (("SUPERUSER", superuser), ("BYPASSRLS", bypass)) if v]
-        label = f"{view} ({RELKINDS[kind]})" if kind == "m" else view
-        if flags or reads or kind == "m":
-            why = f"owned by {owner}" + (f" ({', '.join(flags)})" if flags else "")
-            problems.append(f"{label}: {why}" + (f", reads {', '.join(reads)}" if reads else ""))
+            {"schemas": schemas, "system": list(SYSTEM_SCHEMAS), "app": APP_ROLE},
+        )
+    ]
+
+
+def _views_check(views: list[_View]) -> Check:
+    """Views run as their owner (unless security_invoker): one readable by app_user over tenant
+    tables, or owned by a role that bypasses RLS, reads past the policies. Materialized views hold
+    a copy made by their owner, with no RLS at all. Followed through views of views.
+    """
+    problems = []
+    for view in views:
+        if view.flags or view.reads or view.kind == "m":
+            why = f"owned by {view.owner}" + (f" ({', '.join(view.flags)})" if view.flags else "")
+            problems.append(f"{view.label}: {why}" + (f", reads {', '.join(view.reads)}" if view.reads else ""))
     return Check(
         "no view readable by app_user reads tenant tables or bypasses RLS",
-        not problems,
-        _summary(problems, "none"),
-    )
-
-
-def _functions_check(admin: Conn) -> Check:
-    """A SECURITY DEFINER function runs as its owner: callable by app_user (EXECUTE, granted or
-    PUBLIC's default, and USAGE on its schema) and owned by a superuser, a BYPASSRLS role or the
-    tables' owner, it reads or changes any tenant's rows.
-    """
-    problems = [
-        f"{function}: SECURITY DEFINER owned by {owner}" + (f" ({', '.join(flags)})" if flags else "")
-        for function, owner, flags in admin.execute(
-            """
-            SELECT p.oid::regprocedure::text, o.rolname, ARRAY_REMOVE(ARRAY[
-                CASE WHEN o.rolsuper THEN 'SUPERUSER' END, CASE WHEN o.rolbypassrls THEN 'BYPASSRLS' END,
-                CASE WHEN pg_has_role(o.oid, %(owner)s, 'USAGE') THEN 'rights of ' || %(owner)s END], NULL)
-            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles o ON o.oid = p.proowner
-            WHERE p.prosecdef AND n.nspname <> ALL(%(system)s)
-              AND has_schema_privilege(%(app)s, n.oid, 'USAGE') AND has_function_privilege(%(app)s, p.oid, 'EXECUTE')
-              AND (o.rolsuper OR o.rolbypassrls OR pg_has_role(o.oid, %(owner)s, 'USAGE'))
-            ORDER BY 1
-            """,
-            {"system": list(SYSTEM_SCHEMAS), "app": APP_ROLE, "owner": OWNER_ROLE},
-        )
-    ]
-    return Check(
-        "no SECURITY DEFINER function callable by app_user runs as a privileged role",
-        not problems,
-        _summary(problems, "none"),
-    )
-
-
-def _default_privileges_check(admin: Conn) -> Check:
-    """``ALTER DEFAULT PRIVILEGES`` rules: the design grants every right explicitly, so none may give
-    app_user (or PUBLIC, beyond PostgreSQL's own defaults on functions and types) anything.
-    """
-    kinds = {"r": "tables", "S": "sequences", "f": "functions", "T": "types", "n": "schemas"}
-    problems = [
-        f"{owner}: {kinds.get(kind, kind)}{' in schema ' + schema if schema else ''} -> {grantee} {privilege}"
-        for owner, schema, kind, grantee, privilege in admin.execute(
-            """
-            SELECT pg_get_userbyid(d.defaclrole), n.nspname, d.defaclobjtype::text,
-                   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, a.privilege_type
-            FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace,
-                 aclexplode(d.defaclacl) a
-            WHERE (a.grantee <> 0 AND pg_has_role(%s, a.grantee, 'MEMBER'))
-               OR (a.grantee = 0 AND d.defaclobjtype NOT IN ('f', 'T'))
-            ORDER BY 1, 2, 3, 4, 5
-            """,
-            (APP_ROLE,),
-        )
-    ]
-    return Check(
-        "no default privileges grant app_user or PUBLIC rights on future objects",
         not problems,
         _summary(problems, "none"),
     )
@@ -369,22 +294,62 @@ def _create_check(admin: Conn) -> Check:
     )
 
 
-def catalog_checks(admin: Conn) -> list[Check]:
-    """What the catalog must say, over every tenant: role flags and memberships, RLS and the exact
-    policy on every table, ownership, app_user's rights, views, SECURITY DEFINER functions,
-    default privileges, no CREATE or TEMP.
-    """
-    schemas = [t.schema for t in list_tenants(admin)]
-    return [
-        *_role_checks(admin),
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """What the catalog found for the probes to attempt: roles app_user must not become, and the
+    views it can read that read tenant tables."""
+
+    roles: tuple[str, ...] = ()
+    views: tuple[tuple[str, str], ...] = field(default=())
+
+
+def _catalog(admin: Conn) -> tuple[list[Check], Targets]:
+    """Every catalog check, read in one transaction with only pg_catalog on the search path, so
+    that every object outside it is named with its schema."""
+    with admin.transaction(force_rollback=True):
+        admin.execute("SET LOCAL search_path = pg_catalog")
+        return _catalog_read(admin)
+
+
+def _catalog_read(admin: Conn) -> tuple[list[Check], Targets]:
+    tenants = list_tenants(admin)
+    schemas = [t.schema for t in tenants]
+    if bypass.design_roles_missing(admin):
+        return bypass.attribute_checks(admin), Targets()  # they name the missing roles
+    views = _readable_views(admin, schemas)
+    checks = [
+        *bypass.attribute_checks(admin),
+        *bypass.membership_checks(admin, schemas),
+        bypass.owner_logins_check(admin),
+        bypass.settings_check(admin),
         _rls_check(admin, schemas),
         _ownership_check(admin, schemas),
         _rights_check(admin, schemas),
-        _views_check(admin, schemas),
-        _functions_check(admin),
-        _default_privileges_check(admin),
+        bypass.grants_check(admin, schemas),
+        _views_check(views),
+        bypass.triggers_check(admin, schemas),
+        bypass.calls_check(admin, schemas),
+        bypass.functions_check(admin),
+        bypass.system_rights_check(admin),
+        bypass.default_privileges_check(admin, schemas),
+        bypass.channels_check(admin, schemas),
         _create_check(admin),
     ]
+    targets = Targets(
+        roles=tuple(r for r in bypass.privileged_roles(admin, schemas) if r != OWNER_ROLE),
+        views=tuple((v.schema, v.name) for v in views if v.reads or v.kind == "m" or v.flags),
+    )
+    return checks, targets
+
+
+def catalog_checks(admin: Conn) -> list[Check]:
+    """What the catalog must say, over every tenant: role attributes, memberships and who acts as
+    the owner, session settings, RLS and the exact policy on every table, ownership, app_user's
+    rights and every other grant on tenant objects, views, triggers, rules and event triggers,
+    the functions tenant tables call, SECURITY DEFINER and LEAKPROOF functions, restricted
+    system objects, default privileges, publications and foreign servers, no CREATE or TEMP.
+    """
+    return _catalog(admin)[0]
 
 
 def _pairs(tenants: list[Tenant]) -> list[tuple[Tenant, Tenant]]:
@@ -392,16 +357,18 @@ def _pairs(tenants: list[Tenant]) -> list[tuple[Tenant, Tenant]]:
     return [(tenants[i], tenants[(i + 1) % len(tenants)]) for i in range(len(tenants))]
 
 
-def probe_checks(app: Conn, tenants: list[Tenant]) -> list[Check]:
+def probe_checks(app: Conn, tenants: list[Tenant], targets: Targets | None = None) -> list[Check]:
     """Attacks by app_user over every tenant, rolled back whatever happens.
 
     Reads are checked for every pair: as each tenant in turn, one statement counts the rows of
     every other tenant's tables it can see (after a probe row was written into each table as its
-    own tenant). Writes go from each tenant to the next. Session tricks use the first two.
+    own tenant). Writes go from each tenant to the next. Session tricks use the first two. Then
+    each path around the policy is attempted and must be refused for lack of rights: logical
+    decoding and replication connections, SET ROLE to every privileged role of ``targets``, SET
+    SESSION AUTHORIZATION, turning B's row-level security off, server files, the planner's
+    statistics, and reading, with no tenant set, each view of ``targets``.
     """
-    if len(tenants) < 2:
-        return [Check("two tenants to probe", False, f"found {len(tenants)}; create at least two tenants")]
-    a, b = tenants[0], tenants[1]
+    targets = targets or Targets()
     checks: list[Check] = []
 
     def check(name: str, fn: Callable[[], str]) -> None:
@@ -448,12 +415,17 @@ def probe_checks(app: Conn, tenants: list[Tenant]) -> list[Check]:
             return []
         return [f"{rel}: {n} row(s)" for rel, n in app.execute(foreign_rows, params).fetchall()]
 
-    def rejected(statement: sql.Composed, params: tuple[Any, ...] = ()) -> str:
+    def rejected(statement: sql.Composed | sql.SQL, params: tuple[Any, ...] = (), *, for_rights: bool = False) -> str:
+        """``statement`` in a savepoint that is always undone; it must fail (``for_rights``: with
+        insufficient_privilege, so that it was refused, not merely failed for another reason)."""
         try:
-            with _attempt(app):
+            with app.transaction(force_rollback=True):
                 app.execute(statement, params)
-        except _Rejected as exc:
-            return f"rejected: {exc}"
+        except psycopg.Error as exc:
+            message = exc.diag.message_primary or type(exc).__name__
+            if for_rights and exc.sqlstate != INSUFFICIENT_PRIVILEGE:
+                return f"LEAK: not refused for lack of rights: {message}"
+            return f"rejected: {message}"
         return "LEAK: accepted"
 
     def each_pair(attack: Callable[[Tenant, Tenant], str]) -> Callable[[], str]:
@@ -479,6 +451,11 @@ def probe_checks(app: Conn, tenants: list[Tenant]) -> list[Check]:
                 f"connected as {user[0] if user else '?'}; pass --app-database-url",
             )
         ]
+    check("a new app_user session has no tenant and no other role", lambda: _session_start(app))
+    check("app_user cannot open a replication connection", lambda: _replication_connection(app))
+    if len(tenants) < 2:
+        return [*checks, Check("two tenants to probe", False, f"found {len(tenants)}; create at least two tenants")]
+    a, b = tenants[0], tenants[1]
     with app.transaction(force_rollback=True):
         try:
             with _attempt(app):
@@ -494,7 +471,7 @@ def probe_checks(app: Conn, tenants: list[Tenant]) -> list[Check]:
                         {"t": t.id},
                     )
         except _Rejected as exc:
-            return [Check("app_user can write probe rows as each tenant", False, f"unexpected error: {exc}")]
+            return [*checks, Check("app_user can write probe rows as each tenant", False, f"unexpected error: {exc}")]
 
         def read_all() -> str:
             leaks = [f"as {t.schema}: {seen}" for t in tenants for seen in foreign(t)]
@@ -573,8 +550,91 @@ def probe_checks(app: Conn, tenants: list[Tenant]) -> list[Check]:
         def set_role(role: str) -> Callable[[], str]:
             return lambda: rejected(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
 
-        for role in (OWNER_ROLE, "postgres"):
-            check(f"SET ROLE {role} is refused", set_role(role))
+        check(f"SET ROLE {OWNER_ROLE} is refused", set_role(OWNER_ROLE))
+
+        def each_refused(statements: list[tuple[str, sql.Composed]]) -> Callable[[], str]:
+            def run() -> str:
+                results = [(what, rejected(statement, for_rights=True)) for what, statement in statements]
+                leaks = [f"{what}: {r.removeprefix('LEAK: ')}" for what, r in results if r.startswith("LEAK")]
+                if leaks:
+                    return "LEAK: " + _summary(leaks, "")
+                reasons = sorted({r.removeprefix("rejected: ") for _, r in results})
+                return f"rejected for {', '.join(what for what, _ in results) or 'none'}: " + _summary(reasons, "")
+
+            return run
+
+        check(
+            "SET ROLE to a privileged role is refused",
+            each_refused([(role, sql.SQL("SET ROLE {}").format(sql.Identifier(role))) for role in targets.roles]),
+        )
+        check(
+            "SET SESSION AUTHORIZATION is refused",
+            each_refused(
+                [
+                    (role, sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(role)))
+                    for role in (*targets.roles, OWNER_ROLE)
+                ]
+            ),
+        )
+        slot = f"qualisys_verify_{uuid.uuid4().hex[:12]}"
+        check("A cannot start logical decoding", lambda: _logical_decoding(app, slot))
+        check(
+            "A cannot turn B's row-level security off",
+            each_refused(
+                [
+                    (statement.format(org(b)).as_string(app), statement.format(org(b)))
+                    for statement in (
+                        sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY"),
+                        sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY"),
+                        sql.SQL("DROP POLICY tenant_isolation ON {}"),
+                    )
+                ]
+            ),
+        )
+        nowhere = f"/nonexistent-qualisys-verify-{uuid.uuid4().hex[:12]}/probe"
+        check(
+            "A cannot read or write the server's files",
+            each_refused(
+                [
+                    (
+                        "read B's data file",
+                        sql.SQL("SELECT pg_read_binary_file(pg_relation_filepath({}))").format(
+                            sql.Literal(org(b).as_string(app))
+                        ),
+                    ),
+                    ("COPY from a file", sql.SQL("COPY {} (name) FROM {}").format(org(a), sql.Literal(nowhere))),
+                    ("COPY to a file", sql.SQL("COPY (SELECT 1 WHERE false) TO {}").format(sql.Literal(nowhere))),
+                ]
+            ),
+        )
+        check(
+            "A cannot read the planner's statistics of B's columns",
+            lambda: rejected(sql.SQL("SELECT 1 FROM pg_catalog.pg_statistic LIMIT 1"), for_rights=True),
+        )
+
+        def views_without_tenant() -> str:
+            as_tenant(None)
+            leaks: list[str] = []
+            seen: list[str] = []
+            for schema, name in targets.views:
+                label = f"{schema}.{name}"
+                try:
+                    with app.transaction(force_rollback=True):
+                        row = app.execute(
+                            sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1) AS v").format(
+                                sql.Identifier(schema, name)
+                            )
+                        ).fetchone()
+                except psycopg.Error as exc:
+                    seen.append(f"{label}: rejected: {exc.diag.message_primary}")
+                    continue
+                (leaks if row and row[0] else seen).append(label)
+            as_tenant(a)
+            if leaks:
+                return "LEAK: rows visible with no tenant set through " + _summary(leaks, "")
+            return f"no rows through {_summary(seen, '')}" if seen else "no readable view reads tenant tables"
+
+        check("views show no rows with no tenant set", views_without_tenant)
         check(
             "A cannot create a view over B's table",
             lambda: rejected(
@@ -596,6 +656,51 @@ def probe_checks(app: Conn, tenants: list[Tenant]) -> list[Check]:
     return checks
 
 
+def _session_start(app: Conn) -> str:
+    """A session that sets no tenant starts with none (no ``ALTER ROLE/DATABASE ... SET
+    app.current_tenant``) and as app_user itself (no ``SET role``)."""
+    row = app.execute("SELECT current_user, current_setting('app.current_tenant', true)").fetchone()
+    user, tenant = (str(row[0]), row[1]) if row else ("?", None)
+    problems = []
+    if user != APP_ROLE:
+        problems.append(f"sessions run as {user}")
+    if tenant:
+        problems.append(f"sessions start as tenant {tenant}")
+    return "LEAK: " + "; ".join(problems) if problems else "no tenant, current_user app_user"
+
+
+def _replication_connection(app: Conn) -> str:
+    """A logical replication connection (``replication=database``) as app_user is refused: one
+    would stream every tenant's changes past row-level security."""
+    params: dict[str, Any] = dict(app.info.get_parameters())
+    if app.info.password:
+        params["password"] = app.info.password
+    params.setdefault("connect_timeout", "10")
+    try:
+        replication = psycopg.connect(replication="database", autocommit=True, **params)
+    except psycopg.Error as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"rejected: {message.rpartition('FATAL:')[2].strip()}"
+    replication.close()
+    return "LEAK: app_user opened a replication connection (replication=database)"
+
+
+def _logical_decoding(app: Conn, slot: str) -> str:
+    """``pg_create_logical_replication_slot`` is refused for lack of rights (a temporary slot, and
+    dropped at once if it was made; any other error means the rights check passed)."""
+    try:
+        with app.transaction(force_rollback=True):
+            app.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput', true)", (slot,))
+    except psycopg.Error as exc:
+        message = exc.diag.message_primary or type(exc).__name__
+        if exc.sqlstate == INSUFFICIENT_PRIVILEGE:
+            return f"rejected: {message}"
+        return f"LEAK: not refused for lack of rights: {message}"
+    with contextlib.suppress(psycopg.Error), app.transaction(force_rollback=True):
+        app.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+    return f"LEAK: created replication slot {slot}"
+
+
 def _attempted(conn: Conn, probe: Callable[[], str]) -> str:
     """``probe`` in a savepoint: a database error fails the check with its message."""
     with _attempt(conn):
@@ -603,7 +708,8 @@ def _attempted(conn: Conn, probe: Callable[[], str]) -> str:
 
 
 def verify(admin: Conn, app: Conn) -> list[Check]:
-    return [*catalog_checks(admin), *probe_checks(app, list_tenants(admin))]
+    checks, targets = _catalog(admin)
+    return [*checks, *probe_checks(app, list_tenants(admin), targets)]
 
 
 __all__ = ["TENANT_TABLES", "Check", "verify"]
