@@ -1,21 +1,66 @@
-"""A GitHub repository's delivery settings: the ruleset of its main branch, its deployment
-environments and its Actions variables."""
+"""A GitHub repository's delivery settings: secret scanning with push protection, the ruleset of
+its main branch, its deployment environments and its Actions variables."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from qualisys_infra.core.engine import Construct, Token
+from qualisys_infra.core.engine import Construct, TerraformResourceLifecycle, Token
 from qualisys_infra.core.engine.github import (
     actions_variable,
     data_github_team,
     provider,
+    repository,
     repository_environment,
     repository_environment_deployment_policy,
     repository_ruleset,
 )
 from qualisys_infra.core.naming import id_part
+
+# The github_repository arguments this construct leaves as they are on GitHub: the repository
+# exists before the stack (it holds this code), and the provider would otherwise "restore" its
+# defaults (issues off, merge commits on, ...) on the first apply after the import. Only the name
+# and security_and_analysis are managed. tests/synth/test_github.py checks this list against the
+# provider's schema, so an argument added by a provider release is not managed by surprise.
+UNMANAGED_REPOSITORY_ARGUMENTS = (
+    "allow_auto_merge",
+    "allow_forking",
+    "allow_merge_commit",
+    "allow_rebase_merge",
+    "allow_squash_merge",
+    "allow_update_branch",
+    "archived",
+    "auto_init",
+    "default_branch",
+    "delete_branch_on_merge",
+    "description",
+    "etag",
+    "fork",
+    "gitignore_template",
+    "has_discussions",
+    "has_downloads",
+    "has_issues",
+    "has_projects",
+    "has_wiki",
+    "homepage_url",
+    "ignore_vulnerability_alerts_during_read",
+    "is_template",
+    "license_template",
+    "merge_commit_message",
+    "merge_commit_title",
+    "pages",
+    "private",
+    "source_owner",
+    "source_repo",
+    "squash_merge_commit_message",
+    "squash_merge_commit_title",
+    "template",
+    "topics",
+    "visibility",
+    "vulnerability_alerts",
+    "web_commit_signoff_required",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +78,11 @@ class DeploymentEnvironment:
 class GithubRepositoryProps:
     """``repository`` is ``OWNER/REPO``; the owner must be an organization when a reviewer team is named.
 
+    Secret scanning and its push protection are on: a push that contains a recognised credential is
+    refused, and any that lands is alerted. On a private repository GitHub requires its Secret
+    Protection (Advanced Security) licence for both; on a public one they are free. The repository
+    itself is imported, never created, and Terraform refuses to destroy it.
+
     The ruleset on ``branch`` requires a pull request with one approval, including the code owners'
     (stale approvals dismissed on push, the last push approved by someone else, conversations
     resolved) and every one of ``required_checks`` passing on an up-to-date branch; it refuses
@@ -49,7 +99,8 @@ class GithubRepositoryProps:
 
 
 class GithubRepository(Construct):
-    """The GitHub provider for the repository's owner, an ``github_repository_ruleset``, an
+    """The GitHub provider for the repository's owner, the ``github_repository`` (imported, only its
+    security and analysis settings managed), an ``github_repository_ruleset``, an
     ``github_repository_environment`` (with deployment branch policy) per environment and an
     ``github_actions_variable`` per variable.
 
@@ -61,6 +112,24 @@ class GithubRepository(Construct):
         super().__init__(scope, id_)
         owner, name = props.repository.split("/", 1)
         provider.GithubProvider(self, "github", owner=owner)
+        self.repository = repository.Repository(
+            self,
+            "repository",
+            name=name,
+            security_and_analysis=repository.RepositorySecurityAndAnalysis(
+                secret_scanning=repository.RepositorySecurityAndAnalysisSecretScanning(status="enabled"),
+                secret_scanning_push_protection=repository.RepositorySecurityAndAnalysisSecretScanningPushProtection(
+                    status="enabled"
+                ),
+            ),
+            # Should the resource ever leave the configuration, the repository is archived, not deleted.
+            archive_on_destroy=True,
+            lifecycle=TerraformResourceLifecycle(
+                prevent_destroy=True, ignore_changes=list(UNMANAGED_REPOSITORY_ARGUMENTS)
+            ),
+        )
+        # Adopt the existing repository: an import block, a no-op once it is in the state.
+        self.repository.import_from(name)
         self.ruleset = repository_ruleset.RepositoryRuleset(
             self,
             "ruleset",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from modules.github_repository import UNMANAGED_REPOSITORY_ARGUMENTS
+from qualisys_infra.app.schema.index import load_index
 from qualisys_infra.core.naming import ACTIONS_VARIABLES, CLUSTER_RUNNER_VARIABLE, REQUIRED_CHECKS
 from tests.conftest import Synthesized
 from tests.synth.helpers import one
@@ -87,3 +89,26 @@ def test_github_stack_is_account_level_and_follows_the_account_stack(synthesized
     assert manifest["stacks"][STACK]["dependencies"] == ["account"]
     # plan/deploy --env select the stacks named <env>-*: the github stack is never among them.
     assert not STACK.startswith(tuple(f"{e}-" for e in ("dev", "staging", "production")))
+
+
+def test_secret_scanning_and_push_protection_are_on_for_the_repository(synthesized: Synthesized) -> None:
+    config = synthesized.stacks[STACK]
+    ((key, repository),) = synthesized.resources(STACK, "github_repository").items()
+    assert repository["name"] == "qualisys"
+    assert repository["security_and_analysis"] == {
+        "secret_scanning": {"status": "enabled"},
+        "secret_scanning_push_protection": {"status": "enabled"},
+    }
+    # The repository exists before the stack: imported, never created, never destroyed.
+    assert config["import"] == [{"to": f"github_repository.{key}", "id": "qualisys"}]
+    assert repository["archive_on_destroy"] is True
+    assert repository["lifecycle"]["prevent_destroy"] is True
+    assert repository["lifecycle"]["ignore_changes"] == list(UNMANAGED_REPOSITORY_ARGUMENTS)
+
+
+def test_every_other_repository_argument_is_left_as_it_is_on_github() -> None:
+    block = load_index("github").block("resource", "github_repository")
+    assert block is not None
+    managed = {"name", "security_and_analysis", "archive_on_destroy", "id"}
+    assert sorted(set(block) - managed) == sorted(UNMANAGED_REPOSITORY_ARGUMENTS)
+    assert len(set(UNMANAGED_REPOSITORY_ARGUMENTS)) == len(UNMANAGED_REPOSITORY_ARGUMENTS)
