@@ -613,6 +613,8 @@ def _check(plan: Plan, *, allow_destroy: Iterable[str], protected_types: frozens
                 findings.extend(rule(change))
         findings.extend(_protected(change, allowed, protected_types))
     findings.extend(_drift(plan, protected_types))
+    from qualisys_infra.plan import eks_versions  # here, not above: it builds on this module's Finding
+    findings.extend(eks_versions.findings(plan))  # G016/G017: EKS cluster versions
     if stack:
         findings = [dataclasses.replace(f, stack=stack) for f in findings]
     return sorted(findings, key=lambda f: not f.blocking)

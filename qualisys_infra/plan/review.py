@@ -27,6 +27,7 @@ from typing import Any
 
 import jinja2
 
+from qualisys_infra.plan import eks_versions
 from qualisys_infra.plan.guardrails import Finding
 from qualisys_infra.plan.jsondiff import DiffLine, json_string_diff
 from qualisys_infra.plan.model import SYMBOL, Kind, Plan, ResourceChange, without_gc
@@ -250,7 +251,7 @@ def _text_diff_lines(change: ResourceChange, items: list[_DiffItem]) -> list[tup
 
 
 def _notes(change: ResourceChange, drift: bool = False) -> list[str]:
-    notes = change_notes(change)
+    notes = change_notes(change) + eks_versions.change_notes(change)  # EKS: version move, end of support
     if drift:
         notes.insert(0, ACTION_WORDS[change.kind])
     return notes

@@ -106,3 +106,23 @@ def test_review_names_a_minor_past_standard_and_past_extended_support() -> None:
 def test_review_says_nothing_for_other_resources() -> None:
     (change,) = _plan(_entry("1.33", "1.36", ["update"], kind="aws_x")).changes
     assert change_notes(change, today=date(2027, 1, 1)) == []
+
+
+def test_guardrails_block_a_plan_that_skips_minors() -> None:
+    from qualisys_infra.plan.guardrails import blocking, check
+
+    plan = _plan(_entry("1.34", "1.36", ["update"]))
+    assert [(f.rule, f.address) for f in blocking(check(plan, stack="dev-cluster"))] == [("G016", ADDRESS)]
+
+
+def test_review_shows_the_in_place_update_and_the_end_of_support_of_an_ageing_minor() -> None:
+    """1.33 is past standard support on every day from 2026-07-29 on: the review names the date."""
+    from qualisys_infra.plan.guardrails import check
+    from qualisys_infra.plan.review import StackReview, render_markdown
+
+    plan = _plan(_entry("1.33", "1.34", ["update"]))
+    (comment,) = render_markdown([StackReview("dev-cluster", plan, check(plan))])
+    (line,) = [line for line in comment.splitlines() if "aws_eks_cluster.cluster" in line]
+    assert "Kubernetes 1.33 -&gt; 1.34, an in-place version update" in line
+    # Past standard support (until 2027-07-29) or past extended support after: the date is named either way.
+    assert "Kubernetes 1.33: EKS standard support ended 2026-07-29" in line or "(2027-07-29)" in line
