@@ -36,6 +36,7 @@ from qualisys_infra.app import (
 from qualisys_infra.app.cli_plan import add_commands, cmd_bootstrap, cmd_deploy, cmd_plan, cmd_review
 from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
 from qualisys_infra.core.errors import ConfigError, ToolkitError
+from qualisys_infra.core.masking import mask_text
 from qualisys_infra.core.progress import ProgressLines
 from qualisys_infra.core.runtime import configure_node
 
@@ -399,8 +400,9 @@ def _dispatch(args: argparse.Namespace, project: Path) -> int:
 
 
 def _print_error(exc: ToolkitError) -> None:
+    # Masking by default: a URL that reached a message unmasked still shows no password or token.
     for line in exc.lines():
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {mask_text(line, pairs=False)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

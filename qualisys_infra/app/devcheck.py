@@ -66,7 +66,8 @@ def _misconfigured(text: str) -> bool:
 
 def _check_app_url(url: str) -> None:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        # /health and /ready are appended to the URL: a query or fragment would swallow them
         raise urls.UrlError(f"--app-url: got {urls.mask(url)!r}, expected http://HOST:PORT")
     try:
         parts.port  # noqa: B018 - urlsplit checks the port only when asked

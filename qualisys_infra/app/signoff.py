@@ -47,6 +47,7 @@ import requests
 
 from qualisys_infra.app.github import Comment, GitHub, GitHubError, parse_sticky, sticky_marker
 from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.core.masking import mask_url
 
 HELLO_LABELS: Mapping[str, str] = {"app.kubernetes.io/name": "hello"}  # modules/platform/smoke_test.py
 HEALTH_PATH = "/health"
@@ -275,7 +276,7 @@ def check_health(url: str, *, ca_file: Path | None, timeout: float) -> Step:
 
     TLS that does not verify is a failure; a host that does not answer could not be checked.
     """
-    name = f"GET {url}"
+    name = f"GET {mask_url(url)}"
     try:
         response = requests.get(
             url,
@@ -822,10 +823,10 @@ def check_http_url(url: str, option: str, *, https_only: bool = False) -> str:
     token would cross the network in clear); raises :class:`ToolkitError` (exit 2) otherwise."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ToolkitError(f"{option}: got {url!r}, expected https://HOST[:PORT][/PATH]")
+        raise ToolkitError(f"{option}: got {mask_url(url)!r}, expected https://HOST[:PORT][/PATH]")
     if parts.scheme == "http" and (https_only or not is_loopback(parts.hostname)):
         why = "the smoke test checks TLS" if https_only else "plain http is allowed only for a loopback host"
-        raise ToolkitError(f"{option}: got {url!r}: {why}; use https")
+        raise ToolkitError(f"{option}: got {mask_url(url)!r}: {why}; use https")
     return url
 
 

@@ -1,10 +1,12 @@
-"""Database and Redis URLs: parsed strictly here, and only ever shown with the password masked.
+"""Database and Redis URLs: parsed strictly here, and only ever shown with their secrets masked.
 
 Every message that mentions a URL goes through :func:`mask`; every message that quotes a driver
 (psycopg, libpq, redis-py) goes through :func:`scrub`, since drivers echo pieces of the DSN (a
-malformed percent-escape, the host part after a second ``@``). PostgreSQL URLs are parsed by
-:func:`postgres_params` and handed to psycopg as keywords, so libpq never parses (or quotes) the
-password at all.
+malformed percent-escape, the host part after a second ``@``). Both are the toolkit's one
+masking function (:mod:`qualisys_infra.core.masking`): the password and every parameter that can
+hold a secret (``password``, ``sslpassword``, ``sslkey``, ``passfile``...) become ``***``.
+PostgreSQL URLs are parsed by :func:`postgres_params` and handed to psycopg as keywords, so libpq
+never parses (or quotes) the password at all.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from urllib.parse import quote, unquote
 
 import psycopg
 
+from qualisys_infra.core.masking import MASK, one_line, scrub
+from qualisys_infra.core.masking import mask_url as mask
 from qualisys_infra.tenancy.names import TenancyError
 
-MASK = "***"
+__all__ = ["MASK", "UrlError", "check_redis_url", "mask", "postgres_params", "scrub", "with_credentials"]
+
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_PASSWORD_PARAM = re.compile(r"((?:^|[?&;\s])password\s*=\s*)('[^']*'|[^&;\s]*)", re.IGNORECASE)
-_SHORTEST_SCRUBBED = 3  # shorter fragments of a password are too common to replace in running text
 
 
 class UrlError(TenancyError):
@@ -37,11 +40,8 @@ class _Parts:
 
 
 def _split(url: str) -> _Parts | None:
-    """Scheme, credentials and the rest; the credentials end at the *last* ``@``.
-
-    A raw ``@``, ``/`` or ``?`` in a password then stays in the credentials (and is masked)
-    instead of spilling into the host part, as it does in libpq and urllib.
-    """
+    """Scheme, credentials and the rest; the credentials end at the *last* ``@`` (as
+    :mod:`qualisys_infra.core.masking` reads them, so what is parsed as a password is what is masked)."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return None
@@ -51,45 +51,7 @@ def _split(url: str) -> _Parts | None:
     return _Parts(scheme.lower(), rest[:at], rest[at + 1 :])
 
 
-def _printable(text: str) -> str:
-    """``text`` on one line: control characters escaped, so a message stays one line."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
-def mask(url: str) -> str:
-    """``url`` with its password (and any ``password=`` parameter) replaced by ``***``; never raises."""
-    parts = _split(url)
-    if parts is None:
-        return _printable(_PASSWORD_PARAM.sub(rf"\1{MASK}", url))
-    shown = f"{url.partition('://')[0]}://"
-    if parts.userinfo is not None:
-        user, colon, _ = parts.userinfo.partition(":")
-        shown += f"{user}{':' + MASK if colon else ''}@"
-    return _printable(shown + _PASSWORD_PARAM.sub(rf"\1{MASK}", parts.rest))
-
-
-def _secrets(url: str) -> list[str]:
-    """The password of ``url`` as written, decoded, and the pieces a driver may quote, longest first."""
-    found: list[str] = []
-    parts = _split(url)
-    if parts is not None and parts.userinfo is not None and ":" in parts.userinfo:
-        password = parts.userinfo.partition(":")[2]
-        found += [password, unquote(password)]
-        for piece in re.split(r"[@:/?#]", password):
-            found += [piece, unquote(piece)]
-    for match in _PASSWORD_PARAM.finditer(url):
-        found += [match.group(2), unquote(match.group(2)).strip("'")]
-    return sorted({s for s in found if len(s) >= _SHORTEST_SCRUBBED}, key=len, reverse=True)
-
-
-def scrub(text: str, *urls: str) -> str:
-    """``text`` (a driver's message) on one line, with each URL masked and its password removed."""
-    for url in urls:
-        if url:
-            text = text.replace(url, mask(url))
-            for secret in _secrets(url):
-                text = text.replace(secret, MASK)
-    return _printable(" ".join(line.strip() for line in text.splitlines() if line.strip()))
+_printable = one_line
 
 
 def _decode(value: str, what: str, url: str, option: str) -> str:
