@@ -26,7 +26,7 @@ from qualisys_infra.core.naming import (
 from qualisys_infra.core.progress import Progress
 from qualisys_infra.core.runtime import configure_node
 from qualisys_infra.plan.guardrails import blocking, check
-from qualisys_infra.plan.model import load_plan
+from qualisys_infra.plan.model import load_plan, loads_plan
 from qualisys_infra.plan.review import StackReview, render_json, render_markdown, render_text, stack_name
 
 if TYPE_CHECKING:
@@ -532,7 +532,7 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
             )
             for stack in ordered
         }
-        check_plan_order(ordered, read_manifest(runner.outdir).dependencies, runner)
+        check_inputs_current(ordered, read_manifest(runner.outdir).dependencies, runner, verified)
         run_levels(levels, lambda stack: runner.apply(stack, verified[stack]), parallel=1)
     print(f"deploy: applied {len(ordered)} reviewed plan(s): {', '.join(ordered)}")
     if unplanned:
@@ -544,20 +544,51 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
     return 0
 
 
-def check_plan_order(ordered: Sequence[str], dependencies: Mapping[str, Sequence[str]], runner: StackRunner) -> None:
-    """Refuse a stack whose plan was reviewed before the plan of a stack it reads, applied in the same
-    deploy (plan planned them in separate runs): it was made against outputs that apply makes stale."""
-    from qualisys_infra.app.terraform.review_record import read_review_record
+def check_inputs_current(
+    ordered: Sequence[str], dependencies: Mapping[str, Sequence[str]], runner: StackRunner, verified: Mapping[str, Path]
+) -> None:
+    """Refuse every stack whose plan read an output of a stack it depends on that another plan of this
+    deploy changes, or that the upstream's state no longer holds (applied since the plan was made).
 
-    when = {s: read_review_record(runner.plan_paths(s)[2]).reviewed_at_ns for s in ordered}
-    stale = [
-        f"{stack} was planned before {upstream}, whose plan this deploy applies; plan {stack} again"
-        for stack in ordered
-        for upstream in dependencies[stack]
-        if upstream in when and when[upstream] > when[stack]
-    ]
+    Read from the checked copies themselves (``verified``; :func:`.review_record.shown_path`) and the
+    upstream's state, never from a record: what the plan read is its ``terraform_remote_state`` data
+    source; which outputs it reads, the synthesized configuration of this checkout."""
+    from qualisys_infra.app.output import read_stack
+    from qualisys_infra.app.terraform.review_record import shown_path
+    from qualisys_infra.app.terraform.runner import stack_outputs
+    from qualisys_infra.app.terraform.waiting import changed_outputs, outputs_read, outputs_seen, stale_read
+
+    def shown(stack: str) -> str:
+        return shown_path(verified[stack]).read_text(encoding="utf-8")
+
+    stale: list[str] = []
+    current: dict[str, dict[str, object]] = {}  # upstream -> outputs in its state now
+    changing: dict[str, frozenset[str]] = {}  # upstream -> outputs its plan in this deploy changes
+    for stack in ordered:
+        config = json.dumps(read_stack(runner.outdir, stack))
+        reads = {u: read for u in sorted(dependencies[stack]) if (read := outputs_read(config, u))}
+        if not reads:
+            continue
+        try:
+            document = json.loads(shown(stack))
+        except (ValueError, RecursionError):
+            raise UsageError(f"deploy: {stack}: `terraform show -json` of its plan is not readable JSON") from None
+        for upstream, read in reads.items():
+            if upstream not in current:
+                if upstream not in verified:  # checked stacks are initialized; one outside the run is not
+                    runner.init(upstream)
+                current[upstream] = stack_outputs(runner, upstream)
+                changing[upstream] = (
+                    changed_outputs(loads_plan(shown(upstream), f"{upstream} (terraform show -json)"))
+                    if upstream in verified
+                    else frozenset()
+                )
+            seen = outputs_seen(document, upstream)
+            why = stale_read(stack, upstream, read, seen, current[upstream], changing[upstream])
+            if why:
+                stale.append(why)
     if stale:
-        raise UsageError("deploy: " + "; ".join(stale))
+        raise UsageError("\n".join(f"deploy: {why}" for why in stale))
 
 
 def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -> int:

@@ -724,25 +724,125 @@ def test_a_new_environment_converges_one_level_per_plan_and_deploy(
     assert db["change"]["after"]["input"] == "10.1.0.0/16"
 
 
-def test_fails_if_deploy_applies_a_plan_made_before_the_plan_of_a_stack_it_reads(
+def test_fails_if_deploy_applies_a_plan_made_against_outputs_another_plan_or_apply_changes(
     capsys: pytest.CaptureFixture[str], pipeline: Pipeline
 ) -> None:
-    """dev-data's reviewed plan is older than dev-network's newer plan (planned alone): applying both
-    would apply dev-data against outputs dev-network's apply makes stale; nothing is applied."""
-    code, err = pipeline.run(capsys, "plan")
+    """On real Terraform core: dev-network's new plan changes the output cidr; dev-data, planned alone
+    afterwards, read the old cidr from dev-network's state. Deploying both would apply dev-data with
+    the old value: refused before anything is applied (exit 2), naming the stack, the upstream and the
+    output. Once dev-network is applied, dev-data's plan is refused as made before that apply, until
+    it is planned again, and then applies the new value."""
+    folder = pipeline.runner.plans_dir / "dev"
+    _three_stacks(pipeline, "10.0.0.0/16")
+    assert pipeline.run(capsys, "plan", "--stack", "dev-network")[0] == 0
+    assert pipeline.run(capsys, "deploy", "--stack", "dev-network")[0] == 0
+    _three_stacks(pipeline, "10.1.0.0/16")
+    assert pipeline.run(capsys, "plan", "--stack", "dev-network")[0] == 0
+    code, err = pipeline.run(capsys, "plan", "--stack", "dev-data")
     assert code == 0, err
-    code, err = pipeline.run(capsys, "plan", "--stack", "dev-network")
-    assert code == 0, err
+    (db,) = json.loads((folder / "dev-data.json").read_text(encoding="utf-8"))["resource_changes"]
+    assert db["change"]["after"]["input"] == "10.0.0.0/16"  # what dev-network's state holds before its apply
+
     applied = pipeline.terraform.calls.count("apply")
-    code, err = pipeline.run(capsys, "deploy")
+    code, err = pipeline.run(capsys, "deploy", "--stack", "dev-network", "--stack", "dev-data")
     assert code == 2
     assert err.splitlines()[-1] == (
-        "error: deploy: dev-data was planned before dev-network, whose plan this deploy applies; plan dev-data again"
+        "error: deploy: dev-data: its plan read outputs of dev-network that dev-network's plan in this deploy"
+        " changes (cidr); deploy dev-network first (--stack dev-network), then plan dev-data again"
     )
-    assert pipeline.terraform.calls.count("apply") == applied
+    assert pipeline.terraform.calls.count("apply") == applied, "nothing applied"
+
+    assert pipeline.run(capsys, "deploy", "--stack", "dev-network")[0] == 0
+    code, err = pipeline.run(capsys, "deploy", "--stack", "dev-data")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "error: deploy: dev-data: its plan read outputs of dev-network that dev-network's state no longer holds"
+        " (cidr): dev-network was applied since; plan dev-data again"
+    )
     assert pipeline.run(capsys, "plan", "--stack", "dev-data")[0] == 0
-    code, err = pipeline.run(capsys, "deploy")
+    code, err = pipeline.run(capsys, "deploy", "--stack", "dev-data")
     assert code == 0, err
+    state = json.loads((pipeline.runner.stack_dir("dev-data") / "terraform.tfstate").read_text(encoding="utf-8"))
+    (resource,) = [r for r in state["resources"] if r["mode"] == "managed"]
+    assert resource["instances"][0]["attributes"]["input"]["value"] == "10.1.0.0/16"
+
+
+def test_fails_if_a_forged_review_record_lets_deploy_apply_a_stale_plan(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    """The staleness check reads the plans and the state, nothing a record says: records rewritten
+    with any timestamps or fields change nothing."""
+    _three_stacks(pipeline, "10.0.0.0/16")
+    assert pipeline.run(capsys, "plan", "--stack", "dev-network")[0] == 0
+    assert pipeline.run(capsys, "deploy", "--stack", "dev-network")[0] == 0
+    _three_stacks(pipeline, "10.1.0.0/16")
+    assert pipeline.run(capsys, "plan", "--stack", "dev-network")[0] == 0
+    assert pipeline.run(capsys, "plan", "--stack", "dev-data")[0] == 0
+    for stack, when in (("dev-network", 1), ("dev-data", 2**62)):
+        stamp = pipeline.runner.plan_paths(stack)[2]
+        record = json.loads(stamp.read_text(encoding="utf-8"))
+        stamp.write_text(json.dumps({**record, "reviewed_at_ns": when, "inputs_current": True}), encoding="utf-8")
+    code, err = pipeline.run(capsys, "deploy", "--stack", "dev-network", "--stack", "dev-data")
+    assert code == 2 and "error: deploy: dev-data: its plan read outputs of dev-network" in err
+
+
+def test_stale_reads_are_named_without_their_values() -> None:
+    from qualisys_infra.app.terraform.waiting import outputs_seen, stale_read
+
+    remote = {
+        "mode": "data",
+        "type": "terraform_remote_state",
+        "name": "cross-stack-reference-input-dev-network",
+        "values": {"outputs": {"cidr": "10.0.0.0/16", "token": "s3cr3t"}},
+    }
+    nested = {"prior_state": {"values": {"root_module": {"child_modules": [{"resources": [remote]}]}}}}
+    assert outputs_seen(nested, "dev-network") == {"cidr": "10.0.0.0/16", "token": "s3cr3t"}
+    assert outputs_seen(nested, "dev-cluster") is None
+    assert outputs_seen({"prior_state": {"values": {"root_module": {"resources": "x"}}}}, "dev-network") is None
+    seen = outputs_seen(nested, "dev-network")
+    read = frozenset({"cidr", "token"})
+    now = {"cidr": "10.0.0.0/16", "token": "s3cr3t", "unread": "changed"}
+    assert stale_read("dev-data", "dev-network", read, seen, now, frozenset({"unread"})) is None
+    assert stale_read("dev-data", "dev-network", frozenset(), None, {}, frozenset()) is None
+    moved = stale_read("dev-data", "dev-network", read, seen, {**now, "token": "n3w"}, frozenset())
+    assert moved == (
+        "dev-data: its plan read outputs of dev-network that dev-network's state no longer holds (token):"
+        " dev-network was applied since; plan dev-data again"
+    )
+    gone = stale_read("dev-data", "dev-network", read, seen, {"cidr": "10.0.0.0/16"}, frozenset())
+    assert gone is not None and "no longer holds (token)" in gone
+    changed = stale_read("dev-data", "dev-network", read, seen, now, frozenset({"token", "unread"}))
+    assert changed is not None and "dev-network's plan in this deploy changes (token)" in changed
+    unknown = stale_read("dev-data", "dev-network", read, None, now, frozenset())
+    assert unknown == (
+        "dev-data: its plan holds no record of the outputs of dev-network it reads (cidr, token); plan dev-data again"
+    )
+    assert not any("s3cr3t" in text or "n3w" in text for text in (moved, gone, changed, unknown))
+
+
+# --- a deeply nested *.waiting file: one line and exit 2, never a RecursionError ---------------------
+
+
+def test_fails_if_a_deeply_nested_waiting_file_is_not_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from qualisys_infra.app.terraform.waiting import read_marker, unplanned_in
+
+    marker = pipeline.runner.waiting_path("dev-data")
+    marker.parent.mkdir(parents=True)
+    for nested in ("[" * 100_000, '{"reason": ' * 100_000):
+        marker.write_text(nested, encoding="utf-8")
+        for read in (lambda: read_marker(marker), lambda: unplanned_in(marker.parent)):
+            with pytest.raises(UsageError) as info:
+                read()
+            assert info.value.exit_code == 2
+            assert info.value.lines() == [
+                f"{marker}: not a marker of an unplanned stack (JSON nested too deeply); run `qualisys-infra plan`"
+                " again"
+            ]
+        code, err = pipeline.run(capsys, "deploy")
+        assert code == 2
+        assert err.splitlines() == [f"error: {info.value.lines()[0]}"]
 
 
 def test_a_stack_waits_only_for_outputs_it_reads() -> None:

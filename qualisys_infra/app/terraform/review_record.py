@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +37,6 @@ class ReviewRecord:
 
     plan_sha256: str
     allow_destroy: tuple[str, ...]
-    # When `plan` reviewed it (ns since the epoch; 0 in records older than the field): a stack's plan
-    # older than the plan of a stack it reads, applied in the same deploy, was made against stale outputs.
-    reviewed_at_ns: int = 0
 
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -51,7 +47,7 @@ def record_review(runner: StackRunner, stack: str, *, allowed: Sequence[str]) ->
     binary, _, stamp = runner.plan_paths(stack)
     stamp.write_text(
         json.dumps(
-            {"plan_sha256": plan_digest(binary), "allow_destroy": list(allowed), "reviewed_at_ns": time.time_ns()},
+            {"plan_sha256": plan_digest(binary), "allow_destroy": list(allowed)},
             indent=2,
         )
         + "\n",
@@ -75,10 +71,12 @@ def read_review_record(stamp: Path, command: str = "deploy") -> ReviewRecord:
         raise UsageError(f"{command}: {stamp}: plan_sha256: expected a SHA-256 in hex; {again}")
     if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
         raise UsageError(f"{command}: {stamp}: allow_destroy: expected a list of addresses; {again}")
-    reviewed_at = record.get("reviewed_at_ns", 0)
-    if not isinstance(reviewed_at, int) or isinstance(reviewed_at, bool) or reviewed_at < 0:
-        raise UsageError(f"{command}: {stamp}: reviewed_at_ns: expected nanoseconds since the epoch; {again}")
-    return ReviewRecord(digest, tuple(allowed), reviewed_at)
+    return ReviewRecord(digest, tuple(allowed))
+
+
+def shown_path(copy: Path) -> Path:
+    """Where :func:`check_reviewed` keeps ``terraform show -json`` of the checked copy ``copy``."""
+    return copy.with_suffix(".json")
 
 
 def check_reviewed(
@@ -95,7 +93,8 @@ def check_reviewed(
     the apply), must be the plan ``plan`` reviewed (its SHA-256 in the review record), and
     ``terraform show -json`` of the copy is run through the guardrails with ``allow_destroy``, the
     caller's allowances: never the record's, which only names, in a note, what the review allowed
-    beyond them. Any blocking finding refuses the stack (exit 1).
+    beyond them. Any blocking finding refuses the stack (exit 1). What ``show`` printed is kept beside
+    the copy (:func:`shown_path`), for the checks that read the plan itself.
     """
     binary, _, stamp = runner.plan_paths(stack)
     try:
@@ -112,7 +111,9 @@ def check_reviewed(
     copy.write_bytes(data)
     runner.progress(f"{stack}: reviewing the saved plan again before applying it")
     runner.init(stack)
-    plan = loads_plan(runner.show_json(stack, copy), f"{binary} (terraform show -json)")
+    shown = runner.show_json(stack, copy)
+    shown_path(copy).write_text(shown, encoding="utf-8")
+    plan = loads_plan(shown, f"{binary} (terraform show -json)")
     stop = blocking_findings(check(plan, allow_destroy=allow_destroy, stack=stack))
     only_recorded = [a for a in record.allow_destroy if a not in allow_destroy]
     note = (

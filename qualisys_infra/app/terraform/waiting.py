@@ -11,6 +11,11 @@ stacks it waits for (and removes its older plan files, so nothing stale can be a
 applies the rest and names what waits, and the next ``plan`` picks the waiting stacks up: a new
 environment converges in one plan-and-deploy per dependency level. An apps stack whose service was
 never released is left unplanned the same way, with its own reason.
+
+Plans made in separate runs can still meet in one deploy, so ``deploy`` checks the same thing from
+the plans themselves (:func:`stale_read`): the values a plan read (its ``terraform_remote_state``
+data source, in the plan's prior state) must still be the upstream's outputs, and no plan applied
+in the same deploy may change them.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.plan.model import Kind, Plan
 
 # How a synthesized stack reads an output of another (CDK Terrain's cross-stack references).
-REMOTE_OUTPUT = "terraform_remote_state.cross-stack-reference-input-{upstream}.outputs.{name}"
+REMOTE_STATE = "cross-stack-reference-input-{upstream}"
+REMOTE_OUTPUT = "terraform_remote_state." + REMOTE_STATE + ".outputs.{name}"
 
 
 def changed_outputs(plan: Plan) -> frozenset[str]:
@@ -37,6 +44,68 @@ def outputs_read(config_text: str, upstream: str) -> frozenset[str]:
     """The names of ``upstream``'s outputs a synthesized stack (its ``cdk.tf.json`` as text) reads."""
     prefix = re.escape(REMOTE_OUTPUT.format(upstream=upstream, name=""))
     return frozenset(re.findall(prefix + r"([A-Za-z0-9_-]+)", config_text))
+
+
+def outputs_seen(shown: Mapping[str, Any], upstream: str) -> Mapping[str, Any] | None:
+    """The outputs of ``upstream`` a plan read, as ``terraform show -json`` of the plan holds them
+    (the ``terraform_remote_state`` data source in its prior state); None when it holds no such read."""
+    name = REMOTE_STATE.format(upstream=upstream)
+    prior = shown.get("prior_state")
+    values = prior.get("values") if isinstance(prior, dict) else None
+    modules = [values.get("root_module")] if isinstance(values, dict) else []
+    while modules:  # iterative: a plan's nesting never costs the call stack
+        module = modules.pop()
+        if not isinstance(module, dict):
+            continue
+        for resource in module.get("resources") or ():
+            if (
+                isinstance(resource, dict)
+                and (resource.get("mode"), resource.get("type"), resource.get("name"))
+                == ("data", "terraform_remote_state", name)
+                and isinstance(resource.get("values"), dict)
+            ):
+                outputs = resource["values"].get("outputs")
+                return outputs if isinstance(outputs, dict) else None
+        children = module.get("child_modules")
+        modules.extend(children if isinstance(children, list) else ())
+    return None
+
+
+MISSING = object()
+
+
+def stale_read(
+    stack: str,
+    upstream: str,
+    read: frozenset[str],
+    seen: Mapping[str, Any] | None,
+    now: Mapping[str, Any],
+    changing: frozenset[str],
+) -> str | None:
+    """Why ``stack``'s plan must not be applied, or None: it read ``read`` of ``upstream``'s outputs
+    (``seen``: the values its plan holds), and ``upstream``'s state now holds ``now`` while the plan of
+    ``upstream`` applied in the same deploy changes ``changing``. Names only, never values (an output
+    may be a secret)."""
+    if not read:
+        return None
+    if seen is None:
+        return (
+            f"{stack}: its plan holds no record of the outputs of {upstream} it reads ({', '.join(sorted(read))});"
+            f" plan {stack} again"
+        )
+    moved = sorted(name for name in read if seen.get(name, MISSING) != now.get(name, MISSING))
+    if moved:
+        return (
+            f"{stack}: its plan read outputs of {upstream} that {upstream}'s state no longer holds"
+            f" ({', '.join(moved)}): {upstream} was applied since; plan {stack} again"
+        )
+    changed = sorted(read & changing)
+    if changed:
+        return (
+            f"{stack}: its plan read outputs of {upstream} that {upstream}'s plan in this deploy changes"
+            f" ({', '.join(changed)}); deploy {upstream} first (--stack {upstream}), then plan {stack} again"
+        )
+    return None
 
 
 def waits_for(upstream: Sequence[str]) -> str:
@@ -63,6 +132,10 @@ def read_marker(path: Path) -> str | None:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except RecursionError:
+        raise UsageError(
+            f"{path}: not a marker of an unplanned stack (JSON nested too deeply); run `qualisys-infra plan` again"
+        ) from None
     except (OSError, ValueError) as exc:
         raise UsageError(
             f"{path}: not a marker of an unplanned stack: {exc}; run `qualisys-infra plan` again"
