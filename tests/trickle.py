@@ -32,12 +32,8 @@ class TrickleServer:
         self.requests: list[bytes] = []
         self._stop = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
         self._threads: list[threading.Thread] = []
-
-    @property
-    def port(self) -> int:
-        port: int = self._listener.getsockname()[1]
-        return port
 
     @property
     def url(self) -> str:

@@ -1,10 +1,12 @@
 """A narrow, typed way to the Kubernetes API: connect, read one Argo Rollout, list its pods.
 
-The official ``kubernetes`` client does the HTTP, the authentication (bearer tokens, kubeconfig
-users with client certificates or ``exec`` plugins such as ``aws eks get-token``, in-cluster
-service accounts) and the TLS; this module only builds it and turns its answers into plain JSON
-objects (``dict``) and its failures into one-line errors. The client has no type hints, so
-nothing untyped leaves this module.
+The official ``kubernetes`` package reads the configuration (kubeconfig users with bearer tokens,
+client certificates or ``exec`` plugins such as ``aws eks get-token``, refreshed when they
+expire; in-cluster service accounts); the requests go through the toolkit's one HTTP client
+(:mod:`qualisys_infra.core.http`), so each has a whole-request deadline (connection, headers and
+body: a trickling API server cannot hold a release), follows no redirect off the API's origin,
+and reads at most 32 MiB. Answers become plain JSON objects (``dict``), failures one-line errors.
+The package has no type hints, so nothing untyped leaves this module.
 
 Errors:
 
@@ -13,8 +15,9 @@ Errors:
   rollout that does not exist (the command line names something that is not there).
 - :class:`KubeError` (exit 2, like the project's other API clients) when the API cannot be reached
   or refuses: connection refused, TLS failure, timeout, 401, 403, a missing Rollout resource type
-  (Argo Rollouts not installed), 5xx. ``transient`` is true for what may pass on its own (network,
-  timeouts, 429, 5xx), so a caller following a rollout can retry those.
+  (Argo Rollouts not installed), 5xx, an answer that is not a JSON object (or a pod list without
+  an ``items`` list), a redirect, an answer over the cap. ``transient`` is true for what may pass
+  on its own (network, timeouts, 429, 5xx), so a caller following a rollout can retry those.
 
 The bearer token never appears in a message.
 """
@@ -23,22 +26,19 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
-from urllib.parse import urlsplit
+from typing import Any, Self
+from urllib.parse import quote, urlencode, urlsplit
 
-import urllib3
 import yaml
 
+from qualisys_infra.core import http
 from qualisys_infra.core.errors import ToolkitError, UsageError
-
-if TYPE_CHECKING:
-    from kubernetes.client.exceptions import ApiException
+from qualisys_infra.core.masking import mask_url
 
 # The kubernetes package is imported where it is used: importing it takes about half a second (every
 # API model), which a command line that does not talk to a cluster should not pay.
@@ -47,6 +47,8 @@ ROLLOUT_GROUP = "argoproj.io"
 ROLLOUT_VERSION = "v1alpha1"
 ROLLOUT_PLURAL = "rollouts"
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # a pod list of a few thousand pods
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
 JsonObject = dict[str, Any]
@@ -76,78 +78,90 @@ class PodRef:
 
 
 class KubeApi:
-    """The two reads a rollout follower needs, over one ``ApiClient``.
+    """The two reads a rollout follower needs, over one HTTP client.
 
-    ``where`` names the API in messages (its URL, or the kubeconfig context). Use it as a context
-    manager, or call :meth:`close`, to release the client's connection pool.
+    ``configuration`` is a ``kubernetes.client.Configuration`` (host, credentials, TLS), as the
+    ``client_*`` functions build it; ``where`` names the API in messages (its URL, or the
+    kubeconfig context). Use it as a context manager, or call :meth:`close`, to release the
+    connection pool.
     """
 
     def __init__(
         self,
-        api_client: Any,
+        configuration: Any,
         *,
         where: str,
         request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
     ) -> None:
-        from kubernetes import client as k8s_client
-
-        self._api_client = api_client
-        self._custom = k8s_client.CustomObjectsApi(api_client)
-        self._core = k8s_client.CoreV1Api(api_client)
+        if getattr(configuration, "tls_server_name", None):
+            raise UsageError(
+                f"the API at {where}: a TLS server name (tls-server-name) is not supported; use the URL's host"
+            )
+        self._configuration = configuration
+        self._host = str(configuration.host).rstrip("/")
         self.where = where
-        self._timeout = (request_timeout_seconds, request_timeout_seconds)
+        verify: bool | str = (
+            (str(configuration.ssl_ca_cert) if configuration.ssl_ca_cert else True)
+            if configuration.verify_ssl
+            else False
+        )
+        cert: tuple[str, str] | str | None = None  # a kubeconfig user's client certificate
+        if configuration.cert_file:
+            cert = (
+                (str(configuration.cert_file), str(configuration.key_file))
+                if configuration.key_file
+                else str(configuration.cert_file)
+            )
+        self._http = http.Client(
+            timeout_seconds=request_timeout_seconds,
+            max_bytes=MAX_ANSWER_BYTES,
+            headers={"Accept": "application/json", "User-Agent": "qualisys-infra"},
+            verify=verify,
+            cert=cert,
+            proxy=_kubeconfig_proxy(configuration),
+        )
 
     def get_rollout(self, namespace: str, name: str) -> JsonObject:
         """The Rollout ``namespace/name`` as the API returns it (metadata, spec, status)."""
-        from kubernetes.client.exceptions import ApiException
-
         what = f"rollout {name} in namespace {namespace}"
-        try:
-            response = self._custom.get_namespaced_custom_object(
-                ROLLOUT_GROUP,
-                ROLLOUT_VERSION,
-                namespace,
-                ROLLOUT_PLURAL,
-                name,
-                _preload_content=False,
-                _request_timeout=self._timeout,
+        path = (
+            f"/apis/{ROLLOUT_GROUP}/{ROLLOUT_VERSION}/namespaces/{quote(namespace, safe='')}/"
+            f"{ROLLOUT_PLURAL}/{quote(name, safe='')}"
+        )
+        response = self._get(what, path)
+        if response.status == 404:
+            if _not_found_kind(response) == ROLLOUT_PLURAL:
+                raise UsageError(f"{what}: not found at {self.where}")
+            raise KubeError(
+                f"{what}: the API at {self.where} has no {ROLLOUT_PLURAL}.{ROLLOUT_GROUP}/{ROLLOUT_VERSION} "
+                "(is Argo Rollouts installed?)"
             )
-        except ApiException as exc:
-            if exc.status == 404 and _not_found_kind(exc) == ROLLOUT_PLURAL:
-                raise UsageError(f"{what}: not found at {self.where}") from None
-            if exc.status == 404:
-                raise KubeError(
-                    f"{what}: the API at {self.where} has no {ROLLOUT_PLURAL}.{ROLLOUT_GROUP}/{ROLLOUT_VERSION} "
-                    "(is Argo Rollouts installed?)"
-                ) from None
-            raise self._api_error(what, exc) from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise self._network_error(what, exc) from None
         return self._json_object(what, response)
 
     def list_pods(self, pods: PodRef) -> list[JsonObject]:
         """The pods matching ``pods`` (every revision: stable, canary, preview), as JSON objects."""
-        from kubernetes.client.exceptions import ApiException
-
         what = f"pods {pods.label_selector} in namespace {pods.namespace}"
-        try:
-            response = self._core.list_namespaced_pod(
-                pods.namespace,
-                label_selector=pods.label_selector,
-                _preload_content=False,
-                _request_timeout=self._timeout,
-            )
-        except ApiException as exc:
-            raise self._api_error(what, exc) from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise self._network_error(what, exc) from None
-        items = self._json_object(what, response).get("items") or []
+        path = f"/api/v1/namespaces/{quote(pods.namespace, safe='')}/pods?" + urlencode(
+            {"labelSelector": pods.label_selector}
+        )
+        body = self._json_object(what, self._get(what, path))
+        if "items" not in body:
+            raise KubeError(f"{what}: the API at {self.where} answered a PodList without an items list")
+        items = body["items"]
+        if items is None:  # an empty list, as Go may write it
+            return []
         if not isinstance(items, list):
             raise KubeError(f"{what}: the API at {self.where} answered a PodList without an items list")
-        return [item for item in items if isinstance(item, dict)]
+        for number, item in enumerate(items, 1):
+            if not isinstance(item, dict):
+                raise KubeError(
+                    f"{what}: the API at {self.where} answered a PodList whose item {number} is "
+                    f"{http.kind_of(item)}, expected an object"
+                )
+        return items
 
     def close(self) -> None:
-        self._api_client.close()
+        self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -157,20 +171,40 @@ class KubeApi:
     ) -> None:
         self.close()
 
-    def _json_object(self, what: str, response: Any) -> JsonObject:
+    def _get(self, what: str, path: str) -> http.Response:
+        """The answer to ``GET path``: 2xx and 404 are returned, everything else raises."""
         try:
-            body = json.loads(response.data)
-        except ValueError:
-            raise KubeError(f"{what}: the API at {self.where} answered something that is not JSON") from None
-        if not isinstance(body, dict):
-            raise KubeError(f"{what}: the API at {self.where} answered JSON that is not an object")
-        return body
+            response = self._http.get(self._host + path, headers=self._auth_headers(what))
+        except http.HttpError as exc:
+            raise self._network_error(what, exc) from None
+        if 200 <= response.status < 300 or response.status == 404:
+            return response
+        raise self._api_error(what, response)
 
-    def _api_error(self, what: str, exc: ApiException) -> KubeError:
-        status = int(exc.status or 0)
-        if status == 0:  # the client's wrapping of a TLS failure (or another error before any answer)
-            return KubeError(f"{what}: cannot talk to the API at {self.where}: {_one_line(exc.reason)}")
-        detail = _status_message(exc)
+    def _auth_headers(self, what: str) -> dict[str, str]:
+        """The credentials as the configuration gives them now (an ``exec`` plugin's token is
+        fetched again when it has expired)."""
+        from kubernetes.config.config_exception import ConfigException
+
+        try:
+            settings = self._configuration.auth_settings()
+        except (ConfigException, OSError, ValueError) as exc:
+            raise KubeError(f"{what}: cannot get credentials for the API at {self.where}: {_one_line(exc)}") from None
+        return {
+            str(entry["key"]): str(entry["value"])
+            for entry in settings.values()
+            if entry.get("in") == "header" and entry.get("value")
+        }
+
+    def _json_object(self, what: str, response: http.Response) -> JsonObject:
+        try:
+            return response.json_object()
+        except http.HttpError as exc:
+            raise KubeError(f"{what}: the API at {self.where} answered badly: {exc}") from None
+
+    def _api_error(self, what: str, response: http.Response) -> KubeError:
+        status = response.status
+        detail = _status_message(response)
         suffix = f": {detail}" if detail else ""
         if status == 401:
             return KubeError(
@@ -181,25 +215,21 @@ class KubeApi:
             return KubeError(f"{what}: forbidden by the API at {self.where} (403){suffix}")
         transient = status == 429 or status >= 500
         return KubeError(
-            f"{what}: the API at {self.where} answered {status} {exc.reason or ''}".rstrip() + suffix,
+            f"{what}: the API at {self.where} answered {status} {response.reason}".rstrip() + suffix,
             transient=transient,
         )
 
-    def _network_error(self, what: str, exc: urllib3.exceptions.HTTPError) -> KubeError:
-        reason: BaseException = exc
-        if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
-            reason = exc.reason
-        if isinstance(reason, urllib3.exceptions.SSLError):
-            return KubeError(f"{what}: TLS failure talking to the API at {self.where}: {_one_line(reason)}")
-        if isinstance(reason, urllib3.exceptions.NameResolutionError):
-            return KubeError(f"{what}: cannot resolve the API's host {self.where}", transient=True)
-        # Before TimeoutError: a refused connection is a NewConnectionError, a ConnectTimeoutError subclass.
-        if isinstance(reason, urllib3.exceptions.NewConnectionError):
-            text = "connection refused" if "refused" in str(reason).lower() else _one_line(reason)
+    def _network_error(self, what: str, exc: http.HttpError) -> KubeError:
+        if exc.kind is http.Failure.TLS:
+            return KubeError(f"{what}: cannot talk to the API at {self.where}: {exc.cause}")
+        if exc.kind is http.Failure.CONNECT:
+            if "Failed to resolve" in exc.cause or "Name or service not known" in exc.cause:
+                return KubeError(f"{what}: cannot resolve the API's host {self.where}", transient=True)
+            text = "connection refused" if "refused" in exc.cause.lower() else exc.cause
             return KubeError(f"{what}: cannot reach the API at {self.where}: {text}", transient=True)
-        if isinstance(reason, urllib3.exceptions.TimeoutError):
-            return KubeError(f"{what}: the API at {self.where} did not answer in time", transient=True)
-        return KubeError(f"{what}: cannot reach the API at {self.where}: {_one_line(reason)}", transient=True)
+        if exc.kind is http.Failure.TIMEOUT:
+            return KubeError(f"{what}: the API at {self.where} did not answer in time ({exc})", transient=True)
+        return KubeError(f"{what}: the API at {self.where}: {exc}", transient=exc.transient)
 
 
 def connect(
@@ -222,7 +252,7 @@ def connect(
         if kubeconfig is not None or context is not None or in_cluster:
             raise UsageError("give either an API URL and token, a kubeconfig (and context), or in-cluster; not several")
         if not token:
-            raise UsageError(f"an API URL ({api_url}) needs a bearer token")
+            raise UsageError(f"an API URL ({mask_url(api_url)}) needs a bearer token")
         return client_from_token(api_url, token, ca_file=ca_file, request_timeout_seconds=request_timeout_seconds)
     if token is not None or ca_file is not None:
         raise UsageError("a token or CA file is used only with an API URL")
@@ -251,11 +281,11 @@ def client_from_token(
         parts = urlsplit(api_url)
         hostname, _ = parts.hostname, parts.port
     except ValueError as exc:  # an unclosed "[::1", a port that is not a number
-        raise UsageError(f"API URL {api_url!r}: {exc}; expected https://HOST[:PORT]") from None
+        raise UsageError(f"API URL {mask_url(api_url)!r}: {exc}; expected https://HOST[:PORT]") from None
     if parts.scheme not in ("https", "http") or not hostname:
-        raise UsageError(f"API URL {api_url!r}: expected https://HOST[:PORT]")
+        raise UsageError(f"API URL {mask_url(api_url)!r}: expected https://HOST[:PORT]")
     if parts.scheme == "http" and not _is_loopback(hostname):
-        raise UsageError(f"API URL {api_url!r}: plain http is allowed only for a loopback host; use https")
+        raise UsageError(f"API URL {mask_url(api_url)!r}: plain http is allowed only for a loopback host; use https")
     if not token.strip() or any(ch in token for ch in "\r\n"):
         raise UsageError("the bearer token is empty or spans several lines")
     if ca_file is not None and not ca_file.is_file():
@@ -267,8 +297,8 @@ def client_from_token(
     if ca_file is not None:
         configuration.ssl_ca_cert = str(ca_file)
     return KubeApi(
-        _api_client(configuration),
-        where=configuration.host,
+        configuration,
+        where=mask_url(configuration.host),
         request_timeout_seconds=request_timeout_seconds,
     )
 
@@ -297,17 +327,20 @@ def client_from_kubeconfig(
     from kubernetes import config as k8s_config
     from kubernetes.config.config_exception import ConfigException
 
+    configuration = _configuration()
     try:
-        api_client = k8s_config.new_client_from_config(
+        k8s_config.load_kube_config(
             config_file=config_file,
             context=chosen,
             persist_config=False,
-            client_configuration=_configuration(),
+            client_configuration=configuration,
         )
-    except ConfigException as exc:
+    except (ConfigException, OSError, ValueError) as exc:
         raise UsageError(f"kubeconfig {shown}, context {chosen}: {_one_line(exc)}") from None
-    host = str(api_client.configuration.host)
-    return KubeApi(api_client, where=f"{host} (context {chosen})", request_timeout_seconds=request_timeout_seconds)
+    host = str(configuration.host)
+    return KubeApi(
+        configuration, where=f"{mask_url(host)} (context {chosen})", request_timeout_seconds=request_timeout_seconds
+    )
 
 
 def client_in_cluster(*, request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS) -> KubeApi:
@@ -321,26 +354,25 @@ def client_in_cluster(*, request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOU
     except ConfigException as exc:
         raise UsageError(f"in-cluster configuration: {_one_line(exc)} (is this running in a pod?)") from None
     return KubeApi(
-        _api_client(configuration),
-        where=f"{configuration.host} (in-cluster)",
+        configuration,
+        where=f"{mask_url(configuration.host)} (in-cluster)",
         request_timeout_seconds=request_timeout_seconds,
     )
-
-
-def _api_client(configuration: Any) -> Any:
-    from kubernetes import client as k8s_client
-
-    return k8s_client.ApiClient(configuration)
 
 
 def _configuration() -> Any:
     from kubernetes import client as k8s_client
 
-    configuration = k8s_client.Configuration()
-    # One attempt per request: the follower polls (and retries transient failures) itself, and a
-    # refused connection should say so at once instead of after urllib3's three silent retries.
-    configuration.retries = False
-    return configuration
+    return k8s_client.Configuration()
+
+
+def _kubeconfig_proxy(configuration: Any) -> str | None:
+    """The kubeconfig's ``proxy-url``; ``None`` when the proxy is only the environment's (which
+    the HTTP client reads itself, with ``NO_PROXY``)."""
+    proxy = getattr(configuration, "proxy", None)
+    if not proxy or proxy in {os.environ.get(name) for name in _PROXY_VARIABLES}:
+        return None
+    return str(proxy)
 
 
 def _kubeconfig_files(path: Path | None) -> list[Path]:
@@ -395,32 +427,28 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _status_body(exc: ApiException) -> JsonObject:
-    body = exc.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if not isinstance(body, str):
-        return {}
+def _status_body(response: http.Response) -> JsonObject:
+    """The ``Status`` object the API sends with an error, or ``{}``."""
     try:
-        parsed = json.loads(body)
-    except ValueError:
+        body = response.json()
+    except http.HttpError:
         return {}
-    return parsed if isinstance(parsed, dict) else {}
+    return body if isinstance(body, dict) else {}
 
 
-def _status_message(exc: ApiException) -> str:
+def _status_message(response: http.Response) -> str:
     """The ``message`` of the ``Status`` object the API sends with an error, on one line."""
-    message = _status_body(exc).get("message")
-    return _one_line(message) if isinstance(message, str) else ""
+    message = _status_body(response).get("message")
+    return _one_line(message)[:300] if isinstance(message, str) else ""
 
 
-def _not_found_kind(exc: ApiException) -> str:
+def _not_found_kind(response: http.Response) -> str:
     """``details.kind`` of a 404 ``Status``: the plural of what was not found (``rollouts``), or ``""``.
 
     A missing object comes with a ``Status`` naming its kind; a missing resource type (the CRD is
     not installed) with a bare "404 page not found".
     """
-    details = _status_body(exc).get("details")
+    details = _status_body(response).get("details")
     kind = details.get("kind") if isinstance(details, dict) else None
     return kind if isinstance(kind, str) else ""
 

@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import requests.adapters
@@ -46,6 +46,7 @@ import urllib3.connectionpool
 import urllib3.exceptions
 
 from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.core.masking import mask_url
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -185,18 +186,9 @@ def optional_field(obj: Mapping[str, Any], key: str, expected: type[T], where: s
 
 
 def shown_url(url: str) -> str:
-    """``url`` fit for a message: a password in it and every query value replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, _, host = netloc.rpartition("@")
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{host}" if ":" in userinfo else f"***@{host}"
-        query = urlencode([(k, "***") for k, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-    except ValueError:
-        return "(an unreadable URL)"
+    """``url`` fit for a message: every part that can hold a secret masked (the toolkit's one
+    masking function, :func:`qualisys_infra.core.masking.mask_url`)."""
+    return mask_url(url)
 
 
 def origin(url: str) -> tuple[str, str, int]:
@@ -331,7 +323,8 @@ class Client:
 
     ``headers`` go with every request (to the same origin only: a redirect elsewhere is refused).
     ``verify`` is ``True`` (the public roots), a CA bundle's path, or ``False``; ``cert`` a client
-    certificate (``(cert_file, key_file)``). Use it as a context manager, or call :meth:`close`.
+    certificate (``(cert_file, key_file)``); ``proxy`` an HTTP proxy's URL (default: the
+    environment's). Use it as a context manager, or call :meth:`close`.
     """
 
     def __init__(
@@ -343,6 +336,7 @@ class Client:
         verify: bool | str = True,
         cert: tuple[str, str] | str | None = None,
         follow_redirects: bool = True,
+        proxy: str | None = None,
     ) -> None:
         if not timeout_seconds > 0:
             raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
@@ -357,6 +351,9 @@ class Client:
         # Given with each request: requests lets $REQUESTS_CA_BUNDLE override a session's CA file.
         self.verify = verify
         self.session.cert = cert
+        # Also per request, for the same reason: a proxy named here (a kubeconfig's proxy-url) wins
+        # over $HTTPS_PROXY; without one, requests reads the environment (and $NO_PROXY) itself.
+        self.proxies = {"http": proxy, "https": proxy} if proxy else None
 
     def __enter__(self) -> Client:
         return self
@@ -434,6 +431,7 @@ class Client:
                 headers=headers,
                 timeout=(remaining, remaining),
                 verify=self.verify,
+                proxies=self.proxies,
                 stream=True,
                 allow_redirects=False,
             )
