@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import ipaddress
-import re
 import secrets
 import time
 import uuid
@@ -43,9 +42,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import requests
-
-from qualisys_infra.app.github import Comment, GitHub, GitHubError, parse_sticky, sticky_marker
+from qualisys_infra.app.github import Comment, GitHub, GitHubError, parse_sticky, shaped, sticky_marker
+from qualisys_infra.core import http
 from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.core.masking import mask_url
 
@@ -57,6 +55,7 @@ DEFAULT_REPORT_KEY = "tests"
 DEFAULT_MIN_COVERAGE = 80.0
 DEFAULT_REPORT_AUTHOR = "github-actions[bot]"  # who posts with Actions' GITHUB_TOKEN
 DEFAULT_TIMEOUT_SECONDS = 10.0
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # of one Grafana or health answer
 METRICS_MAX_AGE_SECONDS = 600.0  # "live" metrics: a sample from the last 10 minutes
 MASK = "***"
 
@@ -274,34 +273,38 @@ def check_pods(namespace: str, list_pods: Callable[[], list[Mapping[str, Any]]] 
 def check_health(url: str, *, ca_file: Path | None, timeout: float) -> Step:
     """GET ``url`` over HTTPS, the certificate verified (against ``ca_file`` when given); 200 passes.
 
-    TLS that does not verify is a failure; a host that does not answer could not be checked.
+    TLS that does not verify is a failure; a host that does not answer (within ``timeout`` for the
+    whole request) could not be checked. A redirect is not followed: it fails, naming its target.
     """
     name = f"GET {mask_url(url)}"
+    client = http.Client(
+        timeout_seconds=timeout,
+        max_bytes=MAX_ANSWER_BYTES,
+        verify=str(ca_file) if ca_file else True,
+        follow_redirects=False,
+        headers={"User-Agent": "qualisys-infra signoff"},
+    )
     try:
-        response = requests.get(
-            url,
-            verify=str(ca_file) if ca_file else True,
-            timeout=timeout,
-            allow_redirects=False,
-            headers={"User-Agent": "qualisys-infra signoff"},
-        )
-    except requests.exceptions.SSLError as exc:
-        return failed(name, f"HTTPS does not verify: {_reason(exc)}")
-    except requests.Timeout:
-        return not_run(name, f"no answer within {timeout:g} s")
-    except requests.RequestException as exc:
-        return not_run(name, f"cannot reach it: {_reason(exc)} (--health-url sets another address)")
-    with contextlib.closing(response):
-        if response.status_code == 200:
-            # plain http reaches here only for a loopback host (check_http_url): say which it was
-            return passed(name, "200 over verified HTTPS" if url.startswith("https:") else "200 (plain HTTP, loopback)")
-        where = response.headers.get("location")
-        return failed(
-            name,
-            f"answered {response.status_code} {response.reason or ''}".rstrip()
-            + (f" (redirect to {where})" if where else "")
-            + ", expected 200",
-        )
+        with client:
+            response = client.get(url)
+    except http.HttpError as exc:
+        if exc.kind is http.Failure.TLS:
+            return failed(name, f"HTTPS does not verify: {exc.cause}")
+        if exc.kind is http.Failure.CONNECT:
+            return not_run(name, f"cannot reach it: {exc.cause} (--health-url sets another address)")
+        if exc.kind is http.Failure.TIMEOUT:
+            return not_run(name, str(exc))
+        return failed(name, str(exc))
+    if response.status == 200:
+        # plain http reaches here only for a loopback host (check_http_url): say which it was
+        return passed(name, "200 over verified HTTPS" if url.startswith("https:") else "200 (plain HTTP, loopback)")
+    where = response.headers.get("location")
+    return failed(
+        name,
+        f"answered {response.status} {response.reason}".rstrip()
+        + (f" (redirect to {mask_url(where)})" if where else "")
+        + ", expected 200",
+    )
 
 
 def smoke_infrastructure(
@@ -532,17 +535,20 @@ class GitHubReader(GitHub):
     """The project's GitHub client, with the one read it lacks: the most recently updated pull request."""
 
     def latest_pull_request(self) -> PullRequest | None:
+        """The most recently updated pull request, ``None`` when there is none; an answer of the
+        wrong shape is a :class:`~qualisys_infra.app.github.GitHubError`."""
         path = f"/repos/{self.repository}/pulls"
         url = f"{self.api_url}{path}?state=all&sort=updated&direction=desc&per_page=1"
-        items = self._json(self._request("GET", url, accept=(200,)), f"GET {path}")
-        if not isinstance(items, list) or not items or not isinstance(items[0], dict):
-            return None
-        number = items[0].get("number")
-        if not isinstance(number, int):
-            return None
-        return PullRequest(
-            number, _one_line(str(items[0].get("title") or ""))[:80], str(items[0].get("html_url") or "")
-        )
+        response = self._request("GET", url, accept=(200,))
+        with shaped(f"GET {path}"):
+            items = response.json_list()
+            if not items:
+                return None
+            first = http.expect(items[0], dict, "pull request 1")
+            number = http.field(first, "number", int, "pull request 1")
+            title = http.optional_field(first, "title", str, "pull request 1", "")
+            link = http.optional_field(first, "html_url", str, "pull request 1", "")
+        return PullRequest(number, _one_line(title)[:80], link)
 
 
 # -- 4. monitoring ----------------------------------------------------------------------------
@@ -553,60 +559,66 @@ class GrafanaError(ToolkitError):
 
 
 class Grafana:
-    """Grafana's HTTP API with a service-account token (Bearer)."""
+    """Grafana's HTTP API with a service-account token (Bearer), through the toolkit's one HTTP
+    client: each request within ``timeout`` in all, at most 32 MiB, redirects not followed."""
 
     def __init__(self, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, ca_file: Path | None = None):
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self.verify: str | bool = str(ca_file) if ca_file else True
-        self.session = requests.Session()
-        self.session.headers.update(
-            {"Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": "qualisys-infra signoff"}
+        self.http = http.Client(
+            timeout_seconds=timeout,
+            max_bytes=MAX_ANSWER_BYTES,
+            verify=str(ca_file) if ca_file else True,
+            follow_redirects=False,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": "qualisys-infra signoff",
+            },
         )
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-        """``(status, JSON body)``; a refused token, a missing right, a network failure raise."""
+    def request(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None
+    ) -> tuple[int, Any]:
+        """``(status, JSON body)``; a refused token, a missing right, a network failure, a redirect
+        and an answer that is not JSON raise :class:`GrafanaError`."""
         what = f"{method} {path}"
         try:
-            response = self.session.request(
-                method, self.url + path, timeout=self.timeout, verify=self.verify, allow_redirects=False, **kwargs
+            response = self.http.request(method, self.url + path, params=params, json=json)
+        except http.HttpError as exc:
+            if exc.kind is http.Failure.CONNECT:
+                raise GrafanaError(f"{what}: cannot reach {mask_url(self.url)} ({exc.cause})") from None
+            raise GrafanaError(f"{what}: {exc}") from None
+        if response.status == 401:
+            raise GrafanaError(
+                f"{what}: 401 Unauthorized: the token in $GRAFANA_TOKEN was refused"
+                " (expired, revoked, or for another Grafana)"
             )
-        except requests.Timeout:
-            raise GrafanaError(f"{what}: no answer within {self.timeout:g} s") from None
-        except requests.RequestException as exc:
-            raise GrafanaError(f"{what}: cannot reach {self.url} ({_reason(exc)})") from None
-        with contextlib.closing(response):
-            if response.status_code == 401:
-                raise GrafanaError(
-                    f"{what}: 401 Unauthorized: the token in $GRAFANA_TOKEN was refused"
-                    " (expired, revoked, or for another Grafana)"
-                )
-            if response.status_code == 403:
-                raise GrafanaError(
-                    f"{what}: 403 Forbidden: the token's service account needs the Viewer role"
-                    f"{_grafana_message(response)}"
-                )
-            if 300 <= response.status_code < 400:
-                raise GrafanaError(
-                    f"{what}: redirected to {response.headers.get('location', '?')}"
-                    " (is --grafana-url Grafana's own address?)"
-                )
-            try:
-                body = response.json()
-            except ValueError:
-                raise GrafanaError(
-                    f"{what}: HTTP {response.status_code}, an answer that is not JSON (is --grafana-url Grafana?)"
-                ) from None
-            return response.status_code, body
+        if response.status == 403:
+            raise GrafanaError(
+                f"{what}: 403 Forbidden: the token's service account needs the Viewer role{_grafana_message(response)}"
+            )
+        if 300 <= response.status < 400:
+            raise GrafanaError(
+                f"{what}: redirected to {mask_url(response.headers.get('location', '?'))}"
+                " (is --grafana-url Grafana's own address?)"
+            )
+        try:
+            body = response.json()
+        except http.HttpError:
+            raise GrafanaError(
+                f"{what}: HTTP {response.status}, an answer that is not JSON (is --grafana-url Grafana?)"
+            ) from None
+        return response.status, body
 
 
-def _grafana_message(response: requests.Response) -> str:
+def _grafana_message(response: http.Response) -> str:
     try:
         body = response.json()
-    except ValueError:
+    except http.HttpError:
         return ""
     message = body.get("message") if isinstance(body, dict) else None
     return f": {_one_line(message)[:200]}" if isinstance(message, str) and message.strip() else ""
@@ -678,9 +690,15 @@ def smoke_monitoring(
             "GET", "/api/search", params={"type": "dash-db", "dashboardUIDs": dashboard_uid}
         )
         name = f"dashboard {dashboard_uid}"
-        hits = [d for d in found if isinstance(d, dict) and d.get("uid") == dashboard_uid] if status == 200 else []
-        if status != 200 or not isinstance(found, list):
+        hits = (
+            [d for d in found if isinstance(d, dict) and d.get("uid") == dashboard_uid]
+            if isinstance(found, list)
+            else []
+        )
+        if status != 200:
             steps.append(failed(name, f"the search API answered {status}"))
+        elif not isinstance(found, list):
+            steps.append(failed(name, f"the search API answered {http.kind_of(found)}, expected a list"))
         elif not hits:
             steps.append(failed(name, f"no dashboard with uid {dashboard_uid} (--dashboard-uid)"))
         else:
@@ -828,18 +846,6 @@ def check_http_url(url: str, option: str, *, https_only: bool = False) -> str:
         why = "the smoke test checks TLS" if https_only else "plain http is allowed only for a loopback host"
         raise ToolkitError(f"{option}: got {mask_url(url)!r}: {why}; use https")
     return url
-
-
-def _reason(exc: requests.RequestException) -> str:
-    inner: object = exc.args[0] if exc.args else exc
-    reason = getattr(inner, "reason", None)
-    text = str(reason if isinstance(reason, BaseException) else inner).strip() or type(exc).__name__
-    text = _CONNECTION_OBJECT.sub("", _one_line(text))
-    return text[:300]
-
-
-# urllib3's prefix naming its connection object: "HTTPSConnection(host='x', port=443): ..."
-_CONNECTION_OBJECT = re.compile(r"^<?[A-Za-z.]*HTTPS?Connection(?:Pool)?(?:\([^)]*\)|\s+object at 0x[0-9a-f]+)?>?: ")
 
 
 __all__ = [
