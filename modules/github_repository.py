@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from modules.waivers import waive
 from qualisys_infra.core.engine import Construct, TerraformResourceLifecycle, Token
 from qualisys_infra.core.engine.github import (
     actions_variable,
@@ -130,6 +131,19 @@ class GithubRepository(Construct):
         )
         # Adopt the existing repository: an import block, a no-op once it is in the state.
         self.repository.import_from(name)
+        waive(
+            self.repository,
+            "CKV_GIT_1",
+            "the repository's visibility is left as its owners set it on GitHub (an ignored argument): "
+            "this resource manages only secret scanning and push protection",
+        )
+        waive(
+            self.repository,
+            "CKV2_GIT_1",
+            "the main branch is protected by this construct's github_repository_ruleset (pull request, "
+            "code-owner review, required checks, no force push or deletion), which the check does not "
+            "count as branch protection",
+        )
         self.ruleset = repository_ruleset.RepositoryRuleset(
             self,
             "ruleset",

@@ -91,6 +91,9 @@ def _scan_copy(outdir: Path, stacks: Iterable[str], target: Path) -> dict[str, d
         configs[stack] = config
         scanned = json.loads(json.dumps(config))
         scanned.get("terraform", {}).pop("required_version", None)
+        # checkov 3.3.30's terraform_json parser fails on import blocks (it reads their id as a
+        # block); they only adopt existing objects and hold nothing its checks read.
+        scanned.pop("import", None)
         folder = target / "stacks" / stack
         folder.mkdir(parents=True)
         (folder / "cdk.tf.json").write_text(json.dumps(scanned, indent=2), encoding="utf-8")
