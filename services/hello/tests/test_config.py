@@ -14,6 +14,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings.database_url is None
     assert settings.redis_url is None
     assert settings.readiness_timeout_seconds == 2.0
+    assert settings.internal_port is None  # one port serves every route (local runs)
 
 
 def test_empty_values_count_as_unset() -> None:
@@ -26,6 +27,7 @@ def test_every_variable_is_read() -> None:
             "HELLO_VERSION": "3f2b8c1e7d4a4f0e9b6a2c1d0e9f8a7b12345678",
             "HOST": "127.0.0.1",
             "PORT": "3000",
+            "INTERNAL_PORT": "9090",
             "LOG_LEVEL": "debug",
             "DATABASE_URL": "postgresql://app:pw@db.internal:5432/app",
             "REDIS_URL": "rediss://:token@cache.internal:6380/0",
@@ -36,6 +38,7 @@ def test_every_variable_is_read() -> None:
         version="3f2b8c1e7d4a4f0e9b6a2c1d0e9f8a7b12345678",
         host="127.0.0.1",
         port=3000,
+        internal_port=9090,
         log_level="DEBUG",
         database_url="postgresql://app:pw@db.internal:5432/app",
         redis_url="rediss://:token@cache.internal:6380/0",
@@ -49,6 +52,9 @@ def test_every_variable_is_read() -> None:
         ("PORT", "http", "PORT must be an integer from 1 to 65535, got 'http'"),
         ("PORT", "0", "PORT must be an integer from 1 to 65535, got '0'"),
         ("PORT", "65536", "PORT must be an integer from 1 to 65535, got '65536'"),
+        ("INTERNAL_PORT", "metrics", "INTERNAL_PORT must be an integer from 1 to 65535, got 'metrics'"),
+        ("INTERNAL_PORT", "0", "INTERNAL_PORT must be an integer from 1 to 65535, got '0'"),
+        ("INTERNAL_PORT", "8080", "INTERNAL_PORT must differ from PORT (8080): the public port would serve /ready"),
         ("HELLO_VERSION", "v1 beta", "HELLO_VERSION must be an image tag or git SHA"),
         ("HELLO_VERSION", "x" * 129, "HELLO_VERSION must be an image tag or git SHA"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got 'CHATTY'"),

@@ -23,6 +23,7 @@ class Boom(RuntimeError):
 def app() -> FastAPI:
     """The app with two extra routes that fail: before the response starts, and while it streams."""
     app = create_app(Settings())
+    assert isinstance(app, FastAPI)  # one port: one FastAPI app
 
     async def fails() -> None:
         raise Boom("kaput")

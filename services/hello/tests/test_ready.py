@@ -85,11 +85,67 @@ def test_fails_if_both_refuse_and_names_both(make_client: MakeClient, closed_por
     assert response.json()["failed"] == ["postgres", "redis"]
 
 
-def test_fails_if_postgres_database_does_not_exist(make_client: MakeClient) -> None:
+def test_fails_if_postgres_database_does_not_exist(make_client: MakeClient, logs: LogCapture) -> None:
     base = DATABASE_URL.rsplit("/", 1)[0]
     response = make_client(Settings(database_url=f"{base}/no_such_database_for_hello")).get("/ready")
     assert response.status_code == 503
-    assert "no_such_database_for_hello" in response.json()["checks"]["postgres"]["error"]
+    assert response.json()["checks"]["postgres"]["error"] == "OperationalError"
+    # the server's own words, naming the database, go to the log only
+    [line] = [line for line in logs.lines() if line["message"].startswith("readiness check failed")]
+    assert 'database "no_such_database_for_hello" does not exist' in line["message"]
+
+
+def _unreachable(kind: str, dependency: str, closed_port: int, silent_port: int) -> tuple[str, tuple[str, ...]]:
+    """A URL of ``dependency`` that fails in the way ``kind`` says, and the strings that say where it is."""
+    scheme = "postgresql" if dependency == "postgres" else "redis"
+    database = "hello_inventory_db" if dependency == "postgres" else "7"
+    host, port = "127.0.0.1", closed_port
+    if kind == "silent":
+        port = silent_port
+    elif kind == "unknown host":
+        host, port = "db-7f3a.hello-internal.invalid", 6543
+    if kind == "no such database":
+        answering = urlsplit(DATABASE_URL)
+        host, port = answering.hostname or "127.0.0.1", answering.port or 5432
+        return f"{DATABASE_URL.rsplit('/', 1)[0]}/{database}", (host, f":{port}", database)
+    user = "postgres@" if dependency == "postgres" else ""
+    # A Redis database is a small number, no name to hide (and too short to look for).
+    named = (database,) if dependency == "postgres" else ()
+    return f"{scheme}://{user}{host}:{port}/{database}", (host, str(port), *named)
+
+
+# Every way a dependency can fail that puts where it is into the client library's message.
+UNREACHABLE = [
+    ("postgres", "refused"),
+    ("postgres", "silent"),
+    ("postgres", "unknown host"),
+    ("postgres", "no such database"),
+    ("redis", "refused"),
+    ("redis", "silent"),
+    ("redis", "unknown host"),
+]
+
+
+@pytest.mark.parametrize(("dependency", "kind"), UNREACHABLE, ids=[f"{d}-{k}" for d, k in UNREACHABLE])
+def test_fails_if_a_dependency_fails_without_saying_where_it_is(
+    make_client: MakeClient, logs: LogCapture, closed_port: int, silent_port: int, dependency: str, kind: str
+) -> None:
+    url, where = _unreachable(kind, dependency, closed_port, silent_port)
+    settings = Settings(
+        database_url=url if dependency == "postgres" else None,
+        redis_url=url if dependency == "redis" else None,
+        readiness_timeout_seconds=1.0,
+    )
+    response = make_client(settings).get("/ready")
+    assert response.status_code == 503, response.text
+    assert response.json()["failed"] == [dependency]
+    for place in where:
+        assert place not in response.text, f"/ready names {place!r}: {response.text}"
+    # ... and the log line keeps them all, for the operators
+    [line] = [line for line in logs.lines() if line["message"].startswith("readiness check failed")]
+    for place in where:
+        assert place in line["message"], f"the log does not name {place!r}: {line['message']}"
+    assert line["dependency"] == dependency
 
 
 @pytest.mark.parametrize("dependency", ["postgres", "redis"])
@@ -166,4 +222,6 @@ def test_check_reports_a_wrong_answer_as_a_failure() -> None:
 
     result = asyncio.run(check(Odd(), 1.0))
     assert not result.ok
-    assert result.as_json()["error"] == "RuntimeError: SELECT 1 returned (2,)"
+    assert result.as_json()["error"] == "RuntimeError"
+    assert result.detail == "RuntimeError: SELECT 1 returned (2,)"
+    assert "detail" not in result.as_json()

@@ -1,4 +1,5 @@
-"""``python -m hello``: read the settings, log in JSON, serve with uvicorn on ``HOST``:``PORT``.
+"""``python -m hello``: read the settings, log in JSON, serve with uvicorn on ``HOST``:``PORT`` (and
+``HOST``:``INTERNAL_PORT`` when set: one server, two listening sockets, one graceful shutdown).
 
 Exit status 2 and one ``error:`` line on stderr when the environment is invalid.
 """
@@ -7,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from collections.abc import Mapping
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from hello import SERVICE_NAME
 from hello.app import create_app
@@ -32,24 +35,44 @@ def main(env: Mapping[str, str] | None = None) -> int:
         return 2
     configure_logging(level=settings.log_level, service=SERVICE_NAME, version=settings.version)
     dependencies = dependencies_of(settings)
+    internal = "" if settings.internal_port is None else f" (internal routes on port {settings.internal_port})"
     logging.getLogger("hello").info(
-        "starting %s %s on %s:%d",
+        "starting %s %s on %s:%d%s",
         SERVICE_NAME,
         settings.version,
         settings.host,
         settings.port,
+        internal,
         extra={"dependencies": {dependency.name: dependency.target for dependency in dependencies}},
     )
-    uvicorn.run(
-        create_app(settings, dependencies=dependencies),
+    config = server_config(settings, create_app(settings, dependencies=dependencies))
+    server = uvicorn.Server(config)
+    if settings.internal_port is None:
+        server.run()
+    else:
+        server.run(sockets=listening_sockets(config, settings.internal_port))
+    return 0
+
+
+def server_config(settings: Settings, app: ASGIApp) -> uvicorn.Config:
+    """uvicorn's settings: the public port, JSON logs (configured by :func:`main`), no access log of
+    its own, no ``server`` header, the graceful shutdown Kubernetes leaves time for."""
+    return uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
-        log_config=None,  # keep the JSON logging configured above
+        log_config=None,  # keep the JSON logging configured in main()
         access_log=False,  # the request middleware logs each request, with its correlation id
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    return 0
+
+
+def listening_sockets(config: uvicorn.Config, internal_port: int) -> list[socket.socket]:
+    """The public port's socket and the internal port's, bound as uvicorn binds one (each logs the
+    address it serves); a port already taken ends the process with uvicorn's startup failure."""
+    internal = uvicorn.Config(config.app, host=config.host, port=internal_port, log_config=None)
+    return [config.bind_socket(), internal.bind_socket()]
 
 
 if __name__ == "__main__":

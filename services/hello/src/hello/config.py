@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 DEFAULT_PORT = 8080
-# The platform's network policy lets the load balancer and Prometheus reach pods on 8080 only.
+# The platform's pods set INTERNAL_PORT (modules/apps/objects.py): the load balancer reaches PORT, which
+# serves what users need (`/`, `/health`); Prometheus and the kubelet reach INTERNAL_PORT (`/health`,
+# `/ready`, `/metrics`), which no ingress routes to. Unset, PORT serves everything (local runs).
 DEFAULT_HOST = "0.0.0.0"  # noqa: S104 - a container must listen on its pod's address, not on loopback
 DEFAULT_VERSION = "dev"
 DEFAULT_READINESS_TIMEOUT_SECONDS = 2.0
@@ -39,12 +41,15 @@ class Settings:
     """What the service needs to run; :meth:`from_env` builds it from the environment.
 
     ``database_url`` and ``redis_url`` are ``None`` when unset: the service then does not depend on
-    them and ``/ready`` does not check them.
+    them and ``/ready`` does not check them. ``internal_port`` is ``None`` when unset: ``port`` then
+    serves every route; set, ``port`` serves only ``/`` and ``/health`` and ``internal_port`` serves
+    ``/health``, ``/ready`` and ``/metrics`` (:func:`hello.app.create_app`).
     """
 
     version: str = DEFAULT_VERSION
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+    internal_port: int | None = None
     log_level: str = "INFO"
     database_url: str | None = None
     redis_url: str | None = None
@@ -52,8 +57,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Read ``HELLO_VERSION``, ``HOST``, ``PORT``, ``LOG_LEVEL``, ``DATABASE_URL``, ``REDIS_URL`` and
-        ``READINESS_TIMEOUT_SECONDS``; an empty value counts as unset.
+        """Read ``HELLO_VERSION``, ``HOST``, ``PORT``, ``INTERNAL_PORT``, ``LOG_LEVEL``, ``DATABASE_URL``,
+        ``REDIS_URL`` and ``READINESS_TIMEOUT_SECONDS``; an empty value counts as unset.
 
         Raises :class:`ConfigError` naming every invalid variable.
         """
@@ -70,13 +75,14 @@ class Settings:
                 f"got {version[:40]!r}"
             )
         host = get("HOST") or DEFAULT_HOST
-        port = DEFAULT_PORT
-        raw_port = get("PORT")
-        if raw_port is not None:
-            if raw_port.isdigit() and 1 <= int(raw_port) <= 65535:
-                port = int(raw_port)
-            else:
-                problems.append(f"PORT must be an integer from 1 to 65535, got {raw_port[:20]!r}")
+        port = _port("PORT", get("PORT"), problems)
+        port = DEFAULT_PORT if port is None else port
+        internal_port = _port("INTERNAL_PORT", get("INTERNAL_PORT"), problems)
+        if internal_port is not None and internal_port == port:
+            problems.append(
+                f"INTERNAL_PORT must differ from PORT ({port}): the public port would serve /ready and /metrics; "
+                "leave INTERNAL_PORT unset to serve every route on PORT"
+            )
         log_level = (get("LOG_LEVEL") or "INFO").upper()
         if log_level not in LOG_LEVELS:
             problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level[:20]!r}")
@@ -102,11 +108,22 @@ class Settings:
             version=version,
             host=host,
             port=port,
+            internal_port=internal_port,
             log_level=log_level,
             database_url=database_url,
             redis_url=redis_url,
             readiness_timeout_seconds=timeout,
         )
+
+
+def _port(name: str, raw: str | None, problems: list[str]) -> int | None:
+    """``raw`` as a port number, ``None`` when unset or invalid (then a problem is added)."""
+    if raw is None:
+        return None
+    if raw.isdigit() and 1 <= int(raw) <= 65535:
+        return int(raw)
+    problems.append(f"{name} must be an integer from 1 to 65535, got {raw[:20]!r}")
+    return None
 
 
 def _url_problems(name: str, url: str | None, schemes: tuple[str, ...]) -> list[str]:

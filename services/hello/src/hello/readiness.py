@@ -6,7 +6,10 @@ on a connection of its own, opened and closed per check: a service with a connec
 its pool instead. Liveness (``/health``) never comes here: a database outage must take pods out of
 the load balancer, not restart them.
 
-Errors name the dependency and what failed; passwords from the URLs never appear in them.
+What a check found goes two ways: the log line gets the error as the client library said it (which
+server, port and database it tried; passwords from the URLs never appear in it), the ``/ready`` body
+gets only its kind (``OperationalError``, ``no answer within 2 s``): where the dependencies live is
+nobody's business but the operators'.
 """
 
 from __future__ import annotations
@@ -143,17 +146,23 @@ def dependencies_of(settings: Settings) -> tuple[Dependency, ...]:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """One dependency's answer: ``error`` is ``None`` when it answered in time."""
+    """One dependency's answer: ``error`` is ``None`` when it answered in time.
+
+    ``error`` is the kind of failure, fit for a response body (an exception's class name, or that it
+    did not answer in time); ``detail`` is the whole one-line message, passwords masked, for the log.
+    """
 
     name: str
     duration_ms: float
     error: str | None = None
+    detail: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def as_json(self) -> dict[str, object]:
+        """The check as ``/ready`` shows it: status, duration and the kind of failure, never its detail."""
         body: dict[str, object] = {"status": "ok" if self.ok else "failed", "duration_ms": self.duration_ms}
         if self.error is not None:
             body["error"] = self.error
@@ -164,14 +173,16 @@ async def check(dependency: Dependency, timeout_seconds: float) -> CheckResult:
     """Ping ``dependency``, giving up after ``timeout_seconds``; never raises."""
     started = time.perf_counter()
     error: str | None = None
+    detail: str | None = None
     try:
         async with asyncio.timeout(timeout_seconds):
             await dependency.ping(timeout_seconds)
     except TimeoutError:
-        error = f"no answer within {timeout_seconds:g} s"
+        error = detail = f"no answer within {timeout_seconds:g} s"
     except Exception as exc:
-        error = scrub(f"{type(exc).__name__}: {exc}", dependency.secrets)
-    return CheckResult(dependency.name, round((time.perf_counter() - started) * 1000, 2), error)
+        error = type(exc).__name__
+        detail = scrub(f"{error}: {exc}", dependency.secrets)
+    return CheckResult(dependency.name, round((time.perf_counter() - started) * 1000, 2), error, detail)
 
 
 async def check_all(dependencies: Sequence[Dependency], timeout_seconds: float) -> list[CheckResult]:
