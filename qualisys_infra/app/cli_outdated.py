@@ -29,7 +29,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
 from modules.platform.charts import every_pin
@@ -37,9 +36,10 @@ from qualisys_infra.app import cli_charts
 from qualisys_infra.app.argtypes import seconds
 from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_settings
 from qualisys_infra.app.kubernetes_support import today_from
-from qualisys_infra.core import lifecycle
+from qualisys_infra.core import http, lifecycle
 from qualisys_infra.core.errors import ToolkitError, UsageError
 from qualisys_infra.core.lifecycle import DEBIAN_CODENAMES, EndOfLife, Source, Support
+from qualisys_infra.core.safe_yaml import UnsafeYamlError, load_untrusted
 
 GITHUB_API = "https://api.github.com"
 GITHUB_RAW = "https://raw.githubusercontent.com"
@@ -410,7 +410,9 @@ def refresh(
     headers = {"Accept": "application/vnd.github+json", **({"Authorization": f"Bearer {token}"} if token else {})}
     runtimes: dict[tuple[str, str], str] = {}
     latest: dict[str, str] = {}
-    with requests.Session() as session:
+    # The toolkit's one HTTP client: each request within the timeout in all, redirects only on the
+    # same origin, answers capped (core/http.py).
+    with http.Client(timeout_seconds=timeout_seconds) as session:
         for repo, ref, _tag, _where in _uses(project):
             if repo not in latest:
                 release = _get_json(
@@ -453,20 +455,18 @@ def refresh(
     return sorted(refreshed, key=lambda r: order.index(r.kind))
 
 
-def _get_json(
-    session: requests.Session, url: str, headers: Mapping[str, str], timeout_seconds: float
-) -> dict[str, Any]:
+def _get_json(session: http.Client, url: str, headers: Mapping[str, str], timeout_seconds: float) -> dict[str, Any]:
     response = _get(session, url, timeout_seconds, headers)
     try:
         document = response.json()
-    except ValueError:
+    except http.HttpError:
         raise OutdatedError(f"{url}: not JSON") from None
     if not isinstance(document, dict):
         raise OutdatedError(f"{url}: not a JSON object")
     return document
 
 
-def _using(session: requests.Session, base: str, timeout_seconds: float) -> str:
+def _using(session: http.Client, base: str, timeout_seconds: float) -> str:
     """``runs.using`` of the action.yml (or action.yaml) at ``base``."""
     for name in ("action.yml", "action.yaml"):
         try:
@@ -476,7 +476,9 @@ def _using(session: requests.Session, base: str, timeout_seconds: float) -> str:
                 raise
             continue
         try:
-            document = yaml.safe_load(response.text)
+            document = load_untrusted(response.body)  # no aliases: a remote file is not trusted
+        except UnsafeYamlError as exc:
+            raise OutdatedError(f"{base}/{name}: refused: {exc}") from None
         except yaml.YAMLError:
             raise OutdatedError(f"{base}/{name}: not YAML") from None
         runs = document.get("runs") if isinstance(document, dict) else None
@@ -485,17 +487,17 @@ def _using(session: requests.Session, base: str, timeout_seconds: float) -> str:
 
 
 def _get(
-    session: requests.Session, url: str, timeout_seconds: float, headers: Mapping[str, str] | None = None
-) -> requests.Response:
+    session: http.Client, url: str, timeout_seconds: float, headers: Mapping[str, str] | None = None
+) -> http.Response:
+    shown = http.shown_url(url)
     try:
-        response = session.get(url, timeout=timeout_seconds, headers=dict(headers or {}))
-    except requests.Timeout:
-        raise OutdatedError(f"{url}: no answer within {timeout_seconds:g} s") from None
-    except requests.RequestException as exc:
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise OutdatedError(f"{url}: cannot be fetched ({reason})") from None
-    if response.status_code != 200:
-        raise OutdatedError(f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip())
+        response = session.get(url, headers=dict(headers or {}))
+    except http.HttpError as exc:
+        if exc.kind is http.Failure.CONNECT:
+            raise OutdatedError(f"{shown}: cannot be fetched ({exc.cause})") from None
+        raise OutdatedError(f"{shown}: {exc}") from None
+    if response.status != 200:
+        raise OutdatedError(f"{shown}: HTTP {response.status} {response.reason}".rstrip())
     return response
 
 
