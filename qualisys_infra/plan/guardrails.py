@@ -21,7 +21,7 @@ from typing import Any
 from qualisys_infra.core.networks import Exposure, exposure_of_strings, parse_networks
 from qualisys_infra.plan import iam
 from qualisys_infra.plan.model import Kind, Location, Plan, ResourceChange, mask_at, without_gc
-from qualisys_infra.plan.words import ACTION_WORDS, change_notes, plural
+from qualisys_infra.plan.words import ACTION_WORDS, change_notes, plural, shell_word, shown
 
 LOAD_BALANCER_PORTS = (80, 443)
 SECURITY_GROUP_TYPES = ("aws_security_group", "aws_default_security_group")
@@ -96,17 +96,19 @@ class Finding:
     message: str
     blocking: bool
     stack: str = ""
-    # What makes a person's decision explicit, e.g. ``--allow-destroy aws_s3_bucket.state``; shown on its own line.
+    # What makes a person's decision explicit, e.g. ``--allow-destroy aws_s3_bucket.state``; shown on its own line,
+    # the address as one shell word (quoted, and with $'\u202e' escapes for characters a reader must not get raw).
     hint: str = ""
 
     def __str__(self) -> str:
-        where = f"{self.stack}: " if self.stack else ""
-        return f"[{self.rule} {self.severity}] {where}{self.address}: {self.message}"
+        """The finding on one line, every name from the plan escaped (an error message prints it as is)."""
+        where = f"{shown(self.stack)}: " if self.stack else ""
+        return f"[{self.rule} {self.severity}] {where}{shown(self.address)}: {shown(self.message)}"
 
     @property
     def hint_text(self) -> str:
         """The hint as a sentence for people, or nothing."""
-        return f"if that is intended, re-run with {self.hint}" if self.hint else ""
+        return f"if that is intended, re-run with {shown(self.hint)}" if self.hint else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +204,7 @@ def _protected(change: ResourceChange, allowed: frozenset[str], protected_types:
                 change.address,
                 f"protected {change.type} would be {why}",
                 True,
-                hint=f"--allow-destroy {change.address}",
+                hint=f"--allow-destroy {shell_word(change.address)}",
             )
     elif change.leaves_management:
         yield Finding(
@@ -614,6 +616,7 @@ def _check(plan: Plan, *, allow_destroy: Iterable[str], protected_types: frozens
         findings.extend(_protected(change, allowed, protected_types))
     findings.extend(_drift(plan, protected_types))
     from qualisys_infra.plan import eks_versions  # here, not above: it builds on this module's Finding
+
     findings.extend(eks_versions.findings(plan))  # G016/G017: EKS cluster versions
     if stack:
         findings = [dataclasses.replace(f, stack=stack) for f in findings]

@@ -19,7 +19,7 @@ import html
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -32,6 +32,7 @@ from qualisys_infra.plan.guardrails import Finding
 from qualisys_infra.plan.jsondiff import DiffLine, json_string_diff
 from qualisys_infra.plan.model import SYMBOL, Kind, Plan, ResourceChange, without_gc
 from qualisys_infra.plan.words import ACTION_WORDS, change_notes, plural
+from qualisys_infra.plan.words import shown as visible
 
 GITHUB_COMMENT_LIMIT = 65_536
 BUDGET = GITHUB_COMMENT_LIMIT - 1_536  # margin for a CI link or a footer the caller adds
@@ -115,10 +116,12 @@ LEFT_OUT = (
 )
 
 
-def scope_note(review: StackReview) -> str | None:
-    """What the review must say about what its plan did not refresh, or None."""
+def scope_note(review: StackReview, *, address: Callable[[str], str] = visible) -> str | None:
+    """What the review must say about what its plan did not refresh, or None; ``address`` writes each
+    left-out address for the place the note lands (escaped text by default, code spans in Markdown)."""
     if review.left_out:
-        return LEFT_OUT.format(count=plural(len(review.left_out), "resource"), addresses=", ".join(review.left_out))
+        addresses = ", ".join(address(a) for a in review.left_out)
+        return LEFT_OUT.format(count=plural(len(review.left_out), "resource"), addresses=addresses)
     return None if review.refreshed else NOT_REFRESHED
 
 
@@ -269,19 +272,14 @@ _ENV = jinja2.Environment(
 
 # --- escaping: every value from a plan is escaped for the exact place it is put --------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _BACKTICKS = re.compile(r"`+")
 _MD_ESCAPES = {ord(c): "\\" + c for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"} | {ord("@"): "\\@" + "\u2060"}
 _PLAIN = re.compile(r"[\w.\[\]\"\-/:=+,() ]*")  # no backtick, control or line-break character
 
 
-def _one_line(text: object) -> str:
-    """One line of printable text: line breaks read ``\\n``, control characters their escape."""
-    if type(text) is str and text.isascii() and text.isprintable():
-        return text  # the common case: nothing to replace
-    line = str(text).replace("\r\n", "\\r\\n").replace("\n", "\\n").replace("\r", "\\r").replace("\t", " ")
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+# One line of printable text: line breaks read ``\\n``, control and bidirectional characters their escape.
+_one_line = visible
 
 
 NO_MENTION = "\u2060"  # a word joiner after "@": GitHub links no @user or @org/team outside code
@@ -531,7 +529,7 @@ def _stack_blocks(prepared: _Prepared, index: int, with_outputs: bool) -> list[_
     summary = summary_line(prepared.stack_counts[index]) + ("" if plan.has_changes else " · no changes")
     inputs = "".join(f" · {md_code(name)} = {md_code(value)}" for name, value in plan.inputs.items())
     inputs = f"Inputs{inputs.replace(' · ', ': ', 1)}\n\n" if inputs else ""
-    scope = scope_note(review)
+    scope = scope_note(review, address=md_code)
     note = f"> [!NOTE]\n> {scope[0].upper()}{scope[1:]}.\n\n" if scope else ""
     blocks = [_Block(f"### {md_code(review.name)}\n\n{summary}\n\n{inputs}{note}")]
     for section, mine in prepared.sections[index]:
@@ -793,18 +791,22 @@ def render_comment(reviews: Sequence[StackReview], *, limit: int = BUDGET) -> st
 def _resource_view(change: ResourceChange, drift: bool = False) -> dict[str, Any]:
     items = resource_diff(change)
     rows = [
-        {"path": i.path, "before": i.before, "after": i.after, "forces": i.forces}
+        {"path": visible(i.path), "before": i.before, "after": i.after, "forces": i.forces}
         if isinstance(i, _Pair)
-        else {"path": i[0].text.split(" = ", 1)[0], "lines": [f"{'    ' * d.depth}{d.marker} {d.text}" for d in i]}
+        else {
+            "path": visible(i[0].text.split(" = ", 1)[0]),
+            "lines": [visible(f"{'    ' * d.depth}{d.marker} {d.text}") for d in i],
+        }
         for i in items
     ]
+    # Names are shown escaped in every format, JSON too: a reader of the JSON sees what the others show.
     return {
-        "address": change.address,
-        "label": change.label,
+        "address": visible(change.address),
+        "label": visible(change.label),
         "symbol": SYMBOL[change.kind],
         "kind": change.kind.value,
         "action": ACTION_WORDS[change.kind],
-        "notes": _notes(change, drift),
+        "notes": [visible(n) for n in _notes(change, drift)],
         "attributes": rows,
         "text_lines": _text_diff_lines(change, items) if change.kind not in (Kind.DELETE, Kind.FORGET) else [],
     }
@@ -815,17 +817,22 @@ def _stack_view(review: StackReview) -> dict[str, Any]:
     order = {s.key: n for n, s in enumerate(SECTIONS)}
     changes = sorted(listed_changes(plan), key=lambda c: order[_KIND_SECTION.get(c.kind, "move")])
     return {
-        "name": review.name,
-        "inputs": dict(plan.inputs),
+        "name": visible(review.name),
+        "inputs": {visible(k): visible(v) for k, v in plan.inputs.items()},
         "refreshed": review.refreshed,
-        "left_out": list(review.left_out),
+        "left_out": [visible(a) for a in review.left_out],
         "scope_note": scope_note(review),
         "summary": summary_line(summary_counts([plan])),
         "counts": summary_counts([plan]),
         "has_changes": plan.has_changes,
         "changes": [_resource_view(c) for c in changes],
         "outputs": [
-            {"name": o.name, "kind": o.kind.value, "before": _clip(o.before), "after": _clip(o.after)}
+            {
+                "name": visible(o.name),
+                "kind": o.kind.value,
+                "before": _clip(o.before),  # values are JSON-escaped by the plan model
+                "after": _clip(o.after),
+            }
             for o in plan.outputs
             if o.kind is not Kind.NOOP
         ],
@@ -890,9 +897,9 @@ def render_json(reviews: Sequence[StackReview]) -> str:
                         {
                             "rule": f.rule,
                             "severity": f.severity.value,
-                            "address": f.address,
-                            "message": f.message,
-                            "hint": f.hint,
+                            "address": visible(f.address),
+                            "message": visible(f.message),
+                            "hint": visible(f.hint),
                             "blocking": f.blocking,
                         }
                         for f in s["findings"]

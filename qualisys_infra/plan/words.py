@@ -7,6 +7,8 @@ first)" exactly as the diff above it does.
 
 from __future__ import annotations
 
+import re
+
 from qualisys_infra.plan.model import Kind, ResourceChange
 
 # What each kind of change does to the object, in the words a reviewer reads.
@@ -93,3 +95,56 @@ def change_notes(change: ResourceChange) -> list[str]:
     if change.deposed:
         notes.append(f"deposed object {change.deposed}")
     return notes
+
+
+# --- text from a plan, shown safely ----------------------------------------------------------------------
+
+_LINE_BREAKS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    """One character as JSON writes it (``\\u202e``; a pair of surrogates above U+FFFF), as diff values read."""
+    if char in _LINE_BREAKS:
+        return _LINE_BREAKS[char]
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def shown(text: object) -> str:
+    """``text`` on one line of printable characters: every control, format (bidirectional overrides
+    and isolates, zero-width and invisible characters, tag characters), separator other than the
+    space, private-use or unassigned character is written as its escape, the way diff values are
+    written (``\\u202e``, ``\\n``), so an address or key can neither reorder nor hide what a reader
+    sees. Idempotent: what it returns it returns unchanged."""
+    line = text if type(text) is str else str(text)
+    if line.isprintable():
+        return line  # the common case: nothing to replace
+    return "".join(c if c == " " or c.isprintable() else _escaped(c) for c in line)
+
+
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one shell word that a person can copy and paste: as is when it is plain, in single
+    quotes when it holds shell syntax (the ``["key"]`` of a for_each address), and as ``$'...'`` with
+    escapes when it holds characters :func:`shown` escapes, so the hint shows no raw bidirectional or
+    control character and still passes the exact address (bash and zsh read ``$'\\u202e'``)."""
+    if _SHELL_SAFE.fullmatch(text):
+        return text
+    if shown(text) == text:
+        return "'" + text.replace("'", "'\"'\"'") + "'"
+    return "$'" + "".join(_shell_escape(c) for c in text) + "'"
+
+
+def _shell_escape(char: str) -> str:
+    """One character inside ``$'...'``."""
+    if char in ("\\", "'"):
+        return "\\" + char
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return _LINE_BREAKS.get(char) or (f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
