@@ -582,11 +582,11 @@ def probe_checks(app: Conn, tenants: list[Tenant], targets: Targets | None = Non
             "A cannot turn B's row-level security off",
             each_refused(
                 [
-                    (statement.format(org(b)).as_string(app), statement.format(org(b)))
-                    for statement in (
-                        sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY"),
-                        sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY"),
-                        sql.SQL("DROP POLICY tenant_isolation ON {}"),
+                    (text.format(f"{b.schema}.organizations"), sql.SQL(text).format(org(b)))
+                    for text in (
+                        "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY",
+                        "ALTER TABLE {} DISABLE ROW LEVEL SECURITY",
+                        "DROP POLICY tenant_isolation ON {}",
                     )
                 ]
             ),
