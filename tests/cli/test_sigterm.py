@@ -80,6 +80,7 @@ def _script(body: str) -> subprocess.Popen[str]:
     child = _start(["-c", code])
     assert child.stdout is not None
     assert child.stdout.readline() == "ready\n"
+    time.sleep(0.3)  # past the print, into the sleep: a signal now finds the script where the test says
     return child
 
 
