@@ -23,6 +23,7 @@ from qualisys_infra.core.errors import PolicyError, UsageError
 from qualisys_infra.plan.guardrails import blocking as blocking_findings
 from qualisys_infra.plan.guardrails import check
 from qualisys_infra.plan.model import loads_plan
+from qualisys_infra.plan.words import shown as escaped
 
 
 def plan_digest(path: Path) -> str:
@@ -117,7 +118,8 @@ def check_reviewed(
     stop = blocking_findings(check(plan, allow_destroy=allow_destroy, stack=stack))
     only_recorded = [a for a in record.allow_destroy if a not in allow_destroy]
     note = (
-        f"{command}: {stack}: the review allowed destroying {', '.join(only_recorded)}, this {command} does not"
+        f"{command}: {stack}: the review allowed destroying {', '.join(map(escaped, only_recorded))},"
+        f" this {command} does not"
         f" (a review record is never a permission); to allow it, give `{command} --allow-destroy ADDRESS` or"
         f" list it in allow_destroy in environments/{environment_of(stack)}.tfvars"
         if only_recorded
@@ -137,5 +139,5 @@ def check_reviewed(
     if note:
         runner.progress(note)
     if allow_destroy:
-        runner.progress(f"{stack}: destroy allowed for {', '.join(allow_destroy)}")
+        runner.progress(f"{stack}: destroy allowed for {', '.join(map(escaped, allow_destroy))}")
     return copy
