@@ -1,5 +1,5 @@
 """The one HTTP client of the toolkit: every network call (chart indexes, GitHub, the Kubernetes API,
-Grafana, the sign-off's health check) goes through :class:`Client`.
+Grafana, the sign-off's health check, ``outdated --refresh``) goes through :class:`Client`.
 
 What it guarantees, whatever the server does:
 
@@ -46,7 +46,7 @@ import urllib3.connectionpool
 import urllib3.exceptions
 
 from qualisys_infra.core.errors import ToolkitError
-from qualisys_infra.core.masking import mask_url
+from qualisys_infra.core.masking import mask_url, one_line
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -511,7 +511,8 @@ def _size(count: int) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line, control and bidirectional characters escaped: a server chooses its reason phrase."""
+    return one_line(" ".join(text.split()))
 
 
 def reason(exc: BaseException) -> str:

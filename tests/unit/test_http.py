@@ -331,3 +331,11 @@ def test_a_response_reads_the_link_header(httpserver: HTTPServer) -> None:
 def test_fails_if_the_timeout_is_not_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         Client(timeout_seconds=0)
+
+
+def test_a_reason_phrase_is_one_line_with_control_characters_escaped() -> None:
+    head = b"HTTP/1.1 500 Broken\x1b[2J\x07 \xe2\x80\xaeTAE\r\nContent-Length: 0\r\n\r\n"
+    with TrickleServer(head=head, drip=b"") as server, Client(timeout_seconds=5) as client:
+        answer = client.get(server.url)
+    assert answer.status == 500
+    assert answer.reason.isprintable() and "\\x1b" in answer.reason and "\\x07" in answer.reason
