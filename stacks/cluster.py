@@ -21,6 +21,27 @@ from stacks.base import EnvironmentStack
 
 PLAYWRIGHT_TAINT = ("dedicated", "playwright", "NO_SCHEDULE")
 KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the aws-ebs-csi-driver add-on's controller
+
+
+def ebs_csi_key_statements(role_arn: str) -> tuple[Statement, ...]:
+    """The volume key's grant to the EBS CSI driver's role: use the key, and let EBS hold grants on it
+    for the volumes it attaches (AWS's EBS CSI driver guide, "customer managed KMS key")."""
+    return (
+        Statement(
+            sid="EbsCsiDriverUsesKeyForVolumes",
+            actions=KEY_USE,
+            resources=("*",),
+            principals={"AWS": [role_arn]},
+        ),
+        Statement(
+            sid="EbsCsiDriverGrantsKeyToEbs",
+            actions=("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"),
+            resources=("*",),
+            principals={"AWS": [role_arn]},
+            conditions=(Condition(test="Bool", variable="kms:GrantIsForAWSResource", values=("true",)),),
+        ),
+    )
 
 
 class ClusterStack(EnvironmentStack):
@@ -52,34 +73,6 @@ class ClusterStack(EnvironmentStack):
                 description=f"{name}: EKS control-plane logs",
                 context=ctx,
                 log_group_name_prefix=f"/aws/eks/{name}/",
-            ),
-        )
-        autoscaling = ctx.iam_arn("role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
-        volume_statements = (
-            # Managed node groups launch through Auto Scaling, whose service-linked role
-            # must be able to use the key for the encrypted root volumes.
-            Statement(
-                sid="AutoScalingUsesKeyForNodeVolumes",
-                actions=KEY_USE,
-                resources=("*",),
-                principals={"AWS": [autoscaling]},
-            ),
-            Statement(
-                sid="AutoScalingAttachesPersistentResources",
-                actions=("kms:CreateGrant",),
-                resources=("*",),
-                principals={"AWS": [autoscaling]},
-                conditions=(Condition(test="Bool", variable="kms:GrantIsForAWSResource", values=("true",)),),
-            ),
-        )
-        volume_key = EncryptionKey(
-            self,
-            "eks-volumes",
-            props=EncryptionKeyProps(
-                alias_name=f"{name}-eks-volumes",
-                description=f"{name}: EBS volumes of EKS nodes",
-                context=ctx,
-                extra_statements=volume_statements,
             ),
         )
         access = [
@@ -134,6 +127,47 @@ class ClusterStack(EnvironmentStack):
                 deletion_protection=not env.is_dev,
             ),
         )
+        # The EBS CSI driver creates the persistent volumes of the platform stack's default StorageClass
+        # (encrypted with the volume key): its role needs the key, which the key's own policy grants
+        # (no IAM statement), so the role is made first and the key names it.
+        ebs = irsa_role(
+            self.eks,
+            "ebs-csi",
+            cluster=self.eks,
+            namespace="kube-system",
+            service_account=EBS_CSI_SERVICE_ACCOUNT,
+            description=f"EBS CSI driver of {name}: creates encrypted volumes",
+            managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
+        )
+        autoscaling = ctx.iam_arn("role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
+        volume_statements = (
+            # Managed node groups launch through Auto Scaling, whose service-linked role
+            # must be able to use the key for the encrypted root volumes.
+            Statement(
+                sid="AutoScalingUsesKeyForNodeVolumes",
+                actions=KEY_USE,
+                resources=("*",),
+                principals={"AWS": [autoscaling]},
+            ),
+            Statement(
+                sid="AutoScalingAttachesPersistentResources",
+                actions=("kms:CreateGrant",),
+                resources=("*",),
+                principals={"AWS": [autoscaling]},
+                conditions=(Condition(test="Bool", variable="kms:GrantIsForAWSResource", values=("true",)),),
+            ),
+        )
+        volume_key = EncryptionKey(
+            self,
+            "eks-volumes",
+            props=EncryptionKeyProps(
+                alias_name=f"{name}-eks-volumes",
+                description=f"{name}: EBS volumes of EKS nodes and persistent volumes",
+                context=ctx,
+                extra_statements=(*volume_statements, *ebs_csi_key_statements(ebs.arn)),
+            ),
+        )
+        self.eks.use_volume_key(volume_key)
         groups = env.node_groups
         self.node_groups = [
             NodeGroup(
@@ -163,24 +197,6 @@ class ClusterStack(EnvironmentStack):
             service_account="aws-node",
             description=f"vpc-cni of {name}: manages pod network interfaces",
             managed_policies=("AmazonEKS_CNI_Policy",),
-        )
-        ebs = irsa_role(
-            self.eks,
-            "ebs-csi",
-            cluster=self.eks,
-            namespace="kube-system",
-            service_account="ebs-csi-controller-sa",
-            description=f"EBS CSI driver of {name}: creates encrypted volumes",
-            managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
-            statements=(
-                Statement(sid="UseVolumeKey", actions=KEY_USE, resources=(volume_key.arn,)),
-                Statement(
-                    sid="GrantVolumeKeyToEbs",
-                    actions=("kms:CreateGrant",),
-                    resources=(volume_key.arn,),
-                    conditions=(Condition(test="Bool", variable="kms:GrantIsForAWSResource", values=("true",)),),
-                ),
-            ),
         )
         nodes = [g.node_group for g in self.node_groups]
         # The network policy agent: without it every NetworkPolicy of the platform stack is ignored.

@@ -1,7 +1,8 @@
 """``<env>-platform``: what runs inside the cluster (stories 0.3, 0.13, 0.19, 0.20).
 
 Composes the platform wing (:mod:`modules.platform`): the kubernetes and helm providers for the
-cluster stack's cluster, the namespaces and their guard rails, RBAC (with the pipeline's plan role's
+cluster stack's cluster, the default StorageClass (gp3, encrypted with the cluster stack's volume
+key), the namespaces and their guard rails, RBAC (with the pipeline's plan role's
 read-only view), the add-ons' Helm releases with their IRSA roles (Argo Rollouts among them) and the
 ingress edge (WAF, certificate); the services themselves are the apps stack's.
 """
@@ -19,6 +20,7 @@ from modules.platform.namespaces import platform_namespaces
 from modules.platform.plan_reader import PlanReader
 from modules.platform.providers import configure_cluster_providers
 from modules.platform.rbac import PlatformRbac, PlatformRbacProps
+from modules.platform.storage import DefaultStorageClass, DefaultStorageClassProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.lifecycle import pins_of
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
@@ -49,6 +51,10 @@ class ClusterPlatformStack(EnvironmentStack):
         )
         self.rbac = PlatformRbac(self, "rbac", props=PlatformRbacProps(namespaces=self.namespaces))
         self.plan_reader = PlanReader(self, "plan-reader")
+        # Before any chart: Prometheus' volume claim names this class.
+        self.storage = DefaultStorageClass(
+            self, "storage", props=DefaultStorageClassProps(volume_key=cluster.volume_key)
+        )
         self.log_key = EncryptionKey(
             self,
             "logs-key",

@@ -203,7 +203,24 @@ class EksCluster(Construct):
                 managed_policies=("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"),
             ),
         )
+        self._volume_key: EncryptionKey | None = None
         self._access()
+
+    def use_volume_key(self, key: EncryptionKey) -> None:
+        """Record the key of the cluster's EBS volumes (node root volumes and persistent volumes).
+
+        The cluster stack makes that key after the cluster: its policy names the EBS CSI driver's IRSA
+        role, which trusts this cluster's OIDC provider. The platform stack's default StorageClass
+        reads it from :attr:`volume_key`.
+        """
+        self._volume_key = key
+
+    @property
+    def volume_key(self) -> EncryptionKey:
+        """The key of the cluster's EBS volumes; refused until :meth:`use_volume_key` gave one."""
+        if self._volume_key is None:
+            raise ValueError(f"{self.node.path}: no volume key: the cluster stack calls use_volume_key")
+        return self._volume_key
 
     def _wire_security_groups(self) -> None:
         cluster, nodes = self.cluster_security_group, self.node_security_group

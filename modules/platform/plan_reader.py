@@ -34,6 +34,9 @@ PROVIDER_RESOURCES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "kubernetes_role_binding_v1": (RBAC_API_GROUP, "rolebindings"),
         "kubernetes_cluster_role_v1": (RBAC_API_GROUP, "clusterroles"),
         "kubernetes_cluster_role_binding_v1": (RBAC_API_GROUP, "clusterrolebindings"),
+        "kubernetes_storage_class_v1": ("storage.k8s.io", "storageclasses"),
+        # The stacks annotate one kind of object they do not own: EKS's gp2 StorageClass.
+        "kubernetes_annotations": ("storage.k8s.io", "storageclasses"),
     }
 )
 # Each (API group, kind) of the apps stack's kubernetes_manifest objects: the resource it is served as.

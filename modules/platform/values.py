@@ -16,6 +16,7 @@ import yaml
 
 from modules.alert_rules import ALERT_RULES
 from modules.platform.charts import autoscaler_release
+from modules.platform.cluster_objects import DEFAULT_STORAGE_CLASS
 from modules.platform.dashboards import DASHBOARDS
 from qualisys_infra.core.settings import EnvironmentConfig
 
@@ -61,7 +62,7 @@ def kube_prometheus_stack(env: EnvironmentConfig) -> Values:
                 "storageSpec": {
                     "volumeClaimTemplate": {
                         "spec": {
-                            "storageClassName": "gp3",
+                            "storageClassName": DEFAULT_STORAGE_CLASS,
                             "accessModes": ["ReadWriteOnce"],
                             "resources": {"requests": {"storage": f"{env.prometheus_storage_gib}Gi"}},
                         }

@@ -123,6 +123,7 @@ MAP_ATTRIBUTES = {
     "third_party_secret_arns",
     "value",
     "manifest",  # kubernetes_manifest: a Kubernetes object, camelCase by its API (tests/apps validate it)
+    "parameters",  # kubernetes_storage_class_v1: the CSI driver's own parameter names (kmsKeyId)
 }
 CAMEL_CASE = re.compile(r"^[a-z]+[A-Z]")
 

@@ -202,7 +202,7 @@ def test_every_launch_template_requires_imdsv2_and_encrypts_the_root_volume(
 def test_volume_key_lets_auto_scaling_launch_encrypted_nodes(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     stack = _stack(env)
     keys = {k["description"]: k for k in synthesized.resources(stack, "aws_kms_key").values()}
-    volumes = keys[f"qualisys-{env.environment}: EBS volumes of EKS nodes"]
+    volumes = keys[f"qualisys-{env.environment}: EBS volumes of EKS nodes and persistent volumes"]
     by_sid = statements(_document(synthesized, stack, volumes["policy"]))
     grant = by_sid["AutoScalingAttachesPersistentResources"]
     assert grant["actions"] == ["kms:CreateGrant"]
@@ -210,6 +210,41 @@ def test_volume_key_lets_auto_scaling_launch_encrypted_nodes(synthesized: Synthe
     assert by_sid["AutoScalingUsesKeyForNodeVolumes"]["principals"][0]["identifiers"][0].endswith(
         ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
     )
+
+
+def test_volume_key_policy_lets_the_ebs_csi_role_create_encrypted_volumes(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    """The default StorageClass's volumes are created by the EBS CSI driver with this key: its key
+    policy names the driver's IRSA role (the one trusted by kube-system/ebs-csi-controller-sa) and
+    nothing else new."""
+    stack = _stack(env)
+    keys = {k["description"]: k for k in synthesized.resources(stack, "aws_kms_key").values()}
+    volumes = keys[f"qualisys-{env.environment}: EBS volumes of EKS nodes and persistent volumes"]
+    by_sid = statements(_document(synthesized, stack, volumes["policy"]))
+    roles = synthesized.resources(stack, "aws_iam_role")
+    (ebs_role,) = [name for name, role in roles.items() if role["name"] == f"qualisys-{env.environment}-ebs-csi"]
+    use, grant = by_sid["EbsCsiDriverUsesKeyForVolumes"], by_sid["EbsCsiDriverGrantsKeyToEbs"]
+    for statement in (use, grant):
+        (principal,) = statement["principals"]
+        assert principal["type"] == "AWS" and len(principal["identifiers"]) == 1
+        assert ref(principal["identifiers"][0]) == ("aws_iam_role", ebs_role, "arn")
+    assert set(use["actions"]) == {
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:ReEncrypt*",
+        "kms:GenerateDataKey*",
+        "kms:DescribeKey",
+    }
+    assert set(grant["actions"]) == {"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
+    assert grant["condition"] == [{"test": "Bool", "variable": "kms:GrantIsForAWSResource", "values": ["true"]}]
+    assert set(by_sid) == {
+        "AccountAdministersKeyThroughIam",
+        "AutoScalingUsesKeyForNodeVolumes",
+        "AutoScalingAttachesPersistentResources",
+        "EbsCsiDriverUsesKeyForVolumes",
+        "EbsCsiDriverGrantsKeyToEbs",
+    }
 
 
 def test_security_groups_between_control_plane_and_nodes(synthesized: Synthesized, env: EnvironmentConfig) -> None:

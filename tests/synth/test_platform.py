@@ -193,6 +193,27 @@ def test_prometheus_retention_and_storage_follow_the_environment_file(
     )
 
 
+def test_the_default_storage_class_is_encrypted_gp3_with_the_volume_key(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    """Prometheus' claim names gp3: the platform stack creates it, the cluster's only default class,
+    gp3 volumes encrypted with the cluster stack's customer key, bound where the pod lands, growable."""
+    (sc,) = synthesized.resources(_stack(env), "kubernetes_storage_class_v1").values()
+    assert sc["metadata"]["name"] == "gp3"
+    assert sc["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert sc["storage_provisioner"] == "ebs.csi.aws.com"
+    assert sc["volume_binding_mode"] == "WaitForFirstConsumer" and sc["allow_volume_expansion"] is True
+    params = sc["parameters"]
+    assert params["type"] == "gp3" and params["encrypted"] == "true"
+    # the cluster stack's volume key, across stacks (the key whose policy lets the EBS CSI role use it)
+    assert "cross-stack-output-aws_kms_key-eks-volumes_key-arn" in params["kmsKeyId"]
+    spec = _values(synthesized, env, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    assert spec["storageSpec"]["volumeClaimTemplate"]["spec"]["storageClassName"] == sc["metadata"]["name"]
+    (gp2,) = synthesized.resources(_stack(env), "kubernetes_annotations").values()
+    assert (gp2["api_version"], gp2["kind"], gp2["metadata"]) == ("storage.k8s.io/v1", "StorageClass", {"name": "gp2"})
+    assert gp2["annotations"] == {"storageclass.kubernetes.io/is-default-class": "false"} and gp2["force"] is True
+
+
 def test_every_alert_rule_parses_and_has_severity_and_runbook(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     values = _values(synthesized, env, "kube-prometheus-stack")
     (group,) = values["additionalPrometheusRulesMap"]["qualisys"]["groups"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cdktn_provider_kubernetes import annotations as object_annotations  # `annotations` is __future__'s name
 from cdktn_provider_kubernetes import (
     cluster_role_binding_v1,
     cluster_role_v1,
@@ -16,6 +17,7 @@ from cdktn_provider_kubernetes import (
     role_binding_v1,
     role_v1,
     service_v1,
+    storage_class_v1,
 )
 
 __all__ = [
@@ -27,9 +29,11 @@ __all__ = [
     "manifest",
     "namespace_v1",
     "network_policy_v1",
+    "object_annotations",
     "provider",
     "resource_quota_v1",
     "role_binding_v1",
     "role_v1",
     "service_v1",
+    "storage_class_v1",
 ]
