@@ -15,7 +15,7 @@ from modules.apps.objects import ServiceSpec, Strategy
 from modules.apps.service import AppService
 from modules.eks import EksCluster
 from modules.platform.edge import IngressEdge
-from modules.platform.namespaces import APP_PORT, MONITORING
+from modules.platform.namespaces import APP_INTERNAL_PORT, APP_PORT, MONITORING
 from modules.platform.providers import configure_cluster_providers
 from modules.platform.values import KPS_FULLNAME
 from qualisys_infra.core.engine import Construct, Fn, TerraformVariable
@@ -73,6 +73,7 @@ class AppsStack(EnvironmentStack):
                     image=f"{registry}/{account.project}-{name}:{tag}",
                     version=tag,
                     port=APP_PORT,
+                    internal_port=APP_INTERNAL_PORT,
                     host=env.ingress_domain,
                     strategy=strategy,
                     prometheus_url=PROMETHEUS_URL,

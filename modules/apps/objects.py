@@ -13,6 +13,11 @@ Two strategies, one object (story 0.12 AC4: rehearse in staging what production 
 
 Both surge one pod at a time and never take one away first (``maxSurge: 1``, ``maxUnavailable: 0``
 for the canary, a full preview set for blue-green: story 0.11 AC3).
+
+Two container ports. ``http`` (the service's ``PORT``) serves what users need; it is the only port
+the Services expose, so the only one the ingress reaches. ``internal`` (``INTERNAL_PORT``) serves
+readiness and metrics: the kubelet's readiness probe and the PodMonitor reach it on the pod's own
+address, from inside the cluster; no Service or ingress names it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ HEALTH_PATH = "/health"
 READY_PATH = "/ready"
 METRICS_PATH = "/metrics"
 SERVICE_PORT = 80
+# The container's ports by name: users' routes, and the probes' and Prometheus' routes.
+PUBLIC_PORT_NAME = "http"
+INTERNAL_PORT_NAME = "internal"
 # The service's metric of served requests (prometheus-client's counter in services/hello): the 5xx
 # rate is its share of responses with a 5xx status.
 REQUESTS_METRIC = "http_requests_total"
@@ -55,7 +63,8 @@ class ServiceSpec:
 
     ``image`` is the full reference (``<registry>/<repository>:<tag>``); ``host`` the ingress host;
     ``ingress_annotations`` the edge's ALB annotations (TLS, WAF, targets); ``prometheus_url`` the
-    in-cluster Prometheus the analysis asks.
+    in-cluster Prometheus the analysis asks. ``port`` is the public port (users' routes, the only
+    one a Service exposes), ``internal_port`` the port of readiness and metrics (probes, Prometheus).
     """
 
     name: str
@@ -63,6 +72,7 @@ class ServiceSpec:
     image: str
     version: str
     port: int
+    internal_port: int
     host: str
     strategy: Strategy
     prometheus_url: str
@@ -98,9 +108,9 @@ def _metadata(spec: ServiceSpec, name: str, **extra: Any) -> Obj:
     return {"name": name, "namespace": spec.namespace, "labels": spec.labels, **extra}
 
 
-def _probe(path: str, *, period: int, failures: int) -> Obj:
+def _probe(path: str, port: str, *, period: int, failures: int) -> Obj:
     return {
-        "httpGet": {"path": path, "port": "http"},
+        "httpGet": {"path": path, "port": port},
         "periodSeconds": period,
         "timeoutSeconds": 2,
         "failureThreshold": failures,
@@ -109,7 +119,10 @@ def _probe(path: str, *, period: int, failures: int) -> Obj:
 
 def pod_template(spec: ServiceSpec) -> Obj:
     """The pods: non-root with a fixed user, read-only root, no capabilities, RuntimeDefault seccomp,
-    no service-account token; ``/health`` liveness, ``/ready`` readiness, requests and limits."""
+    no service-account token; ``/health`` startup and liveness on the public port, ``/ready`` readiness
+    on the internal one; requests and limits."""
+    if spec.internal_port == spec.port:
+        raise ValueError(f"{spec.name}: internal_port must differ from port ({spec.port})")
     return {
         "metadata": {"labels": spec.labels},
         "spec": {
@@ -133,14 +146,18 @@ def pod_template(spec: ServiceSpec) -> Obj:
                     "name": spec.name,
                     "image": spec.image,
                     "imagePullPolicy": "IfNotPresent",
-                    "ports": [{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
+                    "ports": [
+                        {"name": PUBLIC_PORT_NAME, "containerPort": spec.port, "protocol": "TCP"},
+                        {"name": INTERNAL_PORT_NAME, "containerPort": spec.internal_port, "protocol": "TCP"},
+                    ],
                     "env": [
                         {"name": "PORT", "value": str(spec.port)},
+                        {"name": "INTERNAL_PORT", "value": str(spec.internal_port)},
                         {"name": f"{spec.name.upper()}_VERSION", "value": spec.version},
                     ],
-                    "startupProbe": _probe(HEALTH_PATH, period=2, failures=30),
-                    "livenessProbe": _probe(HEALTH_PATH, period=10, failures=3),
-                    "readinessProbe": _probe(READY_PATH, period=5, failures=2),
+                    "startupProbe": _probe(HEALTH_PATH, PUBLIC_PORT_NAME, period=2, failures=30),
+                    "livenessProbe": _probe(HEALTH_PATH, PUBLIC_PORT_NAME, period=10, failures=3),
+                    "readinessProbe": _probe(READY_PATH, INTERNAL_PORT_NAME, period=5, failures=2),
                     "resources": {"requests": dict(spec.requests), "limits": dict(spec.limits)},
                     "securityContext": {
                         "allowPrivilegeEscalation": False,
@@ -273,7 +290,8 @@ def analysis_template(spec: ServiceSpec) -> Obj:
 
 
 def service(spec: ServiceSpec, name: str) -> Obj:
-    """A ClusterIP service on :data:`SERVICE_PORT`; Argo adds the pod-hash selector to route it."""
+    """A ClusterIP service on :data:`SERVICE_PORT` to the public port only; Argo adds the pod-hash
+    selector to route it."""
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -281,14 +299,15 @@ def service(spec: ServiceSpec, name: str) -> Obj:
         "spec": {
             "type": "ClusterIP",
             "selector": spec.labels,
-            "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": PUBLIC_PORT_NAME, "protocol": "TCP"}],
         },
     }
 
 
 def ingress(spec: ServiceSpec) -> Obj:
-    """The internet-facing ALB ingress behind the edge (TLS, WAF). With the canary, Argo writes the
-    weighted forward action into the ``actions.<stable>`` annotation the backend names."""
+    """The internet-facing ALB ingress behind the edge (TLS, WAF), to the stable Service, which exposes
+    the public port only: ``/ready`` and ``/metrics`` are not served there. With the canary, Argo
+    writes the weighted forward action into the ``actions.<stable>`` annotation the backend names."""
     if spec.strategy is Strategy.CANARY:
         port: Obj = {"name": "use-annotation"}
     else:
@@ -358,9 +377,10 @@ def disruption_budget(spec: ServiceSpec) -> Obj:
 
 
 def pod_monitor(spec: ServiceSpec) -> Obj:
-    """Prometheus scrapes ``/metrics`` of every pod of the service once (a ServiceMonitor would
-    scrape each pod once per service: both select the same pods between rollouts), labelled with
-    the pod's revision, which the analysis selects the new pods by."""
+    """Prometheus scrapes ``/metrics`` on the internal port of every pod of the service once (a
+    ServiceMonitor would scrape each pod once per service: both select the same pods between
+    rollouts, and no Service exposes the internal port), labelled with the pod's revision, which the
+    analysis selects the new pods by."""
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
@@ -368,7 +388,7 @@ def pod_monitor(spec: ServiceSpec) -> Obj:
         "spec": {
             "selector": {"matchLabels": spec.labels},
             "namespaceSelector": {"matchNames": [spec.namespace]},
-            "podMetricsEndpoints": [{"port": "http", "path": METRICS_PATH, "interval": "15s"}],
+            "podMetricsEndpoints": [{"port": INTERNAL_PORT_NAME, "path": METRICS_PATH, "interval": "15s"}],
             "podTargetLabels": [POD_HASH],
         },
     }

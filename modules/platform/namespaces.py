@@ -1,6 +1,7 @@
 """The platform's namespaces and the traffic each may have on top of its default deny.
 
-- every namespace but ``monitoring`` admits scraping from ``monitoring`` on the app port;
+- every namespace but ``monitoring`` admits scraping from ``monitoring`` on the app ports (the public
+  one and the internal one of readiness and metrics);
 - the app namespaces admit the load balancer (the VPC: targets are pod IPs) and Argo Rollouts'
   analysis (from kube-system) on the app port, and reach the data tier (5432, 6379) and HTTPS out;
 - ``playwright-pool`` reaches the web (80, 443);
@@ -26,6 +27,10 @@ MONITORING = "monitoring"
 KUBE_SYSTEM = "kube-system"
 PLAYWRIGHT_POOL = "playwright-pool"
 APP_PORT = 8080
+# The services' internal port (readiness and metrics, modules/apps/objects.py): Prometheus scrapes it;
+# the kubelet's probes come from the node's own address, which the VPC CNI's policy agent always admits
+# (aws/aws-network-policy-agent#65); no Service or load balancer reaches it.
+APP_INTERNAL_PORT = 8081
 PROMETHEUS_PORT = 9090
 OPERATOR_WEBHOOK_PORT = 10250  # the Prometheus operator's admission webhook (kube-prometheus-stack)
 ANYWHERE = "0.0.0.0/0"
@@ -60,7 +65,9 @@ def platform_namespaces(
         )
         created[name] = namespace
         if name != MONITORING:
-            namespace.allow_ingress_from_namespace("allow-scraping", MONITORING, ports=((APP_PORT, "TCP"),))
+            namespace.allow_ingress_from_namespace(
+                "allow-scraping", MONITORING, ports=((APP_PORT, "TCP"), (APP_INTERNAL_PORT, "TCP"))
+            )
         if name in APP_NAMESPACES:
             vpc = network.vpc_cidr
             namespace.allow_ingress_from_network("allow-load-balancer", vpc, ports=((APP_PORT, "TCP"),))
@@ -83,7 +90,9 @@ def platform_namespaces(
             )
             for target in namespaces:
                 if target != MONITORING:
-                    namespace.allow_egress_to_namespace(f"allow-scrape-{target}", target, ports=((APP_PORT, "TCP"),))
+                    namespace.allow_egress_to_namespace(
+                        f"allow-scrape-{target}", target, ports=((APP_PORT, "TCP"), (APP_INTERNAL_PORT, "TCP"))
+                    )
             namespace.allow_egress_to_network(
                 "allow-nodes-and-aws", ANYWHERE, ports=((443, "TCP"), (10250, "TCP"), (9100, "TCP"))
             )

@@ -5,6 +5,9 @@ as the spec asks (stories 0.11 and 0.12)."""
 from __future__ import annotations
 
 import copy
+import importlib
+import sys
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -15,23 +18,29 @@ import pytest
 from modules.apps.objects import (
     CANARY_WEIGHTS,
     ERROR_RATE_LIMIT,
+    HEALTH_PATH,
+    METRICS_PATH,
+    READY_PATH,
     ServiceSpec,
     Strategy,
     error_rate_query,
+    pod_template,
     service_objects,
 )
+from tests.apps.exposure import exposure_problems
 from tests.apps.schemas import validate
 
 K8S = "1.33"
 
 
-def _spec(strategy: Strategy) -> ServiceSpec:
+def _spec(strategy: Strategy, *, internal_port: int = 8081) -> ServiceSpec:
     return ServiceSpec(
         name="hello",
         namespace="staging",
         image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/qualisys-hello:0123abc",
         version="0123abc",
         port=8080,
+        internal_port=internal_port,
         host="staging.qualisys.dev",
         strategy=strategy,
         prometheus_url="http://kps-prometheus.monitoring.svc:9090",
@@ -128,8 +137,8 @@ def test_pods_are_restricted_probed_and_sized() -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     (container,) = pod["containers"]
-    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "internal"}
     assert container["securityContext"] == {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
@@ -151,3 +160,108 @@ def test_each_pod_is_scraped_once_with_its_revision() -> None:
     assert monitor["kind"] == "PodMonitor" and monitor["spec"]["podTargetLabels"] == ["rollouts-pod-template-hash"]
     assert monitor["spec"]["selector"] == {"matchLabels": objects["rollout"]["spec"]["selector"]["matchLabels"]}
     assert not any(o["kind"] == "ServiceMonitor" for o in objects.values())
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_readiness_and_metrics_are_reachable_only_on_the_internal_port(strategy: Strategy) -> None:
+    objects = service_objects(_spec(strategy))
+    assert exposure_problems(objects) == []
+    (container,) = objects["rollout"]["spec"]["template"]["spec"]["containers"]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080, "internal": 8081}
+    assert {e["name"]: e["value"] for e in container["env"]}.items() >= {
+        "PORT": "8080",
+        "INTERNAL_PORT": "8081",
+    }.items()
+    assert objects["pod-monitor"]["spec"]["podMetricsEndpoints"][0]["port"] == "internal"
+    for name in ("service-stable", "service-candidate"):
+        assert [p["targetPort"] for p in objects[name]["spec"]["ports"]] == ["http"]
+
+
+def _service_port(o: dict[str, Any]) -> dict[str, Any]:
+    port: dict[str, Any] = o["service-stable"]["spec"]["ports"][0]
+    return port
+
+
+def _container_of(o: dict[str, Any]) -> dict[str, Any]:
+    container: dict[str, Any] = o["rollout"]["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+# Each way an edit could put /ready or /metrics within the internet's reach, or lose them.
+EXPOSURES = [
+    (
+        "a service targets the internal port by name",
+        lambda o: _service_port(o).update(targetPort="internal"),
+        "Service hello-stable port 80 targets 'internal'",
+    ),
+    (
+        "a service targets the internal port by number",
+        lambda o: _service_port(o).update(targetPort=8081),
+        "Service hello-stable port 80 targets 8081",
+    ),
+    (
+        "a service gains a metrics port",
+        lambda o: o["service-candidate"]["spec"]["ports"].append(
+            {"name": "metrics", "port": 9090, "targetPort": "internal"}
+        ),
+        "Service hello-candidate port 9090 targets 'internal'",
+    ),
+    (
+        "the ingress routes to another service",
+        lambda o: o["ingress"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].update(name="hello-ops"),
+        "ingress path / goes to hello-ops",
+    ),
+    (
+        "the readiness probe on the public port",
+        lambda o: _container_of(o)["readinessProbe"]["httpGet"].update(port="http"),
+        "the readiness probe asks /ready on 'http'",
+    ),
+    (
+        "the PodMonitor scrapes the public port",
+        lambda o: o["pod-monitor"]["spec"]["podMetricsEndpoints"][0].update(port="http"),
+        "the PodMonitor scrapes /metrics on 'http'",
+    ),
+    (
+        "the service is not told its internal port",
+        lambda o: _container_of(o).update(env=[e for e in _container_of(o)["env"] if e["name"] != "INTERNAL_PORT"]),
+        "INTERNAL_PORT is None",
+    ),
+    (
+        "no internal container port",
+        lambda o: _container_of(o).update(ports=[p for p in _container_of(o)["ports"] if p["name"] != "internal"]),
+        "the container has no 'internal' port",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "plant", "says"), EXPOSURES, ids=[e[0] for e in EXPOSURES])
+def test_fails_if_an_edit_exposes_readiness_or_metrics(what: str, plant: Any, says: str) -> None:
+    objects = copy.deepcopy(service_objects(_spec(Strategy.CANARY)))
+    plant(objects)
+    problems = exposure_problems(objects)
+    assert any(says in problem for problem in problems), f"{what}: {problems}"
+
+
+def test_fails_if_the_internal_port_is_the_public_port() -> None:
+    with pytest.raises(ValueError, match=r"hello: internal_port must differ from port \(8080\)"):
+        pod_template(_spec(Strategy.CANARY, internal_port=8080))
+
+
+HELLO_SRC = Path(__file__).resolve().parents[2] / "services" / "hello" / "src"
+
+
+def test_the_service_serves_on_the_ports_the_pod_gives_it() -> None:
+    """hello reads the pod's environment into the ports the objects route by: the public port serves
+    the ingress's and the load balancer's /health and nothing internal; the internal one serves the
+    readiness probe's and the PodMonitor's paths."""
+    if str(HELLO_SRC) not in sys.path:
+        sys.path.insert(0, str(HELLO_SRC))
+    config = importlib.import_module("hello.config")
+    app = importlib.import_module("hello.app")
+    (container,) = service_objects(_spec(Strategy.CANARY))["rollout"]["spec"]["template"]["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    settings = config.Settings.from_env({e["name"]: e["value"] for e in container["env"]})
+    assert (settings.port, settings.internal_port) == (ports["http"], ports["internal"])
+    assert HEALTH_PATH in app.PUBLIC_PATHS and HEALTH_PATH in app.INTERNAL_PATHS
+    for path in (READY_PATH, METRICS_PATH):
+        assert path in app.INTERNAL_PATHS and path not in app.PUBLIC_PATHS
