@@ -33,6 +33,8 @@ from urllib.parse import quote
 
 from qualisys_infra.app.argtypes import number_between, seconds
 from qualisys_infra.core.errors import ToolkitError, UsageError
+from qualisys_infra.core.files import read_text
+from qualisys_infra.core.masking import mask_text
 
 if TYPE_CHECKING:  # psycopg and redis load only when a dev command runs
     from qualisys_infra.app.devcheck import Check
@@ -153,10 +155,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     """``KEY=VALUE`` lines of a compose ``.env`` file (comments, blank lines, ``export`` and
     matching quotes allowed); a line that is none of these is an error naming the line."""
     values: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    text = read_text(path, str(path))
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -309,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     except ToolkitError as exc:
         for line in exc.lines():
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {mask_text(line, pairs=False)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

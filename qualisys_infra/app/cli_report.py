@@ -51,6 +51,7 @@ from qualisys_infra.app.report import (
     report_json,
 )
 from qualisys_infra.core.errors import UsageError
+from qualisys_infra.core.files import write_all
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$")
 HTML_ARTIFACT = "the HTML report (artifact `test-report`)"
@@ -145,13 +146,20 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
         min_coverage=minimum,
         shards=args.shards,
     )
-    for path, text in (
-        (args.html, render_html(report) if args.html else ""),
-        (args.markdown, render_markdown(report, max_failures=None, max_drops=None) if args.markdown else ""),
-        (args.merged_coverage, coverage_xml(report.coverage) if args.merged_coverage else ""),
-    ):
-        if path is not None:
-            _write(path, text)
+    outputs: dict[str, tuple[Path, str]] = {}
+    if args.html is not None:
+        outputs["--html"] = (args.html, render_html(report))
+    if args.markdown is not None:
+        outputs["--markdown"] = (args.markdown, render_markdown(report, max_failures=None, max_drops=None))
+    if args.merged_coverage is not None:
+        outputs["--merged-coverage"] = (args.merged_coverage, coverage_xml(report.coverage))
+    seen: dict[Path, str] = {}
+    for option, (path, _) in outputs.items():
+        if path.resolve() in seen:
+            raise UsageError(f"{option}: {path} is also the {seen[path.resolve()]} output; give each its own file")
+        seen[path.resolve()] = option
+    # all or none: a report whose Markdown cannot be written leaves no HTML of it behind either
+    write_all({path: text for path, text in outputs.values()}, what={path: o for o, (path, _) in outputs.items()})
 
     notes: list[str] = []
     full = render_markdown(report, max_failures=None, max_drops=None)
@@ -206,14 +214,6 @@ def _line(report: Report) -> str:
         f"error{'' if tests.errors == 1 else 's'}, "
         f"{tests.skipped:,} skipped of {tests.total:,}; coverage {report.percent:.2f} %{delta}"
     )
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot be written: {exc.strerror or exc}") from None
 
 
 __all__ = ["add_commands", "run", "sticky_name"]

@@ -12,7 +12,8 @@ levels no schema describes (typed ``any`` by the binding, or providers with no b
 are listed as untyped, not failed.
 
 Exit codes: 0 everything matches; 1 a violation; 2 bad input (a path that does not exist, a file
-that is not JSON or not a JSON object, a folder with no Terraform JSON).
+that is not UTF-8, not JSON, not a JSON object or nested more than 100 levels deep, a folder with
+no Terraform JSON).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from qualisys_infra.core.errors import ToolkitError, UsageError
+from qualisys_infra.core.files import read_json
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,17 +52,7 @@ def _shown(path: Path) -> str:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{_shown(path)}: not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UsageError(f"{_shown(path)}: unreadable ({reason})") from None
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{_shown(path)}: not valid JSON ({exc})") from None
+    config = read_json(path, _shown(path))
     if not isinstance(config, dict):
         raise UsageError(f"{_shown(path)}: not a Terraform JSON object (got {type(config).__name__})")
     return config

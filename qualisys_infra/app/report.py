@@ -34,6 +34,7 @@ from typing import Any
 from xml.parsers import expat
 
 from qualisys_infra.core.errors import UsageError
+from qualisys_infra.core.files import decode_text
 
 SLOWEST = 10  # tests listed by duration
 MESSAGE_WIDTH = 200  # characters of a failure's first line in Markdown
@@ -94,11 +95,22 @@ def parse_xml(path: Path, what: str) -> ET.Element:
     except _Refused as exc:
         raise ReportInputError(f"{what}: {path}: {exc}") from None
     except expat.ExpatError as exc:
+        if not _declares_encoding(data):  # then it is UTF-8, and a byte that is not says more than expat
+            try:
+                decode_text(data, f"{what}: {path}")
+            except UsageError as undecodable:
+                raise ReportInputError(str(undecodable)) from None
         reason = expat.ErrorString(exc.code) if exc.code else str(exc)
         raise ReportInputError(
             f"{what}: {path}: not XML: {reason} (line {exc.lineno}, column {exc.offset + 1})"
         ) from None
     return builder.close()
+
+
+def _declares_encoding(data: bytes) -> bool:
+    """Whether the XML declaration names an encoding (``<?xml version="1.0" encoding="ISO-8859-1"?>``)."""
+    head = data.lstrip()[:200]
+    return head.startswith(b"<?xml") and b"encoding" in head.split(b"?>", 1)[0]
 
 
 # --- tests (JUnit XML) --------------------------------------------------------------------------------------
@@ -626,7 +638,7 @@ def parse_report_data(body: str) -> ReportData | None:
         return None
     try:
         payload = json.loads(match["json"])
-    except ValueError:
+    except (ValueError, RecursionError):  # a comment anyone can edit: nested past the parser's limit too
         return None
     if not isinstance(payload, dict):
         return None

@@ -6,6 +6,8 @@ service. The passing case, then each way the platform breaks, then inputs that c
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -283,6 +285,45 @@ def test_env_file_mistakes_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert err == (
         "error: dev check: no database password: set POSTGRES_PASSWORD in .env (copy .env.example) or pass the URL\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b"POSTGRES_PASSWORD=x\nCOMMENT=caf\xe9\n",
+            ".env:2: not UTF-8 text (byte 0xe9 at column 12); save the file as UTF-8",
+        ),
+        (b"\xff\xfeP\x00=\x00", ".env:1: not UTF-8 text (byte 0xff at column 1); save the file as UTF-8"),
+        (None, ".env: is a folder, expected a file"),
+    ],
+    ids=["latin-1", "utf-16", "a-folder"],
+)
+def test_fails_if_the_env_file_is_not_utf8_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, message: str
+) -> None:
+    env_file = tmp_path / ".env"
+    if content is None:
+        env_file.mkdir()
+    else:
+        env_file.write_bytes(content)
+    code, out, err = run_cli(capsys, ["check", "--env-file", str(env_file)])
+    assert (code, out) == (2, "")
+    assert err == f"error: {tmp_path}/{message}\n"
+
+
+def test_fails_if_the_env_file_is_latin1_with_no_traceback_from_the_command_line(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(b"POSTGRES_PASSWORD=p\xe4ss\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "qualisys_infra", "dev", "check", "--env-file", str(env_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"error: {env_file}:1: not UTF-8 text (byte 0xe4 at column 20); save the file as UTF-8\n"
 
 
 def test_wait_checks_again_until_every_check_passes(platform: Platform, capsys: pytest.CaptureFixture[str]) -> None:

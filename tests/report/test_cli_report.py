@@ -4,6 +4,9 @@ against a real HTTP server on 127.0.0.1 that answers like GitHub's REST API (tes
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -103,6 +106,93 @@ def test_a_corrupt_shard_file_names_the_file(report: Command, shards: Shards, tm
     broken.write_bytes(shards.coverage[0].read_bytes()[:-40])
     line = _error(*report(*inputs(shards, broken))[::2])
     assert line.startswith(f"error: --coverage: {broken}: not XML: ")
+
+
+def test_fails_if_a_junit_file_is_not_utf8_and_declares_no_encoding(
+    report: Command, shards: Shards, tmp_path: Path
+) -> None:
+    latin = tmp_path / "junit-latin.xml"
+    latin.write_bytes(b'<testsuites>\n<testsuite name="caf\xe9"><testcase name="a" time="1"/></testsuite></testsuites>')
+    line = _error(*report("--key", "t", "--title", "T", "--junit", latin, "--coverage", *shards.coverage)[::2])
+    assert line == f"error: --junit: {latin}:2: not UTF-8 text (byte 0xe9 at column 21); save the file as UTF-8"
+
+
+def test_a_junit_file_that_declares_its_encoding_is_read(report: Command, shards: Shards, tmp_path: Path) -> None:
+    latin = tmp_path / "junit-latin.xml"
+    latin.write_bytes(
+        b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<testsuites><testsuite name="caf\xe9" time="1">'
+        b'<testcase name="caf\xe9" time="1"/></testsuite></testsuites>'
+    )
+    code, stdout, err = report("--key", "t", "--title", "T", "--junit", latin, "--coverage", *shards.coverage, "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(stdout)["tests"]["passed"] == 1
+
+
+def _outputs(out: Path) -> dict[str, Path]:
+    return {"--html": out / "report.html", "--markdown": out / "report.md", "--merged-coverage": out / "coverage.xml"}
+
+
+@pytest.mark.parametrize("blocked", ["--html", "--markdown", "--merged-coverage"])
+def test_fails_if_one_output_cannot_be_written_and_then_none_is_written(
+    report: Command, shards: Shards, tmp_path: Path, blocked: str
+) -> None:
+    """`--html a.html --markdown /unwritable/x.md` once left a.html written: every output or none."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    targets = {**_outputs(out), blocked: tmp_path / "a-file" / "x"}
+    code, stdout, err = report(*inputs(shards), *(a for option, path in targets.items() for a in (option, path)))
+    line = _error(code, err)
+    assert line.startswith(f"error: {blocked}: {tmp_path / 'a-file'}") and line.endswith("; nothing was written")
+    assert stdout == ""
+    assert sorted(p.name for p in out.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "out"]
+
+
+def test_fails_if_an_output_is_a_folder_and_the_earlier_outputs_are_kept(
+    report: Command, shards: Shards, tmp_path: Path
+) -> None:
+    """Replacing outputs of an earlier run: one that cannot be replaced leaves every old file as it was."""
+    out = tmp_path / "out"
+    out.mkdir()
+    targets = _outputs(out)
+    for path in targets.values():
+        path.write_text("the earlier run's", encoding="utf-8")
+    targets["--merged-coverage"].unlink()
+    targets["--merged-coverage"].mkdir()
+    code, _, err = report(*inputs(shards), *(a for option, path in targets.items() for a in (option, path)))
+    assert _error(code, err).startswith(f"error: --merged-coverage: {targets['--merged-coverage']}: cannot be written")
+    assert {p.name: p.read_text(encoding="utf-8") for p in out.iterdir() if p.is_file()} == {
+        "report.html": "the earlier run's",
+        "report.md": "the earlier run's",
+    }
+    assert sorted(p.name for p in out.iterdir()) == ["coverage.xml", "report.html", "report.md"]
+
+
+def test_fails_if_two_outputs_name_one_file(report: Command, shards: Shards, tmp_path: Path) -> None:
+    same = tmp_path / "report"
+    line = _error(*report(*inputs(shards), "--html", same, "--markdown", same)[::2])
+    assert line == f"error: --markdown: {same} is also the --html output; give each its own file"
+    assert not same.exists()
+
+
+def test_fails_if_an_output_cannot_be_written_from_the_command_line(shards: Shards, tmp_path: Path) -> None:
+    """The issue's reproduction as a process: exit 2, one line, no traceback, and no a.html."""
+    (tmp_path / "unwritable").write_text("a file where a folder is expected", encoding="utf-8")
+    argv = [str(a) for a in inputs(shards, "--html", "a.html", "--markdown", "unwritable/x.md")]
+    done = subprocess.run(
+        [sys.executable, "-m", "qualisys_infra", "report", *argv],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"},
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("error: --markdown: unwritable/x.md: cannot be written: ")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["unwritable"]
 
 
 def test_the_job_summary_gets_the_full_report_within_its_1_mib(

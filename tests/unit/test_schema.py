@@ -507,12 +507,34 @@ def test_check_schema_reads_a_synth_output_folder_by_stack_and_prints_json(
     ("make", "message"),
     [
         (lambda d: d / "missing.tf.json", "missing.tf.json: not found"),
-        (lambda d: _text(d / "bad.tf.json", "{not json"), "bad.tf.json: not valid JSON (Expecting property name"),
+        (
+            lambda d: _text(d / "bad.tf.json", "{\n  not json"),
+            "bad.tf.json:2: not valid JSON: Expecting property name enclosed in double quotes at column 3",
+        ),
         (lambda d: _text(d / "list.tf.json", "[1, 2]"), "list.tf.json: not a Terraform JSON object (got list)"),
-        (lambda d: _bytes(d / "latin.tf.json", b"\xff\xfe{"), "latin.tf.json: unreadable ("),
+        (
+            lambda d: _bytes(d / "latin.tf.json", b'{\n"a": "caf\xe9"}'),
+            "latin.tf.json:2: not UTF-8 text (byte 0xe9 at column 10); save the file as UTF-8",
+        ),
         (lambda d: _folder(d / "empty"), "empty: holds no Terraform JSON"),
+        (
+            lambda d: _text(d / "deep.tf.json", '{"resource": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+            "deep.tf.json: nested more than 100 levels deep",
+        ),
+        (
+            lambda d: _text(d / "deeper.tf.json", '{"locals": {"x": ' + "[" * 500 + "]" * 500 + "}}"),
+            "deeper.tf.json: nested more than 100 levels deep",
+        ),
     ],
-    ids=["missing", "not-json", "not-object", "not-utf8", "empty-folder"],
+    ids=[
+        "missing",
+        "not-json",
+        "not-object",
+        "not-utf8",
+        "empty-folder",
+        "deeper-than-the-parser-recurses",
+        "deeper-than-a-walk-may-go",
+    ],
 )
 def test_fails_if_input_is_unreadable_with_exit_2_and_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, make: Any, message: str
@@ -521,7 +543,8 @@ def test_fails_if_input_is_unreadable_with_exit_2_and_one_line(
     monkeypatch.chdir(tmp_path)
     code, out, err = _cli(capsys, str(path.relative_to(tmp_path)))
     assert (code, out) == (2, "")
-    assert len(err.splitlines()) == 1 and err.startswith(f"error: {message}"), err
+    assert err.count("\n") == 1 and err.startswith(f"error: {message}"), err
+    assert "Traceback" not in err
 
 
 def _text(path: Path, text: str) -> Path:

@@ -116,6 +116,17 @@ def test_leave_out_takes_the_readers_and_whatever_refers_to_them() -> None:
     assert targets == ("kubernetes_namespace_v1.apps", "kubernetes_namespace_v1.by_data")
 
 
+def test_leave_out_follows_a_reference_nested_deeper_than_python_recurses() -> None:
+    """A stack's JSON is read by Python's parser (which stops near 1,000 levels); no walk of it may
+    recurse, so a reference 900 levels down is found and nothing raises RecursionError."""
+    deep: Any = "${helm_release.kps.id}"
+    for _ in range(900):
+        deep = {"x": [deep]}
+    config = {"resource": {"helm_release": {"kps": {}}, "terraform_data": {"deep": {"input": deep}, "flat": {}}}}
+    targets, left_out = leave_out(config, secret_reads(config))
+    assert (targets, left_out) == (("terraform_data.flat",), ("helm_release.kps", "terraform_data.deep"))
+
+
 def test_plan_scope_by_option() -> None:
     config: dict[str, Any] = {"resource": {"helm_release": {"kps": {}}, "kubernetes_namespace_v1": {"apps": {}}}}
     assert plan_scope("dev-platform", config, None) == PlanScope()
@@ -155,14 +166,35 @@ def test_a_stack_with_nothing_else_to_target_is_planned_without_refresh() -> Non
 
 
 @pytest.mark.parametrize(
-    "text", ["{broken", "[]", '{"refreshed": "no", "left_out": []}', '{"refreshed": true, "left_out": [1]}']
+    ("text", "message"),
+    [
+        ("{broken", r"dev-platform\.scope:1: not valid JSON: Expecting property name .* at column 2; not a plan scope"),
+        ("[]", r"dev-platform\.scope: not a plan scope record \(expected refreshed"),
+        ('{"refreshed": "no", "left_out": []}', r"dev-platform\.scope: not a plan scope record \(expected"),
+        ('{"refreshed": true, "left_out": [1]}', r"dev-platform\.scope: not a plan scope record \(expected"),
+        ('{"refreshed": true, "left_out": [[]]}', r"dev-platform\.scope: nested more than 2 levels deep; not a plan"),
+        ("[" * 100_000 + "]" * 100_000, r"dev-platform\.scope: nested more than 2 levels deep; not a plan scope"),
+    ],
+    ids=["not-json", "not-an-object", "refreshed-not-a-bool", "address-not-a-string", "deep", "deeper"],
 )
-def test_fails_if_a_damaged_scope_record_is_not_refused(tmp_path: Path, text: str) -> None:
+def test_fails_if_a_damaged_scope_record_is_not_refused(tmp_path: Path, text: str, message: str) -> None:
     plan_json = tmp_path / "dev-platform.json"
     scope_file(plan_json).write_text(text, encoding="utf-8")
-    with pytest.raises(UsageError, match=r"dev-platform\.scope: not a plan scope record") as refused:
+    with pytest.raises(UsageError, match=message) as refused:
         read_scope(plan_json)
     assert refused.value.exit_code == 2
+    assert len(refused.value.lines()) == 1
+
+
+def test_fails_if_a_scope_record_is_not_utf8(tmp_path: Path) -> None:
+    plan_json = tmp_path / "dev-platform.json"
+    scope_file(plan_json).write_bytes(b'{"refreshed": false,\n "left_out": ["caf\xe9"]}')
+    with pytest.raises(UsageError) as refused:
+        read_scope(plan_json)
+    assert refused.value.lines() == [
+        f"{scope_file(plan_json)}:2: not UTF-8 text (byte 0xe9 at column 19); save the file as UTF-8; "
+        "not a plan scope record; run `qualisys-infra plan` again"
+    ]
 
 
 def test_a_scope_record_round_trips(tmp_path: Path) -> None:

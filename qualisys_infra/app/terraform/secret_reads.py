@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from qualisys_infra.core.errors import UsageError
+from qualisys_infra.core.files import read_json
 
 # Resource types whose refresh reads a Secret (the helm provider reads the release's record).
 SECRET_STATE_RESOURCES = frozenset(
@@ -109,12 +110,10 @@ def scope_file(plan_json: Path) -> Path:
 def read_scope(plan_json: Path) -> PlanScope:
     """The scope recorded beside ``plan_json``; a damaged record is bad input (exit 2)."""
     path = scope_file(plan_json)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return WHOLE
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: not a plan scope record: {exc}; run `qualisys-infra plan` again") from None
+    # a record is two levels deep: deeper is damage, refused before any walk of it
+    record = read_json(path, hint="not a plan scope record; run `qualisys-infra plan` again", max_depth=2)
     refreshed = record.get("refreshed") if isinstance(record, dict) else None
     left_out = record.get("left_out") if isinstance(record, dict) else None
     if (
@@ -166,11 +165,28 @@ def _nodes(config: dict[str, Any]) -> dict[str, Any]:
     return nodes
 
 
+def _references(body: Any) -> set[str]:
+    """Every reference in the keys and strings of ``body``, walked without recursion (a stack's JSON
+    may nest as deep as its author likes)."""
+    found: set[str] = set()
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.update(_REFERENCE.findall(item))
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
 def leave_out(config: dict[str, Any], reads: SecretReads) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(targets, left_out)`` of a stack: ``left_out`` is every resource or module whose refresh reads
     Secrets or that refers to one, directly or through others (data sources and locals included, since
     ``-target`` pulls in everything a target depends on); ``targets`` the other resources and modules."""
-    refers = {address: set(_REFERENCE.findall(json.dumps(body))) for address, body in _nodes(config).items()}
+    refers = {address: _references(body) for address, body in _nodes(config).items()}
     out = set(reads.on_refresh)
     grown = True
     while grown:
