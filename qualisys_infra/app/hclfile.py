@@ -18,6 +18,7 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from qualisys_infra.core.errors import ConfigError, Violation
+from qualisys_infra.core.files import not_utf8
 
 KeyPath = tuple[str | int, ...]
 # No setting of this platform nests more than a few levels; the parser recurses once per level.
@@ -52,13 +53,18 @@ class HclDocument:
 def read_hcl(path: Path, display_name: str) -> HclDocument:
     """Parse ``path``; raise :class:`ConfigError` naming the file and line for anything unreadable."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             [Violation(display_name, 1, "file", "not found, expected an HCL file of `key = value` lines")]
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Violation(display_name, 1, "file", f"cannot be read: {exc}")]) from None
+    except OSError as exc:
+        raise ConfigError([Violation(display_name, 1, "file", f"cannot be read: {exc.strerror or exc}")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, what = not_utf8(data, exc)
+        raise ConfigError([Violation(display_name, line, "file", what)]) from None
     unterminated = _unterminated_string_line(text)
     if unterminated is not None:
         raise ConfigError(

@@ -43,17 +43,20 @@ def read_text(path: Path, shown: str | None = None, *, hint: str = "") -> str:
     return decode_text(data, shown, hint=hint)
 
 
+def not_utf8(data: bytes, exc: UnicodeDecodeError) -> tuple[int, str]:
+    """The line of the first byte of ``data`` that is not UTF-8, and what to say of it."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    return line, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); save the file as UTF-8"
+
+
 def decode_text(data: bytes, shown: str, *, hint: str = "") -> str:
     """``data`` decoded as UTF-8; the first byte that is not UTF-8 is one line naming its line and byte."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise UsageError(
-            f"{shown}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); "
-            f"save the file as UTF-8{_then(hint)}"
-        ) from None
+        line, what = not_utf8(data, exc)
+        raise UsageError(f"{shown}:{line}: {what}{_then(hint)}") from None
 
 
 def json_depth_exceeds(value: Any, limit: int) -> bool:

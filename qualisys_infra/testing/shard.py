@@ -80,7 +80,7 @@ def read_durations(path: Path) -> dict[str, float]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise pytest.UsageError(f"--shard-durations: {path}: cannot be read: {exc.strerror or exc}") from None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
         raise pytest.UsageError(f"--shard-durations: {path}: not JSON") from None
     if not isinstance(data, dict):
         raise pytest.UsageError(f"--shard-durations: {path}: not a JSON object of seconds by test file or node id")
@@ -186,7 +186,7 @@ def _store(path: Path, seconds: Mapping[str, float]) -> None:
     if path.is_file():
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             old = {}
         if isinstance(old, dict):
             merged = {

@@ -138,6 +138,22 @@ def test_an_empty_shard_passes_and_bad_options_are_one_line(suite: Path) -> None
     assert no_tests.returncode == 5, "a suite that selects nothing is still pytest's exit 5"
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"[" * 100_000 + b"]" * 100_000, "not JSON"), (b'{"tests/caf\xe9.py": 1}', "not JSON")],
+    ids=["nested-past-the-parser", "latin-1"],
+)
+def test_fails_if_a_durations_file_is_not_json_with_one_line(
+    suite: Path, tmp_path: Path, content: bytes, message: str
+) -> None:
+    durations = tmp_path / "durations.json"
+    durations.write_bytes(content)
+    result = pytest_run(suite, "-q", *PLUGIN, "--num-shards", "2", "--shard-id", "1", f"--shard-durations={durations}")
+    assert result.returncode == 4, result.stderr
+    assert f"--shard-durations: {durations}: {message}" in result.stderr
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr + result.stdout
+
+
 def test_the_shards_of_this_suite_select_exactly_the_whole_suite() -> None:
     """The split CI runs (4 shards, tests/): collect-only once whole and once per shard, and compare."""
     runs = [["--collect-only", "-q", "-k", CDKTN]] + [

@@ -96,6 +96,19 @@ def test_fails_if_file_is_missing(tmp_path: Path) -> None:
     ]
 
 
+def test_fails_if_file_is_not_utf8(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, '"engineering"', '"ingenier\u00eda"')
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))
+    assert _errors(path) == [
+        f"environments/dev.tfvars:{_line_of_bytes(path, b'ingenier')}: file: not UTF-8 text (byte 0xed at column 26); "
+        "save the file as UTF-8"
+    ]
+
+
+def _line_of_bytes(path: Path, needle: bytes) -> int:
+    return next(n for n, line in enumerate(path.read_bytes().splitlines(), start=1) if needle in line)
+
+
 def test_fails_if_hcl_is_broken(tmp_path: Path) -> None:
     path = _dev_with(tmp_path, 'region      = "us-east-1"', 'region      = "us-east-1')
     (line,) = _errors(path)
