@@ -37,6 +37,11 @@ _PARAM = re.compile(
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
 
 
+# The placeholders messages use to show a URL's form (`postgresql://USER[:PASSWORD]@HOST:PORT/DB`):
+# shown as written, so the advice stays readable; any other user part is judged as a credential.
+PLACEHOLDER_USERINFO = frozenset({"USER[:PASSWORD]", "USER:PASSWORD"})
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a parameter called ``name`` can hold a secret (``sslpassword``, ``X-Amz-Signature``)."""
     decoded = unquote(name).lower()
@@ -80,7 +85,9 @@ def _mask_url(url: str) -> str:
         return _mask_params(url)
     scheme, userinfo, rest = parts
     shown = f"{scheme}://"
-    if userinfo is not None:
+    if userinfo in PLACEHOLDER_USERINFO:
+        shown += f"{userinfo}@"  # the form a help or error text shows, not a credential
+    elif userinfo is not None:
         user, colon, _ = userinfo.partition(":")
         if colon:
             shown += f"{user}:{MASK}@"

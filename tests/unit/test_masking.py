@@ -109,3 +109,13 @@ def test_fails_if_a_masked_url_spans_lines_or_hides_its_direction(char: str) -> 
 def test_tenancy_urls_use_the_one_masking_function() -> None:
     assert urls.mask is mask_url
     assert urls.scrub is scrub
+
+
+def test_the_documented_url_form_stays_readable_in_messages() -> None:
+    """Help and error texts show `USER[:PASSWORD]@`: a placeholder, not a credential (the CLI's safety
+    net masked it into `USER[:***@`); a real password beside the placeholder user is still masked."""
+    from qualisys_infra.core.masking import mask_text
+
+    advice = "expected postgresql://USER[:PASSWORD]@HOST:PORT/DB"
+    assert mask_text(advice, pairs=False) == advice
+    assert "hunter2" not in mask_text("postgresql://USER:hunter2@db/x", pairs=False)
