@@ -16,6 +16,15 @@ NODE_STAMP := node_modules/.installed
 # tests that run it, hadolint. Defined here: prerequisites are expanded when a rule is read.
 HELLO := services/hello
 HELLO_STAMP := $(VENV)/.hello-installed
+# hello's own checks run on the image's Python (3.13: python:3.13-slim-trixie builds, distroless
+# Debian 13 runs), in a virtualenv of its own from the same hashed locks. HELLO_PYTHON: the first
+# python3.13 that runs (PATH, then pyenv's), or set it by hand.
+HELLO_VENV := $(HELLO)/.venv
+HELLO_VENV_STAMP := $(HELLO_VENV)/.installed
+ifndef HELLO_PYTHON
+HELLO_PYTHON := $(firstword $(foreach candidate,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13),\
+  $(shell $(candidate) -c 'import sys; print(sys.executable) if sys.version_info[:2] == (3, 13) else None' 2>/dev/null)))
+endif
 # jsii runs the engine in Node.js; point it at the supported Node 22 installed from npm (package.json),
 # not at whatever node is on PATH.
 export JSII_NODE := $(CURDIR)/node_modules/node/bin/node
@@ -111,14 +120,25 @@ $(HELLO_STAMP): $(PY_STAMP) $(HELLO)/requirements.txt $(HELLO)/requirements-dev.
 	  || { cat $(VENV)/hello-setup.log >&2; echo "setup: pip failed for $(HELLO) (log above)" >&2; exit 1; }
 	@touch $@
 
-service-hello: $(HELLO_STAMP) services ## the hello service: hadolint, ruff, mypy --strict, its tests with the 80 % coverage gate
+# hello's test requirements on Python 3.13 in $(HELLO_VENV), once per change of either lock.
+$(HELLO_VENV_STAMP): $(HELLO)/requirements.txt $(HELLO)/requirements-dev.txt
+	@echo "setup: hello's checks on Python 3.13, the image's ($(HELLO_VENV), hashed locks)"
+	@test -n "$(HELLO_PYTHON)" || { echo "setup: no Python 3.13 for hello's checks (the image's Python):" \
+	  "put python3.13 on PATH or run make HELLO_PYTHON=/path/to/python3.13" >&2; exit 1; }
+	@test -x $(HELLO_VENV)/bin/python || $(HELLO_PYTHON) -m venv $(HELLO_VENV)
+	@$(HELLO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(HELLO)/requirements-dev.txt \
+	  >$(HELLO_VENV)/setup.log 2>&1 \
+	  || { cat $(HELLO_VENV)/setup.log >&2; echo "setup: pip failed for $(HELLO_VENV) (log above)" >&2; exit 1; }
+	@touch $@
+
+service-hello: $(HELLO_STAMP) $(HELLO_VENV_STAMP) services ## the hello service on Python 3.13: hadolint, ruff, mypy --strict, its tests with the 80 % coverage gate
 	@echo "service-hello: hadolint Dockerfile"
-	@cd $(HELLO) && $(CURDIR)/$(BIN)/hadolint Dockerfile
-	@echo "service-hello: ruff and mypy --strict (the service's own settings)"
-	@cd $(HELLO) && $(CURDIR)/$(BIN)/ruff check --quiet . && $(CURDIR)/$(BIN)/ruff format --check --quiet .
-	@cd $(HELLO) && $(CURDIR)/$(BIN)/mypy
-	@echo "service-hello: pytest (real PostgreSQL and Redis; fails below 80 % line and branch coverage)"
-	@cd $(HELLO) && $(CURDIR)/$(BIN)/pytest -q -p no:cacheprovider
+	@cd $(HELLO) && .venv/bin/hadolint Dockerfile
+	@echo "service-hello: ruff and mypy --strict (the service's own settings, Python 3.13)"
+	@cd $(HELLO) && .venv/bin/ruff check --quiet . && .venv/bin/ruff format --check --quiet .
+	@cd $(HELLO) && $(CURDIR)/$(BIN)/mypy --python-executable .venv/bin/python
+	@echo "service-hello: pytest on Python 3.13 (real PostgreSQL and Redis; fails below 80 % line and branch coverage)"
+	@cd $(HELLO) && .venv/bin/python -m pytest -q -p no:cacheprovider
 
 # --- the sharded suite (pull-request.yml): one shard per job, merged by `qualisys-infra report` ---
 SHARD ?= 1

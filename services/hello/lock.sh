@@ -2,6 +2,9 @@
 # Regenerates requirements.txt and requirements-dev.txt (exact pins with hashes for every platform's wheels)
 # from requirements.in and requirements-dev.in, with pip-tools in a throwaway virtualenv.
 # Usage: services/hello/lock.sh   (from anywhere; needs python3.11 and PyPI)
+# Resolved on 3.11, the oldest Python that installs these locks: the toolkit's .venv (3.11) runs hello's
+# code in its own tests, while the image and `make service-hello` install the same pins on 3.13 (the
+# image's Python); every pin has a cp313 wheel or is pure Python, which those installs prove.
 set -euo pipefail
 cd "$(dirname "$0")"
 tmp="$(mktemp -d)"

@@ -84,9 +84,17 @@ def test_two_stages_each_from_an_image_pinned_by_digest() -> None:
     for line in froms:
         image = line.split()[0]
         assert re.fullmatch(r"[a-z0-9./:-]+@sha256:[0-9a-f]{64}", image), f"not pinned by digest: {image}"
-    assert froms[0].split()[0].startswith("python:3.11-slim-bookworm@")
+    assert froms[0].split()[0].startswith("python:3.13-slim-trixie@")
     assert froms[0].endswith(" AS builder")
-    assert froms[1].startswith("gcr.io/distroless/python3-debian12:nonroot@")
+    assert froms[1].startswith("gcr.io/distroless/python3-debian13:nonroot@")
+
+
+def test_the_tests_run_on_the_python_the_image_runs() -> None:
+    # make service-hello and the pull-request workflow run these tests on the runtime's Python.
+    runtime = [arguments for keyword, arguments in instructions() if keyword == "FROM"][-1]
+    release = re.search(r"python3-(debian\d+)", runtime)
+    assert release
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" == DISTROLESS_PYTHON[release.group(1)]
 
 
 def test_builder_and_runtime_python_minor_versions_match() -> None:
