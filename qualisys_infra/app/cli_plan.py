@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from qualisys_infra.app.config import Settings, load_settings, resolve_environment_names
 from qualisys_infra.app.terraform.secret_reads import LEAVE_OUT, NO_REFRESH, read_scope
 from qualisys_infra.core.errors import PolicyError, UsageError
+from qualisys_infra.core.files import write_all
 from qualisys_infra.core.naming import (
     BOOTSTRAP_STACK,
     IMAGE_TAG_EXPECTED,
@@ -260,9 +261,9 @@ def reviewed_allowances(project: Path, env: str) -> dict[str, tuple[str, ...]]:
 def cmd_review(args: argparse.Namespace) -> int:
     reviews = reviews_of(args.plans, args.allow_destroy)
     if args.format == "markdown" and args.output:
-        write_comments(args.output, render_markdown(reviews), "--output")
         full = render_markdown(reviews, limit=None)[0]
-        _write(args.output.with_name(args.output.stem + "-full.md"), full, "--output")
+        outputs = comment_files(args.output, render_markdown(reviews), "--output")
+        _write({**outputs, args.output.with_name(args.output.stem + "-full.md"): full}, "--output")
         return 1 if any(blocking(r.findings) for r in reviews) else 0
     if args.format == "markdown":
         text = "\n".join(render_markdown(reviews))  # each comment starts with its marker line
@@ -271,27 +272,26 @@ def cmd_review(args: argparse.Namespace) -> int:
     else:
         text = render_text(reviews, color=args.output is None and sys.stdout.isatty())
     if args.output:
-        _write(args.output, text, "--output")
+        _write({args.output: text}, "--output")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 1 if any(blocking(r.findings) for r in reviews) else 0
 
 
-def write_comments(first: Path, comments: Sequence[str], what: str) -> None:
-    """Comment 1 of the review into ``first``, comment ``n`` into ``<stem>-<n>.md`` beside it; the parts
-    of an earlier, longer review are removed."""
+def comment_files(first: Path, comments: Sequence[str], what: str) -> dict[Path, str]:
+    """Comment 1 of the review for ``first``, comment ``n`` for ``<stem>-<n>.md`` beside it. The parts
+    of an earlier, longer review are removed (they would be posted as part of this one)."""
     for stale in first.parent.glob(f"{first.stem}-[0-9]*.md"):
-        stale.unlink(missing_ok=True)
-    for number, body in enumerate(comments, 1):
-        _write(first if number == 1 else first.with_name(f"{first.stem}-{number}.md"), body, what)
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{what}: {stale}: cannot be removed: {exc.strerror or exc}") from None
+    return {first if n == 1 else first.with_name(f"{first.stem}-{n}.md"): body for n, body in enumerate(comments, 1)}
 
 
-def _write(path: Path, text: str, what: str) -> None:
-    """Write a review file; a path that cannot be written is bad input (exit 2), not a finding."""
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{what}: {path}: cannot be written: {exc.strerror or exc}") from None
+def _write(outputs: Mapping[Path, str], what: str) -> None:
+    """Write every review file or none (a path that cannot be written is bad input, exit 2)."""
+    write_all(outputs, what=dict.fromkeys(outputs, what))
 
 
 def prepare(
@@ -390,9 +390,9 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
             # this environment's unplanned stacks, in the first comment: a few lines, within the
             # margin render_markdown keeps under GitHub's limit
             note = unplanned_markdown({s: r for s, r in unplanned.items() if s.startswith(f"{env}-")})
-            write_comments(folder / "review.md", [comments[0] + note, *comments[1:]], "plan")
-            _write(folder / "review-full.md", full + note, "plan")
-            _write(folder / "review.json", render_json(reviews), "plan")
+            outputs = comment_files(folder / "review.md", [comments[0] + note, *comments[1:]], "plan")
+            outputs |= {folder / "review-full.md": full + note, folder / "review.json": render_json(reviews)}
+            _write(outputs, "plan")
             written.append(os.path.relpath(folder / "review.md"))
     sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()) + unplanned_text(unplanned))
     parts = f"{len(comments)} comments: review.md, review-2.md, ..." if len(comments) > 1 else "one comment"

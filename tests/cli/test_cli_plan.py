@@ -244,17 +244,34 @@ def test_fails_if_review_is_given_no_plan_files(capsys: pytest.CaptureFixture[st
     assert refused.value.exit_code == 2
 
 
-@pytest.mark.parametrize("where", ["missing-folder/comment.md", "a-directory"])
+@pytest.mark.parametrize("where", ["a-file/comment.md", "a-directory"])
 def test_fails_if_review_output_cannot_be_written(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, where: str
 ) -> None:
     (tmp_path / "a-directory").mkdir()
+    (tmp_path / "a-file").write_text("not a folder\n", encoding="utf-8")
     target = tmp_path / where
     safe = FIXTURES / "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-update.json"
     code, out, err = _run(capsys, "review", str(safe), "--format", "markdown", "--output", str(target))
     assert (code, out) == (2, "")
     (line,) = err.splitlines()
     assert line.startswith(f"error: --output: {target}: cannot be written: ")
+    assert line.endswith("nothing was written")
+
+
+def test_review_output_is_written_whole_or_not_at_all(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`review --format markdown --output comment.md` writes comment.md and comment-full.md: when the
+    second cannot be written, the first is not left behind (it was, written one at a time)."""
+    target = tmp_path / "comment.md"
+    (tmp_path / "comment-full.md").mkdir()  # in the way of the second output
+    safe = FIXTURES / "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-update.json"
+    code, _, err = _run(capsys, "review", str(safe), "--format", "markdown", "--output", str(target))
+    assert code == 2 and "comment-full.md: cannot be written" in err
+    assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["comment-full.md"]
+    nested = tmp_path / "new-folder" / "comment.md"  # a missing folder is made, as for every output
+    code, _, _ = _run(capsys, "review", str(safe), "--format", "markdown", "--output", str(nested))
+    assert code == 0 and nested.is_file() and nested.with_name("comment-full.md").is_file()
 
 
 # --- exact exit codes of plan, deploy and bootstrap (README: 0 ok; 1 blocking finding or engine failure;
