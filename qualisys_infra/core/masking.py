@@ -3,7 +3,9 @@
 :func:`mask_url` shows a URL with every part that can hold a secret replaced by ``***``: the
 password of its user information (all of it when there is no ``user:`` part and the scheme is not a
 database's, since ``https://TOKEN@host`` carries a token as the user name), and the value of every
-query, fragment or keyword parameter whose name (percent-decoded, any case) contains a secret word:
+query or fragment parameter not in a short list of options known to hold no secret
+(:data:`SHOWN_URL_PARAMS`: ``sslmode``, ``connect_timeout``, ...). In running text outside URLs it
+masks each keyword parameter whose name (percent-decoded, any case) contains a secret word:
 ``pass`` (password, sslpassword, passfile), ``pwd``, ``secret``, ``token``, ``key`` (sslkey,
 api_key), ``auth`` (authorization, not a search's ``author``), ``credential`` or ``signature``, or
 is ``sig`` (a shared-access signature).
@@ -24,6 +26,21 @@ MASK = "***"
 SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "auth", "credential", "signature")
 SECRET_NAMES = frozenset({"sig"})
 NOT_SECRET_NAMES = frozenset({"author"})
+# Query parameters of the URLs the toolkit takes whose values are shown in messages (libpq's
+# connection parameters that hold no secret, redis-py's URL options, chart and API query options);
+# every other parameter of a URL is masked.
+SHOWN_URL_PARAMS = frozenset(
+    {
+        "sslmode", "sslrootcert", "sslcert", "sslcrl", "sslcompression", "sslnegotiation", "sslsni",
+        "gssencmode", "krbsrvname", "channel_binding", "require_auth", "connect_timeout",
+        "application_name", "fallback_application_name", "target_session_attrs", "load_balance_hosts",
+        "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+        "client_encoding", "options", "host", "hostaddr", "port", "dbname", "user", "service",
+        "db", "ssl", "ssl_cert_reqs", "ssl_ca_certs", "ssl_check_hostname", "socket_timeout",
+        "socket_connect_timeout", "health_check_interval", "protocol", "decode_responses", "encoding",
+        "client_name", "timeout", "per_page", "page", "state", "ref", "since", "q",
+    }
+)  # fmt: skip
 # A role name stands before '@' in these; in any other scheme a lone user part may be a token.
 DATABASE_SCHEMES = frozenset({"postgresql", "postgres", "redis", "rediss", "unix"})
 _SHORTEST_SCRUBBED = 3  # shorter fragments of a password are too common to replace in running text
@@ -70,19 +87,31 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-def _mask_params(text: str) -> str:
+def _mask_params(text: str, secret: Callable[[str], bool] = is_secret_name) -> str:
     def hide(match: re.Match[str]) -> str:
-        if not is_secret_name(match.group("name")):
+        if not secret(match.group("name")):
             return match.group(0)
         return f"{match.group('lead')}{match.group('name')}{match.group('eq')}{MASK}"
 
     return _PARAM.sub(hide, text)
 
 
+def is_shown_in_url(name: str) -> bool:
+    """Whether a URL's query or fragment parameter ``name`` is one whose value is known to hold no
+    secret. Inside a URL the rule is the other way round from running text: a parameter is masked
+    unless it is known (``?pw=...``, ``?jwt=...``, ``?session=...`` are masked although no secret word
+    names them)."""
+    return unquote(name).lower() in SHOWN_URL_PARAMS and not is_secret_name(name)
+
+
+def _mask_url_params(text: str) -> str:
+    return _mask_params(text, lambda name: not is_shown_in_url(name))
+
+
 def _mask_url(url: str) -> str:
     parts = _split(url)
     if parts is None:
-        return _mask_params(url)
+        return _mask_url_params(url)
     scheme, userinfo, rest = parts
     shown = f"{scheme}://"
     if userinfo in PLACEHOLDER_USERINFO:
@@ -95,7 +124,7 @@ def _mask_url(url: str) -> str:
             shown += f"{user}@"
         else:
             shown += f"{MASK}@"
-    return shown + _mask_params(rest)
+    return shown + _mask_url_params(rest)
 
 
 def mask_url(url: str) -> str:

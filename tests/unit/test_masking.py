@@ -54,10 +54,16 @@ def test_fails_if_a_secret_query_parameter_is_shown(name: str) -> None:
     assert mask_url(url) == f"postgresql://db/x?sslmode=require&{name}=***&application_name=ci"
 
 
-@pytest.mark.parametrize("name", ["sslmode", "application_name", "connect_timeout", "author", "target_session_attrs"])
+@pytest.mark.parametrize("name", ["sslmode", "application_name", "connect_timeout", "target_session_attrs"])
 def test_parameters_that_hold_no_secret_are_shown(name: str) -> None:
     assert not is_secret_name(name)
     assert mask_url(f"https://api.example.com/x?{name}=v1") == f"https://api.example.com/x?{name}=v1"
+
+
+def test_a_name_without_a_secret_word_is_shown_in_running_text_but_masked_in_a_url() -> None:
+    assert not is_secret_name("author")
+    assert mask_text("author=ana", pairs=True) == "author=ana"
+    assert mask_url("https://api.example.com/x?author=ana") == "https://api.example.com/x?author=***"
 
 
 def test_fails_if_a_secret_in_the_fragment_is_shown() -> None:
@@ -119,3 +125,22 @@ def test_the_documented_url_form_stays_readable_in_messages() -> None:
     advice = "expected postgresql://USER[:PASSWORD]@HOST:PORT/DB"
     assert mask_text(advice, pairs=False) == advice
     assert "hunter2" not in mask_text("postgresql://USER:hunter2@db/x", pairs=False)
+
+
+@pytest.mark.parametrize("name", ["pw", "jwt", "sid", "session", "cred", "x-custom", "PW", "p%77"])
+def test_fails_if_a_url_parameter_not_known_to_be_safe_is_shown(name: str) -> None:
+    """Inside a URL every parameter is masked unless it is a known option (the hostile review's
+    `?pw=Sup3rSecret` was shown: `pw` holds none of the secret words)."""
+    from qualisys_infra.core.masking import mask_text, mask_url
+
+    url = f"postgresql://h/db?sslmode=require&{name}=Sup3rSecret#frag={name}"
+    assert "Sup3rSecret" not in mask_url(url)
+    assert "Sup3rSecret" not in mask_text(f"error: --database-url: got {url}", pairs=False)
+    assert "sslmode=require" in mask_url(url)
+
+
+def test_known_url_options_stay_readable() -> None:
+    from qualisys_infra.core.masking import mask_url
+
+    shown = "postgresql://app@db:5432/x?sslmode=verify-full&connect_timeout=5&application_name=qualisys"
+    assert mask_url(shown) == shown
