@@ -77,6 +77,7 @@ namespaces = {
 # The parallel Playwright runner pool (NFR-P2: 50+ runners): an Indexed Job in playwright-pool on the
 # playwright node group. `qualisys-infra environments` checks that `runners` of these sizes fit the
 # namespace's quota and the node group at max_size (per node: allocatable less kube-reserved and DaemonSets).
+# Dev admits 16 runners at once (its quota), not NFR-S2's 100: concurrent_runners stays `runners`.
 test_pool = {
   runners        = 16
   cpu_request    = "500m"
@@ -86,6 +87,10 @@ test_pool = {
 }
 
 ingress_domain            = "dev.qualisys.dev"
+# Grafana behind the ingress edge (its own certificate, the WAF, Grafana's own login): https://grafana.dev.qualisys.dev
+grafana_domain            = "grafana.dev.qualisys.dev"
+# Every alert of this environment goes to its SNS topic, which mails these addresses.
+alert_emails              = ["platform-alerts@qualisys.example"]
 prometheus_retention_days = 15
 prometheus_storage_gib    = 50
 

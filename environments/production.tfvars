@@ -59,10 +59,10 @@ namespaces = {
     pods            = 200
   }
   "playwright-pool" = {
-    cpu_requests    = "32"
-    memory_requests = "64Gi"
-    cpu_limits      = "64"
-    memory_limits   = "128Gi"
+    cpu_requests    = "50"
+    memory_requests = "100Gi"
+    cpu_limits      = "100"
+    memory_limits   = "200Gi"
     pods            = 160
   }
   monitoring = {
@@ -76,16 +76,23 @@ namespaces = {
 
 # The parallel Playwright runner pool (NFR-P2: 50+ runners): an Indexed Job in playwright-pool on the
 # playwright node group. `qualisys-infra environments` checks that `runners` of these sizes fit the
-# namespace's quota and the node group at max_size (per node: allocatable less kube-reserved and DaemonSets).
+# namespace's quota and the node group at max_size (per node: allocatable less kube-reserved and DaemonSets),
+# and so do `concurrent_runners` across every run at once (NFR-S2: 100+ concurrent runners): the quota
+# above holds 100 x the runner's requests and limits, the node group 6 runners per c5.xlarge.
 test_pool = {
-  runners        = 50
-  cpu_request    = "500m"
-  cpu_limit      = "1"
-  memory_request = "1Gi"
-  memory_limit   = "2Gi"
+  runners            = 50
+  concurrent_runners = 100
+  cpu_request        = "500m"
+  cpu_limit          = "1"
+  memory_request     = "1Gi"
+  memory_limit       = "2Gi"
 }
 
 ingress_domain            = "app.qualisys.io"
+# Grafana behind the ingress edge (its own certificate, the WAF, Grafana's own login): https://grafana.qualisys.io
+grafana_domain            = "grafana.qualisys.io"
+# Every alert of this environment goes to its SNS topic, which mails these addresses.
+alert_emails              = ["platform-alerts@qualisys.example"]
 prometheus_retention_days = 30
 prometheus_storage_gib    = 200
 

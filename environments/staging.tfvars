@@ -33,7 +33,7 @@ node_groups = {
     instance_types = ["c5.xlarge"]
     min_size       = 0
     desired_size   = 1
-    max_size       = 10
+    max_size       = 17 # 17 x 6 runners per c5.xlarge: test_pool.concurrent_runners (NFR-S2)
   }
 }
 
@@ -61,11 +61,11 @@ namespaces = {
     pods            = 10
   }
   "playwright-pool" = {
-    cpu_requests    = "25"
-    memory_requests = "50Gi"
-    cpu_limits      = "50"
-    memory_limits   = "100Gi"
-    pods            = 80
+    cpu_requests    = "50"
+    memory_requests = "100Gi"
+    cpu_limits      = "100"
+    memory_limits   = "200Gi"
+    pods            = 120
   }
   monitoring = {
     cpu_requests    = "3"
@@ -78,16 +78,23 @@ namespaces = {
 
 # The parallel Playwright runner pool (NFR-P2: 50+ runners): an Indexed Job in playwright-pool on the
 # playwright node group. `qualisys-infra environments` checks that `runners` of these sizes fit the
-# namespace's quota and the node group at max_size (per node: allocatable less kube-reserved and DaemonSets).
+# namespace's quota and the node group at max_size (per node: allocatable less kube-reserved and DaemonSets),
+# and so do `concurrent_runners` across every run at once (NFR-S2: 100+ concurrent runners): the quota
+# above holds 100 x the runner's requests and limits, the node group 6 runners per c5.xlarge.
 test_pool = {
-  runners        = 50
-  cpu_request    = "500m"
-  cpu_limit      = "1"
-  memory_request = "1Gi"
-  memory_limit   = "2Gi"
+  runners            = 50
+  concurrent_runners = 100
+  cpu_request        = "500m"
+  cpu_limit          = "1"
+  memory_request     = "1Gi"
+  memory_limit       = "2Gi"
 }
 
 ingress_domain            = "staging.qualisys.dev"
+# Grafana behind the ingress edge (its own certificate, the WAF, Grafana's own login): https://grafana.staging.qualisys.dev
+grafana_domain            = "grafana.staging.qualisys.dev"
+# Every alert of this environment goes to its SNS topic, which mails these addresses.
+alert_emails              = ["platform-alerts@qualisys.example"]
 prometheus_retention_days = 15
 prometheus_storage_gib    = 50
 

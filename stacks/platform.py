@@ -3,8 +3,9 @@
 Composes the platform wing (:mod:`modules.platform`): the kubernetes and helm providers for the
 cluster stack's cluster, the default StorageClass (gp3, encrypted with the cluster stack's volume
 key), the namespaces and their guard rails, RBAC (with the pipeline's plan role's
-read-only view), the add-ons' Helm releases with their IRSA roles (Argo Rollouts among them) and the
-ingress edge (WAF, certificate); the services themselves are the apps stack's.
+read-only view), the ingress edge (WAF, certificates of the services' host and Grafana's), the alert
+topic, and the add-ons' Helm releases with their IRSA roles (Argo Rollouts among them; Alertmanager
+publishing to the alert topic; Grafana behind the edge); the services themselves are the apps stack's.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.log_group import log_group
 from modules.network import Network
 from modules.platform.add_ons import PlatformAddOns, PlatformAddOnsProps
+from modules.platform.alert_topic import AlertTopic, AlertTopicProps
 from modules.platform.charts import platform_charts
 from modules.platform.edge import IngressEdge, IngressEdgeProps
-from modules.platform.namespaces import platform_namespaces
+from modules.platform.namespaces import MONITORING, platform_namespaces
 from modules.platform.plan_reader import PlanReader
 from modules.platform.providers import configure_cluster_providers
 from modules.platform.rbac import PlatformRbac, PlatformRbacProps
@@ -25,6 +27,8 @@ from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.lifecycle import pins_of
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
+
+GRAFANA_PORT = 3000  # the Grafana container's port: the load balancer targets pods by IP
 
 
 class ClusterPlatformStack(EnvironmentStack):
@@ -72,6 +76,18 @@ class ClusterPlatformStack(EnvironmentStack):
             retention_days=env.log_retention_days,
             key=self.log_key,
         )
+        self.edge = IngressEdge(
+            self, "edge", props=IngressEdgeProps(name=name, domain=env.ingress_domain, log_key=self.log_key)
+        )
+        grafana_certificate = self.edge.add_certificate("grafana-certificate", env.grafana_domain)
+        if MONITORING in self.namespaces:
+            # Grafana behind the edge: the ALB (in the VPC) reaches its pod on Grafana's own port.
+            self.namespaces[MONITORING].allow_ingress_from_network(
+                "allow-load-balancer-to-grafana", network.vpc_cidr, ports=((GRAFANA_PORT, "TCP"),)
+            )
+        self.alert_topic = AlertTopic(
+            self, "alerts", props=AlertTopicProps(name=name, context=ctx, emails=env.alert_emails)
+        )
         self.add_ons = PlatformAddOns(
             self,
             "add-ons",
@@ -82,10 +98,9 @@ class ClusterPlatformStack(EnvironmentStack):
                 network=network,
                 namespaces=self.namespaces,
                 container_logs=self.container_logs,
+                alert_topic=self.alert_topic,
+                grafana_ingress_annotations=self.edge.alb_annotations(grafana_certificate),
             ),
-        )
-        self.edge = IngressEdge(
-            self, "edge", props=IngressEdgeProps(name=name, domain=env.ingress_domain, log_key=self.log_key)
         )
         self.outputs(
             {
@@ -94,5 +109,11 @@ class ClusterPlatformStack(EnvironmentStack):
                     "DNS records that validate the ingress certificate",
                 ),
                 "web_acl_arn": (self.edge.web_acl.arn, "WAF web ACL of the ingress"),
+                "grafana_url": (f"https://{env.grafana_domain}", "Grafana behind the ingress edge (sign-off test 4)"),
+                "grafana_certificate_validation_records": (
+                    grafana_certificate.domain_validation_options,
+                    "DNS records that validate Grafana's certificate",
+                ),
+                "alert_topic_arn": (self.alert_topic.arn, "SNS topic Alertmanager sends every alert to"),
             }
         )

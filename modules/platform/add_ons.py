@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from modules.eks import EksCluster, irsa_role
 from modules.network import Network
 from modules.platform import values
+from modules.platform.alert_topic import AlertTopic
 from modules.platform.charts import platform_charts
+from modules.platform.cluster_objects import ALERTMANAGER_SERVICE_ACCOUNT
 from modules.platform.namespace import Namespace
 from modules.platform.namespaces import KUBE_SYSTEM, MONITORING
 from modules.platform.permissions import (
@@ -40,7 +42,9 @@ class PlatformAddOnsProps:
     ``environment`` gives the values their settings (region, Kubernetes version, retention and
     storage, node-group maxima). kube-prometheus-stack and fluent-bit run in the ``monitoring``
     namespace of ``namespaces``, the others in ``kube-system``. ``container_logs`` is the log
-    group fluent-bit writes to (and may write to alone).
+    group fluent-bit writes to (and may write to alone). Alertmanager publishes every alert to
+    ``alert_topic`` (and may publish there alone); Grafana's Ingress carries
+    ``grafana_ingress_annotations`` (the edge's, with Grafana's certificate).
     """
 
     name: str
@@ -49,6 +53,8 @@ class PlatformAddOnsProps:
     network: Network
     namespaces: Mapping[str, Namespace]
     container_logs: cloudwatch_log_group.CloudwatchLogGroup
+    alert_topic: AlertTopic
+    grafana_ingress_annotations: Mapping[str, str]
 
 
 class PlatformAddOns(Construct):
@@ -58,6 +64,7 @@ class PlatformAddOns(Construct):
     Grafana's admin password never passes through Terraform (no plan, state or data source holds
     it): the Grafana chart generates it into its own Kubernetes Secret at install and keeps it on
     every upgrade (``kps-grafana``, key ``admin-password``), readable by cluster admins only.
+    Alertmanager's role may publish to the alert topic and use its key, nothing else.
     """
 
     def __init__(self, scope: Construct, id_: str, *, props: PlatformAddOnsProps) -> None:
@@ -94,8 +101,23 @@ class PlatformAddOns(Construct):
             description=f"Cluster Autoscaler of {name}: resizes this cluster's node groups only",
             statements=cluster_autoscaler_statements(name),
         )
+        alertmanager_role = irsa_role(
+            self,
+            "alertmanager-role",
+            cluster=cluster,
+            namespace=MONITORING,
+            service_account=ALERTMANAGER_SERVICE_ACCOUNT,
+            description=f"Alertmanager of {name}: publishes to its alert topic only",
+            statements=props.alert_topic.publisher_statements(),
+        )
+        props.alert_topic.allow_publisher(alertmanager_role.arn)
         chart_values = {
-            "kube-prometheus-stack": values.kube_prometheus_stack(env),
+            "kube-prometheus-stack": values.kube_prometheus_stack(
+                env,
+                alert_topic_arn=props.alert_topic.arn,
+                alertmanager_role_arn=alertmanager_role.arn,
+                grafana_ingress_annotations=props.grafana_ingress_annotations,
+            ),
             "aws-load-balancer-controller": values.aws_load_balancer_controller(
                 env, cluster=name, vpc_id=props.network.vpc_id, role_arn=lb_role.arn
             ),

@@ -33,6 +33,7 @@ DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 # "<release>-grafana" without its own override), so Grafana gets :data:`GRAFANA_FULLNAME` explicitly.
 KPS_FULLNAME = "kps"
 GRAFANA_FULLNAME = f"{KPS_FULLNAME}-grafana"
+ALERTMANAGER_SERVICE_ACCOUNT = f"{KPS_FULLNAME}-alertmanager"  # the chart's own default name, set explicitly
 ALB_INGRESS_CLASS = "alb"
 
 

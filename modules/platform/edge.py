@@ -102,24 +102,31 @@ class IngressEdge(Construct):
         waf_logging.Wafv2WebAclLoggingConfiguration(
             self, "web-acl-logging", resource_arn=self.web_acl.arn, log_destination_configs=[waf_logs.arn]
         )
-        self.certificate = acm_certificate.AcmCertificate(
+        self.certificate = self.add_certificate("certificate", props.domain)
+
+    def add_certificate(self, id_: str, domain: str) -> acm_certificate.AcmCertificate:
+        """An ACM certificate for one more host behind this edge (Grafana's), validated by DNS like the
+        first: its records are the certificate's ``domain_validation_options``."""
+        return acm_certificate.AcmCertificate(
             self,
-            "certificate",
-            domain_name=props.domain,
+            id_,
+            domain_name=domain,
             validation_method="DNS",
             lifecycle={"create_before_destroy": True},
         )
 
-    def alb_annotations(self) -> dict[str, str]:
+    def alb_annotations(self, certificate: acm_certificate.AcmCertificate | None = None) -> dict[str, str]:
         """The ALB annotations of an internet-facing ingress behind this edge: HTTPS with
-        :data:`TLS_POLICY` and this certificate, HTTP redirected to HTTPS, this web ACL, pod targets."""
+        :data:`TLS_POLICY` and ``certificate`` (by default the ingress host's), HTTP redirected to
+        HTTPS, this web ACL, pod targets."""
+        certificate = certificate or self.certificate
         return {
             "alb.ingress.kubernetes.io/scheme": "internet-facing",
             "alb.ingress.kubernetes.io/target-type": "ip",
             "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]',
             "alb.ingress.kubernetes.io/ssl-redirect": "443",
             "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY,
-            "alb.ingress.kubernetes.io/certificate-arn": self.certificate.arn,
+            "alb.ingress.kubernetes.io/certificate-arn": certificate.arn,
             "alb.ingress.kubernetes.io/wafv2-acl-arn": self.web_acl.arn,
         }
 

@@ -15,16 +15,22 @@ from typing import Any
 import yaml
 
 from modules.alert_rules import ALERT_RULES
+from modules.platform.alerting import ALWAYS_FIRING_DEFAULT_RULES, alertmanager_config
 from modules.platform.charts import autoscaler_release
-from modules.platform.cluster_objects import DEFAULT_STORAGE_CLASS
+from modules.platform.cluster_objects import (
+    ALB_INGRESS_CLASS,
+    ALERTMANAGER_SERVICE_ACCOUNT,
+    DEFAULT_STORAGE_CLASS,
+    GRAFANA_FULLNAME,
+)
+from modules.platform.cluster_objects import KPS_FULLNAME as KPS_FULLNAME  # the apps stack's Prometheus address
 from modules.platform.dashboards import DASHBOARDS
 from qualisys_infra.core.settings import EnvironmentConfig
 
 Values = dict[str, Any]
 
-# kube-prometheus-stack's resource names start with this: the Grafana service is ``kps-grafana``
-# (the README's port-forward), the Prometheus service ``kps-prometheus``.
-KPS_FULLNAME = "kps"
+# Grafana's liveness answer: the load balancer's health check (``/`` redirects to the login page).
+GRAFANA_HEALTH_PATH = "/api/health"
 FLUENT_BIT_SERVICE_ACCOUNT = "aws-for-fluent-bit"
 LB_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -46,16 +52,29 @@ def _non_root(*, fs_group: bool) -> Values:
     return context
 
 
-def kube_prometheus_stack(env: EnvironmentConfig) -> Values:
-    """Prometheus (retention and storage from the settings), Alertmanager, Grafana with the QUALISYS
-    dashboards, and the alert rules.
+def kube_prometheus_stack(
+    env: EnvironmentConfig,
+    *,
+    alert_topic_arn: str,
+    alertmanager_role_arn: str,
+    grafana_ingress_annotations: Mapping[str, str],
+) -> Values:
+    """Prometheus (retention and storage from the settings), Alertmanager routing every alert to the
+    environment's SNS topic (:mod:`modules.platform.alerting`) as its IRSA role, Grafana with the
+    QUALISYS dashboards behind the ingress edge at ``grafana_domain``, and the alert rules.
 
-    The Grafana admin password is in neither these values nor Terraform: ``adminPassword`` is
-    emptied (the chart's default is the well-known ``prom-operator``), so the Grafana chart
-    generates one into its own Secret at install and keeps it on every upgrade.
+    Grafana has its own login only: no anonymous access, no sign-up, the session cookie HTTPS-only.
+    The admin password is in neither these values nor Terraform: ``adminPassword`` is emptied (the
+    chart's default is the well-known ``prom-operator``), so the Grafana chart generates one into its
+    own Secret (``kps-grafana``, key ``admin-password``) at install and keeps it on every upgrade.
+    Grafana's objects are named ``kps-grafana`` explicitly: the subchart does not inherit
+    ``fullnameOverride`` (it would be ``kube-prometheus-stack-grafana``).
     """
+    host = env.grafana_domain
     return {
         "fullnameOverride": KPS_FULLNAME,
+        # Watchdog and InfoInhibitor always fire; the chart sent them to its "null" receiver.
+        "defaultRules": {"disabled": dict.fromkeys(ALWAYS_FIRING_DEFAULT_RULES, True)},
         "prometheus": {
             "prometheusSpec": {
                 "retention": f"{env.prometheus_retention_days}d",
@@ -75,10 +94,33 @@ def kube_prometheus_stack(env: EnvironmentConfig) -> Values:
                 "securityContext": _non_root(fs_group=True),
             }
         },
-        "alertmanager": {"alertmanagerSpec": {"securityContext": _non_root(fs_group=False)}},
+        "alertmanager": {
+            "serviceAccount": _service_account(ALERTMANAGER_SERVICE_ACCOUNT, alertmanager_role_arn),
+            "config": alertmanager_config(topic_arn=alert_topic_arn, region=env.region, environment=env.environment),
+            "alertmanagerSpec": {"securityContext": _non_root(fs_group=False)},
+        },
         "grafana": {
+            "fullnameOverride": GRAFANA_FULLNAME,
             "adminPassword": "",
             "admin": {"existingSecret": ""},
+            "ingress": {
+                "enabled": True,
+                "ingressClassName": ALB_INGRESS_CLASS,
+                "annotations": {
+                    **grafana_ingress_annotations,
+                    "alb.ingress.kubernetes.io/healthcheck-path": GRAFANA_HEALTH_PATH,
+                },
+                "hosts": [host],
+                "path": "/",
+                "pathType": "Prefix",
+            },
+            "grafana.ini": {
+                "server": {"domain": host, "root_url": f"https://{host}"},
+                "auth.anonymous": {"enabled": False},
+                "auth": {"disable_login_form": False},
+                "users": {"allow_sign_up": False},
+                "security": {"cookie_secure": True},
+            },
             "defaultDashboardsEnabled": True,
             "dashboardProviders": {
                 "dashboardproviders.yaml": {

@@ -101,6 +101,20 @@ class PlaywrightPoolConfig:
     ttl_seconds_after_finished: int = field(
         default=3600, metadata=_doc("seconds a finished run is kept before Kubernetes deletes it, 60 to 604800")
     )
+    concurrent_runners: int = field(
+        default=0,
+        metadata=_doc(
+            "runner pods of these sizes, across every run at once, that the playwright-pool quota and the"
+            " playwright node group at max_size must admit (NFR-S2: 100+ concurrent runners in staging and"
+            " production); 0 (the default) means `runners`, otherwise runners to 500"
+        ),
+    )
+
+    @property
+    def admitted_runners(self) -> int:
+        """The runners the quota and node group are checked to admit at once: ``concurrent_runners``, or
+        ``runners`` when it is 0."""
+        return self.concurrent_runners or self.runners
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +147,18 @@ class EnvironmentConfig:
         )
     )
     ingress_domain: str = field(metadata=_doc('the HTTPS host of the environment, e.g. "staging.qualisys.dev"'))
+    grafana_domain: str = field(
+        metadata=_doc(
+            "the HTTPS host of the environment's Grafana behind the ingress edge (its own certificate, the WAF,"
+            ' Grafana\'s login), a DNS name other than ingress_domain, e.g. "grafana.staging.qualisys.dev"'
+        )
+    )
+    alert_emails: tuple[str, ...] = field(
+        metadata=_doc(
+            "e-mail addresses subscribed to the environment's alert topic, where Alertmanager sends every"
+            " alert (at least one; each confirms the subscription AWS mails it)"
+        )
+    )
     test_pool: PlaywrightPoolConfig = field(
         metadata=_doc("the parallel Playwright runner pool (NFR-P2): runners and each runner's resources")
     )

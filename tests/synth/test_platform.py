@@ -290,6 +290,7 @@ def test_each_add_on_has_its_own_irsa_role(synthesized: Synthesized, env: Enviro
         "system:serviceaccount:kube-system:aws-load-balancer-controller",
         "system:serviceaccount:monitoring:aws-for-fluent-bit",
         "system:serviceaccount:kube-system:cluster-autoscaler",
+        "system:serviceaccount:monitoring:kps-alertmanager",  # publishes alerts to the environment's SNS topic
     }
     autoscaler = _values(synthesized, env, "cluster-autoscaler")
     release = autoscaler_release(env.eks_kubernetes_version)

@@ -59,6 +59,7 @@ def test_the_references_found_include_what_the_platform_depends_on(synthesized: 
         ObjectRef(Kind.SERVICE, "hello-stable", name),  # the app namespace is named after the environment
         ObjectRef(Kind.ANALYSIS_TEMPLATE, "hello-health", name),
         ObjectRef(Kind.SERVICE_ACCOUNT, "ebs-csi-controller-sa", "kube-system"),  # IRSA trust
+        ObjectRef(Kind.SERVICE_ACCOUNT, "kps-alertmanager", "monitoring"),  # IRSA trust of the SNS publisher
         ObjectRef(Kind.API_SERVICE, "v1beta1.metrics.k8s.io"),  # the HPA's CPU metric
         ObjectRef(Kind.NAMESPACE, "playwright-pool"),  # the test pool's Job
         api_kind("argoproj.io/v1alpha1", "Rollout"),

@@ -187,7 +187,9 @@ def test_pool_needs_its_namespace(tmp_path: Path) -> None:
 
 
 def test_node_group_memory_fits_fifty_runners_on_nine_nodes(tmp_path: Path) -> None:
-    _loads(environment_with(tmp_path, "staging", group={**DEV_GROUP, "max_size": 9}))
+    # one run's 50 runners only: staging's concurrent_runners (100) would need 17 nodes
+    pool = {**DEV_POOL, "runners": 50}
+    _loads(environment_with(tmp_path, "staging", pool=pool, group={**DEV_GROUP, "max_size": 9}))
 
 
 def test_node_group_memory_too_small(tmp_path: Path) -> None:

@@ -112,8 +112,8 @@ def test_capacity_table(capsys: pytest.CaptureFixture[str]) -> None:
     ]  # fmt: skip
     assert [r.split() for r in rows] == [
         ["dev", "16", "500m/1Gi", "c5.xlarge", "6", "memory", "5", "3", "30", "16"],
-        ["staging", "50", "500m/1Gi", "c5.xlarge", "6", "memory", "10", "9", "60", "50"],
-        ["production", "50", "500m/1Gi", "c5.xlarge", "6", "memory", "20", "9", "120", "64"],
+        ["staging", "50", "500m/1Gi", "c5.xlarge", "6", "memory", "17", "9", "102", "100"],
+        ["production", "50", "500m/1Gi", "c5.xlarge", "6", "memory", "20", "9", "120", "100"],
     ]
 
 

@@ -28,6 +28,14 @@ from tests.conftest import ROOT
 ROLE = "${TfToken[TOKEN.41]}"
 VPC = "${TfToken[TOKEN.42]}"
 LOG_GROUP = "${TfToken[TOKEN.43]}"
+TOPIC = "${TfToken[TOKEN.44]}"
+EDGE = {"alb.ingress.kubernetes.io/certificate-arn": "${TfToken[TOKEN.45]}"}
+
+
+def _kps(env: EnvironmentConfig) -> values.Values:
+    return values.kube_prometheus_stack(
+        env, alert_topic_arn=TOPIC, alertmanager_role_arn=ROLE, grafana_ingress_annotations=EDGE
+    )
 
 
 @pytest.fixture(params=ENVIRONMENT_NAMES)
@@ -37,7 +45,7 @@ def env(request: pytest.FixtureRequest, settings: Settings) -> EnvironmentConfig
 
 def _every_chart(env: EnvironmentConfig) -> dict[str, values.Values]:
     return {
-        "kube-prometheus-stack": values.kube_prometheus_stack(env),
+        "kube-prometheus-stack": _kps(env),
         "aws-load-balancer-controller": values.aws_load_balancer_controller(
             env, cluster="qualisys-x", vpc_id=VPC, role_arn=ROLE
         ),
@@ -80,7 +88,7 @@ def test_service_accounts_carry_their_irsa_role(env: EnvironmentConfig) -> None:
 
 
 def test_prometheus_retention_and_storage_follow_the_settings(env: EnvironmentConfig) -> None:
-    spec = values.kube_prometheus_stack(env)["prometheus"]["prometheusSpec"]
+    spec = _kps(env)["prometheus"]["prometheusSpec"]
     assert spec["retention"] == f"{env.prometheus_retention_days}d"
     claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
     assert claim["resources"]["requests"]["storage"] == f"{env.prometheus_storage_gib}Gi"
@@ -88,8 +96,10 @@ def test_prometheus_retention_and_storage_follow_the_settings(env: EnvironmentCo
 
 
 def test_grafana_gets_dashboards_but_never_a_password(env: EnvironmentConfig) -> None:
-    kps = values.kube_prometheus_stack(env)
-    assert kps["fullnameOverride"] == "kps"  # the README's `svc/kps-grafana`
+    kps = _kps(env)
+    assert kps["fullnameOverride"] == "kps"  # kps-prometheus, kps-alertmanager
+    # the subchart does not inherit fullnameOverride: named explicitly, the README's `svc/kps-grafana`
+    assert kps["grafana"]["fullnameOverride"] == "kps-grafana"
     # the one password key is emptied (the chart then generates one); no password value anywhere
     grafana = dict(kps["grafana"])
     assert grafana.pop("adminPassword") == ""
@@ -103,7 +113,7 @@ def test_grafana_gets_dashboards_but_never_a_password(env: EnvironmentConfig) ->
 
 
 def test_alert_rules_are_all_there_and_parse(env: EnvironmentConfig) -> None:
-    (group,) = values.kube_prometheus_stack(env)["additionalPrometheusRulesMap"]["qualisys"]["groups"]
+    (group,) = _kps(env)["additionalPrometheusRulesMap"]["qualisys"]["groups"]
     assert [r["alert"] for r in group["rules"]] == [r.name for r in ALERT_RULES]
     for rule in group["rules"]:
         promql_parser.parse(rule["expr"])

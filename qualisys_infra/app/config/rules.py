@@ -217,6 +217,25 @@ def ingress_domain_is_a_dns_name(r: Reader, v: Mapping[str, Any]) -> None:
         r.fail(("ingress_domain",), f'got {show(domain)}, expected a DNS name like "staging.qualisys.dev"')
 
 
+def grafana_domain_is_its_own_dns_name(r: Reader, v: Mapping[str, Any]) -> None:
+    """Grafana's HTTPS host is a DNS name, not the services' host (each has its own certificate)."""
+    domain = v.get("grafana_domain")
+    if isinstance(domain, str) and not _DOMAIN.fullmatch(domain):
+        r.fail(("grafana_domain",), f'got {show(domain)}, expected a DNS name like "grafana.staging.qualisys.dev"')
+    elif isinstance(domain, str) and domain == v.get("ingress_domain"):
+        r.fail(("grafana_domain",), f"got {show(domain)}, the same host as ingress_domain: expected a host of its own")
+
+
+def alert_emails_are_addresses(r: Reader, v: Mapping[str, Any]) -> None:
+    """At least one address receives the environment's alerts."""
+    emails = v.get("alert_emails")
+    if emails == ():
+        r.fail(("alert_emails",), "got [], expected at least one e-mail address (else alerts reach nobody)")
+    for i, email in enumerate(emails or ()):
+        if isinstance(email, str) and not _EMAIL.fullmatch(email):
+            r.fail(("alert_emails", i), f"got {show(email)}, expected an e-mail address")
+
+
 def node_groups_fit_the_caps(r: Reader, v: Mapping[str, Any]) -> None:
     """Node group sizes ordered and within the spec's caps."""
     groups = as_values(v.get("node_groups"))
@@ -370,12 +389,30 @@ def playwright_pool_fits_its_quota_and_nodes(r: Reader, v: Mapping[str, Any]) ->
     runners = pool.get("runners")
     if not isinstance(runners, int) or not 1 <= runners <= testpool.MAX_RUNNERS or len(sizes) < 4:
         return
+    before = len(r.violations)
     _pool_fits_the_quota(r, v, pool, runners, sizes)
     _pool_fits_the_nodes(r, v, pool, runners, sizes)
+    concurrent = pool.get("concurrent_runners")
+    if not isinstance(concurrent, int) or concurrent == 0:
+        return
+    if not runners <= concurrent <= testpool.MAX_RUNNERS:
+        r.fail(
+            (*path, "concurrent_runners"),
+            f"got {concurrent}, expected 0 (the same as runners) or {runners} (runners) to {testpool.MAX_RUNNERS}",
+        )
+    elif concurrent > runners and len(r.violations) == before:
+        # NFR-S2: every run at once, not only one run, fits (reported once runners themselves fit).
+        _pool_fits_the_quota(r, v, pool, concurrent, sizes, count_key="concurrent_runners")
+        _pool_fits_the_nodes(r, v, pool, concurrent, sizes, count_key="concurrent_runners")
 
 
 def _pool_fits_the_quota(
-    r: Reader, v: Mapping[str, Any], pool: Mapping[str, Any], runners: int, sizes: Mapping[str, int]
+    r: Reader,
+    v: Mapping[str, Any],
+    pool: Mapping[str, Any],
+    runners: int,
+    sizes: Mapping[str, int],
+    count_key: str = "runners",
 ) -> None:
     namespaces = v.get("namespaces")
     if not isinstance(namespaces, Mapping):
@@ -383,7 +420,7 @@ def _pool_fits_the_quota(
     ns = testpool.NAMESPACE
     if ns not in namespaces:
         r.fail(
-            ("test_pool", "runners"),
+            ("test_pool", count_key),
             f'got {runners}, but the pool runs in namespace "{ns}", which `namespaces` does not have: '
             f'add namespaces["{ns}"] with a quota for {runners} runners',
         )
@@ -401,9 +438,9 @@ def _pool_fits_the_quota(
     if isinstance(pods, int) and runners > pods:
         line = r.doc.line_of(("namespaces", ns, "pods"))
         r.fail(
-            ("test_pool", "runners"),
+            ("test_pool", count_key),
             f"got {runners}, which needs {runners} pods but the {ns} quota allows {pods} ({runners - pods} short): "
-            f'raise namespaces["{ns}"].pods (line {line}) to {runners} or lower test_pool.runners to {pods}',
+            f'raise namespaces["{ns}"].pods (line {line}) to {runners} or lower test_pool.{count_key} to {pods}',
         )
     for key, what, per_item, parse, shown in checks:
         text = quota.get(key)
@@ -419,9 +456,9 @@ def _pool_fits_the_quota(
             continue
         line = r.doc.line_of(("namespaces", ns, key))
         most = allowed // each
-        lower = f" or lower test_pool.runners to {most}" if most >= 1 else f" or lower test_pool.{per_item}"
+        lower = f" or lower test_pool.{count_key} to {most}" if most >= 1 else f" or lower test_pool.{per_item}"
         r.fail(
-            ("test_pool", "runners"),
+            ("test_pool", count_key),
             f"got {runners}, which needs {shown(needed)} {what} ({runners} x {pool[per_item]}) but the {ns} quota "
             f'allows {text} ({shown(needed - allowed)} short): raise namespaces["{ns}"].{key} (line {line}) '
             f"to {show(shown(needed))}{lower}",
@@ -429,7 +466,12 @@ def _pool_fits_the_quota(
 
 
 def _pool_fits_the_nodes(
-    r: Reader, v: Mapping[str, Any], pool: Mapping[str, Any], runners: int, sizes: Mapping[str, int]
+    r: Reader,
+    v: Mapping[str, Any],
+    pool: Mapping[str, Any],
+    runners: int,
+    sizes: Mapping[str, int],
+    count_key: str = "runners",
 ) -> None:
     group = as_values(as_values(v.get("node_groups")).get(testpool.NODE_GROUP))
     types, max_size = group.get("instance_types"), group.get("max_size")
@@ -483,10 +525,10 @@ def _pool_fits_the_nodes(
             "node_groups.playwright.instance_types or lower the requests"
         )
     r.fail(
-        ("test_pool", "runners"),
+        ("test_pool", count_key),
         f"got {runners}, but the playwright node group holds {capacity} at most ({runners - capacity} short): "
         f"max_size {max_size} x {fit.runners} runners per {itype}, limited by {fit.limited_by} ({left}): "
-        f"{fix}, or lower test_pool.runners to {capacity}",
+        f"{fix}, or lower test_pool.{count_key} to {capacity}",
     )
 
 
@@ -616,6 +658,8 @@ ENVIRONMENT_RULES: tuple[Rule, ...] = (
     ci_namespaces_are_staging_only,
     namespaces_are_valid,
     ingress_domain_is_a_dns_name,
+    grafana_domain_is_its_own_dns_name,
+    alert_emails_are_addresses,
     node_groups_fit_the_caps,
     database_settings_are_valid,
     cache_settings_are_valid,
