@@ -8,6 +8,7 @@ the cloud (a job that waits for an environment nobody protects, a role ARN that 
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -35,6 +36,21 @@ INPUT_ENVIRONMENT = re.compile(r"^\$\{\{\s*inputs\.[\w-]+\s*\}\}$")
 ROLE_REFERENCE = re.compile(r"vars\.(AWS_[A-Z0-9_]*ROLE[A-Z0-9_]*)")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\s*$")
+# The runner of a job that reaches a cluster's private API: an environment's runners of one duty,
+# whose label the github stack sets as vars.CLUSTER_RUNNER_<DUTY>_<ENV> (naming.runner_variable),
+# named literally or by the job's matrix or input. "PLAN" runners take pull requests' unreviewed code,
+# "APPLY" runners reviewed code from main; the two never share a runner.
+CLUSTER_RUNNER = re.compile(
+    r"^\$\{\{ vars(?:\.CLUSTER_RUNNER_(?P<duty>[A-Z]+)_(?P<env>[A-Z]+)"
+    r"|\[format\('CLUSTER_RUNNER_(?P<duty2>[A-Z]+)_\{0\}', (?P<by>matrix\.env|inputs\.environment)\)\])"
+    r" \|\| 'ubuntu-24\.04' \}\}$"
+)
+CLUSTER_ROLES = re.compile(r"vars\.AWS_(?:PLAN|APPLY|RELEASE)_ROLE_ARN\w*")
+# A container image by digest: NAME:TAG@sha256:<64 hex> (the tag says which, the digest what).
+IMAGE_BY_DIGEST = re.compile(r"^(?P<name>[a-z0-9][a-z0-9./_-]*):(?P<tag>[\w][\w.-]*)@sha256:[0-9a-f]{64}$")
+# Files a plan leaves in plans/<env>/ that hold a snapshot of the state (secrets included): a pull
+# request's run never uploads them, only its reviews.
+PLAN_FILES_WITH_STATE = ("plans/dev/dev-network.tfplan", "plans/staging/staging-data.tfplan", "plans/dev/dev-data.json")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -79,25 +95,151 @@ def check_workflow(path: Path) -> list[str]:
                 problems.append(f"{where}: {role} belongs in environment {ROLE_VARIABLES[role]!r}")
         problems += _plan_role_plans(where, job)
         concurrency = job.get("concurrency")
-        if environment is not None and (not isinstance(concurrency, dict) or concurrency.get("cancel-in-progress")):
-            problems.append(f"{where}: an apply needs `concurrency` with `cancel-in-progress: false`")
+        if environment is not None and not _queued_never_cancelled(concurrency):
+            problems.append(
+                f"{where}: an apply needs `concurrency` with `cancel-in-progress: false` and `queue: max`"
+                " (the default queue cancels a waiting apply when another arrives)"
+            )
+        problems += _queue_problems(where, concurrency)
+        problems += _runner_problems(where, job, untrusted=_on_pull_request(doc))
+        problems += _service_image_problems(where, job)
+        if _on_pull_request(doc):
+            problems += _upload_problems(where, job)
+    problems += _queue_problems(f"{path.name}: (workflow)", doc.get("concurrency"))
     for required in REQUIRED_CHECKS.get(path.name, ()):
         if required not in _jobs(doc):
             problems.append(f"{path.name}: required check job {required!r} is missing")
     return problems
 
 
+def _runner_problems(where: str, job: Mapping[str, Any], *, untrusted: bool) -> list[str]:
+    """A job that assumes a role reaching a cluster runs on that environment's runners of its duty:
+    "PLAN" for a pull request's code (unreviewed), "APPLY" for everything else; never both pools
+    for one kind of code, so a pull request cannot leave anything behind on a runner that applies."""
+    if not CLUSTER_ROLES.search(yaml.safe_dump(job)):
+        return []
+    runs_on = str(job.get("runs-on", ""))
+    match = CLUSTER_RUNNER.match(runs_on)
+    if match is None:
+        return [f"{where}: reaches a cluster from {runs_on!r}, not vars.CLUSTER_RUNNER_<DUTY>_<ENV>"]
+    duty = match["duty"] or match["duty2"]
+    problems = []
+    if untrusted and duty != "PLAN":
+        problems.append(f"{where}: runs a pull request's unreviewed code on the {duty} runners, not the PLAN ones")
+    if not untrusted and duty != "APPLY":
+        problems.append(f"{where}: runs reviewed code that may apply on the {duty} runners, not the APPLY ones")
+    if match["env"] is not None and match["env"].lower() not in _environment_names():
+        problems.append(f"{where}: runner variable for environment {match['env']!r}, which does not exist")
+    return problems
+
+
+def _environment_names() -> tuple[str, ...]:
+    from qualisys_infra.core.settings import ENVIRONMENT_NAMES
+
+    return tuple(ENVIRONMENT_NAMES)
+
+
+def _on_pull_request(doc: Mapping[Any, Any]) -> bool:
+    triggers = doc.get("on", doc.get(True))  # YAML 1.1 reads the key `on` as True
+    return "pull_request" in (triggers if isinstance(triggers, (dict, list)) else [triggers])
+
+
+def _queued_never_cancelled(concurrency: Any) -> bool:
+    """Every run that waits is kept and none is cancelled: GitHub's default queue holds one waiting
+    run and cancels it when the next arrives; `queue: max` keeps them all, in order (up to 100)."""
+    return (
+        isinstance(concurrency, dict)
+        and concurrency.get("cancel-in-progress") is False
+        and concurrency.get("queue") == "max"
+    )
+
+
+def _queue_problems(where: str, concurrency: Any) -> list[str]:
+    """`queue: max` with cancel-in-progress other than false is a workflow GitHub refuses to run
+    (an expression counts: it may be true)."""
+    if not isinstance(concurrency, dict) or concurrency.get("queue") != "max":
+        return []
+    cancel = concurrency.get("cancel-in-progress", False)
+    return [] if cancel is False else [f"{where}: `queue: max` with cancel-in-progress {cancel!r}: GitHub refuses it"]
+
+
+def _service_image_problems(where: str, job: Mapping[str, Any]) -> list[str]:
+    """Service containers by digest, and PostgreSQL and Redis of the majors RDS and ElastiCache run."""
+    problems: list[str] = []
+    for name, service in (job.get("services") or {}).items():
+        image = str((service or {}).get("image", ""))
+        literal = re.search(r"'([^']+)'", image) if "${{" in image else None
+        reference = literal[1] if literal else image
+        match = IMAGE_BY_DIGEST.match(reference)
+        if match is None:
+            problems.append(f"{where}: service {name} image {reference!r} is not NAME:TAG@sha256:<digest>")
+            continue
+        image_name, major = match["name"].rsplit("/", 1)[-1], match["tag"].split(".")[0].split("-")[0]
+        wanted = DATA_TIER_MAJORS.get(image_name)
+        if wanted is not None and major not in wanted:
+            problems.append(
+                f"{where}: service {name} runs {image_name} {major}, the environments run {'/'.join(sorted(wanted))}"
+            )
+    return problems
+
+
+def _data_tier_majors() -> dict[str, frozenset[str]]:
+    """The PostgreSQL and Redis majors the environments' RDS and ElastiCache run: each tfvars' value,
+    or the settings' default (read as data: these checks need two fields, not a valid environment)."""
+    import dataclasses
+
+    from qualisys_infra.app.hclfile import read_hcl
+    from qualisys_infra.core.runtime import PROJECT_ROOT
+    from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(EnvironmentConfig)}
+    majors: dict[str, set[str]] = {"postgres": set(), "redis": set()}
+    for name in ENVIRONMENT_NAMES:
+        path = PROJECT_ROOT / "environments" / f"{name}.tfvars"
+        values = read_hcl(path, path.name).values
+        for image, key in (("postgres", "rds_engine_version"), ("redis", "redis_engine_version")):
+            majors[image].add(str(values.get(key, defaults[key])).split(".")[0])
+    return {image: frozenset(found) for image, found in majors.items()}
+
+
+DATA_TIER_MAJORS = _data_tier_majors()
+
+
+def _upload_problems(where: str, job: Mapping[str, Any]) -> list[str]:
+    """An artifact of a pull request's run never holds a saved plan or a plan's JSON."""
+    problems: list[str] = []
+    for step in job.get("steps") or []:
+        if not str(step.get("uses", "")).startswith("actions/upload-artifact@"):
+            continue
+        for raw in str((step.get("with") or {}).get("path", "")).splitlines():
+            pattern = re.sub(r"\$\{\{[^}]*\}\}", "*", raw.strip())
+            if not pattern:
+                continue
+            below = pattern.rstrip("/") + "/*"  # a folder uploads everything below it
+            for planned in PLAN_FILES_WITH_STATE:
+                if pattern in (".", "./") or any(fnmatch.fnmatch(planned, glob) for glob in (pattern, below)):
+                    problems.append(f"{where}: uploads {raw.strip()!r}, which holds {planned} (a state snapshot)")
+                    break
+    return problems
+
+
 def _plan_role_plans(where: str, job: Mapping[str, Any]) -> list[str]:
     """A job on the plan role (which may not read Kubernetes Secrets) plans with --no-secret-reads or
-    --leave-out-secret-readers, else its plan stops at the first Helm release whose record it may not read."""
+    --leave-out-secret-readers, else its plan stops at the first Helm release whose record it may not
+    read; and with --no-state-lock: the plan role may not write state locks (pull requests assume it,
+    and their code is unreviewed), so its plans take none."""
     if "vars.AWS_PLAN_ROLE_ARN" not in yaml.safe_dump(job):
         return []
     runs = [str(step.get("run", "")) for step in job.get("steps") or [] if isinstance(step, dict)]
+    plans = [run for run in runs if re.search(r"qualisys-infra plan\b", run)]
     return [
         f"{where}: `qualisys-infra plan` on the plan role needs --no-secret-reads or --leave-out-secret-readers"
-        for run in runs
-        if re.search(r"qualisys-infra plan\b", run)
-        and not re.search(r"--(no-secret-reads|leave-out-secret-readers)", run)
+        for run in plans
+        if not re.search(r"--(no-secret-reads|leave-out-secret-readers)", run)
+    ] + [
+        f"{where}: `qualisys-infra plan` on the plan role needs --no-state-lock (the role may not write locks)"
+        for run in plans
+        if not re.search(r"--no-state-lock\b", run)
     ]
 
 

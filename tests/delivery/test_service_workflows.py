@@ -10,9 +10,11 @@ What the linters do not see here, checked by ``check_services``:
   role by that input (``inputs.environment == 'production' && vars.AWS_APPLY_ROLE_ARN_PRODUCTION``);
 - a job that pushes images declares no environment (its OIDC subject must stay the main branch)
   and assumes the CI deployer role, only when asked to push;
-- a job that runs in an environment is in a concurrency group of that environment, never cancelled;
+- a job that runs in an environment is in a concurrency group of that environment, never cancelled
+  and never dropped while it waits (``queue: max``); a workflow that releases runs its releases one
+  at a time, in order, none dropped;
 - the image scan is Trivy from a safe pin, failing on HIGH and CRITICAL vulnerabilities and on
-  any secret;
+  any secret, with a Trivy release from after the March 2026 incident;
 - no ``${{ ... }}`` inside a ``run:`` script at all (values go through ``env:``).
 
 Then each kind of mistake is planted in a copy of .github and shown caught, by these checks or by
@@ -41,11 +43,16 @@ INPUT_ENVIRONMENT = re.compile(r"^\$\{\{\s*inputs\.([\w-]+)\s*\}\}$")
 EXPRESSION = re.compile(r"^\s*\$\{\{.*\}\}\s*$", re.DOTALL)
 INPUT_TYPES: Mapping[str, tuple[type, ...]] = {"string": (str,), "boolean": (bool,), "number": (int, float)}
 # aquasecurity/trivy-action commits known safe. On 2026-03-19 76 of its 77 version tags were
-# force-pushed to credential-stealing commits (GHSA-69fq-xp46-6x23); v0.35.0 was untouched. A new
-# pin (Dependabot) is added here only after checking it against the advisory.
-SAFE_TRIVY_ACTION = {"57a97c7e7821a5776cebc9bb87c984fa69cba8f1": "v0.35.0"}
-# Trivy releases that shipped malware in the same incident.
+# force-pushed to credential-stealing commits (GHSA-69fq-xp46-6x23); v0.35.0 (57a97c7e) was untouched
+# but runs actions/cache on Node 20 (removed from GitHub's runners 2026-09-16) and Trivy's install
+# script from an unpinned branch, so it is safe no more. v0.36.0: the signed tag's commit, on master,
+# read 2026-12-06 (service-build.yml says what it pins). A new pin (Dependabot) is added here only
+# after checking it against the advisory and its runtimes.
+SAFE_TRIVY_ACTION = {"ed142fd0673e97e23eac54620cfb913e5ce36c25": "v0.36.0"}
+# Trivy releases that shipped malware in the same incident, and the oldest release to use: v0.36.0's
+# own default, the first after the incident's clean-up (Dependabot never updates the `version` input).
 MALICIOUS_TRIVY = frozenset({"v0.69.4", "v0.69.5", "v0.69.6"})
+OLDEST_TRIVY = (0, 70, 0)
 
 
 def _on(doc: Mapping[Any, Any]) -> dict[str, Any]:
@@ -227,9 +234,21 @@ def check_pushes(path: Path) -> list[str]:
 
 
 def check_concurrency(path: Path) -> list[str]:
-    """A job in an environment is in that environment's concurrency group, never cancelled."""
+    """A job in an environment is in that environment's concurrency group, never cancelled and never
+    dropped while it waits; a workflow that calls the release runs one run at a time, none dropped
+    (releases in the order their commits came)."""
     problems: list[str] = []
-    for job_id, job in _jobs(load(path)).items():
+    doc = load(path)
+    releases = any(str(j.get("uses", "")).endswith("/service-release.yml") for j in _jobs(doc).values())
+    top = doc.get("concurrency")
+    if releases and not (
+        isinstance(top, dict) and top.get("queue") == "max" and top.get("cancel-in-progress") is False
+    ):
+        problems.append(
+            f"{path.name}: calls service-release.yml, so its runs need `concurrency` with "
+            "`cancel-in-progress: false` and `queue: max` (one release at a time, in order, none dropped)"
+        )
+    for job_id, job in _jobs(doc).items():
         environment = _environment(job)
         if environment is None:
             continue
@@ -237,6 +256,8 @@ def check_concurrency(path: Path) -> list[str]:
         group = str(concurrency.get("group", "")) if isinstance(concurrency, dict) else ""
         if not isinstance(concurrency, dict) or concurrency.get("cancel-in-progress") is not False:
             problems.append(f"{path.name}: {job_id}: a release needs `cancel-in-progress: false`")
+        elif concurrency.get("queue") != "max":
+            problems.append(f"{path.name}: {job_id}: a release needs `queue: max` (else a waiting one is dropped)")
         by_input = INPUT_ENVIRONMENT.match(environment)
         name = f"inputs.{by_input[1]}" if by_input else environment
         if name not in group:
@@ -258,10 +279,13 @@ def check_trivy(path: Path) -> list[str]:
         settings = {k: str(v) for k, v in (step.get("with") or {}).items()}
         if sha not in SAFE_TRIVY_ACTION:
             problems.append(f"{path.name}: trivy-action@{sha} is not a commit known safe {sorted(SAFE_TRIVY_ACTION)}")
-        if settings.get("version", "") in MALICIOUS_TRIVY or "version" not in settings:
-            problems.append(
-                f"{path.name}: Trivy version {settings.get('version')!r}: set one, never {sorted(MALICIOUS_TRIVY)}"
-            )
+        version = settings.get("version", "")
+        release = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", version)
+        if version in MALICIOUS_TRIVY or release is None:
+            problems.append(f"{path.name}: Trivy version {version!r}: set a vX.Y.Z, never {sorted(MALICIOUS_TRIVY)}")
+        elif tuple(int(n) for n in release.groups()) < OLDEST_TRIVY:
+            oldest = "v" + ".".join(map(str, OLDEST_TRIVY))
+            problems.append(f"{path.name}: Trivy version {version!r} is older than {oldest}")
         fails = settings.get("exit-code") == "1"
         scanners = set(settings.get("scanners", "vuln,secret").split(","))
         severities = set(settings.get("severity", "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL").split(","))
@@ -340,7 +364,11 @@ def test_the_release_runs_in_the_environment_it_is_given_with_that_environments_
     release = _jobs(load(GITHUB / "workflows" / "service-release.yml"))["release"]
     assert release["environment"] == "${{ inputs.environment }}"
     # deploy.yml's group of that environment: a release and an apply of the same stacks never overlap
-    assert release["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
+    assert release["concurrency"] == {
+        "group": "deploy-${{ inputs.environment }}",
+        "cancel-in-progress": False,
+        "queue": "max",
+    }
     deploy_groups = {
         str(job["concurrency"]["group"]) for job in _jobs(load(GITHUB / "workflows" / "deploy.yml")).values()
     }
@@ -538,12 +566,46 @@ MISTAKES = [
     Mistake(
         "trivy-action from a rewritten tag",
         "service-build.yml",
-        "aquasecurity/trivy-action@57a97c7e7821a5776cebc9bb87c984fa69cba8f1",
+        "aquasecurity/trivy-action@ed142fd0673e97e23eac54620cfb913e5ce36c25",
         "aquasecurity/trivy-action@" + "0" * 40,
         "services",
         "is not a commit known safe",
     ),
-    Mistake("malicious trivy", "service-build.yml", "version: v0.69.3", "version: v0.69.4", "services", "'v0.69.4'"),
+    Mistake(
+        "trivy-action on Node 20",
+        "service-build.yml",
+        "aquasecurity/trivy-action@ed142fd0673e97e23eac54620cfb913e5ce36c25 # v0.36.0",
+        "aquasecurity/trivy-action@57a97c7e7821a5776cebc9bb87c984fa69cba8f1 # v0.35.0",
+        "services",
+        "trivy-action@57a97c7e7821a5776cebc9bb87c984fa69cba8f1 is not a commit known safe",
+    ),
+    Mistake("malicious trivy", "service-build.yml", "version: v0.75.0", "version: v0.69.4", "services", "'v0.69.4'"),
+    Mistake("old trivy", "service-build.yml", "version: v0.75.0", "version: v0.69.3", "services", "older than v0.70.0"),
+    Mistake("trivy by branch", "service-build.yml", "version: v0.75.0", "version: latest", "services", "'latest'"),
+    Mistake(
+        "release dropped while waiting",
+        "service-release.yml",
+        "      queue: max\n",
+        "",
+        "services",
+        "release: a release needs `queue: max`",
+    ),
+    Mistake(
+        "releases of a caller dropped while waiting",
+        "hello.yml",
+        "  cancel-in-progress: false\n  queue: max\n",
+        "  cancel-in-progress: false\n",
+        "services",
+        "calls service-release.yml, so its runs need",
+    ),
+    Mistake(
+        "releases of a caller cancelled",
+        "hello.yml",
+        "  cancel-in-progress: false\n  queue: max\n",
+        "  cancel-in-progress: ${{ github.event_name == 'pull_request' }}\n  queue: max\n",
+        "services",
+        "calls service-release.yml, so its runs need",
+    ),
 ]
 
 

@@ -129,6 +129,124 @@ MISTAKES = [
         "pull-request.yml: plan: `qualisys-infra plan` on the plan role needs --no-secret-reads or",
     ),
     Mistake("misspelt key", "deploy.yml", "timeout-minutes: 60", "timeout-minute: 60", "schema", "timeout-minute"),
+    Mistake(
+        "pull request's code on the apply runners",
+        "pull-request.yml",
+        "vars[format('CLUSTER_RUNNER_PLAN_{0}', matrix.env)]",
+        "vars[format('CLUSTER_RUNNER_APPLY_{0}', matrix.env)]",
+        "checks",
+        "pull-request.yml: plan: runs a pull request's unreviewed code on the APPLY runners, not the PLAN ones",
+    ),
+    Mistake(
+        "an apply on the pull requests' runners",
+        "deploy.yml",
+        "vars.CLUSTER_RUNNER_APPLY_PRODUCTION || 'ubuntu-24.04' }}  # the cluster's apply runners (reviewed code)\n"
+        "    timeout-minutes: 60",
+        "vars.CLUSTER_RUNNER_PLAN_PRODUCTION || 'ubuntu-24.04' }}\n    timeout-minutes: 60",
+        "checks",
+        "deploy.yml: apply-production: runs reviewed code that may apply on the PLAN runners, not the APPLY ones",
+    ),
+    Mistake(
+        "cluster job on a shared label",
+        "drift.yml",
+        "${{ vars[format('CLUSTER_RUNNER_APPLY_{0}', matrix.env)] || 'ubuntu-24.04' }}",
+        "self-hosted",
+        "checks",
+        "drift.yml: drift: reaches a cluster from 'self-hosted', not vars.CLUSTER_RUNNER_<DUTY>_<ENV>",
+    ),
+    Mistake(
+        "runner of an environment that does not exist",
+        "deploy.yml",
+        "vars.CLUSTER_RUNNER_APPLY_STAGING",
+        "vars.CLUSTER_RUNNER_APPLY_STAGE",
+        "checks",
+        "deploy.yml: plan-staging: runner variable for environment 'STAGE', which does not exist",
+    ),
+    Mistake(
+        "apply dropped while it waits",
+        "deploy.yml",
+        "      queue: max  # nor drop one that waits\n",
+        "",
+        "checks",
+        "deploy.yml: apply-staging: an apply needs `concurrency` with `cancel-in-progress: false` and `queue: max`",
+    ),
+    Mistake(
+        "misspelt queue", "deploy.yml", "queue: max  # nor drop", "queue: maximum  # nor drop", "schema", "maximum"
+    ),
+    Mistake(
+        "a queue GitHub refuses",
+        "pull-request.yml",
+        "cancel-in-progress: true  # plans only",
+        "cancel-in-progress: true\n  queue: max  #",
+        "checks",
+        "pull-request.yml: (workflow): `queue: max` with cancel-in-progress True: GitHub refuses it",
+    ),
+    *(
+        Mistake(
+            "plan role taking the state lock",
+            file,
+            f"{flags} --no-state-lock",
+            flags,
+            "checks",
+            f"{file}: {job}: `qualisys-infra plan` on the plan role needs --no-state-lock",
+        )
+        for file, job, flags in (
+            ("pull-request.yml", "plan", '--env "$PLAN_ENV" --no-secret-reads'),
+            ("drift.yml", "drift", '--env "$PLAN_ENV" --leave-out-secret-readers'),
+            ("deploy.yml", "plan-staging", "--env staging --no-secret-reads"),
+            ("deploy.yml", "plan-production", "--env production --no-secret-reads"),
+        )
+    ),
+    *(
+        Mistake(
+            "saved plans uploaded from a pull request",
+            "pull-request.yml",
+            "plans/${{ matrix.env }}/review.json\n",
+            f"{path}\n",
+            "checks",
+            f"pull-request.yml: plan: uploads '{path}', which holds plans/",
+        )
+        for path in (
+            "plans/${{ matrix.env }}/",
+            "plans/",
+            "plans/**",
+            "plans/${{ matrix.env }}/*.tfplan",
+            "plans/*/*.json",
+            ".",
+        )
+    ),
+    Mistake(
+        "service image by tag",
+        "pull-request.yml",
+        "image: postgres:16@sha256:a3b7f434b2dc57ce85a67e171163eb8ab1a1ebcb39d27484661f26b1dfbe30d6",
+        "image: postgres:16",
+        "checks",
+        "pull-request.yml: services: service postgres image 'postgres:16' is not NAME:TAG@sha256:<digest>",
+    ),
+    Mistake(
+        "service image by tag in an expression",
+        "service-pull-request.yml",
+        "'redis:7@sha256:c6eabf748fc7a61dbb5a705c78bcf3d6377b1127a97d0ce965c11c44ba46896f'",
+        "'redis:latest'",
+        "checks",
+        "service-pull-request.yml: test: service redis image 'redis:latest' is not NAME:TAG@sha256:<digest>",
+    ),
+    Mistake(
+        "PostgreSQL of another major than RDS",
+        "pull-request.yml",
+        "image: postgres:16@sha256:a3b7f434b2dc57ce85a67e171163eb8ab1a1ebcb39d27484661f26b1dfbe30d6",
+        "image: postgres:15@sha256:dfbbb0ad8cab91d41e99123664e37a9b25d0413426d4fb3154e4d668e5d35246",
+        "checks",
+        "service postgres runs postgres 15, the environments run 16",
+    ),
+    Mistake(
+        "Redis of another major than ElastiCache",
+        "service-pull-request.yml",
+        "'redis:7@sha256:",
+        "'redis:6.2@sha256:",
+        "checks",
+        "service redis runs redis 6, the environments run 7",
+    ),
 ]
 
 
@@ -155,30 +273,57 @@ def check_names(path: Path) -> set[str]:
     return names
 
 
+def _variables_used(path: Path) -> set[str]:
+    """The Actions variables a workflow reads: `vars.NAME`, and `vars[format('PREFIX_{0}', ...)]` for
+    each environment the job can be given."""
+    from qualisys_infra.core.settings import ENVIRONMENT_NAMES
+
+    text = path.read_text(encoding="utf-8")
+    used = set(re.findall(r"vars\.([A-Z0-9_]+)(?![A-Z0-9_<])", text))  # not `vars.NAME_<ENV>` in prose
+    for prefix in re.findall(r"vars\[format\('([A-Z0-9_]+)\{0\}'", text):
+        used |= {f"{prefix}{environment.upper()}" for environment in ENVIRONMENT_NAMES}
+    return used
+
+
 def test_the_github_stack_requires_checks_and_sets_variables_these_workflows_have() -> None:
     """The ruleset's required checks and the Actions variables (qualisys_infra.core.naming) match."""
-    from qualisys_infra.core.naming import ACTIONS_VARIABLES, CLUSTER_RUNNER_VARIABLE
+    from qualisys_infra.core.naming import ACTIONS_VARIABLES, RUNNER_DUTIES, runner_variable
     from qualisys_infra.core.naming import REQUIRED_CHECKS as required
+    from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 
-    variables = {*ACTIONS_VARIABLES, CLUSTER_RUNNER_VARIABLE}  # what stacks/github.py sets
+    runners = {runner_variable(environment, duty) for environment in ENVIRONMENT_NAMES for duty in RUNNER_DUTIES}
+    variables = {*ACTIONS_VARIABLES, *runners}  # what stacks/github.py sets
     assert set(required) <= check_names(GITHUB / "workflows" / "pull-request.yml")
     assert set(ROLE_VARIABLES) <= variables
-    used = {m for p in workflows(GITHUB) for m in re.findall(r"vars\.([A-Z0-9_]+)", p.read_text(encoding="utf-8"))}
+    used = set().union(*(_variables_used(p) for p in workflows(GITHUB)))
     assert used <= variables, f"variables no stack sets: {sorted(used - variables)}"
+    assert {v for v in used if v.startswith("CLUSTER_RUNNER_")} == runners, "every environment's runners are used"
 
 
-CLUSTER_ROLES = ("AWS_PLAN_ROLE_ARN", "AWS_APPLY_ROLE_ARN_STAGING", "AWS_APPLY_ROLE_ARN_PRODUCTION")
-CLUSTER_RUNNER = "${{ vars.CLUSTER_RUNNER || 'ubuntu-24.04' }}"
+# Each job that reaches a cluster, and the runners it must run on: an environment's "plan" runners for
+# a pull request's code, its "apply" runners for main's (checks.CLUSTER_RUNNER).
+CLUSTER_JOBS = {
+    ("pull-request.yml", "plan"): "${{ vars[format('CLUSTER_RUNNER_PLAN_{0}', matrix.env)] || 'ubuntu-24.04' }}",
+    ("deploy.yml", "plan-staging"): "${{ vars.CLUSTER_RUNNER_APPLY_STAGING || 'ubuntu-24.04' }}",
+    ("deploy.yml", "apply-staging"): "${{ vars.CLUSTER_RUNNER_APPLY_STAGING || 'ubuntu-24.04' }}",
+    ("deploy.yml", "plan-production"): "${{ vars.CLUSTER_RUNNER_APPLY_PRODUCTION || 'ubuntu-24.04' }}",
+    ("deploy.yml", "apply-production"): "${{ vars.CLUSTER_RUNNER_APPLY_PRODUCTION || 'ubuntu-24.04' }}",
+    ("drift.yml", "drift"): "${{ vars[format('CLUSTER_RUNNER_APPLY_{0}', matrix.env)] || 'ubuntu-24.04' }}",
+    ("service-release.yml", "release"): (
+        "${{ vars[format('CLUSTER_RUNNER_APPLY_{0}', inputs.environment)] || 'ubuntu-24.04' }}"
+    ),
+}
 
 
-def test_every_job_that_reaches_a_cluster_runs_where_the_private_endpoint_answers() -> None:
+def test_every_job_that_reaches_a_cluster_runs_on_the_runners_of_its_trust() -> None:
     """Plans and applies refresh Kubernetes objects through the cluster's private API endpoint: each
-    job assuming a plan or apply role runs on account.tfvars' github_cluster_runner (vars.CLUSTER_RUNNER,
-    set by the github stack), never on a fixed hosted runner."""
-    reaching = []
-    for path in workflows(GITHUB):
-        for job_id, job in (load(path).get("jobs") or {}).items():
-            if any(role in str(job) for role in CLUSTER_ROLES):
-                reaching.append(f"{path.name}: {job_id}")
-                assert job.get("runs-on") == CLUSTER_RUNNER, f"{path.name}: {job_id} runs on {job.get('runs-on')!r}"
-    assert len(reaching) >= 7, reaching  # PR plans, deploy's two plans and two applies, drift, service release
+    job assuming a plan, apply or release role runs on the runners inside that environment's VPC
+    (the platform stack's runner scale sets, one job per runner pod), a pull request's on the "plan"
+    ones and everything from main on the "apply" ones, never a fixed hosted runner."""
+    reaching = {
+        (path.name, job_id): job.get("runs-on")
+        for path in workflows(GITHUB)
+        for job_id, job in (load(path).get("jobs") or {}).items()
+        if re.search(r"vars\.AWS_(PLAN|APPLY|RELEASE)_ROLE_ARN", str(job))
+    }
+    assert reaching == CLUSTER_JOBS
