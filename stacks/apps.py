@@ -5,8 +5,10 @@ plan, recorded in it and shown by the review, so a release is a reviewed plan li
 (``qualisys-infra release``). The stack outputs the tags it runs (``image_tags``); a plan that is
 not a release reads them back, so an infrastructure change never changes what runs.
 
-Production rolls out by canary (10 % → 50 % → 100 % behind analysis); every other environment by
-blue-green with the same analysis before promotion, so the strategy is rehearsed in staging first.
+Every environment rolls out the same way, by canary (10 % → 50 % → 100 % of the ALB's traffic, a
+pause and the analysis after each step): what a production release does, a staging release has
+done before with the same objects (story 0.12 AC4; ``release`` refuses a production tag that did
+not complete a healthy staging release).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from qualisys_infra.core.naming import IMAGE_TAG_EXPECTED, IMAGE_TAG_PATTERN, SE
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
-CANARY_ENVIRONMENTS = ("production",)
+# One strategy everywhere: staging rehearses the production rollout, steps and traffic weights included.
+ROLLOUT_STRATEGY = Strategy.CANARY
 PROMETHEUS_URL = f"http://{KPS_FULLNAME}-prometheus.{MONITORING}.svc:9090"
 
 
@@ -45,7 +48,6 @@ class AppsStack(EnvironmentStack):
         ctx = self.account_context()
         configure_cluster_providers(self, cluster=cluster, region=env.region, helm_too=False)
         registry = f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com"
-        strategy = Strategy.CANARY if env.environment in CANARY_ENVIRONMENTS else Strategy.BLUE_GREEN
         annotations = edge.alb_annotations()
         self.services: dict[str, AppService] = {}
         tags: dict[str, str] = {}
@@ -75,7 +77,7 @@ class AppsStack(EnvironmentStack):
                     port=APP_PORT,
                     internal_port=APP_INTERNAL_PORT,
                     host=env.ingress_domain,
-                    strategy=strategy,
+                    strategy=ROLLOUT_STRATEGY,
                     prometheus_url=PROMETHEUS_URL,
                     ingress_annotations=annotations,
                 ),

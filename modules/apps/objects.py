@@ -3,16 +3,21 @@ resources and restricted security context, the analysis that gates each step, th
 rollout moves traffic between, the ALB ingress, a HorizontalPodAutoscaler, a PodDisruptionBudget
 and a PodMonitor.
 
-Two strategies, one object (story 0.12 AC4: rehearse in staging what production does):
+Two strategies, one object:
 
-- ``CANARY`` (production): 10 % → 50 % → 100 % of the ALB's traffic through Argo's ALB traffic
-  routing; after each weight a pause and an analysis (the 5xx rate from Prometheus below 5 % and
-  ``/health`` answering), which aborts and rolls back by itself when it fails;
-- ``BLUE_GREEN`` (staging, dev): the new pods start behind the preview service, the same analysis
-  runs against them before promotion, and the active service switches only when it passes.
+- ``CANARY`` (what every environment of the apps stack uses, so staging rehearses exactly what
+  production does, story 0.12 AC4): 10 % → 50 % → 100 % of the ALB's traffic through Argo's ALB
+  traffic routing; after each weight a pause and an analysis (the 5xx rate from Prometheus below
+  5 % and ``/health`` answering), which aborts and rolls back by itself when it fails;
+- ``BLUE_GREEN``: the new pods start behind the preview service, the same analysis runs against
+  them before promotion, and the active service switches only when it passes.
 
 Both surge one pod at a time and never take one away first (``maxSurge: 1``, ``maxUnavailable: 0``
-for the canary, a full preview set for blue-green: story 0.11 AC3).
+for the canary, a full preview set for blue-green: story 0.11 AC3). Going back to one of the last
+:data:`ROLLBACK_WINDOW_REVISIONS` revisions (``qualisys-infra release`` undoing a release that
+failed its smoke suite) skips the steps and the analysis (``spec.rollbackWindow``, Argo Rollouts
+v1.4+, "Rollback Windows" in its documentation, read 2026-12-06): the previous revision had passed
+them, and a rollback should be fast.
 
 Two container ports. ``http`` (the service's ``PORT``) serves what users need; it is the only port
 the Services expose, so the only one the ingress reaches. ``internal`` (``INTERNAL_PORT``) serves
@@ -29,6 +34,7 @@ from typing import Any
 
 ROLLOUTS_API = "argoproj.io/v1alpha1"
 CANARY_WEIGHTS = (10, 50, 100)
+ROLLBACK_WINDOW_REVISIONS = 2  # within revisionHistoryLimit (3): the ReplicaSets are still there
 ERROR_RATE_LIMIT = 0.05
 HEALTH_PATH = "/health"
 READY_PATH = "/ready"
@@ -228,6 +234,7 @@ def rollout(spec: ServiceSpec) -> Obj:
         "metadata": _metadata(spec, spec.name),
         "spec": {
             "revisionHistoryLimit": 3,
+            "rollbackWindow": {"revisions": ROLLBACK_WINDOW_REVISIONS},
             "progressDeadlineSeconds": 600,
             "progressDeadlineAbort": True,
             "selector": {"matchLabels": spec.labels},

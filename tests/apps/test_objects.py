@@ -21,6 +21,7 @@ from modules.apps.objects import (
     HEALTH_PATH,
     METRICS_PATH,
     READY_PATH,
+    ROLLBACK_WINDOW_REVISIONS,
     ServiceSpec,
     Strategy,
     error_rate_query,
@@ -121,7 +122,7 @@ def test_production_canary_goes_10_50_100_with_analysis_after_each_step() -> Non
     assert backend == {"name": canary["stableService"], "port": {"name": "use-annotation"}}
 
 
-def test_staging_rehearses_with_blue_green_and_the_same_analysis() -> None:
+def test_blue_green_runs_the_same_analysis_before_promotion() -> None:
     spec = _spec(Strategy.BLUE_GREEN)
     blue_green = service_objects(spec)["rollout"]["spec"]["strategy"]["blueGreen"]
     assert blue_green["prePromotionAnalysis"]["templates"] == [{"templateName": "hello-health"}]
@@ -265,3 +266,12 @@ def test_the_service_serves_on_the_ports_the_pod_gives_it() -> None:
     assert HEALTH_PATH in app.PUBLIC_PATHS and HEALTH_PATH in app.INTERNAL_PATHS
     for path in (READY_PATH, METRICS_PATH):
         assert path in app.INTERNAL_PATHS and path not in app.PUBLIC_PATHS
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_a_rollback_to_a_recent_revision_skips_the_steps(strategy: Strategy) -> None:
+    """release undoes a failed release to the previous revision: Argo must go back at once (the
+    rollback window), and the previous revision's ReplicaSet must still exist (history limit)."""
+    spec = service_objects(_spec(strategy))["rollout"]["spec"]
+    assert spec["rollbackWindow"] == {"revisions": ROLLBACK_WINDOW_REVISIONS}
+    assert 1 <= ROLLBACK_WINDOW_REVISIONS <= spec["revisionHistoryLimit"]

@@ -51,16 +51,40 @@ def test_the_image_tag_is_a_validated_plan_input_and_an_output(synthesized: Synt
         assert stack["output"]["image_tags"]["value"] == {service: f"${{var.{name}}}"}
 
 
-def test_production_rolls_out_by_canary_and_the_others_rehearse_blue_green(synthesized: Synthesized) -> None:
-    for env in ENVIRONMENTS:
-        (rollout,) = [o for o in _objects(synthesized, env).values() if o["kind"] == "Rollout"]
-        strategy = rollout["spec"]["strategy"]
-        if env == "production":
-            steps = strategy["canary"]["steps"]
-            assert [s["setWeight"] for s in steps if "setWeight" in s] == list(CANARY_WEIGHTS)
-            assert sum(1 for s in steps if "analysis" in s) == len(CANARY_WEIGHTS) - 1
+def _rollout_path(objects: dict[str, dict[str, Any]], host: str) -> dict[str, Any]:
+    """What decides how a release reaches users: the Rollout's strategy and rollback window, the
+    analysis' metrics and conditions, the ingress's routing (its host aside), the services."""
+    by_kind: dict[str, Any] = {}
+    for name, obj in sorted(objects.items()):
+        spec = obj["spec"]
+        if obj["kind"] == "Rollout":
+            by_kind[name] = {"strategy": spec["strategy"], "rollbackWindow": spec.get("rollbackWindow")}
+        elif obj["kind"] == "AnalysisTemplate":
+            by_kind[name] = [
+                {k: v for k, v in m.items() if k != "provider"} | {"provider": sorted(m["provider"])}
+                for m in spec["metrics"]
+            ]
+        elif obj["kind"] in ("Ingress", "Service"):
+            by_kind[name] = json.loads(json.dumps(spec).replace(host, "HOST"))
         else:
-            assert strategy["blueGreen"]["prePromotionAnalysis"]["templates"] == [{"templateName": "hello-health"}]
+            by_kind[name] = obj["kind"]
+    return by_kind
+
+
+def test_staging_rehearses_the_production_rollout(synthesized: Synthesized) -> None:
+    """Story 0.12 AC4: staging (and dev) roll out exactly as production does: the same canary steps
+    with ALB traffic weights and analysis, the same objects at the same addresses."""
+    paths = {}
+    for env in ENVIRONMENTS:
+        host = next(e for e in synthesized.settings.environments if e.environment == env).ingress_domain
+        paths[env] = _rollout_path(_objects(synthesized, env), host)
+    (rollout,) = [o for o in _objects(synthesized, "production").values() if o["kind"] == "Rollout"]
+    canary = rollout["spec"]["strategy"]["canary"]
+    assert [s["setWeight"] for s in canary["steps"] if "setWeight" in s] == list(CANARY_WEIGHTS)
+    assert sum(1 for s in canary["steps"] if "analysis" in s) == len(CANARY_WEIGHTS) - 1
+    assert canary["trafficRouting"] == {"alb": {"ingress": "hello", "servicePort": 80}}
+    assert paths["staging"] == paths["production"]  # the same objects at the same addresses, the same path
+    assert paths["dev"] == paths["production"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
