@@ -1,4 +1,6 @@
-"""A narrow, typed way to the Kubernetes API: connect, read one Argo Rollout, list its pods.
+"""A narrow, typed way to the Kubernetes API: connect, read one Argo Rollout, list its pods and
+ReplicaSets, and put a rollout back on an earlier pod template (a JSON patch, as
+``kubectl argo rollouts undo`` sends).
 
 The official ``kubernetes`` package reads the configuration (kubeconfig users with bearer tokens,
 client certificates or ``exec`` plugins such as ``aws eks get-token``, refreshed when they
@@ -78,7 +80,8 @@ class PodRef:
 
 
 class KubeApi:
-    """The two reads a rollout follower needs, over one HTTP client.
+    """What a release needs of the API (the rollout, its pods and ReplicaSets, one patch of the
+    rollout), over one HTTP client.
 
     ``configuration`` is a ``kubernetes.client.Configuration`` (host, credentials, TLS), as the
     ``client_*`` functions build it; ``where`` names the API in messages (its URL, or the
@@ -144,21 +147,37 @@ class KubeApi:
         path = f"/api/v1/namespaces/{quote(pods.namespace, safe='')}/pods?" + urlencode(
             {"labelSelector": pods.label_selector}
         )
-        body = self._json_object(what, self._get(what, path))
-        if "items" not in body:
-            raise KubeError(f"{what}: the API at {self.where} answered a PodList without an items list")
-        items = body["items"]
-        if items is None:  # an empty list, as Go may write it
-            return []
-        if not isinstance(items, list):
-            raise KubeError(f"{what}: the API at {self.where} answered a PodList without an items list")
-        for number, item in enumerate(items, 1):
-            if not isinstance(item, dict):
-                raise KubeError(
-                    f"{what}: the API at {self.where} answered a PodList whose item {number} is "
-                    f"{http.kind_of(item)}, expected an object"
-                )
-        return items
+        return self._items(what, self._json_object(what, self._get(what, path)), "PodList")
+
+    def list_replica_sets(self, pods: PodRef) -> list[JsonObject]:
+        """The ReplicaSets matching ``pods`` (a rollout's revisions, current and earlier)."""
+        what = f"replicasets {pods.label_selector} in namespace {pods.namespace}"
+        path = f"/apis/apps/v1/namespaces/{quote(pods.namespace, safe='')}/replicasets?" + urlencode(
+            {"labelSelector": pods.label_selector}
+        )
+        return self._items(what, self._json_object(what, self._get(what, path)), "ReplicaSetList")
+
+    def patch_rollout(self, namespace: str, name: str, operations: list[JsonObject]) -> JsonObject:
+        """Apply the JSON patch ``operations`` (RFC 6902) to the Rollout ``namespace/name``; the
+        patched object. A failed ``test`` operation (the rollout changed since it was read) is a
+        :class:`KubeError` saying so."""
+        what = f"rollout {name} in namespace {namespace}"
+        url = self._host + (
+            f"/apis/{ROLLOUT_GROUP}/{ROLLOUT_VERSION}/namespaces/{quote(namespace, safe='')}/"
+            f"{ROLLOUT_PLURAL}/{quote(name, safe='')}"
+        )
+        headers = {**self._auth_headers(what), "Content-Type": "application/json-patch+json"}
+        try:
+            response = self._http.request("PATCH", url, json=operations, headers=headers)
+        except http.HttpError as exc:
+            raise self._network_error(what, exc) from None
+        if response.status == 404:
+            raise KubeError(f"{what}: not found at {self.where}")
+        if response.status == 422 and "test" in _status_message(response).lower():
+            raise KubeError(f"{what}: changed at {self.where} since it was read; not patched")
+        if not 200 <= response.status < 300:
+            raise self._api_error(what, response)
+        return self._json_object(what, response)
 
     def close(self) -> None:
         self._http.close()
@@ -195,6 +214,23 @@ class KubeApi:
             for entry in settings.values()
             if entry.get("in") == "header" and entry.get("value")
         }
+
+    def _items(self, what: str, body: JsonObject, kind: str) -> list[JsonObject]:
+        """The ``items`` of a list answer, each an object."""
+        if "items" not in body:
+            raise KubeError(f"{what}: the API at {self.where} answered a {kind} without an items list")
+        items = body["items"]
+        if items is None:  # an empty list, as Go may write it
+            return []
+        if not isinstance(items, list):
+            raise KubeError(f"{what}: the API at {self.where} answered a {kind} without an items list")
+        for number, item in enumerate(items, 1):
+            if not isinstance(item, dict):
+                raise KubeError(
+                    f"{what}: the API at {self.where} answered a {kind} whose item {number} is "
+                    f"{http.kind_of(item)}, expected an object"
+                )
+        return items
 
     def _json_object(self, what: str, response: http.Response) -> JsonObject:
         try:

@@ -20,10 +20,18 @@ Rollouts' ``utils/rollout/rolloututil.go``): the phase and message the controlle
 Progress is one line per change of what is shown (phase, step, weight, ready pods, message, pods
 that cannot start), not one per poll. After the first successful read, network errors, 429 and
 5xx answers are retried until the deadline; anything else raises :class:`~.kube.KubeError`.
+
+:func:`undo` puts a rollout back on an earlier revision, as ``kubectl argo rollouts undo`` does
+(``RunUndoRollout`` in ``pkg/kubectl-argo-rollouts/cmd/undo/undo.go``): the pod template of the
+rollout's own ReplicaSet of that revision, without its pod-template-hash label, replaces
+``spec.template`` in one JSON patch, which first tests that ``metadata.generation`` is still the
+one read (nobody released in between). The rollout's ``rollbackWindow`` lets Argo go back to a
+recent revision at once, without the canary steps.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 import time
 from collections.abc import Mapping, Sequence
@@ -31,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qualisys_infra.app.kube import KubeApi, KubeError, PodRef
-from qualisys_infra.core.errors import UsageError
+from qualisys_infra.core.errors import ToolkitError, UsageError
 from qualisys_infra.core.progress import Progress, silent
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
@@ -55,6 +63,8 @@ _TIMED_OUT_REASON = "ProgressDeadlineExceeded"  # conditions.TimedOutReason
 _INVALID_SPEC = "InvalidSpec"
 _CANARY_PAUSE_STEP = "CanaryPauseStep"  # v1alpha1.PauseReasonCanaryPauseStep
 _FAILED_ANALYSIS = frozenset({"Failed", "Error", "Inconclusive"})
+REVISION_ANNOTATION = "rollout.argoproj.io/revision"  # on the rollout and on each of its ReplicaSets
+POD_HASH_LABEL = "rollouts-pod-template-hash"  # v1alpha1.DefaultRolloutUniqueLabelKey
 
 
 class Outcome(enum.Enum):
@@ -571,3 +581,97 @@ def _str(value: Mapping[str, Any], key: str) -> str:
 def _int(value: Mapping[str, Any], key: str) -> int | None:
     found = value.get(key)
     return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+# -- going back to an earlier revision ---------------------------------------------------------
+
+
+class RollbackError(ToolkitError):
+    """The rollout cannot be put back on the revision asked for (none runs that image any more, the
+    rollout changed in between). Exit code 1: a release that could not be undone."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One of a rollout's ReplicaSets: its revision number, name, images and pod template."""
+
+    number: int
+    name: str
+    images: tuple[str, ...]
+    template: Mapping[str, Any]
+
+    def runs_image(self, expected: str) -> bool:
+        """As :meth:`RolloutSnapshot.runs_image`: the same reference, or its tag or digest."""
+        return any(
+            image == expected or image.endswith(f":{expected}") or image.endswith(f"@{expected}")
+            for image in self.images
+        )
+
+
+def revisions(rollout: Mapping[str, Any], replica_sets: Sequence[Mapping[str, Any]]) -> list[Revision]:
+    """The ReplicaSets the rollout controls (an owner reference with ``controller: true`` and the
+    rollout's uid), newest revision first; ReplicaSets without a revision number are left out."""
+    uid = _str(_obj(rollout, "metadata"), "uid")
+    found: list[Revision] = []
+    for replica_set in replica_sets:
+        metadata = _obj(replica_set, "metadata")
+        owners = metadata.get("ownerReferences")
+        controlled = isinstance(owners, list) and any(
+            isinstance(o, dict) and o.get("controller") is True and o.get("uid") == uid and uid for o in owners
+        )
+        number = _str(_obj(metadata, "annotations"), REVISION_ANNOTATION)
+        if not controlled or not number.isdigit():
+            continue
+        template = _obj(_obj(replica_set, "spec"), "template")
+        containers = _objs(_obj(template, "spec"), "containers")
+        found.append(
+            Revision(
+                number=int(number),
+                name=_str(metadata, "name"),
+                images=tuple(_str(c, "image") for c in containers),
+                template=template,
+            )
+        )
+    return sorted(found, key=lambda r: r.number, reverse=True)
+
+
+def undo(api: KubeApi, name: str, namespace: str, *, to_image: str, progress: Progress = silent) -> Revision:
+    """Put the rollout ``namespace/name`` back on its newest earlier revision that runs ``to_image``
+    (a tag or reference, as :meth:`Revision.runs_image`); that revision. Follow it with
+    :func:`follow_rollout` (``expected_image=to_image``) to see it healthy.
+
+    Raises :class:`RollbackError` when no earlier revision runs that image (the ReplicaSets beyond
+    ``revisionHistoryLimit`` are gone) or the rollout changed since it was read; :class:`~.kube.KubeError`
+    when the API refuses.
+    """
+    rollout = api.get_rollout(namespace, name)
+    snapshot = RolloutSnapshot.from_json(rollout)
+    where = f"rollout {name} in {namespace}"
+    if not snapshot.match_labels:
+        raise RollbackError(f"{where} has no spec.selector.matchLabels to find its ReplicaSets by")
+    history = revisions(rollout, api.list_replica_sets(snapshot.pods))
+    current = _str(_obj(_obj(rollout, "metadata"), "annotations"), REVISION_ANNOTATION)
+    earlier = [r for r in history if str(r.number) != current]
+    target = next((r for r in earlier if r.runs_image(to_image)), None)
+    if target is None:
+        kept = ", ".join(f"{r.number} ({', '.join(r.images)})" for r in earlier) or "none"
+        raise RollbackError(f"{where}: no earlier revision runs {to_image} (revisions kept: {kept})")
+    template = copy.deepcopy(dict(target.template))
+    labels = _obj(template, "metadata").get("labels")
+    if isinstance(labels, dict):
+        labels.pop(POD_HASH_LABEL, None)
+    progress(f"{name}: back to revision {target.number} ({', '.join(target.images)})")
+    try:
+        api.patch_rollout(
+            namespace,
+            name,
+            [
+                {"op": "test", "path": "/metadata/generation", "value": snapshot.generation},
+                {"op": "replace", "path": "/spec/template", "value": template},
+            ],
+        )
+    except KubeError as exc:
+        raise RollbackError(f"{where}: could not go back to revision {target.number}: {exc}") from None
+    return target

@@ -1,11 +1,15 @@
-"""A scripted Kubernetes API for one Argo Rollout and its pods, served by pytest-httpserver.
+"""A scripted Kubernetes API for one Argo Rollout, its pods and ReplicaSets, served by pytest-httpserver.
 
 :class:`FakeCluster` answers ``GET /apis/argoproj.io/v1alpha1/namespaces/NS/rollouts/NAME`` with the
-next state of a script (each state is answered ``repeat`` times, the last one for ever) and
-``GET /api/v1/namespaces/NS/pods?labelSelector=...`` with the pods of the state last answered. It
-checks the bearer token and the label selector like the API server would (401 / 400), and answers
-errors as ``Status`` objects. The builders make Rollout, Pod and Status bodies in the API's shapes
-(Argo Rollouts v1.x status fields).
+next state of a script (each state is answered ``repeat`` times, the last one for ever),
+``GET /api/v1/namespaces/NS/pods?labelSelector=...`` with the pods of the state last answered and
+``GET /apis/apps/v1/namespaces/NS/replicasets?labelSelector=...`` with its ``replica_sets``. A
+``PATCH`` of the rollout (a JSON patch, as ``kubectl argo rollouts undo`` sends) is recorded in
+``patches``; its ``test`` operations are checked against the rollout last answered (422 when one
+fails, as the API server answers), and the script goes on with ``after_patch``. It checks the bearer
+token and the label selector like the API server would (401 / 400), and answers errors as
+``Status`` objects. The builders make Rollout, ReplicaSet, Pod and Status bodies in the API's
+shapes (Argo Rollouts v1.x status fields).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from werkzeug import Request, Response
 
 NAMESPACE = "qualisys-dev"
 NAME = "hello"
+UID = "aeddde25-f8bd-4a68-a4a1-523a559bdb83"
 TOKEN = "test-token-5d1c"  # noqa: S105 - a test server's token
 REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hello"
 OLD_TAG = "1.4.0"
@@ -47,6 +52,7 @@ def rollout(
     strategy: str = "canary",
     steps: Sequence[Mapping[str, Any]] = CANARY_STEPS,
     replicas: int = 4,
+    revision: int = 2,
     **status: Any,
 ) -> Json:
     """A Rollout object; ``status`` keys are ``status`` fields (``phase``, ``currentStepIndex``, ...)."""
@@ -75,8 +81,8 @@ def rollout(
             "namespace": NAMESPACE,
             "generation": generation,
             "resourceVersion": "877993",
-            "uid": "aeddde25-f8bd-4a68-a4a1-523a559bdb83",
-            "annotations": {"rollout.argoproj.io/revision": "2"},
+            "uid": UID,
+            "annotations": {"rollout.argoproj.io/revision": str(revision)},
         },
         "spec": {
             "replicas": replicas,
@@ -140,6 +146,47 @@ def healthy_canary(image_tag: str, pod_hash: str, **overrides: Any) -> Json:
     }
     fields.update(overrides)
     return rollout(image_tag=image_tag, **fields)
+
+
+def pod_template(image_tag: str, pod_hash: str | None = None) -> Json:
+    """A rollout's pod template, as a ReplicaSet carries it (with its pod-template-hash label)."""
+    labels = dict(LABELS) | ({"rollouts-pod-template-hash": pod_hash} if pod_hash else {})
+    return {
+        "metadata": {"labels": labels},
+        "spec": {
+            "containers": [{"name": "hello", "image": f"{REPOSITORY}:{image_tag}", "ports": [{"containerPort": 8080}]}]
+        },
+    }
+
+
+def replica_set(revision: int, image_tag: str, pod_hash: str, *, owner_uid: str = UID, replicas: int = 0) -> Json:
+    """A ReplicaSet of the rollout (controlled by the rollout of ``owner_uid``) at ``revision``."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{NAME}-{pod_hash}",
+            "namespace": NAMESPACE,
+            "labels": {**LABELS, "rollouts-pod-template-hash": pod_hash},
+            "annotations": {"rollout.argoproj.io/revision": str(revision)},
+            "ownerReferences": [
+                {
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "Rollout",
+                    "name": NAME,
+                    "uid": owner_uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(LABELS)},
+            "template": pod_template(image_tag, pod_hash),
+        },
+        "status": {"replicas": replicas},
+    }
 
 
 def pod(
@@ -235,10 +282,25 @@ class State:
 class FakeCluster:
     """The Kubernetes API of one cluster with one Rollout, answering from a script of states."""
 
-    def __init__(self, server: HTTPServer, states: Sequence[State], *, token: str = TOKEN) -> None:
+    def __init__(
+        self,
+        server: HTTPServer,
+        states: Sequence[State],
+        *,
+        token: str = TOKEN,
+        replica_sets: Sequence[Json] = (),
+        after_patch: Sequence[State] = (),
+        generation_at_patch: int | None = None,
+    ) -> None:
         self.server = server
         self.token = token
         self.answers: list[State] = [s for s in states for _ in range(s.repeat)]
+        self.after_patch = [s for s in after_patch for _ in range(s.repeat)]
+        self.replica_sets = list(replica_sets)
+        self.patches: list[list[Json]] = []
+        # The rollout's generation on the server when a patch arrives: another, when someone
+        # changed the rollout between a read and the patch.
+        self.generation_at_patch = generation_at_patch
         self.rollout_reads = 0
         self.pod_reads = 0
         self._current: State | None = None
@@ -246,6 +308,9 @@ class FakeCluster:
             f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/rollouts/{NAME}"
         ).respond_with_handler(self._rollout)
         server.expect_request(f"/api/v1/namespaces/{NAMESPACE}/pods").respond_with_handler(self._pods)
+        server.expect_request(f"/apis/apps/v1/namespaces/{NAMESPACE}/replicasets").respond_with_handler(
+            self._replica_sets
+        )
 
     @property
     def url(self) -> str:
@@ -260,6 +325,8 @@ class FakeCluster:
         refused = self._unauthorized(request)
         if refused is not None:
             return refused
+        if request.method == "PATCH":
+            return self._patch(request)
         index = min(self.rollout_reads, len(self.answers) - 1)
         self.rollout_reads += 1
         state = self.answers[index]
@@ -267,6 +334,28 @@ class FakeCluster:
             return state.rollout()
         self._current = state
         return json_response(state.rollout)
+
+    def _patch(self, request: Request) -> Response:
+        if request.content_type != "application/json-patch+json":
+            message = f"unsupported patch type {request.content_type!r}"
+            return json_response(status_body(415, "UnsupportedMediaType", message), 415)
+        operations = json.loads(request.get_data())
+        current = copy.deepcopy(self._current.rollout) if self._current is not None else None
+        if isinstance(current, dict) and self.generation_at_patch is not None:
+            current["metadata"]["generation"] = self.generation_at_patch
+        for op in operations:
+            if op.get("op") == "test" and isinstance(current, dict):
+                node: Any = current
+                for part in op["path"].strip("/").split("/"):
+                    node = node.get(part) if isinstance(node, dict) else None
+                if node != op.get("value"):
+                    message = f"the server rejected our request due to an error in our request: testing value {op['path']} failed"
+                    return json_response(status_body(422, "Invalid", message), 422)
+        self.patches.append(operations)
+        if self.after_patch:
+            self.answers = self.after_patch
+            self.rollout_reads = 0
+        return json_response(current if isinstance(current, dict) else {})
 
     def _pods(self, request: Request) -> Response:
         refused = self._unauthorized(request)
@@ -279,4 +368,15 @@ class FakeCluster:
         items = self._current.pods if self._current is not None else []
         return json_response(
             {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "9001"}, "items": items}
+        )
+
+    def _replica_sets(self, request: Request) -> Response:
+        refused = self._unauthorized(request)
+        if refused is not None:
+            return refused
+        if request.args.get("labelSelector") != SELECTOR:
+            message = f"unexpected labelSelector {request.args.get('labelSelector')!r}"
+            return json_response(status_body(400, "BadRequest", message), 400)
+        return json_response(
+            {"kind": "ReplicaSetList", "apiVersion": "apps/v1", "metadata": {}, "items": self.replica_sets}
         )

@@ -44,3 +44,13 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tls]:
     server.start()
     yield Tls(ca_file=ca_file, server=server)
     server.stop()
+
+
+@pytest.fixture
+def no_server_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-httpserver's server (werkzeug's) signs every answer ``Server: Werkzeug/X Python/Y``,
+    which the smoke suite rightly refuses; a real service behind the ALB sends none. Here it says
+    ``fake-service`` instead, so a test sees only the headers the fake service itself sends."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    monkeypatch.setattr(WSGIRequestHandler, "version_string", lambda _self: "fake-service")

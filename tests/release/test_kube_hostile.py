@@ -109,3 +109,34 @@ def test_an_items_list_written_as_null_is_empty(api_server: HTTPServer) -> None:
     api_server.expect_request(PODS_PATH).respond_with_response(json_response({"kind": "PodList", "items": None}))
     with client_from_token(api_server.url_for("").rstrip("/"), TOKEN) as api:
         assert api.list_pods(PODS) == []
+
+
+REPLICA_SETS_PATH = f"/apis/apps/v1/namespaces/{NAMESPACE}/replicasets"
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"kind": "ReplicaSetList", "metadata": {}}, "answered a ReplicaSetList without an items list"),
+        ({"kind": "ReplicaSetList", "items": {"a": 1}}, "answered a ReplicaSetList without an items list"),
+        (
+            {"kind": "ReplicaSetList", "items": [{}, 7]},
+            "answered a ReplicaSetList whose item 2 is an integer, expected an object",
+        ),
+    ],
+)
+def test_fails_if_the_replica_set_list_is_malformed(api_server: HTTPServer, body: dict[str, Any], says: str) -> None:
+    api_server.expect_request(REPLICA_SETS_PATH).respond_with_response(json_response(body))
+    with pytest.raises(KubeError) as caught, client_from_token(api_server.url_for("").rstrip("/"), TOKEN) as api:
+        api.list_replica_sets(PODS)
+    assert str(caught.value).endswith(says) and len(caught.value.lines()) == 1
+
+
+def test_fails_if_the_rollout_to_patch_is_gone(api_server: HTTPServer) -> None:
+    api_server.expect_request(ROLLOUT_PATH, method="PATCH").respond_with_response(
+        json_response({"kind": "Status", "code": 404, "message": "not found"}, 404)
+    )
+    with pytest.raises(KubeError) as caught, client_from_token(api_server.url_for("").rstrip("/"), TOKEN) as api:
+        api.patch_rollout(NAMESPACE, NAME, [{"op": "replace", "path": "/spec/paused", "value": False}])
+    assert str(caught.value) == f"{WHAT}: not found at {api_server.url_for('').rstrip('/')}"
+    assert api_server.log[0][0].headers["Content-Type"] == "application/json-patch+json"
