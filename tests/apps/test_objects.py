@@ -31,7 +31,18 @@ from modules.apps.objects import (
 from tests.apps.exposure import exposure_problems
 from tests.apps.schemas import validate
 
-K8S = "1.33"
+
+def _environments_minors() -> tuple[str, ...]:
+    """The Kubernetes minors the environments run (their tfvars): the schemas these objects must fit."""
+    from qualisys_infra.app.hclfile import read_hcl
+    from qualisys_infra.core.runtime import PROJECT_ROOT
+    from qualisys_infra.core.settings import ENVIRONMENT_NAMES
+
+    paths = [PROJECT_ROOT / "environments" / f"{name}.tfvars" for name in ENVIRONMENT_NAMES]
+    return tuple(sorted({str(read_hcl(path, path.name).values["eks_kubernetes_version"]) for path in paths}))
+
+
+K8S_MINORS = _environments_minors()
 
 
 def _spec(strategy: Strategy, *, internal_port: int = 8081) -> ServiceSpec:
@@ -49,8 +60,9 @@ def _spec(strategy: Strategy, *, internal_port: int = 8081) -> ServiceSpec:
     )
 
 
+@pytest.mark.parametrize("minor", K8S_MINORS)
 @pytest.mark.parametrize("strategy", list(Strategy))
-def test_every_object_is_valid_against_its_schema(strategy: Strategy) -> None:
+def test_every_object_is_valid_against_its_schema(strategy: Strategy, minor: str) -> None:
     objects = service_objects(_spec(strategy))
     assert {o["kind"] for o in objects.values()} == {
         "Rollout",
@@ -62,7 +74,7 @@ def test_every_object_is_valid_against_its_schema(strategy: Strategy) -> None:
         "PodMonitor",
     }
     for obj in objects.values():
-        validate(obj, K8S)
+        validate(obj, minor)
 
 
 @pytest.mark.parametrize(
@@ -80,7 +92,7 @@ def test_a_planted_mistake_fails_the_schema(kind: str, plant: Any) -> None:
     (obj,) = [copy.deepcopy(o) for o in service_objects(_spec(Strategy.CANARY)).values() if o["kind"] == kind]
     plant(obj)
     with pytest.raises((jsonschema.ValidationError, kubernetes_validate.ValidationError)):
-        validate(obj, K8S)
+        validate(obj, K8S_MINORS[-1])
 
 
 def test_the_error_rate_query_is_promql_before_and_after_the_argument() -> None:
