@@ -1,16 +1,26 @@
 """``qualisys-infra release``: a new image of a service, through the reviewed-plan path, followed to
-healthy or rolled back.
+healthy and checked, or rolled back.
 
-1. synth the environment and plan its apps stack with ``<service>_image_tag`` set to the new tag
+1. production only: the image must have completed a healthy staging release (its tag
+   ``staging-verified-<tag>`` on the same digest in ECR, see :mod:`~qualisys_infra.app.verified`);
+2. synth the environment and plan its apps stack with ``<service>_image_tag`` set to the new tag
    (every other service keeps the tag it runs), so the release is a plan like any other change;
-2. review that plan (printed; the guardrails block as for ``plan``) and record the review;
-3. apply exactly that reviewed plan, checked again as ``deploy`` does;
-4. follow the service's Argo Rollout through the Kubernetes API (progress on stderr) until it is
-   healthy, aborted (Argo rolled it back) or timed out;
-5. check ``https://<ingress_domain>/health`` over verified HTTPS.
+3. review that plan (printed; the guardrails block as for ``plan``) and record the review;
+4. apply exactly that reviewed plan, checked again as ``deploy`` does;
+5. follow the service's Argo Rollout through the Kubernetes API (progress on stderr) until it is
+   healthy, aborted (Argo sent the traffic back), failed or timed out;
+6. once at 100 %, the smoke suite (:mod:`~qualisys_infra.app.smoke`, ``/health`` first) against
+   ``https://<ingress_domain>`` over verified HTTPS;
+7. healthy and every check passed: in staging, record the image as verified; otherwise (a check
+   failed, or Argo aborted or failed the rollout) roll back: the rollout goes back to the revision
+   that ran the previous tag (Argo's undo through the API), is followed to healthy, and the apps
+   stack is applied again with the previous tag so the state says what runs.
 
-Exit 0 healthy, 1 a blocking finding, a rollback, a failed rollout or a failed health check, 2 bad
-input (an unknown service, a tag that is not a git commit or version, unreachable cluster).
+Each step's outcome is a ``release:`` line on stdout and, in GitHub Actions, a table in the job
+summary. Exit 0 healthy and checked; 1 a blocking finding, a rollback, a failed or timed-out
+rollout, or a healthy staging release that could not be recorded; 2 bad input, before anything is
+planned (an unknown service, a tag that is not a git commit or version, an unreachable cluster, a
+production tag that did not pass staging).
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +40,17 @@ from qualisys_infra.app.argtypes import seconds
 from qualisys_infra.app.cli_plan import add_allow_destroy, apps_inputs, check_image_tag, reviews_of, terraform_options
 from qualisys_infra.app.config import Settings, load_settings, resolve_environment_names
 from qualisys_infra.app.kube import add_connection_options, connection_options
+from qualisys_infra.app.signoff import Step
+from qualisys_infra.app.verified import (
+    RecordError,
+    Registry,
+    check_staging_release,
+    record_staging_release,
+    verified_tag,
+)
 from qualisys_infra.core.errors import PolicyError, ToolkitError, UsageError
-from qualisys_infra.core.naming import SERVICES, logical_id, resource_prefix, stack_name
+from qualisys_infra.core.masking import mask_url
+from qualisys_infra.core.naming import SERVICES, image_tag_variable, logical_id, resource_prefix, stack_name
 from qualisys_infra.core.progress import Progress, ProgressLines
 from qualisys_infra.plan.guardrails import blocking
 from qualisys_infra.plan.model import Kind, Plan
@@ -41,13 +61,15 @@ if TYPE_CHECKING:
     from qualisys_infra.app.terraform.runner import StackRunner
 
 DEFAULT_TIMEOUT_SECONDS = 900.0
-HEALTH_PATH = "/health"
+STAGING = "staging"
+PRODUCTION = "production"
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "release",
-        help="release a service's image: plan and apply the apps stack with it, follow the rollout, check /health",
+        help="release a service's image: plan and apply the apps stack with it, follow the rollout, run the smoke"
+        " suite, roll back on failure",
         description=__doc__,
     )
     parser.add_argument("--env", required=True, metavar="ENV", help="environment: dev, staging or production")
@@ -70,12 +92,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="between two reads of the rollout",
     )
     parser.add_argument(
-        "--health-url",
+        "--app-url",
         default=None,
         metavar="URL",
-        help=f"checked after the rollout (default: https://<ingress_domain of ENV>{HEALTH_PATH})",
+        help="where the smoke suite asks the service after the rollout (default: https://<ingress_domain of ENV>)",
     )
-    parser.add_argument("--ca-file", type=Path, default=None, metavar="FILE", help="trust this CA for the health check")
+    parser.add_argument("--ca-file", type=Path, default=None, metavar="FILE", help="trust this CA for the smoke suite")
     add_allow_destroy(parser)
     parser.add_argument(
         "--eks",
@@ -90,6 +112,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def run(args: argparse.Namespace, project: Path) -> int:
     from qualisys_infra.app.kube import connect
     from qualisys_infra.app.signoff import check_http_url
+    from qualisys_infra.app.terraform.runner import stack_outputs
 
     progress = ProgressLines("release", sys.stderr, quiet=args.quiet)
     names = resolve_environment_names([args.env])
@@ -99,31 +122,112 @@ def run(args: argparse.Namespace, project: Path) -> int:
     tag = check_image_tag(args.image_tag, "--image-tag")
     if args.ca_file is not None and not args.ca_file.is_file():
         raise UsageError(f"--ca-file: {args.ca_file} does not exist")
-    if args.health_url is not None:
-        check_http_url(args.health_url, "--health-url")
+    if args.app_url is not None:
+        check_http_url(args.app_url, "--app-url")
     settings = load_settings(project / "environments", names, root=project)
     (config,) = settings.environments
-    health_url = args.health_url or f"https://{config.ingress_domain}{HEALTH_PATH}"
+    release = Release(
+        service=args.service,
+        tag=tag,
+        env=env,
+        app_url=args.app_url or f"https://{config.ingress_domain}",
+        repository=f"{settings.account.project}-{args.service}",
+        region=config.region,
+    )
     with tempfile.TemporaryDirectory(prefix="qualisys-release-") as work:
         if args.eks:
             kube: dict[str, Any] = _eks_kubeconfig(settings, env, Path(work), progress)
         else:
             kube = connection_options(args, os.environ)
         # Everything that could refuse the release is checked before anything is planned: the
-        # cluster's API client is made here (kubeconfig, token, URL), not after the apply.
+        # cluster's API client is made here (kubeconfig, token, URL), not after the apply; a
+        # production tag must have passed staging.
         with connect(**kube) as api:
+            if env == PRODUCTION:
+                digest = check_staging_release(release.registry(), release.repository, tag)
+                release.say(f"{release.repository}:{tag} ({digest}) completed a healthy staging release")
             settings, runner = cli_plan.prepare(args, project, progress, names=names, settings=settings)
             stack = stack_name(env, "apps")
             cli_plan.check_backend_against_bootstrap(runner, settings, progress)
             inputs, _ = apps_inputs(runner, [stack], {args.service: tag}, explicit=True, progress=progress)
+            running = stack_outputs(runner, stack).get("image_tags")
+            previous = running.get(args.service) if isinstance(running, dict) else None
+            release.previous_tag = previous if isinstance(previous, str) and previous != tag else None
             _plan_review_apply(args, runner, stack, inputs[stack], Path(work), progress)
             try:
-                return _follow(args, api, env, tag, health_url, progress)
+                code = _follow(args, api, release, progress)
             except ToolkitError as exc:
                 # Applied, and not confirmed: never "bad input, nothing released".
-                for line in exc.lines():
-                    print(f"release: {args.service} {tag} in {env}: applied, rollout not confirmed: {line}")
-                return 1
+                release.say(f"applied, rollout not confirmed: {' '.join(exc.lines())}")
+                code = 1
+            try:
+                if code != 0 and release.rollback_reason:
+                    _roll_back(args, api, runner, stack, inputs[stack], release, Path(work), progress)
+            except ToolkitError as exc:
+                release.rolled_back = f"ROLLBACK NOT CONFIRMED ({' '.join(exc.lines())})"
+            release.say(release.verdict(code))
+            release.write_summary(os.environ)
+            return code
+
+
+class Release:
+    """One release's facts and what happened to it: ``say`` prints a ``release:`` line and keeps it
+    for the job summary, with the smoke suite's steps."""
+
+    def __init__(self, *, service: str, tag: str, env: str, app_url: str, repository: str, region: str) -> None:
+        self.service = service
+        self.tag = tag
+        self.env = env
+        self.app_url = app_url
+        self.repository = repository
+        self.region = region
+        self.previous_tag: str | None = None
+        self.rollback_reason = ""
+        self.rolled_back = ""  # how the rollback ended, once tried
+        self.lines: list[str] = []
+        self.steps: list[Step] = []
+        self._registry: Registry | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.service} {self.tag} in {self.env}"
+
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry(self.region)
+        return self._registry
+
+    def say(self, text: str) -> None:
+        line = f"release: {self.name}: {text}"
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def verdict(self, code: int) -> str:
+        """The last line: what the release came to (the workflow shows it as the outcome)."""
+        if code == 0:
+            recorded = "; recorded as verified in staging" if self.env == STAGING else ""
+            return f"RELEASED: healthy, {len(self.steps)} smoke checks passed{recorded}"
+        if not self.rollback_reason:
+            return f"FAILED: {self.lines[-1].removeprefix(f'release: {self.name}: ') if self.lines else 'see above'}"
+        return f"FAILED: {self.rollback_reason}; {self.rolled_back or 'not rolled back'}"
+
+    def write_summary(self, environ: Mapping[str, str]) -> None:
+        """A Markdown section in ``$GITHUB_STEP_SUMMARY`` (GitHub Actions), when it is set."""
+        from qualisys_infra.app.github import append_step_summary
+
+        path = environ.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return
+        text = [f"### release {self.name}", ""]
+        text += [f"- {_md(line.removeprefix(f'release: {self.name}: '))}" for line in self.lines]
+        if self.steps:
+            text += ["", "| smoke check | verdict | detail |", "| --- | --- | --- |"]
+            text += [f"| {_md(s.name)} | {s.verdict.value} | {_md(s.detail)} |" for s in self.steps]
+        append_step_summary(Path(path), "\n".join(text) + "\n")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _eks_kubeconfig(settings: Settings, env: str, work: Path, progress: Progress) -> dict[str, Any]:
@@ -156,10 +260,15 @@ def _eks_kubeconfig(settings: Settings, env: str, work: Path, progress: Progress
     return {"kubeconfig": path, "context": None}
 
 
+def rollout_address(service: str) -> str:
+    """The Terraform address of the service's Rollout in the apps stack: all a release may change."""
+    return f"kubernetes_manifest.{logical_id((service, ROLLOUT_ID))}"
+
+
 def only_the_image_changes(plan: Plan, service: str) -> list[str]:
     """What, besides ``service``'s Rollout, the release plan would change: nothing may, unless the
     stack is new (every change a create). Anything else is infrastructure, for ``plan``/``deploy``."""
-    rollout = f"kubernetes_manifest.{logical_id((service, ROLLOUT_ID))}"
+    rollout = rollout_address(service)
     changed = [c for c in plan.changes if c.kind is not Kind.NOOP and c.kind is not Kind.READ]
     if all(c.kind is Kind.CREATE for c in changed):
         return []  # the first release creates the service's objects
@@ -193,26 +302,98 @@ def _plan_review_apply(
     progress(f"{stack}: applied; following the rollout of {args.service}")
 
 
-def _follow(args: argparse.Namespace, api: KubeApi, env: str, tag: str, health_url: str, progress: Progress) -> int:
-    from qualisys_infra.app.rollout import exit_code, follow_rollout
-    from qualisys_infra.app.signoff import Verdict, check_health
+def _follow(args: argparse.Namespace, api: KubeApi, release: Release, progress: Progress) -> int:
+    """Follow the rollout, then run the smoke suite; in staging, record a release that passed. Sets
+    ``release.rollback_reason`` when what was applied must be taken back."""
+    from qualisys_infra.app.rollout import Outcome, follow_rollout
+    from qualisys_infra.app.signoff import Verdict
+    from qualisys_infra.app.smoke import smoke_suite
 
     result = follow_rollout(
         api,
-        args.service,
-        env,
-        expected_image=tag,
+        release.service,
+        release.env,
+        expected_image=release.tag,
         timeout_seconds=args.timeout,
         interval_seconds=args.interval,
         progress=progress,
     )
-    print(f"release: {args.service} {tag} in {env}: {result.outcome.name.lower()}: {result.message}")
-    code = exit_code(result)
-    if code != 0:
-        return code
-    step = check_health(health_url, ca_file=args.ca_file, timeout=10.0)
-    print(f"release: {step.name}: {step.verdict.value}: {step.detail}")
-    return 0 if step.verdict is Verdict.PASSED else 1
+    release.say(f"{result.outcome.name.lower()}: {result.message}")
+    if result.outcome in (Outcome.ABORTED, Outcome.FAILED):
+        release.rollback_reason = f"the rollout {result.outcome.value}"
+        return 1
+    if result.outcome is not Outcome.HEALTHY:
+        return 1  # still under way, or waiting for a person: the message says how to promote
+    progress(f"smoke suite against {mask_url(release.app_url)}")
+    release.steps = smoke_suite(release.app_url, service=release.service, version=release.tag, ca_file=args.ca_file)
+    for step in release.steps:
+        release.say(f"smoke: {step.name}: {step.verdict.value}: {step.detail}")
+    bad = [s.name for s in release.steps if s.verdict is not Verdict.PASSED]
+    if bad:
+        release.rollback_reason = f"the smoke suite did not pass ({', '.join(bad)})"
+        release.say(f"{len(bad)} of {len(release.steps)} smoke checks did not pass")
+        return 1
+    release.say(f"all {len(release.steps)} smoke checks passed")
+    if release.env == STAGING:
+        try:
+            digest = record_staging_release(release.registry(), release.repository, release.tag)
+        except RecordError as exc:
+            release.say(f"healthy, but NOT recorded as verified (production will refuse {release.tag}): {exc}")
+            return 1
+        release.say(f"recorded as verified in staging: {release.repository}:{verified_tag(release.tag)} ({digest})")
+    return 0
+
+
+def _roll_back(
+    args: argparse.Namespace,
+    api: KubeApi,
+    runner: StackRunner,
+    stack: str,
+    variables: dict[str, str],
+    release: Release,
+    work: Path,
+    progress: Progress,
+) -> None:
+    """Back to the previous tag: Argo's undo to the revision that ran it, followed to healthy; then
+    the apps stack applied with that tag, so its state (and every later plan) says what runs."""
+    from qualisys_infra.app.rollout import Outcome, RollbackError, follow_rollout, undo
+
+    previous = release.previous_tag
+    by_hand = f"kubectl argo rollouts undo {release.service} -n {release.env}"
+    if previous is None:
+        release.rolled_back = f"no earlier tag of {release.service} to roll back to"
+        return
+    release.say(f"{release.rollback_reason}: rolling back to {previous}")
+    try:
+        revision = undo(api, release.service, release.env, to_image=previous, progress=progress)
+    except RollbackError as exc:
+        release.rolled_back = f"ROLLBACK FAILED: {exc}; roll back by hand: {by_hand}"
+        return
+    result = follow_rollout(
+        api,
+        release.service,
+        release.env,
+        expected_image=previous,
+        timeout_seconds=args.timeout,
+        interval_seconds=args.interval,
+        progress=progress,
+    )
+    if result.outcome is not Outcome.HEALTHY:
+        outcome = f"{result.outcome.value}: {result.message}"
+        release.rolled_back = f"ROLLBACK FAILED: revision {revision.number} ({previous}) is {outcome}"
+        return
+    release.say(f"back on {previous} (revision {revision.number}): {result.message}")
+    back = {**variables, image_tag_variable(release.service): previous}
+    again = f"qualisys-infra release --env {release.env} --service {release.service} --image-tag {previous}"
+    try:
+        _plan_review_apply(args, runner, stack, back, work, progress)
+    except ToolkitError as exc:
+        release.rolled_back = (
+            f"rolled back to {previous}, but the state of {stack} still says {release.tag}"
+            f" ({' '.join(exc.lines())}); run: {again}"
+        )
+        return
+    release.rolled_back = f"rolled back to {previous} (revision {revision.number}); {stack} applied with it"
 
 
 __all__ = ["add_commands", "run"]

@@ -1,72 +1,33 @@
 """`qualisys-infra release` end to end: a real plan and apply by Terraform core (the apps stack's
 image-tag variable, local state), the review showing the new tag, then the rollout followed through
-a local API server that answers like Kubernetes, then /health."""
+a local API server that answers like Kubernetes, then the smoke suite against the same server
+answering as the service."""
 
 from __future__ import annotations
 
 import json
-import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
-from qualisys_infra.app import cli_plan
 from qualisys_infra.app.cli import main
-from qualisys_infra.app.terraform.runner import StackRunner
-from tests.conftest import ROOT
-from tests.release import cluster
-from tests.release.cluster import TOKEN, FakeCluster, State, healthy_canary, pods, rollout
-from tests.runner.terraform_double import StagedTerraform, synth_like
+from tests.release.cluster import FakeCluster, State, healthy_canary, pods, rollout
+from tests.release.releasing import make_project, release_argv
+from tests.release.service import FakeService
 
 TAG = "0123abc"
-APPS = {
-    "variable": {"hello_image_tag": {"type": "string", "nullable": False}},
-    "resource": {"terraform_data": {"hello": {"input": "${var.hello_image_tag}"}}},
-    "output": {"image_tags": {"value": {"hello": "${var.hello_image_tag}"}}},
-}
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The release and plan commands on Terraform core with local state; synth and the backend
-    check replaced by a folder shaped like synth's."""
-    outdir = tmp_path / "out"
-    network = {"resource": {"terraform_data": {"vpc": {"input": "10.0.0.0/16"}}}}
-    synth_like(outdir, {"dev-network": network, "dev-apps": APPS}, {"dev-apps": ["dev-network"]})
-    runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=StagedTerraform())
-    settings = types.SimpleNamespace(
-        environments=[types.SimpleNamespace(environment="dev", ingress_domain="dev.example", allow_destroy={})]
-    )
-    monkeypatch.setattr(cli_plan, "prepare", lambda *_, **__: (settings, runner))
-    monkeypatch.setattr(cli_plan, "check_backend_against_bootstrap", lambda *_: None)
-    monkeypatch.setattr(cluster, "NAMESPACE", "dev")  # the apps stack runs hello in the env's namespace
-    monkeypatch.setenv("KUBE_TOKEN", TOKEN)
-    return tmp_path
+    return make_project(tmp_path, monkeypatch)
 
 
 def _release(project: Path, api: HTTPServer, *extra: str) -> list[str]:
-    # The project's own environments (release reads ingress_domain and the region from them); the
-    # synth, plan folders and state are the fixture's (prepare is replaced).
-    return [
-        "--project-dir",
-        str(ROOT),
-        "release",
-        "--env",
-        "dev",
-        "--service",
-        "hello",
-        "--kube-api-url",
-        api.url_for("").rstrip("/"),
-        "--health-url",
-        api.url_for("/health"),
-        "--interval",
-        "0.02",
-        "--timeout",
-        "5",
-        *extra,
-    ]
+    return release_argv(api, *extra)
 
 
 def _healthy(api: HTTPServer, tag: str) -> FakeCluster:
@@ -80,15 +41,17 @@ def _healthy(api: HTTPServer, tag: str) -> FakeCluster:
 
 
 def test_a_release_is_a_reviewed_plan_then_a_healthy_rollout(
-    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str]
+    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str], no_server_version: None
 ) -> None:
     _healthy(api_server, TAG)
-    api_server.expect_request("/health").respond_with_json({"status": "ok"})
+    FakeService(api_server, TAG)
     assert main(_release(project, api_server, "--image-tag", TAG)) == 0
     out, err = capsys.readouterr()
     assert "inputs: hello_image_tag = 0123abc" in out  # the review names the release
     assert "release: hello 0123abc in dev: healthy" in out
-    assert "/health: passed" in out
+    assert "release: hello 0123abc in dev: smoke: GET /health: passed" in out
+    assert "release: hello 0123abc in dev: smoke: GET /metrics is not public: passed" in out
+    assert out.rstrip().splitlines()[-1] == "release: hello 0123abc in dev: RELEASED: healthy, 6 smoke checks passed"
     assert "dev-apps: applied" in err
     # A plan that is not a release keeps what runs: it reads the tag back from the stack's state.
     assert main(["--project-dir", str(project), "plan", "--env", "dev"]) == 0
@@ -111,15 +74,21 @@ def test_an_aborted_rollout_exits_1_and_says_it_rolled_back(
     assert main(_release(project, api_server, "--image-tag", TAG)) == 1
     out, _ = capsys.readouterr()
     assert "release: hello 0123abc in dev: aborted" in out and "error-rate" in out
+    # the first release of the service: nothing earlier to go back to, and it says so
+    assert out.rstrip().splitlines()[-1] == (
+        "release: hello 0123abc in dev: FAILED: the rollout aborted; no earlier tag of hello to roll back to"
+    )
 
 
 def test_a_healthy_rollout_behind_a_failing_health_check_exits_1(
-    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str]
+    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str], no_server_version: None
 ) -> None:
     _healthy(api_server, TAG)
-    api_server.expect_request("/health").respond_with_data("down", status=503)
+    FakeService(api_server, TAG).routes["/health"] = lambda _r: Response("down", status=503)
     assert main(_release(project, api_server, "--image-tag", TAG)) == 1
-    assert "/health: failed: answered 503" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "smoke: GET /health: failed: answered 503 SERVICE UNAVAILABLE, expected 200" in out
+    assert "FAILED: the smoke suite did not pass (GET /health)" in out
 
 
 @pytest.mark.parametrize("tag", ["latest", "0123ABC", "1.2", "0123abc\n", "v1.2.3; rm -rf /"])
@@ -156,14 +125,14 @@ def test_plan_of_a_never_released_apps_stack_is_skipped_with_a_note(
     [
         (("--kube-api-url", "https://[::1"), "Invalid IPv6 URL"),
         (("--kubeconfig", "/nonexistent/kubeconfig"), "--kubeconfig: /nonexistent/kubeconfig does not exist"),
-        (("--health-url", "http://example.com/health"), "plain http is allowed only for a loopback host"),
+        (("--app-url", "http://example.com"), "plain http is allowed only for a loopback host"),
     ],
 )
 def test_what_could_refuse_the_release_is_checked_before_anything_is_planned(
     project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str], extra: tuple[str, ...], says: str
 ) -> None:
     argv = _release(project, api_server, "--image-tag", TAG)
-    replaced = "--health-url" if extra[0] == "--health-url" else "--kube-api-url"  # one way to reach the API
+    replaced = "--app-url" if extra[0] == "--app-url" else "--kube-api-url"  # one way to reach the API
     at = argv.index(replaced)
     del argv[at : at + 2]
     assert main([*argv, *extra]) == 2
@@ -181,10 +150,10 @@ def test_a_token_missing_for_the_api_url_is_refused_before_planning(
 
 
 def test_a_release_that_would_change_more_than_the_image_applies_nothing(
-    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str]
+    project: Path, api_server: HTTPServer, capsys: pytest.CaptureFixture[str], no_server_version: None
 ) -> None:
     _healthy(api_server, TAG)
-    api_server.expect_request("/health").respond_with_json({"status": "ok"})
+    FakeService(api_server, TAG)
     assert main(_release(project, api_server, "--image-tag", TAG)) == 0  # the first release creates it all
     capsys.readouterr()
     # Stack code merged but not deployed yet: another object changes; a release must not carry it.
