@@ -11,7 +11,9 @@ Where each test looks (the options of ``signoff --help``):
    (``ingress_domain`` from ``environments/<env>.tfvars``, or ``--health-url``; ``--ca-file``);
 2. and 6. the admin database URL (``--database-url`` or ``$QUALISYS_DATABASE_URL``) and app_user's
    login (``--app-database-url``, ``$QUALISYS_APP_DATABASE_URL``, else the admin URL with app_user and
-   ``$QUALISYS_APP_USER_PASSWORD``); 6 also asks Redis (``--redis-url`` or ``$QUALISYS_REDIS_URL``);
+   ``$QUALISYS_APP_USER_PASSWORD``), or with ``--aws-database`` the environment's RDS instance found
+   through the AWS API (the master secret, an IAM token for app_user: :mod:`~.aws_database`);
+   6 also asks Redis (``--redis-url`` or ``$QUALISYS_REDIS_URL``);
 3. GitHub (``--github-repository`` or ``$GITHUB_REPOSITORY``, token ``$GITHUB_TOKEN``);
 4. Grafana (``--grafana-url`` or ``$GRAFANA_URL``, token ``$GRAFANA_TOKEN``);
 5. the local environment (``--local-app-url``, ``--local-database-url``, ``--local-redis-url``).
@@ -120,6 +122,21 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="URL",
         help="URL logging in as app_user (default: $QUALISYS_APP_DATABASE_URL, else the admin URL with the user"
         " app_user and the password $QUALISYS_APP_USER_PASSWORD)",
+    )
+    db.add_argument(
+        "--aws-database",
+        action="store_true",
+        help="the ENV's RDS instance through the AWS API, with the caller's AWS credentials: the admin login"
+        " from its master secret in Secrets Manager, app_user with an IAM token (it has no password in the"
+        " cloud); instead of the two URLs. What the pipeline runs from inside the VPC",
+    )
+    db.add_argument(
+        "--database-ca-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="with --aws-database: verify the database's certificate against this bundle (the RDS CA"
+        " bundle; default: encrypted, the server not verified)",
     )
     db.add_argument(
         "--redis-url",
@@ -259,10 +276,28 @@ class Plan:
         self.kube = connection_options(args, environ)
         self.scrub.tokens.append(environ.get(KUBE_TOKEN_ENV, ""))
         # 2 and 6
-        self.database_url: str | None = args.database_url or environ.get("QUALISYS_DATABASE_URL") or None
+        self.aws_database: tuple[str, str] | None = None  # (instance, region)
+        self.database_ca_file = _existing(args.database_ca_file, "--database-ca-file")
+        if args.aws_database:
+            given = [
+                o
+                for o, v in (("--database-url", args.database_url), ("--app-database-url", args.app_database_url))
+                if v
+            ]
+            if given:
+                raise UsageError(f"--aws-database and {' and '.join(given)}: choose one way to reach the database")
+            if 2 in self.only or 6 in self.only:
+                self.aws_database = _rds_instance(project, self.env)
+        elif self.database_ca_file is not None:
+            raise UsageError("--database-ca-file: used only with --aws-database")
+        self.database_url: str | None = (
+            None if args.aws_database else args.database_url or environ.get("QUALISYS_DATABASE_URL") or None
+        )
         if self.database_url:
             urls.postgres_params(self.database_url)
-        self.app_database_url: str | None = args.app_database_url or environ.get("QUALISYS_APP_DATABASE_URL") or None
+        self.app_database_url: str | None = (
+            None if args.aws_database else args.app_database_url or environ.get("QUALISYS_APP_DATABASE_URL") or None
+        )
         if self.app_database_url:
             urls.postgres_params(self.app_database_url, option="--app-database-url")
         elif self.database_url:  # as tenants verify: app_user with $QUALISYS_APP_USER_PASSWORD, if set
@@ -340,9 +375,21 @@ class Plan:
         with kube.connect(**self.kube, request_timeout_seconds=self.timeout) as api:
             return list(api.list_pods(kube.PodRef(self.env, HELLO_LABELS)))
 
+    def _database_logins(self) -> None:
+        """With --aws-database, the two URLs from the AWS API (once); their secrets join the scrubber."""
+        if self.aws_database is None or self.database_url is not None:
+            return
+        from qualisys_infra.app.aws_database import rds_logins
+
+        instance, region = self.aws_database
+        logins = rds_logins(instance, region=region, ca_file=self.database_ca_file)
+        self.database_url, self.app_database_url = logins.admin_url, logins.app_url
+        self.scrub.urls += [logins.admin_url, logins.app_url]
+
     def database(self) -> Sequence[Step]:
         from qualisys_infra.app.signoff import smoke_database
 
+        self._database_logins()
         return smoke_database(database_url=self.database_url, app_database_url=self.app_database_url)
 
     def test_report(self) -> Sequence[Step]:
@@ -407,6 +454,7 @@ class Plan:
     def isolation(self) -> Sequence[Step]:
         from qualisys_infra.app.signoff import smoke_isolation
 
+        self._database_logins()
         return smoke_isolation(
             database_url=self.database_url, app_database_url=self.app_database_url, redis_url=self.redis_url
         )
@@ -468,6 +516,22 @@ class _Local:
             app_database_url=self.app_database_url or cli_dev.app_database_url(values, database),
             redis_url=redis_url,
         )
+
+
+def _rds_instance(project: Path, env: str) -> tuple[str, str]:
+    """The environment's RDS instance (the data stack names it ``<project>-<env>``) and its region."""
+    from qualisys_infra.app.config import load_settings
+    from qualisys_infra.core.naming import resource_prefix
+
+    folder = project / "environments"
+    if not (folder / f"{env}.tfvars").is_file():
+        raise UsageError(
+            f"{folder / f'{env}.tfvars'}: not found, so no RDS instance for --aws-database; run from the project"
+            " folder (--project-dir)"
+        )
+    settings = load_settings(folder, [env], root=project)
+    (config,) = settings.environments
+    return resource_prefix(settings.account.project, env), config.region
 
 
 def _ingress_domain(project: Path, env: str) -> str:
