@@ -784,9 +784,18 @@ def smoke_onboarding(check_local: Callable[[], Sequence[LocalCheck]]) -> list[St
 
 
 def smoke_isolation(
-    *, database_url: str | None, app_database_url: str | None, redis_url: str | None = None
+    *,
+    database_url: str | None,
+    app_database_url: str | None,
+    redis_url: str | None = None,
+    suffix: str | None = None,
 ) -> list[Step]:
-    """``tenants verify``: every catalog check and attack as app_user (and Redis ACLs) passes."""
+    """``tenants verify``: every catalog check and attack as app_user (and Redis ACLs) passes.
+
+    The attacks need two tenants: a database with fewer (a fresh staging) gets temporary ones,
+    ``smoke_<hex>_a`` and ``_b`` as smoke test 2 makes them, dropped afterwards whatever happens; the
+    Redis check looks at the database's own tenants only.
+    """
     import psycopg
 
     from qualisys_infra.tenancy import provision, redis_acl, verify
@@ -796,18 +805,32 @@ def smoke_isolation(
         raise CannotRun("no database: pass --database-url or set QUALISYS_DATABASE_URL (an admin login)")
     if not app_database_url:
         raise CannotRun("no app_user login: pass --app-database-url or set QUALISYS_APP_USER_PASSWORD")
-    with contextlib.ExitStack() as stack:
-        try:
-            admin = stack.enter_context(provision.connect(database_url))
-            app = stack.enter_context(provision.connect(app_database_url, option="--app-database-url"))
-        except TenancyError as exc:
-            raise CannotRun(str(exc)) from None
-        try:
-            checks = verify.verify(admin, app)
-            slugs = [t.slug for t in provision.list_tenants(admin)]
-        except (TenancyError, psycopg.Error) as exc:
-            return [failed("tenants verify", _db_reason(exc))]
-    steps = [passed(c.name, c.detail) if c.ok else failed(c.name, c.detail) for c in checks]
+    created: list[str] = []
+    existing: list[str] = []
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                admin = stack.enter_context(provision.connect(database_url))
+                app = stack.enter_context(provision.connect(app_database_url, option="--app-database-url"))
+            except TenancyError as exc:
+                raise CannotRun(str(exc)) from None
+            try:
+                existing = [t.slug for t in provision.list_tenants(admin)]
+                tag = suffix or secrets.token_hex(4)
+                for slug in (f"smoke_{tag}_a", f"smoke_{tag}_b")[: max(0, 2 - len(existing))]:
+                    provision.create_tenant(admin, slug)
+                    created.append(slug)
+                checks = verify.verify(admin, app)
+                broken = None
+            except (TenancyError, psycopg.Error) as exc:
+                checks, broken = [], failed("tenants verify", _db_reason(exc))
+    finally:
+        cleanup = [_drop_tenants(database_url, created)] if created else []
+    steps = [passed("temporary tenants", f"created {', '.join(created)}: the attacks need two")] if created else []
+    steps += [passed(c.name, c.detail) if c.ok else failed(c.name, c.detail) for c in checks]
+    if broken is not None:
+        return [*steps, broken, *cleanup]
+    steps += cleanup
     if redis_url:
         try:
             client = redis_acl.connect(redis_url)
@@ -815,7 +838,8 @@ def smoke_isolation(
             return [*steps, not_run("redis", str(exc))]
         try:
             steps += [
-                passed(c.name, c.detail) if c.ok else failed(c.name, c.detail) for c in redis_acl.verify(client, slugs)
+                passed(c.name, c.detail) if c.ok else failed(c.name, c.detail)
+                for c in redis_acl.verify(client, existing)
             ]
         except TenancyError as exc:
             steps.append(failed("redis", str(exc)))

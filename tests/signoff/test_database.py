@@ -176,6 +176,7 @@ def test_isolation_passes_on_a_sound_database(
     assert (code, result["verdict"]) == (0, "passed"), result
     assert result["detail"].startswith("all ") and result["detail"].endswith(" checks passed")
     assert len(result["steps"]) > 10
+    assert not {"temporary tenants", "clean-up"} & {s["name"] for s in result["steps"]}  # its own two sufficed
 
 
 def test_isolation_passes_with_redis_acls(
@@ -192,6 +193,28 @@ def test_isolation_passes_with_redis_acls(
     result = smoke(report, 6)
     assert (code, result["verdict"]) == (0, "passed"), result
     assert any(s["name"].startswith("redis: ") for s in result["steps"])
+
+
+@pytest.mark.parametrize("tenants", [0, 1])
+def test_isolation_on_a_database_with_fewer_than_two_tenants_uses_temporary_ones(
+    capsys: pytest.CaptureFixture[str], initialised: str, unique: str, tenants: int
+) -> None:
+    """A fresh staging has no tenants yet: the attacks still run, between temporary tenants that
+    are dropped afterwards (a tenant of the database's own stays)."""
+    own = [f"own_{unique}"][:tenants]
+    with provision.connect(initialised) as conn:
+        for slug in own:
+            provision.create_tenant(conn, slug)
+    code, report = run_json(capsys, *db_args(initialised, 6), environ={})
+    result = smoke(report, 6)
+    assert (code, result["verdict"]) == (0, "passed"), result["detail"]
+    first, last = result["steps"][0], result["steps"][-1]
+    assert first["name"] == "temporary tenants" and first["detail"].count("smoke_") == 2 - tenants
+    assert last["name"] == "clean-up" and last["verdict"] == "passed"
+    assert len(result["steps"]) > 12  # every catalog check and attack ran between the two
+    assert leftovers(initialised) == []
+    with provision.connect(initialised) as conn:
+        assert [t.slug for t in provision.list_tenants(conn)] == own
 
 
 def test_isolation_fails_if_app_user_may_truncate(
