@@ -33,7 +33,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CHECKPOINT_DISABLE := 1
 
 .PHONY: help setup synth scan test test-shard report lint lint-delivery services service-hello environments \
-  clean lock docs bench dev dev-down dev-check
+  clean lock docs bench dev dev-down dev-check observability-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -107,7 +107,26 @@ services: ## start PostgreSQL and Redis on 127.0.0.1 if they are not running (te
 	@for i in $$(seq 50); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 0.2; done; \
 	  echo "services: PostgreSQL or Redis did not come up on 127.0.0.1" >&2; exit 1
 
-test: lint lint-delivery services service-hello $(CHECKOV_STAMP) ## lint, start the local services, the hello service's checks, then the whole test suite
+# Debian's Prometheus (promtool), the PostgreSQL and Redis exporters and LuaJIT (the Lua fluent-bit runs
+# its filters with) for tests/observability: installed once (apt-get, as root), nothing printed when present.
+# policy-rc.d on these machines keeps the packages' services from starting; the tests start their own.
+OBSERVABILITY_TOOLS := /usr/bin/promtool /usr/bin/prometheus /usr/bin/prometheus-postgres-exporter \
+  /usr/bin/prometheus-redis-exporter /usr/bin/luajit
+OBSERVABILITY_PACKAGES := prometheus prometheus-postgres-exporter prometheus-redis-exporter luajit
+
+observability-tools: ## install Debian's prometheus, promtool, the PostgreSQL and Redis exporters and LuaJIT (tests/observability)
+	@missing=""; for tool in $(OBSERVABILITY_TOOLS); do test -x $$tool || missing="$$missing $$tool"; done; \
+	  test -z "$$missing" && exit 0; \
+	  echo "setup: Debian packages for tests/observability ($(OBSERVABILITY_PACKAGES))"; \
+	  test "$$(id -u)" = 0 || { echo "setup: missing$$missing: run as root or apt-get install $(OBSERVABILITY_PACKAGES)" >&2; exit 1; }; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends $(OBSERVABILITY_PACKAGES) >.apt-setup.log 2>&1 \
+	  || { apt-get update -qq >>.apt-setup.log 2>&1 \
+	       && apt-get install -y -qq --no-install-recommends $(OBSERVABILITY_PACKAGES) >>.apt-setup.log 2>&1; } \
+	  || { cat .apt-setup.log >&2; echo "setup: apt-get failed (log above)" >&2; exit 1; }; \
+	  rm -f .apt-setup.log
+
+test: lint lint-delivery services service-hello observability-tools $(CHECKOV_STAMP) ## lint, start the local services, the hello service's checks, then the whole test suite
 	@echo "test: pytest (tiers: unit, synth, terraform core, security, plan, backend, database, delivery, apps)"
 	@$(BIN)/pytest
 
