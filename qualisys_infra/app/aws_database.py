@@ -64,11 +64,12 @@ def rds_logins(
 ) -> DatabaseLogins:
     """The logins of the RDS instance ``identifier`` in ``region`` (see the module's docstring);
     :class:`AwsDatabaseError`, one line, for anything AWS refuses or lacks."""
-    import boto3
+    import boto3.session
     from botocore.exceptions import BotoCoreError, ClientError
 
-    rds = rds or boto3.client("rds", region_name=region)
-    secrets = secrets or boto3.client("secretsmanager", region_name=region)
+    session = boto3.session.Session()  # the credentials of now, not those a default session cached
+    rds = rds or session.client("rds", region_name=region)
+    secrets = secrets or session.client("secretsmanager", region_name=region)
     where = f"RDS instance {identifier} ({region})"
     try:
         found = rds.describe_db_instances(DBInstanceIdentifier=identifier).get("DBInstances") or []

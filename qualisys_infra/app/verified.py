@@ -58,9 +58,9 @@ class Registry:
 
     def __init__(self, region: str, *, client: Any = None) -> None:
         if client is None:
-            import boto3  # loaded only by the releases that need it
+            import boto3.session  # loaded only by the releases that need it
 
-            client = boto3.client("ecr", region_name=region)
+            client = boto3.session.Session().client("ecr", region_name=region)
         self.region = region
         self._ecr = client
 
