@@ -26,12 +26,14 @@ from qualisys_infra.core.naming import (
 )
 from qualisys_infra.core.progress import Progress
 from qualisys_infra.core.runtime import configure_node
+from qualisys_infra.plan import iam
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import load_plan, loads_plan
 from qualisys_infra.plan.review import StackReview, render_json, render_markdown, render_text, stack_name
 
 if TYPE_CHECKING:
     from qualisys_infra.app.terraform.runner import StackRunner
+    from qualisys_infra.core.settings import AccountConfig
 
 # What the apps stack's `<service>_image_tag` variables accept (stacks/apps.py checks the same in HCL).
 IMAGE_TAG = re.compile(IMAGE_TAG_PATTERN)
@@ -216,50 +218,79 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     terraform_options(boot)
 
 
-def reviews_of(
-    paths: Sequence[Path], allow: Sequence[str], reviewed: Mapping[str, Sequence[str]] | None = None
-) -> list[StackReview]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class Reviewed:
+    """What reviewed code adds to a review: each stack's destroy allowances from its environment's tfvars,
+    and the project's own names from account.tfvars (the IAM waivers are made of them; without them no
+    waiver holds)."""
+
+    allow_destroy: Mapping[str, Sequence[str]] = dataclasses.field(default_factory=dict)
+    own: iam.OwnNames | None = None
+
+
+def reviews_of(paths: Sequence[Path], allow: Sequence[str], reviewed: Reviewed | None = None) -> list[StackReview]:
     """Each plan file read and checked by the guardrails; no file at all is refused (nothing checked).
 
-    ``allow``: the command line's ``--allow-destroy`` addresses, for every plan; ``reviewed``: each
-    stack's own from its environment's tfvars (:func:`reviewed_allowances`)."""
+    ``allow``: the command line's ``--allow-destroy`` addresses, for every plan; ``reviewed``: what the
+    project's reviewed settings add (:func:`reviewed_allowances`)."""
     if not paths:
         raise UsageError("review: no plan files: nothing was checked")
+    reviewed = reviewed or Reviewed()
     reviews = []
     for path in paths:
         plan = load_plan(path)
         name = stack_name(path)
         scope = read_scope(path)  # how `plan` limited it, so every review of this file says so
-        findings = check(plan, allow_destroy=[*allow, *(reviewed or {}).get(name, ())], stack=name)
+        allowed = [*allow, *reviewed.allow_destroy.get(name, ())]
+        findings = check(plan, allow_destroy=allowed, stack=name, own=reviewed.own)
         reviews.append(StackReview(name, plan, findings, refreshed=scope.refresh, left_out=scope.left_out))
     return reviews
 
 
-def allowances_of(settings: Settings | None) -> dict[str, tuple[str, ...]]:
+def own_names(account: AccountConfig) -> iam.OwnNames:
+    """The names of the project's own privileged resources, which its IAM waivers are made of."""
+    return iam.OwnNames(project=account.project, admin_role=account.admin_role_name)
+
+
+def own_names_of(project: Path) -> iam.OwnNames | None:
+    """:func:`own_names` from ``environments/account.tfvars`` of ``project``; none when it has no such file."""
+    from qualisys_infra.app.config import load_account
+
+    path = project / "environments" / "account.tfvars"
+    return own_names(load_account(path, os.path.relpath(path, project))) if path.is_file() else None
+
+
+def allowances_of(settings: Settings | None) -> Reviewed:
     """Each stack's protected addresses that may be destroyed, from ``allow_destroy`` in its
-    environment's tfvars: reviewed code, the one standing source of that permission."""
+    environment's tfvars: reviewed code, the one standing source of that permission; and the
+    project's own names."""
     if settings is None:
-        return {}
-    return {
-        f"{env.environment}-{kind}": tuple(addresses)
-        for env in settings.environments
-        for kind, addresses in env.allow_destroy.items()
-    }
+        return Reviewed()
+    return Reviewed(
+        {
+            f"{env.environment}-{kind}": tuple(addresses)
+            for env in settings.environments
+            for kind, addresses in env.allow_destroy.items()
+        },
+        own_names(settings.account),
+    )
 
 
-def reviewed_allowances(project: Path, env: str) -> dict[str, tuple[str, ...]]:
+def reviewed_allowances(project: Path, env: str) -> Reviewed:
     """:func:`allowances_of` the environment ``env`` of ``project`` (none when it has no tfvars file)."""
     from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_environment
 
     path = project / "environments" / f"{env}.tfvars"
+    own = own_names_of(project)
     if env not in ENVIRONMENT_NAMES or not path.is_file():
-        return {}
+        return Reviewed(own=own)
     config = load_environment(path, os.path.relpath(path, project))
-    return {f"{env}-{kind}": tuple(addresses) for kind, addresses in config.allow_destroy.items()}
+    return Reviewed({f"{env}-{kind}": tuple(addresses) for kind, addresses in config.allow_destroy.items()}, own)
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    reviews = reviews_of(args.plans, args.allow_destroy)
+    project = Path(getattr(args, "project_dir", None) or ".").resolve()
+    reviews = reviews_of(args.plans, args.allow_destroy, Reviewed(own=own_names_of(project)))
     if args.format == "markdown" and args.output:
         full = render_markdown(reviews, limit=None)[0]
         outputs = comment_files(args.output, render_markdown(reviews), "--output")
@@ -381,7 +412,9 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy, allowances)
     for review in reviews:
         if not review.left_out:  # a partial plan is for reading, never for deploy
-            record_review(runner, review.name, allowed=[*args.allow_destroy, *allowances.get(review.name, ())])
+            record_review(
+                runner, review.name, allowed=[*args.allow_destroy, *allowances.allow_destroy.get(review.name, ())]
+            )
     comments, full = render_markdown(reviews), render_markdown(reviews, limit=None)[0]
     written = []
     for env in names:
@@ -528,7 +561,11 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
         reviewed = allowances_of(settings)
         verified = {
             stack: check_reviewed(
-                runner, stack, Path(work), allow_destroy=[*args.allow_destroy, *reviewed.get(stack, ())]
+                runner,
+                stack,
+                Path(work),
+                allow_destroy=[*args.allow_destroy, *reviewed.allow_destroy.get(stack, ())],
+                own=reviewed.own,
             )
             for stack in ordered
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -412,7 +413,161 @@ def _planned_keys(change: ResourceChange) -> dict[str, Any]:
     return change.after if isinstance(change.after, dict) else {}
 
 
-def _iam(change: ResourceChange) -> Iterator[Finding]:
+_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")  # a plan that does not say its own: the standard ones
+
+
+class _Context:
+    """What the rules that look beyond one change need, built once per check: the plan's changes by
+    address and the configuration's references, to tell whether a waiver holds (:mod:`.iam`)."""
+
+    def __init__(self, plan: Plan, stack: str, own: iam.OwnNames | None) -> None:
+        self.plan = plan
+        self.stack = stack
+        self.waivers = iam.waivers(own)
+        self._present: dict[str, ResourceChange] | None = None
+        self._attached: dict[str, list[str]] | None = None
+
+    @property
+    def present(self) -> dict[str, ResourceChange]:
+        """Every managed resource this plan leaves in place (created, changed or unchanged), by address."""
+        if self._present is None:
+            self._present = {
+                c.address: c
+                for c in self.plan.changes
+                if c.mode == "managed" and c.deposed is None and (_writes(c) or c.kind is Kind.NOOP)
+            }
+        return self._present
+
+    def referenced(self, change: ResourceChange, key: str) -> list[tuple[ResourceChange, str]]:
+        """The resources of this plan (with the attribute) that ``key``'s expression references."""
+        prefix = f"{change.module_address}." if change.module_address else ""
+        found = []
+        for reference in self.plan.references.get(_INSTANCE_KEY.sub("", change.address), {}).get(key, ()):
+            parts = reference.split(".")
+            if len(parts) >= 3 and not reference.startswith(("data.", "module.", "var.", "local.")):
+                target = self.present.get(prefix + ".".join(parts[:2]))
+                if target is not None:
+                    found.append((target, parts[2]))
+        return found
+
+    def satisfies(self, change: ResourceChange, key: str, expect: iam.Expect) -> str:
+        """Empty when ``key`` of ``change`` has the value ``expect`` requires; else why not, in words."""
+        value = _Value.after(change)[key]
+        if value.is_unknown:
+            for target, attribute in self.referenced(change, key):
+                if target.type == expect.of and attribute in expect.via and _known_name(target) == expect.name:
+                    return ""
+            return f"{key} is known only after apply" + (
+                f" and its expression references no {expect.of} named {json.dumps(expect.name)}" if expect.of else ""
+            )
+        found = value.scalar(str)
+        if found is None:
+            return f"{key} is not set"
+        partitions = (self.plan.partition,) if self.plan.partition else _PARTITIONS
+        wanted = [w for p in partitions if (w := iam.fill(expect.value, p, self.plan.account)) is not None]
+        if not wanted:
+            return "the plan does not say its own account (no aws_caller_identity read at plan)"
+        if found not in wanted:
+            return f"{key} is {json.dumps(found)}, the waiver names {json.dumps(wanted[0])}"
+        return ""
+
+    def role(self, name: str) -> ResourceChange | None:
+        return next((c for c in self.present.values() if c.type == "aws_iam_role" and _known_name(c) == name), None)
+
+    def attachments(self, policy: ResourceChange) -> list[str]:
+        """The addresses that attach the customer-managed ``policy`` as a permission policy."""
+        if self._attached is None:
+            self._attached = defaultdict(list)
+            for change in self.present.values():
+                if not change.type.startswith("aws_"):
+                    continue
+                after, planned = _Value.after(change), _planned_keys(change)
+                for key in (*ATTACHMENT_ATTRIBUTES, *ATTACHMENT_LISTS):
+                    if key not in planned and not after[key].is_unknown:
+                        continue
+                    arns = after[key].strings() if key in ATTACHMENT_LISTS else [after[key].scalar(str) or ""]
+                    for arn in arns:
+                        self._attached[f"name:{arn.rsplit('/', 1)[-1]}"].append(change.address)
+                    for target, attribute in self.referenced(change, key):
+                        if attribute == "arn":
+                            self._attached[f"address:{target.address}"].append(change.address)
+        name = _known_name(policy)
+        by_name = self._attached.get(f"name:{name}", []) if name else []
+        return sorted({*by_name, *self._attached.get(f"address:{policy.address}", [])})
+
+    def waiver(self, change: ResourceChange, problem: iam.Problem) -> tuple[iam.Waiver | None, str]:
+        """The waiver that allows ``problem`` at ``change``, or why the one about it does not hold."""
+        named = [w for w in self.waivers if w.names(change.address, problem.rule, problem.subject)]
+        if not named:
+            return None, ""
+        waiver = named[0]
+        why = self._why_not(waiver, change, problem)
+        return (None, why) if why else (waiver, "")
+
+    def _why_not(self, waiver: iam.Waiver, change: ResourceChange, problem: iam.Problem) -> str:
+        if self.stack not in waiver.stacks:
+            return f"the waiver is for stack {', '.join(waiver.stacks)}, this is {self.stack or 'an unnamed plan'}"
+        for key, expect in waiver.attributes:
+            why = self.satisfies(change, key, expect)
+            if why:
+                return why
+        if waiver.statement is not None:
+            why = iam.statement_differs(waiver.statement, problem.statement, self.plan.partition, self.plan.account)
+            if why:
+                return f"{_statement_words(problem.statement)} is not the one the waiver names: {why}"
+        role_name = next((e.name for key, e in waiver.attributes if key == "role"), "")
+        if waiver.role_boundary or waiver.role_mfa:
+            role = self.role(role_name)
+            if role is None:
+                return (
+                    f"the role {json.dumps(role_name)} is not in this plan, so what the waiver relies on is unchecked"
+                )
+            if waiver.role_boundary:
+                boundary = waiver.role_boundary
+                expect = iam.Expect(
+                    f"arn:{{partition}}:iam::{{account}}:policy/{boundary}",
+                    of="aws_iam_policy",
+                    name=boundary,
+                    via=("arn",),
+                )
+                why = self.satisfies(role, "permissions_boundary", expect)
+                if why:
+                    return f"the role {json.dumps(role_name)} must carry the permissions boundary {boundary}: {why}"
+            if waiver.role_mfa:
+                why = _mfa_only(_Value.after(role)["assume_role_policy"])
+                if why:
+                    return f"the role {json.dumps(role_name)} must be assumable only with MFA: {why}"
+        if waiver.boundary_only:
+            attached = self.attachments(change)
+            if attached:
+                return f"this permissions boundary is attached as a permission policy by {', '.join(attached)}"
+        return ""
+
+
+def _known_name(change: ResourceChange) -> str | None:
+    value = _Value.after(change)["name"]
+    return None if value.is_unknown else value.scalar(str)
+
+
+def _statement_words(statement: Any) -> str:
+    sid = statement.get("Sid") if isinstance(statement, dict) else None
+    return f"statement {json.dumps(sid)}" if isinstance(sid, str) and sid else "the statement"
+
+
+def _mfa_only(trust: _Value) -> str:
+    """Empty when every Allow statement of the trust policy requires MFA; else why not."""
+    if trust.is_unknown:
+        return "its trust policy is known only after apply"
+    document = iam.document_of(trust.scalar(str, dict))
+    if document is None:
+        return "its trust policy is not a policy document"
+    loose = [s for s in iam.statements(document) if iam.allows(s) and not iam.requires_mfa(s)]
+    if loose:
+        return f"{_statement_words(loose[0])} admits sessions without MFA (Bool aws:MultiFactorAuthPresent true)"
+    return ""
+
+
+def _iam(change: ResourceChange, context: _Context) -> Iterator[Finding]:
     """G004, G012-G015: IAM judged by meaning (see :mod:`qualisys_infra.plan.iam`); a waived problem
     stays in the review as a warning that carries the waiver's reason.
 
@@ -452,14 +607,15 @@ def _iam(change: ResourceChange) -> Iterator[Finding]:
         )
         problems += [found] if found else []
     for problem in problems:
-        waiver = iam.waiver_for(change.address, problem.rule, problem.subject)
+        waiver, why_not = context.waiver(change, problem)
         if waiver is not None:
             yield Finding(
                 problem.rule, Severity.WARNING, change.address, f"{problem.message} (waived: {waiver.reason})", False
             )
         else:
             severity = Severity.CRITICAL if problem.critical else Severity.HIGH
-            yield Finding(problem.rule, severity, change.address, problem.message, True)
+            note = f" (not waived: {why_not})" if why_not else ""
+            yield Finding(problem.rule, severity, change.address, problem.message + note, True)
 
 
 def _set(value: _Value) -> str | None:
@@ -597,21 +753,35 @@ def check(
     allow_destroy: Iterable[str] = (),
     protected_types: frozenset[str] = PROTECTED_TYPES,
     stack: str = "",
+    own: iam.OwnNames | None = None,
 ) -> list[Finding]:
-    """Every finding for ``plan``, blocking ones first, in plan order within each group."""
+    """Every finding for ``plan``, blocking ones first, in plan order within each group.
+
+    ``stack`` names the plan's stack and ``own`` the project's own names (from its reviewed settings):
+    a waiver (:func:`.iam.waivers`) holds only in its stack, made of those names; without them none does.
+    """
     with without_gc():
-        return _check(plan, allow_destroy=allow_destroy, protected_types=protected_types, stack=stack)
+        return _check(plan, allow_destroy=allow_destroy, protected_types=protected_types, stack=stack, own=own)
 
 
-def _check(plan: Plan, *, allow_destroy: Iterable[str], protected_types: frozenset[str], stack: str) -> list[Finding]:
+def _check(
+    plan: Plan,
+    *,
+    allow_destroy: Iterable[str],
+    protected_types: frozenset[str],
+    stack: str,
+    own: iam.OwnNames | None,
+) -> list[Finding]:
     allowed = frozenset(allow_destroy)
+    context = _Context(plan, stack, own)
     findings: list[Finding] = list(_health(plan))
     ingress = {f.address: f for f in _public_ingress(plan)}  # a group's rules are judged together
     for change in plan.changes:
         if change.address in ingress:
             findings.append(ingress.pop(change.address))
         if _writes(change):
-            for rule in (_iam, _switched_off, _made_public):
+            findings.extend(_iam(change, context))
+            for rule in (_switched_off, _made_public):
                 findings.extend(rule(change))
         findings.extend(_protected(change, allowed, protected_types))
     findings.extend(_drift(plan, protected_types))

@@ -45,6 +45,7 @@ source of :data:`ESCALATIONS`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,7 +53,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, apply_boundary_name, apply_role_name, id_part
 from qualisys_infra.core.networks import exposure_of_strings
+from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 
 # --- tables -------------------------------------------------------------------------------------------
 
@@ -164,65 +167,254 @@ _ONE_REPOSITORY = re.compile(r"repo:[^/:*?]+/[^/:*?]+:")
 ENDPOINT_POLICY_TYPES = frozenset({"aws_vpc_endpoint", "aws_vpc_endpoint_policy"})
 
 
+# --- waivers ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OwnNames:
+    """The names of a project's own privileged resources, from its reviewed settings
+    (``environments/account.tfvars`` and :mod:`qualisys_infra.core.naming`): what the waivers are made of."""
+
+    project: str
+    admin_role: str
+    environments: tuple[str, ...] = ENVIRONMENT_NAMES
+    apply_environments: tuple[str, ...] = APPLY_ENVIRONMENTS
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """One planned value a waiver requires.
+
+    ``value`` is the string it must be; ``{partition}`` and ``{account}`` stand for the plan's own
+    (what its ``aws_partition`` and ``aws_caller_identity`` data sources read), and a plan that does not
+    say its account satisfies no ``{account}``. A value known only after apply satisfies it only through
+    the configuration: its expression must reference an attribute in ``via`` of a resource of type ``of``
+    in the same plan whose own planned ``name`` is ``name`` (Terraform knows a configured name at plan).
+    """
+
+    value: str
+    of: str = ""
+    name: str = ""
+    via: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """The one statement of a policy document a waiver allows, exactly: ``Allow`` of ``actions`` (compared
+    without regard to case or order) on ``resources`` (``{partition}``/``{account}`` as in :class:`Expect`),
+    with no ``NotAction``, ``NotResource``, ``Condition`` or principal."""
+
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Waiver:
-    """A reviewed exception: the finding ``rule`` about ``subject`` is allowed at addresses matching
-    ``address`` (the whole address), for ``reason``. The finding stays in the review as a warning."""
+    """A reviewed exception: the findings ``rule`` about ``subjects`` at exactly ``address``, in one of
+    ``stacks``, when the resource there does exactly what the waiver names: each of ``attributes`` has
+    its expected planned value, and a policy document's offending statement is ``statement``. The finding
+    stays in the review as a warning that carries ``reason``; anything else blocks.
 
-    address: str  # a regular expression over the whole address
+    The reason's premises are checked in the same plan, where a waiver names them: ``role_boundary``,
+    the role the ``role`` attribute names carries that permissions boundary; ``role_mfa``, that role's
+    trust admits only sessions with MFA; ``boundary_only``, the policy is attached nowhere as a
+    permission policy (a boundary grants nothing; attached, it grants everything it lists).
+    """
+
+    address: str
+    stacks: tuple[str, ...]
     rule: str
-    subject: str
+    subjects: frozenset[str]
     reason: str
+    attributes: tuple[tuple[str, Expect], ...] = ()
+    statement: Statement | None = None
+    role_boundary: str = ""
+    role_mfa: bool = False
+    boundary_only: bool = False
 
-    def covers(self, address: str, rule: str, subject: str) -> bool:
-        return rule == self.rule and subject == self.subject and re.fullmatch(self.address, address) is not None
+    def names(self, address: str, rule: str, subject: str) -> bool:
+        """Whether this waiver is about that finding (whether it holds is asked of the plan)."""
+        return address == self.address and rule == self.rule and subject in self.subjects
 
 
-_PROJECT = r"[a-z][a-z0-9-]*"
-# Our own stacks' IAM that the rules above would block, each with why it is right. A waiver names the
-# exact policy (or rule subject) it allows; anything else at the same address still blocks.
-# tests/plan/test_own_stacks.py fails when one of these no longer matches a synthesized resource.
-WAIVERS: tuple[Waiver, ...] = (
-    Waiver(
-        rf"aws_iam_role_policy_attachment\.github_apply-{_PROJECT}_managed-PowerUserAccess",
-        "G013",
-        "PowerUserAccess",
-        "the environment's apply role runs terraform apply of its stacks; its permissions boundary "
-        "(delivery_<env>-boundary) caps it at the services those stacks use and denies widening its "
-        "rights, and only the GitHub environment of the same name may assume it",
-    ),
-    Waiver(
-        rf"aws_iam_role_policy_attachment\.iam_role-{_PROJECT}-administrators_managed-AdministratorAccess",
-        "G013",
-        "AdministratorAccess",
-        "the break-glass administrators role: assumable only by members of the administrators group, "
-        "with MFA used within the hour",
-    ),
-    Waiver(
-        rf"aws_iam_policy\.delivery_{_PROJECT}-boundary",
-        "G012",
-        "privilege escalation",
-        "a permissions boundary grants nothing: it is the ceiling of the apply role and of every role "
-        "it creates, and its Deny statements refuse roles without the same boundary",
-    ),
-    Waiver(
-        rf"aws_eks_access_policy_association\.eks_access-{_PROJECT}-platform-admin-policy",
-        "G013",
-        "AmazonEKSClusterAdminPolicy",
-        "the break-glass administrators role (MFA only) is the cluster's administrator",
-    ),
-    Waiver(
-        rf"aws_eks_access_policy_association\.eks_access-{_PROJECT}-github-apply-{_PROJECT}-policy",
-        "G013",
-        "AmazonEKSClusterAdminPolicy",
-        "the environment's apply role manages the in-cluster stacks (namespaces, RBAC, CRDs, Helm "
-        "releases), which takes cluster-admin; only that environment's GitHub environment may assume it",
-    ),
+def _managed(name: str) -> Expect:
+    return Expect(f"arn:{{partition}}:iam::aws:policy/{name}")
+
+
+def _role(name: str) -> Expect:
+    return Expect(name, of="aws_iam_role", name=name, via=("name", "id"))
+
+
+_EKS_ADMIN = Expect("arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+_ACCOUNT_STACK = "account"
+# The apply role's boundary grants, on "*": each service the environment stacks use, IAM by verb, and
+# the pipeline's own bookkeeping. modules/github_delivery.py writes it; changing it there changes what
+# this waiver allows, so it must change here too (tests/plan/test_own_stacks.py says so, with the new one).
+BOUNDARY_SERVICES = (
+    "acm",
+    "application-autoscaling",
+    "autoscaling",
+    "cloudwatch",
+    "dynamodb",
+    "ec2",
+    "ecr",
+    "eks",
+    "elasticache",
+    "elasticloadbalancing",
+    "events",
+    "kms",
+    "logs",
+    "pi",
+    "rds",
+    "rds-db",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "shield",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+    "tag",
+    "wafv2",
+)
+ENVIRONMENT_IAM = (
+    "iam:Add*",
+    "iam:Attach*",
+    "iam:Create*",
+    "iam:Delete*",
+    "iam:Detach*",
+    "iam:Put*",
+    "iam:Remove*",
+    "iam:Set*",
+    "iam:Tag*",
+    "iam:Untag*",
+    "iam:Update*",
+    "iam:PassRole",
+)
+BOUNDARY_STATEMENT = Statement(
+    actions=(*(f"{service}:*" for service in BOUNDARY_SERVICES), "iam:Get*", "iam:List*", *ENVIRONMENT_IAM),
+    resources=("*",),
 )
 
 
-def waiver_for(address: str, rule: str, subject: str) -> Waiver | None:
-    return next((w for w in WAIVERS if w.covers(address, rule, subject)), None)
+def waivers(own: OwnNames | None) -> tuple[Waiver, ...]:
+    """Our own stacks' IAM that the rules would block, each with why it is right, made of the project's
+    own names; none without them. tests/plan/test_own_stacks.py fails when one no longer matches a
+    synthesized resource exactly."""
+    if own is None:
+        return ()
+    found: list[Waiver] = []
+    admin = own.admin_role
+    for env in own.apply_environments:
+        role, boundary = apply_role_name(own.project, env), apply_boundary_name(own.project, env)
+        found += [
+            Waiver(
+                f"aws_iam_role_policy_attachment.github_apply-{env}_managed-PowerUserAccess",
+                (_ACCOUNT_STACK,),
+                "G013",
+                frozenset({"PowerUserAccess"}),
+                f"the {env} apply role runs terraform apply of its stacks; its permissions boundary ({boundary}) "
+                "caps it at the services those stacks use and denies widening its rights, and only the GitHub "
+                "environment of the same name may assume it",
+                attributes=(("role", _role(role)), ("policy_arn", _managed("PowerUserAccess"))),
+                role_boundary=boundary,
+            ),
+            Waiver(
+                f"aws_iam_policy.delivery_{env}-boundary",
+                (_ACCOUNT_STACK,),
+                "G012",
+                frozenset({"privilege escalation"}),
+                f"the permissions boundary of the {env} apply role grants nothing itself: it is the ceiling of "
+                "that role and of every role it creates, and its Deny statements refuse roles without it",
+                attributes=(("name", Expect(boundary)),),
+                statement=BOUNDARY_STATEMENT,
+                boundary_only=True,
+            ),
+            Waiver(
+                f"aws_eks_access_policy_association.eks_access-{id_part(role)}-policy",
+                (f"{env}-cluster",),
+                "G013",
+                frozenset({"AmazonEKSClusterAdminPolicy"}),
+                f"the {env} apply role manages the in-cluster stacks (namespaces, RBAC, CRDs, Helm releases), "
+                "which takes cluster-admin; only that environment's GitHub environment may assume it",
+                attributes=(
+                    ("principal_arn", Expect(f"arn:{{partition}}:iam::{{account}}:role/{role}")),
+                    ("policy_arn", _EKS_ADMIN),
+                ),
+            ),
+        ]
+    found += [
+        Waiver(
+            f"aws_iam_role_policy_attachment.iam_role-{id_part(own.project)}-administrators_managed-AdministratorAccess",
+            (_ACCOUNT_STACK,),
+            "G013",
+            frozenset({"AdministratorAccess"}),
+            f"the break-glass administrators role ({admin}): assumable only by members of the administrators "
+            "group, with MFA used within the hour",
+            attributes=(("role", _role(admin)), ("policy_arn", _managed("AdministratorAccess"))),
+            role_mfa=True,
+        ),
+        Waiver(
+            f"aws_eks_access_policy_association.eks_access-{id_part(admin)}-policy",
+            tuple(f"{env}-cluster" for env in own.environments),
+            "G013",
+            frozenset({"AmazonEKSClusterAdminPolicy"}),
+            f"the break-glass administrators role ({admin}, MFA only) is each cluster's administrator",
+            attributes=(
+                ("principal_arn", Expect(f"arn:{{partition}}:iam::{{account}}:role/{admin}")),
+                ("policy_arn", _EKS_ADMIN),
+            ),
+        ),
+    ]
+    return tuple(found)
+
+
+def fill(template: str, partition: str | None, account: str | None) -> str | None:
+    """``template`` with the plan's own partition and account; ``None`` when it needs one the plan does not say."""
+    if ("{partition}" in template and partition is None) or ("{account}" in template and account is None):
+        return None
+    return template.replace("{partition}", partition or "").replace("{account}", account or "")
+
+
+def statement_differs(expected: Statement, statement: Any, partition: str | None, account: str | None) -> str:
+    """How ``statement`` differs from the one a waiver allows, in words; empty when it is exactly that one."""
+    if not isinstance(statement, dict):
+        return "it is not one statement"
+    extra = sorted(
+        k for k in ("NotAction", "NotResource", "Condition", "Principal", "NotPrincipal") if statement.get(k)
+    )
+    if extra or not allows(statement):
+        return f"it has {', '.join(extra) or 'another Effect'}"
+    actions = {a.lower() for a in _strings(statement.get("Action"))}
+    wanted = {a.lower() for a in expected.actions}
+    if actions != wanted:
+        more, fewer = sorted(actions - wanted), sorted(wanted - actions)
+        differences = [f"{_shown(more, 10)} beyond the waiver's"] if more else []
+        differences += [f"the waiver's {_shown(fewer, 10)} missing"] if fewer else []
+        return f"its actions differ: {'; '.join(differences)}"
+    resources = set(_strings(statement.get("Resource")))
+    filled = {fill(r, partition, account) for r in expected.resources}
+    if None in filled:
+        return "the plan does not say its own partition and account"
+    if resources != filled:
+        named = _shown(sorted(r for r in filled if r))
+        return f"its resources differ: {_shown(sorted(resources))}, the waiver names {named}"
+    return ""
+
+
+def requires_mfa(statement: dict[str, Any]) -> bool:
+    """The statement's condition requires a session authenticated with MFA (``Bool`` ``aws:MultiFactorAuthPresent``
+    ``true``; ``BoolIfExists`` would also admit a session without the key, so it does not count)."""
+    conditions = statement.get("Condition")
+    for operator, by_key in conditions.items() if isinstance(conditions, dict) else ():
+        if not isinstance(operator, str) or operator.lower() != "bool" or not isinstance(by_key, dict):
+            continue
+        for key, raw in by_key.items():
+            values = raw if isinstance(raw, list) else [raw]
+            if isinstance(key, str) and key.lower() == "aws:multifactorauthpresent":
+                return bool(values) and all(str(v).lower() == "true" for v in values)
+    return False
 
 
 # --- matching -----------------------------------------------------------------------------------------
@@ -347,6 +539,7 @@ class Problem:
     subject: str  # what a waiver names: a policy name, "privilege escalation", "public principal", ...
     message: str
     critical: bool = True
+    statement: dict[str, Any] | None = None  # the statement of a policy document that allows it
 
 
 def _shown(values: Sequence[str], limit: int = 3) -> str:
@@ -363,7 +556,7 @@ def _statement_name(statement: dict[str, Any]) -> str:
     return f"statement {json.dumps(sid, ensure_ascii=False)}" if isinstance(sid, str) and sid else "a statement"
 
 
-def _allows(statement: dict[str, Any]) -> bool:
+def allows(statement: dict[str, Any]) -> bool:
     effect = statement.get("Effect")
     return isinstance(effect, str) and effect.strip().lower() == "allow"
 
@@ -385,13 +578,13 @@ def _judge(document: dict[str, Any] | None, where: str, principals: bool) -> lis
         return []
     problems: list[Problem] = []
     for statement in statements(document):
-        if not _allows(statement):
+        if not allows(statement):
             continue
         if "Principal" in statement or "NotPrincipal" in statement:
-            if principals:
-                problems.extend(_principal_problems(statement, where))
+            found = list(_principal_problems(statement, where)) if principals else []
         else:
-            problems.extend(_identity_problems(statement, where))
+            found = list(_identity_problems(statement, where))
+        problems += [dataclasses.replace(p, statement=statement) for p in found]
     unique: dict[tuple[str, str], Problem] = {}
     for problem in problems:
         unique.setdefault((problem.rule, problem.message), problem)

@@ -286,6 +286,10 @@ class Plan:
     # the root module's input variables and the values this plan was made with (an image tag, say),
     # sensitive ones left out: a release is reviewed by the inputs it changes
     inputs: Mapping[str, str] = field(default_factory=dict)
+    # the account and partition the plan is made in, as its aws_caller_identity / aws_partition data
+    # sources read them at plan (else the aws provider's allowed_account_ids); None when not one known value
+    account: str | None = None
+    partition: str | None = None
 
     def by_kind(self, *kinds: Kind) -> list[ResourceChange]:
         return [c for c in self.changes if c.kind in kinds]
@@ -862,7 +866,62 @@ def _parse_plan(document: Any, source: str, *, scalars_checked: bool, depth_chec
         raw_keys=frozenset(document),
         references=_references(document.get("configuration")),
         inputs=_inputs(document.get("variables"), document.get("configuration")),
+        account=_own_account(document.get("prior_state"), document.get("configuration")),
+        partition=_single(_data_values(document.get("prior_state"), "aws_partition", "partition"), _PARTITION),
     )
+
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_PARTITION = re.compile(r"aws(?:-[a-z]+)*")
+
+
+def _data_values(prior_state: Any, type_: str, key: str) -> set[str]:
+    """``key`` of every data source of ``type_`` that Terraform read while planning (``prior_state``
+    holds them), in the root module and every child module; entries of another shape are skipped."""
+    values = prior_state.get("values") if isinstance(prior_state, dict) else None
+    found: set[str] = set()
+    stack = [values.get("root_module") if isinstance(values, dict) else None]
+    while stack:
+        module = stack.pop()
+        if not isinstance(module, dict):
+            continue
+        resources = module.get("resources")
+        for resource in resources if isinstance(resources, list) else ():
+            if isinstance(resource, dict) and resource.get("mode") == "data" and resource.get("type") == type_:
+                read = resource.get("values")
+                value = read.get(key) if isinstance(read, dict) else None
+                if isinstance(value, str):
+                    found.add(value)
+        children = module.get("child_modules")
+        stack.extend(children if isinstance(children, list) else [])
+    return found
+
+
+def _single(values: set[str], shape: re.Pattern[str]) -> str | None:
+    """The one value of ``values`` when there is exactly one and it has ``shape``: two accounts read
+    by one plan (a second, aliased provider) leave it unknown rather than picking one."""
+    return next(iter(values)) if len(values) == 1 and shape.fullmatch(next(iter(values))) else None
+
+
+def _own_account(prior_state: Any, configuration: Any) -> str | None:
+    """The account the plan is made in: what its ``aws_caller_identity`` data sources read, else the
+    one account the default aws provider's ``allowed_account_ids`` permits."""
+    read = _data_values(prior_state, "aws_caller_identity", "account_id")
+    if read:
+        return _single(read, _ACCOUNT)
+    providers = configuration.get("provider_config") if isinstance(configuration, dict) else None
+    allowed: set[str] = set()
+    for provider in providers.values() if isinstance(providers, dict) else ():
+        if not isinstance(provider, dict) or provider.get("name") != "aws" or provider.get("alias"):
+            continue
+        if provider.get("module_address"):
+            continue
+        expressions = provider.get("expressions")
+        ids = expressions.get("allowed_account_ids") if isinstance(expressions, dict) else None
+        value = ids.get("constant_value") if isinstance(ids, dict) else None
+        if isinstance(value, list):
+            allowed.update(v for v in value if isinstance(v, str))
+    return _single(allowed, _ACCOUNT)
 
 
 def _inputs(variables: Any, configuration: Any) -> dict[str, str]:

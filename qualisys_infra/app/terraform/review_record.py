@@ -22,6 +22,7 @@ from qualisys_infra.app.terraform.runner import StackRunner, environment_of
 from qualisys_infra.core.errors import PolicyError, UsageError
 from qualisys_infra.plan.guardrails import blocking as blocking_findings
 from qualisys_infra.plan.guardrails import check
+from qualisys_infra.plan.iam import OwnNames
 from qualisys_infra.plan.model import loads_plan
 from qualisys_infra.plan.words import shown as escaped
 
@@ -87,6 +88,7 @@ def check_reviewed(
     *,
     command: str = "deploy",
     allow_destroy: Sequence[str] = (),
+    own: OwnNames | None = None,
 ) -> Path:
     """Review again the exact plan about to be applied; return the private copy to apply.
 
@@ -94,8 +96,9 @@ def check_reviewed(
     the apply), must be the plan ``plan`` reviewed (its SHA-256 in the review record), and
     ``terraform show -json`` of the copy is run through the guardrails with ``allow_destroy``, the
     caller's allowances: never the record's, which only names, in a note, what the review allowed
-    beyond them. Any blocking finding refuses the stack (exit 1). What ``show`` printed is kept beside
-    the copy (:func:`shown_path`), for the checks that read the plan itself.
+    beyond them; ``own``: the project's own names, which its IAM waivers are made of. Any blocking
+    finding refuses the stack (exit 1). What ``show`` printed is kept beside the copy
+    (:func:`shown_path`), for the checks that read the plan itself.
     """
     binary, _, stamp = runner.plan_paths(stack)
     try:
@@ -115,7 +118,7 @@ def check_reviewed(
     shown = runner.show_json(stack, copy)
     shown_path(copy).write_text(shown, encoding="utf-8")
     plan = loads_plan(shown, f"{binary} (terraform show -json)")
-    stop = blocking_findings(check(plan, allow_destroy=allow_destroy, stack=stack))
+    stop = blocking_findings(check(plan, allow_destroy=allow_destroy, stack=stack, own=own))
     only_recorded = [a for a in record.allow_destroy if a not in allow_destroy]
     note = (
         f"{command}: {stack}: the review allowed destroying {', '.join(map(escaped, only_recorded))},"
