@@ -1,8 +1,21 @@
-"""Grafana dashboards for the cluster, the application and the database, as data."""
+"""Grafana dashboards for the cluster, the application and the database, as data.
+
+Every metric a panel reads has a producer the platform runs (:mod:`modules.platform.metrics_contract`
+says which): kube-state-metrics and cAdvisor (cluster), the services' own ``/metrics`` and fluent-bit's
+counters of log lines (application), the PostgreSQL and Redis exporters (database).
+``tests/observability`` checks every name against what the producers really export, and evaluates
+every panel's query in a real Prometheus that scrapes them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from modules.platform.log_pipeline import ERROR_LINES
+
+_REQUESTS_BY_SERVICE = "sum by (service) (rate(http_requests_total[5m]))"
+# No 5xx at all is a ratio of 0, not an empty panel.
+_5XX_BY_SERVICE = 'sum by (service) (rate(http_requests_total{status=~"5.."}[5m]))'
 
 
 def _panel(i: int, title: str, expr: str, unit: str) -> dict[str, Any]:
@@ -53,7 +66,7 @@ DASHBOARDS: dict[str, dict[str, Any]] = {
             ("Requests per second", "sum by (service) (rate(http_requests_total[5m]))", "reqps"),
             (
                 "5xx ratio",
-                'sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))',
+                f"({_5XX_BY_SERVICE} or {_REQUESTS_BY_SERVICE} * 0) / {_REQUESTS_BY_SERVICE}",
                 "percentunit",
             ),
             (
@@ -61,7 +74,11 @@ DASHBOARDS: dict[str, dict[str, Any]] = {
                 "histogram_quantile(0.95, sum by (le, service) (rate(http_request_duration_seconds_bucket[5m])))",
                 "s",
             ),
-            ("Error log lines per second", 'sum by (namespace) (rate(log_messages_total{level="error"}[5m]))', "short"),
+            (
+                "Error log lines per minute",
+                f"sum by (namespace_name, service) (rate({ERROR_LINES.metric}[5m])) * 60",
+                "short",
+            ),
         ],
     ),
     "database": _dashboard(
@@ -69,13 +86,31 @@ DASHBOARDS: dict[str, dict[str, Any]] = {
         "QUALISYS / Database",
         [
             (
-                "Connection pool use",
-                "max by (service) (db_pool_connections_in_use / db_pool_connections_max)",
+                "PostgreSQL connections in use (of max_connections)",
+                "sum by (instance) (pg_stat_activity_count) / max by (instance) (pg_settings_max_connections)",
                 "percentunit",
             ),
-            ("Connections in use", "sum by (service) (db_pool_connections_in_use)", "short"),
-            ("Query p95", "histogram_quantile(0.95, sum by (le) (rate(db_query_duration_seconds_bucket[5m])))", "s"),
-            ("Cache hit ratio", "sum(rate(cache_hits_total[5m])) / sum(rate(cache_requests_total[5m]))", "percentunit"),
+            ("PostgreSQL connections by state", "sum by (state) (pg_stat_activity_count)", "short"),
+            (
+                "PostgreSQL transactions per second",
+                "sum by (datname) (rate(pg_stat_database_xact_commit[5m]) + rate(pg_stat_database_xact_rollback[5m]))",
+                "ops",
+            ),
+            ("PostgreSQL longest transaction", "max by (datname) (pg_stat_activity_max_tx_duration)", "s"),
+            (
+                "PostgreSQL buffer cache hit ratio",
+                "sum(rate(pg_stat_database_blks_hit[5m])) / (sum(rate(pg_stat_database_blks_hit[5m])) + sum(rate(pg_stat_database_blks_read[5m])))",
+                "percentunit",
+            ),
+            ("PostgreSQL deadlocks (1h)", "sum by (datname) (increase(pg_stat_database_deadlocks[1h]))", "short"),
+            (
+                "Redis cache hit ratio",
+                "sum(rate(redis_keyspace_hits_total[5m])) / (sum(rate(redis_keyspace_hits_total[5m])) + sum(rate(redis_keyspace_misses_total[5m])))",
+                "percentunit",
+            ),
+            ("Redis memory used", "sum by (instance) (redis_memory_used_bytes)", "bytes"),
+            ("Redis evictions per second", "sum by (instance) (rate(redis_evicted_keys_total[5m]))", "ops"),
+            ("Redis connected clients", "sum by (instance) (redis_connected_clients)", "short"),
         ],
     ),
 }
