@@ -9,12 +9,18 @@ role, user, group, policy of an account) is asked of probe ARNs built with the p
 literal partition, region and account, so ``arn:aws:iam::123456789012:role/*`` covers every role
 of that account and ``arn:aws:iam::123456789012:role/app-*`` does not.
 
-What is judged (each a finding that names the statement and the reason):
+What is judged (each a finding that names the statement and the reason). The resource patterns of a
+statement are judged together: each adds what it reaches, so splitting ``*`` into one pattern per
+service, or naming roles by a wildcard, does not escape.
 
 - G004, every action: ``Allow`` of every action on every resource; ``NotAction`` under ``Allow``
-  on every resource; ``NotResource`` under ``Allow``.
+  on every resource; ``NotResource`` under ``Allow``; full access (``*``, ``s3:*``, ``s3*``, or
+  ``NotAction`` that leaves the service in) to every resource of a service or resource type
+  (``*``, ``arn:aws:s3:::*``, ``arn:aws:kms:*:*:*``, ``...:secret:*``: a pattern naming no resource).
 - G012, privilege escalation: ``Allow`` of an action from :data:`ESCALATIONS` on every object of
-  its type, e.g. ``iam:PutRolePolicy`` on every role.
+  its type, e.g. ``iam:PutRolePolicy`` on every role, or on IAM roles, users, groups or policies
+  named by a wildcard (``role/*administrators*``, ``role/app-*``): it names no one role, but every
+  role someone may later name to match.
 - G013, AWS-managed administration: an attachment of a policy in :data:`ADMIN_POLICIES`.
 - G014, public principal: ``Principal "*"`` / ``{"AWS": "*"}`` (or ``NotPrincipal``) under
   ``Allow`` in a trust or resource policy without a condition from :data:`RESTRICTING_KEYS`
@@ -22,6 +28,9 @@ What is judged (each a finding that names the statement and the reason):
   without ``source_arn``/``source_account``/``principal_org_id``.
 - G015, GitHub OIDC: a trust of ``token.actions.githubusercontent.com`` whose ``sub`` is missing
   or matches more than one repository, or whose ``aud`` is missing or not ``sts.amazonaws.com``.
+- G018, a whole service's data read: an action from :data:`DATA_READS` (``s3:GetObject``,
+  ``secretsmanager:GetSecretValue``, ``kms:Decrypt``, ...) on every resource of its service, unless a
+  condition names the resources (:data:`NARROWING_KEYS`: ``kms:ResourceAliases``, ``aws:ResourceTag/...``).
 
 Identity rules (G004, G012) read statements without a ``Principal``; principal rules (G014,
 G015) read statements with one, so a key policy's ``kms:*`` on ``"*"`` (which means *this key*)
@@ -53,7 +62,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, apply_boundary_name, apply_role_name, id_part
+from qualisys_infra.core.naming import (
+    APPLY_ENVIRONMENTS,
+    apply_boundary_name,
+    apply_role_name,
+    id_part,
+    resource_prefix,
+)
 from qualisys_infra.core.networks import exposure_of_strings
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 
@@ -128,6 +143,28 @@ ESCALATIONS: dict[str, str] = {
     "lambda:UpdateFunctionCode": "function",
     "glue:UpdateDevEndpoint": "dev endpoint",
 }
+
+# Actions that return a service's data itself, with what they read when allowed on all of it.
+DATA_READS: dict[str, tuple[str, str]] = {
+    "s3:GetObject": ("s3", "every object of every bucket"),
+    "s3:GetObjectVersion": ("s3", "every object of every bucket"),
+    "secretsmanager:GetSecretValue": ("secretsmanager", "every secret"),
+    "secretsmanager:BatchGetSecretValue": ("secretsmanager", "every secret"),
+    "kms:Decrypt": ("kms", "every key"),
+    "ssm:GetParameter": ("ssm", "every parameter"),
+    "ssm:GetParameters": ("ssm", "every parameter"),
+    "ssm:GetParametersByPath": ("ssm", "every parameter"),
+    "dynamodb:GetItem": ("dynamodb", "every table"),
+    "dynamodb:BatchGetItem": ("dynamodb", "every table"),
+    "dynamodb:Query": ("dynamodb", "every table"),
+    "dynamodb:Scan": ("dynamodb", "every table"),
+}
+# Condition keys that, matched positively against specific values, narrow a read to the resources they
+# name: KMS keys by alias, anything by its tags (IAM User Guide, "AWS global condition context keys";
+# AWS KMS Developer Guide, "kms:ResourceAliases").
+NARROWING_KEYS = ("kms:resourcealiases",)
+NARROWING_PREFIXES = ("aws:resourcetag/", "secretsmanager:resourcetag/", "s3:existingobjecttag/")
+
 
 # Condition keys that, matched positively against specific values, limit a public principal to
 # known accounts, organizations, sources, networks or identities (IAM User Guide, "AWS global
@@ -210,7 +247,7 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
-    """A reviewed exception: the findings ``rule`` about ``subjects`` at exactly ``address``, in one of
+    """A reviewed exception: the findings in ``problems`` (rule and subject) at exactly ``address``, in one of
     ``stacks``, when the resource there does exactly what the waiver names: each of ``attributes`` has
     its expected planned value, and a policy document's offending statement is ``statement``. The finding
     stays in the review as a warning that carries ``reason``; anything else blocks.
@@ -223,8 +260,7 @@ class Waiver:
 
     address: str
     stacks: tuple[str, ...]
-    rule: str
-    subjects: frozenset[str]
+    problems: frozenset[tuple[str, str]]
     reason: str
     attributes: tuple[tuple[str, Expect], ...] = ()
     statement: Statement | None = None
@@ -234,7 +270,7 @@ class Waiver:
 
     def names(self, address: str, rule: str, subject: str) -> bool:
         """Whether this waiver is about that finding (whether it holds is asked of the plan)."""
-        return address == self.address and rule == self.rule and subject in self.subjects
+        return address == self.address and (rule, subject) in self.problems
 
 
 def _managed(name: str) -> Expect:
@@ -308,12 +344,12 @@ def waivers(own: OwnNames | None) -> tuple[Waiver, ...]:
     admin = own.admin_role
     for env in own.apply_environments:
         role, boundary = apply_role_name(own.project, env), apply_boundary_name(own.project, env)
+        prefix = resource_prefix(own.project, env)
         found += [
             Waiver(
                 f"aws_iam_role_policy_attachment.github_apply-{env}_managed-PowerUserAccess",
                 (_ACCOUNT_STACK,),
-                "G013",
-                frozenset({"PowerUserAccess"}),
+                frozenset({("G013", "PowerUserAccess")}),
                 f"the {env} apply role runs terraform apply of its stacks; its permissions boundary ({boundary}) "
                 "caps it at the services those stacks use and denies widening its rights, and only the GitHub "
                 "environment of the same name may assume it",
@@ -323,8 +359,7 @@ def waivers(own: OwnNames | None) -> tuple[Waiver, ...]:
             Waiver(
                 f"aws_iam_policy.delivery_{env}-boundary",
                 (_ACCOUNT_STACK,),
-                "G012",
-                frozenset({"privilege escalation"}),
+                frozenset({("G012", "privilege escalation"), ("G004", "full service access")}),
                 f"the permissions boundary of the {env} apply role grants nothing itself: it is the ceiling of "
                 "that role and of every role it creates, and its Deny statements refuse roles without it",
                 attributes=(("name", Expect(boundary)),),
@@ -332,10 +367,26 @@ def waivers(own: OwnNames | None) -> tuple[Waiver, ...]:
                 boundary_only=True,
             ),
             Waiver(
+                f"aws_iam_role_policy.github_apply-{env}_inline",
+                (_ACCOUNT_STACK,),
+                frozenset({("G012", "privilege escalation")}),
+                f"the {env} apply role creates and changes the environment's own roles, policies and instance "
+                f"profiles ({prefix}-*); its permissions boundary ({boundary}) refuses any role it makes "
+                "without that same boundary, so none can hold more than the boundary allows",
+                attributes=(("role", _role(role)),),
+                statement=Statement(
+                    actions=ENVIRONMENT_IAM,
+                    resources=tuple(
+                        f"arn:{{partition}}:iam::{{account}}:{kind}/{prefix}-*"
+                        for kind in ("role", "policy", "instance-profile")
+                    ),
+                ),
+                role_boundary=boundary,
+            ),
+            Waiver(
                 f"aws_eks_access_policy_association.eks_access-{id_part(role)}-policy",
                 (f"{env}-cluster",),
-                "G013",
-                frozenset({"AmazonEKSClusterAdminPolicy"}),
+                frozenset({("G013", "AmazonEKSClusterAdminPolicy")}),
                 f"the {env} apply role manages the in-cluster stacks (namespaces, RBAC, CRDs, Helm releases), "
                 "which takes cluster-admin; only that environment's GitHub environment may assume it",
                 attributes=(
@@ -348,8 +399,7 @@ def waivers(own: OwnNames | None) -> tuple[Waiver, ...]:
         Waiver(
             f"aws_iam_role_policy_attachment.iam_role-{id_part(own.project)}-administrators_managed-AdministratorAccess",
             (_ACCOUNT_STACK,),
-            "G013",
-            frozenset({"AdministratorAccess"}),
+            frozenset({("G013", "AdministratorAccess")}),
             f"the break-glass administrators role ({admin}): assumable only by members of the administrators "
             "group, with MFA used within the hour",
             attributes=(("role", _role(admin)), ("policy_arn", _managed("AdministratorAccess"))),
@@ -358,8 +408,7 @@ def waivers(own: OwnNames | None) -> tuple[Waiver, ...]:
         Waiver(
             f"aws_eks_access_policy_association.eks_access-{id_part(admin)}-policy",
             tuple(f"{env}-cluster" for env in own.environments),
-            "G013",
-            frozenset({"AmazonEKSClusterAdminPolicy"}),
+            frozenset({("G013", "AmazonEKSClusterAdminPolicy")}),
             f"the break-glass administrators role ({admin}, MFA only) is each cluster's administrator",
             attributes=(
                 ("principal_arn", Expect(f"arn:{{partition}}:iam::{{account}}:role/{admin}")),
@@ -475,7 +524,7 @@ def _covers(pattern: str, templates: Iterable[str]) -> bool:
 
 
 # Judging a pattern once: statements of a large plan repeat the same few patterns.
-_PROBED_ACTIONS = frozenset((*_EVERY_ACTION, *ESCALATIONS))
+_PROBED_ACTIONS = frozenset((*_EVERY_ACTION, *ESCALATIONS, *DATA_READS))
 _EVERY = "every resource"
 _KINDS = frozenset((_EVERY, *_TYPE_ARNS))
 
@@ -502,6 +551,115 @@ def _resource_misses(pattern: str) -> frozenset[str]:
 
     every = {_EVERY} if touches(_EVERY_RESOURCE) else set()
     return frozenset(every | {kind for kind, template in _TYPE_ARNS.items() if touches((template,))})
+
+
+_IAM_KINDS = {"role": "roles", "user": "users", "group": "groups", "policy": "policies"}
+
+
+@lru_cache(maxsize=8192)
+def _overlaps(first: str, second: str) -> bool:
+    """Whether some string matches both patterns (``*`` any run of characters, ``?`` one character)."""
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        a = first[i] if i < len(first) else None
+        b = second[j] if j < len(second) else None
+        if a is None and b is None:
+            return True
+        if a == "*":
+            stack.append((i + 1, j))  # the star matches nothing more
+            if b is not None and b != "*":
+                stack.append((i, j + 1))  # the star takes the character the other matches
+        if b == "*":
+            stack.append((i, j + 1))
+            if a is not None and a != "*":
+                stack.append((i + 1, j))
+        if a is not None and b is not None and "*" not in (a, b) and (a == b or "?" in (a, b)):
+            stack.append((i + 1, j + 1))
+    return False
+
+
+@lru_cache(maxsize=8192)
+def _wild_name_of(pattern: str, kind: str) -> bool:
+    """``pattern`` has a wildcard and matches IAM ``kind`` ARNs (``role/*administrators*``, ``role/app-*``,
+    a role of any account): it names no one role, but every role someone may later name to match."""
+    if not _wild(pattern):
+        return False
+    parts = pattern.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn":  # judged part by part: "*" in another service's ARN is no role
+        return _overlaps(parts[2], "iam") and _overlaps(parts[5], f"{kind}/*")
+    return _overlaps(pattern, f"arn:*:iam::*:{kind}/*")
+
+
+_TYPED = re.compile(r"([A-Za-z][A-Za-z0-9-]*)([/:])(.*)", re.DOTALL)
+_ONLY_WILDCARDS = frozenset("*?/:")
+
+
+@lru_cache(maxsize=8192)
+def _service_scope(pattern: str) -> tuple[str, str] | None:
+    """``(service, resource type)`` when ``pattern`` is an ARN naming no particular resource of its service:
+    every resource of it (``arn:aws:kms:*:*:*``, type ``""``) or of one type (``secret:*``, ``table/*``,
+    every bucket ``arn:aws:s3:::*``). ``None`` for a pattern with any literal resource name in it."""
+    parts = pattern.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[2]:
+        return None
+    service, rest = parts[2].lower(), parts[5]
+    if service == "s3" and not parts[3] and not parts[4]:
+        type_, name = "bucket", rest  # bucket names and object keys have no type before them
+    else:
+        typed = _TYPED.fullmatch(rest)
+        type_, name = (typed[1], typed[3]) if typed else ("", rest)
+    return (service, type_) if "*" in name and set(name) <= _ONLY_WILDCARDS else None
+
+
+def _reaches(scope: tuple[str, str] | None, service: str) -> bool:
+    return scope is not None and _matches(scope[0], service)
+
+
+def _service_of(action: str) -> str | None:
+    """The service an action pattern names before any wildcard: ``s3`` of ``s3:*`` and ``s3*``."""
+    head = re.split(r"[:*?]", action, maxsplit=1)[0].lower()
+    return head or None
+
+
+_SOME_ACTIONS = ("A", "Zz9ProbeAction", "GetObject", "PutObject")
+
+
+def _all_of(service: str, statement: dict[str, Any]) -> bool:
+    """The statement allows every action of ``service`` (``*``, ``s3:*``, ``s3*``; or NotAction that
+    leaves the service out of what it excludes)."""
+    if "NotAction" in statement:
+        return not any(
+            _matches(p, f"{service}:Zz9ProbeAction", ignore_case=True) for p in _strings(statement["NotAction"])
+        )
+    return any(
+        all(_matches(p, f"{service}:{a}", ignore_case=True) for a in _SOME_ACTIONS)
+        for p in _strings(statement.get("Action"))
+    )
+
+
+def _narrowed(statement: dict[str, Any]) -> bool:
+    conditions = statement.get("Condition")
+    for operator, by_key in conditions.items() if isinstance(conditions, dict) else ():
+        if not isinstance(operator, str) or not isinstance(by_key, dict):
+            continue
+        base = operator.lower().removeprefix("foranyvalue:")
+        if base not in _POSITIVE or base == "ipaddress":
+            continue
+        for key, raw in by_key.items():
+            if not isinstance(key, str):
+                continue
+            lowered = key.lower()
+            if lowered not in NARROWING_KEYS and not lowered.startswith(NARROWING_PREFIXES):
+                continue
+            values = _strings(raw)
+            if values and all(v.strip() and not (base in _LIKE and _wild(v)) for v in values):
+                return True
+    return False
 
 
 # --- reading policies ---------------------------------------------------------------------------------
@@ -636,17 +794,67 @@ def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Proble
             critical=False,
         )
         return
-    escalations: dict[str, list[str]] = {}
+    # The resource patterns judged together: each adds what it reaches.
+    escalations: dict[str, list[str]] = {}  # "every role", "roles matching ..." -> actions
+    wide: list[str] = []
     for action, kind in ESCALATIONS.items():
-        if action in allowed and kind in covered:
-            escalations.setdefault(kind, []).append(action)
+        if action not in allowed:
+            continue
+        if kind in covered:
+            escalations.setdefault(f"every {kind}", []).append(action)
+            wide += [p for p in resources if kind in _resource_hits(p)]
+        elif kind in _IAM_KINDS and (named := [p for p in resources if _wild_name_of(p, kind)]):
+            escalations.setdefault(f"{_IAM_KINDS[kind]} matching {_shown(named)}", []).append(action)
+            wide += named
     if escalations:
-        what = "; ".join(f"{_listed(found)} on every {kind}" for kind, found in escalations.items())
-        wide = [p for p in resources if _resource_hits(p).intersection(escalations)]
+        what = "; ".join(f"{_listed(found)} on {target}" for target, found in escalations.items())
         yield Problem(
             "G012",
             "privilege escalation",
-            f"{where}: {name} allows privilege escalation: {what} ({granted} on Resource {_shown(wide)})",
+            f"{where}: {name} allows privilege escalation: {what} "
+            f"({granted} on Resource {_shown(list(dict.fromkeys(wide)))})",
+            critical=False,
+        )
+    escalated = {a.split(":")[0] for found in escalations.values() for a in found}
+    full: dict[str, list[str]] = {}  # service -> the patterns that reach all of its resources
+    for pattern in resources:
+        if _EVERY in _resource_hits(pattern):
+            services: Iterable[str] = (s for a in actions if (s := _service_of(a)) and _all_of(s, statement))
+        else:
+            scope = _service_scope(pattern)
+            services = [scope[0]] if scope and _all_of(scope[0], statement) else []
+        for service in services:
+            if service not in escalated:
+                full.setdefault(service, []).append(pattern)
+    if full:
+        listed = _listed([f"{s}:*" for s in full], 6)
+        patterns = list(dict.fromkeys(p for found in full.values() for p in found))
+        yield Problem(
+            "G004",
+            "full service access",
+            f"{where}: {name} allows every action of {listed} on all of {'its' if len(full) == 1 else 'their'} "
+            f"resources ({granted} on Resource {_shown(patterns)})",
+            critical=False,
+        )
+    if _narrowed(statement):
+        return
+    reads: dict[str, list[str]] = {}  # what is read -> the actions
+    patterns = []
+    for action, (service, what) in DATA_READS.items():
+        if action not in allowed or any(_matches(s, service) for s in full):
+            continue
+        reach = [p for p in resources if _EVERY in _resource_hits(p) or _reaches(_service_scope(p), service)]
+        if reach:
+            reads.setdefault(what, []).append(action)
+            patterns += reach
+    if reads:
+        what = "; ".join(f"{found[0]} on {target}" for target, found in reads.items())
+        yield Problem(
+            "G018",
+            "data access",
+            f"{where}: {name} reads a whole service's data: {what} ({granted} on Resource "
+            f"{_shown(list(dict.fromkeys(patterns)))}), with no condition naming the resources "
+            "(kms:ResourceAliases, aws:ResourceTag/...)",
             critical=False,
         )
 

@@ -27,11 +27,15 @@ EXPECTED_BLOCKING: dict[str, set[tuple[str, str]]] = {
         ("G003", "aws_security_group.web-node"),
         ("G014", "aws_elasticsearch_domain_policy.monitoring-framework-policy"),  # Principal {"AWS": "*"}, no condition
         ("G012", "aws_iam_user_policy.userpolicy"),  # lambda:* on "*": lambda:UpdateFunctionCode on every function
+        ("G004", "aws_iam_user_policy.userpolicy"),  # ec2:*, s3:*, cloudwatch:* on "*": whole services
+        ("G004", "aws_iam_role_policy.ec2policy"),  # s3:*, ec2:*, rds:* on "*"
     },
     "bridgecrewio_checkov__tests__terraform__runner__resources__plan_with_iam_policies__tfplan.json": {
         ("G012", "aws_iam_group_policy.fail_2"),  # iam:* on "*"
+        ("G018", "aws_iam_group_policy.fail_2"),  # s3:Get* on "*": every object of every bucket
         ("G012", "aws_iam_role_policy.fail_1"),  # iam:* on "*"
         ("G012", "aws_iam_user_policy.fail_3"),  # iam:* on "*"
+        ("G004", "aws_iam_policy.policy_pass"),  # s3:* on "*" (checkov passes it: it checks only "*" and iam:*)
     },
     "bridgecrewio_checkov__tests__terraform__runner__resources__plan_with_deleted_resources__tfplan.json": {
         ("G001", "aws_secretsmanager_secret.default"),
@@ -50,6 +54,14 @@ EXPECTED_BLOCKING: dict[str, set[tuple[str, str]]] = {
     "infracost_infracost__cmd__infracost__testdata__terraform_v0.14_plan.json": {
         ("G005", "module.db.module.db_1.module.db_instance.aws_db_instance.this[0]"),
         ("G005", "module.db.module.db_2.module.db_instance.aws_db_instance.this[0]"),
+    },
+    # s3:* on "*" (changed, tag_and_change) and s3:Get* on "*" (created, tag_only, tainted): all of S3, every object
+    "liatrio_terraform-change-pr-commenter__test-data__tf_test4.json": {
+        ("G004", "aws_iam_policy.changed"),
+        ("G004", "aws_iam_policy.tag_and_change"),
+        ("G018", "aws_iam_policy.created"),
+        ("G018", "aws_iam_policy.tag_only"),
+        ("G018", "aws_iam_policy.tainted"),
     },
     "snyk_cli__test__fixtures__iac__terraform-plan__tf-plan-destroy.json": {("G001", "aws_s3_bucket.terra_ci")},
     # events.amazonaws.com may invoke the function with source_arn "": EventBridge rules of any account.

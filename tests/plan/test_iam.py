@@ -36,7 +36,7 @@ def _plan(*changes: dict[str, Any]) -> Any:
 
 
 def _findings(change: dict[str, Any]) -> list[Finding]:
-    return [f for f in check(_plan(change)) if f.rule in ("G004", "G012", "G013", "G014", "G015")]
+    return [f for f in check(_plan(change)) if f.rule in ("G004", "G012", "G013", "G014", "G015", "G018", "G019")]
 
 
 def _doc(*statements: dict[str, Any]) -> str:
@@ -143,6 +143,132 @@ def test_fails_if_privilege_escalation_passes(shape: str) -> None:
     statement, message = ESCALATION[shape]
     _assert_blocks(_identity(statement), "G012", "allows privilege escalation: ")
     assert message in _findings(_identity(statement))[0].message
+
+
+# --- resource patterns judged together (F2): wildcards that name no one resource ---------------------------------
+
+WILDCARD_ESCALATION = {
+    "every_action_on_privileged_role_patterns": (
+        _allow(
+            Action="*",
+            Resource=[f"arn:aws:iam::{ACCOUNT}:role/*administrators*", f"arn:aws:iam::{ACCOUNT}:role/*github*apply*"],
+        ),
+        'on roles matching "arn:aws:iam::123456789012:role/*administrators*", "arn:aws:iam::123456789012:role/*github*apply*"',
+    ),
+    "iam_writes_on_a_role_prefix": (
+        _allow(
+            Action=["iam:Put*", "iam:Attach*", "iam:PassRole"], Resource=f"arn:aws:iam::{ACCOUNT}:role/qualisys-dev-*"
+        ),
+        "iam:AttachRolePolicy, iam:PutRolePolicy, iam:PutRolePermissionsBoundary and 1 more on roles matching",
+    ),
+    "pass_role_on_a_role_prefix": (
+        _allow(Action="iam:PassRole", Resource=f"arn:aws:iam::{ACCOUNT}:role/app-*"),
+        'iam:PassRole on roles matching "arn:aws:iam::123456789012:role/app-*"',
+    ),
+    "access_keys_of_users_matching": (
+        _allow(Action="iam:CreateAccessKey", Resource=f"arn:aws:iam::{ACCOUNT}:user/*admin*"),
+        "iam:CreateAccessKey on users matching",
+    ),
+    "new_versions_of_policies_matching": (
+        _allow(Action="iam:CreatePolicyVersion", Resource=f"arn:aws:iam::{ACCOUNT}:policy/app-*"),
+        "iam:CreatePolicyVersion on policies matching",
+    ),
+    "a_named_role_in_every_account": (
+        _allow(Action="sts:AssumeRole", Resource="arn:aws:iam::*:role/OrganizationAccountAccessRole"),
+        'sts:AssumeRole on roles matching "arn:aws:iam::*:role/OrganizationAccountAccessRole"',
+    ),
+    "one_character_wildcard": (
+        _allow(Action="iam:PutRolePolicy", Resource=f"arn:aws:iam::{ACCOUNT}:role/admin?"),
+        "iam:PutRolePolicy on roles matching",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(WILDCARD_ESCALATION))
+def test_fails_if_escalation_on_iam_names_with_wildcards_passes(shape: str) -> None:
+    statement, message = WILDCARD_ESCALATION[shape]
+    _assert_blocks(_identity(statement), "G012", message)
+
+
+FULL_SERVICE = {
+    "every_action_split_over_services": (
+        _allow(
+            Action="*",
+            Resource=["arn:aws:s3:::*", "arn:aws:secretsmanager:*:*:*", "arn:aws:kms:*:*:*", "arn:aws:dynamodb:*:*:*"],
+        ),
+        "allows every action of s3:*, secretsmanager:*, kms:*, dynamodb:* on all of their resources",
+    ),
+    "service_star_on_star": (_allow(Action="s3:*", Resource="*"), "allows every action of s3:* on all of its"),
+    "service_star_on_every_bucket": (_allow(Action="s3:*", Resource="arn:aws:s3:::*/*"), "every action of s3:*"),
+    "service_star_on_every_secret": (
+        _allow(Action="secretsmanager:*", Resource=f"arn:aws:secretsmanager:eu-central-1:{ACCOUNT}:secret:*"),
+        "every action of secretsmanager:*",
+    ),
+    "a_harmless_looking_service": (_allow(Action="cloudwatch:*", Resource="*"), "every action of cloudwatch:*"),
+    "service_prefix_without_colon": (_allow(Action="sqs*", Resource="arn:aws:sqs:*:*:*"), "every action of sqs:*"),
+    "not_action_on_every_bucket": (
+        _allow(NotAction=["iam:*"], Resource="arn:aws:s3:::*"),
+        'every action of s3:* on all of its resources (NotAction "iam:*" on Resource "arn:aws:s3:::*")',
+    ),
+    "every_table_by_type": (_allow(Action="dynamodb:*", Resource="arn:aws:dynamodb:*:*:table/*"), "dynamodb:*"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(FULL_SERVICE))
+def test_fails_if_full_access_to_a_whole_service_passes(shape: str) -> None:
+    statement, message = FULL_SERVICE[shape]
+    _assert_blocks(_identity(statement), "G004", message)
+
+
+DATA_READ = {
+    "objects_on_star": (_allow(Action="s3:GetObject", Resource="*"), "s3:GetObject on every object of every bucket"),
+    "objects_of_every_bucket": (
+        _allow(Action=["s3:GetObject", "s3:ListBucket"], Resource=["arn:aws:s3:::*/*"]),
+        "s3:GetObject on every object of every bucket",
+    ),
+    "get_star_reads_objects": (_allow(Action="s3:Get*", Resource="arn:aws:s3:::*"), "s3:GetObject"),
+    "every_secret": (
+        _allow(Action="secretsmanager:GetSecretValue", Resource="arn:aws:secretsmanager:*:*:secret:*"),
+        "secretsmanager:GetSecretValue on every secret",
+    ),
+    "decrypt_with_every_key": (
+        _allow(Action="kms:Decrypt", Resource=f"arn:aws:kms:*:{ACCOUNT}:key/*"),
+        "kms:Decrypt on every key",
+    ),
+    "decrypt_through_a_service_is_still_every_key": (
+        _allow(
+            Action="kms:Decrypt",
+            Resource="*",
+            Condition={"StringEquals": {"kms:ViaService": "s3.eu-central-1.amazonaws.com"}},
+        ),
+        "kms:Decrypt on every key",
+    ),
+    "a_tag_pattern_names_no_resource": (
+        _allow(
+            Action="secretsmanager:GetSecretValue",
+            Resource="*",
+            Condition={"StringLike": {"aws:ResourceTag/Team": "*"}},
+        ),
+        "secretsmanager:GetSecretValue on every secret",
+    ),
+    "every_parameter": (_allow(Action="ssm:GetParameters", Resource="arn:aws:ssm:*:*:parameter/*"), "every parameter"),
+    "every_table": (
+        _allow(Action="dynamodb:Scan", Resource="arn:aws:dynamodb:*:*:table/*"),
+        "dynamodb:Scan on every table",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(DATA_READ))
+def test_fails_if_reading_a_whole_services_data_passes(shape: str) -> None:
+    statement, message = DATA_READ[shape]
+    _assert_blocks(_identity(statement), "G018", message)
+
+
+def test_the_patterns_of_one_statement_add_up_and_each_reason_is_named_once() -> None:
+    statement = _allow(Action=["s3:*", "iam:PassRole"], Resource=["arn:aws:s3:::*", f"arn:aws:iam::{ACCOUNT}:role/x-*"])
+    found = [(f.rule, f.blocking) for f in _findings(_identity(statement))]
+    assert found == [("G012", True), ("G004", True)], "full access to S3 covers its reads: no G018 besides"
 
 
 # --- every way a policy document reaches the plan ------------------------------------------------------------
@@ -369,12 +495,35 @@ SAFE = {
         _allow(Action="kms:Decrypt", Resource=f"arn:aws:kms:eu-central-1:{ACCOUNT}:key/abc"),
     ),
     "iam_reads_on_star": _identity(_allow(Action=["iam:Get*", "iam:List*"], Resource="*")),
-    "iam_writes_on_the_environments_roles": _identity(
+    "describe_on_star": _identity(_allow(Action=["ec2:Describe*", "cloudwatch:Get*"], Resource="*")),
+    "a_whole_service_on_one_bucket": _identity(
+        _allow(Action="s3:*", Resource=["arn:aws:s3:::qualisys-data", "arn:aws:s3:::qualisys-data/*"])
+    ),
+    "reads_of_named_secrets": _identity(
+        _allow(Action="secretsmanager:GetSecretValue", Resource=f"arn:aws:secretsmanager:*:{ACCOUNT}:secret:app-*")
+    ),
+    "decrypt_with_keys_named_by_alias": _identity(
         _allow(
-            Action=["iam:Put*", "iam:Attach*", "iam:PassRole"], Resource=f"arn:aws:iam::{ACCOUNT}:role/qualisys-dev-*"
+            Action=["kms:Decrypt", "kms:DescribeKey"],
+            Resource=f"arn:aws:kms:eu-central-1:{ACCOUNT}:key/*",
+            Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/qualisys-terraform-state"}},
         )
     ),
-    "service_wildcard_of_a_harmless_service": _identity(_allow(Action="cloudwatch:*", Resource="*")),
+    "reads_of_tagged_secrets": _identity(
+        _allow(
+            Action="secretsmanager:GetSecretValue",
+            Resource="*",
+            Condition={"StringEquals": {"aws:ResourceTag/Team": "payments"}},
+        )
+    ),
+    "one_action_on_every_target_group": _identity(
+        _allow(
+            Action="elasticloadbalancing:RegisterTargets", Resource="arn:aws:elasticloadbalancing:*:*:targetgroup/*/*"
+        )
+    ),
+    "iam_writes_on_one_role": _identity(
+        _allow(Action=["iam:Put*", "iam:PassRole"], Resource=f"arn:aws:iam::{ACCOUNT}:role/app")
+    ),
     "pass_role_to_one_role": _identity(_allow(Action="iam:PassRole", Resource=f"arn:aws:iam::{ACCOUNT}:role/app")),
     "deny_everything": _identity({"Effect": "Deny", "Action": "*", "Resource": "*"}),
     "deny_to_anyone": {

@@ -192,12 +192,14 @@ def test_every_waiver_still_covers_a_resource_of_our_stacks(
     waived = [f for found in findings.values() for f in found if not f.blocking]
     assert all("(waived: " in f.message for f in waived), waived
     waivers = iam.waivers(_own(synthesized))
-    assert len(waivers) == 3 * 2 + 2  # 3 per apply environment, 2 for the administrators role
+    assert len(waivers) == 4 * 2 + 2  # 4 per apply environment, 2 for the administrators role
     for waiver in waivers:
         used = [
             f
             for f in waived
-            if (f.stack, f.address, f.rule) in {(s, waiver.address, waiver.rule) for s in waiver.stacks}
+            if f.stack in waiver.stacks
+            and f.address == waiver.address
+            and f.rule in {r for r, _ in waiver.problems}
             and waiver.reason in f.message
         ]
         assert used, f"waiver no longer matches anything, remove it: {waiver.address}"
