@@ -53,15 +53,26 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
-def rendered_rule_groups(environment: str = "staging") -> list[dict[str, Any]]:
-    """The alert rule groups of the environment's kube-prometheus-stack values, as the stack renders them."""
+def _kube_prometheus_stack(environment: str) -> dict[str, Any]:
     settings = load_settings(ENV_DIR, ENVIRONMENT_NAMES, root=ROOT)
     env = next(e for e in settings.environments if e.environment == environment)
-    built = values.kube_prometheus_stack(
+    return values.kube_prometheus_stack(
         env, alert_topic_arn=TOKEN, alertmanager_role_arn=TOKEN, grafana_ingress_annotations={}
     )
-    groups: list[dict[str, Any]] = built["additionalPrometheusRulesMap"]["qualisys"]["groups"]
+
+
+def rendered_rule_groups(environment: str = "staging") -> list[dict[str, Any]]:
+    """The alert rule groups of the environment's kube-prometheus-stack values, as the stack renders them."""
+    groups: list[dict[str, Any]] = _kube_prometheus_stack(environment)["additionalPrometheusRulesMap"]["qualisys"][
+        "groups"
+    ]
     return groups
+
+
+def rendered_dashboards(environment: str = "staging") -> dict[str, dict[str, Any]]:
+    """The QUALISYS dashboards as Grafana receives them from the environment's values."""
+    folder = _kube_prometheus_stack(environment)["grafana"]["dashboards"]["qualisys"]
+    return {name: json.loads(body["json"]) for name, body in folder.items()}
 
 
 def _from_values(chart_values: Mapping[str, Any], where: str) -> Iterator[tuple[str, str]]:
