@@ -15,6 +15,15 @@ the permissions boundaries that keep each apply role inside its environment.
   or changing a role that does not carry the same boundary, removing a boundary, changing a boundary
   policy or a deploy role, touching another environment's (or the account's) state, reconfiguring
   the state bucket, the state key or the lock table, or stopping CloudTrail.
+- Only ``deploy.yml``'s jobs in the GitHub environment of the same name may assume an apply role: its
+  trust names both the ``sub`` of the environment and the workflow file (``job_workflow_ref``), so a
+  job of another workflow that declares the environment gets no cluster admin.
+- A release role (one per applied environment) runs ``qualisys-infra release``: only
+  ``service-release.yml``'s job in the environment's GitHub environment may assume it. It reads the
+  states the apps stack reads (:data:`RELEASE_READS`) and writes only the apps stack's state and its
+  lock, finds the environment's cluster, reads the project's images, and is denied every secret read;
+  in the cluster it is :data:`~qualisys_infra.core.naming.CI_DEPLOYERS_GROUP`, which the platform
+  stack lets edit the apps stack's kinds of object in the environment's namespace and nothing else.
 """
 
 from __future__ import annotations
@@ -22,13 +31,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules.account_context import AccountContext
-from modules.github_oidc import DeployRoleProps, GithubOidc
+from modules.github_oidc import DeployRoleProps, GithubOidc, job_workflow_ref
 from modules.policy import Condition, Effect, Statement, policy_document
 from modules.service_role import ServiceRole
 from modules.waivers import waive
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.aws import iam_policy
-from qualisys_infra.core.naming import apply_boundary_name, apply_role_name, plan_role_name
+from qualisys_infra.core.naming import (
+    APPLY_WORKFLOW,
+    BOOTSTRAP_STACK,
+    RELEASE_WORKFLOW,
+    apply_boundary_name,
+    apply_role_name,
+    plan_role_name,
+    release_role_name,
+)
+from qualisys_infra.core.naming import state_key as state_object
 
 # What a boundary lets through at most: the services the environment stacks (and the workload roles
 # they create, which carry the same boundary) use. A stack that starts using another service adds it
@@ -50,6 +68,7 @@ BOUNDED_SERVICES = (
     "pi",
     "rds",
     "rds-db",
+    "route53",
     "s3",
     "secretsmanager",
     "shield",
@@ -87,6 +106,19 @@ LOCK_TABLE_READS = ("dynamodb:DescribeTable", "dynamodb:GetItem")  # the state's
 LOCK_TABLE_USE = (*LOCK_TABLE_READS, "dynamodb:PutItem", "dynamodb:DeleteItem")
 STATE_KEY_READS = ("kms:Decrypt", "kms:DescribeKey")
 STATE_KEY_USE = (*STATE_KEY_READS, "kms:Encrypt", "kms:GenerateDataKey")
+# Every way to read a secret's value: Secrets Manager and SSM parameters (SecureString), and the KMS
+# decryption behind both. Denied outright to the roles that must never read one and read no state;
+# a role that reads the (KMS-encrypted) state is denied kms:Decrypt except through S3 instead.
+SECRET_VALUE_READS = ("secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue", "ssm:GetParameter*")
+SECRET_READS = (*SECRET_VALUE_READS, "kms:Decrypt")
+STATE_DECRYPTION_SERVICE = "s3.*.amazonaws.com"
+# The stacks (of the same environment) whose outputs the apps stack reads through terraform_remote_state,
+# besides the bootstrap stack `release` checks the backend against: a release reads their states and
+# writes only the apps stack's. tests/synth/test_identities.py holds this to the synthesized apps stacks.
+APPS_STACK = "apps"
+RELEASE_READS = ("cluster", "platform")
+# What a release checks in ECR: that the image (its tag) exists.
+ECR_IMAGE_READS = ("ecr:DescribeImages", "ecr:BatchGetImage")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,7 +145,8 @@ class DeliveryRolesProps:
 
 
 class DeliveryRoles(Construct):
-    """``plan_role``, ``apply_roles[env]`` and ``boundaries[env]`` (``aws_iam_policy``)."""
+    """``plan_role``, ``apply_roles[env]``, ``boundaries[env]`` (``aws_iam_policy``) and
+    ``release_roles[env]``."""
 
     def __init__(self, scope: Construct, id_: str, *, props: DeliveryRolesProps) -> None:
         super().__init__(scope, id_)
@@ -134,7 +167,13 @@ class DeliveryRoles(Construct):
         lock_table = Statement(sid="HoldTheLockTable", actions=LOCK_TABLE_USE, resources=(table,))
         self.plan_role_name = plan_role_name(props.project)
         self.apply_role_names = {env: apply_role_name(props.project, env) for env in props.environments}
-        pipeline_roles = (self.plan_role_name, *self.apply_role_names.values(), *props.protected_role_names)
+        self.release_role_names = {env: release_role_name(props.project, env) for env in props.environments}
+        pipeline_roles = (
+            self.plan_role_name,
+            *self.apply_role_names.values(),
+            *self.release_role_names.values(),
+            *props.protected_role_names,
+        )
 
         self.plan_role = props.oidc.deploy_role(
             "plan",
@@ -295,6 +334,7 @@ class DeliveryRoles(Construct):
                     description=f"GitHub Actions of {props.repository}, environment {env} only: terraform apply "
                     f"of the {env} stacks, inside {boundary_name}",
                     subjects=(f"repo:{props.repository}:environment:{env}",),
+                    job_workflow_refs=(job_workflow_ref(props.repository, APPLY_WORKFLOW, props.main_branch),),
                     managed_policies=("PowerUserAccess",),
                     permissions_boundary_arn=self.boundaries[env].arn,
                     statements=(
@@ -350,3 +390,87 @@ class DeliveryRoles(Construct):
                     "is limited to the environment's names",
                 )
             self.apply_roles[env] = apply_role
+        self.release_roles: dict[str, ServiceRole] = {
+            env: self._release_role(props, env, bucket=bucket, table=table, state_key=state_key)
+            for env in props.environments
+        }
+
+    def _release_role(
+        self, props: DeliveryRolesProps, env: str, *, bucket: str, table: str, state_key: Statement
+    ) -> ServiceRole:
+        """The release role of ``env``: the apps stack's state and lock, its upstream states, the
+        cluster's endpoint, the project's images; every secret read denied."""
+        ctx = props.context
+        own = state_object(env, APPS_STACK)
+        lock_items = (f"{props.state_bucket_name}/{own}", f"{props.state_bucket_name}/{own}-md5")
+        return props.oidc.deploy_role(
+            f"release-{env}",
+            props=DeployRoleProps(
+                name=self.release_role_names[env],
+                description=f"GitHub Actions of {props.repository}, {RELEASE_WORKFLOW} in environment {env} only: "
+                f"release a service (the {env}-apps stack's state; the {env} namespace through RBAC)",
+                subjects=(f"repo:{props.repository}:environment:{env}",),
+                job_workflow_refs=(job_workflow_ref(props.repository, RELEASE_WORKFLOW, props.main_branch),),
+                statements=(
+                    Statement(sid="ListTheState", actions=("s3:ListBucket",), resources=(bucket,)),
+                    Statement(
+                        sid="ReadTheStatesTheAppsStackReads",
+                        actions=("s3:GetObject",),
+                        resources=tuple(
+                            f"{bucket}/{key}"
+                            for key in (
+                                state_object(BOOTSTRAP_STACK, BOOTSTRAP_STACK),
+                                *(state_object(env, kind) for kind in RELEASE_READS),
+                            )
+                        ),
+                    ),
+                    Statement(
+                        sid="WriteTheAppsStateAndItsLock",
+                        actions=("s3:GetObject", "s3:PutObject"),
+                        resources=(f"{bucket}/{own}",),
+                    ),
+                    Statement(
+                        sid="HoldTheAppsLockFile",
+                        actions=("s3:GetObject", *STATE_OBJECT_WRITES),
+                        resources=(f"{bucket}/{own}.tflock",),
+                    ),
+                    # For a client that adds the DynamoDB lock table (StateBackend's docstring): its
+                    # lock and digest items of the apps stack only.
+                    Statement(
+                        sid="HoldTheAppsLockItems",
+                        actions=LOCK_TABLE_USE,
+                        resources=(table,),
+                        conditions=(
+                            Condition(
+                                test="ForAllValues:StringEquals", variable="dynamodb:LeadingKeys", values=lock_items
+                            ),
+                        ),
+                    ),
+                    state_key,
+                    Statement(
+                        sid="FindTheCluster",
+                        actions=("eks:DescribeCluster",),
+                        # The environment's cluster in whichever region its tfvars name.
+                        resources=(f"arn:{ctx.partition}:eks:*:{ctx.account_id}:cluster/{props.project}-{env}",),
+                    ),
+                    Statement(
+                        sid="ReadProjectImages",
+                        actions=ECR_IMAGE_READS,
+                        resources=(ctx.arn("ecr", f"repository/{props.project}-*"),),
+                    ),
+                    Statement(sid="NeverReadSecrets", effect=Effect.DENY, actions=SECRET_VALUE_READS, resources=("*",)),
+                    # The state is decrypted by S3 on the role's behalf; no key decrypts anything else for it.
+                    Statement(
+                        sid="DecryptOnlyThroughS3",
+                        effect=Effect.DENY,
+                        actions=("kms:Decrypt",),
+                        resources=("*",),
+                        conditions=(
+                            Condition(
+                                test="StringNotLike", variable="kms:ViaService", values=(STATE_DECRYPTION_SERVICE,)
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        )

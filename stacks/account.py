@@ -11,7 +11,7 @@ from modules.account_context import AccountContext
 from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.container_registry import ContainerRegistry, ContainerRegistryProps
 from modules.cost_alerts import CostAlerts, CostAlertsProps
-from modules.github_delivery import DeliveryRoles, DeliveryRolesProps
+from modules.github_delivery import SECRET_READS, DeliveryRoles, DeliveryRolesProps
 from modules.github_oidc import DeployRoleProps, GithubOidc
 from modules.iam_baseline import HumanAccess, IamBaseline, IamBaselineProps
 from modules.policy import Effect, Statement
@@ -31,12 +31,6 @@ ECR_PUSH = (
     "ecr:PutImage",
     "ecr:BatchGetImage",
     "ecr:GetDownloadUrlForLayer",
-)
-SECRET_READS = (
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:BatchGetSecretValue",
-    "ssm:GetParameter*",
-    "kms:Decrypt",
 )
 
 
@@ -90,42 +84,13 @@ class AccountStack(BaseStack):
             props=DeployRoleProps(
                 name=account.ci_deployer_role_name,
                 description=f"GitHub Actions of {repo}: push {project}-* images from the deploy branches",
-                # Branches only: a job in the `staging` environment assumes that environment's apply
-                # role, so each environment's subject is trusted by exactly one role.
+                # Branches only, no environment: the environments' subjects belong to the apply and
+                # release roles. It reaches no cluster: releases run as the release roles.
                 subjects=tuple(f"repo:{repo}:ref:refs/heads/{branch}" for branch in account.github_deploy_branches),
                 statements=(
                     # GetAuthorizationToken has no resource-level permissions: "*" is the only form.
                     Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
                     Statement(sid="PushProjectImages", actions=ECR_PUSH, resources=(repository_arns,)),
-                    Statement(
-                        sid="FindStagingCluster",
-                        actions=("eks:DescribeCluster",),
-                        resources=(f"arn:{ctx.partition}:eks:{ctx.region}:{ctx.account_id}:cluster/{project}-staging",),
-                    ),
-                    deny_secrets,
-                ),
-            ),
-        )
-        self.production_role = github.deploy_role(
-            "ci-production",
-            props=DeployRoleProps(
-                name=f"{project}-github-deploy-production",  # also in DeliveryRolesProps.protected_role_names
-                description=f"GitHub Actions of {repo}, protected environment only: deploy to production",
-                subjects=(f"repo:{repo}:environment:{account.github_production_environment}",),
-                statements=(
-                    Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
-                    Statement(
-                        sid="PullProjectImages",
-                        actions=("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
-                        resources=(repository_arns,),
-                    ),
-                    Statement(
-                        sid="FindProductionCluster",
-                        actions=("eks:DescribeCluster",),
-                        resources=(
-                            f"arn:{ctx.partition}:eks:{ctx.region}:{ctx.account_id}:cluster/{project}-production",
-                        ),
-                    ),
                     deny_secrets,
                 ),
             ),
@@ -144,7 +109,7 @@ class AccountStack(BaseStack):
                 state_prefixes=(*ENVIRONMENT_NAMES, STACK, BOOTSTRAP_STACK),
                 state_key_alias=account.state_key_alias,
                 lock_table_name=account.lock_table_name,
-                protected_role_names=(account.ci_deployer_role_name, f"{project}-github-deploy-production"),
+                protected_role_names=(account.ci_deployer_role_name,),
             ),
         )
         access_logs = SecureBucket(
@@ -210,6 +175,7 @@ class AccountStack(BaseStack):
         self.pipeline_outputs: dict[str, str] = {
             "plan_role_arn": self.delivery.plan_role.arn,
             **{f"apply_role_arn_{env}": role.arn for env, role in self.delivery.apply_roles.items()},
+            **{f"release_role_arn_{env}": role.arn for env, role in self.delivery.release_roles.items()},
             "region": ctx.region,
             "ci_deployer_role_arn": self.ci_role.arn,
         }
@@ -225,12 +191,18 @@ class AccountStack(BaseStack):
                 )
                 for env in self.delivery.apply_roles
             },
+            **{
+                f"release_role_arn_{env}": (
+                    self.pipeline_outputs[f"release_role_arn_{env}"],
+                    f"Role of service-release.yml's job in the GitHub environment {env}: `qualisys-infra release`",
+                )
+                for env in self.delivery.release_roles
+            },
             "region": (self.pipeline_outputs["region"], "Region of the account stack and the state bucket"),
             "ci_deployer_role_arn": (
                 self.pipeline_outputs["ci_deployer_role_arn"],
-                "Role GitHub Actions assumes on main to push service images (and deploy to staging)",
+                "Role GitHub Actions assumes on main to push service images",
             ),
-            "production_deployer_role_arn": (self.production_role.arn, "Role of the protected production environment"),
             "github_oidc_provider_arn": (github.provider.arn, "GitHub Actions OIDC provider"),
             "admin_role_arn": (self.iam.roles[f"{project}-administrators"].arn, "MFA-only administrator role"),
             "ecr_repository_urls": (

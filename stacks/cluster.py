@@ -15,6 +15,7 @@ from qualisys_infra.core.naming import (
     PLAN_READERS_GROUP,
     apply_role_name,
     plan_role_name,
+    release_role_name,
 )
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
@@ -91,23 +92,22 @@ class ClusterStack(EnvironmentStack):
             ),
         ]
         if env.environment in APPLY_ENVIRONMENTS:
-            # The environment's apply role (its GitHub environment only) applies the platform and
-            # apps stacks into this cluster, and no other.
+            # The environment's apply role (deploy.yml's jobs in its GitHub environment only) applies
+            # the platform and apps stacks into this cluster, and no other.
             apply_role = apply_role_name(account.project, env.environment)
             access.append(
                 AccessGrant(
                     name=apply_role, role_arn=ctx.iam_arn(f"role/{apply_role}"), policy="AmazonEKSClusterAdminPolicy"
                 )
             )
-        if env.eks_ci_namespaces:
+            # The release role (service-release.yml's job in the same environment): no access policy
+            # (even a namespace-scoped AmazonEKSEditPolicy reads Secrets and execs into pods), only the
+            # group the platform stack's ci-deployer Role binds in this environment's namespace.
+            release_role = release_role_name(account.project, env.environment)
             access.append(
                 AccessGrant(
-                    name=account.ci_deployer_role_name,
-                    role_arn=ctx.iam_arn(f"role/{account.ci_deployer_role_name}"),
-                    # Read-only view in its namespaces; write rights come from the platform stack's
-                    # RBAC Role bound to CI_DEPLOYERS_GROUP, which excludes secrets and pods/exec.
-                    policy="AmazonEKSViewPolicy",
-                    namespaces=env.eks_ci_namespaces,
+                    name=release_role,
+                    role_arn=ctx.iam_arn(f"role/{release_role}"),
                     kubernetes_groups=(CI_DEPLOYERS_GROUP,),
                 )
             )

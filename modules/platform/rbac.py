@@ -2,6 +2,16 @@
 
 The group names are the contract with the cluster stack's access entries, which map IAM roles to
 them: :data:`qualisys_infra.core.naming.CI_DEPLOYERS_GROUP` is defined once for both.
+
+The CI deployer is the service-release role of the environment (``qualisys-infra release`` in
+service-release.yml): its Role ``ci-deployer`` exists only in the namespace the environment's apps
+stack deploys to, and lets it manage exactly the kinds of object the apps stack manages
+(:data:`~modules.platform.plan_reader.MANIFEST_RESOURCES`: Rollouts, AnalysisTemplates, Services,
+Ingresses, HorizontalPodAutoscalers, PodDisruptionBudgets, PodMonitors), abort or promote a Rollout
+(its status), and read what following a rollout reads (AnalysisRuns, ReplicaSets, Pods, Events).
+No Secrets, no ConfigMaps (the apps stack has none), no ``pods/exec``, ``pods/attach`` or
+``pods/portforward``, no RBAC, no wildcard. Cluster-wide it reads only CustomResourceDefinitions,
+which the kubernetes provider looks a custom kind's schema up in to plan a ``kubernetes_manifest``.
 """
 
 from __future__ import annotations
@@ -13,20 +23,49 @@ from enum import StrEnum
 from modules.platform.namespace import Namespace
 from modules.platform.namespaces import APP_NAMESPACES
 from qualisys_infra.core.engine import Construct
-from qualisys_infra.core.engine.kubernetes import cluster_role_v1, role_binding_v1, role_v1
+from qualisys_infra.core.engine.kubernetes import (
+    cluster_role_binding_v1,
+    cluster_role_v1,
+    role_binding_v1,
+    role_v1,
+)
 from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP
 
 RBAC_API_GROUP = "rbac.authorization.k8s.io"
-# The RBAC group the CI deployer's IAM role is mapped to (cluster stack's access entry).
+# The Role (in the release namespace) and ClusterRole (CRDs, read) bound to CI_DEPLOYERS_GROUP.
 CI_ROLE = "ci-deployer"
+CI_CRD_READER_ROLE = "ci-deployer-crd-reader"
 READ_VERBS = ("get", "list", "watch")
-# The CI deployer's rights (story 0.3 AC4): workloads only; no secrets, no exec, no RBAC, no wildcards.
-CI_RULES = (
-    (("apps",), ("deployments",)),
-    (("",), ("services", "configmaps")),
-    (("networking.k8s.io",), ("ingresses",)),
+# What Terraform does to the objects it manages: read, create, change (server-side apply patches) and
+# delete what leaves the configuration.
+MANAGE_VERBS = (*READ_VERBS, "create", "update", "patch", "delete")
+# Abort or promote a Rollout (Argo Rollouts writes both through the status subresource).
+ROLLOUT_STATUS = ("argoproj.io", ("rollouts/status",), ("get", "update", "patch"))
+# What following a rollout reads besides the managed objects: the analysis runs Argo starts, the
+# revisions (ReplicaSets) and their Pods, and the namespace's Events.
+FOLLOW_READS = (
+    ("argoproj.io", ("analysisruns",)),
+    ("apps", ("replicasets",)),
+    ("", ("events", "pods")),
 )
-CI_VERBS = (*READ_VERBS, "create", "update", "patch")
+CRD_READS = ("apiextensions.k8s.io", ("customresourcedefinitions",))
+
+Rule = tuple[str, tuple[str, ...], tuple[str, ...]]  # (API group, resources, verbs)
+
+
+def ci_rules() -> tuple[Rule, ...]:
+    """The ci-deployer Role's rules: manage each kind the apps stack manages, abort or promote a
+    Rollout, read what following a rollout reads. Sorted by API group, one rule per group and verbs."""
+    # Imported here: plan_reader imports this module's names.
+    from modules.platform.plan_reader import MANIFEST_RESOURCES
+
+    managed: dict[str, set[str]] = {}
+    for (group, _kind), resource in MANIFEST_RESOURCES.items():
+        managed.setdefault(group, set()).add(resource)
+    rules: list[Rule] = [(group, tuple(sorted(managed[group])), MANAGE_VERBS) for group in sorted(managed)]
+    rules.append(ROLLOUT_STATUS)
+    rules += [(group, resources, READ_VERBS) for group, resources in FOLLOW_READS]
+    return tuple(rules)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,30 +132,34 @@ def bind_group(
 class PlatformRbacProps:
     """The namespaces to bind in, by name.
 
-    The CI deployer's Role exists only in ``ci_namespace`` (when that namespace exists); the
-    people's ClusterRoles are bound in each of ``app_namespaces`` that exists.
+    The CI deployer's Role exists only in ``ci_namespace``, the namespace the environment's apps stack
+    deploys to (None: the environment has no release role, and no Role is made); the people's
+    ClusterRoles are bound in each of ``app_namespaces`` that exists.
     """
 
     namespaces: Mapping[str, Namespace]
-    ci_namespace: str = "staging"
+    ci_namespace: str | None = None
     app_namespaces: tuple[str, ...] = APP_NAMESPACES
 
 
 class PlatformRbac(Construct):
-    """The CI deployer's Role bound to :data:`CI_DEPLOYERS_GROUP`, and the ClusterRoles
-    ``qualisys-readonly`` and ``qualisys-namespace-admin`` bound to their groups per app namespace."""
+    """The CI deployer's Role and CRD-reading ClusterRole bound to :data:`CI_DEPLOYERS_GROUP`, and the
+    ClusterRoles ``qualisys-readonly`` and ``qualisys-namespace-admin`` bound to their groups per app
+    namespace."""
 
     def __init__(self, scope: Construct, id_: str, *, props: PlatformRbacProps) -> None:
         super().__init__(scope, id_)
-        ci = props.namespaces.get(props.ci_namespace)
-        if ci is not None:
+        if props.ci_namespace is not None:
+            ci = props.namespaces.get(props.ci_namespace)
+            if ci is None:
+                raise ValueError(f"the release namespace {props.ci_namespace!r} is not among the namespaces")
             role_v1.RoleV1(
                 self,
                 "ci-deployer-role",
                 metadata=[role_v1.RoleV1Metadata(name=CI_ROLE, namespace=ci.token)],
                 rule=[
-                    role_v1.RoleV1Rule(api_groups=list(groups), resources=list(resources), verbs=list(CI_VERBS))
-                    for groups, resources in CI_RULES
+                    role_v1.RoleV1Rule(api_groups=[group], resources=list(resources), verbs=list(verbs))
+                    for group, resources, verbs in ci_rules()
                 ],
             )
             bind_group(
@@ -126,6 +169,30 @@ class PlatformRbac(Construct):
                 kind=RoleKind.ROLE,
                 namespace=ci.token,
                 group=CI_DEPLOYERS_GROUP,
+            )
+            group, resources = CRD_READS
+            cluster_role_v1.ClusterRoleV1(
+                self,
+                "ci-deployer-crd-reader",
+                metadata=cluster_role_v1.ClusterRoleV1Metadata(name=CI_CRD_READER_ROLE),
+                rule=[
+                    cluster_role_v1.ClusterRoleV1Rule(
+                        api_groups=[group], resources=list(resources), verbs=list(READ_VERBS)
+                    )
+                ],
+            )
+            cluster_role_binding_v1.ClusterRoleBindingV1(
+                self,
+                "ci-deployer-crd-reader-binding",
+                metadata=cluster_role_binding_v1.ClusterRoleBindingV1Metadata(name=CI_CRD_READER_ROLE),
+                role_ref=cluster_role_binding_v1.ClusterRoleBindingV1RoleRef(
+                    api_group=RBAC_API_GROUP, kind=RoleKind.CLUSTER_ROLE.value, name=CI_CRD_READER_ROLE
+                ),
+                subject=[
+                    cluster_role_binding_v1.ClusterRoleBindingV1Subject(
+                        kind="Group", name=CI_DEPLOYERS_GROUP, api_group=RBAC_API_GROUP
+                    )
+                ],
             )
         for role in PEOPLE_ROLES:
             cluster_role_v1.ClusterRoleV1(

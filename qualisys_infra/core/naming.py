@@ -19,8 +19,9 @@ SERVICES = ("hello",)
 # Where a construct's checkov waivers sit in the synthesized JSON (`//` metadata); the security gate
 # reads them there.
 WAIVER_KEY = "checkov_waivers"
-# The Kubernetes RBAC group the CI deployer role is mapped to: the cluster stack's access entry
-# names it and the platform stack's RoleBinding binds it, so it is defined here, once.
+# The Kubernetes RBAC group the service-release roles are mapped to: the cluster stack's access entry
+# names it and the platform stack's RoleBinding (in the environment's own namespace) binds it, so it is
+# defined here, once.
 CI_DEPLOYERS_GROUP = "ci-deployers"
 # The Kubernetes RBAC group the pipeline's plan role is mapped to, the same way: the platform stack
 # binds it to a read-only ClusterRole over exactly the kinds of object the in-cluster stacks manage.
@@ -44,8 +45,16 @@ ACTIONS_VARIABLES: Mapping[str, str] = MappingProxyType(
         "AWS_REGION": "region",
         # The app deploy role: pushes service images to ECR from the main branch (no environment).
         "AWS_CI_DEPLOYER_ROLE_ARN": "ci_deployer_role_arn",
+        # The service-release roles: service-release.yml's job in the environment of the same name.
+        "AWS_RELEASE_ROLE_ARN_STAGING": "release_role_arn_staging",
+        "AWS_RELEASE_ROLE_ARN_PRODUCTION": "release_role_arn_production",
     }
 )
+# The workflow files whose jobs may assume a role that an environment guards, each named in that
+# role's trust policy (the OIDC token's job_workflow_ref claim): the apply roles trust deploy.yml's
+# jobs only, the release roles service-release.yml's (a reusable workflow: its own file is the claim).
+APPLY_WORKFLOW = "deploy.yml"
+RELEASE_WORKFLOW = "service-release.yml"
 
 
 # The environments the pipeline applies (each has an apply role, a permissions boundary and a GitHub
@@ -53,9 +62,23 @@ ACTIONS_VARIABLES: Mapping[str, str] = MappingProxyType(
 APPLY_ENVIRONMENTS = ("staging", "production")
 
 
-# The Actions variable holding the runner label of the jobs that reach a cluster (account.tfvars'
-# github_cluster_runner, set by the github stack): `runs-on: ${{ vars.CLUSTER_RUNNER || ... }}`.
-CLUSTER_RUNNER_VARIABLE = "CLUSTER_RUNNER"
+# The duties of the self-hosted runners each cluster runs (the platform stack's runner scale sets):
+# "plan" takes pull requests' plans (workflow code nobody has reviewed yet); "apply" takes the jobs of
+# reviewed code on main that reach the cluster (deploy's plans and applies, drift, service releases).
+# Each is its own scale set, namespace and service account, and every runner pod serves one job.
+RUNNER_DUTIES = ("plan", "apply")
+
+
+def runner_label(project: str, environment: str, duty: str) -> str:
+    """The label (``runs-on``) of an environment's runner scale set of ``duty``, inside its cluster's
+    VPC: ``qualisys-staging-plan``. It is also the scale set's name, at most 45 characters (ARC)."""
+    return f"{project}-{environment}-{duty}"
+
+
+def runner_variable(environment: str, duty: str) -> str:
+    """The Actions variable holding :func:`runner_label`, set by the github stack:
+    ``CLUSTER_RUNNER_PLAN_STAGING``; a job reaching staging's API runs on ``vars.CLUSTER_RUNNER_PLAN_STAGING``."""
+    return f"CLUSTER_RUNNER_{duty.upper()}_{environment.upper()}"
 
 
 def plan_role_name(project: str) -> str:
@@ -66,6 +89,12 @@ def plan_role_name(project: str) -> str:
 def apply_role_name(project: str, environment: str) -> str:
     """The pipeline's apply role of one environment (its GitHub environment only)."""
     return f"{project}-github-apply-{environment}"
+
+
+def release_role_name(project: str, environment: str) -> str:
+    """The service-release role of one environment: service-release.yml's job in that GitHub
+    environment only; edits the apps stack's objects in the environment's namespace, nothing else."""
+    return f"{project}-github-release-{environment}"
 
 
 def apply_boundary_name(project: str, environment: str) -> str:

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, apply_boundary_name, apply_role_name, plan_role_name
+from qualisys_infra.core.naming import (
+    APPLY_ENVIRONMENTS,
+    apply_boundary_name,
+    apply_role_name,
+    plan_role_name,
+    release_role_name,
+)
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, points_to, ref, statements
 
@@ -89,9 +95,8 @@ def test_github_oidc_trust_is_one_repository_exact_subjects(synthesized: Synthes
     assert provider["url"] == "https://token.actions.githubusercontent.com"
     assert provider["client_id_list"] == ["sts.amazonaws.com"]
     expected = {
-        # the main branch only: the `staging` environment's subject belongs to its apply role
+        # the main branch only: the environments' subjects belong to the apply and release roles
         "qualisys-github-deploy-staging": ["repo:qualisys/qualisys:ref:refs/heads/main"],
-        "qualisys-github-deploy-production": ["repo:qualisys/qualisys:environment:production"],
     }
     for name, subjects in expected.items():
         _, role = _role(synthesized, name)
@@ -107,22 +112,18 @@ def test_github_oidc_trust_is_one_repository_exact_subjects(synthesized: Synthes
         assert not any("*" in v for v in sub["values"])
 
 
-def test_ci_role_reaches_staging_and_project_images_only_and_no_secrets(synthesized: Synthesized) -> None:
+def test_ci_role_pushes_project_images_only_and_reads_no_secrets(synthesized: Synthesized) -> None:
     key, _ = _role(synthesized, "qualisys-github-deploy-staging")
     by_sid = _inline(synthesized, key)
+    assert sorted(by_sid) == ["EcrLogin", "NeverReadSecrets", "PushProjectImages"]  # no cluster: releases have roles
     assert by_sid["PushProjectImages"]["resources"][0].endswith(":repository/qualisys-*")
-    assert by_sid["FindStagingCluster"]["resources"][0].endswith(":cluster/qualisys-staging")
     assert by_sid["EcrLogin"]["actions"] == ["ecr:GetAuthorizationToken"]
     deny = by_sid["NeverReadSecrets"]
     assert deny["effect"] == "Deny" and "secretsmanager:GetSecretValue" in deny["actions"]
     for statement in by_sid.values():
         if statement["effect"] == "Allow":
             assert not any(a.endswith("*") for a in statement["actions"]), statement["sid"]
-            assert not any("production" in r for r in statement["resources"]), statement["sid"]
-    prod_key, _ = _role(synthesized, "qualisys-github-deploy-production")
-    assert _inline(synthesized, prod_key)["FindProductionCluster"]["resources"][0].endswith(
-        ":cluster/qualisys-production"
-    )
+    assert not [r for r in synthesized.resources(STACK, "aws_iam_role").values() if "deploy-production" in r["name"]]
 
 
 def test_cloudtrail_is_multi_region_validated_encrypted_and_kept_90_days(synthesized: Synthesized) -> None:
@@ -238,6 +239,15 @@ PIPELINE_SUBJECTS = {
     "qualisys-github-plan": ["repo:qualisys/qualisys:pull_request", "repo:qualisys/qualisys:ref:refs/heads/main"],
     "qualisys-github-apply-staging": ["repo:qualisys/qualisys:environment:staging"],
     "qualisys-github-apply-production": ["repo:qualisys/qualisys:environment:production"],
+    "qualisys-github-release-staging": ["repo:qualisys/qualisys:environment:staging"],
+    "qualisys-github-release-production": ["repo:qualisys/qualisys:environment:production"],
+}
+# The one workflow file whose jobs may assume a role an environment guards (the token's job_workflow_ref).
+PIPELINE_WORKFLOWS = {
+    "qualisys-github-apply-staging": "qualisys/qualisys/.github/workflows/deploy.yml@refs/heads/main",
+    "qualisys-github-apply-production": "qualisys/qualisys/.github/workflows/deploy.yml@refs/heads/main",
+    "qualisys-github-release-staging": "qualisys/qualisys/.github/workflows/service-release.yml@refs/heads/main",
+    "qualisys-github-release-production": "qualisys/qualisys/.github/workflows/service-release.yml@refs/heads/main",
 }
 IAM_ARN = (
     "arn:${data.aws_partition.account_partition.partition}:iam::${data.aws_caller_identity.account_caller.account_id}:"
@@ -267,14 +277,19 @@ def test_pipeline_roles_trust_exact_subjects_of_this_repository_only(synthesized
             {"type": "Federated", "identifiers": ["${aws_iam_openid_connect_provider.github_provider.arn}"]}
         ]
         conditions = {c["variable"]: c for c in trust["condition"]}
+        workflow = PIPELINE_WORKFLOWS.get(name)
         assert set(conditions) == {
             "token.actions.githubusercontent.com:aud",
             "token.actions.githubusercontent.com:sub",
+            *(["token.actions.githubusercontent.com:job_workflow_ref"] if workflow else []),
         }, name
         assert conditions["token.actions.githubusercontent.com:aud"]["test"] == "StringEquals"
         assert conditions["token.actions.githubusercontent.com:aud"]["values"] == ["sts.amazonaws.com"]
         sub = conditions["token.actions.githubusercontent.com:sub"]
         assert (sub["test"], sub["values"]) == ("StringEquals", subjects), name
+        if workflow:
+            ref_ = conditions["token.actions.githubusercontent.com:job_workflow_ref"]
+            assert (ref_["test"], ref_["values"]) == ("StringEquals", [workflow]), name
 
 
 def test_plan_role_reads_the_account_and_the_state_and_writes_nothing(synthesized: Synthesized) -> None:
@@ -383,9 +398,7 @@ def test_boundary_denies_every_way_to_widen_the_apply_roles_rights(synthesized: 
             roles["actions"]
         )
         protected = sorted(r.rsplit("/", 1)[-1] for r in roles["resources"])
-        assert protected == sorted(
-            [*PIPELINE_SUBJECTS, "qualisys-github-deploy-staging", "qualisys-github-deploy-production"]
-        )
+        assert protected == sorted([*PIPELINE_SUBJECTS, "qualisys-github-deploy-staging"])
 
         # Other environments' state, and the account's, are out of reach.
         others = by_sid["DenyOtherStateKeys"]
@@ -403,6 +416,8 @@ def test_pipeline_outputs_name_the_roles_and_the_region(synthesized: Synthesized
         ("plan_role_arn", "qualisys-github-plan"),
         ("apply_role_arn_staging", "qualisys-github-apply-staging"),
         ("apply_role_arn_production", "qualisys-github-apply-production"),
+        ("release_role_arn_staging", "qualisys-github-release-staging"),
+        ("release_role_arn_production", "qualisys-github-release-production"),
     ):
         type_, key, attribute = ref(outputs[output]["value"])
         assert (type_, attribute) == ("aws_iam_role", "arn") and roles[key]["name"] == name
@@ -457,6 +472,10 @@ def test_pipeline_roles_reach_the_cluster_they_plan_and_apply(synthesized: Synth
     for other in APPLY_ENVIRONMENTS:
         if other == env:
             assert policies[apply_role_name(project, other)] == ("AmazonEKSClusterAdminPolicy", "cluster")
+            # no policy either: the ci-deployer Role in its namespace (test_identities)
+            assert release_role_name(project, other) in entries
         else:
             assert apply_role_name(project, other) not in entries
-    assert set(policies) == entries - {plan_role_name(project)}
+            assert release_role_name(project, other) not in entries
+    no_policy = {plan_role_name(project), *(release_role_name(project, e) for e in APPLY_ENVIRONMENTS)}
+    assert set(policies) == entries - no_policy

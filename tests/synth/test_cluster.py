@@ -89,17 +89,18 @@ def test_authentication_is_by_access_entries_only(synthesized: Synthesized, env:
     admin = policies["qualisys-platform-admin"]
     assert admin["policy_arn"].endswith(":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
     assert admin["access_scope"] == {"type": "cluster"}
-    if env.environment == "staging":
-        ci = policies["qualisys-github-deploy-staging"]
-        assert ci["policy_arn"].endswith("/AmazonEKSViewPolicy")
-        assert ci["access_scope"] == {"type": "namespace", "namespaces": ["staging"]}
-        (ci_entry,) = [e for e in entries if e["principal_arn"].endswith("/qualisys-github-deploy-staging")]
-        assert ci_entry["kubernetes_groups"] == ["ci-deployers"]
-    else:
-        assert "qualisys-github-deploy-staging" not in policies, "CI deploys to the staging cluster only"
+    release = f"qualisys-github-release-{env.environment}"
+    if env.environment in ("staging", "production"):
+        # The release role: no access policy, only the group of the ci-deployer Role (test_identities).
+        assert release not in policies
+        (release_entry,) = [e for e in entries if e["principal_arn"].endswith(f"/{release}")]
+        assert release_entry["kubernetes_groups"] == ["ci-deployers"]
+    assert not [e for e in entries if e["principal_arn"].endswith("/qualisys-github-deploy-staging")], (
+        "the image-pushing role reaches no cluster"
+    )
     # plus the pipeline's plan role everywhere and its apply role in staging and production
     # (test_account.test_pipeline_roles_reach_the_cluster_they_plan_and_apply)
-    assert len(entries) == {"dev": 2, "staging": 4, "production": 3}[env.environment]
+    assert len(entries) == {"dev": 2, "staging": 4, "production": 4}[env.environment]
 
 
 def test_oidc_provider_and_irsa_roles_are_bound_to_one_service_account(

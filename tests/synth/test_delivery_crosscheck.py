@@ -2,7 +2,8 @@
 github stack cannot disagree (issue "Delivery pipeline", item 5).
 
 - every `environment:` a job declares exists in the github stack, and the role the job assumes
-  trusts exactly that environment's subject, as the only pipeline role that does;
+  trusts exactly that environment's subject from that job's workflow file (the token's
+  job_workflow_ref), as the only pipeline role that does;
 - a job without an environment assumes only roles trusted for pull requests and main (the plan
   role; the deployer role that pushes service images), never a role an environment guards;
 - every `vars.NAME` a workflow reads is an Actions variable the github stack sets, from the account
@@ -41,15 +42,26 @@ def _job_name(job_id: str, job: Mapping[str, Any]) -> list[str]:
 
 
 def _trusted_subjects(account: Mapping[str, Any], role_name: str) -> set[str]:
+    return {subject for subject, _ in _trusts(account, role_name)}
+
+
+def _trusts(account: Mapping[str, Any], role_name: str) -> set[tuple[str, str | None]]:
+    """(sub, job_workflow_ref) pairs the role's trust admits; None: any workflow."""
     role = account["resource"]["aws_iam_role"][role_name]
     document = account["data"]["aws_iam_policy_document"][ref(role["assume_role_policy"])[1]]
-    return {
-        value
-        for statement in document["statement"]
-        for condition in statement.get("condition") or []
-        if condition["variable"].endswith(":sub")
-        for value in condition["values"]
-    }
+    pairs: set[tuple[str, str | None]] = set()
+    for statement in document["statement"]:
+        values: dict[str, list[str]] = {}
+        for condition in statement.get("condition") or []:
+            values.setdefault(condition["variable"].rsplit(":", 1)[-1], []).extend(condition["values"])
+        workflows: list[str | None] = list(values.get("job_workflow_ref", [])) or [None]
+        pairs |= {(subject, workflow) for subject in values.get("sub", []) for workflow in workflows}
+    return pairs
+
+
+def _workflow_ref(repo: str, file: str) -> str:
+    """The job_workflow_ref of a job defined in ``file``, run from the main branch."""
+    return f"{repo}/.github/workflows/{file}@refs/heads/{MAIN_BRANCH}"
 
 
 def _passed_inputs(workflows: Mapping[str, dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
@@ -66,6 +78,7 @@ def _passed_inputs(workflows: Mapping[str, dict[str, Any]]) -> dict[tuple[str, s
 
 def _environment_problems(
     where: str,
+    file: str,
     environment: str | None,
     roles: set[str],
     environments: set[str],
@@ -78,8 +91,10 @@ def _environment_problems(
     if environment is not None:
         if environment not in environments:
             problems.append(f"{where}: environment {environment!r} is not in the github stack")
-        subject = f"repo:{repo}:environment:{environment}"
-        trusting = {r for r in pipeline_roles if subject in _trusted_subjects(account, r)}
+        subject, workflow = f"repo:{repo}:environment:{environment}", _workflow_ref(repo, file)
+        trusting = {
+            r for r in pipeline_roles if any(s == subject and w in (None, workflow) for s, w in _trusts(account, r))
+        }
         if len(trusting) != 1 or trusting != roles:
             problems.append(
                 f"{where}: environment {environment!r} is trusted by {sorted(trusting)}, "
@@ -138,7 +153,7 @@ def crosscheck(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[str, Any
                     if v in ACTIONS_VARIABLES and "ROLE" in v
                 }
                 problems += _environment_problems(
-                    where, environment, roles, environments, pipeline_roles, account, repo
+                    where, file, environment, roles, environments, pipeline_roles, account, repo
                 )
     checks = {
         c["context"]
@@ -191,8 +206,13 @@ def _replace(value: Any, old: str, new: str) -> Any:
         ("check", "ruleset requires 'plan (qa)', which no job of pull-request.yml reports"),
         (
             "release role",
-            "service-release.yml: release: environment 'production' is trusted by ['github_apply-production_role'], "
-            "but the job assumes ['github_apply-staging_role']",
+            "service-release.yml: release: environment 'production' is trusted by ['github_release-production_role'], "
+            "but the job assumes ['github_release-staging_role']",
+        ),
+        (
+            "apply role in a release",
+            "service-release.yml: release: environment 'production' is trusted by ['github_release-production_role'], "
+            "but the job assumes ['github_apply-production_role']",
         ),
         ("release environment", "service-release.yml: release: environment 'prod' is not in the github stack"),
     ],
@@ -216,8 +236,16 @@ def test_fails_if_workflows_and_stacks_disagree(
                     job.update(_replace(dict(job), "AWS_APPLY_ROLE_ARN_PRODUCTION", new))
     elif plant == "release role":
         release = planted["service-release.yml"]["jobs"]["release"]
+        assert "&& vars.AWS_RELEASE_ROLE_ARN_PRODUCTION" in str(release), "the release job takes the release role"
         release.update(
-            _replace(dict(release), "&& vars.AWS_APPLY_ROLE_ARN_PRODUCTION", "&& vars.AWS_APPLY_ROLE_ARN_STAGING")
+            _replace(dict(release), "&& vars.AWS_RELEASE_ROLE_ARN_PRODUCTION", "&& vars.AWS_RELEASE_ROLE_ARN_STAGING")
+        )
+    elif plant == "apply role in a release":
+        # The release job taking the cluster-admin apply role: its trust names deploy.yml only.
+        release = planted["service-release.yml"]["jobs"]["release"]
+        assert "&& vars.AWS_RELEASE_ROLE_ARN_PRODUCTION" in str(release), "the release job takes the release role"
+        release.update(
+            _replace(dict(release), "&& vars.AWS_RELEASE_ROLE_ARN_PRODUCTION", "&& vars.AWS_APPLY_ROLE_ARN_PRODUCTION")
         )
     elif plant == "release environment":
         planted["hello.yml"]["jobs"]["production"]["with"]["environment"] = "prod"
