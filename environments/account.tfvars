@@ -17,10 +17,6 @@ github_repository             = "qualisys/qualisys"
 github_deploy_branches        = ["main"]
 github_production_environment = "production"
 github_devops_team            = "devops" # approves production deployments (story 0.8 AC8)
-# Runner of the jobs that reach a cluster's private API endpoint (plans, applies, drift, releases):
-# a self-hosted runner label in the VPC; GitHub's hosted runners reach it only through
-# eks_public_access_cidrs.
-github_cluster_runner         = "ubuntu-24.04"
 
 cloudtrail_bucket_name         = "qualisys-cloudtrail-logs"
 account_access_log_bucket_name = "qualisys-account-access-logs"

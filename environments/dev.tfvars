@@ -93,6 +93,9 @@ grafana_domain            = "grafana.dev.qualisys.dev"
 alert_emails              = ["platform-alerts@qualisys.example"]
 prometheus_retention_days = 15
 prometheus_storage_gib    = 50
+# The public hosted zone of this environment's hosts: the platform stack validates the edge
+# certificates in it and ExternalDNS writes the hosts' records ("": both by hand).
+route53_zone_name         = "qualisys.dev"
 
 rds_instance_class            = "db.t3.medium"
 rds_multi_az                  = false

@@ -95,6 +95,9 @@ grafana_domain            = "grafana.qualisys.io"
 alert_emails              = ["platform-alerts@qualisys.example"]
 prometheus_retention_days = 30
 prometheus_storage_gib    = 200
+# The public hosted zone of this environment's hosts: the platform stack validates the edge
+# certificates in it and ExternalDNS writes the hosts' records ("": both by hand).
+route53_zone_name         = "qualisys.io"
 
 rds_instance_class            = "db.r5.large"
 rds_multi_az                  = true

@@ -20,8 +20,6 @@ tags = {
 }
 
 eks_kubernetes_version = "1.36" # support dates and pins per minor: qualisys_infra/core/lifecycle.py
-# The CI deployer (GitHub Actions) may deploy to this namespace of this cluster only (story 0.3 AC4).
-eks_ci_namespaces = ["staging"]
 node_groups = {
   general = {
     instance_types = ["t3.medium"]
@@ -97,6 +95,9 @@ grafana_domain            = "grafana.staging.qualisys.dev"
 alert_emails              = ["platform-alerts@qualisys.example"]
 prometheus_retention_days = 15
 prometheus_storage_gib    = 50
+# The public hosted zone of this environment's hosts: the platform stack validates the edge
+# certificates in it and ExternalDNS writes the hosts' records ("": both by hand).
+route53_zone_name         = "qualisys.dev"
 
 rds_instance_class            = "db.t3.medium"
 rds_multi_az                  = true

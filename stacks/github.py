@@ -1,9 +1,11 @@
 """``github``: the repository's own delivery settings, kept as code (issue "Delivery pipeline").
 
 The ruleset of the main branch (pull request, code-owner review, the pipeline's checks, no force
-push or deletion), the ``staging`` and ``production`` environments whose names the apply roles
-trust (production waits for the DevOps team, story 0.8 AC8), and the Actions variables the
-workflows read the account stack's role ARNs and region from.
+push or deletion), the ``staging`` and ``production`` environments whose names the apply and release
+roles trust (production waits for the DevOps team, story 0.8 AC8), and the Actions variables the
+workflows read: the account stack's role ARNs and region, and the label of each environment's
+in-cluster runner scale set of each duty (``CLUSTER_RUNNER_PLAN_STAGING = qualisys-staging-plan``:
+the platform stacks' runners, :mod:`modules.platform.runners`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,24 @@ from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.naming import (
     ACCOUNT_STACK,
     ACTIONS_VARIABLES,
-    CLUSTER_RUNNER_VARIABLE,
     MAIN_BRANCH,
     REQUIRED_CHECKS,
+    RUNNER_DUTIES,
+    runner_label,
+    runner_variable,
 )
 from qualisys_infra.core.naming import GITHUB_STACK as STACK
-from qualisys_infra.core.settings import AccountConfig
+from qualisys_infra.core.settings import ENVIRONMENT_NAMES, AccountConfig
 from stacks.base import BaseStack, StateBackend
+
+
+def runner_variables(project: str) -> dict[str, str]:
+    """Actions variable -> runner label, for every environment and duty (every cluster runs both)."""
+    return {
+        runner_variable(env, duty): runner_label(project, env, duty)
+        for env in ENVIRONMENT_NAMES
+        for duty in RUNNER_DUTIES
+    }
 
 
 class GithubStack(BaseStack):
@@ -54,7 +67,7 @@ class GithubStack(BaseStack):
                 ),
                 variables={
                     **{variable: pipeline_outputs[output] for variable, output in ACTIONS_VARIABLES.items()},
-                    CLUSTER_RUNNER_VARIABLE: account.github_cluster_runner,
+                    **runner_variables(account.project),
                 },
             ),
         )

@@ -17,14 +17,17 @@ from modules.network import Network
 from modules.platform.add_ons import PlatformAddOns, PlatformAddOnsProps
 from modules.platform.alert_topic import AlertTopic, AlertTopicProps
 from modules.platform.charts import platform_charts
+from modules.platform.dns import IngressDns, IngressDnsProps
 from modules.platform.edge import IngressEdge, IngressEdgeProps
 from modules.platform.namespaces import MONITORING, platform_namespaces
 from modules.platform.plan_reader import PlanReader
 from modules.platform.providers import configure_cluster_providers
 from modules.platform.rbac import PlatformRbac, PlatformRbacProps
+from modules.platform.runners import RunnerScaleSets, RunnerScaleSetsProps
 from modules.platform.storage import DefaultStorageClass, DefaultStorageClassProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.lifecycle import pins_of
+from qualisys_infra.core.naming import APPLY_ENVIRONMENTS
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
@@ -53,8 +56,23 @@ class ClusterPlatformStack(EnvironmentStack):
         self.namespaces = platform_namespaces(
             self, namespaces=env.namespaces, network=network, pod_security_version=pins.pod_security_version
         )
-        self.rbac = PlatformRbac(self, "rbac", props=PlatformRbacProps(namespaces=self.namespaces))
+        # The release role deploys where the apps stack does: the environment's own namespace.
+        release_namespace = env.environment if env.environment in APPLY_ENVIRONMENTS else None
+        self.rbac = PlatformRbac(
+            self, "rbac", props=PlatformRbacProps(namespaces=self.namespaces, ci_namespace=release_namespace)
+        )
         self.plan_reader = PlanReader(self, "plan-reader")
+        # GitHub Actions runners in this VPC, one scale set per duty (the cluster's API is private).
+        self.runners = RunnerScaleSets(
+            self,
+            "runners",
+            props=RunnerScaleSetsProps(
+                project=account.project,
+                environment=env.environment,
+                repository=account.github_repository,
+                pod_security_version=pins.pod_security_version,
+            ),
+        )
         # Before any chart: Prometheus' volume claim names this class.
         self.storage = DefaultStorageClass(
             self, "storage", props=DefaultStorageClassProps(volume_key=cluster.volume_key)
@@ -84,6 +102,20 @@ class ClusterPlatformStack(EnvironmentStack):
             # Grafana behind the edge: the ALB (in the VPC) reaches its pod on Grafana's own port.
             self.namespaces[MONITORING].allow_ingress_from_network(
                 "allow-load-balancer-to-grafana", network.vpc_cidr, ports=((GRAFANA_PORT, "TCP"),)
+            )
+        if env.route53_zone_name:
+            # Certificate validation and the hosts' records in the environment's hosted zone.
+            self.dns = IngressDns(
+                self,
+                "dns",
+                props=IngressDnsProps(
+                    name=name,
+                    zone_name=env.route53_zone_name,
+                    hosts=(env.ingress_domain, env.grafana_domain),
+                    region=env.region,
+                    cluster=cluster,
+                    certificates={"ingress": self.edge.certificate, "grafana": grafana_certificate},
+                ),
             )
         self.alert_topic = AlertTopic(
             self, "alerts", props=AlertTopicProps(name=name, context=ctx, emails=env.alert_emails)

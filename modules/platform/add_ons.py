@@ -153,4 +153,6 @@ class PlatformAddOns(Construct):
                 timeout=RELEASE_TIMEOUT_SECONDS,
             )
             for release_name, chart in platform_charts(env.eks_kubernetes_version).items()
+            # The runners' and external-dns's releases are modules.platform.runners' and .dns'.
+            if release_name in chart_values
         }

@@ -24,6 +24,11 @@ EKS_CHARTS = "https://aws.github.io/eks-charts"
 AUTOSCALER = "https://kubernetes.github.io/autoscaler"
 METRICS_SERVER = "https://kubernetes-sigs.github.io/metrics-server/"
 ARGO = "https://argoproj.github.io/argo-helm"
+EXTERNAL_DNS = "https://kubernetes-sigs.github.io/external-dns/"
+# GitHub publishes the Actions Runner Controller's scale-set charts only as OCI artifacts on ghcr.io
+# (no index.yaml), so they sit in RUNNER_CHARTS, beside CHARTS: `qualisys-infra charts` and
+# `outdated` read HTTPS indexes and do not list them yet.
+ARC_CHARTS = "oci://ghcr.io/actions/actions-runner-controller-charts"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +79,28 @@ CHARTS: Mapping[str, Chart] = MappingProxyType(
         # The progressive-delivery controller the apps stack's Rollouts need (canary with ALB traffic
         # routing, blue-green, analysis against Prometheus); its CRDs come with the chart.
         "argo-rollouts": Chart(repository=ARGO, chart="argo-rollouts", version="2.41.0", app_version="v1.9.0"),
+        # kubernetes-sigs/external-dns, tag external-dns-helm-chart-1.21.1 (9f26451, 2026-04-30): charts/external-dns/Chart.yaml version 1.21.1, appVersion 0.21.0.
+        # Writes the Route 53 records of the ingress hosts when the environment names a hosted zone.
+        "external-dns": Chart(repository=EXTERNAL_DNS, chart="external-dns", version="1.21.1", app_version="0.21.0"),
+    }
+)
+
+# Release name -> chart of the in-cluster GitHub Actions runners (modules/platform/runners.py): the
+# controller, and one runner scale set per duty (naming.RUNNER_DUTIES) from the same chart.
+# actions/actions-runner-controller, tag gha-runner-scale-set-0.14.2 (9bb16ae, 2026-05-22):
+# charts/gha-runner-scale-set-controller/Chart.yaml and charts/gha-runner-scale-set/Chart.yaml,
+# version 0.14.2, appVersion 0.14.2 (read 2026-12-06).
+RUNNER_CHARTS: Mapping[str, Chart] = MappingProxyType(
+    {
+        "arc-controller": Chart(
+            repository=ARC_CHARTS, chart="gha-runner-scale-set-controller", version="0.14.2", app_version="0.14.2"
+        ),
+        "arc-runners-plan": Chart(
+            repository=ARC_CHARTS, chart="gha-runner-scale-set", version="0.14.2", app_version="0.14.2"
+        ),
+        "arc-runners-apply": Chart(
+            repository=ARC_CHARTS, chart="gha-runner-scale-set", version="0.14.2", app_version="0.14.2"
+        ),
     }
 )
 
@@ -120,8 +147,9 @@ def autoscaler_release(kubernetes_version: str) -> AutoscalerRelease:
 
 
 def platform_charts(kubernetes_version: str) -> dict[str, Chart]:
-    """Release name -> chart of every release a cluster of ``kubernetes_version`` runs."""
-    return {**CHARTS, "cluster-autoscaler": autoscaler_release(kubernetes_version).chart}
+    """Release name -> chart of every release a cluster of ``kubernetes_version`` runs (external-dns
+    only where the environment names a hosted zone)."""
+    return {**CHARTS, "cluster-autoscaler": autoscaler_release(kubernetes_version).chart, **RUNNER_CHARTS}
 
 
 def every_pin() -> dict[str, Chart]:

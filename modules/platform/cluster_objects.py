@@ -279,6 +279,56 @@ def _argo_rollouts(release: str, values: Mapping[str, Any], ns: str) -> list[Cre
     return [Created(api_kind("argoproj.io/v1alpha1", kind), f"{_ROLLOUTS}{file}") for kind, file in files.items()]
 
 
+_ARC = "actions/actions-runner-controller, tag gha-runner-scale-set-0.14.2 (9bb16ae), charts/"
+_ARC_KINDS = ("AutoscalingListener", "AutoscalingRunnerSet", "EphemeralRunner", "EphemeralRunnerSet")
+_EXTERNAL_DNS = "kubernetes-sigs/external-dns, tag external-dns-helm-chart-1.21.1 (9f26451), charts/external-dns/"
+
+
+def _arc_controller(release: str, values: Mapping[str, Any], ns: str) -> list[Created]:
+    out = [
+        Created(
+            api_kind("actions.github.com/v1alpha1", kind),
+            f"{_ARC}gha-runner-scale-set-controller/crds/actions.github.com_{kind.lower()}s.yaml",
+        )
+        for kind in _ARC_KINDS
+    ]
+    full = _fullname(release, "gha-rs-controller", values.get("fullnameOverride"))
+    account = _service_account(values, ("serviceAccount",), full)
+    if account:
+        out.append(
+            Created(
+                ObjectRef(Kind.SERVICE_ACCOUNT, account, ns),
+                f"{_ARC}gha-runner-scale-set-controller/templates/serviceaccount.yaml",
+            )
+        )
+    return out
+
+
+def _arc_scale_set(release: str, values: Mapping[str, Any], ns: str) -> list[Created]:
+    # With githubConfigSecret as a map the chart renders the Secret; named (a string), an operator
+    # creates it (modules/platform/runners.py), and it is not listed here.
+    secret = values.get("githubConfigSecret")
+    if isinstance(secret, Mapping):
+        name = _fullname(release, "gha-rs", values.get("fullnameOverride")).replace("_", "-")
+        return [
+            Created(
+                ObjectRef(Kind.SECRET, f"{name}-github-secret", ns),
+                f"{_ARC}gha-runner-scale-set/templates/githubsecret.yaml",
+            )
+        ]
+    return []
+
+
+def _external_dns(release: str, values: Mapping[str, Any], ns: str) -> list[Created]:
+    full = _fullname(release, "external-dns", values.get("fullnameOverride"))
+    account = _service_account(values, ("serviceAccount",), full)
+    return (
+        [Created(ObjectRef(Kind.SERVICE_ACCOUNT, account, ns), f"{_EXTERNAL_DNS}templates/serviceaccount.yaml")]
+        if account
+        else []
+    )
+
+
 _CHARTS = {
     "kube-prometheus-stack": _kube_prometheus_stack,
     "aws-load-balancer-controller": _load_balancer_controller,
@@ -286,6 +336,9 @@ _CHARTS = {
     "cluster-autoscaler": _cluster_autoscaler,
     "metrics-server": _metrics_server,
     "argo-rollouts": _argo_rollouts,
+    "gha-runner-scale-set-controller": _arc_controller,
+    "gha-runner-scale-set": _arc_scale_set,
+    "external-dns": _external_dns,
 }
 CHARTS_KNOWN = frozenset(_CHARTS)
 

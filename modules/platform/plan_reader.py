@@ -35,6 +35,7 @@ PROVIDER_RESOURCES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "kubernetes_cluster_role_v1": (RBAC_API_GROUP, "clusterroles"),
         "kubernetes_cluster_role_binding_v1": (RBAC_API_GROUP, "clusterrolebindings"),
         "kubernetes_storage_class_v1": ("storage.k8s.io", "storageclasses"),
+        "kubernetes_service_account_v1": ("", "serviceaccounts"),  # the in-cluster runners' (runners.py)
         # The stacks annotate one kind of object they do not own: EKS's gp2 StorageClass.
         "kubernetes_annotations": ("storage.k8s.io", "storageclasses"),
     }

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
-from modules.platform.charts import CHARTS
+from modules.platform.charts import CHARTS, RUNNER_CHARTS
 from qualisys_infra.app.hclfile import read_hcl
 from qualisys_infra.core.errors import ConfigError, UsageError, Violation
 from qualisys_infra.core.lifecycle import (
@@ -29,7 +29,7 @@ from qualisys_infra.core.lifecycle import (
 from qualisys_infra.core.settings import EnvironmentConfig
 
 FIELD = "eks_kubernetes_version"
-CHARTS_OF_EVERY_CLUSTER = (*CHARTS, "cluster-autoscaler")
+CHARTS_OF_EVERY_CLUSTER = (*CHARTS, "cluster-autoscaler", *RUNNER_CHARTS)
 
 
 def check_kubernetes_support(

@@ -284,6 +284,26 @@ CHART_COMPATIBILITY: Mapping[str, ChartCompatibility] = MappingProxyType(
             "policy/v1 and networking.k8s.io/v1 picked by capability)",
             source=Source(where="argoproj/argo-helm tag argo-rollouts-2.41.0, charts/argo-rollouts/"),
         ),
+        "external-dns": ChartCompatibility(
+            from_minor="1.21",
+            checked_through="1.36",
+            statement="README 'Kubernetes version compatibility': ExternalDNS >= 0.18.x supports Kubernetes 1.21 "
+            "and newer (no upper bound); no kubeVersion in Chart.yaml",
+            source=Source(where="kubernetes-sigs/external-dns tag external-dns-helm-chart-1.21.1 (9f26451), README.md"),
+        ),
+        **{
+            release: ChartCompatibility(
+                from_minor="1.29",
+                checked_through="1.36",
+                statement="no kubeVersion in Chart.yaml; templates use GA APIs (apps/v1, rbac/v1, v1) and the "
+                "controller's own CRDs (apiextensions/v1); only its dind mode (unused) branches on the minor",
+                source=Source(
+                    where="actions/actions-runner-controller tag gha-runner-scale-set-0.14.2 (9bb16ae), "
+                    "charts/gha-runner-scale-set-controller/ and charts/gha-runner-scale-set/"
+                ),
+            )
+            for release in ("arc-controller", "arc-runners-plan", "arc-runners-apply")
+        },
         "cluster-autoscaler": ChartCompatibility(
             from_minor="1.32",
             checked_through="1.36",

@@ -132,13 +132,14 @@ class EnvironmentConfig:
     flow_log_retention_days: int = field(metadata=_doc("a CloudWatch retention period in days"))
     log_retention_days: int = field(metadata=_doc("a CloudWatch retention period in days"))
     tags: Mapping[str, str] = field(default_factory=dict, metadata=_doc("a map of tag names to strings"))
-    eks_kubernetes_version: str = field(metadata=_doc('an EKS Kubernetes version "1.NN", e.g. "1.33"'))
+    eks_kubernetes_version: str = field(
+        metadata=_doc(
+            'an EKS Kubernetes version "1.NN", e.g. "1.36"; must be a minor of the lifecycle table'
+            " (`qualisys_infra/core/lifecycle.py`)"
+        )
+    )
     eks_public_access_cidrs: tuple[str, ...] = field(
         default=(), metadata=_doc("a list of IPv4 networks allowed to reach the public API endpoint")
-    )
-    eks_ci_namespaces: tuple[str, ...] = field(
-        default=(),
-        metadata=_doc("Kubernetes namespaces the CI deployer role may deploy to in this cluster (story 0.3 AC4)"),
     )
     node_groups: NodeGroupsConfig = field(metadata=_doc("an object with `general` and `playwright`"))
     namespaces: Mapping[str, NamespaceConfig] = field(
@@ -164,6 +165,14 @@ class EnvironmentConfig:
     )
     prometheus_retention_days: int = field(default=15, metadata=_doc("days of metrics Prometheus keeps, 1 to 365"))
     prometheus_storage_gib: int = field(default=50, metadata=_doc("GiB of Prometheus storage, 10 to 16384"))
+    route53_zone_name: str = field(
+        default="",
+        metadata=_doc(
+            'the public Route 53 hosted zone of the environment\'s hosts, e.g. "qualisys.dev": the platform stack'
+            " validates the edge certificates in it and runs ExternalDNS, which writes the Ingress hosts'"
+            ' records; "" (the default): both by hand, from the platform stack\'s outputs'
+        ),
+    )
     rds_instance_class: str = field(metadata=_doc('an RDS instance class, e.g. "db.t3.medium"'))
     rds_engine_version: str = field(default="16", metadata=_doc('a PostgreSQL major version "15" or newer'))
     rds_multi_az: bool = field(metadata=_doc("true or false"))
@@ -219,7 +228,7 @@ class AccountConfig:
         metadata=_doc("the IAM role (MFA only) that administers the EKS clusters: 1-64 of A-Z a-z 0-9 +=,.@_-")
     )
     ci_deployer_role_name: str = field(
-        metadata=_doc("the IAM role GitHub Actions deploys to staging with: 1-64 of A-Z a-z 0-9 +=,.@_-")
+        metadata=_doc("the IAM role GitHub Actions pushes service images to ECR with: 1-64 of A-Z a-z 0-9 +=,.@_-")
     )
     state_noncurrent_version_retention_days: int = field(
         default=30, metadata=_doc("a whole number of days from 1 to 3650")
@@ -236,13 +245,6 @@ class AccountConfig:
     github_devops_team: str = field(
         default="devops",
         metadata=_doc("slug of the GitHub team that approves production deployments (story 0.8 AC8)"),
-    )
-    github_cluster_runner: str = field(
-        default="ubuntu-24.04",
-        metadata=_doc(
-            "runner label of the workflow jobs that reach a cluster's private API (plans, applies, drift,"
-            " releases): a self-hosted runner in the VPC, unless eks_public_access_cidrs admits GitHub's runners"
-        ),
     )
     cloudtrail_bucket_name: str = field(metadata=_doc("an S3 bucket name for the CloudTrail logs"))
     account_access_log_bucket_name: str = field(metadata=_doc("an S3 bucket name for the account stack's access logs"))

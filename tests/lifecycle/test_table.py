@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import kubernetes_validate
 import pytest
 
-from modules.platform.charts import CHARTS, platform_charts
+from modules.platform.charts import CHARTS, RUNNER_CHARTS, platform_charts
 from qualisys_infra.core import lifecycle
 from qualisys_infra.core.lifecycle import (
     CHART_COMPATIBILITY,
@@ -25,7 +25,7 @@ from qualisys_infra.core.lifecycle import (
 )
 
 ROW = KUBERNETES_MINORS["1.36"]
-ALL_CHARTS = [*CHARTS, "cluster-autoscaler"]
+ALL_CHARTS = [*CHARTS, "cluster-autoscaler", *RUNNER_CHARTS]
 
 
 @pytest.mark.parametrize("minor", list(KUBERNETES_MINORS))

@@ -11,8 +11,9 @@ import yaml
 
 from modules.alert_rules import ALERT_RULES
 from modules.platform.charts import autoscaler_release, platform_charts
+from modules.platform.runners import RUNNER_NAMESPACES
 from qualisys_infra.core.lifecycle import kubernetes_minor
-from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP, PLAN_READERS_GROUP
+from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, CI_DEPLOYERS_GROUP, PLAN_READERS_GROUP
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, ref, statements
@@ -28,9 +29,15 @@ def _stack(env: EnvironmentConfig) -> str:
 
 
 def _namespaces(s: Synthesized, env: EnvironmentConfig) -> dict[str, dict[str, Any]]:
+    """Every namespace of the platform stack by name, the runners' (tests/synth/test_runners.py) included."""
     return {
         n["metadata"][0]["name"]: n["metadata"][0] for n in s.resources(_stack(env), "kubernetes_namespace_v1").values()
     }
+
+
+def _runners(key: str) -> bool:
+    """Whether a namespace reference (a token naming the namespace resource) is one of the runners'."""
+    return "runners_ns-" in key
 
 
 def _releases(s: Synthesized, env: EnvironmentConfig) -> dict[str, dict[str, Any]]:
@@ -48,7 +55,7 @@ def _values(s: Synthesized, env: EnvironmentConfig, chart: str) -> dict[str, Any
 
 
 def test_namespaces_are_those_of_the_environment_file(synthesized: Synthesized, env: EnvironmentConfig) -> None:
-    assert sorted(_namespaces(synthesized, env)) == sorted(env.namespaces)
+    assert sorted(_namespaces(synthesized, env)) == sorted((*env.namespaces, *RUNNER_NAMESPACES))
     assert sorted(env.namespaces) == ["dev", "monitoring", "playwright-pool", "production", "staging"]
 
 
@@ -77,8 +84,10 @@ def test_every_namespace_has_its_quota_and_limits(synthesized: Synthesized, env:
     quotas = {
         q["metadata"]["namespace"]: q["spec"]["hard"]
         for q in synthesized.resources(stack, "kubernetes_resource_quota_v1").values()
+        if not _runners(q["metadata"]["namespace"])
     }
-    assert len(quotas) == len(env.namespaces) == len(synthesized.resources(stack, "kubernetes_limit_range_v1"))
+    limits = synthesized.resources(stack, "kubernetes_limit_range_v1")
+    assert len(quotas) == len(env.namespaces) == len(limits) - len(RUNNER_NAMESPACES)
     for name, config in env.namespaces.items():
         (hard,) = [h for ns, h in quotas.items() if f"ns-{name}_namespace" in ns]
         assert hard == {
@@ -95,7 +104,7 @@ def test_every_namespace_denies_all_traffic_by_default(synthesized: Synthesized,
     by_namespace: dict[str, dict[str, Any]] = {}
     for policy in policies:
         by_namespace.setdefault(policy["metadata"]["namespace"], {})[policy["metadata"]["name"]] = policy["spec"]
-    assert len(by_namespace) == len(env.namespaces)
+    assert len(by_namespace) == len(env.namespaces) + len(RUNNER_NAMESPACES)
     for namespace, specs in by_namespace.items():
         deny = specs["default-deny"]
         assert deny["pod_selector"] == {} and deny["policy_types"] == ["Ingress", "Egress"]
@@ -108,20 +117,32 @@ def test_every_namespace_denies_all_traffic_by_default(synthesized: Synthesized,
             assert "allow-scraping" in specs
 
 
-def test_ci_deployer_role_is_exactly_workloads_in_staging(synthesized: Synthesized, env: EnvironmentConfig) -> None:
+def test_ci_deployer_role_is_exactly_the_apps_stacks_kinds_in_its_namespace(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
     stack = _stack(env)
-    role = one(synthesized.resources(stack, "kubernetes_role_v1"))
-    assert role["metadata"][0]["name"] == "ci-deployer" and "ns-staging" in role["metadata"][0]["namespace"]
+    roles = synthesized.resources(stack, "kubernetes_role_v1")
+    if env.environment not in APPLY_ENVIRONMENTS:
+        assert roles == {}  # dev has no release role: released by hand
+        return
+    role = one(roles)
+    assert role["metadata"][0]["name"] == "ci-deployer"
+    assert f"ns-{env.environment}_namespace" in role["metadata"][0]["namespace"]
     rules = {(tuple(r["api_groups"]), tuple(r["resources"])): tuple(r["verbs"]) for r in role["rule"]}
-    verbs = ("get", "list", "watch", "create", "update", "patch")
+    manage = ("get", "list", "watch", "create", "update", "patch", "delete")
+    read = ("get", "list", "watch")
     assert rules == {
-        (("apps",), ("deployments",)): verbs,
-        (("",), ("services", "configmaps")): verbs,
-        (("networking.k8s.io",), ("ingresses",)): verbs,
+        (("",), ("services",)): manage,
+        (("argoproj.io",), ("analysistemplates", "rollouts")): manage,
+        (("autoscaling",), ("horizontalpodautoscalers",)): manage,
+        (("monitoring.coreos.com",), ("podmonitors",)): manage,
+        (("networking.k8s.io",), ("ingresses",)): manage,
+        (("policy",), ("poddisruptionbudgets",)): manage,
+        (("argoproj.io",), ("rollouts/status",)): ("get", "update", "patch"),
+        (("argoproj.io",), ("analysisruns",)): read,
+        (("apps",), ("replicasets",)): read,
+        (("",), ("events", "pods")): read,
     }
-    for (_, resources), rule_verbs in rules.items():
-        assert "secrets" not in resources and "pods/exec" not in resources and "*" not in resources
-        assert not {"bind", "escalate", "impersonate", "*"} & set(rule_verbs)
     (binding,) = [
         b
         for b in synthesized.resources(stack, "kubernetes_role_binding_v1").values()
@@ -131,19 +152,21 @@ def test_ci_deployer_role_is_exactly_workloads_in_staging(synthesized: Synthesiz
     assert binding["subject"] == [{"kind": "Group", "name": "ci-deployers", "api_group": "rbac.authorization.k8s.io"}]
 
 
-def test_ci_access_entry_maps_to_the_group_the_role_is_bound_to(
+def test_release_access_entry_maps_to_the_group_the_role_is_bound_to(
     synthesized: Synthesized, env: EnvironmentConfig
 ) -> None:
     entries = synthesized.resources(f"{env.environment}-cluster", "aws_eks_access_entry").values()
     groups = {g for e in entries for g in e.get("kubernetes_groups") or ()}
-    assert groups == ({CI_DEPLOYERS_GROUP} if env.eks_ci_namespaces else set()) | {PLAN_READERS_GROUP}
+    releases = {CI_DEPLOYERS_GROUP} if env.environment in APPLY_ENVIRONMENTS else set()
+    assert groups == releases | {PLAN_READERS_GROUP}
 
 
 def test_people_roles_read_or_administer_without_secrets(synthesized: Synthesized, env: EnvironmentConfig) -> None:
     roles = {
         r["metadata"]["name"]: r for r in synthesized.resources(_stack(env), "kubernetes_cluster_role_v1").values()
     }
-    assert sorted(roles) == ["pipeline-plan-reader", "qualisys-namespace-admin", "qualisys-readonly"]
+    crd_reader = ["ci-deployer-crd-reader"] if env.environment in APPLY_ENVIRONMENTS else []
+    assert sorted(roles) == [*crd_reader, "pipeline-plan-reader", "qualisys-namespace-admin", "qualisys-readonly"]
     for role in roles.values():
         for rule in role["rule"]:
             assert "secrets" not in rule["resources"] and "*" not in rule["resources"] and "*" not in rule["verbs"]
@@ -291,6 +314,7 @@ def test_each_add_on_has_its_own_irsa_role(synthesized: Synthesized, env: Enviro
         "system:serviceaccount:monitoring:aws-for-fluent-bit",
         "system:serviceaccount:kube-system:cluster-autoscaler",
         "system:serviceaccount:monitoring:kps-alertmanager",  # publishes alerts to the environment's SNS topic
+        "system:serviceaccount:kube-system:external-dns",  # the ingress hosts' records (route53_zone_name)
     }
     autoscaler = _values(synthesized, env, "cluster-autoscaler")
     release = autoscaler_release(env.eks_kubernetes_version)

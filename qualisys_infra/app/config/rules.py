@@ -33,7 +33,6 @@ _REDIS_VERSION = re.compile(r"^(\d+)\.(\d+)$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 _TEAM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
-_RUNNER_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _ECR_REPO = re.compile(r"^qualisys-[a-z0-9][a-z0-9._/-]{0,200}$")
 _SECRET = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -192,19 +191,6 @@ def public_api_access_is_narrow(r: Reader, v: Mapping[str, Any]) -> None:
         )
 
 
-def ci_namespaces_are_staging_only(r: Reader, v: Mapping[str, Any]) -> None:
-    """CI deploys to named namespaces, never in production."""
-    env = v.get("environment")
-    for i, namespace in enumerate(v.get("eks_ci_namespaces") or ()):
-        if not _DNS_LABEL.fullmatch(namespace):
-            r.fail(("eks_ci_namespaces", i), f"got {show(namespace)}, expected a Kubernetes namespace name")
-        elif env == "production":
-            r.fail(
-                ("eks_ci_namespaces", i),
-                "got a namespace in production, expected none (CI deploys to staging only)",
-            )
-
-
 def namespaces_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
     """Namespace names and quotas Kubernetes accepts."""
     _check_namespaces(r, v.get("namespaces"))
@@ -234,6 +220,23 @@ def alert_emails_are_addresses(r: Reader, v: Mapping[str, Any]) -> None:
     for i, email in enumerate(emails or ()):
         if isinstance(email, str) and not _EMAIL.fullmatch(email):
             r.fail(("alert_emails", i), f"got {show(email)}, expected an e-mail address")
+
+
+def hosts_lie_in_the_route53_zone(r: Reader, v: Mapping[str, Any]) -> None:
+    """A named hosted zone is a DNS name holding every host of the environment."""
+    zone = v.get("route53_zone_name")
+    if not isinstance(zone, str) or zone == "":
+        return
+    if not _DOMAIN.fullmatch(zone):
+        r.fail(("route53_zone_name",), f'got {show(zone)}, expected a hosted zone\'s DNS name like "qualisys.dev"')
+        return
+    for key in ("ingress_domain", "grafana_domain"):
+        host = v.get(key)
+        if isinstance(host, str) and host != zone and not host.endswith(f".{zone}"):
+            r.fail(
+                ("route53_zone_name",),
+                f"got {show(zone)}, which does not hold {key} {show(host)}: expected the zone of every host",
+            )
 
 
 def node_groups_fit_the_caps(r: Reader, v: Mapping[str, Any]) -> None:
@@ -590,12 +593,6 @@ def github_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
             ("github_devops_team",),
             f'got {show(team)}, expected a team slug: lower-case letters, digits, - and _ (e.g. "devops")',
         )
-    runner = v.get("github_cluster_runner")
-    if isinstance(runner, str) and not _RUNNER_LABEL.fullmatch(runner):
-        r.fail(
-            ("github_cluster_runner",),
-            f'got {show(runner)}, expected a runner label: letters, digits, ".", "_" and "-" (e.g. "ubuntu-24.04")',
-        )
     for i, branch in enumerate(v.get("github_deploy_branches") or ()):
         if not _BRANCH.fullmatch(branch):
             r.fail(("github_deploy_branches", i), f"got {show(branch)}, expected a branch name without wildcards")
@@ -655,9 +652,9 @@ ENVIRONMENT_RULES: tuple[Rule, ...] = (
     subnets_fit_the_vpc,
     kubernetes_version_is_supported,
     public_api_access_is_narrow,
-    ci_namespaces_are_staging_only,
     namespaces_are_valid,
     ingress_domain_is_a_dns_name,
+    hosts_lie_in_the_route53_zone,
     grafana_domain_is_its_own_dns_name,
     alert_emails_are_addresses,
     node_groups_fit_the_caps,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cdktn_provider_aws import (
     acm_certificate,
+    acm_certificate_validation,
     budgets_budget,
     ce_anomaly_monitor,
     ce_anomaly_subscription,
@@ -17,6 +18,7 @@ from cdktn_provider_aws import (
     data_aws_iam_policy_document,
     data_aws_partition,
     data_aws_region,
+    data_aws_route53_zone,
     data_aws_secretsmanager_secret_version,
     db_instance,
     db_parameter_group,
@@ -57,6 +59,7 @@ from cdktn_provider_aws import (
     network_acl_rule,
     provider,
     route,
+    route53_record,
     route_table,
     route_table_association,
     s3_bucket,
@@ -84,6 +87,7 @@ from cdktn_provider_aws import (
 
 __all__ = [
     "acm_certificate",
+    "acm_certificate_validation",
     "budgets_budget",
     "ce_anomaly_monitor",
     "ce_anomaly_subscription",
@@ -94,6 +98,7 @@ __all__ = [
     "data_aws_iam_policy_document",
     "data_aws_partition",
     "data_aws_region",
+    "data_aws_route53_zone",
     "data_aws_secretsmanager_secret_version",
     "db_instance",
     "db_parameter_group",
@@ -134,6 +139,7 @@ __all__ = [
     "network_acl_rule",
     "provider",
     "route",
+    "route53_record",
     "route_table",
     "route_table_association",
     "s3_bucket",

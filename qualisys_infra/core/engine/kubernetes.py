@@ -16,6 +16,7 @@ from cdktn_provider_kubernetes import (
     resource_quota_v1,
     role_binding_v1,
     role_v1,
+    service_account_v1,
     service_v1,
     storage_class_v1,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "resource_quota_v1",
     "role_binding_v1",
     "role_v1",
+    "service_account_v1",
     "service_v1",
     "storage_class_v1",
 ]
