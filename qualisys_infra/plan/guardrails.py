@@ -3,8 +3,9 @@
 Each rule reads ``resource_changes`` (never ``planned_values``, which omits deletions) and the
 values *after* the change. A value Terraform only knows after apply cannot be judged: such rules
 stay silent rather than guess. Findings carry an id, a severity, the address and a message; any
-blocking finding makes ``plan``/``review``/``deploy`` exit 1. IAM (G004, G012-G015) is judged by
-what a policy allows, in :mod:`qualisys_infra.plan.iam`, with its reviewed waivers.
+blocking finding makes ``plan``/``review``/``deploy`` exit 1. IAM (G004, G012-G015, G018, G019) is
+judged by what a policy allows, in :mod:`qualisys_infra.plan.iam`, with its reviewed waivers; G020 is
+someone added to a group that administers; G007 includes function URLs and S3 ACL grants open to everyone.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ PUBLIC_ACCESS_BLOCK_FLAGS = (
     "ignore_public_acls",
     "restrict_public_buckets",
 )
+# S3's predefined grantee groups that are everyone (S3 User Guide, "Access control list (ACL) overview").
+PUBLIC_GRANTEES = {
+    "AllUsers": "anyone on the internet",
+    "AuthenticatedUsers": "anyone with an AWS account, in any account",
+}
 POLICY_ATTRIBUTES: tuple[str, ...] = ("policy", "assume_role_policy")
 # Resource policies under other names (OpenSearch, Glacier, CloudWatch Logs), read on AWS types only.
 RESOURCE_POLICY_ATTRIBUTES: tuple[str, ...] = ("access_policy", "access_policies", "policy_document")
@@ -426,6 +432,7 @@ class _Context:
         self.waivers = iam.waivers(own)
         self._present: dict[str, ResourceChange] | None = None
         self._attached: dict[str, list[str]] | None = None
+        self._admin_groups: dict[str, str] | None = None
 
     @property
     def present(self) -> dict[str, ResourceChange]:
@@ -494,6 +501,35 @@ class _Context:
         name = _known_name(policy)
         by_name = self._attached.get(f"name:{name}", []) if name else []
         return sorted({*by_name, *self._attached.get(f"address:{policy.address}", [])})
+
+    def group_keys(self, change: ResourceChange, key: str) -> list[str]:
+        """How the group(s) ``key`` names are known: ``name:<name>`` for each known name, ``address:<address>``
+        for a group of this plan its expression references (and the name that group has, when known)."""
+        value = _Value.after(change)[key]
+        names = value.strings() if isinstance(value.value, list) else [n for n in [value.scalar(str)] if n]
+        keys = [f"name:{n}" for n in names]
+        for target, _ in self.referenced(change, key):
+            if target.type == "aws_iam_group":
+                keys.append(f"address:{target.address}")
+                name = _known_name(target)
+                keys += [f"name:{name}"] if name else []
+        return keys
+
+    def admin_group(self, keys: Sequence[str]) -> str:
+        """Why a group (known by ``keys``, :meth:`group_keys`) administers: its name says so, or this plan
+        gives it an administrator's policy; empty when neither."""
+        for key in keys:
+            if key.startswith("name:") and "admin" in key.lower().removeprefix("name:"):
+                return 'its name says it administers ("admin")'
+        if self._admin_groups is None:
+            self._admin_groups = {}
+            for change in self.present.values():
+                why = _administers(change, self.plan.account)
+                if why:
+                    for key in ("group", "group_name", "groups"):
+                        for found in self.group_keys(change, key) if key in _planned_keys(change) else ():
+                            self._admin_groups.setdefault(found, f"{change.address} {why}")
+        return next((self._admin_groups[k] for k in keys if k in self._admin_groups), "")
 
     def waiver(self, change: ResourceChange, problem: iam.Problem) -> tuple[iam.Waiver | None, str]:
         """The waiver that allows ``problem`` at ``change``, or why the one about it does not hold."""
@@ -582,12 +618,14 @@ def _iam(change: ResourceChange, context: _Context) -> Iterator[Finding]:
     problems: list[iam.Problem] = []
     principals = change.type not in iam.ENDPOINT_POLICY_TYPES
     keys = POLICY_ATTRIBUTES + (RESOURCE_POLICY_ATTRIBUTES if change.type.startswith("aws_") else ())
+    account = context.plan.account
     for key in keys:
         if key in planned:
-            problems += iam.judge_document(after[key].scalar(str, dict), key, principals=principals)
+            problems += iam.judge_document(after[key].scalar(str, dict), key, principals=principals, account=account)
     if "inline_policy" in planned:
         for block in after["inline_policy"].items():
-            problems += iam.judge_document(block["policy"].scalar(str, dict), "inline_policy", principals=principals)
+            policy = block["policy"].scalar(str, dict)
+            problems += iam.judge_document(policy, "inline_policy", principals=principals, account=account)
     aws = change.type.startswith("aws_")
     arns = [a for key in ATTACHMENT_ATTRIBUTES if aws and key in planned and (a := after[key].scalar(str))]
     arns += [a for key in ATTACHMENT_LISTS if aws and key in planned for a in after[key].strings()]
@@ -604,6 +642,7 @@ def _iam(change: ResourceChange, context: _Context) -> Iterator[Finding]:
             source_account=limits["source_account"],
             org_id=limits["principal_org_id"] or limits["organization_id"],
             action=after["action"].scalar(str) or permission,
+            account=account,
         )
         problems += [found] if found else []
     for problem in problems:
@@ -616,6 +655,84 @@ def _iam(change: ResourceChange, context: _Context) -> Iterator[Finding]:
             severity = Severity.CRITICAL if problem.critical else Severity.HIGH
             note = f" (not waived: {why_not})" if why_not else ""
             yield Finding(problem.rule, severity, change.address, problem.message + note, True)
+
+
+def _administers(change: ResourceChange, account: str | None) -> str:
+    """What administrator's permission ``change`` grants whoever it is attached to: an AWS-managed
+    administration policy (G013), or a policy document allowing every action or escalation (G004, G012)."""
+    if not change.type.startswith("aws_"):
+        return ""
+    after, planned = _Value.after(change), _planned_keys(change)
+    for key in (*ATTACHMENT_ATTRIBUTES, *ATTACHMENT_LISTS):
+        if key in planned:
+            arns = after[key].strings() if key in ATTACHMENT_LISTS else [after[key].scalar(str) or ""]
+            for arn in arns:
+                if problem := iam.judge_managed(arn):
+                    return f"attaches {problem.subject}"
+    if "policy" in planned:
+        for problem in iam.judge_document(after["policy"].scalar(str, dict), "policy", account=account):
+            if problem.rule in ("G004", "G012"):
+                return f"gives it a policy that {problem.message.split(' allows ', 1)[-1]}"
+    return ""
+
+
+MEMBERSHIPS = {
+    # type: (the attribute naming the group(s), the attribute naming the user(s))
+    "aws_iam_user_group_membership": ("groups", "user"),
+    "aws_iam_group_membership": ("group", "users"),
+}
+
+
+def _memberships(change: ResourceChange, context: _Context) -> Iterator[Finding]:
+    """G020: someone is added to a group that administers (its name says "admin", or this plan gives it
+    an administrator's policy). A group known only after apply is followed through the configuration's
+    reference to a group of this plan; otherwise it is not guessed at."""
+    if change.type not in MEMBERSHIPS:
+        return
+    groups_key, users_key = MEMBERSHIPS[change.type]
+    after = _Value.after(change)
+    users = after[users_key].strings() if users_key == "users" else [u for u in [after[users_key].scalar(str)] if u]
+    if users_key == "users":
+        earlier = _before_values(change, "users")
+        users = [u for u in users if u not in earlier]  # only who this change adds
+        if not users and not after["users"].is_unknown:
+            return
+    who = ", ".join(users) if users else "users known only after apply"
+    earlier_groups = _before_values(change, groups_key)
+    for key in context.group_keys(change, groups_key):
+        same_user = users_key == "user" and _before_values(change, "user") == users
+        if same_user and key.startswith("name:") and key.removeprefix("name:") in earlier_groups:
+            continue  # this user's existing membership, not added by this change
+        why = context.admin_group([key, *_aliases(key, context)])
+        if why:
+            group = key.split(":", 1)[1]
+            yield Finding(
+                "G020",
+                Severity.CRITICAL,
+                change.address,
+                f"adds {who} to the group {group}, which administers: {why}",
+                True,
+            )
+
+
+def _before_values(change: ResourceChange, key: str) -> list[Any]:
+    """``key`` of the object before the change, as a list (empty when there was none)."""
+    value = change.before.get(key) if isinstance(change.before, dict) else None
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def _aliases(key: str, context: _Context) -> list[str]:
+    """The other key of a group of this plan: its address for its name, its name for its address."""
+    if key.startswith("address:"):
+        target = context.present.get(key.removeprefix("address:"))
+        name = _known_name(target) if target is not None else None
+        return [f"name:{name}"] if name else []
+    name = key.removeprefix("name:")
+    return [
+        f"address:{c.address}" for c in context.present.values() if c.type == "aws_iam_group" and _known_name(c) == name
+    ]
 
 
 def _set(value: _Value) -> str | None:
@@ -681,6 +798,36 @@ def _made_public(change: ResourceChange) -> Iterator[Finding]:
     acl = after["acl"].scalar(str) if "acl" in planned else None
     if acl and acl.strip().lower().startswith(("public-read", "authenticated-read")):
         yield Finding("G007", Severity.CRITICAL, change.address, f"public ACL {acl}", True)
+    grants: list[_Value] = []
+    if change.type == "aws_s3_bucket_acl" and "access_control_policy" in planned:
+        grants = [g for policy in after["access_control_policy"].items() for g in policy["grant"].items()]
+    elif change.type == "aws_s3_bucket" and "grant" in planned:
+        grants = after["grant"].items()
+    for grant in grants:
+        grantees = grant["grantee"].items() if change.type == "aws_s3_bucket_acl" else [grant]
+        for grantee in grantees:
+            uri = grantee["uri"].scalar(str)
+            group = uri.rstrip("/").rsplit("/", 1)[-1] if uri else ""
+            if group in PUBLIC_GRANTEES:
+                permission = grant["permission"].scalar(str) or ", ".join(grant["permissions"].strings())
+                yield Finding(
+                    "G007",
+                    Severity.CRITICAL,
+                    change.address,
+                    f"ACL grants {permission or 'access'} to {group} ({PUBLIC_GRANTEES[group]})",
+                    True,
+                )
+    if change.type == "aws_lambda_function_url":
+        auth = after["authorization_type"].scalar(str)
+        if auth is not None and auth.strip().upper() == "NONE":
+            yield Finding(
+                "G007",
+                Severity.CRITICAL,
+                change.address,
+                "function URL with authorization_type NONE: anyone on the internet may invoke the function "
+                "(AWS_IAM signs each call)",
+                True,
+            )
     if change.type == "aws_eks_cluster":
         for vpc in after["vpc_config"].items():
             if not isinstance(vpc.value, dict):
@@ -781,6 +928,7 @@ def _check(
             findings.append(ingress.pop(change.address))
         if _writes(change):
             findings.extend(_iam(change, context))
+            findings.extend(_memberships(change, context))
             for rule in (_switched_off, _made_public):
                 findings.extend(rule(change))
         findings.extend(_protected(change, allowed, protected_types))

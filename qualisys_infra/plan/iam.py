@@ -719,19 +719,20 @@ def allows(statement: dict[str, Any]) -> bool:
     return isinstance(effect, str) and effect.strip().lower() == "allow"
 
 
-def judge_document(value: Any, where: str, *, principals: bool = True) -> list[Problem]:
-    """Every problem of one policy document; ``where`` names it (``policy``, ``assume_role_policy``)."""
+def judge_document(value: Any, where: str, *, principals: bool = True, account: str | None = None) -> list[Problem]:
+    """Every problem of one policy document; ``where`` names it (``policy``, ``assume_role_policy``);
+    ``account`` is the plan's own account (``None`` when the plan does not say it)."""
     if isinstance(value, str):
-        return list(_judge_text(value, where, principals))  # documents repeat across a plan's instances
-    return _judge(document_of(value), where, principals)
+        return list(_judge_text(value, where, principals, account))  # documents repeat across a plan's instances
+    return _judge(document_of(value), where, principals, account)
 
 
 @lru_cache(maxsize=256)
-def _judge_text(value: str, where: str, principals: bool) -> tuple[Problem, ...]:
-    return tuple(_judge(document_of(value), where, principals))
+def _judge_text(value: str, where: str, principals: bool, account: str | None) -> tuple[Problem, ...]:
+    return tuple(_judge(document_of(value), where, principals, account))
 
 
-def _judge(document: dict[str, Any] | None, where: str, principals: bool) -> list[Problem]:
+def _judge(document: dict[str, Any] | None, where: str, principals: bool, account: str | None) -> list[Problem]:
     if document is None:
         return []
     problems: list[Problem] = []
@@ -739,7 +740,7 @@ def _judge(document: dict[str, Any] | None, where: str, principals: bool) -> lis
         if not allows(statement):
             continue
         if "Principal" in statement or "NotPrincipal" in statement:
-            found = list(_principal_problems(statement, where)) if principals else []
+            found = list(_principal_problems(statement, where, account)) if principals else []
         else:
             found = list(_identity_problems(statement, where))
         problems += [dataclasses.replace(p, statement=statement) for p in found]
@@ -905,9 +906,64 @@ def _public(principal: Any) -> list[str]:
     return []
 
 
-def _principal_problems(statement: dict[str, Any], where: str) -> Iterator[Problem]:
+# A literal account in a principal: "123456789012", "arn:aws:iam::123456789012:root", "...:role/x", sts sessions.
+_ACCOUNT_OF = re.compile(r"(?:arn:[^:]*:(?:iam|sts)::)?([0-9]{12})(?::.*)?", re.DOTALL)
+# Condition keys that admit principals or sources by account, or by ARN (whose fifth part is the account).
+ACCOUNT_KEYS = frozenset({"aws:sourceaccount", "aws:principalaccount", "aws:sourceowner", "kms:calleraccount"})
+ACCOUNT_ARN_KEYS = frozenset({"aws:sourcearn", "aws:principalarn"})
+
+
+def _accounts_named(statement: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each literal account the statement admits, with where it is named: its principals (``AWS``,
+    ``Federated``) and the account and ARN keys of its positive conditions."""
+    found: list[tuple[str, str]] = []
+    principal = statement.get("Principal")
+    for kind in ("AWS", "Federated"):
+        for value in _strings(principal.get(kind)) if isinstance(principal, dict) else ():
+            if matched := _ACCOUNT_OF.fullmatch(value.strip()):
+                found.append((matched[1], f"Principal {json.dumps({kind: value})}"))
+    conditions = statement.get("Condition")
+    for operator, by_key in conditions.items() if isinstance(conditions, dict) else ():
+        if not isinstance(operator, str) or not isinstance(by_key, dict):
+            continue
+        if operator.lower().removeprefix("foranyvalue:").removesuffix("ifexists") not in _POSITIVE:
+            continue
+        for key, raw in by_key.items():
+            lowered = key.lower() if isinstance(key, str) else ""
+            for value in _strings(raw):
+                if lowered in ACCOUNT_KEYS and _ACCOUNT.fullmatch(value.strip()):
+                    found.append((value.strip(), f"{key} {value}"))
+                elif lowered in ACCOUNT_ARN_KEYS:
+                    parts = value.split(":", 5)
+                    if len(parts) == 6 and _ACCOUNT.fullmatch(parts[4]):
+                        found.append((parts[4], f"{key} {value}"))
+    return found
+
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+
+
+def _not_ours(account: str | None) -> str:
+    if account is None:
+        return (
+            "this plan does not say its own account (no aws_caller_identity read at plan, no allowed_account_ids), "
+            "so no account it names can be told to be ours"
+        )
+    return f"not this plan's own account ({account})"
+
+
+def _principal_problems(statement: dict[str, Any], where: str, account: str | None) -> Iterator[Problem]:
     name = _statement_name(statement)
     actions = _strings(statement.get("Action")) or [f"NotAction {_shown(_strings(statement.get('NotAction')))}"]
+    foreign = [(a, how) for a, how in _accounts_named(statement) if a != account]
+    if foreign:
+        accounts = ", ".join(dict.fromkeys(a for a, _ in foreign))
+        yield Problem(
+            "G019",
+            "foreign account",
+            f"{where}: {name} lets account {accounts} ({_listed(list(dict.fromkeys(h for _, h in foreign)))}) "
+            f"{', '.join(actions[:3])}{' and more' if len(actions) > 3 else ''}: {_not_ours(account)}",
+        )
     github = _github_problems(statement, where, name)
     if github:
         yield from github
@@ -1005,13 +1061,23 @@ def judge_managed(arn: str, *, cluster_scope: bool = True) -> Problem | None:
 
 
 def judge_lambda_permission(
-    principal: str, *, source_arn: str | None, source_account: str | None, org_id: str | None, action: str
+    principal: str,
+    *,
+    source_arn: str | None,
+    source_account: str | None,
+    org_id: str | None,
+    action: str,
+    account: str | None = None,
 ) -> Problem | None:
     """G014 for an ``aws_lambda_permission`` (or layer permission) open to anyone, or to a service
-    of any account (the confused-deputy case AWS documents for ``source_arn``/``source_account``)."""
+    of any account (the confused-deputy case AWS documents for ``source_arn``/``source_account``);
+    G019 for one granted to an account other than the plan's own (``account``)."""
+    what = action or "lambda:InvokeFunction"
+    named = _ACCOUNT_OF.fullmatch(principal.strip())
+    if named and named[1] != account:
+        return Problem("G019", "foreign account", f"account {named[1]} may {what}: {_not_ours(account)}")
     if source_arn or source_account or org_id:
         return None
-    what = action or "lambda:InvokeFunction"
     if principal.strip() == "*":
         return Problem(
             "G014",

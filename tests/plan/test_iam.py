@@ -32,7 +32,10 @@ def _plan(*changes: dict[str, Any]) -> Any:
                 },
             }
         )
-    return parse_plan({"format_version": "1.2", "resource_changes": entries}, "crafted")
+    # Terraform reads the stack's aws_caller_identity while planning: the plan says its own account.
+    identity = {"mode": "data", "type": "aws_caller_identity", "name": "me", "values": {"account_id": ACCOUNT}}
+    prior = {"values": {"root_module": {"resources": [identity]}}}
+    return parse_plan({"format_version": "1.2", "resource_changes": entries, "prior_state": prior}, "crafted")
 
 
 def _findings(change: dict[str, Any]) -> list[Finding]:
@@ -358,7 +361,7 @@ RESOURCE_POLICIES = {
     ),
     "aws_kms_key": (
         "policy",
-        _allow(Principal={"AWS": ["arn:aws:iam::111122223333:root", "*"]}, Action="kms:Decrypt", Resource="*"),
+        _allow(Principal={"AWS": [f"arn:aws:iam::{ACCOUNT}:root", "*"]}, Action="kms:Decrypt", Resource="*"),
     ),
     "aws_ecr_repository_policy": ("policy", _allow(Principal="*", Action=["ecr:BatchGetImage", "ecr:PutImage"])),
     "aws_sns_topic_policy": ("policy", _allow(Principal={"AWS": "*"}, Action="SNS:Publish", Resource="*")),
