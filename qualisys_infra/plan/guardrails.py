@@ -6,6 +6,8 @@ stay silent rather than guess. Findings carry an id, a severity, the address and
 blocking finding makes ``plan``/``review``/``deploy`` exit 1. IAM (G004, G012-G015, G018, G019) is
 judged by what a policy allows, in :mod:`qualisys_infra.plan.iam`, with its reviewed waivers; G020 is
 someone added to a group that administers; G007 includes function URLs and S3 ACL grants open to everyone.
+G021 is data lost or the audit trail stopped without a destroy (logging off, a key disabled, versioning
+suspended, current objects expired, backups off, retention shortened), allowed as a destroy is.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ PROTECTED_TYPES = frozenset(
         "aws_eks_cluster",
         "aws_ecr_repository",
         "aws_secretsmanager_secret",
+        # the audit trail and the logs it and the platform keep
+        "aws_cloudtrail",
+        "aws_cloudwatch_log_group",
+        # what a cluster keeps in a namespace (volumes, secrets) goes with it; the repository is the code
+        "kubernetes_namespace",
+        "kubernetes_namespace_v1",
+        "github_repository",
     }
 )
 ENCRYPTION_FLAGS = (
@@ -531,6 +540,17 @@ class _Context:
                             self._admin_groups.setdefault(found, f"{change.address} {why}")
         return next((self._admin_groups[k] for k in keys if k in self._admin_groups), "")
 
+    def bucket_is_new(self, change: ResourceChange) -> bool:
+        """The bucket ``change`` configures is created by this plan (so it holds no data yet)."""
+        created = {c.address for c in self.plan.changes if c.type == "aws_s3_bucket" and c.kind is Kind.CREATE}
+        if any(t.address in created for t, _ in self.referenced(change, "bucket")):
+            return True
+        value = _Value.after(change)["bucket"]
+        name = None if value.is_unknown else value.scalar(str)
+        return name is not None and any(
+            _Value.after(self.present[a])["bucket"].scalar(str) == name for a in created if a in self.present
+        )
+
     def waiver(self, change: ResourceChange, problem: iam.Problem) -> tuple[iam.Waiver | None, str]:
         """The waiver that allows ``problem`` at ``change``, or why the one about it does not hold."""
         named = [w for w in self.waivers if w.names(change.address, problem.rule, problem.subject)]
@@ -735,6 +755,129 @@ def _aliases(key: str, context: _Context) -> list[str]:
     ]
 
 
+def _data_loss(change: ResourceChange, context: _Context, allowed: frozenset[str]) -> Iterator[Finding]:
+    """G021: a change that loses data or stops the audit trail without destroying anything: logging
+    stopped, a key disabled, versioning suspended, current objects expired, backups or final snapshots
+    turned off, log retention shortened, force-destroy turned on. Allowed the way a destroy is
+    (``allow_destroy``), then a warning."""
+    losses = list(_losses(change, context))
+    for loss in losses:
+        if change.address in allowed:
+            yield Finding("G021", Severity.WARNING, change.address, f"{loss} (allowed by --allow-destroy)", False)
+        else:
+            hint = f"--allow-destroy {shell_word(change.address)}"
+            yield Finding("G021", Severity.CRITICAL, change.address, loss, True, hint=hint)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _losses(change: ResourceChange, context: _Context) -> Iterator[str]:
+    kind, after, type_ = change.kind, _Value.after(change), change.type
+    if kind is Kind.DELETE:
+        if type_ == "aws_s3_bucket_versioning" and _status(change.before) == "enabled":
+            yield "destroying aws_s3_bucket_versioning suspends the bucket's versioning (the provider's delete)"
+        return
+    planned = _planned_keys(change)
+    if (
+        type_ == "aws_cloudtrail"
+        and "enable_logging" in planned
+        and _is_false(after["enable_logging"].scalar(bool, str))
+    ):
+        yield "CloudTrail logging stopped: enable_logging = false"
+    if type_ == "aws_kms_key" and "is_enabled" in planned and _is_false(after["is_enabled"].scalar(bool, str)):
+        yield "KMS key disabled (is_enabled = false): whatever it encrypts can no longer be read"
+    if type_ == "aws_s3_bucket_versioning" and not context.bucket_is_new(change):
+        status = _status(change.after)
+        if status in ("suspended", "disabled"):
+            yield f"versioning {status} on a bucket that holds data: overwritten and deleted objects are lost"
+    if type_ == "aws_s3_bucket" and "versioning" in planned:
+        flags = [v["enabled"].scalar(bool, str) for v in after["versioning"].items()]
+        were = [v.get("enabled") for v in _before_values(change, "versioning") if isinstance(v, dict)]
+        if any(_is_false(v) for v in flags) and any(_is_true(v) for v in were):
+            yield "versioning suspended (versioning.enabled = false)"
+    if type_ == "aws_s3_bucket_lifecycle_configuration" and not context.bucket_is_new(change):
+        days, dates = _expirations(after["rule"].items())
+        earlier_days, earlier_dates = _expirations_before(change)
+        if (days and (not earlier_days or min(days) < min(earlier_days))) or (dates - earlier_dates):
+            when = (
+                f"after {plural(int(min(days)), 'day')}" if days else f"on {', '.join(sorted(dates - earlier_dates))}"
+            )
+            yield f"lifecycle expires the bucket's current objects {when}: an existing bucket's data is deleted"
+    for flag, what in (
+        ("skip_final_snapshot", "no final snapshot when it is deleted"),
+        ("delete_automated_backups", "its automated backups deleted with it"),
+        ("force_destroy", "deleted with everything in it"),
+        ("force_delete", "deleted with every image in it"),
+    ):
+        if flag in planned and _is_true(after[flag].scalar(bool, str)) and _is_false(_before(change, flag)):
+            yield f"{flag} turned on: {what}"
+    for key, what in (
+        ("backup_retention_period", "automated backups off"),
+        ("snapshot_retention_limit", "automatic snapshots off"),
+    ):
+        now_days, earlier = (
+            _number(after[key].scalar(int, float)) if key in planned else None,
+            _number(_before(change, key)),
+        )
+        if now_days == 0 and earlier:
+            yield f"{what}: {key} {int(earlier)} -> 0"
+    if type_ == "aws_dynamodb_table" and "point_in_time_recovery" in planned:
+        flags = [p["enabled"].scalar(bool, str) for p in after["point_in_time_recovery"].items()]
+        were = [p.get("enabled") for p in _before_values(change, "point_in_time_recovery") if isinstance(p, dict)]
+        if any(_is_false(v) for v in flags) and any(_is_true(v) for v in were):
+            yield "point-in-time recovery switched off"
+    if type_ == "aws_cloudwatch_log_group" and "retention_in_days" in planned:
+        now_days, earlier = (
+            _number(after["retention_in_days"].scalar(int, float)),
+            _number(_before(change, "retention_in_days")),
+        )
+        if now_days and (earlier == 0 or (earlier and now_days < earlier)):
+            before_text = "never expiring" if earlier == 0 else plural(int(earlier or 0), "day")
+            yield f"log retention shortened: {before_text} -> {plural(int(now_days), 'day')} (older events are deleted)"
+
+
+def _status(state: Any) -> str:
+    """``versioning_configuration.status`` of an ``aws_s3_bucket_versioning`` value, lower case."""
+    found = state.get("versioning_configuration") if isinstance(state, dict) else None
+    block = found[0] if isinstance(found, list) and found else found
+    status = block.get("status") if isinstance(block, dict) else None
+    return status.strip().lower() if isinstance(status, str) else ""
+
+
+def _expirations(rules: Sequence[_Value]) -> tuple[list[float], set[str]]:
+    """The days and dates after which enabled rules expire current objects."""
+    days: list[float] = []
+    dates: set[str] = set()
+    for rule in rules:
+        status = rule["status"].scalar(str)
+        if status is None or status.strip().lower() != "enabled":
+            continue
+        for expiration in rule["expiration"].items():
+            if (n := _number(expiration["days"].scalar(int, float))) is not None and n > 0:
+                days.append(n)
+            if date := expiration["date"].scalar(str):
+                dates.add(date)
+    return days, dates
+
+
+def _expirations_before(change: ResourceChange) -> tuple[list[float], set[str]]:
+    days: list[float] = []
+    dates: set[str] = set()
+    for rule in _before_values(change, "rule"):
+        if not isinstance(rule, dict) or str(rule.get("status", "")).lower() != "enabled":
+            continue
+        expirations = rule.get("expiration")
+        for expiration in expirations if isinstance(expirations, list) else [expirations]:
+            if isinstance(expiration, dict):
+                if (n := _number(expiration.get("days"))) is not None and n > 0:
+                    days.append(n)
+                if isinstance(expiration.get("date"), str) and expiration["date"]:
+                    dates.add(expiration["date"])
+    return days, dates
+
+
 def _set(value: _Value) -> str | None:
     """A string setting, or a marker when it is set from a value known only after apply (set, not known)."""
     return "(known after apply)" if value.is_unknown else value.scalar(str)
@@ -929,6 +1072,8 @@ def _check(
         if _writes(change):
             findings.extend(_iam(change, context))
             findings.extend(_memberships(change, context))
+        if _writes(change) or change.kind is Kind.DELETE:
+            findings.extend(_data_loss(change, context, allowed))
             for rule in (_switched_off, _made_public):
                 findings.extend(rule(change))
         findings.extend(_protected(change, allowed, protected_types))
