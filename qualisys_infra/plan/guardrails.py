@@ -76,6 +76,10 @@ PUBLIC_GRANTEES = {
 POLICY_ATTRIBUTES: tuple[str, ...] = ("policy", "assume_role_policy")
 # Resource policies under other names (OpenSearch, Glacier, CloudWatch Logs), read on AWS types only.
 RESOURCE_POLICY_ATTRIBUTES: tuple[str, ...] = ("access_policy", "access_policies", "policy_document")
+# ``inline_policy`` by type: the policy document itself (a JSON string), or blocks each with a ``policy``;
+# a type not named here may have either.
+INLINE_POLICY_DOCUMENTS = frozenset({"aws_ssoadmin_permission_set_inline_policy"})
+INLINE_POLICY_BLOCKS = frozenset({"aws_iam_role"})
 # Attachments of managed policies: one ARN, or a list of them.
 ATTACHMENT_ATTRIBUTES = ("policy_arn", "managed_policy_arn")
 ATTACHMENT_LISTS = ("policy_arns", "managed_policy_arns")
@@ -643,8 +647,14 @@ def _iam(change: ResourceChange, context: _Context) -> Iterator[Finding]:
         if key in planned:
             problems += iam.judge_document(after[key].scalar(str, dict), key, principals=principals, account=account)
     if "inline_policy" in planned:
-        for block in after["inline_policy"].items():
-            policy = block["policy"].scalar(str, dict)
+        inline = after["inline_policy"]
+        if change.type in INLINE_POLICY_DOCUMENTS or (
+            change.type not in INLINE_POLICY_BLOCKS and isinstance(inline.value, str)
+        ):
+            documents = [inline.scalar(str, dict)]  # the document itself, as JSON
+        else:
+            documents = [block["policy"].scalar(str, dict) for block in inline.items()]
+        for policy in documents:
             problems += iam.judge_document(policy, "inline_policy", principals=principals, account=account)
     aws = change.type.startswith("aws_")
     arns = [a for key in ATTACHMENT_ATTRIBUTES if aws and key in planned and (a := after[key].scalar(str))]

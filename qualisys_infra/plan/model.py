@@ -700,6 +700,10 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
     importing = change.get("importing")
     if importing is not None or "importing" in change:
         importing = _typed(change, "importing", at / "change", dict)
+    for side in ("before", "after"):  # a resource's value is an object, or null when there is none
+        value = change.get(side)
+        if value is not None and value.__class__ is not dict:
+            raise (at / "change" / side).wrong(value, dict)
     return _new_resource_change(
         (
             address,
