@@ -27,7 +27,7 @@ from qualisys_infra.core.naming import (
 from qualisys_infra.core.progress import Progress
 from qualisys_infra.core.runtime import configure_node
 from qualisys_infra.plan import iam
-from qualisys_infra.plan.guardrails import blocking, check
+from qualisys_infra.plan.guardrails import COMMAND_LINE, blocking, check
 from qualisys_infra.plan.model import load_plan, loads_plan
 from qualisys_infra.plan.review import StackReview, render_json, render_markdown, render_text, stack_name
 
@@ -224,8 +224,16 @@ class Reviewed:
     and the project's own names from account.tfvars (the IAM waivers are made of them; without them no
     waiver holds)."""
 
-    allow_destroy: Mapping[str, Sequence[str]] = dataclasses.field(default_factory=dict)
+    allow_destroy: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)  # address -> source
     own: iam.OwnNames | None = None
+
+    def allowances(self, stack: str, command_line: Sequence[str]) -> dict[str, str]:
+        """``stack``'s destroy allowances, each with where it comes from: this command's ``--allow-destroy``,
+        the environment's tfvars, or both."""
+        found = dict.fromkeys(command_line, COMMAND_LINE)
+        for address, source in self.allow_destroy.get(stack, {}).items():
+            found[address] = f"{found[address]} and {source}" if address in found else source
+        return found
 
 
 def reviews_of(paths: Sequence[Path], allow: Sequence[str], reviewed: Reviewed | None = None) -> list[StackReview]:
@@ -241,8 +249,7 @@ def reviews_of(paths: Sequence[Path], allow: Sequence[str], reviewed: Reviewed |
         plan = load_plan(path)
         name = stack_name(path)
         scope = read_scope(path)  # how `plan` limited it, so every review of this file says so
-        allowed = [*allow, *reviewed.allow_destroy.get(name, ())]
-        findings = check(plan, allow_destroy=allowed, stack=name, own=reviewed.own)
+        findings = check(plan, allow_destroy=reviewed.allowances(name, allow), stack=name, own=reviewed.own)
         reviews.append(StackReview(name, plan, findings, refreshed=scope.refresh, left_out=scope.left_out))
     return reviews
 
@@ -268,12 +275,18 @@ def allowances_of(settings: Settings | None) -> Reviewed:
         return Reviewed()
     return Reviewed(
         {
-            f"{env.environment}-{kind}": tuple(addresses)
+            f"{env.environment}-{kind}": dict.fromkeys(
+                addresses, _tfvars_source(f"environments/{env.environment}.tfvars")
+            )
             for env in settings.environments
             for kind, addresses in env.allow_destroy.items()
         },
         own_names(settings.account),
     )
+
+
+def _tfvars_source(path: str) -> str:
+    return f"allow_destroy in {path}"
 
 
 def reviewed_allowances(project: Path, env: str) -> Reviewed:
@@ -284,8 +297,12 @@ def reviewed_allowances(project: Path, env: str) -> Reviewed:
     own = own_names_of(project)
     if env not in ENVIRONMENT_NAMES or not path.is_file():
         return Reviewed(own=own)
-    config = load_environment(path, os.path.relpath(path, project))
-    return Reviewed({f"{env}-{kind}": tuple(addresses) for kind, addresses in config.allow_destroy.items()}, own)
+    shown = os.path.relpath(path, project)
+    config = load_environment(path, shown)
+    source = _tfvars_source(shown)
+    return Reviewed(
+        {f"{env}-{kind}": dict.fromkeys(addresses, source) for kind, addresses in config.allow_destroy.items()}, own
+    )
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -564,7 +581,7 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
                 runner,
                 stack,
                 Path(work),
-                allow_destroy=[*args.allow_destroy, *reviewed.allow_destroy.get(stack, ())],
+                allow_destroy=reviewed.allowances(stack, args.allow_destroy),
                 own=reviewed.own,
             )
             for stack in ordered

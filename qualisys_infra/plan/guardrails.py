@@ -17,7 +17,7 @@ import itertools
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -208,7 +208,9 @@ def _writes(change: ResourceChange) -> bool:
     return change.kind in _WRITING
 
 
-def _protected(change: ResourceChange, allowed: frozenset[str], protected_types: frozenset[str]) -> Iterator[Finding]:
+def _protected(
+    change: ResourceChange, allowed: Mapping[str, str], protected_types: frozenset[str]
+) -> Iterator[Finding]:
     if change.type not in protected_types or change.mode != "managed":
         return
     if change.is_destructive:
@@ -216,7 +218,9 @@ def _protected(change: ResourceChange, allowed: frozenset[str], protected_types:
         how = "; ".join(change_notes(change))
         why = f"{what}: {how}" if how else what
         if change.address in allowed:
-            yield Finding("G001", Severity.WARNING, change.address, f"{why} (allowed by --allow-destroy)", False)
+            yield Finding(
+                "G001", Severity.WARNING, change.address, f"{why} (allowed by {allowed[change.address]})", False
+            )
         else:
             yield Finding(
                 "G001",
@@ -765,7 +769,7 @@ def _aliases(key: str, context: _Context) -> list[str]:
     ]
 
 
-def _data_loss(change: ResourceChange, context: _Context, allowed: frozenset[str]) -> Iterator[Finding]:
+def _data_loss(change: ResourceChange, context: _Context, allowed: Mapping[str, str]) -> Iterator[Finding]:
     """G021: a change that loses data or stops the audit trail without destroying anything: logging
     stopped, a key disabled, versioning suspended, current objects expired, backups or final snapshots
     turned off, log retention shortened, force-destroy turned on. Allowed the way a destroy is
@@ -773,7 +777,9 @@ def _data_loss(change: ResourceChange, context: _Context, allowed: frozenset[str
     losses = list(_losses(change, context))
     for loss in losses:
         if change.address in allowed:
-            yield Finding("G021", Severity.WARNING, change.address, f"{loss} (allowed by --allow-destroy)", False)
+            yield Finding(
+                "G021", Severity.WARNING, change.address, f"{loss} (allowed by {allowed[change.address]})", False
+            )
         else:
             hint = f"--allow-destroy {shell_word(change.address)}"
             yield Finding("G021", Severity.CRITICAL, change.address, loss, True, hint=hint)
@@ -1047,16 +1053,21 @@ def _drift(plan: Plan, protected_types: frozenset[str]) -> Iterator[Finding]:
             )
 
 
+COMMAND_LINE = "--allow-destroy"  # where an allowance given as a plain list of addresses comes from
+
+
 def check(
     plan: Plan,
     *,
-    allow_destroy: Iterable[str] = (),
+    allow_destroy: Iterable[str] | Mapping[str, str] = (),
     protected_types: frozenset[str] = PROTECTED_TYPES,
     stack: str = "",
     own: iam.OwnNames | None = None,
 ) -> list[Finding]:
     """Every finding for ``plan``, blocking ones first, in plan order within each group.
 
+    ``allow_destroy``: the addresses that may be destroyed (G001) or lose data (G021), each with where
+    that permission comes from (shown in the finding), or a list of them given on the command line.
     ``stack`` names the plan's stack and ``own`` the project's own names (from its reviewed settings):
     a waiver (:func:`.iam.waivers`) holds only in its stack, made of those names; without them none does.
     """
@@ -1067,12 +1078,12 @@ def check(
 def _check(
     plan: Plan,
     *,
-    allow_destroy: Iterable[str],
+    allow_destroy: Iterable[str] | Mapping[str, str],
     protected_types: frozenset[str],
     stack: str,
     own: iam.OwnNames | None,
 ) -> list[Finding]:
-    allowed = frozenset(allow_destroy)
+    allowed = dict(allow_destroy) if isinstance(allow_destroy, Mapping) else dict.fromkeys(allow_destroy, COMMAND_LINE)
     context = _Context(plan, stack, own)
     findings: list[Finding] = list(_health(plan))
     ingress = {f.address: f for f in _public_ingress(plan)}  # a group's rules are judged together

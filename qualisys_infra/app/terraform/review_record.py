@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +87,7 @@ def check_reviewed(
     workdir: Path,
     *,
     command: str = "deploy",
-    allow_destroy: Sequence[str] = (),
+    allow_destroy: Sequence[str] | Mapping[str, str] = (),
     own: OwnNames | None = None,
 ) -> Path:
     """Review again the exact plan about to be applied; return the private copy to apply.
@@ -95,10 +95,11 @@ def check_reviewed(
     The saved ``.tfplan`` is copied into ``workdir`` (so it cannot change between this check and
     the apply), must be the plan ``plan`` reviewed (its SHA-256 in the review record), and
     ``terraform show -json`` of the copy is run through the guardrails with ``allow_destroy``, the
-    caller's allowances: never the record's, which only names, in a note, what the review allowed
-    beyond them; ``own``: the project's own names, which its IAM waivers are made of. Any blocking
-    finding refuses the stack (exit 1). What ``show`` printed is kept beside the copy
-    (:func:`shown_path`), for the checks that read the plan itself.
+    caller's allowances (each with where it comes from, or a list given on its command line): never
+    the record's, which only names, in a note, what the review allowed beyond them; ``own``: the
+    project's own names, which its IAM waivers are made of. Any blocking finding refuses the stack
+    (exit 1). What ``show`` printed is kept beside the copy (:func:`shown_path`), for the checks that
+    read the plan itself.
     """
     binary, _, stamp = runner.plan_paths(stack)
     try:
