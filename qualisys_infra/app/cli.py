@@ -22,6 +22,7 @@ from typing import Any
 from qualisys_infra.app import (
     cli_charts,
     cli_comment,
+    cli_cost,
     cli_dev,
     cli_outdated,
     cli_release,
@@ -53,6 +54,7 @@ _MODULE_COMMANDS: dict[str, Any] = {
     "report": cli_report,
     "test-pool": cli_testpool,
     "signoff": cli_signoff,
+    "cost": cli_cost,
 }
 
 

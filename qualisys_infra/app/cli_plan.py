@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qualisys_infra.app.cli_cost import add_pricing_options, priced_reviews
 from qualisys_infra.app.config import Settings, load_settings, resolve_environment_names
 from qualisys_infra.app.terraform.secret_reads import LEAVE_OUT, NO_REFRESH, read_scope
 from qualisys_infra.core.errors import PolicyError, UsageError
@@ -164,6 +165,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     plan.add_argument("--parallel", type=int, default=4, metavar="N", help="independent stacks planned at once")
     add_image_tags(plan)
+    add_pricing_options(plan, review=True)
     terraform_options(plan)
 
     review = sub.add_parser(
@@ -183,6 +185,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     review.add_argument(
         "--output", type=Path, default=None, metavar="FILE", help="write the review here instead of stdout"
     )
+    add_pricing_options(review, review=True)
 
     deploy = sub.add_parser(
         "deploy",
@@ -308,6 +311,7 @@ def reviewed_allowances(project: Path, env: str) -> Reviewed:
 def cmd_review(args: argparse.Namespace) -> int:
     project = Path(getattr(args, "project_dir", None) or ".").resolve()
     reviews = reviews_of(args.plans, args.allow_destroy, Reviewed(own=own_names_of(project)))
+    reviews = priced_reviews(reviews, args, project)  # monthly cost and monthly_cost_limit (C001)
     if args.format == "markdown" and args.output:
         full = render_markdown(reviews, limit=None)[0]
         outputs = comment_files(args.output, render_markdown(reviews), "--output")
@@ -427,6 +431,7 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
         )
     allowances = allowances_of(settings)
     reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy, allowances)
+    reviews = priced_reviews(reviews, args, project, settings)  # monthly cost and monthly_cost_limit (C001)
     for review in reviews:
         if not review.left_out:  # a partial plan is for reading, never for deploy
             record_review(

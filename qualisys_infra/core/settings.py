@@ -191,6 +191,13 @@ class EnvironmentConfig:
         default=0, metadata=_doc("a whole number from 0 to 5; >= 1 (Multi-AZ failover) outside dev")
     )
     redis_snapshot_retention_days: int = field(default=0, metadata=_doc("a whole number of days from 0 to 35"))
+    monthly_cost_limit: int = field(
+        default=0,
+        metadata=_doc(
+            "USD a month the environment's estimated cost may reach (`qualisys-infra cost`), 0 to 1000000: a plan"
+            " that takes the estimate over it is a blocking review finding (C001); 0 (the default): no limit"
+        ),
+    )
     allow_destroy: Mapping[str, tuple[str, ...]] = field(
         default_factory=dict,
         metadata=_doc(

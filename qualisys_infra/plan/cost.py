@@ -21,7 +21,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -959,18 +959,15 @@ class Totals:
     after: float
     unknown: tuple[str, ...] = ()
     unpriced: tuple[str, ...] = ()
-    top: tuple[ChangeCost, ...] = field(default=())
 
     @property
     def delta(self) -> float:
         return cents(self.after - self.before)
 
 
-def totals(costs: Sequence[ChangeCost], top: int = 5) -> Totals:
+def totals(costs: Sequence[ChangeCost]) -> Totals:
     before = cents(sum(c.monthly_before for c in costs))
     after = cents(sum(c.monthly_after for c in costs))
     unknown = tuple(c.address for c in costs if c.unknown)
     unpriced = tuple(c.address for c in costs if c.unpriced)
-    moved = [c for c in costs if c.monthly_delta]
-    moved.sort(key=lambda c: (-abs(c.monthly_delta or 0.0), c.address))
-    return Totals(before, after, unknown, unpriced, tuple(moved[:top]))
+    return Totals(before, after, unknown, unpriced)

@@ -101,6 +101,8 @@ class StackReview:
     refreshed: bool = True
     # Resources the plan left out (-target on the rest; see LEFT_OUT): its review names them.
     left_out: Sequence[str] = ()
+    # Its monthly cost before and after (qualisys_infra.plan.cost_review.StackCost), when the review is priced.
+    cost: Any = None
 
 
 # Why a stack was planned without refresh, or without some resources, in every format of its review.
@@ -615,6 +617,9 @@ def _layout(prepared: _Prepared, *, with_outputs: bool, full_review: str, parts:
     changed = sum(1 for r in reviews if r.plan.has_changes)
     head = f"**{summary_line(prepared.counts)}** · {stacks}, {changed:,} with changes\n\n"
     blocks = [_Block(head)]
+    cost = _cost_markdown(reviews)  # a short table under the summary (cost_review.markdown_block)
+    if cost:
+        blocks.append(_Block(cost))
     blocks += _banners(prepared.counts, [f for f in findings if f.blocking], [f for f in findings if not f.blocking])
     note = _note(prepared.items, parts, full_review)
     if note:
@@ -870,7 +875,23 @@ _PALETTE = {
 def render_text(reviews: Sequence[StackReview], *, color: bool = False) -> str:
     """A terminal rendering: one line per changed resource, attribute diffs indented below it."""
     colors = _PALETTE if color else dict.fromkeys(_PALETTE, "")
-    return _ENV.get_template("review.txt.j2").render(**_context(reviews), c=colors)
+    return _ENV.get_template("review.txt.j2").render(**_context(reviews), c=colors) + _cost_text(reviews)
+
+
+def _cost_markdown(reviews: Sequence[StackReview]) -> str:
+    if not any(r.cost is not None for r in reviews):
+        return ""
+    from qualisys_infra.plan.cost_review import markdown_block
+
+    return markdown_block(reviews)
+
+
+def _cost_text(reviews: Sequence[StackReview]) -> str:
+    if not any(r.cost is not None for r in reviews):
+        return ""
+    from qualisys_infra.plan.cost_review import text_section
+
+    return "\n" + text_section(reviews)
 
 
 def render_json(reviews: Sequence[StackReview]) -> str:
@@ -881,6 +902,7 @@ def render_json(reviews: Sequence[StackReview]) -> str:
             "summary": context["summary"],
             "counts": context["counts"],
             "blocking": len(context["blocking"]),
+            **({"cost": _cost_json(reviews)} if any(r.cost is not None for r in reviews) else {}),
             "stacks": [
                 {
                     "name": s["name"],
@@ -910,6 +932,12 @@ def render_json(reviews: Sequence[StackReview]) -> str:
         },
         indent=2,
     )
+
+
+def _cost_json(reviews: Sequence[StackReview]) -> Any:
+    from qualisys_infra.plan.cost_review import json_view
+
+    return json_view(reviews)
 
 
 def stack_name(path: Path) -> str:

@@ -129,6 +129,7 @@ def retention_and_sizes_in_range(r: Reader, v: Mapping[str, Any]) -> None:
     _check_retention(r, v, "log_retention_days")
     _check_range(r, v, "prometheus_retention_days", 1, 365)
     _check_range(r, v, "prometheus_storage_gib", 10, 16384)
+    _check_range(r, v, "monthly_cost_limit", 0, 1_000_000)
 
 
 def tags_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
