@@ -18,19 +18,24 @@ PUSH_ACTIONS = (
     "ecr:CompleteLayerUpload",
     "ecr:BatchDeleteImage",
 )
+# Adding a tag to an image already in the repository: a manifest put again under a new tag, no layer.
+TAG_ACTIONS = ("ecr:PutImage",)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContainerRegistryProps:
     """Repositories and who pushes. Pulls are granted to the cluster node roles by their own
     ``AmazonEC2ContainerRegistryPullOnly`` policy; pushes are denied to every principal but
-    ``pusher_role_arn`` by each repository's policy (story 0.6, story 0.8 AC7)."""
+    ``pusher_role_arn`` by each repository's policy (story 0.6, story 0.8 AC7). ``tagger_role_arns``
+    may add a tag to an image the repository holds (``PutImage`` of its manifest) and nothing else of
+    a push: no layer upload, no delete (the staging release role records a healthy release so)."""
 
     name: str
     context: AccountContext
     repositories: tuple[str, ...]
     keep_images: int
     pusher_role_arn: str
+    tagger_role_arns: tuple[str, ...] = ()
 
 
 def lifecycle_rules(keep: int) -> str:
@@ -83,7 +88,7 @@ class ContainerRegistry(Construct):
                     Statement(
                         sid="OnlyTheCiRolePushes",
                         effect=Effect.DENY,
-                        actions=PUSH_ACTIONS,
+                        actions=tuple(a for a in PUSH_ACTIONS if a not in TAG_ACTIONS),
                         resources=(repository.arn,),
                         principals={"*": ["*"]},
                         conditions=(
@@ -91,7 +96,21 @@ class ContainerRegistry(Construct):
                                 test="ArnNotEquals", variable="aws:PrincipalArn", values=(props.pusher_role_arn,)
                             ),
                         ),
-                    )
+                    ),
+                    Statement(
+                        sid="OnlyTheCiRoleAndTheTaggersPutImages",
+                        effect=Effect.DENY,
+                        actions=TAG_ACTIONS,
+                        resources=(repository.arn,),
+                        principals={"*": ["*"]},
+                        conditions=(
+                            Condition(
+                                test="ArnNotEquals",
+                                variable="aws:PrincipalArn",
+                                values=(props.pusher_role_arn, *props.tagger_role_arns),
+                            ),
+                        ),
+                    ),
                 ],
             )
             ecr_repository_policy.EcrRepositoryPolicy(

@@ -119,6 +119,11 @@ APPS_STACK = "apps"
 RELEASE_READS = ("cluster", "platform")
 # What a release checks in ECR: that the image (its tag) exists.
 ECR_IMAGE_READS = ("ecr:DescribeImages", "ecr:BatchGetImage")
+# The environment whose healthy releases are recorded as a second tag on the image
+# (qualisys_infra/app/verified.py, which production releases check): its release role may put an
+# image's manifest again under a new tag; the repositories' policies refuse it every other push.
+RECORDING_ENVIRONMENT = "staging"
+ECR_TAGGING = ("ecr:PutImage",)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -455,7 +460,7 @@ class DeliveryRoles(Construct):
                     ),
                     Statement(
                         sid="ReadProjectImages",
-                        actions=ECR_IMAGE_READS,
+                        actions=(*ECR_IMAGE_READS, *(ECR_TAGGING if env == RECORDING_ENVIRONMENT else ())),
                         resources=(ctx.arn("ecr", f"repository/{props.project}-*"),),
                     ),
                     Statement(sid="NeverReadSecrets", effect=Effect.DENY, actions=SECRET_VALUE_READS, resources=("*",)),

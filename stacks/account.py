@@ -11,7 +11,7 @@ from modules.account_context import AccountContext
 from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.container_registry import ContainerRegistry, ContainerRegistryProps
 from modules.cost_alerts import CostAlerts, CostAlertsProps
-from modules.github_delivery import SECRET_READS, DeliveryRoles, DeliveryRolesProps
+from modules.github_delivery import RECORDING_ENVIRONMENT, SECRET_READS, DeliveryRoles, DeliveryRolesProps
 from modules.github_oidc import DeployRoleProps, GithubOidc
 from modules.iam_baseline import HumanAccess, IamBaseline, IamBaselineProps
 from modules.policy import Effect, Statement
@@ -157,6 +157,8 @@ class AccountStack(BaseStack):
                 ),
                 keep_images=account.ecr_keep_images,
                 pusher_role_arn=self.ci_role.arn,
+                # The staging release role records a healthy release as a tag (modules.github_delivery).
+                tagger_role_arns=(self.delivery.release_roles[RECORDING_ENVIRONMENT].arn,),
             ),
         )
         self.secrets = ThirdPartySecrets(

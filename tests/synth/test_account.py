@@ -199,12 +199,20 @@ def test_ecr_repositories_are_immutable_scanned_encrypted_and_keep_ten(synthesiz
         (rule,) = json.loads(lifecycle["policy"])["rules"]
         assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
     ci_key, _ = _role(synthesized, "qualisys-github-deploy-staging")
+    tagger_key, _ = _role(synthesized, "qualisys-github-release-staging")
+    ci, tagger = f"${{aws_iam_role.{ci_key}.arn}}", f"${{aws_iam_role.{tagger_key}.arn}}"
     for policy in synthesized.resources(STACK, "aws_ecr_repository_policy").values():
-        deny = _doc(synthesized, policy["policy"])["OnlyTheCiRolePushes"]
-        assert deny["effect"] == "Deny" and "ecr:PutImage" in deny["actions"]
-        assert deny["condition"] == [
-            {"test": "ArnNotEquals", "variable": "aws:PrincipalArn", "values": [f"${{aws_iam_role.{ci_key}.arn}}"]}
-        ]
+        by_sid = _doc(synthesized, policy["policy"])
+        deny = by_sid["OnlyTheCiRolePushes"]
+        assert deny["effect"] == "Deny"
+        assert sorted(deny["actions"]) == sorted(
+            ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:BatchDeleteImage"]
+        )
+        assert deny["condition"] == [{"test": "ArnNotEquals", "variable": "aws:PrincipalArn", "values": [ci]}]
+        # The staging release role adds the tag that records a healthy release; nothing else may.
+        tag = by_sid["OnlyTheCiRoleAndTheTaggersPutImages"]
+        assert tag["effect"] == "Deny" and tag["actions"] == ["ecr:PutImage"]
+        assert tag["condition"] == [{"test": "ArnNotEquals", "variable": "aws:PrincipalArn", "values": [ci, tagger]}]
 
 
 def test_third_party_secrets_exist_without_values_and_only_named_roles_read(synthesized: Synthesized) -> None:

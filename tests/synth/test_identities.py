@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from modules.github_delivery import APPS_STACK, RELEASE_READS
+from modules.github_delivery import APPS_STACK, RECORDING_ENVIRONMENT, RELEASE_READS
 from modules.platform.plan_reader import MANIFEST_RESOURCES
 from qualisys_infra.core.naming import (
     APPLY_ENVIRONMENTS,
@@ -253,6 +253,16 @@ def _release_aws(me: Identity, settings: Settings, env: str) -> list[str]:
     direct = {"kms:ViaService": None, "kms:ResourceAliases": [settings.account.state_key_alias]}
     if me.may("kms:Decrypt", STATE_KEY_ARN, context=direct):
         found.append(f"release-{env} ({me.name}) can decrypt with KMS directly")
+    # Images: read them; the staging release role also adds the tag recording a healthy release
+    # (qualisys_infra/app/verified.py); no release role uploads a layer or deletes an image.
+    repository = f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/{settings.account.project}-hello"
+    if not me.may("ecr:BatchGetImage", repository):
+        found.append(f"release-{env} ({me.name}) cannot read the service's image")
+    if me.may("ecr:PutImage", repository) != (env == RECORDING_ENVIRONMENT):
+        found.append(f"release-{env} ({me.name}) {'cannot' if env == RECORDING_ENVIRONMENT else 'can'} tag images")
+    for action in ("ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:BatchDeleteImage"):
+        if me.may(action, repository):
+            found.append(f"release-{env} ({me.name}) can {action}")
     cluster = f"arn:aws:eks:{REGION}:{ACCOUNT_ID}:cluster/{settings.account.project}-{env}"
     if not me.may("eks:DescribeCluster", cluster):
         found.append(f"release-{env} ({me.name}) cannot find its cluster")
@@ -455,6 +465,11 @@ def _planted(synthesized: Synthesized, plant: str) -> tuple[dict[str, Any], dict
         for statement in document["statement"]:
             if statement.get("sid") == "DecryptOnlyThroughS3":
                 statement.pop("condition")
+    elif plant == "production release tags images":
+        document = stacks["account"]["data"]["aws_iam_policy_document"]["github_release-production_permissions"]
+        for statement in document["statement"]:
+            if statement.get("sid") == "ReadProjectImages":
+                statement["actions"].append("ecr:PutImage")
     elif plant == "ci-deployer in the cluster":
         entries = cluster["aws_eks_access_entry"]
         entries["planted"] = {
@@ -506,6 +521,7 @@ def _planted(synthesized: Synthesized, plant: str) -> tuple[dict[str, Any], dict
             "no decryption through S3",
             "release-staging (qualisys-github-release-staging) cannot decrypt the state through S3",
         ),
+        ("production release tags images", "release-production (qualisys-github-release-production) can tag images"),
         (
             "ci-deployer in the cluster",
             "staging cluster: ci-deployer (qualisys-github-deploy-staging) reaches a cluster",
