@@ -8,6 +8,7 @@ from modules.eks import EksCluster
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.naming import ISOLATION_VERIFIED_ENVIRONMENTS, apply_role_name
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
@@ -66,8 +67,16 @@ class DataStack(EnvironmentStack):
                 log_key=keys["data-logs"],
                 log_retention_days=env.log_retention_days,
                 # Who provisions the database (tenants init, as the master user): the MFA-only
-                # administrators. Nothing else reads the master password.
-                master_secret_reader_role_arns=(ctx.iam_arn(f"role/{account.admin_role_name}"),),
+                # administrators; and where each deploy proves isolation on this database (sign-off 6),
+                # the environment's apply role that runs it. Nothing else reads the master password.
+                master_secret_reader_role_arns=(
+                    ctx.iam_arn(f"role/{account.admin_role_name}"),
+                    *(
+                        [ctx.iam_arn(f"role/{apply_role_name(account.project, env.environment)}")]
+                        if env.environment in ISOLATION_VERIFIED_ENVIRONMENTS
+                        else []
+                    ),
+                ),
             ),
         )
         self.cache = RedisCache(

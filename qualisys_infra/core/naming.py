@@ -61,6 +61,13 @@ RELEASE_WORKFLOW = "service-release.yml"
 # environment of the same name); dev is applied by hand.
 APPLY_ENVIRONMENTS = ("staging", "production")
 
+# The environments whose every deploy proves tenant isolation on the environment's own database
+# (sign-off test 6, the spec's pre-mortem: "isolation verification tests pass on STAGING database, not
+# just test DB"): deploy.yml runs `signoff --only 6 --aws-database` after the apply, as that
+# environment's apply role, which is therefore the one role besides the administrators that may read
+# the environment's RDS master secret (it could already reset that password with rds:ModifyDBInstance).
+ISOLATION_VERIFIED_ENVIRONMENTS = ("staging",)
+
 
 # The duties of the self-hosted runners each cluster runs (the platform stack's runner scale sets):
 # "plan" takes pull requests' plans (workflow code nobody has reviewed yet); "apply" takes the jobs of

@@ -25,6 +25,9 @@ ROLE_VARIABLES: Mapping[str, str | None] = {
     "AWS_CI_DEPLOYER_ROLE_ARN": None,  # pushes images from main (service-build.yml), never in an environment
     "AWS_APPLY_ROLE_ARN_STAGING": "staging",
     "AWS_APPLY_ROLE_ARN_PRODUCTION": "production",
+    # service releases (service-release.yml): the environment's own apps stack and namespace only
+    "AWS_RELEASE_ROLE_ARN_STAGING": "staging",
+    "AWS_RELEASE_ROLE_ARN_PRODUCTION": "production",
 }
 # Required status checks of the branch ruleset, by workflow file and job id.
 REQUIRED_CHECKS: Mapping[str, tuple[str, ...]] = {

@@ -15,6 +15,7 @@ import pytest
 from tests.delivery.checks import ROLE_VARIABLES, check_all, load
 from tests.delivery.linters import (
     GITHUB,
+    ROOT,
     Mistake,
     actionlint,
     actionlint_by_mistake,
@@ -327,3 +328,41 @@ def test_every_job_that_reaches_a_cluster_runs_on_the_runners_of_its_trust() -> 
         if re.search(r"vars\.AWS_(PLAN|APPLY|RELEASE)_ROLE_ARN", str(job))
     }
     assert reaching == CLUSTER_JOBS
+
+
+def _isolation_problems(doc: dict[str, object]) -> list[str]:
+    """Where deploy.yml's apply of an environment in naming.ISOLATION_VERIFIED_ENVIRONMENTS does not
+    run sign-off 6 against that environment's database after `deploy` (the spec's pre-mortem)."""
+    from qualisys_infra.core.naming import ISOLATION_VERIFIED_ENVIRONMENTS
+
+    problems: list[str] = []
+    jobs = doc.get("jobs")
+    assert isinstance(jobs, dict)
+    for env in ISOLATION_VERIFIED_ENVIRONMENTS:
+        applies = [j for j in jobs.values() if isinstance(j, dict) and j.get("environment") == env]
+        if not applies:
+            problems.append(f"no job of deploy.yml applies {env}")
+        for job in applies:
+            runs = [" ".join(str(s.get("run", "")).split()) for s in job.get("steps") or [] if isinstance(s, dict)]
+            deploy = next((i for i, r in enumerate(runs) if f"qualisys-infra deploy --env {env}" in r), None)
+            verify = next(
+                (i for i, r in enumerate(runs) if f"qualisys-infra signoff --env {env} --only 6 --aws-database" in r),
+                None,
+            )
+            if deploy is None or verify is None or verify < deploy:
+                problems.append(f"deploy.yml: the {env} apply does not run sign-off 6 on {env}'s database after deploy")
+    return problems
+
+
+def test_every_deploy_of_a_verified_environment_proves_isolation_on_its_database() -> None:
+    doc = load(ROOT / ".github" / "workflows" / "deploy.yml")
+    assert _isolation_problems(doc) == []
+
+
+def test_fails_if_the_staging_apply_does_not_verify_isolation() -> None:
+    doc = load(ROOT / ".github" / "workflows" / "deploy.yml")
+    for job in doc["jobs"].values():
+        job["steps"] = [s for s in job.get("steps") or [] if "signoff" not in str(s.get("run", ""))]
+    assert _isolation_problems(doc) == [
+        "deploy.yml: the staging apply does not run sign-off 6 on staging's database after deploy"
+    ]

@@ -15,7 +15,8 @@ names every way that breaks the duties:
 - only the administrators and the environment's apply role administer a cluster, and an apply role
   is assumed only by deploy.yml's job in the protected GitHub environment of its name (its trust and
   the workflows, read here, agree);
-- only the administrators read the RDS master secret.
+- only the administrators read the RDS master secret, and where each deploy proves isolation on the
+  environment's database (sign-off 6, naming.ISOLATION_VERIFIED_ENVIRONMENTS) that environment's apply role.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from qualisys_infra.core.naming import (
     BOOTSTRAP_STACK,
     ENVIRONMENT_STACK_KINDS,
     GITHUB_STACK,
+    ISOLATION_VERIFIED_ENVIRONMENTS,
     MAIN_BRANCH,
     RELEASE_WORKFLOW,
     apply_role_name,
@@ -197,14 +199,20 @@ def problems(stacks: Mapping[str, Any], settings: Settings, workflows: Mapping[s
                     f"{duty} ({me.name}) can read the secret {arn}: {me.decide('secretsmanager:GetSecretValue', arn, resource_policy=policy)[1]}"
                 )
 
-    for arn, policy in secrets.items():
-        if "secret:rds!" not in arn:
-            continue
-        readers = {
-            d for d, me in identities.items() if me.may("secretsmanager:GetSecretValue", arn, resource_policy=policy)
-        }
-        if readers != {"admin"}:
-            found.append(f"the RDS master secret is read by {sorted(readers)}, expected the administrators alone")
+    for stack_name, stack in stacks.items():
+        env = stack_name.rsplit("-", 1)[0]
+        for arn, policy in secret_policies(stack, stack_name).items():
+            if "secret:rds!" not in arn:
+                continue
+            readers = {
+                d
+                for d, me in identities.items()
+                if me.may("secretsmanager:GetSecretValue", arn, resource_policy=policy)
+            }
+            # sign-off 6 after each deploy of this environment reads it as the environment's apply role
+            expected = {"admin"} | ({f"apply-{env}"} if env in ISOLATION_VERIFIED_ENVIRONMENTS else set())
+            if readers != expected:
+                found.append(f"the RDS master secret is read by {sorted(readers)}, expected {sorted(expected)}")
 
     for env in APPLY_ENVIRONMENTS:
         found += _release_aws(identities[f"release-{env}"], settings, env)
@@ -379,7 +387,11 @@ def test_what_each_identity_may_do(synthesized: Synthesized) -> None:
         for arn, policy in _every_secret(synthesized.stacks).items()
     }
     masters = {name: who for name, who in readers.items() if name.startswith("rds!")}
-    assert len(masters) == len(ENVIRONMENT_NAMES) and set(map(tuple, masters.values())) == {("admin",)}
+    assert len(masters) == len(ENVIRONMENT_NAMES)
+    assert sorted(map(tuple, masters.values())) == sorted(
+        [("admin",)] * (len(ENVIRONMENT_NAMES) - len(ISOLATION_VERIFIED_ENVIRONMENTS))
+        + [("admin", f"apply-{env}") for env in ISOLATION_VERIFIED_ENVIRONMENTS]
+    )
     assert len(readers) > len(masters) and all(who == [] for name, who in readers.items() if name not in masters)
 
 
@@ -449,11 +461,12 @@ def _planted(synthesized: Synthesized, plant: str) -> tuple[dict[str, Any], dict
                 c for c in statement["condition"] if not c["variable"].endswith("job_workflow_ref")
             ]
     elif plant == "master secret open":
-        for document in stacks["staging-data"]["data"]["aws_iam_policy_document"].values():
+        # production's deploy does not run sign-off 6, so its apply role has no business with the password
+        for document in stacks["production-data"]["data"]["aws_iam_policy_document"].values():
             for statement in document.get("statement") or []:
                 if statement.get("sid") == "OnlyProvisionersRead":
                     statement["condition"][0]["values"].append(
-                        f"arn:aws:iam::{ACCOUNT_ID}:role/{apply_role_name(project, 'staging')}"
+                        f"arn:aws:iam::{ACCOUNT_ID}:role/{apply_role_name(project, 'production')}"
                     )
     elif plant == "release writes the cluster state":
         document = stacks["account"]["data"]["aws_iam_policy_document"]["github_release-staging_permissions"]
@@ -511,7 +524,7 @@ def _planted(synthesized: Synthesized, plant: str) -> tuple[dict[str, Any], dict
         ("apply trust without the workflow", "qualisys-github-apply-staging trusts"),
         (
             "master secret open",
-            "the RDS master secret is read by ['admin', 'apply-staging'], expected the administrators alone",
+            "the RDS master secret is read by ['admin', 'apply-production'], expected ['admin']",
         ),
         (
             "release writes the cluster state",
