@@ -2,8 +2,9 @@
 
     .venv/bin/python -m benchmarks.bench_review [--resources 10000]
 
-Review = load and validate the plan, run the guardrails, render the pull-request Markdown
-(target <= 3 x json.load), plus the text rendering for reference. Peak memory is tracemalloc's.
+Review = load and validate the plan, run the guardrails, price it (monthly cost before and after,
+qualisys_infra.plan.cost_review), render the pull-request Markdown (target <= 3 x json.load, cost
+included), plus the text rendering for reference. Peak memory is tracemalloc's.
 Rounds alternate between the two so machine noise hits both alike; medians are reported.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from benchmarks.measure import median
 from benchmarks.plans import big_plan
+from qualisys_infra.plan.cost_review import CostContext, add_costs
 from qualisys_infra.plan.guardrails import check
 from qualisys_infra.plan.model import load_plan
 from qualisys_infra.plan.review import StackReview, render_markdown, render_text
@@ -26,8 +28,18 @@ from qualisys_infra.plan.review import StackReview, render_markdown, render_text
 
 def review(path: Path) -> int:
     plan = load_plan(path)
-    comments = render_markdown([StackReview("big", plan, check(plan))])
+    reviews = add_costs([StackReview("dev-big", plan, check(plan))], _cost_context())
+    comments = render_markdown(reviews)
     return sum(len(c) for c in comments)
+
+
+def _cost_context() -> CostContext:
+    """The built-in price table and usage assumptions, read as every review reads them."""
+    from datetime import date
+
+    from qualisys_infra.plan.prices import load_prices, load_usage
+
+    return CostContext(load_prices(), load_usage(), date.today(), {"dev": "us-east-1"})
 
 
 def main() -> int:

@@ -153,7 +153,7 @@ class Values:
 # --- lines and resources ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made tens of thousands of times in a large plan, never changed after
 class Line:
     """One cost line of one resource: ``quantity`` ``unit`` a month at ``price``."""
 
@@ -233,7 +233,7 @@ class _Resource:
         unknown: str = "",
     ) -> None:
         """A line of ``quantity`` ``unit`` at the price of ``key`` (UNKNOWN key or quantity: an unknown line)."""
-        used = tuple(u for u in usage if u is not None)
+        used = tuple(u for u in usage if u is not None) if usage else ()
         if key is UNKNOWN or quantity is UNKNOWN:
             why = unknown or "known after apply"
             self.lines.append(Line(name, unit, None, None, None, used, unknown=why))
@@ -864,44 +864,74 @@ def estimate_config(stack: str, body: Mapping[str, Any], ctx: Context) -> StackE
 # --- a plan -------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class ChangeCost:
-    """One resource change of a plan: its monthly cost before and after (None: it does not exist then)."""
+    """One resource change of a plan: its monthly cost before and after (None: it does not exist then).
 
-    address: str
-    type: str
-    before: ResourceCost | None
-    after: ResourceCost | None
+    Everything is worked out once, when it is made: a review of 10,000 changes reads each many times.
+    """
 
-    @property
-    def monthly_before(self) -> float:
-        return self.before.monthly if self.before else 0.0
+    __slots__ = (
+        "address",
+        "after",
+        "before",
+        "monthly_after",
+        "monthly_before",
+        "monthly_delta",
+        "type",
+        "unknown",
+        "unpriced",
+    )
 
-    @property
-    def monthly_after(self) -> float:
-        return self.after.monthly if self.after else 0.0
+    def __init__(self, address: str, type_: str, before: ResourceCost | None, after: ResourceCost | None) -> None:
+        self.address, self.type, self.before, self.after = address, type_, before, after
+        self.monthly_before = before.monthly if before is not None and before.lines else 0.0
+        self.monthly_after = after.monthly if after is not None and after.lines else 0.0
+        # what the cost after depends on that is known only after apply
+        self.unknown: list[str] = after.unknown if after is not None and after.lines else []
+        if before is after or before is None:
+            self.unpriced: list[str] = after.unpriced if after is not None else []
+        else:
+            self.unpriced = list(dict.fromkeys([*before.unpriced, *(after.unpriced if after is not None else [])]))
+        # the change of the known cost; None when the cost after is not known until apply
+        self.monthly_delta: float | None = None if self.unknown else cents(self.monthly_after - self.monthly_before)
 
-    @property
-    def unknown(self) -> list[str]:
-        return self.after.unknown if self.after else []
+    def __repr__(self) -> str:
+        return f"ChangeCost({self.address!r}, {self.monthly_before} -> {self.monthly_after})"
 
-    @property
-    def unpriced(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for side in (self.before, self.after):
-            if side is not None:
-                seen.update(dict.fromkeys(side.unpriced))
-        return list(seen)
+    @classmethod
+    def unchanged(cls, address: str, resource: ResourceCost, before: bool, after: bool) -> ChangeCost:
+        """A change of a type without a price model: free or not priced whatever its values, made in one step
+        (``resource`` is shared by every change of its type; it carries no lines)."""
+        made = object.__new__(cls)
+        made.address, made.type = address, resource.type
+        made.before, made.after = (resource if before else None), (resource if after else None)
+        made.monthly_before = made.monthly_after = 0.0
+        made.monthly_delta = 0.0
+        made.unknown = _NONE
+        made.unpriced = _STATIC_UNPRICED.get(resource.type, _NONE)
+        return made
 
-    @property
-    def monthly_delta(self) -> float | None:
-        """The change of the known cost; None when the cost after is not known until apply."""
-        if self.unknown:
-            return None
-        return cents(self.monthly_after - self.monthly_before)
+
+_NONE: list[str] = []  # shared by every change that has none; never changed
+_STATIC_UNPRICED: dict[str, list[str]] = {}  # type -> [why it is not priced], shared the same way
 
 
 _NO_AFTER = frozenset({Kind.DELETE, Kind.READ})
+# Types whose pricing reads other resources of the same plan (a node group its launch template).
+SIBLING_TYPES = frozenset({"aws_launch_template"})
+_STATIC: dict[str, ResourceCost] = {}
+
+
+def _static(type_: str) -> ResourceCost:
+    """How a type with no price model is counted, whatever its values: free with why, or not priced."""
+    if type_ not in _STATIC:
+        reason = free_reason(type_)
+        status = Status.FREE
+        if reason is None:
+            reason, status = f"no price model for {type_}", Status.UNPRICED
+            _STATIC_UNPRICED[type_] = [reason]
+        _STATIC[type_] = ResourceCost(f"(every {type_})", type_, status, reason=reason)
+    return _STATIC[type_]
 
 
 def plan_costs(plan: Plan, ctx: Context) -> tuple[ChangeCost, ...]:
@@ -914,10 +944,11 @@ def plan_costs(plan: Plan, ctx: Context) -> tuple[ChangeCost, ...]:
     before_side: dict[str, Values] = {}
     after_side: dict[str, Values] = {}
     for change in changes:
-        if change.before is not None and not change.deposed:
-            before_side[change.address] = Values(change.before)
-        if change.after is not None and not change.deposed:
-            after_side[change.address] = Values(change.after, change.after_unknown)
+        if change.type in SIBLING_TYPES and not change.deposed:
+            if change.before is not None:
+                before_side[change.address] = Values(change.before)
+            if change.after is not None:
+                after_side[change.address] = Values(change.after, change.after_unknown)
     return tuple(_change_cost(change, before_side, after_side, ctx) for change in changes)
 
 
@@ -925,12 +956,17 @@ def _change_cost(
     change: ResourceChange, before_side: Mapping[str, Values], after_side: Mapping[str, Values], ctx: Context
 ) -> ChangeCost:
     label = change.label
+    kind = change.kind
+    exists_before = change.before is not None and kind is not Kind.CREATE
+    exists_after = (kind is Kind.FORGET and exists_before) or (change.after is not None and kind not in _NO_AFTER)
+    if change.type not in PRICERS:  # the same whatever the values
+        return ChangeCost.unchanged(label, _static(change.type), exists_before, exists_after)
     before = after = None
-    if change.before is not None and change.kind is not Kind.CREATE:
+    if exists_before:
         before = price_resource(label, change.type, Values(change.before), before_side, ctx)
-    if change.kind in (Kind.FORGET,):
+    if kind is Kind.FORGET:
         after = before
-    elif change.after is not None and change.kind not in _NO_AFTER:
+    elif exists_after:
         after = price_resource(label, change.type, Values(change.after, change.after_unknown), after_side, ctx)
     return ChangeCost(label, change.type, before, after)
 

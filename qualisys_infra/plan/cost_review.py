@@ -16,6 +16,7 @@ that holds only some of its stacks says so, and its limit is judged on the stack
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +26,7 @@ from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
 from qualisys_infra.plan.cost import ChangeCost, Context, Totals, money, plan_costs, totals
 from qualisys_infra.plan.cost_report import BUDGETS_SOURCE, assumptions, prices_json, scope_of, usage_json
 from qualisys_infra.plan.guardrails import Finding, Severity
+from qualisys_infra.plan.model import without_gc
 from qualisys_infra.plan.prices import ACCOUNT_SCOPE, PriceTable, UsageTable
 from qualisys_infra.plan.words import plural, shown
 
@@ -61,7 +63,7 @@ class StackCost:
     changes: tuple[ChangeCost, ...]
     context: CostContext
 
-    @property
+    @functools.cached_property
     def totals(self) -> Totals:
         return totals(self.changes)
 
@@ -78,6 +80,11 @@ def region_for(scope: str, context_regions: Mapping[str, str], prices: PriceTabl
 
 def add_costs(reviews: Sequence[StackReview], context: CostContext) -> list[StackReview]:
     """Each review with its stack's cost, and budget findings on the first stack of each environment."""
+    with without_gc():  # thousands of small objects and no cycle: the collector would walk the plans again
+        return _add_costs(reviews, context)
+
+
+def _add_costs(reviews: Sequence[StackReview], context: CostContext) -> list[StackReview]:
     costs: list[StackCost] = []
     for review in reviews:
         scope = scope_of(review.name)

@@ -251,6 +251,10 @@ class UsageTable:
                 found = UsageValue(key, value, f"{prefix}default")
         for section, prefix in layers:
             for pattern, values in section.addresses.items():
+                # a pattern that names a type (the text before its first dot, without wildcards) names only it
+                head = pattern.split(".", 1)[0]
+                if head != kind and not any(c in head for c in "*?[") and not address.startswith(head):
+                    continue
                 if key in values and fnmatch.fnmatchcase(address, pattern):
                     found = UsageValue(key, values[key], f"{prefix}{pattern}")
         self._cache[(scope, kind, address, key)] = found
