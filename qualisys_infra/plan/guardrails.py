@@ -789,13 +789,37 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+_LOSS_TYPES = frozenset(
+    {
+        "aws_cloudtrail",
+        "aws_kms_key",
+        "aws_s3_bucket",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_dynamodb_table",
+        "aws_cloudwatch_log_group",
+    }
+)
+_LOSS_KEYS = frozenset(
+    {
+        "skip_final_snapshot",
+        "delete_automated_backups",
+        "force_destroy",
+        "force_delete",
+        "backup_retention_period",
+        "snapshot_retention_limit",
+    }
+)
+
+
 def _losses(change: ResourceChange, context: _Context) -> Iterator[str]:
-    kind, after, type_ = change.kind, _Value.after(change), change.type
+    kind, type_ = change.kind, change.type
     if kind is Kind.DELETE:
         if type_ == "aws_s3_bucket_versioning" and _status(change.before) == "enabled":
             yield "destroying aws_s3_bucket_versioning suspends the bucket's versioning (the provider's delete)"
         return
     planned = _planned_keys(change)
+    after = _Value.after(change)
     if (
         type_ == "aws_cloudtrail"
         and "enable_logging" in planned
@@ -1090,13 +1114,17 @@ def _check(
     for change in plan.changes:
         if change.address in ingress:
             findings.append(ingress.pop(change.address))
-        if _writes(change):
+        writes = _writes(change)
+        if writes:
             findings.extend(_iam(change, context))
-            findings.extend(_memberships(change, context))
-        if _writes(change) or change.kind is Kind.DELETE:
-            findings.extend(_data_loss(change, context, allowed))
+            if change.type in MEMBERSHIPS:
+                findings.extend(_memberships(change, context))
             for rule in (_switched_off, _made_public):
                 findings.extend(rule(change))
+        if (writes or change.kind is Kind.DELETE) and (
+            change.type in _LOSS_TYPES or not _LOSS_KEYS.isdisjoint(_planned_keys(change))
+        ):
+            findings.extend(_data_loss(change, context, allowed))
         findings.extend(_protected(change, allowed, protected_types))
     findings.extend(_drift(plan, protected_types))
     from qualisys_infra.plan import eks_versions  # here, not above: it builds on this module's Finding
