@@ -1121,9 +1121,8 @@ def _check(
                 findings.extend(_memberships(change, context))
             for rule in (_switched_off, _made_public):
                 findings.extend(rule(change))
-        if (writes or change.kind is Kind.DELETE) and (
-            change.type in _LOSS_TYPES or not _LOSS_KEYS.isdisjoint(_planned_keys(change))
-        ):
+        loses = change.type in _LOSS_TYPES or (writes and change.after and not _LOSS_KEYS.isdisjoint(change.after))
+        if loses and (writes or change.kind is Kind.DELETE):
             findings.extend(_data_loss(change, context, allowed))
         findings.extend(_protected(change, allowed, protected_types))
     findings.extend(_drift(plan, protected_types))
