@@ -28,9 +28,20 @@ service, or naming roles by a wildcard, does not escape.
   without ``source_arn``/``source_account``/``principal_org_id``.
 - G015, GitHub OIDC: a trust of ``token.actions.githubusercontent.com`` whose ``sub`` is missing
   or matches more than one repository, or whose ``aud`` is missing or not ``sts.amazonaws.com``.
+- G019, another account: a principal (``AWS``, ``Federated``; a root, role, session or bare id) or a
+  condition (``aws:SourceAccount``, ``aws:PrincipalAccount``, ``aws:SourceArn``, ...) naming a literal
+  account other than the plan's own (:attr:`Plan.account`, what its ``aws_caller_identity`` read at
+  plan); a plan that does not say its own account blocks every account it names, since none can be
+  told to be ours (our stacks always read it).
 - G018, a whole service's data read: an action from :data:`DATA_READS` (``s3:GetObject``,
   ``secretsmanager:GetSecretValue``, ``kms:Decrypt``, ...) on every resource of its service, unless a
   condition names the resources (:data:`NARROWING_KEYS`: ``kms:ResourceAliases``, ``aws:ResourceTag/...``).
+
+A waiver (:func:`waivers`, made of the project's own names from its reviewed settings) allows a finding
+only at one exact address in one stack, for a resource that does exactly what it names: each planned
+value (the role an attachment attaches to, the policy ARN, a principal in the plan's own account), the
+one statement a waived document may have, and the premises of its reason, checked in the same plan. A
+value known only after apply counts only through the configuration's reference to the expected resource.
 
 Identity rules (G004, G012) read statements without a ``Principal``; principal rules (G014,
 G015) read statements with one, so a key policy's ``kms:*`` on ``"*"`` (which means *this key*)
