@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from qualisys_infra.app.cli_cost import add_pricing_options, priced_reviews
 from qualisys_infra.app.cli_plan import add_allow_destroy, reviewed_allowances, reviews_of
 from qualisys_infra.app.github import (
     FALLBACK_AUTHOR,
@@ -100,6 +101,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("plans", nargs="+", type=Path, metavar="PLAN.json", help="`terraform show -json` output files")
     parser.add_argument("--env", required=True, metavar="ENV", help="environment the plans belong to, e.g. dev")
     add_allow_destroy(parser)
+    add_pricing_options(parser, review=True)
     add_pull_request_options(parser)
 
 
@@ -167,6 +169,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
     # with the destroys the environment's reviewed tfvars allow, as `plan` and `deploy` judge them
     project = Path(getattr(args, "project_dir", None) or ".").resolve()
     reviews = reviews_of(args.plans, args.allow_destroy, reviewed_allowances(project, env))
+    reviews = priced_reviews(reviews, args, project)  # the comment shows what `plan` showed: the monthly cost
     stop = [f for r in reviews for f in blocking(r.findings)]
     result = result_of(reviews)
 
