@@ -29,6 +29,10 @@ anomaly_threshold_percent = 150
 ecr_repositories = ["qualisys-api", "qualisys-web", "qualisys-playwright-runner"]
 ecr_keep_images  = 10
 
+# The cluster runners' image in ECR qualisys-actions-runner (dev/runner.Dockerfile): the tag
+# .github/workflows/runner-image.yml pushes for the committed Dockerfile (a test recomputes it).
+github_runner_image_tag = "2.335.1-b8026b9f9093"
+
 third_party_secrets         = ["openai-api-key", "anthropic-api-key", "google-oauth-client", "sendgrid-api-key", "github-app-private-key"]
 secret_reader_role_names    = ["qualisys-staging-api", "qualisys-production-api"]
 secret_recovery_window_days = 30

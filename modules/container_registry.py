@@ -22,6 +22,19 @@ PUSH_ACTIONS = (
 TAG_ACTIONS = ("ecr:PutImage",)
 
 
+def runner_image_repository(project: str) -> str:
+    """The repository of the cluster runners' image (``dev/runner.Dockerfile``, pushed by
+    ``.github/workflows/runner-image.yml``): ``<project>-actions-runner``."""
+    return f"{project}-actions-runner"
+
+
+def image_reference(*, account_id: str, region: str, repository: str, tag_or_digest: str) -> str:
+    """An image of this account's registry: ``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG``, or
+    ``...@sha256:...`` when given a digest."""
+    separator = "@" if tag_or_digest.startswith("sha256:") else ":"
+    return f"{account_id}.dkr.ecr.{region}.amazonaws.com/{repository}{separator}{tag_or_digest}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContainerRegistryProps:
     """Repositories and who pushes. Pulls are granted to the cluster node roles by their own

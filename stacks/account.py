@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from modules.account_context import AccountContext
 from modules.audit_trail import AuditTrail, AuditTrailProps
-from modules.container_registry import ContainerRegistry, ContainerRegistryProps
+from modules.container_registry import ContainerRegistry, ContainerRegistryProps, runner_image_repository
 from modules.cost_alerts import CostAlerts, CostAlertsProps
 from modules.github_delivery import RECORDING_ENVIRONMENT, SECRET_READS, DeliveryRoles, DeliveryRolesProps
 from modules.github_oidc import DeployRoleProps, GithubOidc
@@ -151,9 +151,16 @@ class AccountStack(BaseStack):
             props=ContainerRegistryProps(
                 name=project,
                 context=ctx,
-                # Every service the apps stacks run has its repository, whatever account.tfvars lists.
+                # Every service the apps stacks run has its repository, whatever account.tfvars lists,
+                # and so does the cluster runners' image (dev/runner.Dockerfile).
                 repositories=tuple(
-                    dict.fromkeys((*account.ecr_repositories, *(f"{project}-{name}" for name in SERVICES)))
+                    dict.fromkeys(
+                        (
+                            *account.ecr_repositories,
+                            *(f"{project}-{name}" for name in SERVICES),
+                            runner_image_repository(project),
+                        )
+                    )
                 ),
                 keep_images=account.ecr_keep_images,
                 pusher_role_arn=self.ci_role.arn,

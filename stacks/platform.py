@@ -10,6 +10,7 @@ publishing to the alert topic; Grafana behind the edge); the services themselves
 
 from __future__ import annotations
 
+from modules.container_registry import image_reference, runner_image_repository
 from modules.eks import EksCluster
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.log_group import log_group
@@ -71,6 +72,13 @@ class ClusterPlatformStack(EnvironmentStack):
                 environment=env.environment,
                 repository=account.github_repository,
                 pod_security_version=pins.pod_security_version,
+                # The project's runner image (make, the AWS CLI), from the account's registry.
+                image=image_reference(
+                    account_id=ctx.account_id,
+                    region=account.region,
+                    repository=runner_image_repository(account.project),
+                    tag_or_digest=account.github_runner_image_tag,
+                ),
             ),
         )
         # Before any chart: Prometheus' volume claim names this class.

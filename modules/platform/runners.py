@@ -54,11 +54,13 @@ CONTROLLER_SERVICE_ACCOUNT = "arc-controller"
 RUNNER_SERVICE_ACCOUNT = "runner"
 # The Secret (in each runner namespace) holding the GitHub App's id, installation id and private key.
 GITHUB_APP_SECRET = "github-app"  # noqa: S105 - the Secret's name, not a credential
-# actions/actions-runner-controller, runner/VERSION at 391bc57 (2026-06-12, "Updates: runner to
-# v2.335.1"), read 2026-12-06: the runner ARC ships beside the 0.14 charts. GitHub stops assigning
-# jobs to runners older than its announced minimum, so this pin ages: raise it with the charts.
-RUNNER_IMAGE = "ghcr.io/actions/actions-runner:2.335.1"
-# The runner image's user (actions/runner images/Dockerfile: `runner`, uid 1001).
+# The runner pods run the project's image (dev/runner.Dockerfile: GitHub's runner image, which has
+# neither, plus make and the AWS CLI that every job's `make setup` and `aws eks get-token` need),
+# built from ghcr.io/actions/actions-runner:2.335.1 — actions/actions-runner-controller,
+# runner/VERSION at 391bc57 (2026-06-12, "Updates: runner to v2.335.1"), read 2026-12-06: the runner
+# ARC ships beside the 0.14 charts. GitHub stops assigning jobs to runners older than its announced
+# minimum, so that pin ages: raise it (in dev/runner.Dockerfile) with the charts.
+# The runner image's user (actions/runner images/Dockerfile: `runner`, uid 1001; dev/runner.Dockerfile's USER).
 RUNNER_UID = 1001
 # The controller and listener image's user (ARC's Dockerfile: distroless static, USER 65532).
 CONTROLLER_UID = 65532
@@ -105,6 +107,9 @@ class RunnerScaleSetsProps:
     environment: str
     repository: str  # OWNER/REPO
     pod_security_version: str
+    # The runners' image, REGISTRY/REPOSITORY:TAG or @sha256:... (the project's, from ECR: see
+    # modules.container_registry.image_reference and account.tfvars' github_runner_image_tag).
+    image: str
     max_runners: Mapping[str, int] = field(default_factory=lambda: {"plan": 4, "apply": 2})
     resources: RunnerResources = RunnerResources()
 
@@ -195,6 +200,7 @@ class RunnerScaleSets(Construct):
                             max_runners=count,
                             service_account=RUNNER_SERVICE_ACCOUNT,
                             resources=r,
+                            image=props.image,
                         )
                     )
                 ],
@@ -262,11 +268,17 @@ def controller_values() -> dict[str, Any]:
 
 
 def scale_set_values(
-    *, repository: str, label: str, max_runners: int, service_account: str, resources: RunnerResources
+    *,
+    repository: str,
+    label: str,
+    max_runners: int,
+    service_account: str,
+    resources: RunnerResources,
+    image: str,
 ) -> dict[str, Any]:
     """One scale set's values: registered with ``repository`` as ``label``, at most ``max_runners``
-    ephemeral runners of the pinned image, each a restricted pod of ``service_account`` without a
-    token; its listener (in the controller's namespace) restricted too."""
+    ephemeral runners of ``image``, each a restricted pod of ``service_account`` without a token; its
+    listener (in the controller's namespace) restricted too."""
     return {
         "githubConfigUrl": f"https://github.com/{repository}",
         "githubConfigSecret": GITHUB_APP_SECRET,
@@ -297,7 +309,7 @@ def scale_set_values(
                 "containers": [
                     {
                         "name": "runner",
-                        "image": RUNNER_IMAGE,
+                        "image": image,
                         "command": ["/home/runner/run.sh"],
                         "securityContext": _restricted_container(),
                         "resources": {

@@ -270,6 +270,13 @@ class AccountConfig:
         metadata=_doc("ECR repository names, each starting with qualisys-"),
     )
     ecr_keep_images: int = field(default=10, metadata=_doc("images kept per repository (story 0.6), 1 to 1000"))
+    github_runner_image_tag: str = field(
+        metadata=_doc(
+            "the cluster runners' image in ECR <project>-actions-runner: the tag"
+            " .github/workflows/runner-image.yml pushes (<runner version>-<12 hex of the content hash> of"
+            " dev/runner.Dockerfile) or a digest sha256:<64 hex>"
+        )
+    )
     third_party_secrets: tuple[str, ...] = field(
         default=(
             "openai-api-key",

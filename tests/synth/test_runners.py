@@ -5,11 +5,13 @@ labels are the github stack's Actions variables."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
 import yaml
 
+from modules.container_registry import image_reference, runner_image_repository
 from modules.platform.charts import RUNNER_CHARTS
 from modules.platform.runners import (
     CONTROLLER_NAMESPACE,
@@ -17,12 +19,11 @@ from modules.platform.runners import (
     CONTROLLER_SERVICE_ACCOUNT,
     GITHUB_APP_SECRET,
     INSTANCE_METADATA,
-    RUNNER_IMAGE,
     RUNNER_SERVICE_ACCOUNT,
     runner_namespace,
     runner_release,
 )
-from qualisys_infra.core.naming import GITHUB_STACK, RUNNER_DUTIES, runner_label, runner_variable
+from qualisys_infra.core.naming import ACCOUNT_STACK, GITHUB_STACK, RUNNER_DUTIES, runner_label, runner_variable
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.apps.schemas import validate
 from tests.conftest import Synthesized
@@ -171,7 +172,7 @@ def test_runner_and_listener_pods_are_restricted_valid_pods_without_a_token(
         assert runner["serviceAccountName"] == RUNNER_SERVICE_ACCOUNT
         assert runner["automountServiceAccountToken"] is False
         (container,) = runner["containers"]
-        assert container["image"] == RUNNER_IMAGE and not RUNNER_IMAGE.endswith(":latest")
+        assert container["image"] == _project_image(synthesized, stack=_platform(synthesized, env))
         assert container["resources"]["limits"] and container["resources"]["requests"]
         listener = values["listenerTemplate"]["spec"]
         for where, spec in (("runner", runner), ("listener", listener)):
@@ -241,3 +242,75 @@ def test_runner_namespaces_are_restricted_quotaed_and_reach_https_only(
             quota["spec"]["hard"]["limits.memory"]
             == f"{int(container['resources']['limits']['memory'][:-2]) * count}Gi"
         )
+
+
+# --- the image: the project's (dev/runner.Dockerfile, with make and the AWS CLI), not GitHub's ----------------
+
+
+def _project_image(s: Synthesized, *, stack: dict[str, Any]) -> str:
+    """The runner image the settings name: the account's registry (its id read by the platform stack's
+    caller identity), account.tfvars' region, <project>-actions-runner, github_runner_image_tag."""
+    account = s.settings.account
+    (identity,) = (stack.get("data") or {}).get("aws_caller_identity") or {}
+    return image_reference(
+        account_id=f"${{data.aws_caller_identity.{identity}.account_id}}",
+        region=account.region,
+        repository=runner_image_repository(account.project),
+        tag_or_digest=account.github_runner_image_tag,
+    )
+
+
+def test_scale_sets_run_the_project_image_by_the_tag_of_the_settings(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    account = synthesized.settings.account
+    releases = _releases(_platform(synthesized, env))
+    for duty in RUNNER_DUTIES:
+        (container,) = _values(releases[runner_release(duty)])["template"]["spec"]["containers"]
+        image = container["image"]
+        assert re.fullmatch(
+            rf"\$\{{data\.aws_caller_identity\.[\w-]+\.account_id\}}\.dkr\.ecr\.{re.escape(account.region)}"
+            rf"\.amazonaws\.com/{account.project}-actions-runner:{re.escape(account.github_runner_image_tag)}",
+            image,
+        ), image
+        assert not image.startswith("ghcr.io/"), "GitHub's image has no make and no AWS CLI"
+
+
+def test_the_account_stack_creates_the_runner_image_repository_pushed_by_the_ci_role_only(
+    synthesized: Synthesized,
+) -> None:
+    project = synthesized.settings.account.project
+    repositories = {r["name"]: r for r in synthesized.resources(ACCOUNT_STACK, "aws_ecr_repository").values()}
+    runner = repositories[f"{project}-actions-runner"]
+    assert runner["image_tag_mutability"] == "IMMUTABLE"  # a tag names one image for good
+    policies = [
+        p
+        for p in synthesized.resources(ACCOUNT_STACK, "aws_ecr_repository_policy").values()
+        if "actions-runner" in str(p["repository"])
+    ]
+    assert len(policies) == 1
+
+
+@pytest.mark.parametrize(
+    ("tag_or_digest", "expected"),
+    [
+        (
+            "2.335.1-0123456789ab",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/qualisys-actions-runner:2.335.1-0123456789ab",
+        ),
+        (
+            "sha256:" + "a" * 64,
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/qualisys-actions-runner@sha256:" + "a" * 64,
+        ),
+    ],
+)
+def test_the_image_reference_takes_a_tag_or_a_digest(tag_or_digest: str, expected: str) -> None:
+    assert (
+        image_reference(
+            account_id="123456789012",
+            region="eu-west-1",
+            repository=runner_image_repository("qualisys"),
+            tag_or_digest=tag_or_digest,
+        )
+        == expected
+    )

@@ -36,6 +36,9 @@ _TEAM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _ECR_REPO = re.compile(r"^qualisys-[a-z0-9][a-z0-9._/-]{0,200}$")
 _SECRET = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# An image tag (Docker's grammar) or a digest, as ECR takes either after the repository.
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _CPU = re.compile(r"^\d+(\.\d+)?m?$")
 _MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti)?$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -632,6 +635,12 @@ def registries_and_secrets_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
         if not _ECR_REPO.fullmatch(repo_name):
             r.fail(("ecr_repositories", i), f"got {show(repo_name)}, expected a lower-case name like qualisys-api")
     _check_range(r, v, "ecr_keep_images", 1, 1000)
+    tag = v.get("github_runner_image_tag")
+    if isinstance(tag, str) and not (_IMAGE_TAG.fullmatch(tag) or _IMAGE_DIGEST.fullmatch(tag)):
+        r.fail(
+            ("github_runner_image_tag",),
+            f"got {show(tag)}, expected an image tag like 2.335.1-0123456789ab or a digest sha256:<64 hex>",
+        )
     for i, secret in enumerate(v.get("third_party_secrets") or ()):
         if not _SECRET.fullmatch(secret):
             r.fail(("third_party_secrets", i), f"got {show(secret)}, expected 1-64 of a-z 0-9 -")
