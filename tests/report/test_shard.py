@@ -8,22 +8,23 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from qualisys_infra.core.runtime import PROJECT_ROOT
 from qualisys_infra.testing.shard import assign, file_of, split, weights
 
 PLUGIN = ["-p", "qualisys_infra.testing.shard"]
-# Started in the background by tests/conftest.py whenever it is collected: not while only collecting here.
-CDKTN = "not test_main_py_synthesizes_under_the_cdktn_cli"
 
 
-def pytest_run(root: Path, *args: str, timeout: int = 120, autoload: bool = False) -> subprocess.CompletedProcess[str]:
-    """pytest in ``root``; the installed plugins (faker, typeguard, ...) are loaded only with ``autoload``."""
+def pytest_run(
+    root: Path, *args: str, timeout: int = 120, autoload: bool = False, seed: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """pytest in ``root``; the installed plugins (faker, typeguard, ...) are loaded only with ``autoload``;
+    ``seed``: the process's PYTHONHASHSEED (set orders differ between processes)."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if seed is not None:
+        env["PYTHONHASHSEED"] = str(seed)
     env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
     if not autoload:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -154,18 +155,82 @@ def test_fails_if_a_durations_file_is_not_json_with_one_line(
     assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr + result.stdout
 
 
-def test_the_shards_of_this_suite_select_exactly_the_whole_suite() -> None:
-    """The split CI runs (4 shards, tests/): collect-only once whole and once per shard, and compare."""
-    runs = [["--collect-only", "-q", "-k", CDKTN]] + [
-        ["--collect-only", "-q", "-k", CDKTN, *PLUGIN, "--num-shards", "4", "--shard-id", str(k)] for k in range(1, 5)
-    ]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        whole, *shards = pool.map(
-            lambda args: collected(pytest_run(PROJECT_ROOT, *args, timeout=300, autoload=True)), runs
-        )
-    assert len(whole) > 500 and len(set(whole)) == len(whole)
+# A suite shaped like ours (tests/), generated: packages and nested folders, a conftest that reorders
+# the items and deselects one (the shard plugin shards what is left), classes, parametrized ids
+# holding `::`, `[`, `/` and non-ASCII characters, a module skipped at import, one file much heavier
+# than the others in the committed durations file (.test_durations in the rootdir, read by default,
+# with a node id, and a file that no longer exists). Whether *our* suite collects the same node ids in
+# every process is checked by every `make test`: pytest-xdist refuses to run when its two workers
+# collect different tests.
+LIKE_OURS = {
+    "tests/__init__.py": "",
+    "tests/conftest.py": (
+        "def pytest_collection_modifyitems(config, items):\n"
+        "    kept = [i for i in items if 'deselected_by_conftest' not in i.name]\n"
+        "    config.hook.pytest_deselected(items=[i for i in items if i not in kept])\n"
+        "    items[:] = list(reversed(kept))\n"
+    ),
+    "tests/unit/__init__.py": "",
+    "tests/unit/test_config.py": (
+        "import pytest\n\n"
+        "@pytest.mark.parametrize('value', ['a::b', 'x[1]', 'dir/file.tfvars', 'caf\u00e9', ''])\n"
+        "def test_value(value):\n    pass\n\n"
+        "def test_deselected_by_conftest():\n    pass\n"
+    ),
+    "tests/unit/test_naming.py": "class TestNames:\n    class TestNested:\n        def test_a(self):\n"
+    "            pass\n\n    def test_b(self):\n        pass\n",
+    "tests/unit/test_optional.py": "import pytest\n\npytest.importorskip('no_such_module_here')\n\n"
+    "def test_never():\n    pass\n",
+    "tests/synth/__init__.py": "",
+    "tests/synth/test_network.py": "import pytest\n\n@pytest.mark.parametrize('n', range(12))\n"
+    "def test_subnet(n):\n    pass\n",
+    "tests/synth/test_data.py": "def test_db():\n    pass\n\ndef test_cache():\n    pass\n",
+    "tests/cli/__init__.py": "",
+    "tests/cli/test_cli_plan.py": "def test_plan():\n    pass\n\ndef test_deploy():\n    pass\n",
+    "tests/cli/test_cli.py": "def test_help():\n    pass\n",
+    "tests/tenancy/__init__.py": "",
+    "tests/tenancy/test_verify.py": "import pytest\n\n@pytest.mark.parametrize('path', ['a/b', 'c'])\n"
+    "class TestPaths:\n    def test_one(self, path):\n        pass\n\n    def test_two(self, path):\n"
+    "        pass\n",
+    "tests/test_top.py": "def test_top():\n    pass\n",
+}
+LIKE_OURS_DURATIONS = {
+    "tests/cli/test_cli_plan.py": 90.0,  # as heavy as the other files together
+    "tests/synth/test_network.py::test_subnet[0]": 20.0,  # a node id: summed into its file
+    "tests/synth/test_network.py::test_subnet[1]": 20.0,
+    "tests/tenancy/test_verify.py": 30.0,
+    "tests/unit/test_config.py": 15.0,
+    "tests/removed/test_gone.py": 50.0,  # a file that no longer exists weighs nothing
+}
+
+
+@pytest.fixture(scope="module")
+def like_ours(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("like-ours")
+    for name, text in LIKE_OURS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    (root / "pytest.ini").write_text("[pytest]\ntestpaths = tests\naddopts = -ra --strict-markers\n", "utf-8")
+    (root / ".test_durations").write_text(json.dumps(LIKE_OURS_DURATIONS), "utf-8")
+    return root
+
+
+def test_four_shards_of_a_suite_like_ours_select_exactly_the_whole_suite(like_ours: Path) -> None:
+    """The split CI runs (4 shards, `-p`, the durations file in the rootdir): collect-only once whole and
+    once per shard, and compare; every process with another hash seed."""
+    whole = collected(pytest_run(like_ours, "--collect-only", "-q", "-k", "not test_two", seed=1))
+    assert len(whole) == 27 and len(set(whole)) == len(whole), whole
+    assert "tests/unit/test_config.py::test_value[a::b]" in whole and not any("deselected_by" in n for n in whole)
+    args = ["--collect-only", "-q", "-k", "not test_two", *PLUGIN, "--num-shards", "4"]
+    runs = [pytest_run(like_ours, *args, "--shard-id", str(k), seed=k + 1) for k in range(1, 5)]
+    shards = [collected(run) for run in runs]
     together = Counter(nodeid for shard in shards for nodeid in shard)
-    assert set(together) == set(whole), sorted(set(whole) ^ set(together))[:5]
-    assert set(together.values()) == {1}, [n for n, c in together.items() if c > 1][:5]
-    sizes = [len(shard) for shard in shards]
-    assert min(sizes) > 0 and max(sizes) < len(whole) / 2, sizes
+    assert set(together) == set(whole), sorted(set(whole) ^ set(together))
+    assert set(together.values()) == {1}, [n for n, c in together.items() if c > 1]
+    files = [{file_of(nodeid) for nodeid in shard} for shard in shards]
+    assert sum(map(len, files)) == len({file_of(n) for n in whole}), "a file is never split"
+    assert files[0] == {"tests/cli/test_cli_plan.py"}, "the heaviest file alone: 90 s against 40, 30, 15 and the rest"
+    assert all(files), "no shard is empty"
+    assert "balanced by the seconds in" in runs[0].stdout and ".test_durations" in runs[0].stdout
+    again = collected(pytest_run(like_ours, *args, "--shard-id", "3", seed=99))
+    assert again == shards[2], "every machine splits the same"
