@@ -46,6 +46,7 @@ def test_every_workflow_and_the_dependabot_file_exist() -> None:
     assert names == {
         *("pull-request.yml", "deploy.yml", "drift.yml"),
         *("hello.yml", "service-pull-request.yml", "service-build.yml", "service-release.yml"),
+        "runner-image.yml",
     }
     assert (GITHUB / "dependabot.yml").is_file()
     assert "@qualisys/devops" in (GITHUB / "CODEOWNERS").read_text(encoding="utf-8")
