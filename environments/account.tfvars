@@ -31,7 +31,7 @@ ecr_keep_images  = 10
 
 # The cluster runners' image in ECR qualisys-actions-runner (dev/runner.Dockerfile): the tag
 # .github/workflows/runner-image.yml pushes for the committed Dockerfile (a test recomputes it).
-github_runner_image_tag = "2.335.1-b8026b9f9093"
+github_runner_image_tag = "2.335.1-e1b846ff3645"
 
 third_party_secrets         = ["openai-api-key", "anthropic-api-key", "google-oauth-client", "sendgrid-api-key", "github-app-private-key"]
 secret_reader_role_names    = ["qualisys-staging-api", "qualisys-production-api"]

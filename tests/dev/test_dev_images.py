@@ -34,8 +34,9 @@ def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_there_is_a_seed_dockerfile() -> None:
-    assert [p.name for p in DOCKERFILES] == ["seed.Dockerfile"]
+def test_there_are_the_seed_and_runner_dockerfiles() -> None:
+    """hadolint below covers each; tests/dev/test_runner_image.py what the runner image holds."""
+    assert [p.name for p in DOCKERFILES] == ["runner.Dockerfile", "seed.Dockerfile"]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
