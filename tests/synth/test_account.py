@@ -185,6 +185,7 @@ def test_budgets_alert_at_each_threshold_and_anomalies_at_150_percent(synthesize
 def test_ecr_repositories_are_immutable_scanned_encrypted_and_keep_ten(synthesized: Synthesized) -> None:
     repositories = synthesized.resources(STACK, "aws_ecr_repository")
     assert sorted(r["name"] for r in repositories.values()) == [
+        "qualisys-actions-runner",  # the cluster runners' image (dev/runner.Dockerfile), added by the stack
         "qualisys-api",
         "qualisys-hello",  # a service of the apps stacks (naming.SERVICES), added by the stack
         "qualisys-playwright-runner",
