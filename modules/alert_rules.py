@@ -83,6 +83,20 @@ ALERT_RULES = (
         "The Redis exporter cannot reach {{ $labels.instance }}",
     ),
     AlertRule(
+        "DatabaseMetricsMissing",
+        "absent(pg_up)",
+        "15m",
+        "warning",
+        "No PostgreSQL exporter reports: is its Secret postgres-exporter missing (README)?",
+    ),
+    AlertRule(
+        "CacheMetricsMissing",
+        "absent(redis_up)",
+        "15m",
+        "warning",
+        "No Redis exporter reports: is its Secret redis-exporter missing (README)?",
+    ),
+    AlertRule(
         "ApiLatencyP95High",
         "histogram_quantile(0.95, sum by (le, service) (rate(http_request_duration_seconds_bucket[5m])))"
         f" > {LATENCY_P95_LIMIT_SECONDS}",

@@ -10,7 +10,7 @@ from modules.log_group import log_group
 from modules.network import Network
 from modules.security_group import SecurityGroup, SecurityGroupProps
 from qualisys_infra.core.data_access import cloud_redis_access_string
-from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine import Construct, TerraformResourceLifecycle
 from qualisys_infra.core.engine.aws import (
     elasticache_replication_group as rg,
 )
@@ -18,6 +18,7 @@ from qualisys_infra.core.engine.aws import (
     elasticache_user,
     elasticache_user_group,
 )
+from qualisys_infra.core.monitoring_access import cloud_redis_exporter_access_string, redis_exporter_user_id
 
 PORT = 6379
 SNAPSHOT_WINDOW = "03:00-04:00"
@@ -34,7 +35,9 @@ class RedisCacheProps:
     RBAC user ``<name>-app`` with IAM (no password exists anywhere), which reaches only keys and
     channels under ``tenant_*:`` with data commands (no key listing, no administration:
     :func:`~qualisys_infra.core.data_access.cloud_redis_access_string`); the ``default`` user is
-    switched off. Slow and engine logs go to CloudWatch (``log_key``).
+    switched off. The metrics exporter signs in as ``<name>-metrics``, which reaches no key and runs
+    only what the exporter reads (:mod:`qualisys_infra.core.monitoring_access`). Slow and engine logs
+    go to CloudWatch (``log_key``).
     """
 
     name: str
@@ -84,12 +87,30 @@ class RedisCache(Construct):
             access_string=cloud_redis_access_string(),
             authentication_mode=elasticache_user.ElasticacheUserAuthenticationMode(type="iam"),
         )
+        # The metrics exporter's user: no key or channel, INFO and the other commands it reads the
+        # server's state with (core.monitoring_access). The exporter has no IAM authentication, so it
+        # needs a password; none is ever in Terraform. The user is created with IAM authentication (no
+        # role may connect as it, so nobody can sign in), then an operator switches it to a password the
+        # exporter reads from its Kubernetes Secret (README, "Metrics, logs and alerts"); Terraform
+        # leaves the authentication mode alone from then on.
+        self.exporter_user_id = redis_exporter_user_id(props.name)
+        exporter_user = elasticache_user.ElasticacheUser(
+            self,
+            "exporter-user",
+            # IAM authentication requires the user id and name to be equal.
+            user_id=self.exporter_user_id,
+            user_name=self.exporter_user_id,
+            engine="redis",
+            access_string=cloud_redis_exporter_access_string(),
+            authentication_mode=elasticache_user.ElasticacheUserAuthenticationMode(type="iam"),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["authentication_mode"]),
+        )
         self.user_group = elasticache_user_group.ElasticacheUserGroup(
             self,
             "user-group",
             user_group_id=f"{props.name}-users",
             engine="redis",
-            user_ids=[disabled_default.user_id, app_user.user_id],
+            user_ids=[disabled_default.user_id, app_user.user_id, exporter_user.user_id],
         )
         self.log_groups = {
             kind: log_group(

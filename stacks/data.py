@@ -114,5 +114,9 @@ class DataStack(EnvironmentStack):
                 "Redis cluster-mode configuration endpoint",
             ),
             "redis_app_user_id": (self.cache.app_user_id, "RBAC user for IAM authentication"),
+            "redis_exporter_user_id": (
+                self.cache.exporter_user_id,
+                "RBAC user of the metrics exporter (its password is set by an operator: README)",
+            ),
         }
         self.outputs(outputs)

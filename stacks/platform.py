@@ -20,6 +20,7 @@ from modules.platform.alert_topic import AlertTopic, AlertTopicProps
 from modules.platform.charts import platform_charts
 from modules.platform.dns import IngressDns, IngressDnsProps
 from modules.platform.edge import IngressEdge, IngressEdgeProps
+from modules.platform.exporters import FluentBitScripts, MetricsExporters, MetricsExportersProps
 from modules.platform.namespaces import MONITORING, platform_namespaces
 from modules.platform.plan_reader import PlanReader
 from modules.platform.providers import configure_cluster_providers
@@ -142,6 +143,19 @@ class ClusterPlatformStack(EnvironmentStack):
                 grafana_ingress_annotations=self.edge.alb_annotations(grafana_certificate),
             ),
         )
+        # The data tier's metrics (exporters in monitoring, least-privilege logins) and the Lua of the
+        # log pipeline (PII redaction), which fluent-bit's pods mount: the release waits for it.
+        monitoring = self.namespaces[MONITORING].token if MONITORING in self.namespaces else MONITORING
+        self.exporters = MetricsExporters(
+            self, "exporters", props=MetricsExportersProps(name=name, namespace=monitoring, network=network)
+        )
+        self.fluent_bit_scripts = FluentBitScripts(self, "fluent-bit-scripts", namespace=monitoring)
+        fluent_bit = self.add_ons.releases["aws-for-fluent-bit"]
+        config_map = self.fluent_bit_scripts.config_map
+        fluent_bit.depends_on = [
+            *(fluent_bit.depends_on or []),
+            f"{config_map.terraform_resource_type}.{config_map.friendly_unique_id}",
+        ]
         self.outputs(
             {
                 "certificate_validation_records": (

@@ -82,7 +82,24 @@ CHARTS: Mapping[str, Chart] = MappingProxyType(
         # kubernetes-sigs/external-dns, tag external-dns-helm-chart-1.21.1 (9f26451, 2026-04-30): charts/external-dns/Chart.yaml version 1.21.1, appVersion 0.21.0.
         # Writes the Route 53 records of the ingress hosts when the environment names a hosted zone.
         "external-dns": Chart(repository=EXTERNAL_DNS, chart="external-dns", version="1.21.1", app_version="0.21.0"),
+        # prometheus-community/helm-charts, tag prometheus-postgres-exporter-8.2.0 (e759e9a, 2026-07-14): Chart.yaml version 8.2.0, appVersion v0.20.1 (read 2026-12-06).
+        # The metric names the dashboards read are in postgres_exporter v0.20.1's default collectors (stat_activity, stat_database, settings).
+        "postgres-exporter": Chart(
+            repository=PROMETHEUS_COMMUNITY,
+            chart="prometheus-postgres-exporter",
+            version="8.2.0",
+            app_version="v0.20.1",
+        ),
+        # prometheus-community/helm-charts, tag prometheus-redis-exporter-6.29.0 (4cb96d5, 2026-08-09): Chart.yaml version 6.29.0, appVersion v1.89.0 (read 2026-12-06).
+        "redis-exporter": Chart(
+            repository=PROMETHEUS_COMMUNITY, chart="prometheus-redis-exporter", version="6.29.0", app_version="v1.89.0"
+        ),
     }
+)
+
+# Release name -> chart of the metrics exporters of the data tier (modules/platform/exporters.py).
+EXPORTER_CHARTS: Mapping[str, Chart] = MappingProxyType(
+    {name: CHARTS[name] for name in ("postgres-exporter", "redis-exporter")}
 )
 
 # Release name -> chart of the in-cluster GitHub Actions runners (modules/platform/runners.py): the

@@ -18,7 +18,7 @@ are defined here, so a renamed object and its references change together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -329,6 +329,25 @@ def _external_dns(release: str, values: Mapping[str, Any], ns: str) -> list[Crea
     )
 
 
+_PCHARTS = "prometheus-community/helm-charts, tag {chart}-{version}, charts/{chart}/templates/"
+
+
+def _exporter(chart: str, version: str) -> Callable[[str, Mapping[str, Any], str], list[Created]]:
+    """The PostgreSQL and Redis exporters' charts: their service account and Service (the
+    ServiceMonitor's target), both named by ``fullnameOverride``."""
+    where = _PCHARTS.format(chart=chart, version=version)
+
+    def build(release: str, values: Mapping[str, Any], ns: str) -> list[Created]:
+        full = _fullname(release, chart, values.get("fullnameOverride"))
+        out = [Created(ObjectRef(Kind.SERVICE, full, ns), f"{where}service.yaml")]
+        account = _service_account(values, ("serviceAccount",), full)
+        if account:
+            out.append(Created(ObjectRef(Kind.SERVICE_ACCOUNT, account, ns), f"{where}serviceaccount.yaml"))
+        return out
+
+    return build
+
+
 _CHARTS = {
     "kube-prometheus-stack": _kube_prometheus_stack,
     "aws-load-balancer-controller": _load_balancer_controller,
@@ -339,6 +358,8 @@ _CHARTS = {
     "gha-runner-scale-set-controller": _arc_controller,
     "gha-runner-scale-set": _arc_scale_set,
     "external-dns": _external_dns,
+    "prometheus-postgres-exporter": _exporter("prometheus-postgres-exporter", "8.2.0"),
+    "prometheus-redis-exporter": _exporter("prometheus-redis-exporter", "6.29.0"),
 }
 CHARTS_KNOWN = frozenset(_CHARTS)
 

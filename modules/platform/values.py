@@ -25,6 +25,20 @@ from modules.platform.cluster_objects import (
 )
 from modules.platform.cluster_objects import KPS_FULLNAME as KPS_FULLNAME  # the apps stack's Prometheus address
 from modules.platform.dashboards import DASHBOARDS
+from modules.platform.log_pipeline import (
+    LOG_METRICS_PORT,
+    LOG_METRICS_PORT_NAME,
+    LUA_CONFIG_MAP,
+    LUA_MOUNT_PATH,
+    fluent_bit_filters,
+    fluent_bit_outputs,
+)
+from qualisys_infra.core.monitoring_access import (
+    POSTGRES_EXPORTER_KEY,
+    POSTGRES_EXPORTER_SECRET,
+    REDIS_EXPORTER_KEY,
+    REDIS_EXPORTER_SECRET,
+)
 from qualisys_infra.core.settings import EnvironmentConfig
 
 Values = dict[str, Any]
@@ -178,7 +192,13 @@ def aws_load_balancer_controller(env: EnvironmentConfig, *, cluster: str, vpc_id
 
 def aws_for_fluent_bit(env: EnvironmentConfig, *, log_group: str, role_arn: str) -> Values:
     """Container logs as JSON to ``log_group``, which Terraform creates (KMS key, retention): the
-    chart must not create it. Every other output is off."""
+    chart must not create it. Every other output is off.
+
+    Before any output, every record passes the PII redaction filter and the log counters
+    (:mod:`modules.platform.log_pipeline`): the Lua script comes from the ConfigMap
+    ``fluent-bit-lua`` (mounted read-only beside the chart's own volumes, which a list of
+    ``volumes`` replaces and so are repeated here), and the counters are served on their own port,
+    which the chart's ServiceMonitor scrapes beside fluent-bit's own metrics."""
     return {
         "serviceAccount": _service_account(FLUENT_BIT_SERVICE_ACCOUNT, role_arn),
         "cloudWatchLogs": {
@@ -193,6 +213,90 @@ def aws_for_fluent_bit(env: EnvironmentConfig, *, log_group: str, role_arn: str)
         "firehose": {"enabled": False},
         "kinesis": {"enabled": False},
         "elasticsearch": {"enabled": False},
+        "additionalFilters": fluent_bit_filters(),
+        "additionalOutputs": fluent_bit_outputs(),
+        "volumes": [
+            {"name": "varlog", "hostPath": {"path": "/var/log"}},
+            {"name": "varlibdockercontainers", "hostPath": {"path": "/var/lib/docker/containers"}},
+            {"name": "lua-scripts", "configMap": {"name": LUA_CONFIG_MAP}},
+        ],
+        "volumeMounts": [
+            {"name": "varlog", "mountPath": "/var/log"},
+            {"name": "varlibdockercontainers", "mountPath": "/var/lib/docker/containers", "readOnly": True},
+            {"name": "lua-scripts", "mountPath": LUA_MOUNT_PATH, "readOnly": True},
+        ],
+        "serviceMonitor": {
+            "enabled": True,
+            "service": {
+                "extraPorts": [
+                    {
+                        "name": LOG_METRICS_PORT_NAME,
+                        "port": LOG_METRICS_PORT,
+                        "targetPort": LOG_METRICS_PORT,
+                        "protocol": "TCP",
+                    }
+                ]
+            },
+            "extraEndpoints": [{"port": LOG_METRICS_PORT_NAME, "path": "/metrics", "interval": "30s"}],
+        },
+    }
+
+
+# The exporters' own settings: one replica each (a scrape that misses one interval is acceptable),
+# non-root with a read-only root, no service account token, scraped by a ServiceMonitor.
+_EXPORTER_RESOURCES: Values = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}
+_EXPORTER_CONTAINER_SECURITY: Values = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+POSTGRES_EXPORTER = "postgres-exporter"
+REDIS_EXPORTER = "redis-exporter"
+EXPORTER_SCRAPE_INTERVAL = "30s"
+
+
+def postgres_exporter() -> Values:
+    """prometheus-postgres-exporter against the environment's RDS instance, with the connection URL in
+    the Secret ``postgres-exporter`` (an operator creates it: README): the ``pg_monitor``-only login
+    :data:`~qualisys_infra.core.monitoring_access.MONITOR_DB_USER`, its password, the RDS endpoint and
+    ``sslmode=require`` (RDS forces TLS)."""
+    return {
+        "fullnameOverride": POSTGRES_EXPORTER,
+        "serviceAccount": {"create": True, "name": POSTGRES_EXPORTER},
+        "automountServiceAccountToken": False,
+        "rbac": {"create": False},
+        "config": {"datasourceSecret": {"name": POSTGRES_EXPORTER_SECRET, "key": POSTGRES_EXPORTER_KEY}},
+        "serviceMonitor": {"enabled": True, "interval": EXPORTER_SCRAPE_INTERVAL},
+        "resources": _EXPORTER_RESOURCES,
+        "securityContext": {**_EXPORTER_CONTAINER_SECURITY, "privileged": False},
+    }
+
+
+def redis_exporter(*, address: str, user: str) -> Values:
+    """prometheus-redis-exporter against the environment's ElastiCache configuration endpoint over TLS,
+    as the ElastiCache user ``user`` (no key, the exporter's commands only), its credential from the
+    Secret ``redis-exporter`` (an operator creates it: README). ElastiCache refuses ``CONFIG``: the
+    exporter does not ask (``config-command=-``); ``maxmemory`` still comes from ``INFO``."""
+    return {
+        "fullnameOverride": REDIS_EXPORTER,
+        "serviceAccount": {"create": True, "name": REDIS_EXPORTER},
+        "rbac": {"create": False},
+        "redisAddress": f"rediss://{address}:6379",
+        "auth": {
+            "enabled": True,
+            "secret": {"name": REDIS_EXPORTER_SECRET, "key": REDIS_EXPORTER_KEY},
+            "redisUser": user,
+        },
+        "extraArgs": {"config-command": "-"},
+        "serviceMonitor": {"enabled": True, "interval": EXPORTER_SCRAPE_INTERVAL},
+        "resources": _EXPORTER_RESOURCES,
+        "podSecurityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 59000,
+            "runAsGroup": 59000,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "securityContext": _EXPORTER_CONTAINER_SECURITY,
     }
 
 

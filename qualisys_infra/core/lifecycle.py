@@ -304,6 +304,19 @@ CHART_COMPATIBILITY: Mapping[str, ChartCompatibility] = MappingProxyType(
             )
             for release in ("arc-controller", "arc-runners-plan", "arc-runners-apply")
         },
+        **{
+            release: ChartCompatibility(
+                from_minor="1.21",
+                checked_through="1.36",
+                statement="no kubeVersion in Chart.yaml; templates use GA APIs only (apps/v1, v1, rbac/v1, policy/v1, "
+                "networking.k8s.io/v1) and monitoring.coreos.com/v1 (kube-prometheus-stack's CRDs)",
+                source=Source(where=f"prometheus-community/helm-charts tag {tag}, charts/{chart}/ (read 2026-12-06)"),
+            )
+            for release, chart, tag in (
+                ("postgres-exporter", "prometheus-postgres-exporter", "prometheus-postgres-exporter-8.2.0 (e759e9a)"),
+                ("redis-exporter", "prometheus-redis-exporter", "prometheus-redis-exporter-6.29.0 (4cb96d5)"),
+            )
+        },
         "cluster-autoscaler": ChartCompatibility(
             from_minor="1.32",
             checked_through="1.36",

@@ -7,7 +7,8 @@ membership of PostgreSQL's predefined role ``pg_monitor`` (the statistics views 
 read no table of a tenant, and holds at most :data:`MONITOR_CONNECTION_LIMIT` connections. The
 exporter has no IAM authentication (prometheus-community/postgres_exporter#1392 was still open on
 2026-12-06), so the role has a password; it lives in the Kubernetes Secret :data:`POSTGRES_EXPORTER_SECRET`
-and nowhere in Terraform (README, "Metrics, logs and alerts").
+(inside the connection URL the exporter reads) and nowhere in Terraform (README, "Metrics, logs and
+alerts").
 
 Redis: the exporter signs in as an ACL user that reaches no key and no channel and runs only the
 commands it reads the server's state with (:data:`REDIS_EXPORTER_RULES`): ``INFO``, ``PING``,
@@ -24,10 +25,13 @@ MONITOR_DB_USER = "qualisys_monitor"
 PG_MONITOR_ROLE = "pg_monitor"
 # One scrape uses one connection; the rest is room for a second replica during a rollout.
 MONITOR_CONNECTION_LIMIT = 3
-# Kubernetes Secrets (namespace monitoring) holding the exporters' passwords, key "password".
+# Kubernetes Secrets (namespace monitoring) an operator creates (README): the PostgreSQL exporter's
+# connection URL (the monitoring login, its password, the RDS endpoint, sslmode=require) under
+# POSTGRES_EXPORTER_KEY, the Redis exporter user's password under REDIS_EXPORTER_KEY.
 POSTGRES_EXPORTER_SECRET = "postgres-exporter"  # noqa: S105 - the Secret's name, not a credential
+POSTGRES_EXPORTER_KEY = "data-source-name"
 REDIS_EXPORTER_SECRET = "redis-exporter"  # noqa: S105 - the Secret's name, not a credential
-EXPORTER_SECRET_KEY = "password"  # noqa: S105 - the key inside the Secret
+REDIS_EXPORTER_KEY = "credential"
 
 # In order (Redis applies command rules left to right): nothing, then what redis_exporter runs. Read
 # from oliver006/redis_exporter at cd5941f (2026-08-05, after v1.88.0) and checked against a real
@@ -74,3 +78,8 @@ def monitor_role_statements(*, database: str, password: str, user: str = MONITOR
         sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), role),
         sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role),
     ]
+
+
+def redis_exporter_user_id(name: str) -> str:
+    """The ElastiCache user (id and name) of the exporter of the cache ``name``: ``<name>-metrics``."""
+    return f"{name}-metrics"

@@ -97,6 +97,16 @@ CASES = {
         quiet={'redis_up{instance="redis:9121"}': _gauge(1)},
         labels={"instance": "redis:9121"},
     ),
+    "DatabaseMetricsMissing": Case(
+        firing={'redis_up{instance="redis:9121"}': _gauge(1)},
+        quiet={'pg_up{instance="pg:9187"}': _gauge(1)},
+        labels={},
+    ),
+    "CacheMetricsMissing": Case(
+        firing={'pg_up{instance="pg:9187"}': _gauge(1)},
+        quiet={'redis_up{instance="redis:9121"}': _gauge(1)},
+        labels={},
+    ),
     "ApiLatencyP95High": Case(
         # every request between 0.5 s and 1 s: p95 0.975 s
         firing={

@@ -54,6 +54,8 @@ def _every_chart(env: EnvironmentConfig) -> dict[str, values.Values]:
         "cluster-autoscaler": values.cluster_autoscaler(env, cluster="qualisys-x", role_arn=ROLE),
         "metrics-server": values.metrics_server(),
         "argo-rollouts": values.argo_rollouts(),
+        "postgres-exporter": values.postgres_exporter(),
+        "redis-exporter": values.redis_exporter(address=VPC, user="qualisys-x-metrics"),
     }
 
 
@@ -77,7 +79,13 @@ def test_values_survive_yaml_and_tokens_pass_through_unchanged(env: EnvironmentC
         text = values.to_yaml(built)
         assert yaml.safe_load(text) == built, chart
         assert text == values.to_yaml(_every_chart(env)[chart]), "same settings, same text"
-        if chart not in ("kube-prometheus-stack", "metrics-server", "argo-rollouts"):
+        if chart not in (
+            "kube-prometheus-stack",
+            "metrics-server",
+            "argo-rollouts",
+            "postgres-exporter",
+            "redis-exporter",
+        ):
             assert ROLE in text, chart
 
 

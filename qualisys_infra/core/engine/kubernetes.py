@@ -6,6 +6,7 @@ from cdktn_provider_kubernetes import annotations as object_annotations  # `anno
 from cdktn_provider_kubernetes import (
     cluster_role_binding_v1,
     cluster_role_v1,
+    config_map_v1,
     deployment_v1,
     ingress_v1,
     limit_range_v1,
@@ -24,6 +25,7 @@ from cdktn_provider_kubernetes import (
 __all__ = [
     "cluster_role_binding_v1",
     "cluster_role_v1",
+    "config_map_v1",
     "deployment_v1",
     "ingress_v1",
     "limit_range_v1",
