@@ -15,6 +15,12 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+# The request's W3C trace id (32 lowercase hex digits: its `traceparent` header's, or a new one), logged
+# beside the correlation id as `trace_id` (story 0.20 AC3; OpenTelemetry spans can adopt it later).
+trace_id: ContextVar[str | None] = ContextVar("trace_id", default=None)
+# The tenant a request acts for, set by whatever establishes it (the API's authentication); hello's
+# requests have none, and log `"tenant_id": null`.
+tenant_id: ContextVar[str | None] = ContextVar("tenant_id", default=None)
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into the line,
 # except uvicorn's `color_message` (the message again, with terminal colour codes).
@@ -28,8 +34,9 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", logging.INFO, "", 0, "
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object: ``time`` (UTC, ISO 8601), ``level``, ``message``, ``logger``,
-    ``correlation_id``, ``service``, ``version``, then the record's ``extra`` fields (for the access line:
-    ``method``, ``path``, ``status``, ``duration_ms``) and ``exception`` when there is one.
+    ``correlation_id``, ``trace_id``, ``tenant_id``, ``service``, ``version``, then the record's ``extra``
+    fields (for the access line: ``method``, ``path``, ``status``, ``duration_ms``) and ``exception`` when
+    there is one.
     """
 
     def __init__(self, *, service: str, version: str) -> None:
@@ -44,12 +51,15 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "logger": record.name,
             "correlation_id": correlation_id.get(),
+            "trace_id": trace_id.get(),
             "service": self._service,
             "version": self._version,
         }
         for key, value in vars(record).items():
             if key not in _RECORD_ATTRIBUTES and key not in entry:
                 entry[key] = value
+        # A tenant given with the line (`extra={"tenant_id": ...}`) wins over the request's.
+        entry.setdefault("tenant_id", tenant_id.get())
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)

@@ -5,7 +5,8 @@ id set here is visible to the endpoint and to everything it logs):
 
 - the correlation id is the request's ``X-Correlation-ID`` header when that is a sane value (1 to 128
   characters of letters, digits, ``.``, ``_``, ``:`` and ``-``), otherwise a new UUID4; it is returned
-  in the ``X-Correlation-ID`` response header and set in :data:`hello.logs.correlation_id`;
+  in the ``X-Correlation-ID`` response header and set in :data:`hello.logs.correlation_id`; the trace id
+  of its W3C ``traceparent`` header (or a new one) is set in :data:`hello.logs.trace_id`;
 - one access line per request (``method``, ``path`` without the query string, ``status``,
   ``duration_ms``);
 - ``http_requests_total{method,route,status}`` and ``http_request_duration_seconds{method,route}``,
@@ -38,11 +39,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hello.logs import correlation_id
+from hello.logs import correlation_id, trace_id
 
 CORRELATION_HEADER = "X-Correlation-ID"
 _CORRELATION_HEADER_RAW = CORRELATION_HEADER.lower().encode("latin-1")
 _SANE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# W3C Trace Context `traceparent`: version-traceid-parentid-flags; an all-zero trace id is invalid.
+_TRACEPARENT = re.compile(r"^(?!ff)[0-9a-f]{2}-(?!0{32})([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+_TRACEPARENT_HEADER_RAW = b"traceparent"
 UNMATCHED_ROUTE = "<unmatched>"
 # Any other method token counts as OTHER: a client must not be able to mint label values.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -96,6 +100,17 @@ def correlation_id_from(scope: Scope) -> str:
     return str(uuid.uuid4())
 
 
+def trace_id_from(scope: Scope) -> str:
+    """The trace id of the request's W3C ``traceparent`` header when it is valid, else a new random one."""
+    for name, value in scope["headers"]:
+        if name == _TRACEPARENT_HEADER_RAW:
+            match = _TRACEPARENT.match(value.decode("latin-1"))
+            if match:
+                return match.group(1)
+            break
+    return uuid.uuid4().hex
+
+
 def route_template(scope: Scope) -> str:
     """The template of the route that handled the request (set in the scope by the router), if any."""
     path = getattr(scope.get("route"), "path", None)
@@ -115,6 +130,7 @@ class RequestObserver:
             return
         request_id = correlation_id_from(scope)
         token = correlation_id.set(request_id)
+        trace_token = trace_id.set(trace_id_from(scope))
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -154,3 +170,4 @@ class RequestObserver:
                 },
             )
             correlation_id.reset(token)
+            trace_id.reset(trace_token)
