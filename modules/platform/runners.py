@@ -23,6 +23,11 @@ What each runner may do:
 - **Restricted pods**: Pod Security ``restricted`` in every namespace (non-root, no privilege
   escalation, every capability dropped, RuntimeDefault seccomp), hence no Docker-in-Docker and no
   container jobs: the cluster-reaching jobs run ``make``/``qualisys-infra`` steps only.
+- **The project's image**: ``dev/runner.Dockerfile`` (GitHub's runner image plus ``make`` and the AWS
+  CLI, which every job's ``make setup`` and the providers' ``aws eks get-token`` need, and which a
+  restricted pod cannot install), from the account's ECR repository ``<project>-actions-runner`` at
+  account.tfvars' ``github_runner_image_tag``; setup-python and setup-node download Python and Node
+  into the runner's own tool cache on each run.
 - **Network**: DNS, and HTTPS (443) anywhere but the instance metadata address: GitHub, the package
   registries, the AWS APIs and the cluster's private endpoint. Nothing reaches the data tier.
 
