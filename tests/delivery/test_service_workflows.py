@@ -7,7 +7,7 @@ What the linters do not see here, checked by ``check_services``:
   file alone and never opens the called workflow);
 - a job whose environment is an input (``environment: ${{ inputs.environment }}``) is given
   ``staging`` or ``production`` by every caller, as a literal, and picks each environment's apply
-  role by that input (``inputs.environment == 'production' && vars.AWS_APPLY_ROLE_ARN_PRODUCTION``);
+  role by that input (``inputs.environment == 'production' && vars.AWS_RELEASE_ROLE_ARN_PRODUCTION``);
 - a job that pushes images declares no environment (its OIDC subject must stay the main branch)
   and assumes the CI deployer role, only when asked to push;
 - a job that runs in an environment is in a concurrency group of that environment, never cancelled
@@ -376,8 +376,10 @@ def test_the_release_runs_in_the_environment_it_is_given_with_that_environments_
     assume = next(s for s in _steps(release) if "configure-aws-credentials@" in str(s.get("uses")))
     role = " ".join(str(assume["with"]["role-to-assume"]).split())
     for environment in sorted(ENVIRONMENTS):
-        apply_role = next(r for r, e in ROLE_VARIABLES.items() if e == environment)
-        assert f"inputs.environment == '{environment}' && vars.{apply_role}" in role
+        # the environment's release role (its apps stack and namespace only), never its apply role
+        release_role = next(r for r, e in ROLE_VARIABLES.items() if e == environment and "RELEASE" in r)
+        assert f"inputs.environment == '{environment}' && vars.{release_role}" in role
+        assert "APPLY_ROLE" not in role
     assert role.endswith("|| '' }}"), "an unknown environment gets no role"
 
 
@@ -410,7 +412,7 @@ def test_the_caller_runs_each_path_on_its_trigger() -> None:
 # Planted mistakes: each kind, in a copy of .github, caught.
 
 BUILD_PUSH = "docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a # v7.3.0"
-PRODUCTION_ROLE = "vars.AWS_APPLY_ROLE_ARN_PRODUCTION"
+PRODUCTION_ROLE = "vars.AWS_RELEASE_ROLE_ARN_PRODUCTION"
 MISTAKES = [
     Mistake(
         "unpinned action", "service-build.yml", BUILD_PUSH, "docker/build-push-action@v7", "zizmor", "unpinned-uses"
@@ -455,9 +457,9 @@ MISTAKES = [
         "environment and role disagree",
         "service-release.yml",
         PRODUCTION_ROLE,
-        "vars.AWS_APPLY_ROLE_ARN_STAGING",
+        "vars.AWS_RELEASE_ROLE_ARN_STAGING",
         "services",
-        "environment 'production' gets AWS_APPLY_ROLE_ARN_STAGING, the role of 'staging'",
+        "environment 'production' gets AWS_RELEASE_ROLE_ARN_STAGING, the role of 'staging'",
     ),
     Mistake(
         "role not chosen by the environment",
