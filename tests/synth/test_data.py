@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from qualisys_infra.core.data_access import cloud_redis_access_string
+from qualisys_infra.core.naming import ISOLATION_VERIFIED_ENVIRONMENTS, apply_role_name
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.conftest import Synthesized
 from tests.synth.helpers import one, points_to, ref
@@ -262,7 +263,14 @@ def test_master_secret_is_read_only_by_the_administrators_and_aws(
     assert conditions["Bool"]["variable"] == "aws:PrincipalIsAWSService" and conditions["Bool"]["values"] == ["false"]
     readers = conditions["ArnNotLike"]["values"]
     assert conditions["ArnNotLike"]["variable"] == "aws:PrincipalArn"
+    # where each deploy proves isolation on this database (sign-off 6), the apply role that runs it too
+    verifier = (
+        [f"role/{apply_role_name(synthesized.settings.account.project, env.environment)}"]
+        if env.environment in ISOLATION_VERIFIED_ENVIRONMENTS
+        else []
+    )
     assert [r.rsplit(":", 1)[1] for r in readers] == [
         f"role/{synthesized.settings.account.admin_role_name}",
+        *verifier,
         "role/aws-service-role/*",
     ]
