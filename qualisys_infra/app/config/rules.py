@@ -236,7 +236,8 @@ def hosts_lie_in_the_route53_zone(r: Reader, v: Mapping[str, Any]) -> None:
         return
     for key in ("ingress_domain", "grafana_domain"):
         host = v.get(key)
-        if isinstance(host, str) and host != zone and not host.endswith(f".{zone}"):
+        # a host that is not a DNS name has its own error; saying the zone does not hold it adds nothing
+        if isinstance(host, str) and _DOMAIN.fullmatch(host) and host != zone and not host.endswith(f".{zone}"):
             r.fail(
                 ("route53_zone_name",),
                 f"got {show(zone)}, which does not hold {key} {show(host)}: expected the zone of every host",
