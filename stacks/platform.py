@@ -29,7 +29,7 @@ from modules.platform.runners import RunnerScaleSets, RunnerScaleSetsProps
 from modules.platform.storage import DefaultStorageClass, DefaultStorageClassProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.lifecycle import pins_of
-from qualisys_infra.core.naming import APPLY_ENVIRONMENTS
+from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, ISOLATION_VERIFIED_ENVIRONMENTS
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
@@ -80,6 +80,7 @@ class ClusterPlatformStack(EnvironmentStack):
                     repository=runner_image_repository(account.project),
                     tag_or_digest=account.github_runner_image_tag,
                 ),
+                isolation_verified_network=network if env.environment in ISOLATION_VERIFIED_ENVIRONMENTS else None,
             ),
         )
         # Before any chart: Prometheus' volume claim names this class.

@@ -27,6 +27,7 @@ PLAN_READER_ROLE = "pipeline-plan-reader"
 PROVIDER_RESOURCES: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         "kubernetes_namespace_v1": ("", "namespaces"),
+        "kubernetes_config_map_v1": ("", "configmaps"),  # fluent-bit's Lua redaction filter
         "kubernetes_limit_range_v1": ("", "limitranges"),
         "kubernetes_resource_quota_v1": ("", "resourcequotas"),
         "kubernetes_network_policy_v1": ("networking.k8s.io", "networkpolicies"),

@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modules.network import Network
 from modules.platform.charts import RUNNER_CHARTS
 from modules.platform.namespace import Namespace, NamespaceProps
 from modules.platform.values import to_yaml
@@ -72,6 +73,11 @@ CONTROLLER_UID = 65532
 INSTANCE_METADATA = "169.254.169.254/32"
 ANYWHERE = "0.0.0.0/0"
 RELEASE_TIMEOUT_SECONDS = 600
+
+
+# The duty whose jobs run sign-off 6 against the environment's database after a deploy, and the port.
+VERIFIER_DUTY = "apply"
+POSTGRES_PORT = 5432
 
 
 def runner_namespace(duty: str) -> str:
@@ -116,6 +122,10 @@ class RunnerScaleSetsProps:
     # modules.container_registry.image_reference and account.tfvars' github_runner_image_tag).
     image: str
     max_runners: Mapping[str, int] = field(default_factory=lambda: {"plan": 4, "apply": 2})
+    # Where every deploy proves tenant isolation on the environment's database (sign-off 6, run by
+    # deploy.yml on the apply runners): the network whose database subnets the apply runners may then
+    # reach on PostgreSQL's port. None: no runner reaches the data tier.
+    isolation_verified_network: Network | None = None
     resources: RunnerResources = RunnerResources()
 
 
@@ -182,6 +192,8 @@ class RunnerScaleSets(Construct):
                 ),
             )
             self._egress_https(ns, "allow-https-out")
+            if duty == VERIFIER_DUTY and props.isolation_verified_network is not None:
+                self._egress_postgres(ns, props.isolation_verified_network)
             account = service_account_v1.ServiceAccountV1(
                 self,
                 f"{duty}-service-account",
@@ -224,6 +236,34 @@ class RunnerScaleSets(Construct):
         )
         self.namespaces[name] = namespace
         return namespace
+
+    def _egress_postgres(self, namespace: Namespace, network: Network) -> None:
+        """PostgreSQL's port to the database subnets only: sign-off 6 after a deploy (the database's
+        security group already admits the nodes the runners run on)."""
+        network_policy_v1.NetworkPolicyV1(
+            namespace,
+            "allow-postgres-to-data-tier",
+            metadata=network_policy_v1.NetworkPolicyV1Metadata(
+                name="allow-postgres-to-data-tier", namespace=namespace.token
+            ),
+            spec=network_policy_v1.NetworkPolicyV1Spec(
+                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
+                policy_types=["Egress"],
+                egress=[
+                    network_policy_v1.NetworkPolicyV1SpecEgress(
+                        to=[
+                            network_policy_v1.NetworkPolicyV1SpecEgressTo(
+                                ip_block=network_policy_v1.NetworkPolicyV1SpecEgressToIpBlock(cidr=subnet.cidr_block)
+                            )
+                            for subnet in network.database_subnets
+                        ],
+                        ports=[
+                            network_policy_v1.NetworkPolicyV1SpecEgressPorts(port=str(POSTGRES_PORT), protocol="TCP")
+                        ],
+                    )
+                ],
+            ),
+        )
 
     def _egress_https(self, namespace: Namespace, name: str) -> None:
         """HTTPS out to anywhere but the instance metadata service (the default deny covers the rest)."""

@@ -20,10 +20,18 @@ from modules.platform.runners import (
     GITHUB_APP_SECRET,
     INSTANCE_METADATA,
     RUNNER_SERVICE_ACCOUNT,
+    VERIFIER_DUTY,
     runner_namespace,
     runner_release,
 )
-from qualisys_infra.core.naming import ACCOUNT_STACK, GITHUB_STACK, RUNNER_DUTIES, runner_label, runner_variable
+from qualisys_infra.core.naming import (
+    ACCOUNT_STACK,
+    GITHUB_STACK,
+    ISOLATION_VERIFIED_ENVIRONMENTS,
+    RUNNER_DUTIES,
+    runner_label,
+    runner_variable,
+)
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.apps.schemas import validate
 from tests.conftest import Synthesized
@@ -226,6 +234,17 @@ def test_runner_namespaces_are_restricted_quotaed_and_reach_https_only(
         (ns,) = [stack["resource"]["kubernetes_namespace_v1"][k] for k, n in names.items() if n == namespace]
         assert ns["metadata"][0]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
         policies = {p["metadata"]["name"]: p["spec"] for p in _in(stack, "kubernetes_network_policy_v1", namespace)}
+        verifier = namespace == runner_namespace(VERIFIER_DUTY) and env.environment in ISOLATION_VERIFIED_ENVIRONMENTS
+        postgres = policies.pop("allow-postgres-to-data-tier", None)
+        # sign-off 6 after each deploy: the apply runners reach the database subnets on 5432, nothing more
+        assert (postgres is not None) == verifier
+        if postgres is not None:
+            (out,) = postgres["egress"]
+            assert out["ports"] == [{"port": "5432", "protocol": "TCP"}]
+            # each database subnet's CIDR, read from the network stack's outputs
+            cidrs = [t["ip_block"]["cidr"] for t in out["to"]]
+            assert [set(t) for t in out["to"]] == [{"ip_block"}] * len(env.database_subnet_cidrs)
+            assert all(re.search(r"network_database-subnet-\d+-cidr_block\}$", c) for c in cidrs), cidrs
         assert sorted(policies) == ["allow-dns", "allow-https-out", "default-deny"]
         (egress,) = policies["allow-https-out"]["egress"]
         assert egress["ports"] == [{"port": "443", "protocol": "TCP"}]
