@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modules.platform.metrics_contract import SERVICE_LABEL
+
 ROLLOUTS_API = "argoproj.io/v1alpha1"
 CANARY_WEIGHTS = (10, 50, 100)
 ROLLBACK_WINDOW_REVISIONS = 2  # within revisionHistoryLimit (3): the ReplicaSets are still there
@@ -48,6 +50,8 @@ INTERNAL_PORT_NAME = "internal"
 REQUESTS_METRIC = "http_requests_total"
 # The routes that are not users' requests (their route label, as services/hello labels requests).
 NOT_USER_ROUTES = (HEALTH_PATH, READY_PATH, METRICS_PATH)
+# The pod label that names the service (copied onto its series as metrics_contract.SERVICE_LABEL).
+NAME_LABEL = "app.kubernetes.io/name"
 # Argo Rollouts labels each revision's pods with this; the PodMonitor copies it onto their series.
 POD_HASH = "rollouts-pod-template-hash"
 POD_HASH_LABEL = POD_HASH.replace("-", "_")
@@ -93,7 +97,7 @@ class ServiceSpec:
 
     @property
     def labels(self) -> dict[str, str]:
-        return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/part-of": "qualisys"}
+        return {NAME_LABEL: self.name, "app.kubernetes.io/part-of": "qualisys"}
 
     @property
     def stable_service(self) -> str:
@@ -383,6 +387,12 @@ def disruption_budget(spec: ServiceSpec) -> Obj:
     }
 
 
+def _label_name(label: str) -> str:
+    """A pod label as Prometheus' Kubernetes discovery names it: every character not allowed in a
+    label name becomes `_` (`app.kubernetes.io/name` -> `app_kubernetes_io_name`)."""
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in label)
+
+
 def pod_monitor(spec: ServiceSpec) -> Obj:
     """Prometheus scrapes ``/metrics`` on the internal port of every pod of the service once (a
     ServiceMonitor would scrape each pod once per service: both select the same pods between
@@ -395,7 +405,21 @@ def pod_monitor(spec: ServiceSpec) -> Obj:
         "spec": {
             "selector": {"matchLabels": spec.labels},
             "namespaceSelector": {"matchNames": [spec.namespace]},
-            "podMetricsEndpoints": [{"port": INTERNAL_PORT_NAME, "path": METRICS_PATH, "interval": "15s"}],
+            "podMetricsEndpoints": [
+                {
+                    "port": INTERNAL_PORT_NAME,
+                    "path": METRICS_PATH,
+                    "interval": "15s",
+                    # `service` on every series: the dashboards and alerts group by it
+                    # (modules/platform/metrics_contract.py)
+                    "relabelings": [
+                        {
+                            "sourceLabels": [f"__meta_kubernetes_pod_label_{_label_name(NAME_LABEL)}"],
+                            "targetLabel": SERVICE_LABEL,
+                        }
+                    ],
+                }
+            ],
             "podTargetLabels": [POD_HASH],
         },
     }

@@ -287,3 +287,16 @@ def test_a_rollback_to_a_recent_revision_skips_the_steps(strategy: Strategy) -> 
     spec = service_objects(_spec(strategy))["rollout"]["spec"]
     assert spec["rollbackWindow"] == {"revisions": ROLLBACK_WINDOW_REVISIONS}
     assert 1 <= ROLLBACK_WINDOW_REVISIONS <= spec["revisionHistoryLimit"]
+
+
+def test_every_series_of_a_service_carries_the_service_label_the_dashboards_group_by() -> None:
+    """The dashboards and alerts sum `by (service)`: the PodMonitor copies the pod's name label onto
+    every series as `service` (without it, per-service panels showed one unlabelled series)."""
+    from modules.platform.metrics_contract import SERVICE_LABEL
+
+    spec = _spec(Strategy.CANARY)
+    (endpoint,) = service_objects(spec)["pod-monitor"]["spec"]["podMetricsEndpoints"]
+    assert endpoint["relabelings"] == [
+        {"sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], "targetLabel": SERVICE_LABEL}
+    ]
+    assert spec.labels["app.kubernetes.io/name"] == spec.name
