@@ -19,7 +19,7 @@ RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r /app/requ
 
 # Only the modules the seed command imports; nothing else of the repository.
 COPY qualisys_infra/__init__.py /app/qualisys_infra/
-COPY qualisys_infra/core/__init__.py qualisys_infra/core/errors.py /app/qualisys_infra/core/
+COPY qualisys_infra/core/__init__.py qualisys_infra/core/errors.py qualisys_infra/core/files.py qualisys_infra/core/masking.py qualisys_infra/core/data_access.py /app/qualisys_infra/core/
 COPY qualisys_infra/app/__init__.py qualisys_infra/app/argtypes.py qualisys_infra/app/cli_dev.py qualisys_infra/app/devcheck.py /app/qualisys_infra/app/
 COPY qualisys_infra/tenancy/ /app/qualisys_infra/tenancy/
 

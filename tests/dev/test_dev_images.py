@@ -190,3 +190,37 @@ def test_short_or_missing_passwords_are_refused(tmp_path: Path, short: str) -> N
     assert process.returncode == 2
     assert err.decode() == f"redis: {short} must be set to at least 16 characters (see .env.example)\n"
     assert not (tmp_path / "users.acl").exists()
+
+
+def _admitted(source: str, ignore: list[str]) -> bool:
+    """Whether the build context of a `*` + `!path` .dockerignore sends ``source`` (the last match wins)."""
+    sent = True
+    for line in ignore:
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        path = pattern.removeprefix("!").rstrip("/")
+        if path == "*" or source == path or source.startswith(f"{path}/"):
+            sent = negated
+    return sent
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_every_copy_source_is_in_the_build_context(dockerfile: Path) -> None:
+    """A COPY of a file its .dockerignore leaves out fails the real build (the seed image's
+    argtypes.py was copied and ignored); only a build would have said so."""
+    ignore = dockerfile.with_name(dockerfile.name + ".dockerignore").read_text(encoding="utf-8").splitlines()
+    sources = [
+        source
+        for line in dockerfile.read_text(encoding="utf-8").splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+        for source in line.split()[1:-1]
+    ]
+    assert sources
+    assert [s for s in sources if not _admitted(s.rstrip("/"), ignore)] == []
+
+
+def test_fails_if_a_copied_file_is_left_out_of_the_context() -> None:
+    assert not _admitted("qualisys_infra/app/argtypes.py", ["*", "!qualisys_infra/app/cli_dev.py"])
+    assert _admitted("qualisys_infra/tenancy/names.py", ["*", "!qualisys_infra/tenancy/", "**/__pycache__"])
