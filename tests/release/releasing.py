@@ -33,7 +33,18 @@ def make_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str = "de
     synth_like(outdir, {f"{env}-network": network, f"{env}-apps": APPS}, {f"{env}-apps": [f"{env}-network"]})
     runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=StagedTerraform())
     settings = types.SimpleNamespace(
-        environments=[types.SimpleNamespace(environment=env, ingress_domain=f"{env}.example", allow_destroy={})]
+        account=types.SimpleNamespace(
+            project="qualisys", admin_role_name="qualisys-admin", region="us-east-1", budget_limits_usd=(500,)
+        ),
+        environments=[
+            types.SimpleNamespace(
+                environment=env,
+                ingress_domain=f"{env}.example",
+                allow_destroy={},
+                region="us-east-1",
+                monthly_cost_limit=None,
+            )
+        ],
     )
     monkeypatch.setattr(cli_plan, "prepare", lambda *_, **__: (settings, runner))
     monkeypatch.setattr(cli_plan, "check_backend_against_bootstrap", lambda *_: None)
