@@ -32,7 +32,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # No calls home from the cdktn CLI (version check, crash reports): these machines have no internet.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth scan test test-shard report lint lint-delivery services service-hello environments \
+.PHONY: help setup synth scan check test durations test-shard report lint lint-delivery services service-hello environments \
   clean lock docs bench dev dev-down dev-check observability-tools
 
 help: ## list the targets
@@ -49,6 +49,8 @@ $(PY_STAMP): requirements.txt pyproject.toml
 	  || { cat $(VENV)/setup.log >&2; echo "setup: pip failed (log above, also in $(VENV)/setup.log)" >&2; exit 1; }
 	@echo "setup: provider schemas from the installed bindings into .cache/qualisys-schema (once per install)"
 	@$(BIN)/python -c "from qualisys_infra.app.schema import ensure_indexes; ensure_indexes()"
+	@echo "setup: mypy's cache of the engine's typed bindings into .mypy_cache (once per install; lint then checks only our code)"
+	@$(BIN)/mypy --no-error-summary qualisys_infra/core/engine >/dev/null 2>&1 || test $$? -eq 1
 	@touch $@
 
 $(CHECKOV_STAMP): requirements-checkov.txt
@@ -126,9 +128,30 @@ observability-tools: ## install Debian's prometheus, promtool, the PostgreSQL an
 	  || { cat .apt-setup.log >&2; echo "setup: apt-get failed (log above)" >&2; exit 1; }; \
 	  rm -f .apt-setup.log
 
-test: lint lint-delivery services service-hello observability-tools $(CHECKOV_STAMP) ## lint, start the local services, the hello service's checks, then the whole test suite
-	@echo "test: pytest (tiers: unit, synth, terraform core, security, plan, backend, database, delivery, apps)"
-	@$(BIN)/pytest
+# --- the test suite: make check (the edit loop) and make test (everything, before a push) ---
+# Two pytest-xdist workers: tests that share PostgreSQL's cluster-wide roles run on one worker, the
+# tests of the session's one synth on one worker (groups in tests/tiers.py); the rest is spread.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
+
+check: $(PY_STAMP) $(HELLO_STAMP) ## the edit loop, under a minute: ruff, then the in-process tests (no engine, database, Node.js or other process)
+	@echo "check: ruff check, ruff format --check"
+	@$(BIN)/ruff check --quiet .
+	@$(BIN)/ruff format --check --quiet .
+	@echo "check: pytest --tier=check (the in-process tests; make test runs the ones that need the engine, a database or a process)"
+	@$(BIN)/pytest $(PYTEST_PARALLEL) --tier=check -q -rfE
+
+# lint, lint-delivery and service-hello run side by side (each mostly waits on one process), then pytest.
+test: services observability-tools $(CHECKOV_STAMP) ## lint, start the local services, the hello service's checks, then the whole test suite
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint lint-delivery service-hello
+	@echo "test: pytest on $(PYTEST_WORKERS) workers (tiers: unit, synth, terraform core, security, plan, backend, database, delivery, apps)"
+	@$(BIN)/pytest $(PYTEST_PARALLEL)
+
+durations: setup services observability-tools $(HELLO_STAMP) $(CHECKOV_STAMP) ## record each test file's seconds in .test_durations (commit it: it balances the CI shards)
+	@echo "durations: the whole suite, each test file's seconds into .test_durations"
+	@status=0; $(BIN)/pytest $(PYTEST_PARALLEL) -q -p qualisys_infra.testing.shard \
+	  --store-durations=.test_durations.new || status=$$?; \
+	  if [ -s .test_durations.new ]; then mv .test_durations.new .test_durations; fi; exit $$status
 
 # --- the hello service (services/hello): its own hashed locks, checked as its pull-request workflow does ---
 # hello's test requirements (hashed lock; -r its runtime lock) into .venv, once per change of either lock.
@@ -169,8 +192,9 @@ test-shard: setup services $(HELLO_STAMP) $(CHECKOV_STAMP) ## one shard of the s
 	@mkdir -p $(REPORTS)
 	@echo "test: pytest shard $(SHARD) of $(SHARDS) (JUnit XML and coverage.xml in $(REPORTS)/)"
 	@status=0; COVERAGE_FILE=$(REPORTS)/.coverage.$(SHARD) $(BIN)/python -m coverage run --branch \
-	  --source=$(COVERAGE_SOURCES) -m pytest -p qualisys_infra.testing.shard --num-shards=$(SHARDS) \
-	  --shard-id=$(SHARD) --junitxml=$(REPORTS)/junit-$(SHARD).xml $(PYTEST_ARGS) || status=$$?; \
+	  --source=$(COVERAGE_SOURCES) -m pytest -p no:cacheprovider -p qualisys_infra.testing.shard \
+	  --num-shards=$(SHARDS) --shard-id=$(SHARD) --junitxml=$(REPORTS)/junit-$(SHARD).xml \
+	  --store-durations=$(REPORTS)/durations-$(SHARD).json $(PYTEST_ARGS) || status=$$?; \
 	  COVERAGE_FILE=$(REPORTS)/.coverage.$(SHARD) $(BIN)/python -m coverage xml -q -o $(REPORTS)/coverage-$(SHARD).xml; \
 	  exit $$status
 

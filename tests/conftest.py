@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ import pytest
 from qualisys_infra.app.config import ENVIRONMENT_NAMES, Settings, load_settings
 from qualisys_infra.app.security import ScanReport, scan
 from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
+from tests import tiers
 from tests.synth.helpers import prepare_broken_copy
 
 ROOT = PROJECT_ROOT
@@ -55,10 +56,14 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def synthesized(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def synthesized(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Synthesized:
     """One synth of the bootstrap stack and every environment, shared by the whole session."""
     from qualisys_infra.app.synth import synth
 
+    if tiers.worker_id() is not None and request.config.stash.get(_CDKTN_COLLECTED, False):
+        _start_cdktn_synth(request.config)  # this worker runs the `synth` group, the cdktn test with it
     outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
     result = synth(settings, environments_dir=ENV_DIR, outdir=outdir, force=True)
     stacks = {
@@ -84,14 +89,90 @@ def project_copy(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
+# --- tiers (make check) and parallel runs (make test): tests/tiers.py ---
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    tiers.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tiers.configure(config)
+    tiers.start_controller(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    tiers.stop_controller(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return tiers.make_scheduler(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups into the node ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tiers.select(config, items)
+    tiers.group(config, items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    tiers.collect_report(collector.config, report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    with tiers.running(item):
+        return (yield)
+
+
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
+    return tiers.teststatus(report)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    tiers.summary(terminalreporter, config)
+    for failure in config.stash.get(_UNDROPPED, []):
+        terminalreporter.write_line(f"error: a test database could not be dropped: {failure}", red=True)
+
+
+_UNDROPPED = pytest.StashKey[list[str]]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:  # pytest-xdist's, on its controller
+    tiers.worker_down(node.config, node)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The tests' databases are dropped in the background (tests/databases.py): wait for the last."""
+    from tests.databases import DROPPER
+
+    tiers.worker_finish(session.config)
+
+    failures = DROPPER.wait()
+    if failures:
+        session.config.stash[_UNDROPPED] = failures
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 # `npx cdktn synth` is a full engine start in other processes (Node CLI, then `python main.py`):
 # started as soon as collection ends, it runs on the second core while the in-process tests run.
+# On xdist workers (every worker collects every test) it starts with the session's synth instead,
+# on the worker of the `synth` group, which runs this test too (tests/tiers.py).
 CDKTN_TEST = "test_main_py_synthesizes_under_the_cdktn_cli"
 CDKTN_RUN = pytest.StashKey[tuple[subprocess.Popen[str], Path]]()
+_CDKTN_COLLECTED = pytest.StashKey[bool]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if any(item.name == CDKTN_TEST for item in session.items):
+    session.config.stash[_CDKTN_COLLECTED] = any(item.name == CDKTN_TEST for item in session.items)
+    if session.config.stash[_CDKTN_COLLECTED] and tiers.worker_id() is None:
         _start_cdktn_synth(session.config)
 
 

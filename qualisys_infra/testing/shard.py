@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     store = config.getoption("store_durations")
-    if store:
+    if store and not hasattr(config, "workerinput"):  # under pytest-xdist the controller sees every report
         config.pluginmanager.register(_Recorder(Path(store)), "qualisys-shard-durations")
     shards, shard = config.getoption("num_shards"), config.getoption("shard_id")
     if shards is None and shard is None:
@@ -193,9 +194,13 @@ def _store(path: Path, seconds: Mapping[str, float]) -> None:
                 str(k): float(v) for k, v in old.items() if isinstance(v, int | float) and not isinstance(v, bool)
             }
     merged.update({name: round(value, 3) for name, value in seconds.items()})
+    # Whole or not at all: a temporary file beside it, renamed over it (shards may share one file).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n", encoding="utf-8")
+        temporary.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
     except OSError as exc:
+        temporary.unlink(missing_ok=True)
         raise pytest.UsageError(f"--store-durations: {path}: cannot be written: {exc.strerror or exc}") from None
 
 

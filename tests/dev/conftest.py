@@ -13,15 +13,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from qualisys_infra.core.runtime import PROJECT_ROOT
+from tests.databases import fresh_database
 
 ROOT = PROJECT_ROOT
 POSTGRES = os.environ.get("QUALISYS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -58,15 +57,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    """The admin URL of a fresh, empty database (compose's POSTGRES_DB), dropped afterwards."""
-    name = f"qualisys_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES.rpartition('/')[0]}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """The admin URL of a fresh, empty database (compose's POSTGRES_DB), dropped afterwards (in the
+    background: tests/databases.py)."""
+    with fresh_database(POSTGRES) as url:
+        yield url
 
 
 @dataclass

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Synthesized
 from tests.plan.terraform_data import apply, plan_json, write_config
 
 # Public plans copied into the repository (origin and licence of each: tests/fixtures/plans/SOURCES.md).
@@ -83,12 +82,3 @@ def real_plans(tmp_path_factory: pytest.TempPathFactory) -> RealPlans:
     )
     second = plan_json(folder, "second")
     return RealPlans(folder=folder, first=first, second=second)
-
-
-@pytest.fixture(scope="session")
-def _qualisys_synth(synthesized: Synthesized) -> Any:
-    """The plugin's session synth, pointed at the test session's own synth output: its real code path
-    runs (a synth of unchanged inputs is a no-op), without synthesizing everything a second time."""
-    from qualisys_infra.pytest_plugin import _Synth
-
-    return _Synth(synthesized.outdir, ROOT)

@@ -11,11 +11,11 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 import redis
 
 from qualisys_infra.tenancy import provision
+from tests.databases import fresh_database
 
 POSTGRES = os.environ.get("QUALISYS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("QUALISYS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -31,15 +31,9 @@ def _url(database: str, user: str | None = None) -> str:
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    """The admin URL of a fresh, empty database."""
-    name = f"qualisys_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _url(name)
-    finally:
-        with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """The admin URL of a fresh, empty database, dropped afterwards (in the background: tests/databases.py)."""
+    with fresh_database(POSTGRES) as url:
+        yield url
 
 
 @pytest.fixture
