@@ -35,6 +35,13 @@ def image_reference(*, account_id: str, region: str, repository: str, tag_or_dig
     return f"{account_id}.dkr.ecr.{region}.amazonaws.com/{repository}{separator}{tag_or_digest}"
 
 
+def runner_image(account_id: str, region: str, project: str, tag_or_digest: str) -> str:
+    """The cluster runners' image in the account's registry (make and the AWS CLI on GitHub's runner)."""
+    return image_reference(
+        account_id=account_id, region=region, repository=runner_image_repository(project), tag_or_digest=tag_or_digest
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContainerRegistryProps:
     """Repositories and who pushes. Pulls are granted to the cluster node roles by their own

@@ -10,10 +10,9 @@ publishing to the alert topic; Grafana behind the edge); the services themselves
 
 from __future__ import annotations
 
-from modules.container_registry import image_reference, runner_image_repository
+from modules.container_registry import runner_image
 from modules.eks import EksCluster
-from modules.encryption_key import EncryptionKey, EncryptionKeyProps
-from modules.log_group import log_group
+from modules.log_group import container_log_group
 from modules.network import Network
 from modules.platform.add_ons import PlatformAddOns, PlatformAddOnsProps
 from modules.platform.alert_topic import AlertTopic, AlertTopicProps
@@ -73,13 +72,7 @@ class ClusterPlatformStack(EnvironmentStack):
                 environment=env.environment,
                 repository=account.github_repository,
                 pod_security_version=pins.pod_security_version,
-                # The project's runner image (make, the AWS CLI), from the account's registry.
-                image=image_reference(
-                    account_id=ctx.account_id,
-                    region=account.region,
-                    repository=runner_image_repository(account.project),
-                    tag_or_digest=account.github_runner_image_tag,
-                ),
+                image=runner_image(ctx.account_id, account.region, account.project, account.github_runner_image_tag),
                 isolation_verified_network=network if env.environment in ISOLATION_VERIFIED_ENVIRONMENTS else None,
             ),
         )
@@ -87,22 +80,8 @@ class ClusterPlatformStack(EnvironmentStack):
         self.storage = DefaultStorageClass(
             self, "storage", props=DefaultStorageClassProps(volume_key=cluster.volume_key)
         )
-        self.log_key = EncryptionKey(
-            self,
-            "logs-key",
-            props=EncryptionKeyProps(
-                alias_name=f"{name}-platform-logs",
-                description=f"{name}: container logs and WAF logs",
-                context=ctx,
-                log_group_name_prefix="",
-            ),
-        )
-        self.container_logs = log_group(
-            self,
-            "container-logs",
-            name=f"/aws/eks/{name}/containers",
-            retention_days=env.log_retention_days,
-            key=self.log_key,
+        self.log_key, self.container_logs = container_log_group(
+            self, name=name, context=ctx, retention_days=env.log_retention_days
         )
         self.edge = IngressEdge(
             self, "edge", props=IngressEdgeProps(name=name, domain=env.ingress_domain, log_key=self.log_key)
@@ -150,13 +129,9 @@ class ClusterPlatformStack(EnvironmentStack):
         self.exporters = MetricsExporters(
             self, "exporters", props=MetricsExportersProps(name=name, namespace=monitoring, network=network)
         )
-        self.fluent_bit_scripts = FluentBitScripts(self, "fluent-bit-scripts", namespace=monitoring)
-        fluent_bit = self.add_ons.releases["aws-for-fluent-bit"]
-        config_map = self.fluent_bit_scripts.config_map
-        fluent_bit.depends_on = [
-            *(fluent_bit.depends_on or []),
-            f"{config_map.terraform_resource_type}.{config_map.friendly_unique_id}",
-        ]
+        self.fluent_bit_scripts = FluentBitScripts(
+            self, "fluent-bit-scripts", namespace=monitoring, fluent_bit=self.add_ons.releases["aws-for-fluent-bit"]
+        )
         self.outputs(
             {
                 "certificate_validation_records": (

@@ -29,7 +29,7 @@ from modules.network import Network
 from modules.platform import values
 from modules.platform.charts import EXPORTER_CHARTS
 from modules.platform.log_pipeline import LUA_CONFIG_MAP, REDACT_SCRIPT, redact_script
-from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.engine import Construct, TerraformResource
 from qualisys_infra.core.engine.aws import data_aws_elasticache_replication_group
 from qualisys_infra.core.engine.helm import release
 from qualisys_infra.core.engine.kubernetes import config_map_v1, network_policy_v1
@@ -122,7 +122,7 @@ class FluentBitScripts(Construct):
     """The ConfigMap ``fluent-bit-lua`` in ``namespace``: the PII redaction filter fluent-bit runs
     (mounted by :func:`modules.platform.values.aws_for_fluent_bit`)."""
 
-    def __init__(self, scope: Construct, id_: str, *, namespace: str) -> None:
+    def __init__(self, scope: Construct, id_: str, *, namespace: str, fluent_bit: TerraformResource) -> None:
         super().__init__(scope, id_)
         self.config_map = config_map_v1.ConfigMapV1(
             self,
@@ -130,3 +130,8 @@ class FluentBitScripts(Construct):
             metadata=config_map_v1.ConfigMapV1Metadata(name=LUA_CONFIG_MAP, namespace=namespace),
             data={REDACT_SCRIPT: redact_script()},
         )
+        # fluent-bit's pods mount it: the release waits for it.
+        fluent_bit.depends_on = [
+            *(fluent_bit.depends_on or []),
+            f"{self.config_map.terraform_resource_type}.{self.config_map.friendly_unique_id}",
+        ]

@@ -4,7 +4,7 @@ no engine.
 On every node fluent-bit tails the containers' logs, adds the pod's metadata (the chart's kubernetes
 filter), then runs, in this order, what this module adds (:func:`fluent_bit_filters`):
 
-1. **PII redaction** (Lua, ``fluent_bit/redact.lua`` shipped beside this module): e-mail addresses,
+1. **PII redaction** (Lua, :mod:`modules.platform.redact_lua`): e-mail addresses,
    bearer tokens, API keys and secrets, passwords in URLs and card-like numbers are replaced in the raw
    line and in every parsed field, so that none of it reaches CloudWatch or anything else off the node.
 2. **Metrics from logs** (fluent-bit's ``log_to_metrics``): one counter per :data:`LOG_METRICS` entry,
@@ -19,9 +19,9 @@ by cmetrics' Prometheus encoder), read in fluent/fluent-bit at d55459d (2026-08-
 
 from __future__ import annotations
 
-import importlib.resources
 from dataclasses import dataclass
-from pathlib import Path
+
+from modules.platform.redact_lua import REDACT_LUA
 
 REDACT_FUNCTION = "redact"
 REDACT_SCRIPT = "redact.lua"
@@ -73,13 +73,9 @@ SERVER_ERROR_LINES = LogMetric(
 LOG_METRICS = (ERROR_LINES, ACCESS_LINES, SERVER_ERROR_LINES)
 
 
-def redact_script_path() -> Path:
-    """The redaction filter's Lua source, shipped as package data beside this module."""
-    return Path(str(importlib.resources.files("modules.platform").joinpath("fluent_bit", REDACT_SCRIPT)))
-
-
 def redact_script() -> str:
-    return redact_script_path().read_text(encoding="utf-8")
+    """The redaction filter's Lua source (:data:`modules.platform.redact_lua.REDACT_LUA`)."""
+    return REDACT_LUA
 
 
 def _section(kind: str, settings: list[tuple[str, str]]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from modules.platform.log_pipeline import REDACT_FUNCTION, redact_script_path
+from modules.platform.log_pipeline import REDACT_FUNCTION, REDACT_SCRIPT, redact_script
 
 LUAJIT = shutil.which("luajit")
 DRIVER = Path(__file__).with_name("lua_driver.lua")
@@ -44,10 +44,12 @@ def _lua(value: Any) -> str:
 def run_filter(records: list[dict[str, Any]], tmp_path: Path) -> list[dict[str, Any]]:
     """What the filter returns for each record: ``code``, ``timestamp`` and ``record``."""
     assert LUAJIT, "luajit is not installed: make observability-tools"
+    script = tmp_path / REDACT_SCRIPT  # the filter exactly as the ConfigMap ships it
+    script.write_text(redact_script(), encoding="utf-8")
     data = tmp_path / "records.lua"
     data.write_text("return {" + ", ".join(_lua(r) for r in records) + "}\n", encoding="utf-8")
     result = subprocess.run(
-        [LUAJIT, str(DRIVER), str(redact_script_path()), REDACT_FUNCTION, str(data)],
+        [LUAJIT, str(DRIVER), str(script), REDACT_FUNCTION, str(data)],
         capture_output=True,
         text=True,
         check=True,

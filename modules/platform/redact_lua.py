@@ -1,4 +1,11 @@
--- PII redaction for fluent-bit's lua filter (NFR-OBS1): runs on every container log record on the
+"""fluent-bit's PII redaction filter, in Lua: the script the platform ships in a ConfigMap and
+fluent-bit runs on every record before it leaves the node (see :mod:`modules.platform.log_pipeline`).
+
+Kept as a Python string so that constructs read no file (tests/synth/test_stacks_compose.py);
+tests/observability/test_redaction.py writes it out and runs it with LuaJIT, exactly as shipped.
+"""
+
+REDACT_LUA = r"""-- PII redaction for fluent-bit's lua filter (NFR-OBS1): runs on every container log record on the
 -- node, after the kubernetes filter and before any output, so nothing below leaves the node as logged.
 --
 -- What is replaced, in every string of the record (the raw `log` line and every field parsed from
@@ -126,3 +133,4 @@ function redact(tag, timestamp, record)
   end
   return 2, timestamp, result
 end
+"""
