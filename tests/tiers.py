@@ -48,8 +48,10 @@ POSTGRES_FIXTURES = frozenset(
     {"database", "initialised", "qualisys_testdb", "connect_as_tenant", "tenant_connection", "redis_admin"}
 )
 EXPENSIVE_FIXTURES = SYNTH_FIXTURES | POSTGRES_FIXTURES | frozenset({"cdktn_synth", "real_plans", "moto"})
-# Folders whose tests use the local PostgreSQL (and change its cluster-wide roles) or its Redis.
-POSTGRES_FOLDERS = ("tests/tenancy/", "tests/dev/", "tests/signoff/", "tests/testdb/", "tests/observability/")
+# Folders whose tests use the tenancy design's cluster-wide roles (app_user, qualisys_owner, rds_iam) on
+# the local PostgreSQL: they change them on purpose or run `init`, which does. (tests/observability
+# signs in as a monitoring login of its own, into a database of its own: it needs no group.)
+POSTGRES_FOLDERS = ("tests/tenancy/", "tests/dev/", "tests/signoff/", "tests/testdb/")
 ENGINE_PACKAGES = ("cdktn", "constructs", "jsii")
 # Programs a check-tier test may not start: the engine's Node.js, Terraform core, the scanners and servers.
 EXPENSIVE_PROGRAMS = frozenset(

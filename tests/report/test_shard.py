@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.testing.shard import assign, file_of, split, weights
+from qualisys_infra.core.runtime import PROJECT_ROOT
+from qualisys_infra.testing.shard import DEFAULT_DURATIONS, assign, file_of, read_durations, split, weights
 
 PLUGIN = ["-p", "qualisys_infra.testing.shard"]
 
@@ -234,3 +235,16 @@ def test_four_shards_of_a_suite_like_ours_select_exactly_the_whole_suite(like_ou
     assert "balanced by the seconds in" in runs[0].stdout and ".test_durations" in runs[0].stdout
     again = collected(pytest_run(like_ours, *args, "--shard-id", "3", seed=99))
     assert again == shards[2], "every machine splits the same"
+
+
+def test_the_committed_durations_balance_four_shards_of_this_suite() -> None:
+    """`make durations` wrote .test_durations (CI's `make test-shard` reads it from the rootdir): it is a
+    valid durations file naming test files of this suite, and splits them into 4 shards whose expected
+    seconds differ by under a tenth of a shard."""
+    seconds = read_durations(PROJECT_ROOT / DEFAULT_DURATIONS)
+    files = [name for name in seconds if (PROJECT_ROOT / name).is_file()]
+    assert len(files) > 100 and all(name.startswith("tests/") for name in files), sorted(seconds)[:5]
+    loads = [0.0] * 4
+    for name, shard in assign({name: seconds[name] for name in files}, 4).items():
+        loads[shard - 1] += seconds[name]
+    assert max(loads) - min(loads) < 0.1 * sum(loads) / 4, loads
