@@ -260,6 +260,6 @@ def test_fails_if_workflows_and_stacks_disagree(
 
 def test_the_workflows_exist() -> None:
     assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == [
-        *("deploy.yml", "drift.yml", "hello.yml", "pull-request.yml"),
+        *("deploy.yml", "drift.yml", "hello.yml", "pull-request.yml", "runner-image.yml"),
         *("service-build.yml", "service-pull-request.yml", "service-release.yml"),
     ]
