@@ -50,6 +50,9 @@ INTERNAL_PORT_NAME = "internal"
 REQUESTS_METRIC = "http_requests_total"
 # The routes that are not users' requests (their route label, as services/hello labels requests).
 NOT_USER_ROUTES = (HEALTH_PATH, READY_PATH, METRICS_PATH)
+# How long low use must last before the autoscaler removes a pod (the spec: "scale down when <30% for
+# 5 minutes", story 0.3).
+SCALE_DOWN_WINDOW_SECONDS = 300
 # The pod label that names the service (copied onto its series as metrics_contract.SERVICE_LABEL).
 NAME_LABEL = "app.kubernetes.io/name"
 # Argo Rollouts labels each revision's pods with this; the PodMonitor copies it onto their series.
@@ -373,6 +376,22 @@ def autoscaler(spec: ServiceSpec) -> Obj:
                     },
                 }
             ],
+            # The spec (story 0.3): scale up above 70 % CPU at once; scale down only after 5 minutes of
+            # low use. HPA has one target, not a second threshold: a scale-down happens when every
+            # recommendation of the last SCALE_DOWN_WINDOW_SECONDS asks for fewer pods (at the 70 %
+            # target, one pod of two goes when both averaged under 35 %), and then one pod a minute.
+            "behavior": {
+                "scaleUp": {
+                    "stabilizationWindowSeconds": 0,
+                    "selectPolicy": "Max",
+                    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+                },
+                "scaleDown": {
+                    "stabilizationWindowSeconds": SCALE_DOWN_WINDOW_SECONDS,
+                    "selectPolicy": "Min",
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+                },
+            },
         },
     }
 

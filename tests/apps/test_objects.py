@@ -300,3 +300,16 @@ def test_every_series_of_a_service_carries_the_service_label_the_dashboards_grou
         {"sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], "targetLabel": SERVICE_LABEL}
     ]
     assert spec.labels["app.kubernetes.io/name"] == spec.name
+
+
+def test_the_autoscaler_scales_down_only_after_five_minutes_of_low_use() -> None:
+    """Story 0.3: scale up above 70 % CPU, scale down after 5 minutes of low use (the HPA had no
+    behaviour: Kubernetes' defaults, unstated)."""
+    from modules.apps.objects import SCALE_DOWN_WINDOW_SECONDS
+
+    (hpa,) = [o for o in service_objects(_spec(Strategy.CANARY)).values() if o["kind"] == "HorizontalPodAutoscaler"]
+    assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    down = hpa["spec"]["behavior"]["scaleDown"]
+    assert SCALE_DOWN_WINDOW_SECONDS == 300 and down["stabilizationWindowSeconds"] == 300
+    assert down["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 60}] and down["selectPolicy"] == "Min"
+    assert hpa["spec"]["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 0
