@@ -35,6 +35,7 @@ from qualisys_infra.core.runtime import PROJECT_ROOT
 TEST_TARGET_S = 300.0
 CHECK_TARGET_S = 60.0
 # pytest's last line: "5 failed, 2340 passed, 801 deselected, 243 deferred in 73.53s (0:01:13)"
+TIER = re.compile(r"^check tier: (\d+) tests deselected", re.MULTILINE)
 SUMMARY = re.compile(r"^=*\s*((?:\d+ [a-z]+(?:, )?)+) in [\d.]+s", re.MULTILINE)
 
 
@@ -57,7 +58,12 @@ def counts(output: str) -> dict[str, int]:
     if not found:
         return {}
     pairs = (part.split(" ", 1) for part in found[-1].split(", "))
-    return {kind: int(number) for number, kind in pairs}
+    result = {kind: int(number) for number, kind in pairs}
+    # make check's workers deselect, so pytest's line lacks them: the check tier's own line has them
+    tier = TIER.search(output)
+    if tier and "deselected" not in result:
+        result["deselected"] = int(tier.group(1))
+    return result
 
 
 def make(target: str, env: dict[str, str], log: Path) -> Run:
