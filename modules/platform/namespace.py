@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -122,7 +123,7 @@ class Namespace(Construct):
             ),
         )
 
-    def _egress(self, name: str, peer: network_policy_v1.NetworkPolicyV1SpecEgressTo, ports: Ports) -> None:
+    def _egress(self, name: str, peers: list[network_policy_v1.NetworkPolicyV1SpecEgressTo], ports: Ports) -> None:
         self._policy(
             name,
             network_policy_v1.NetworkPolicyV1Spec(
@@ -130,7 +131,7 @@ class Namespace(Construct):
                 policy_types=["Egress"],
                 egress=[
                     network_policy_v1.NetworkPolicyV1SpecEgress(
-                        to=[peer],
+                        to=peers,
                         ports=[
                             network_policy_v1.NetworkPolicyV1SpecEgressPorts(port=str(p), protocol=proto)
                             for p, proto in ports
@@ -145,7 +146,7 @@ class Namespace(Construct):
         selector = network_policy_v1.NetworkPolicyV1SpecEgressToNamespaceSelector(
             match_labels={"kubernetes.io/metadata.name": namespace}
         )
-        self._egress(name, network_policy_v1.NetworkPolicyV1SpecEgressTo(namespace_selector=selector), ports)
+        self._egress(name, [network_policy_v1.NetworkPolicyV1SpecEgressTo(namespace_selector=selector)], ports)
 
     def allow_ingress_from_namespace(self, name: str, namespace: str, *, ports: Ports = ()) -> None:
         """Admit pods of ``namespace`` on ``ports`` (every port when none is given)."""
@@ -161,4 +162,16 @@ class Namespace(Construct):
 
     def allow_egress_to_network(self, name: str, cidr: str, *, ports: Ports) -> None:
         block = network_policy_v1.NetworkPolicyV1SpecEgressToIpBlock(cidr=cidr)
-        self._egress(name, network_policy_v1.NetworkPolicyV1SpecEgressTo(ip_block=block), ports)
+        self._egress(name, [network_policy_v1.NetworkPolicyV1SpecEgressTo(ip_block=block)], ports)
+
+    def allow_egress_to_networks(
+        self, name: str, cidrs: Sequence[str], *, ports: Ports, except_: Sequence[str] = ()
+    ) -> None:
+        """Let every pod reach ``cidrs`` (less ``except_``) on ``ports``, in one policy."""
+        peers = [
+            network_policy_v1.NetworkPolicyV1SpecEgressTo(
+                ip_block=network_policy_v1.NetworkPolicyV1SpecEgressToIpBlock(cidr=cidr, except_=list(except_) or None)
+            )
+            for cidr in cidrs
+        ]
+        self._egress(name, peers, ports)

@@ -50,7 +50,7 @@ from modules.platform.namespace import Namespace, NamespaceProps
 from modules.platform.values import to_yaml
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.helm import release
-from qualisys_infra.core.engine.kubernetes import network_policy_v1, service_account_v1
+from qualisys_infra.core.engine.kubernetes import service_account_v1
 from qualisys_infra.core.naming import RUNNER_DUTIES, runner_label
 from qualisys_infra.core.settings import NamespaceConfig
 
@@ -240,54 +240,12 @@ class RunnerScaleSets(Construct):
     def _egress_postgres(self, namespace: Namespace, network: Network) -> None:
         """PostgreSQL's port to the database subnets only: sign-off 6 after a deploy (the database's
         security group already admits the nodes the runners run on)."""
-        network_policy_v1.NetworkPolicyV1(
-            namespace,
-            "allow-postgres-to-data-tier",
-            metadata=network_policy_v1.NetworkPolicyV1Metadata(
-                name="allow-postgres-to-data-tier", namespace=namespace.token
-            ),
-            spec=network_policy_v1.NetworkPolicyV1Spec(
-                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
-                policy_types=["Egress"],
-                egress=[
-                    network_policy_v1.NetworkPolicyV1SpecEgress(
-                        to=[
-                            network_policy_v1.NetworkPolicyV1SpecEgressTo(
-                                ip_block=network_policy_v1.NetworkPolicyV1SpecEgressToIpBlock(cidr=subnet.cidr_block)
-                            )
-                            for subnet in network.database_subnets
-                        ],
-                        ports=[
-                            network_policy_v1.NetworkPolicyV1SpecEgressPorts(port=str(POSTGRES_PORT), protocol="TCP")
-                        ],
-                    )
-                ],
-            ),
-        )
+        cidrs = [subnet.cidr_block for subnet in network.database_subnets]
+        namespace.allow_egress_to_networks("allow-postgres-to-data-tier", cidrs, ports=((POSTGRES_PORT, "TCP"),))
 
     def _egress_https(self, namespace: Namespace, name: str) -> None:
         """HTTPS out to anywhere but the instance metadata service (the default deny covers the rest)."""
-        network_policy_v1.NetworkPolicyV1(
-            namespace,
-            name,
-            metadata=network_policy_v1.NetworkPolicyV1Metadata(name=name, namespace=namespace.token),
-            spec=network_policy_v1.NetworkPolicyV1Spec(
-                pod_selector=network_policy_v1.NetworkPolicyV1SpecPodSelector(),
-                policy_types=["Egress"],
-                egress=[
-                    network_policy_v1.NetworkPolicyV1SpecEgress(
-                        to=[
-                            network_policy_v1.NetworkPolicyV1SpecEgressTo(
-                                ip_block=network_policy_v1.NetworkPolicyV1SpecEgressToIpBlock(
-                                    cidr=ANYWHERE, except_=[INSTANCE_METADATA]
-                                )
-                            )
-                        ],
-                        ports=[network_policy_v1.NetworkPolicyV1SpecEgressPorts(port="443", protocol="TCP")],
-                    )
-                ],
-            ),
-        )
+        namespace.allow_egress_to_networks(name, [ANYWHERE], ports=((443, "TCP"),), except_=[INSTANCE_METADATA])
 
 
 def _restricted_container() -> dict[str, Any]:
