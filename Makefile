@@ -53,7 +53,7 @@ $(PY_STAMP): requirements.txt pyproject.toml
 	  && $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . >>$(VENV)/setup.log 2>&1 \
 	  || { cat $(VENV)/setup.log >&2; echo "setup: pip failed (log above, also in $(VENV)/setup.log)" >&2; exit 1; }
 	@echo "setup: provider schemas from the installed bindings into .cache/qualisys-schema (once per install)"
-	@$(BIN)/python -c "from qualisys_infra.app.schema import ensure_indexes; ensure_indexes()"
+	@$(BIN)/python -c "from qualisys_infra.gates.schema import ensure_indexes; ensure_indexes()"
 	@if [ -n "$(WARM_MYPY)" ]; then \
 	  echo "setup: mypy's cache of the engine's typed bindings into .mypy_cache (once per install; lint then checks only our code)"; \
 	  $(BIN)/mypy --no-error-summary qualisys_infra/core/engine >/dev/null 2>&1 || test $$? -eq 1; fi
@@ -239,8 +239,8 @@ clean: ## remove generated output (not the environments)
 	rm -rf cdktf.out plans .pytest_cache .mypy_cache .ruff_cache
 
 docs: setup ## regenerate README.md's settings reference (from the dataclasses) and CLI reference (from --help)
-	@$(BIN)/python -m qualisys_infra.app.reference --write
-	@$(BIN)/python -m qualisys_infra.app.cli_reference --write
+	@$(BIN)/python -m qualisys_infra.config.reference --write
+	@$(BIN)/python -m qualisys_infra.commands.reference --write
 
 bench: setup ## performance benchmarks (ratios measured in one run; not part of `make test`)
 	@$(BIN)/python -m benchmarks.bench_synth

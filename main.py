@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from qualisys_infra.app.cli import main as cli_main
+from qualisys_infra.commands.cli import main as cli_main
 
 
 def main() -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks.measure import cli_and_env, measure, median
 
 GIB = 1024**3
-EXTRACT = "import sys; from pathlib import Path; from qualisys_infra.app.schema import ensure_indexes; " + (
+EXTRACT = "import sys; from pathlib import Path; from qualisys_infra.gates.schema import ensure_indexes; " + (
     "ensure_indexes(cache_dir=Path(sys.argv[1]))"
 )
 # Timed inside the child, so the interpreter's own start is not charged to the gate.
@@ -33,7 +33,7 @@ from pathlib import Path
 out, cache = Path(sys.argv[1]), Path(sys.argv[2])
 stacks = {p.parent.name: json.loads(p.read_text()) for p in sorted(out.glob("stacks/*/cdk.tf.json"))}
 started = time.perf_counter()
-from qualisys_infra.app.schema import check_configs, ensure_indexes
+from qualisys_infra.gates.schema import check_configs, ensure_indexes
 report = check_configs(stacks, cache_dir=cache)
 seconds = time.perf_counter() - started
 if not report.ok or any(index.extracted for index in ensure_indexes(cache_dir=cache).values()):

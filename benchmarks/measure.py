@@ -72,5 +72,5 @@ def cli_and_env() -> tuple[list[str], dict[str, str]]:
 
     env = dict(os.environ)
     configure_node(env)
-    cli = [sys.executable, "-m", "qualisys_infra.app.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
+    cli = [sys.executable, "-m", "qualisys_infra.commands.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
     return cli, env

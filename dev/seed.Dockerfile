@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # compose.yaml's one-shot seed service: migrations (tenants init), the tenants acme and globex with
 # their Redis ACL users (tenants create) and their data (tenants seed), by
-# `python -m qualisys_infra.app.cli_dev seed`, which loads only the tenancy code and psycopg, redis
+# `python -m qualisys_infra.commands.dev seed`, which loads only the tenancy code and psycopg, redis
 # and faker (the full CLI would also need requests, pyyaml, python-hcl2 and jinja2 at start-up).
 # Base: python:3.11-slim-bookworm (Python 3.11.16), the multi-platform index digest recorded in
 # docker-library/repo-info, repos/python/remote/3.11-slim-bookworm.md (commit 33a22f41ac7b): the same
@@ -19,10 +19,11 @@ RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r /app/requ
 
 # Only the modules the seed command imports; nothing else of the repository.
 COPY qualisys_infra/__init__.py /app/qualisys_infra/
-COPY qualisys_infra/core/__init__.py qualisys_infra/core/errors.py qualisys_infra/core/files.py qualisys_infra/core/masking.py qualisys_infra/core/data_access.py /app/qualisys_infra/core/
-COPY qualisys_infra/app/__init__.py qualisys_infra/app/argtypes.py qualisys_infra/app/cli_dev.py qualisys_infra/app/devcheck.py /app/qualisys_infra/app/
+COPY qualisys_infra/core/__init__.py qualisys_infra/core/argtypes.py qualisys_infra/core/errors.py qualisys_infra/core/files.py qualisys_infra/core/masking.py qualisys_infra/core/data_access.py /app/qualisys_infra/core/
+COPY qualisys_infra/commands/__init__.py qualisys_infra/commands/dev.py /app/qualisys_infra/commands/
+COPY qualisys_infra/delivery/__init__.py qualisys_infra/delivery/devcheck.py qualisys_infra/delivery/local_env.py /app/qualisys_infra/delivery/
 COPY qualisys_infra/tenancy/ /app/qualisys_infra/tenancy/
 
 USER 10001:10001
-ENTRYPOINT ["python", "-m", "qualisys_infra.app.cli_dev"]
+ENTRYPOINT ["python", "-m", "qualisys_infra.commands.dev"]
 CMD ["seed"]

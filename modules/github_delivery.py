@@ -120,7 +120,7 @@ RELEASE_READS = ("cluster", "platform")
 # What a release checks in ECR: that the image (its tag) exists.
 ECR_IMAGE_READS = ("ecr:DescribeImages", "ecr:BatchGetImage")
 # The environment whose healthy releases are recorded as a second tag on the image
-# (qualisys_infra/app/verified.py, which production releases check): its release role may put an
+# (qualisys_infra/delivery/verified.py, which production releases check): its release role may put an
 # image's manifest again under a new tag; the repositories' policies refuse it every other push.
 RECORDING_ENVIRONMENT = "staging"
 ECR_TAGGING = ("ecr:PutImage",)

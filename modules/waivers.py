@@ -2,7 +2,7 @@
 
 checkov's ``terraform_json`` runner has no inline suppression (bridgecrewio/checkov#4634), so a
 waiver is written into the resource's ``"//"`` comment block, which Terraform and checkov ignore,
-and the toolkit's security gate (``qualisys_infra.app.security``) reads it back. The engine rewrites
+and the toolkit's security gate (``qualisys_infra.gates.security``) reads it back. The engine rewrites
 the ``"//"`` block of data sources, so a data source's waiver goes into the stack's ``"//"`` block
 under the data source's address instead. Every waiver needs a reason a reviewer can judge.
 """

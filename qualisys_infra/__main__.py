@@ -2,6 +2,6 @@
 
 import sys
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 
 sys.exit(main())

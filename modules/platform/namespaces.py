@@ -19,13 +19,14 @@ from collections.abc import Mapping
 
 from modules.network import Network
 from modules.platform.namespace import Namespace, NamespaceProps, PodSecurity
+from qualisys_infra.core import playwright_pool
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.settings import NamespaceConfig
 
 APP_NAMESPACES = ("dev", "staging", "production")
 MONITORING = "monitoring"
 KUBE_SYSTEM = "kube-system"
-PLAYWRIGHT_POOL = "playwright-pool"
+PLAYWRIGHT_POOL = playwright_pool.NAMESPACE
 APP_PORT = 8080
 # The services' internal port (readiness and metrics, modules/apps/objects.py): Prometheus scrapes it;
 # the kubelet's probes come from the node's own address, which the VPC CNI's policy agent always admits

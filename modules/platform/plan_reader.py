@@ -8,7 +8,7 @@ to :data:`PLAN_READERS_GROUP` and this ClusterRole grants the group get/list/wat
 kinds in :data:`PROVIDER_RESOURCES` and :data:`MANIFEST_RESOURCES`. The synth tests check that these
 tables cover every object the stacks synthesize and nothing more, and that no rule names Secrets.
 Helm releases are not refreshed by the plan role at all (their records are Secrets): see
-:mod:`qualisys_infra.app.terraform.secret_reads`.
+:mod:`qualisys_infra.terraform.secret_reads`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 This is the ground every construct and stack stands on: they import these types and nothing of the
 loading. The schema is the dataclasses themselves: a field without a default is a required key, its
 type is the expected type, and ``doc`` in its metadata says what is allowed (the README's settings
-reference is generated from it). Reading and validating files is :mod:`qualisys_infra.app.config`.
+reference is generated from it). Reading and validating files is :mod:`qualisys_infra.config`.
 """
 
 from __future__ import annotations

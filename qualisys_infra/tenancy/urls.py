@@ -12,6 +12,7 @@ never parses (or quotes) the password at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -144,3 +145,8 @@ def check_redis_url(url: str, *, option: str = "--redis-url") -> None:
         if path and not path.isdigit():
             raise UrlError(f"{option}: {mask(url)}: the database must be a number, got {_printable(path)!r}")
     _decode(query, "query", url, option)
+
+
+def app_user_url(admin_url: str, environ: Mapping[str, str]) -> str:
+    """The admin URL with the user app_user and ``$QUALISYS_APP_USER_PASSWORD``."""
+    return with_credentials(admin_url, "app_user", environ.get("QUALISYS_APP_USER_PASSWORD"))

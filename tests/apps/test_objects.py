@@ -34,7 +34,7 @@ from tests.apps.schemas import validate
 
 def _environments_minors() -> tuple[str, ...]:
     """The Kubernetes minors the environments run (their tfvars): the schemas these objects must fit."""
-    from qualisys_infra.app.hclfile import read_hcl
+    from qualisys_infra.config.hclfile import read_hcl
     from qualisys_infra.core.runtime import PROJECT_ROOT
     from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from qualisys_infra.app.cli import _parser, main
+from qualisys_infra.commands.cli import _parser, main
 from qualisys_infra.core.errors import UsageError
 
 

@@ -14,9 +14,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from modules.platform.charts import every_pin
-from qualisys_infra.app import cli_charts
-from qualisys_infra.app.cli import main
-from qualisys_infra.app.cli_charts import index_url_via
+from qualisys_infra.commands.cli import main
+from qualisys_infra.delivery import charts as cli_charts
+from qualisys_infra.delivery.charts import index_url_via
 from tests.tls import Certificates, make_certificates
 from tests.trickle import TrickleServer
 from tests.unit.test_safe_yaml import ALIAS_BOMB

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from tests.conftest import ROOT, Synthesized
 
 
@@ -186,7 +186,7 @@ def test_synth_is_a_no_op_when_inputs_are_unchanged(
 
 
 def test_synth_redoes_the_work_when_an_input_changes(tmp_path: Path, synthesized: Synthesized) -> None:
-    from qualisys_infra.app.synth import input_digest
+    from qualisys_infra.terraform.synth import input_digest
 
     settings = synthesized.settings
     before = input_digest(ROOT / "environments", settings)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from tests.conftest import Synthesized
 from tests.plan import cost_plans
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app import cli_plan
-from qualisys_infra.app.cli import main
-from qualisys_infra.app.cli_plan import cmd_review
-from qualisys_infra.app.config import load_settings
-from qualisys_infra.app.synth import BOOTSTRAP_STATE_FILE
-from qualisys_infra.app.terraform.runner import StackRunner
+from qualisys_infra.commands.cli import main
+from qualisys_infra.commands.plan import cmd_review
+from qualisys_infra.config import load_settings
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.naming import BOOTSTRAP_STACK
+from qualisys_infra.terraform import pipeline as plan_pipeline
+from qualisys_infra.terraform.runner import StackRunner
+from qualisys_infra.terraform.synth import BOOTSTRAP_STATE_FILE
 from tests.conftest import ROOT, Synthesized
 from tests.plan.conftest import FIXTURES
 from tests.runner.terraform_double import StagedTerraform, delete_bucket, open_ssh, synth_like
@@ -299,8 +299,8 @@ def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
         # the settings as the command reads them (a test edits the tfvars between runs)
         return load_settings(project / "environments", names, root=project), runner
 
-    monkeypatch.setattr(cli_plan, "prepare", prepare)
-    monkeypatch.setattr(cli_plan, "check_backend_against_bootstrap", lambda *_: None)
+    monkeypatch.setattr(plan_pipeline, "prepare", prepare)
+    monkeypatch.setattr(plan_pipeline, "check_backend_against_bootstrap", lambda *_: None)
     return Pipeline(tmp_path, terraform, runner)
 
 
@@ -524,7 +524,7 @@ def test_review_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
 def helm_like(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
     """dev-platform's terraform_data stands in for a helm_release (no helm provider can be installed
     here): its refresh counts as reading Secrets; dev-network has no resource whose refresh does."""
-    from qualisys_infra.app.terraform import secret_reads
+    from qualisys_infra.terraform import secret_reads
 
     monkeypatch.setattr(secret_reads, "SECRET_STATE_RESOURCES", frozenset({"terraform_data"}))
     synth_like(
@@ -578,7 +578,7 @@ def test_fails_if_no_secret_reads_plans_a_stack_whose_data_sources_read_secrets(
     capsys: pytest.CaptureFixture[str], helm_like: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A data source is read even with -refresh=false: such a stack is refused before anything runs."""
-    from qualisys_infra.app.terraform import secret_reads
+    from qualisys_infra.terraform import secret_reads
 
     monkeypatch.setattr(secret_reads, "SECRET_DATA_SOURCES", frozenset({"terraform_remote_state"}))
     synth_like(
@@ -605,7 +605,7 @@ def test_leave_out_secret_readers_refreshes_the_rest_and_is_never_deployed(
     """On real Terraform core: the drift check's mode plans dev-platform with -target on what neither
     reads Secrets nor refers to what does, names the rest in the review, and leaves no review record,
     so `deploy` refuses the partial plan."""
-    from qualisys_infra.app.terraform import secret_reads
+    from qualisys_infra.terraform import secret_reads
 
     def only_the_release(config: dict[str, object]) -> secret_reads.SecretReads:
         readers = ("terraform_data.release",) if "release" in json.dumps(config) else ()
@@ -804,7 +804,7 @@ def test_fails_if_a_forged_review_record_lets_deploy_apply_a_stale_plan(
 
 
 def test_stale_reads_are_named_without_their_values() -> None:
-    from qualisys_infra.app.terraform.waiting import outputs_seen, stale_read
+    from qualisys_infra.terraform.waiting import outputs_seen, stale_read
 
     remote = {
         "mode": "data",
@@ -843,7 +843,7 @@ def test_stale_reads_are_named_without_their_values() -> None:
 def test_fails_if_a_deeply_nested_waiting_file_is_not_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    from qualisys_infra.app.terraform.waiting import read_marker, unplanned_in
+    from qualisys_infra.terraform.waiting import read_marker, unplanned_in
 
     marker = pipeline.runner.waiting_path("dev-data")
     marker.parent.mkdir(parents=True)
@@ -863,8 +863,8 @@ def test_fails_if_a_deeply_nested_waiting_file_is_not_one_line_and_exit_2(
 
 
 def test_a_stack_waits_only_for_outputs_it_reads() -> None:
-    from qualisys_infra.app.terraform.waiting import REMOTE_OUTPUT, changed_outputs, outputs_read
     from qualisys_infra.plan.model import loads_plan
+    from qualisys_infra.terraform.waiting import REMOTE_OUTPUT, changed_outputs, outputs_read
 
     outputs = {"new": ["create"], "kept": ["no-op"], "changed": ["update"], "gone": ["delete"]}
     document = {

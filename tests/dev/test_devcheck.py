@@ -18,8 +18,9 @@ import psycopg
 import pytest
 import redis
 
-from qualisys_infra.app import cli_dev, devcheck
+from qualisys_infra.commands import dev as cli_dev
 from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.delivery import devcheck, local_env
 from qualisys_infra.tenancy import provision, redis_acl
 from tests.dev.conftest import Hello, RedisServer, free_port, start_hello
 
@@ -265,20 +266,20 @@ def test_defaults_come_from_env_file_and_the_environment_wins(tmp_path: Path) ->
         'REDIS_ADMIN_PASSWORD="admin-0123456789abcdef"\nPOSTGRES_PORT=15432 # a local PostgreSQL has 5432\n\n',
         encoding="utf-8",
     )
-    values = cli_dev.settings(env_file, {"REDIS_PORT": "16379", "HELLO_PORT": "3001"})
-    assert cli_dev.app_url(values) == "http://localhost:3001"
-    database = cli_dev.database_url(values)
+    values = local_env.settings(env_file, {"REDIS_PORT": "16379", "HELLO_PORT": "3001"})
+    assert local_env.app_url(values) == "http://localhost:3001"
+    database = local_env.database_url(values)
     assert database == "postgresql://postgres:pg-pass_0123456789@127.0.0.1:15432/qualisys"
-    assert cli_dev.app_database_url(values, database) == "postgresql://app_user:app%20pass@127.0.0.1:15432/qualisys"
-    assert cli_dev.redis_url(values) == "redis://qualisys_admin:admin-0123456789abcdef@127.0.0.1:16379/0"
-    assert cli_dev.settings(env_file, {"POSTGRES_PORT": "5433"})["POSTGRES_PORT"] == "5433"
+    assert local_env.app_database_url(values, database) == "postgresql://app_user:app%20pass@127.0.0.1:15432/qualisys"
+    assert local_env.redis_url(values) == "redis://qualisys_admin:admin-0123456789abcdef@127.0.0.1:16379/0"
+    assert local_env.settings(env_file, {"POSTGRES_PORT": "5433"})["POSTGRES_PORT"] == "5433"
 
 
 def test_env_file_mistakes_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("POSTGRES_PASSWORD=x\nnot a setting\n", encoding="utf-8")
     with pytest.raises(ToolkitError, match=r"\.env:2: expected NAME=VALUE"):
-        cli_dev.read_env_file(env_file)
+        local_env.read_env_file(env_file)
     env_file.write_text("POSTGRES_PORT=5432\n", encoding="utf-8")
     code, _, err = run_cli(capsys, ["check", "--env-file", str(env_file)])
     assert code == 2

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from modules.platform.runners import RUNNER_UID
-from qualisys_infra.app.config import load_account
+from qualisys_infra.config import load_account
 from qualisys_infra.core.runtime import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT

@@ -14,9 +14,9 @@ import yaml
 from pytest_httpserver import HTTPServer
 
 from modules.platform.charts import CHARTS, every_pin
-from qualisys_infra.app import cli_charts
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from qualisys_infra.core.runtime import PROJECT_ROOT
+from qualisys_infra.delivery import charts as cli_charts
 
 TODAY = "2026-12-06"
 CHECKOUT = "3d3c42e5aac5ba805825da76410c181273ba90b1"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from tests.lifecycle import test_outdated
 from tests.lifecycle.test_outdated import WORKFLOW, _serve_charts
 from tests.trickle import TrickleServer

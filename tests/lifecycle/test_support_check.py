@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from qualisys_infra.core import lifecycle
 from qualisys_infra.core.runtime import PROJECT_ROOT
 

@@ -16,7 +16,7 @@ import promql_parser
 import yaml
 
 from modules.platform import values
-from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_settings
+from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
 from tests.conftest import ENV_DIR, ROOT
 
 TOKEN = "${TfToken[TOKEN.1]}"  # noqa: S105 - an engine token, what the stack passes at synth

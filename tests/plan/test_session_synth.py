@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from qualisys_infra.app import synth as synth_module
 from qualisys_infra.pytest_plugin import _Synth
+from qualisys_infra.terraform import synth as synth_module
 from tests.conftest import ROOT, Synthesized
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import PlanError, parse_plan
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from qualisys_infra.app import cli_plan, cli_release
-from qualisys_infra.app.terraform.runner import StackRunner
+from qualisys_infra.commands import release as cli_release
+from qualisys_infra.terraform import pipeline
+from qualisys_infra.terraform.runner import StackRunner
 from tests.conftest import ROOT
 from tests.release import cluster
 from tests.release.cluster import TOKEN
@@ -46,8 +47,8 @@ def make_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str = "de
             )
         ],
     )
-    monkeypatch.setattr(cli_plan, "prepare", lambda *_, **__: (settings, runner))
-    monkeypatch.setattr(cli_plan, "check_backend_against_bootstrap", lambda *_: None)
+    monkeypatch.setattr(pipeline, "prepare", lambda *_, **__: (settings, runner))
+    monkeypatch.setattr(pipeline, "check_backend_against_bootstrap", lambda *_: None)
     monkeypatch.setattr(cluster, "NAMESPACE", env)  # the apps stack runs hello in the env's namespace
     monkeypatch.setenv("KUBE_TOKEN", TOKEN)
     return tmp_path

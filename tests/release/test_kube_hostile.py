@@ -1,4 +1,4 @@
-"""The Kubernetes API client (``qualisys_infra.app.kube``) against hostile API servers on 127.0.0.1:
+"""The Kubernetes API client (``qualisys_infra.delivery.kube``) against hostile API servers on 127.0.0.1:
 each ends in one :class:`KubeError` line, within the request deadline, never a traceback."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from qualisys_infra.app import kube
-from qualisys_infra.app.kube import KubeError, PodRef, client_from_token
+from qualisys_infra.delivery import kube
+from qualisys_infra.delivery.kube import KubeError, PodRef, client_from_token
 from tests.release.cluster import NAME, NAMESPACE, TOKEN, json_response, rollout
 from tests.trickle import TrickleServer
 

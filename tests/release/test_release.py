@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from tests.release.cluster import FakeCluster, State, healthy_canary, pods, rollout
 from tests.release.releasing import make_project, release_argv
 from tests.release.service import FakeService

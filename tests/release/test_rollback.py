@@ -13,9 +13,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from qualisys_infra.app.cli import main
-from qualisys_infra.app.kube import KubeApi, client_from_token
-from qualisys_infra.app.rollout import RollbackError, undo
+from qualisys_infra.commands.cli import main
+from qualisys_infra.delivery.kube import KubeApi, client_from_token
+from qualisys_infra.delivery.rollout import RollbackError, undo
 from tests.release import cluster
 from tests.release.cluster import (
     TOKEN,

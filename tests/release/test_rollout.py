@@ -11,7 +11,8 @@ import yaml
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from qualisys_infra.app.kube import (
+from qualisys_infra.core.errors import ToolkitError, UsageError
+from qualisys_infra.delivery.kube import (
     KubeApi,
     KubeError,
     client_from_kubeconfig,
@@ -19,7 +20,7 @@ from qualisys_infra.app.kube import (
     client_in_cluster,
     connect,
 )
-from qualisys_infra.app.rollout import (
+from qualisys_infra.delivery.rollout import (
     Outcome,
     RolloutResult,
     RolloutSnapshot,
@@ -27,7 +28,6 @@ from qualisys_infra.app.rollout import (
     exit_code,
     follow_rollout,
 )
-from qualisys_infra.core.errors import ToolkitError, UsageError
 from tests.release.cluster import (
     NAME,
     NAMESPACE,

@@ -1,4 +1,4 @@
-"""The release's smoke suite (``qualisys_infra.app.smoke``) against a service on 127.0.0.1: every
+"""The release's smoke suite (``qualisys_infra.delivery.smoke``) against a service on 127.0.0.1: every
 check passes for hello's answers, and each way an answer can be wrong fails its own check."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from qualisys_infra.app.signoff import Verdict
-from qualisys_infra.app.smoke import smoke_suite
+from qualisys_infra.delivery.signoff import Verdict
+from qualisys_infra.delivery.smoke import smoke_suite
 from tests.release.conftest import Tls
 from tests.release.service import MISSING, FakeService
 

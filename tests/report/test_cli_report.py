@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from qualisys_infra.app.cli_report import add_commands, run
-from qualisys_infra.app.report import ReportData, parse_report_data
+from qualisys_infra.commands.report import add_commands, run
+from qualisys_infra.delivery.report import ReportData, parse_report_data
 from tests.fake_github import BOT, PR, REPO, TOKEN, FakeGitHub, serve
 from tests.report.conftest import Command, Shards, command_runner
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.github import COMMENT_LIMIT, fold, sticky_bodies
-from qualisys_infra.app.report import (
+from qualisys_infra.delivery.github import COMMENT_LIMIT, fold, sticky_bodies
+from qualisys_infra.delivery.report import (
     Report,
     ReportData,
     ReportInputError,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qualisys_infra.app.terraform.executable import LibTerraform, Result
+from qualisys_infra.terraform.executable import LibTerraform, Result
 
 
 def stage_of(args: Sequence[str]) -> str:

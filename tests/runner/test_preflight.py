@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.terraform.preflight import aws_identity
 from qualisys_infra.core.errors import UsageError
+from qualisys_infra.terraform.preflight import aws_identity
 
 
 def test_finds_environment_keys(tmp_path: Path) -> None:

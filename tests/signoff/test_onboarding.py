@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from qualisys_infra.app.devcheck import seed_local
+from qualisys_infra.delivery.devcheck import seed_local
 from tests.signoff.conftest import app_url, closed_port, run_json, smoke
 
 

@@ -69,7 +69,7 @@ def _reordered(value: Any) -> Any:
 
 def test_addresses_do_not_depend_on_the_order_of_any_setting(synthesized: Synthesized, tmp_path: Path) -> None:
     """One more synth (dev only, in this process's engine) with every list and map reversed."""
-    from qualisys_infra.app.synth import synth
+    from qualisys_infra.terraform.synth import synth
 
     settings = synthesized.settings
     dev = next(e for e in settings.environments if e.environment == "dev")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from modules.github_repository import UNMANAGED_REPOSITORY_ARGUMENTS
-from qualisys_infra.app.schema.index import load_index
 from qualisys_infra.core.naming import ACTIONS_VARIABLES, REQUIRED_CHECKS
+from qualisys_infra.gates.schema.index import load_index
 from tests.conftest import Synthesized
 from tests.synth.helpers import one
 

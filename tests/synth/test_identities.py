@@ -264,7 +264,7 @@ def _release_aws(me: Identity, settings: Settings, env: str) -> list[str]:
     if me.may("kms:Decrypt", STATE_KEY_ARN, context=direct):
         found.append(f"release-{env} ({me.name}) can decrypt with KMS directly")
     # Images: read them; the staging release role also adds the tag recording a healthy release
-    # (qualisys_infra/app/verified.py); no release role uploads a layer or deletes an image.
+    # (qualisys_infra/delivery/verified.py); no release role uploads a layer or deletes an image.
     repository = f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/{settings.account.project}-hello"
     if not me.may("ecr:BatchGetImage", repository):
         found.append(f"release-{env} ({me.name}) cannot read the service's image")

@@ -12,9 +12,9 @@ from modules.platform.plan_reader import (
     SCHEMA_RESOURCES,
     api_group,
 )
-from qualisys_infra.app.terraform.secret_reads import leave_out, secret_reads
 from qualisys_infra.core.naming import PLAN_READERS_GROUP, plan_role_name
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES
+from qualisys_infra.terraform.secret_reads import leave_out, secret_reads
 from tests.conftest import Synthesized
 
 RBAC = "rbac.authorization.k8s.io"

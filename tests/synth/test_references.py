@@ -19,8 +19,8 @@ from modules.platform.cluster_objects import (
     api_kind,
     chart_objects,
 )
-from qualisys_infra.app import testpool
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
+from qualisys_infra.delivery import testpool
 from tests.conftest import Synthesized
 from tests.synth.references import Environment, missing
 

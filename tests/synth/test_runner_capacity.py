@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app import testpool
+from qualisys_infra.core import playwright_pool
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
 from tests.conftest import Synthesized
 
@@ -30,28 +30,38 @@ def _in_namespace(synthesized: Synthesized, stack: str, type_: str, namespace: s
 def admitted_runners(synthesized: Synthesized, env: EnvironmentConfig) -> tuple[int, dict[str, int]]:
     """Runner pods admitted at once, and by what: each quota dimension and the node group at max_size."""
     pool = env.test_pool
-    cpu_request, cpu_limit = testpool.cpu_millicores(pool.cpu_request), testpool.cpu_millicores(pool.cpu_limit)
-    memory_request, memory_limit = testpool.memory_bytes(pool.memory_request), testpool.memory_bytes(pool.memory_limit)
+    cpu_request, cpu_limit = (
+        playwright_pool.cpu_millicores(pool.cpu_request),
+        playwright_pool.cpu_millicores(pool.cpu_limit),
+    )
+    memory_request, memory_limit = (
+        playwright_pool.memory_bytes(pool.memory_request),
+        playwright_pool.memory_bytes(pool.memory_limit),
+    )
     platform, cluster = f"{env.environment}-platform", f"{env.environment}-cluster"
-    hard = _in_namespace(synthesized, platform, "kubernetes_resource_quota_v1", testpool.NAMESPACE)["spec"]["hard"]
+    hard = _in_namespace(synthesized, platform, "kubernetes_resource_quota_v1", playwright_pool.NAMESPACE)["spec"][
+        "hard"
+    ]
     by = {
         "quota pods": int(hard["pods"]),
-        "quota requests.cpu": testpool.cpu_millicores(hard["requests.cpu"]) // cpu_request,
-        "quota requests.memory": testpool.memory_bytes(hard["requests.memory"]) // memory_request,
-        "quota limits.cpu": testpool.cpu_millicores(hard["limits.cpu"]) // cpu_limit,
-        "quota limits.memory": testpool.memory_bytes(hard["limits.memory"]) // memory_limit,
+        "quota requests.cpu": playwright_pool.cpu_millicores(hard["requests.cpu"]) // cpu_request,
+        "quota requests.memory": playwright_pool.memory_bytes(hard["requests.memory"]) // memory_request,
+        "quota limits.cpu": playwright_pool.cpu_millicores(hard["limits.cpu"]) // cpu_limit,
+        "quota limits.memory": playwright_pool.memory_bytes(hard["limits.memory"]) // memory_limit,
     }
     (group,) = [
         g for g in synthesized.resources(cluster, "aws_eks_node_group").values() if g["node_group_name"] == "playwright"
     ]
     per_node = []
     for instance_type in group["instance_types"]:
-        fit = testpool.runners_per_node(instance_type, cpu_request, memory_request)
+        fit = playwright_pool.runners_per_node(instance_type, cpu_request, memory_request)
         assert fit is not None, instance_type
         per_node.append(fit.runners)
     by["node group (pods per node x max_size)"] = min(per_node) * group["scaling_config"]["max_size"]
     # A LimitRange max or min below or above a runner's would refuse every runner pod.
-    limits = _in_namespace(synthesized, platform, "kubernetes_limit_range_v1", testpool.NAMESPACE)["spec"]["limit"]
+    limits = _in_namespace(synthesized, platform, "kubernetes_limit_range_v1", playwright_pool.NAMESPACE)["spec"][
+        "limit"
+    ]
     for limit in limits:
         assert not limit.get("max") and not limit.get("min"), "no LimitRange bound to check runners against"
     return min(by.values()), by
@@ -69,5 +79,5 @@ def test_the_playwright_pool_admits_its_concurrent_runners(synthesized: Synthesi
 
 def test_the_spec_cap_leaves_room_for_nfr_s2(synthesized: Synthesized) -> None:
     """20 playwright nodes (the spec's cap) of c5.xlarge hold 120 runners of 500m/1Gi: 100 fit under it."""
-    fit = testpool.runners_per_node("c5.xlarge", 500, testpool.memory_bytes("1Gi"))
+    fit = playwright_pool.runners_per_node("c5.xlarge", 500, playwright_pool.memory_bytes("1Gi"))
     assert fit is not None and fit.runners * 20 >= NFR_S2_RUNNERS

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app import cli_schema
-from qualisys_infra.app.schema import assert_matches_provider_schema, check_config, check_configs, ensure_indexes
+from qualisys_infra.commands import schema as cli_schema
+from qualisys_infra.gates.schema import assert_matches_provider_schema, check_config, check_configs, ensure_indexes
 from tests.conftest import Synthesized
 
 # What the bindings leave untyped in today's stacks: WAF rule statements are typed `any` by

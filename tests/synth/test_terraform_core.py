@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.terraform.parser import check_stack, check_stacks, load_stack
 from qualisys_infra.core.errors import SynthError
+from qualisys_infra.gates.parser import check_stack, check_stacks, load_stack
 from tests.conftest import Synthesized
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from modules.database import min_tls_version
 from modules.platform.edge import TLS13_ONLY_POLICIES, TLS_POLICY
-from qualisys_infra.app.schema.index import load_index
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES
+from qualisys_infra.gates.schema.index import load_index
 from tests.conftest import Synthesized
 
 SSL_POLICY = "alb.ingress.kubernetes.io/ssl-policy"

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from qualisys_infra.app.cli import _parser, main
+from qualisys_infra.commands.cli import _parser, main
 
 ACTIONS = ("init", "create", "list", "drop", "verify", "seed")
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from qualisys_infra.tenancy import provision
 from tests.tenancy.conftest import REDIS
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from qualisys_infra.tenancy import factories, provision
 from tests.tenancy.conftest import REDIS
 

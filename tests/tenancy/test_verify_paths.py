@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 import psycopg
 import pytest
 
-from qualisys_infra.app.cli import main
+from qualisys_infra.commands.cli import main
 from qualisys_infra.tenancy import bypass, factories, provision, verify
 from qualisys_infra.tenancy.sql import APP_ROLE, OWNER_ROLE
 from tests.tenancy.conftest import POSTGRES, app_url

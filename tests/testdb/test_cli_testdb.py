@@ -11,7 +11,7 @@ import sys
 import psycopg
 import pytest
 
-from qualisys_infra.app import cli_testdb
+from qualisys_infra.commands import testdb as cli_testdb
 from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.tenancy import factories, testdb
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app import testpool
-from qualisys_infra.app.config import ENVIRONMENT_NAMES, load_environment, load_settings
+from qualisys_infra.config import ENVIRONMENT_NAMES, load_environment, load_settings
+from qualisys_infra.core import playwright_pool
 from qualisys_infra.core.errors import ConfigError
 from tests.conftest import ENV_DIR, ROOT
 from tests.testpool.helpers import DEV_GROUP, DEV_POOL, DEV_QUOTA, environment_with, key_line, line_of
@@ -58,46 +58,46 @@ def test_shipped_environments_hold_their_pools() -> None:
     ],
 )
 def test_allocatable_matches_what_eks_nodes_report(instance_type: str, cpu: int, memory_mib: int, pods: int) -> None:
-    a = testpool.allocatable(testpool.INSTANCE_TYPES[instance_type])
-    assert (a.cpu, a.memory // testpool.MI, a.pods) == (cpu, memory_mib, pods)
-    assert a.memory % testpool.MI == 0
+    a = playwright_pool.allocatable(playwright_pool.INSTANCE_TYPES[instance_type])
+    assert (a.cpu, a.memory // playwright_pool.MI, a.pods) == (cpu, memory_mib, pods)
+    assert a.memory % playwright_pool.MI == 0
 
 
 def test_runners_per_node_is_the_scarcest_resource() -> None:
     gi = 1024**3
-    memory_bound = testpool.runners_per_node("c5.xlarge", 500, gi)
+    memory_bound = playwright_pool.runners_per_node("c5.xlarge", 500, gi)
     assert memory_bound is not None
     assert (memory_bound.runners, memory_bound.limited_by) == (6, "memory")  # 6328Mi left / 1Gi
-    cpu_bound = testpool.runners_per_node("c5.xlarge", 1000, gi // 2)
+    cpu_bound = playwright_pool.runners_per_node("c5.xlarge", 1000, gi // 2)
     assert cpu_bound is not None
     assert (cpu_bound.runners, cpu_bound.limited_by) == (3, "cpu")  # 3670m left / 1 CPU
-    pod_bound = testpool.runners_per_node("t3.medium", 100, 128 * testpool.MI)
+    pod_bound = playwright_pool.runners_per_node("t3.medium", 100, 128 * playwright_pool.MI)
     assert pod_bound is not None
     assert (pod_bound.runners, pod_bound.limited_by) == (11, "pods")  # 17 ENI pods less 6 DaemonSets
-    assert testpool.runners_per_node("c7g.xlarge", 500, gi) is None
+    assert playwright_pool.runners_per_node("c7g.xlarge", 500, gi) is None
 
 
 @pytest.mark.parametrize(
     ("text", "millicores"), [("500m", 500), ("1", 1000), ("1.5", 1500), ("25", 25000), ("0.1", 100)]
 )
 def test_cpu_quantities(text: str, millicores: int) -> None:
-    assert testpool.cpu_millicores(text) == millicores
-    assert testpool.cpu_millicores(testpool.show_cpu(millicores)) == millicores
+    assert playwright_pool.cpu_millicores(text) == millicores
+    assert playwright_pool.cpu_millicores(playwright_pool.show_cpu(millicores)) == millicores
 
 
 @pytest.mark.parametrize("text", ["", "1.", "m", "1 m", "1Gi", "-1"])
 def test_cpu_quantities_refuse_what_kubernetes_would(text: str) -> None:
     with pytest.raises(ValueError, match="not a CPU quantity"):
-        testpool.cpu_millicores(text)
+        playwright_pool.cpu_millicores(text)
 
 
 def test_memory_quantities() -> None:
-    assert testpool.memory_bytes("1Gi") == 1024**3
-    assert testpool.memory_bytes("512Mi") == 512 * 1024**2
-    assert testpool.show_memory(50 * 1024**3) == "50Gi"
-    assert testpool.round_up_memory(1024**3 + 1) == "1025Mi"
+    assert playwright_pool.memory_bytes("1Gi") == 1024**3
+    assert playwright_pool.memory_bytes("512Mi") == 512 * 1024**2
+    assert playwright_pool.show_memory(50 * 1024**3) == "50Gi"
+    assert playwright_pool.round_up_memory(1024**3 + 1) == "1025Mi"
     with pytest.raises(ValueError, match="not a memory quantity"):
-        testpool.memory_bytes("1GB")
+        playwright_pool.memory_bytes("1GB")
 
 
 # --- the namespace quota, each dimension both ways ----------------------------------------------------
@@ -274,7 +274,7 @@ def test_unknown_instance_type_asks_to_add_it(tmp_path: Path) -> None:
     assert line.startswith(
         f"environments/dev.tfvars:{line_of(path, 'c7i.xlarge')}: node_groups.playwright.instance_types[0]: "
         'got "c7i.xlarge", which the test pool\'s capacity table does not know: add its vCPUs, memory and ENI '
-        "max pods to INSTANCE_TYPES in qualisys_infra/app/testpool.py"
+        "max pods to INSTANCE_TYPES in qualisys_infra/delivery/testpool.py"
     )
     assert "or use one of c5.2xlarge, c5.4xlarge, c5.large, c5.xlarge," in line
 

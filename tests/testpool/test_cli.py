@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from qualisys_infra.app import cli_testpool
+from qualisys_infra.commands import testpool as cli_testpool
 from tests.conftest import ENV_DIR, ROOT
 from tests.testpool.helpers import DEV_QUOTA, environment_with
 

@@ -15,10 +15,11 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from qualisys_infra.app import testpool
-from qualisys_infra.app.config import ENVIRONMENT_NAMES, Settings
+from qualisys_infra.config import ENVIRONMENT_NAMES, Settings
+from qualisys_infra.core import playwright_pool
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.settings import EnvironmentConfig
+from qualisys_infra.delivery import testpool
 from tests.apps.schemas import schema_version
 from tests.conftest import ROOT
 
@@ -273,14 +274,17 @@ def _constant(path: Path, name: str) -> object:
 
 
 def test_job_tolerates_the_taint_and_selects_the_label_the_cluster_sets(settings: Settings) -> None:
-    taint = _constant(ROOT / "stacks" / "cluster.py", "PLAYWRIGHT_TAINT")
-    assert isinstance(taint, tuple)
-    key, value, effect = (str(part) for part in taint)
+    # One place for the pool's facts (core/playwright_pool.py): the node group's taint as the EKS API
+    # spells it, the Job's toleration as the Kubernetes API does, the same key and value.
+    key, value, effect = playwright_pool.NODE_GROUP_TAINT
     effects = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
     pod = testpool.render_job(_env(settings, "dev"), image=IMAGE)["spec"]["template"]["spec"]
     assert pod["tolerations"] == [{"key": key, "operator": "Equal", "value": value, "effect": effects[effect]}]
+    assert pod["nodeSelector"] == {playwright_pool.NODE_POOL_LABEL: playwright_pool.NODE_GROUP}
+    # stacks/cluster.py reads them from there, and so does the namespaces module
     cluster = (ROOT / "stacks" / "cluster.py").read_text(encoding="utf-8")
-    assert 'labels={"qualisys.io/node-pool": group}' in cluster
-    assert pod["nodeSelector"] == {"qualisys.io/node-pool": "playwright"}
-    namespaces = ROOT / "modules" / "platform" / "namespaces.py"
-    assert _constant(namespaces, "PLAYWRIGHT_POOL") == testpool.NAMESPACE
+    assert "labels={NODE_POOL_LABEL: group}" in cluster
+    assert "taints=(NODE_GROUP_TAINT,) if group == NODE_GROUP" in cluster
+    from modules.platform.namespaces import PLAYWRIGHT_POOL
+
+    assert PLAYWRIGHT_POOL == playwright_pool.NAMESPACE

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.config import load_environment
+from qualisys_infra.config import load_environment
 from qualisys_infra.core.errors import ConfigError
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "environments"

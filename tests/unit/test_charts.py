@@ -13,15 +13,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from modules.platform.charts import AUTOSCALER_RELEASES, CHARTS, Chart, every_pin
-from qualisys_infra.app.cli_charts import (
-    ChartIndexError,
-    Row,
-    add_commands,
-    compare,
-    index_url_via,
-    render,
-    run,
-)
+from qualisys_infra.commands.charts import add_commands, run
+from qualisys_infra.delivery.charts import ChartIndexError, Row, compare, index_url_via, render
 
 
 def _args(*argv: str) -> argparse.Namespace:

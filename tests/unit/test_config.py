@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.config import (
+from qualisys_infra.config import (
     ENVIRONMENT_NAMES,
     load_account,
     load_environment,

@@ -21,7 +21,7 @@ from modules.platform.charts import (
     kubernetes_minor,
     platform_charts,
 )
-from qualisys_infra.app.config import ENVIRONMENT_NAMES, Settings
+from qualisys_infra.config import ENVIRONMENT_NAMES, Settings
 from qualisys_infra.core.settings import EnvironmentConfig
 from tests.conftest import ROOT
 
@@ -60,7 +60,7 @@ def _every_chart(env: EnvironmentConfig) -> dict[str, values.Values]:
 
 
 def test_building_values_starts_no_engine() -> None:
-    code = "import sys, modules.platform.values, qualisys_infra.app.cli_charts; print(sorted(m for m in sys.modules if m.startswith(('cdktn', 'constructs', 'jsii'))))"
+    code = "import sys, modules.platform.values, qualisys_infra.commands.charts; print(sorted(m for m in sys.modules if m.startswith(('cdktn', 'constructs', 'jsii'))))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

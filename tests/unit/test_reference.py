@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qualisys_infra.app.reference import BEGIN, END, render
+from qualisys_infra.config.reference import BEGIN, END, render
 from tests.conftest import ROOT
 
 

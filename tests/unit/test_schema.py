@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app import cli_schema
-from qualisys_infra.app.schema import (
+from qualisys_infra.commands import schema as cli_schema
+from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.gates.schema import (
     SchemaError,
     SchemaReport,
     assert_matches_provider_schema,
@@ -26,8 +27,7 @@ from qualisys_infra.app.schema import (
     forget_loaded,
     load_index,
 )
-from qualisys_infra.app.schema import index as schema_index
-from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.gates.schema import index as schema_index
 from tests.conftest import ROOT
 
 META = {"//": {"metadata": {"path": "unit/logs/bucket", "uniqueId": "logs_bucket_1"}}}
@@ -567,7 +567,7 @@ def test_check_schema_as_a_process_exits_exactly_with_no_traceback(tmp_path: Pat
     bad_config = _config()
     bad_config["resource"]["aws_s3_bucket"]["bucket"]["force_destory"] = True
     bad = _write(tmp_path / "bad.tf.json", bad_config)
-    command = [sys.executable, "-m", "qualisys_infra.app.cli_schema", "--quiet", "check-schema"]
+    command = [sys.executable, "-m", "qualisys_infra.commands.schema", "--quiet", "check-schema"]
     codes = []
     for target in (good, bad, tmp_path / "missing.tf.json"):
         done = subprocess.run([*command, str(target)], capture_output=True, text=True, cwd=ROOT, check=False)

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.app.output import read_stack
-from qualisys_infra.app.terraform.secret_reads import (
+from qualisys_infra.core.errors import UsageError
+from qualisys_infra.terraform.output import read_stack
+from qualisys_infra.terraform.secret_reads import (
     LEAVE_OUT,
     NO_REFRESH,
     WHOLE,
@@ -21,7 +22,6 @@ from qualisys_infra.app.terraform.secret_reads import (
     scope_file,
     secret_reads,
 )
-from qualisys_infra.core.errors import UsageError
 
 SECRET = {"manifest": {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}}
 CONFIG_MAP = {"manifest": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}}

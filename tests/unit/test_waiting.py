@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.app.terraform.waiting import (
+from qualisys_infra.core.errors import UsageError
+from qualisys_infra.terraform.waiting import (
     read_marker,
     unplanned_in,
     unplanned_markdown,
@@ -14,7 +15,6 @@ from qualisys_infra.app.terraform.waiting import (
     waits_for,
     write_marker,
 )
-from qualisys_infra.core.errors import UsageError
 
 
 def test_markers_round_trip_and_are_listed_per_folder(tmp_path: Path) -> None:
