@@ -298,9 +298,28 @@ class AccountConfig:
         return f"alias/{self.project}-terraform-state"
 
 
+class Delivery(StrEnum):
+    """How an environment's changes reach it (``delivery`` in its tfvars)."""
+
+    PIPELINE = "pipeline"  # planned on pull requests, applied from main by CI (deploy.yml), with a boundary
+    MANUAL = "manual"  # applied from a workstation by an administrator; no CI role, no boundary
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvironmentDelivery:
+    """What the account-wide stacks (account, github) and the workflows need of every environment,
+    read from every ``environments/<name>.tfvars`` whichever environments a command loads."""
+
+    name: str
+    region: str
+    delivery: Delivery
+    approval: bool  # its apply waits for a reviewer in the GitHub environment of the same name
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything read from ``environments/``: the account and the requested environments."""
+    """Everything read from ``environments/``: the account, the requested environments, and every
+    environment's delivery (``deliveries``, all of them, in the project's order)."""
 
     account: AccountConfig
     environments: tuple[EnvironmentConfig, ...]
