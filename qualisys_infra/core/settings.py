@@ -323,3 +323,4 @@ class Settings:
 
     account: AccountConfig
     environments: tuple[EnvironmentConfig, ...]
+    deliveries: tuple[EnvironmentDelivery, ...] = ()
