@@ -24,10 +24,19 @@ the permissions boundaries that keep each apply role inside its environment.
   lock, finds the environment's cluster, reads the project's images, and is denied every secret read;
   in the cluster it is :data:`~qualisys_infra.core.naming.CI_DEPLOYERS_GROUP`, which the platform
   stack lets edit the apps stack's kinds of object in the environment's namespace and nothing else.
+- The image pusher (:func:`image_pusher_role`) pushes the project's images from the deploy branches,
+  in no environment, and reads no secret.
+
+Which environments get an apply role, a boundary and a release role is data: every environment
+whose ``delivery`` is ``pipeline`` (:func:`pipeline_environments`); a ``manual`` one (applied from a
+workstation) gets none. :func:`actions_variables` and :func:`required_checks` say what the ``github``
+stack sets for a set of environments, so the account stack, the github stack and the workflows'
+computed environment list (``.github/actions/environments``) agree for any set of environments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from modules.account_context import AccountContext
@@ -47,6 +56,7 @@ from qualisys_infra.core.naming import (
     release_role_name,
 )
 from qualisys_infra.core.naming import state_key as state_object
+from qualisys_infra.core.settings import Delivery, EnvironmentDelivery
 
 # What a boundary lets through at most: the services the environment stacks (and the workload roles
 # they create, which carry the same boundary) use. A stack that starts using another service adds it
@@ -124,14 +134,106 @@ ECR_IMAGE_READS = ("ecr:DescribeImages", "ecr:BatchGetImage")
 # image's manifest again under a new tag; the repositories' policies refuse it every other push.
 RECORDING_ENVIRONMENT = "staging"
 ECR_TAGGING = ("ecr:PutImage",)
+# What the image pusher does in ECR (service-build.yml): upload layers and put images.
+ECR_PUSH = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+# The pull request workflow's checks the branch ruleset requires besides one plan per environment
+# (:func:`required_checks`); tests/delivery holds them to pull-request.yml's jobs.
+PULL_REQUEST_CHECKS = ("test", "synth-and-scan")
+
+
+def interim_deliveries(region: str) -> tuple[EnvironmentDelivery, ...]:
+    """Today's three environments as they are delivered (dev by hand, staging by CI, production by CI
+    after a review), for as long as the tfvars loader leaves ``Settings.deliveries`` empty (issue 25:
+    the loader fills it from every ``environments/<name>.tfvars``). Remove once it always does."""
+    return (
+        EnvironmentDelivery(name="dev", region=region, delivery=Delivery.MANUAL, approval=False),
+        EnvironmentDelivery(name="staging", region=region, delivery=Delivery.PIPELINE, approval=False),
+        EnvironmentDelivery(name="production", region=region, delivery=Delivery.PIPELINE, approval=True),
+    )
+
+
+def pipeline_environments(deliveries: Iterable[EnvironmentDelivery]) -> tuple[str, ...]:
+    """The environments CI applies (``delivery = "pipeline"``), in the project's order: each has an
+    apply role, a permissions boundary, a release role and a GitHub environment of its name."""
+    return tuple(d.name for d in deliveries if d.delivery is Delivery.PIPELINE)
+
+
+def variable_suffix(environment: str) -> str:
+    """The environment's part of an Actions variable name: ``STAGING``; GitHub allows only letters,
+    digits and ``_`` in a variable's name, so a ``-`` of the environment's name becomes ``_``."""
+    return environment.upper().replace("-", "_")
+
+
+def role_variable(kind: str, environment: str) -> str:
+    """The Actions variable holding an environment's role of ``kind`` (``APPLY``, ``RELEASE``):
+    ``AWS_APPLY_ROLE_ARN_STAGING``."""
+    return f"AWS_{kind}_ROLE_ARN_{variable_suffix(environment)}"
+
+
+def actions_variables(deliveries: Iterable[EnvironmentDelivery]) -> dict[str, str]:
+    """The Actions variables the github stack sets from the account stack's outputs, each the output
+    it holds: the plan role, each pipeline environment's apply and release roles, the region and
+    the image pusher (the workflows read them as ``vars.NAME``)."""
+    environments = pipeline_environments(deliveries)
+    return {
+        "AWS_PLAN_ROLE_ARN": "plan_role_arn",
+        **{role_variable("APPLY", env): f"apply_role_arn_{env}" for env in environments},
+        "AWS_REGION": "region",
+        "AWS_CI_DEPLOYER_ROLE_ARN": "ci_deployer_role_arn",
+        **{role_variable("RELEASE", env): f"release_role_arn_{env}" for env in environments},
+    }
+
+
+def plan_check(environment: str) -> str:
+    """The status check of a pull request's plan of one environment (pull-request.yml's matrix job)."""
+    return f"plan ({environment})"
+
+
+def required_checks(deliveries: Iterable[EnvironmentDelivery]) -> tuple[str, ...]:
+    """What the ruleset of the main branch requires: the tests, the scan, and a plan of every
+    environment, whichever its delivery (pull requests plan them all with the read-only plan role)."""
+    return (*PULL_REQUEST_CHECKS, *(plan_check(d.name) for d in deliveries))
+
+
+def image_pusher_role(
+    oidc: GithubOidc, id_: str, *, name: str, project: str, repository: str, branches: Iterable[str]
+) -> ServiceRole:
+    """The role GitHub Actions pushes the project's images (``<project>-*`` repositories) with, from
+    ``branches`` only and in no environment (the environments' subjects belong to the apply and
+    release roles); it reaches no cluster and is denied every secret read."""
+    ctx = oidc.context
+    repositories = f"arn:{ctx.partition}:ecr:{ctx.region}:{ctx.account_id}:repository/{project}-*"
+    return oidc.deploy_role(
+        id_,
+        props=DeployRoleProps(
+            name=name,
+            description=f"GitHub Actions of {repository}: push {project}-* images from the deploy branches",
+            subjects=tuple(f"repo:{repository}:ref:refs/heads/{branch}" for branch in branches),
+            statements=(
+                # GetAuthorizationToken has no resource-level permissions: "*" is the only form.
+                Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
+                Statement(sid="PushProjectImages", actions=ECR_PUSH, resources=(repositories,)),
+                Statement(sid="NeverReadSecrets", effect=Effect.DENY, actions=SECRET_READS, resources=("*",)),
+            ),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryRolesProps:
     """Who the pipeline's roles trust and what they reach.
 
-    ``environments`` get an apply role each; ``state_prefixes`` are every top-level folder of the
-    state bucket (environments, ``account``, ``bootstrap``): an apply role is denied all but its own.
+    ``environments`` (the pipeline environments, :func:`pipeline_environments`) get an apply role
+    each; ``state_prefixes`` are every top-level folder of the state bucket (every environment,
+    whatever its delivery, ``account``, ``bootstrap``): an apply role is denied all but its own.
     ``protected_role_names`` are further roles no apply role may change or pass (the app deploy
     roles); the pipeline's own roles are always protected.
     """

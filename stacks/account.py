@@ -11,33 +11,38 @@ from modules.account_context import AccountContext
 from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.container_registry import ContainerRegistry, ContainerRegistryProps, runner_image_repository
 from modules.cost_alerts import CostAlerts, CostAlertsProps
-from modules.github_delivery import RECORDING_ENVIRONMENT, SECRET_READS, DeliveryRoles, DeliveryRolesProps
-from modules.github_oidc import DeployRoleProps, GithubOidc
+from modules.github_delivery import (
+    RECORDING_ENVIRONMENT,
+    DeliveryRoles,
+    DeliveryRolesProps,
+    actions_variables,
+    image_pusher_role,
+    interim_deliveries,
+    pipeline_environments,
+)
+from modules.github_oidc import GithubOidc
 from modules.iam_baseline import HumanAccess, IamBaseline, IamBaselineProps
-from modules.policy import Effect, Statement
 from modules.secure_bucket import BucketRole, SecureBucket, SecureBucketProps
 from modules.third_party_secrets import ThirdPartySecrets, ThirdPartySecretsProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.naming import ACCOUNT_STACK as STACK
-from qualisys_infra.core.naming import ACTIONS_VARIABLES, APPLY_ENVIRONMENTS, BOOTSTRAP_STACK, MAIN_BRANCH, SERVICES
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, AccountConfig
+from qualisys_infra.core.naming import BOOTSTRAP_STACK, MAIN_BRANCH, SERVICES
+from qualisys_infra.core.settings import AccountConfig, EnvironmentDelivery
 from stacks.base import BaseStack, StateBackend
-
-ECR_PUSH = (
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:InitiateLayerUpload",
-    "ecr:UploadLayerPart",
-    "ecr:CompleteLayerUpload",
-    "ecr:PutImage",
-    "ecr:BatchGetImage",
-    "ecr:GetDownloadUrlForLayer",
-)
 
 
 class AccountStack(BaseStack):
-    """IAM, GitHub OIDC, CloudTrail, budgets and anomaly alerts, ECR, third-party secrets."""
+    """IAM, GitHub OIDC, CloudTrail, budgets and anomaly alerts, ECR, third-party secrets.
 
-    def __init__(self, scope: Construct, *, account: AccountConfig) -> None:
+    ``deliveries`` are every environment's (``Settings.deliveries``): each pipeline environment gets
+    its apply role, boundary and release role; every environment's state folder is fenced off from
+    the other environments' apply roles.
+    """
+
+    def __init__(
+        self, scope: Construct, *, account: AccountConfig, deliveries: tuple[EnvironmentDelivery, ...]
+    ) -> None:
+        deliveries = deliveries or interim_deliveries(account.region)  # until the loader fills them
         super().__init__(
             scope,
             STACK,
@@ -75,25 +80,15 @@ class AccountStack(BaseStack):
                 ),
             ),
         )
-        repository_arns = f"arn:{ctx.partition}:ecr:{ctx.region}:{ctx.account_id}:repository/{project}-*"
-        deny_secrets = Statement(sid="NeverReadSecrets", effect=Effect.DENY, actions=SECRET_READS, resources=("*",))
         github = GithubOidc(self, "github", context=ctx)
         repo = account.github_repository
-        self.ci_role = github.deploy_role(
+        self.ci_role = image_pusher_role(
+            github,
             "ci-staging",
-            props=DeployRoleProps(
-                name=account.ci_deployer_role_name,
-                description=f"GitHub Actions of {repo}: push {project}-* images from the deploy branches",
-                # Branches only, no environment: the environments' subjects belong to the apply and
-                # release roles. It reaches no cluster: releases run as the release roles.
-                subjects=tuple(f"repo:{repo}:ref:refs/heads/{branch}" for branch in account.github_deploy_branches),
-                statements=(
-                    # GetAuthorizationToken has no resource-level permissions: "*" is the only form.
-                    Statement(sid="EcrLogin", actions=("ecr:GetAuthorizationToken",), resources=("*",)),
-                    Statement(sid="PushProjectImages", actions=ECR_PUSH, resources=(repository_arns,)),
-                    deny_secrets,
-                ),
-            ),
+            name=account.ci_deployer_role_name,
+            project=project,
+            repository=repo,
+            branches=account.github_deploy_branches,
         )
         self.delivery = DeliveryRoles(
             self,
@@ -104,9 +99,9 @@ class AccountStack(BaseStack):
                 oidc=github,
                 repository=repo,
                 main_branch=MAIN_BRANCH,
-                environments=APPLY_ENVIRONMENTS,
+                environments=pipeline_environments(deliveries),
                 state_bucket_name=account.state_bucket_name,
-                state_prefixes=(*ENVIRONMENT_NAMES, STACK, BOOTSTRAP_STACK),
+                state_prefixes=(*(d.name for d in deliveries), STACK, BOOTSTRAP_STACK),
                 state_key_alias=account.state_key_alias,
                 lock_table_name=account.lock_table_name,
                 protected_role_names=(account.ci_deployer_role_name,),
@@ -165,7 +160,9 @@ class AccountStack(BaseStack):
                 keep_images=account.ecr_keep_images,
                 pusher_role_arn=self.ci_role.arn,
                 # The staging release role records a healthy release as a tag (modules.github_delivery).
-                tagger_role_arns=(self.delivery.release_roles[RECORDING_ENVIRONMENT].arn,),
+                tagger_role_arns=tuple(
+                    role.arn for env, role in self.delivery.release_roles.items() if env == RECORDING_ENVIRONMENT
+                ),
             ),
         )
         self.secrets = ThirdPartySecrets(
@@ -179,7 +176,7 @@ class AccountStack(BaseStack):
                 recovery_window_days=account.secret_recovery_window_days,
             ),
         )
-        # What the pipeline's workflows need, named as ACTIONS_VARIABLES says; the github stack reads
+        # What the pipeline's workflows need, named as actions_variables() says; the github stack reads
         # these values (a cross-stack reference, read through terraform_remote_state).
         self.pipeline_outputs: dict[str, str] = {
             "plan_role_arn": self.delivery.plan_role.arn,
@@ -188,9 +185,9 @@ class AccountStack(BaseStack):
             "region": ctx.region,
             "ci_deployer_role_arn": self.ci_role.arn,
         }
-        missing = set(ACTIONS_VARIABLES.values()) ^ set(self.pipeline_outputs)
+        missing = set(actions_variables(deliveries).values()) ^ set(self.pipeline_outputs)
         if missing:
-            raise ValueError(f"{STACK}: ACTIONS_VARIABLES and the pipeline outputs differ in {sorted(missing)}")
+            raise ValueError(f"{STACK}: the Actions variables and the pipeline outputs differ in {sorted(missing)}")
         outputs: dict[str, tuple[object, str]] = {
             "plan_role_arn": (self.pipeline_outputs["plan_role_arn"], "Role of terraform plan (pull requests, main)"),
             **{

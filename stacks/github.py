@@ -1,37 +1,32 @@
 """``github``: the repository's own delivery settings, kept as code (issue "Delivery pipeline").
 
-The ruleset of the main branch (pull request, code-owner review, the pipeline's checks, no force
-push or deletion), the ``staging`` and ``production`` environments whose names the apply and release
-roles trust (production waits for the DevOps team, story 0.8 AC8), and the Actions variables the
+The ruleset of the main branch (pull request, code-owner review, the pipeline's checks: the tests,
+the scan and a plan of every environment, no force push or deletion), a GitHub environment for each
+environment CI applies (``delivery = "pipeline"``), whose name the apply and release roles trust (one
+with ``approval = true`` waits for the DevOps team, story 0.8 AC8), and the Actions variables the
 workflows read: the account stack's role ARNs and region, and the label of each environment's
 in-cluster runner scale set of each duty (``CLUSTER_RUNNER_PLAN_STAGING = qualisys-staging-plan``:
-the platform stacks' runners, :mod:`modules.platform.runners`).
+the platform stacks' runners, :mod:`modules.platform.runners`). Every list here comes from
+``Settings.deliveries``: a new ``environments/<name>.tfvars`` is a new environment here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from modules.github_delivery import actions_variables, interim_deliveries, required_checks
 from modules.github_repository import DeploymentEnvironment, GithubRepository, GithubRepositoryProps
 from qualisys_infra.core.engine import Construct
-from qualisys_infra.core.naming import (
-    ACCOUNT_STACK,
-    ACTIONS_VARIABLES,
-    MAIN_BRANCH,
-    REQUIRED_CHECKS,
-    RUNNER_DUTIES,
-    runner_label,
-    runner_variable,
-)
+from qualisys_infra.core.naming import ACCOUNT_STACK, MAIN_BRANCH, RUNNER_DUTIES, runner_label, runner_variable
 from qualisys_infra.core.naming import GITHUB_STACK as STACK
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, AccountConfig
+from qualisys_infra.core.settings import AccountConfig, Delivery, EnvironmentDelivery
 from stacks.base import BaseStack, StateBackend
 
 
-def runner_variables(project: str) -> dict[str, str]:
+def runner_variables(project: str, environments: Iterable[str]) -> dict[str, str]:
     """Actions variable -> runner label, for every environment and duty (every cluster runs both)."""
     return {
-        runner_variable(env, duty): runner_label(project, env, duty)
-        for env in ENVIRONMENT_NAMES
-        for duty in RUNNER_DUTIES
+        runner_variable(env, duty): runner_label(project, env, duty) for env in environments for duty in RUNNER_DUTIES
     }
 
 
@@ -39,10 +34,19 @@ class GithubStack(BaseStack):
     """The GitHub repository ``github_repository`` of ``account.tfvars``.
 
     ``pipeline_outputs`` are the account stack's outputs by name (``AccountStack.pipeline_outputs``);
-    using them here makes the engine read them from the account stack's state.
+    using them here makes the engine read them from the account stack's state. ``deliveries`` are
+    every environment's (``Settings.deliveries``).
     """
 
-    def __init__(self, scope: Construct, *, account: AccountConfig, pipeline_outputs: dict[str, str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        account: AccountConfig,
+        deliveries: tuple[EnvironmentDelivery, ...],
+        pipeline_outputs: dict[str, str],
+    ) -> None:
+        deliveries = deliveries or interim_deliveries(account.region)  # until the loader fills them
         super().__init__(
             scope,
             STACK,
@@ -56,18 +60,23 @@ class GithubStack(BaseStack):
             props=GithubRepositoryProps(
                 repository=account.github_repository,
                 branch=MAIN_BRANCH,
-                required_checks=REQUIRED_CHECKS,
-                environments=(
-                    DeploymentEnvironment(name="staging", branch=MAIN_BRANCH),
+                required_checks=required_checks(deliveries),
+                # The GitHub environment's name is the environment's: the apply and release roles
+                # trust exactly `repo:OWNER/REPO:environment:<name>`.
+                environments=tuple(
                     DeploymentEnvironment(
-                        name=account.github_production_environment,
+                        name=d.name,
                         branch=MAIN_BRANCH,
-                        reviewer_team=account.github_devops_team,
-                    ),
+                        reviewer_team=account.github_devops_team if d.approval else None,
+                    )
+                    for d in deliveries
+                    if d.delivery is Delivery.PIPELINE
                 ),
                 variables={
-                    **{variable: pipeline_outputs[output] for variable, output in ACTIONS_VARIABLES.items()},
-                    **runner_variables(account.project),
+                    **{
+                        variable: pipeline_outputs[output] for variable, output in actions_variables(deliveries).items()
+                    },
+                    **runner_variables(account.project, (d.name for d in deliveries)),
                 },
             ),
         )
