@@ -2,8 +2,14 @@
 
 The engine writes into a temporary folder beside the output folder; the result is loaded with
 Terraform's own parser, and only then renamed into place. A failure at any step leaves the
-previous output untouched. A content hash of every input (settings files, the toolkit's own
-source, the lock files) makes a repeated synth with unchanged inputs a no-op.
+previous output untouched.
+
+Each environment's stacks are keyed by a hash of their own inputs (its tfvars file, ``account.tfvars``,
+the toolkit's own source, the lock files), and the account-wide stacks (bootstrap, account, github)
+by the common inputs and every environment's delivery, which they read. A synth redoes only what
+changed: the stacks of an environment whose inputs changed, with the account-wide stacks beside
+them, and keeps the rest of the earlier output as it was (hard links: same bytes, same mtime). With
+unchanged inputs it is a no-op. Each synth records in its stamp where its time went.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +53,39 @@ LOCK_FILES = ("requirements.txt", "package-lock.json", "cdktf.json")
 
 @dataclass(frozen=True, slots=True)
 class SynthResult:
-    """What a synth produced: the output folder, its stacks, and whether it came from the cache."""
+    """What a synth produced: the output folder, its stacks, and whether it came from the cache.
+    ``rebuilt``: the environments whose stacks the engine wrote this time (the account-wide stacks
+    are written whenever the engine runs); ``phases``: where the time went, in order (seconds)."""
 
     outdir: Path
     stacks: tuple[str, ...]
     cached: bool
     seconds: float
+    rebuilt: tuple[str, ...] = ()
+    phases: tuple[tuple[str, float], ...] = ()
+
+
+class _Laps:
+    """Wall time between successive marks: ``lap("what just finished")``."""
+
+    def __init__(self) -> None:
+        self.laps: list[tuple[str, float]] = []
+        self._last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((name, now - self._last))
+        self._last = now
+
+
+_LAPS: ContextVar[_Laps | None] = ContextVar("qualisys_synth_laps", default=None)
+
+
+def _lap(name: str) -> None:
+    """Mark the end of a phase of the synth running in this context (nothing outside a synth)."""
+    laps = _LAPS.get()
+    if laps is not None:
+        laps(name)
 
 
 def expected_stacks(settings: Settings) -> tuple[str, ...]:
@@ -84,25 +118,45 @@ def _hash_files(h: Any, files: Iterable[Path]) -> None:
         h.update(b"\0")
 
 
-def environment_digests(environments_dir: Path, settings: Settings) -> dict[str, str]:
-    """Per environment, a hash of every input of its stacks: its tfvars file, ``account.tfvars``,
-    the toolkit's source and templates, and the pins. Equal digests mean equal
-    output; the account and bootstrap stacks follow the common inputs, which every digest holds."""
+def _common_hash(environments_dir: Path) -> Any:
+    """A hash of what every stack reads: ``account.tfvars``, the toolkit's source and templates, the pins."""
     common = hashlib.sha256()
     _hash_files(common, [environments_dir / ACCOUNT_FILE, *_source_files()])
     _hash_files(common, [PROJECT_ROOT / name for name in (*LOCK_FILES, "main.py")])
+    return common
+
+
+def _digests(environments_dir: Path, settings: Settings) -> tuple[str, dict[str, str]]:
+    """:func:`account_digest` and :func:`environment_digests`, hashing the common inputs once."""
+    common = _common_hash(environments_dir)
+    account = common.copy()
+    account.update(b"deliveries\0" + repr(settings.deliveries).encode())
     digests = {}
     for env in settings.environments:
         h = common.copy()
         _hash_files(h, [environments_dir / f"{env.environment}.tfvars"])
         digests[env.environment] = h.hexdigest()
-    return digests
+    return account.hexdigest(), digests
+
+
+def environment_digests(environments_dir: Path, settings: Settings) -> dict[str, str]:
+    """Per environment, a hash of every input of its stacks: its tfvars file, ``account.tfvars``,
+    the toolkit's source and templates, and the pins. Equal digests mean equal output: an
+    environment's stacks read no other environment's file."""
+    return _digests(environments_dir, settings)[1]
+
+
+def account_digest(environments_dir: Path, settings: Settings) -> str:
+    """A hash of every input of the account-wide stacks (bootstrap, account, github): the common
+    inputs of :func:`environment_digests` and every environment's delivery (``settings.deliveries``,
+    which the account and github stacks read: roles, boundaries, OIDC subjects, GitHub environments)."""
+    return _digests(environments_dir, settings)[0]
 
 
 def input_digest(environments_dir: Path, settings: Settings) -> str:
     """One hash of every input of a synth of ``settings`` (see :func:`environment_digests`)."""
-    digests = environment_digests(environments_dir, settings)
-    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+    account, digests = _digests(environments_dir, settings)
+    return hashlib.sha256(json.dumps({"account": account, **digests}, sort_keys=True).encode()).hexdigest()
 
 
 def _output_files(folder: Path) -> dict[str, str]:
@@ -122,44 +176,94 @@ def _read_stamp(outdir: Path) -> dict[str, Any]:
     return recorded if isinstance(recorded, dict) else {}
 
 
-def _is_up_to_date(outdir: Path, digests: Mapping[str, str], stacks: Iterable[str]) -> bool:
-    """Every requested environment's recorded digest matches, and every output file is byte for
-    byte what synth wrote (a hand-edited ``cdk.tf.json`` or a removed stack is synthesized again)."""
-    recorded = _read_stamp(outdir)
-    environments = recorded.get("environments")
-    if not isinstance(environments, dict) or any(environments.get(e) != d for e, d in digests.items()):
-        return False
-    if not all((outdir / "stacks" / s / "cdk.tf.json").is_file() for s in stacks):
-        return False
+def _intact(outdir: Path, recorded: Mapping[str, Any]) -> bool:
+    """``outdir`` holds exactly the files its stamp records, byte for byte (a hand-edited
+    ``cdk.tf.json``, a removed stack or a file synth did not write each make it not intact)."""
     try:
         return bool(recorded.get("files")) and recorded.get("files") == _output_files(outdir)
     except OSError:
         return False
 
 
-def _keep_other_environments(outdir: Path, staging: Path, requested: Iterable[str]) -> dict[str, str]:
-    """Copy into ``staging`` the stacks of the environments an earlier synth wrote and this one
-    does not (``synth --env dev`` keeps staging and production), merging their manifest entries;
-    return their recorded digests. Nothing is kept from an output whose files no longer match."""
+def _env_stacks_written(outdir: Path, env: str) -> bool:
+    return all(
+        (outdir / "stacks" / stack_name(env, kind) / "cdk.tf.json").is_file() for kind in ENVIRONMENT_STACK_KINDS
+    )
+
+
+def _is_up_to_date(outdir: Path, digests: Mapping[str, str], stacks: Iterable[str], account: str | None = None) -> bool:
+    """Every requested environment's recorded digest matches (and the account-wide stacks' one,
+    when given), every stack is there, and every output file is byte for byte what synth wrote."""
     recorded = _read_stamp(outdir)
     environments = recorded.get("environments")
-    if not isinstance(environments, dict) or not recorded.get("files"):
+    if not isinstance(environments, dict) or any(environments.get(e) != d for e, d in digests.items()):
+        return False
+    if account is not None and recorded.get("account") != account:
+        return False
+    if not all((outdir / "stacks" / s / "cdk.tf.json").is_file() for s in stacks):
+        return False
+    return _intact(outdir, recorded)
+
+
+def _stale(outdir: Path, account: str, digests: Mapping[str, str], *, force: bool) -> tuple[bool, tuple[str, ...]]:
+    """What must be synthesized again: whether the account-wide stacks are (their recorded digest
+    differs), and which of the requested environments (those whose recorded digest differs or whose
+    stacks are missing). Everything, when forced or when the earlier output is not intact."""
+    recorded = _read_stamp(outdir)
+    environments = recorded.get("environments")
+    if force or not isinstance(environments, dict) or not _intact(outdir, recorded):
+        return True, tuple(digests)
+    account_wide = (BOOTSTRAP_STACK, ACCOUNT_STACK, GITHUB_STACK)
+    account_stale = recorded.get("account") != account or not all(
+        (outdir / "stacks" / s / "cdk.tf.json").is_file() for s in account_wide
+    )
+    stale = tuple(e for e, d in digests.items() if environments.get(e) != d or not _env_stacks_written(outdir, e))
+    return account_stale, stale
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link (the kept file keeps its bytes, inode and mtime), or a copy where links fail."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _keep_environments(outdir: Path, staging: Path, keep: Iterable[str]) -> dict[str, str]:
+    """Bring into ``staging`` the stacks an earlier synth wrote of the environments in ``keep``
+    (those this synth does not redo: unchanged ones, and others ``synth --env dev`` was not asked
+    for), merging their manifest entries; return their recorded digests. Nothing is kept from an
+    output whose files no longer match its stamp, nor an environment whose stacks are incomplete."""
+    recorded = _read_stamp(outdir)
+    environments = recorded.get("environments")
+    if not isinstance(environments, dict) or not _intact(outdir, recorded):
         return {}
     try:
-        if recorded["files"] != _output_files(outdir):
-            return {}
         old_manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    kept = {e: d for e, d in environments.items() if isinstance(d, str) and e not in set(requested)}
+    old_stacks = old_manifest.get("stacks") if isinstance(old_manifest, dict) else None
+    if not isinstance(old_stacks, dict):
+        return {}
     manifest_path = staging / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    for env in kept:
-        for kind in ENVIRONMENT_STACK_KINDS:
-            stack = stack_name(env, kind)
-            if (outdir / "stacks" / stack).is_dir() and stack in old_manifest.get("stacks", {}):
-                shutil.copytree(outdir / "stacks" / stack, staging / "stacks" / stack)
-                manifest["stacks"][stack] = old_manifest["stacks"][stack]
+    kept: dict[str, str] = {}
+    for env in keep:
+        digest = environments.get(env)
+        names = [stack_name(env, kind) for kind in ENVIRONMENT_STACK_KINDS]
+        if (
+            not isinstance(digest, str)
+            or not _env_stacks_written(outdir, env)
+            or not all(n in old_stacks for n in names)
+            or any((staging / "stacks" / n).exists() for n in names)
+        ):
+            continue
+        for stack in names:
+            shutil.copytree(outdir / "stacks" / stack, staging / "stacks" / stack, copy_function=_link_or_copy)
+            manifest["stacks"][stack] = old_stacks[stack]
+        kept[env] = digest
+    # In the engine's own order (by name), so that the manifest is byte for byte a whole synth's.
+    manifest["stacks"] = dict(sorted(manifest["stacks"].items()))
     manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return kept
 
@@ -203,12 +307,15 @@ def synth(
     parallel synths into one folder each leave a whole output and nothing else behind.
     """
     started = time.perf_counter()
+    laps = _Laps()
     outdir = outdir.resolve()
     check_output_folder(outdir, environments_dir.resolve().parent)
     stacks = expected_stacks(settings)
-    digests = environment_digests(environments_dir, settings)
-    if not force and _is_up_to_date(outdir, digests, stacks):
+    account, digests = _digests(environments_dir, settings)
+    account_stale, stale = _stale(outdir, account, digests, force=force)
+    if not account_stale and not stale:
         return SynthResult(outdir, stacks, cached=True, seconds=time.perf_counter() - started)
+    laps("inputs hashed, earlier output checked")
 
     try:
         outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -217,42 +324,78 @@ def synth(
     except OSError as exc:
         raise UsageError(f"synth: --out {outdir}: cannot write into {outdir.parent} ({exc.strerror})") from None
     checker: StackChecker | None = None
+    token = _LAPS.set(laps)
     try:
+        # Only the environments whose inputs changed; the account-wide stacks are built every time
+        # the engine runs (the environments' stacks depend on the account stack).
+        redo = replace(settings, environments=tuple(e for e in settings.environments if e.environment in stale))
+        built = expected_stacks(redo)
         # Terraform's parser starts now, in a child process, so that its start-up overlaps the engine's.
         checker = StackChecker() if check_with_terraform else None
-        progress("starting the engine (CDK Terrain)")
-        build_and_synth(settings, staging_dir=staging)
-        missing = [s for s in stacks if not (staging / "stacks" / s / "cdk.tf.json").is_file()]
+        unchanged = [e for e in digests if e not in stale]
+        progress(
+            "starting the engine (CDK Terrain)" + (f"; unchanged, kept: {', '.join(unchanged)}" if unchanged else "")
+        )
+        build_and_synth(redo, staging_dir=staging)
+        missing = [s for s in built if not (staging / "stacks" / s / "cdk.tf.json").is_file()]
         if missing:
             raise SynthError(f"synth: the engine did not write stack(s) {', '.join(missing)}")
         if checker:
-            progress(f"loading {len(stacks)} stacks with Terraform's parser")
-            checker.check(staging, stacks)
+            progress(f"loading {len(built)} stacks with Terraform's parser")
+            checker.check(staging, built)
+            laps("Terraform's parser (the rest of its run, after the engine)")
         if check_schema:
             from qualisys_infra.gates.schema import check_configs, ensure_indexes
 
             ensure_indexes(progress=progress)  # once per installed binding; seconds the first time
-            progress(f"checking {len(stacks)} stacks against the providers' schemas")
+            progress(f"checking {len(built)} stacks against the providers' schemas")
             configs = {
-                s: json.loads((staging / "stacks" / s / "cdk.tf.json").read_text(encoding="utf-8")) for s in stacks
+                s: json.loads((staging / "stacks" / s / "cdk.tf.json").read_text(encoding="utf-8")) for s in built
             }
             check_configs(configs).raise_for_violations()
-        kept = _keep_other_environments(outdir, staging, digests)
+            laps("provider schema gate")
+        # Kept: every environment of the earlier output this synth did not redo, except one whose
+        # tfvars file is gone from the project (when the settings name every environment).
+        known = {d.name for d in settings.deliveries}
+        recorded = _read_stamp(outdir).get("environments")
+        keep = [
+            e for e in (recorded if isinstance(recorded, dict) else {}) if e not in stale and (not known or e in known)
+        ]
+        kept = _keep_environments(outdir, staging, keep)
+        lost = [s for s in stacks if not (staging / "stacks" / s / "cdk.tf.json").is_file()]
+        if lost:
+            raise SynthError(
+                f"synth: {outdir.name}/ changed while synth ran, so stack(s) {', '.join(lost)} could not be"
+                " kept from it; run synth again"
+            )
         if kept:
             progress(f"kept {', '.join(kept)} from the earlier synth in {outdir.name}/")
+        laps("unchanged stacks kept")
         stamp = {
-            "environments": {**kept, **digests},
+            "account": account,
+            "environments": {**kept, **{e: digests[e] for e in stale}},
             "stacks": sorted(os.listdir(staging / "stacks")),
             "files": _output_files(staging),
+            "rebuilt": list(stale),
+            "phases": [[name, round(seconds, 3)] for name, seconds in laps.laps],
         }
         (staging / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
         publish(staging, outdir, project=environments_dir.resolve().parent)
+        laps("stamp written, output published")
     finally:
+        _LAPS.reset(token)
         if checker:
             checker.close()
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return SynthResult(outdir, stacks, cached=False, seconds=time.perf_counter() - started)
+    return SynthResult(
+        outdir,
+        stacks,
+        cached=False,
+        seconds=time.perf_counter() - started,
+        rebuilt=stale,
+        phases=tuple(laps.laps),
+    )
 
 
 def publish(staging: Path, outdir: Path, *, project: Path) -> None:
@@ -308,26 +451,36 @@ def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:
     from stacks.network import NetworkStack
     from stacks.platform import ClusterPlatformStack
 
+    _lap("engine start: cdktn, the provider bindings and the stacks' modules imported")
     try:
         app = App(outdir=str(staging_dir), context={"targetVersions": TARGET_VERSIONS})
         BootstrapStack(app, account=settings.account)
-        account = AccountStack(app, account=settings.account)
-        github = GithubStack(app, account=settings.account, pipeline_outputs=account.pipeline_outputs)
+        account = AccountStack(app, account=settings.account, deliveries=settings.deliveries)
+        github = GithubStack(
+            app, account=settings.account, deliveries=settings.deliveries, pipeline_outputs=account.pipeline_outputs
+        )
         github.add_dependency(account)  # its Actions variables hold the account stack's outputs
+        _lap("construct bootstrap, account, github")
         for env in settings.environments:
             network = NetworkStack(app, account=settings.account, env=env)
+            _lap(f"construct {env.environment}-network")
             cluster = ClusterStack(app, account=settings.account, env=env, network=network.network)
             cluster.add_dependency(network)
             cluster.add_dependency(account)  # its access entries name the account stack's roles
+            _lap(f"construct {env.environment}-cluster")
             data = DataStack(app, account=settings.account, env=env, network=network.network, cluster=cluster.eks)
             data.add_dependency(cluster)
+            _lap(f"construct {env.environment}-data")
             platform = ClusterPlatformStack(
                 app, account=settings.account, env=env, network=network.network, cluster=cluster.eks
             )
             platform.add_dependency(cluster)
+            _lap(f"construct {env.environment}-platform")
             apps = AppsStack(app, account=settings.account, env=env, cluster=cluster.eks, edge=platform.edge)
             apps.add_dependency(platform)  # namespaces, the Argo Rollouts controller and its CRDs
+            _lap(f"construct {env.environment}-apps")
         app.synth()
+        _lap("engine synth: every stack to JSON, written")
     except Exception as exc:  # the engine raises jsii's RuntimeError with the JavaScript message
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SynthError(f"synth: the engine failed: {first}") from exc
