@@ -10,6 +10,53 @@ from modules.waivers import waive
 from qualisys_infra.core.engine import Construct, TerraformResourceLifecycle
 from qualisys_infra.core.engine.aws import kms_alias, kms_key
 
+# What a principal that encrypts and decrypts with a key needs (AWS's "allow use of the key").
+KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
+# AWS's service-linked role of EC2 Auto Scaling, which launches the nodes of managed node groups.
+AUTO_SCALING_SERVICE_LINKED_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+_FOR_AWS_RESOURCES = Condition(test="Bool", variable="kms:GrantIsForAWSResource", values=("true",))
+
+
+def auto_scaling_may_use_key(context: AccountContext) -> tuple[Statement, ...]:
+    """Key policy statements: EC2 Auto Scaling's service-linked role (managed node groups launch through
+    it) may use the key for the nodes' encrypted root volumes, and grant it to AWS resources only."""
+    autoscaling = context.iam_arn(AUTO_SCALING_SERVICE_LINKED_ROLE)
+    return (
+        Statement(
+            sid="AutoScalingUsesKeyForNodeVolumes",
+            actions=KEY_USE,
+            resources=("*",),
+            principals={"AWS": [autoscaling]},
+        ),
+        Statement(
+            sid="AutoScalingAttachesPersistentResources",
+            actions=("kms:CreateGrant",),
+            resources=("*",),
+            principals={"AWS": [autoscaling]},
+            conditions=(_FOR_AWS_RESOURCES,),
+        ),
+    )
+
+
+def ebs_csi_driver_may_use_key(role_arn: str) -> tuple[Statement, ...]:
+    """Key policy statements: the EBS CSI driver's role (``role_arn``) may use the key, and let EBS hold
+    grants on it for the volumes it attaches (AWS's EBS CSI driver guide, "customer managed KMS key")."""
+    return (
+        Statement(
+            sid="EbsCsiDriverUsesKeyForVolumes",
+            actions=KEY_USE,
+            resources=("*",),
+            principals={"AWS": [role_arn]},
+        ),
+        Statement(
+            sid="EbsCsiDriverGrantsKeyToEbs",
+            actions=("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"),
+            resources=("*",),
+            principals={"AWS": [role_arn]},
+            conditions=(_FOR_AWS_RESOURCES,),
+        ),
+    )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EncryptionKeyProps:
@@ -18,7 +65,9 @@ class EncryptionKeyProps:
     By default only IAM principals of this account that IAM allows can use the key (the account
     root statement delegates to IAM). ``log_group_name_prefix`` additionally lets CloudWatch Logs in
     this region use the key, only for log groups whose names start with that prefix;
-    ``extra_statements`` grant named principals (a service-linked role, a service) what they need.
+    ``extra_statements`` grant named principals (a service-linked role, a service) what they need,
+    built by this module's intent helpers (:func:`auto_scaling_may_use_key`,
+    :func:`ebs_csi_driver_may_use_key`) or the constructs that own the principal.
     """
 
     alias_name: str  # without the "alias/" prefix

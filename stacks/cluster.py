@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, NodeGroupProps, irsa_role
-from modules.encryption_key import EncryptionKey, EncryptionKeyProps
+from modules.encryption_key import (
+    EncryptionKey,
+    EncryptionKeyProps,
+    auto_scaling_may_use_key,
+    ebs_csi_driver_may_use_key,
+)
 from modules.network import Network
 from modules.platform.charts import platform_charts
-from modules.policy import Condition, Statement
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.lifecycle import pins_of
 from qualisys_infra.core.naming import (
@@ -21,28 +25,7 @@ from qualisys_infra.core.playwright_pool import NODE_GROUP, NODE_GROUP_TAINT, NO
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
-KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the aws-ebs-csi-driver add-on's controller
-
-
-def ebs_csi_key_statements(role_arn: str) -> tuple[Statement, ...]:
-    """The volume key's grant to the EBS CSI driver's role: use the key, and let EBS hold grants on it
-    for the volumes it attaches (AWS's EBS CSI driver guide, "customer managed KMS key")."""
-    return (
-        Statement(
-            sid="EbsCsiDriverUsesKeyForVolumes",
-            actions=KEY_USE,
-            resources=("*",),
-            principals={"AWS": [role_arn]},
-        ),
-        Statement(
-            sid="EbsCsiDriverGrantsKeyToEbs",
-            actions=("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"),
-            resources=("*",),
-            principals={"AWS": [role_arn]},
-            conditions=(Condition(test="Bool", variable="kms:GrantIsForAWSResource", values=("true",)),),
-        ),
-    )
 
 
 class ClusterStack(EnvironmentStack):
@@ -139,24 +122,6 @@ class ClusterStack(EnvironmentStack):
             description=f"EBS CSI driver of {name}: creates encrypted volumes",
             managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
         )
-        autoscaling = ctx.iam_arn("role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
-        volume_statements = (
-            # Managed node groups launch through Auto Scaling, whose service-linked role
-            # must be able to use the key for the encrypted root volumes.
-            Statement(
-                sid="AutoScalingUsesKeyForNodeVolumes",
-                actions=KEY_USE,
-                resources=("*",),
-                principals={"AWS": [autoscaling]},
-            ),
-            Statement(
-                sid="AutoScalingAttachesPersistentResources",
-                actions=("kms:CreateGrant",),
-                resources=("*",),
-                principals={"AWS": [autoscaling]},
-                conditions=(Condition(test="Bool", variable="kms:GrantIsForAWSResource", values=("true",)),),
-            ),
-        )
         volume_key = EncryptionKey(
             self,
             "eks-volumes",
@@ -164,7 +129,9 @@ class ClusterStack(EnvironmentStack):
                 alias_name=f"{name}-eks-volumes",
                 description=f"{name}: EBS volumes of EKS nodes and persistent volumes",
                 context=ctx,
-                extra_statements=(*volume_statements, *ebs_csi_key_statements(ebs.arn)),
+                # Managed node groups launch through Auto Scaling, whose service-linked role must be
+                # able to use the key for the encrypted root volumes; the EBS CSI driver for its volumes.
+                extra_statements=(*auto_scaling_may_use_key(ctx), *ebs_csi_driver_may_use_key(ebs.arn)),
             ),
         )
         self.eks.use_volume_key(volume_key)
