@@ -49,6 +49,22 @@ def min_tls_version(engine_version: str) -> str:
     return "TLSv1.3" if int(engine_version.split(".")[0]) >= TLS13_FIRST_MAJOR else "TLSv1.2"
 
 
+def _identifier(project: str) -> str:
+    """The project's name as a PostgreSQL identifier: a letter first (as every project name), no ``-``."""
+    return project.replace("-", "_")
+
+
+def database_name(project: str) -> str:
+    """The database RDS creates: ``<project>_master`` (RDS: 1-63 letters, digits or ``_``, a letter first)."""
+    return f"{_identifier(project)}_master"
+
+
+def master_username(project: str) -> str:
+    """The master user: ``<project>_admin``, the project's name cut to 10 characters so that it stays
+    within RDS's 16 for PostgreSQL (a letter first, then letters, digits or ``_``)."""
+    return f"{_identifier(project)[:10]}_admin"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PostgresDatabaseProps:
     """Size, availability and protection of the database; keys for storage, secret and logs.
@@ -82,8 +98,8 @@ class PostgresDatabaseProps:
     log_key: EncryptionKey
     log_retention_days: int
     master_secret_reader_role_arns: tuple[str, ...]
-    database_name: str = "qualisys_master"
-    master_username: str = "qualisys_admin"
+    database_name: str  # :func:`database_name`
+    master_username: str  # :func:`master_username`
     master_password_rotation_days: int = 90  # story 0.7 AC4
 
 

@@ -71,6 +71,7 @@ class AppsStack(EnvironmentStack):
                 name,
                 spec=ServiceSpec(
                     name=name,
+                    project=account.project,
                     namespace=env.environment,
                     image=f"{registry}/{account.project}-{name}:{tag}",
                     version=tag,

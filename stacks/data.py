@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modules.cache import RedisCache, RedisCacheProps
-from modules.database import PostgresDatabase, PostgresDatabaseProps
+from modules.database import PostgresDatabase, PostgresDatabaseProps, database_name, master_username
 from modules.eks import EksCluster
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
@@ -55,6 +55,8 @@ class DataStack(EnvironmentStack):
                 name=name,
                 context=ctx,
                 network=network,
+                database_name=database_name(account.project),
+                master_username=master_username(account.project),
                 engine_version=env.rds_engine_version,
                 instance_class=env.rds_instance_class,
                 multi_az=env.rds_multi_az,

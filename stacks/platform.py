@@ -60,7 +60,11 @@ class ClusterPlatformStack(EnvironmentStack):
         # The release role deploys where the apps stack does: the environment's own namespace.
         release_namespace = env.environment if env.environment in APPLY_ENVIRONMENTS else None
         self.rbac = PlatformRbac(
-            self, "rbac", props=PlatformRbacProps(namespaces=self.namespaces, ci_namespace=release_namespace)
+            self,
+            "rbac",
+            props=PlatformRbacProps(
+                project=account.project, namespaces=self.namespaces, ci_namespace=release_namespace
+            ),
         )
         self.plan_reader = PlanReader(self, "plan-reader")
         # GitHub Actions runners in this VPC, one scale set per duty (the cluster's API is private).
@@ -114,13 +118,21 @@ class ClusterPlatformStack(EnvironmentStack):
             "add-ons",
             props=PlatformAddOnsProps(
                 name=name,
-                environment=env,
+                project=account.project,
+                environment=env.environment,
+                region=env.region,
+                kubernetes_version=env.eks_kubernetes_version,
+                node_group_max_sizes=(env.node_groups.general.max_size, env.node_groups.playwright.max_size),
+                prometheus_retention_days=env.prometheus_retention_days,
+                prometheus_storage_gib=env.prometheus_storage_gib,
+                grafana_domain=env.grafana_domain,
+                grafana_ingress_annotations=self.edge.alb_annotations(grafana_certificate),
                 cluster=cluster,
-                network=network,
+                vpc_id=network.vpc_id,
                 namespaces=self.namespaces,
                 container_logs=self.container_logs,
+                log_retention_days=env.log_retention_days,
                 alert_topic=self.alert_topic,
-                grafana_ingress_annotations=self.edge.alb_annotations(grafana_certificate),
             ),
         )
         # The data tier's metrics (exporters in monitoring, least-privilege logins) and the Lua of the

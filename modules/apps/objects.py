@@ -78,9 +78,11 @@ class ServiceSpec:
     ``ingress_annotations`` the edge's ALB annotations (TLS, WAF, targets); ``prometheus_url`` the
     in-cluster Prometheus the analysis asks. ``port`` is the public port (users' routes, the only
     one a Service exposes), ``internal_port`` the port of readiness and metrics (probes, Prometheus).
+    Every object is labelled ``app.kubernetes.io/part-of: <project>``.
     """
 
     name: str
+    project: str
     namespace: str
     image: str
     version: str
@@ -100,7 +102,7 @@ class ServiceSpec:
 
     @property
     def labels(self) -> dict[str, str]:
-        return {NAME_LABEL: self.name, "app.kubernetes.io/part-of": "qualisys"}
+        return {NAME_LABEL: self.name, "app.kubernetes.io/part-of": self.project}
 
     @property
     def stable_service(self) -> str:

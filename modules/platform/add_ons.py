@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from modules.eks import EksCluster, irsa_role
-from modules.network import Network
 from modules.platform import values
 from modules.platform.alert_topic import AlertTopic
 from modules.platform.charts import platform_charts
@@ -30,31 +29,43 @@ from modules.waivers import waive
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.aws import cloudwatch_log_group
 from qualisys_infra.core.engine.helm import release
-from qualisys_infra.core.settings import EnvironmentConfig
 
 RELEASE_TIMEOUT_SECONDS = 900
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlatformAddOnsProps:
-    """The cluster the add-ons run in and what they write to.
+    """The cluster the add-ons run in, the settings their values read, and what they write to.
 
-    ``environment`` gives the values their settings (region, Kubernetes version, retention and
-    storage, node-group maxima). kube-prometheus-stack and fluent-bit run in the ``monitoring``
-    namespace of ``namespaces``, the others in ``kube-system``. ``container_logs`` is the log
-    group fluent-bit writes to (and may write to alone). Alertmanager publishes every alert to
-    ``alert_topic`` (and may publish there alone); Grafana's Ingress carries
-    ``grafana_ingress_annotations`` (the edge's, with Grafana's certificate).
+    ``name`` is the cluster's (and the prefix of the add-ons' roles); ``project`` names the dashboards,
+    alert rules and log counters; ``environment`` and ``region`` label and address Alertmanager's
+    notifications; ``kubernetes_version`` picks the charts (the autoscaler's by its minor) and
+    ``node_group_max_sizes`` bound the autoscaler (their sum); Prometheus keeps
+    ``prometheus_retention_days`` of metrics on ``prometheus_storage_gib``; Grafana answers at
+    ``grafana_domain``, its Ingress carrying ``grafana_ingress_annotations`` (the edge's, with Grafana's
+    certificate). kube-prometheus-stack and fluent-bit run in the ``monitoring`` namespace of
+    ``namespaces``, the others in ``kube-system``; the load balancer controller serves the VPC
+    ``vpc_id``. ``container_logs`` is the log group fluent-bit writes to (and may write to alone),
+    its records kept ``log_retention_days``. Alertmanager publishes every alert to ``alert_topic``
+    (and may publish there alone).
     """
 
     name: str
-    environment: EnvironmentConfig
+    project: str
+    environment: str
+    region: str
+    kubernetes_version: str
+    node_group_max_sizes: tuple[int, ...]
+    prometheus_retention_days: int
+    prometheus_storage_gib: int
+    grafana_domain: str
+    grafana_ingress_annotations: Mapping[str, str]
     cluster: EksCluster
-    network: Network
+    vpc_id: str
     namespaces: Mapping[str, Namespace]
     container_logs: cloudwatch_log_group.CloudwatchLogGroup
+    log_retention_days: int
     alert_topic: AlertTopic
-    grafana_ingress_annotations: Mapping[str, str]
 
 
 class PlatformAddOns(Construct):
@@ -69,7 +80,7 @@ class PlatformAddOns(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: PlatformAddOnsProps) -> None:
         super().__init__(scope, id_)
-        env, cluster, name = props.environment, props.cluster, props.name
+        cluster, name = props.cluster, props.name
         monitoring_ns = props.namespaces.get(MONITORING)
         monitoring = monitoring_ns.token if monitoring_ns is not None else MONITORING
         lb_role = irsa_role(
@@ -113,18 +124,33 @@ class PlatformAddOns(Construct):
         props.alert_topic.allow_publisher(alertmanager_role.arn)
         chart_values = {
             "kube-prometheus-stack": values.kube_prometheus_stack(
-                env,
+                project=props.project,
+                environment=props.environment,
+                region=props.region,
+                grafana_domain=props.grafana_domain,
+                retention_days=props.prometheus_retention_days,
+                storage_gib=props.prometheus_storage_gib,
                 alert_topic_arn=props.alert_topic.arn,
                 alertmanager_role_arn=alertmanager_role.arn,
                 grafana_ingress_annotations=props.grafana_ingress_annotations,
             ),
             "aws-load-balancer-controller": values.aws_load_balancer_controller(
-                env, cluster=name, vpc_id=props.network.vpc_id, role_arn=lb_role.arn
+                region=props.region, cluster=name, vpc_id=props.vpc_id, role_arn=lb_role.arn
             ),
             "aws-for-fluent-bit": values.aws_for_fluent_bit(
-                env, log_group=props.container_logs.name, role_arn=fluent_role.arn
+                project=props.project,
+                region=props.region,
+                log_group=props.container_logs.name,
+                log_retention_days=props.log_retention_days,
+                role_arn=fluent_role.arn,
             ),
-            "cluster-autoscaler": values.cluster_autoscaler(env, cluster=name, role_arn=autoscaler_role.arn),
+            "cluster-autoscaler": values.cluster_autoscaler(
+                region=props.region,
+                kubernetes_version=props.kubernetes_version,
+                node_group_max_sizes=props.node_group_max_sizes,
+                cluster=name,
+                role_arn=autoscaler_role.arn,
+            ),
             "metrics-server": values.metrics_server(),
             "argo-rollouts": values.argo_rollouts(),
         }
@@ -152,7 +178,7 @@ class PlatformAddOns(Construct):
                 cleanup_on_fail=True,
                 timeout=RELEASE_TIMEOUT_SECONDS,
             )
-            for release_name, chart in platform_charts(env.eks_kubernetes_version).items()
+            for release_name, chart in platform_charts(props.kubernetes_version).items()
             # The runners' and external-dns's releases are modules.platform.runners' and .dns'.
             if release_name in chart_values
         }

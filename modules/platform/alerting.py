@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modules.alert_rules import ALERT_RULES
+from modules.alert_rules import alert_rules
 
 SEVERITY_LABEL = "severity"
 # The chart's default rules that always fire, by design; turned off (see the module docstring).
@@ -162,9 +162,11 @@ def silent_receivers(config: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def rule_labels(extra: Sequence[Mapping[str, str]] = ()) -> list[dict[str, str]]:
-    """The labels of every alert the platform defines (``modules.alert_rules``), plus ``extra``."""
-    return [{"alertname": rule.name, SEVERITY_LABEL: rule.severity} for rule in ALERT_RULES] + [dict(x) for x in extra]
+def rule_labels(project: str, extra: Sequence[Mapping[str, str]] = ()) -> list[dict[str, str]]:
+    """The labels of every alert the platform defines in ``project``'s clusters (``modules.alert_rules``),
+    plus ``extra``."""
+    rules = alert_rules(project)
+    return [{"alertname": rule.name, SEVERITY_LABEL: rule.severity} for rule in rules] + [dict(x) for x in extra]
 
 
 def alerts_reaching_nobody(config: Mapping[str, Any], alerts: Sequence[Mapping[str, str]]) -> list[str]:

@@ -12,7 +12,8 @@ filter), then runs, in this order, what this module adds (:func:`fluent_bit_filt
    :data:`LOG_METRICS_PORT` by a ``prometheus_exporter`` output that Prometheus scrapes. The log-based
    alerts of story 0.20 AC6 (:mod:`modules.alert_rules`) are evaluated on them.
 
-Counter names follow fluent-bit's rule ``<metric_namespace>_<metric_subsystem>_<metric_name>``
+Counter names follow fluent-bit's rule ``<metric_namespace>_<metric_subsystem>_<metric_name>``, the
+namespace being the project's name (:func:`metric_namespace`: ``qualisys_log_error_lines_total``)
 (plugins/filter_log_to_metrics/log_to_metrics.c, ``cmt_counter_create``; no ``_total`` is appended
 by cmetrics' Prometheus encoder), read in fluent/fluent-bit at d55459d (2026-08-21).
 """
@@ -30,12 +31,19 @@ LUA_CONFIG_MAP = "fluent-bit-lua"
 LUA_MOUNT_PATH = "/fluent-bit/scripts"
 LOG_METRICS_PORT = 2021
 LOG_METRICS_PORT_NAME = "log-metrics"
-METRIC_NAMESPACE = "qualisys"
 METRIC_SUBSYSTEM = "log"
-# The tag the log_to_metrics filters emit their metrics under, which the prometheus_exporter output takes.
-METRICS_TAG = "qualisys_log_metrics"
 # The pod label a service's name is read from (modules/apps/objects.py labels every pod with it).
 SERVICE_POD_LABEL = "app.kubernetes.io/name"
+
+
+def metric_namespace(project: str) -> str:
+    """The counters' namespace: the project's name as a Prometheus name (``-`` is not allowed there)."""
+    return project.replace("-", "_")
+
+
+def metrics_tag(project: str) -> str:
+    """The tag the log_to_metrics filters emit their metrics under, which the prometheus_exporter output takes."""
+    return f"{metric_namespace(project)}_{METRIC_SUBSYSTEM}_metrics"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,10 +55,9 @@ class LogMetric:
     description: str
     line_regex: str
 
-    @property
-    def metric(self) -> str:
-        """The Prometheus name fluent-bit gives the counter."""
-        return f"{METRIC_NAMESPACE}_{METRIC_SUBSYSTEM}_{self.name}"
+    def metric(self, project: str) -> str:
+        """The Prometheus name fluent-bit gives the counter in ``project``'s clusters."""
+        return f"{metric_namespace(project)}_{METRIC_SUBSYSTEM}_{self.name}"
 
 
 # The services log JSON lines with "level" and, for each request, "status" (services/hello/logs.py,
@@ -83,8 +90,9 @@ def _section(kind: str, settings: list[tuple[str, str]]) -> str:
     return "\n".join([f"[{kind}]", *(f"    {key.ljust(width)}{value}" for key, value in settings)])
 
 
-def fluent_bit_filters(match: str = "kube.*") -> str:
-    """The ``[FILTER]`` sections after the chart's kubernetes filter: redaction, then the log counters."""
+def fluent_bit_filters(project: str, match: str = "kube.*") -> str:
+    """The ``[FILTER]`` sections after the chart's kubernetes filter: redaction, then the log counters
+    (named after ``project``)."""
     sections = [
         _section(
             "FILTER",
@@ -103,9 +111,9 @@ def fluent_bit_filters(match: str = "kube.*") -> str:
                 [
                     ("Name", "log_to_metrics"),
                     ("Match", match),
-                    ("Tag", METRICS_TAG),
+                    ("Tag", metrics_tag(project)),
                     ("metric_mode", "counter"),
-                    ("metric_namespace", METRIC_NAMESPACE),
+                    ("metric_namespace", metric_namespace(project)),
                     ("metric_subsystem", METRIC_SUBSYSTEM),
                     ("metric_name", metric.name),
                     ("metric_description", metric.description),
@@ -118,14 +126,14 @@ def fluent_bit_filters(match: str = "kube.*") -> str:
     return "\n".join(sections) + "\n"
 
 
-def fluent_bit_outputs() -> str:
+def fluent_bit_outputs(project: str) -> str:
     """The ``[OUTPUT]`` serving the log counters to Prometheus."""
     return (
         _section(
             "OUTPUT",
             [
                 ("Name", "prometheus_exporter"),
-                ("Match", METRICS_TAG),
+                ("Match", metrics_tag(project)),
                 ("Host", "0.0.0.0"),  # noqa: S104 - the pod's address: Prometheus scrapes it from its own pod
                 ("Port", str(LOG_METRICS_PORT)),
             ],
@@ -134,11 +142,11 @@ def fluent_bit_outputs() -> str:
     )
 
 
-def log_metric_names() -> dict[str, str]:
-    """Every counter name the generated configuration makes fluent-bit export, by the filter that
-    defines it: read back from :func:`fluent_bit_filters`' text, as fluent-bit names them."""
+def log_metric_names(project: str) -> dict[str, str]:
+    """Every counter name the generated configuration makes fluent-bit export in ``project``'s clusters,
+    by the filter that defines it: read back from :func:`fluent_bit_filters`' text, as fluent-bit names them."""
     names: dict[str, str] = {}
-    for section in fluent_bit_filters().split("[FILTER]"):
+    for section in fluent_bit_filters(project).split("[FILTER]"):
         settings = dict(line.strip().split(None, 1) for line in section.strip().splitlines() if line.strip())
         if settings.get("Name") == "log_to_metrics":
             name = "_".join((settings["metric_namespace"], settings["metric_subsystem"], settings["metric_name"]))

@@ -5,7 +5,8 @@ deploy's plan jobs) must read every kind of object the platform and apps stacks 
 row 2 says CI reads no secrets. An EKS access policy cannot express that (AmazonEKSViewPolicy shows
 neither RBAC objects nor custom resources such as Rollouts), so the cluster stack maps the plan role
 to :data:`PLAN_READERS_GROUP` and this ClusterRole grants the group get/list/watch on exactly the
-kinds in :data:`PROVIDER_RESOURCES` and :data:`MANIFEST_RESOURCES`. The synth tests check that these
+kinds in :data:`~modules.platform.kinds.PROVIDER_RESOURCES` and
+:data:`~modules.platform.kinds.MANIFEST_RESOURCES`. The synth tests check that these
 tables cover every object the stacks synthesize and nothing more, and that no rule names Secrets.
 Helm releases are not refreshed by the plan role at all (their records are Secrets): see
 :mod:`qualisys_infra.terraform.secret_reads`.
@@ -13,53 +14,20 @@ Helm releases are not refreshed by the plan role at all (their records are Secre
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from types import MappingProxyType
+from collections.abc import Iterable
 
-from modules.platform.rbac import RBAC_API_GROUP, READ_VERBS
+from modules.platform.kinds import (
+    MANIFEST_RESOURCES,
+    PROVIDER_RESOURCES,
+    RBAC_API_GROUP,
+    READ_VERBS,
+    SCHEMA_RESOURCES,
+)
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.kubernetes import cluster_role_binding_v1, cluster_role_v1
 from qualisys_infra.core.naming import PLAN_READERS_GROUP
 
 PLAN_READER_ROLE = "pipeline-plan-reader"
-
-# Each kubernetes provider resource type the stacks use: the (API group, resource) it manages.
-PROVIDER_RESOURCES: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "kubernetes_namespace_v1": ("", "namespaces"),
-        "kubernetes_config_map_v1": ("", "configmaps"),  # fluent-bit's Lua redaction filter
-        "kubernetes_limit_range_v1": ("", "limitranges"),
-        "kubernetes_resource_quota_v1": ("", "resourcequotas"),
-        "kubernetes_network_policy_v1": ("networking.k8s.io", "networkpolicies"),
-        "kubernetes_role_v1": (RBAC_API_GROUP, "roles"),
-        "kubernetes_role_binding_v1": (RBAC_API_GROUP, "rolebindings"),
-        "kubernetes_cluster_role_v1": (RBAC_API_GROUP, "clusterroles"),
-        "kubernetes_cluster_role_binding_v1": (RBAC_API_GROUP, "clusterrolebindings"),
-        "kubernetes_storage_class_v1": ("storage.k8s.io", "storageclasses"),
-        "kubernetes_service_account_v1": ("", "serviceaccounts"),  # the in-cluster runners' (runners.py)
-        # The stacks annotate one kind of object they do not own: EKS's gp2 StorageClass.
-        "kubernetes_annotations": ("storage.k8s.io", "storageclasses"),
-    }
-)
-# Each (API group, kind) of the apps stack's kubernetes_manifest objects: the resource it is served as.
-MANIFEST_RESOURCES: Mapping[tuple[str, str], str] = MappingProxyType(
-    {
-        ("", "Service"): "services",
-        ("networking.k8s.io", "Ingress"): "ingresses",
-        ("autoscaling", "HorizontalPodAutoscaler"): "horizontalpodautoscalers",
-        ("policy", "PodDisruptionBudget"): "poddisruptionbudgets",
-        ("argoproj.io", "Rollout"): "rollouts",
-        ("argoproj.io", "AnalysisTemplate"): "analysistemplates",
-        ("monitoring.coreos.com", "PodMonitor"): "podmonitors",
-    }
-)
-# kubernetes_manifest looks a custom kind up among the CRDs to find its schema, even to plan.
-SCHEMA_RESOURCES = (("apiextensions.k8s.io", "customresourcedefinitions"),)
-
-
-def api_group(api_version: str) -> str:
-    """The API group of an ``apiVersion`` ("" for the core group's ``v1``)."""
-    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
 
 
 def plan_reader_grants() -> dict[str, tuple[str, ...]]:

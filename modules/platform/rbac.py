@@ -6,7 +6,7 @@ them: :data:`qualisys_infra.core.naming.CI_DEPLOYERS_GROUP` is defined once for 
 The CI deployer is the service-release role of the environment (``qualisys-infra release`` in
 service-release.yml): its Role ``ci-deployer`` exists only in the namespace the environment's apps
 stack deploys to, and lets it manage exactly the kinds of object the apps stack manages
-(:data:`~modules.platform.plan_reader.MANIFEST_RESOURCES`: Rollouts, AnalysisTemplates, Services,
+(:data:`~modules.platform.kinds.MANIFEST_RESOURCES`: Rollouts, AnalysisTemplates, Services,
 Ingresses, HorizontalPodAutoscalers, PodDisruptionBudgets, PodMonitors), abort or promote a Rollout
 (its status), and read what following a rollout reads (AnalysisRuns, ReplicaSets, Pods, Events).
 No Secrets, no ConfigMaps (the apps stack has none), no ``pods/exec``, ``pods/attach`` or
@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from modules.platform.kinds import MANIFEST_RESOURCES, RBAC_API_GROUP, READ_VERBS
 from modules.platform.namespace import Namespace
 from modules.platform.namespaces import APP_NAMESPACES
 from qualisys_infra.core.engine import Construct
@@ -31,11 +32,9 @@ from qualisys_infra.core.engine.kubernetes import (
 )
 from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP
 
-RBAC_API_GROUP = "rbac.authorization.k8s.io"
 # The Role (in the release namespace) and ClusterRole (CRDs, read) bound to CI_DEPLOYERS_GROUP.
 CI_ROLE = "ci-deployer"
 CI_CRD_READER_ROLE = "ci-deployer-crd-reader"
-READ_VERBS = ("get", "list", "watch")
 # What Terraform does to the objects it manages: read, create, change (server-side apply patches) and
 # delete what leaves the configuration.
 MANAGE_VERBS = (*READ_VERBS, "create", "update", "patch", "delete")
@@ -56,9 +55,6 @@ Rule = tuple[str, tuple[str, ...], tuple[str, ...]]  # (API group, resources, ve
 def ci_rules() -> tuple[Rule, ...]:
     """The ci-deployer Role's rules: manage each kind the apps stack manages, abort or promote a
     Rollout, read what following a rollout reads. Sorted by API group, one rule per group and verbs."""
-    # Imported here: plan_reader imports this module's names.
-    from modules.platform.plan_reader import MANIFEST_RESOURCES
-
     managed: dict[str, set[str]] = {}
     for (group, _kind), resource in MANIFEST_RESOURCES.items():
         managed.setdefault(group, set()).add(resource)
@@ -81,33 +77,38 @@ class PeopleRole:
 
 
 _WORKLOADS = ("pods", "pods/log", "services", "configmaps", "deployments", "replicasets")
-PEOPLE_ROLES = (
-    PeopleRole(
-        name="qualisys-readonly",
-        id_="readonly-role",
-        group="qualisys:readonly",
-        api_groups=("", "apps", "batch", "networking.k8s.io", "autoscaling"),
-        resources=(*_WORKLOADS, "jobs", "cronjobs", "ingresses", "horizontalpodautoscalers", "events"),
-        verbs=READ_VERBS,
-    ),
-    PeopleRole(
-        name="qualisys-namespace-admin",
-        id_="namespace-admin-role",
-        group="qualisys:namespace-admins",
-        api_groups=("", "apps", "batch", "networking.k8s.io", "autoscaling", "policy"),
-        resources=(
-            *_WORKLOADS,
-            "statefulsets",
-            "jobs",
-            "cronjobs",
-            "ingresses",
-            "horizontalpodautoscalers",
-            "poddisruptionbudgets",
-            "events",
+
+
+def people_roles(project: str) -> tuple[PeopleRole, ...]:
+    """The people's ClusterRoles, named after the project: ``<project>-readonly`` bound to the group
+    ``<project>:readonly`` and ``<project>-namespace-admin`` bound to ``<project>:namespace-admins``."""
+    return (
+        PeopleRole(
+            name=f"{project}-readonly",
+            id_="readonly-role",
+            group=f"{project}:readonly",
+            api_groups=("", "apps", "batch", "networking.k8s.io", "autoscaling"),
+            resources=(*_WORKLOADS, "jobs", "cronjobs", "ingresses", "horizontalpodautoscalers", "events"),
+            verbs=READ_VERBS,
         ),
-        verbs=(*READ_VERBS, "create", "update", "patch", "delete"),
-    ),
-)
+        PeopleRole(
+            name=f"{project}-namespace-admin",
+            id_="namespace-admin-role",
+            group=f"{project}:namespace-admins",
+            api_groups=("", "apps", "batch", "networking.k8s.io", "autoscaling", "policy"),
+            resources=(
+                *_WORKLOADS,
+                "statefulsets",
+                "jobs",
+                "cronjobs",
+                "ingresses",
+                "horizontalpodautoscalers",
+                "poddisruptionbudgets",
+                "events",
+            ),
+            verbs=(*READ_VERBS, "create", "update", "patch", "delete"),
+        ),
+    )
 
 
 class RoleKind(StrEnum):
@@ -130,13 +131,14 @@ def bind_group(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlatformRbacProps:
-    """The namespaces to bind in, by name.
+    """The namespaces to bind in, by name, and the project the people's roles are named after.
 
     The CI deployer's Role exists only in ``ci_namespace``, the namespace the environment's apps stack
     deploys to (None: the environment has no release role, and no Role is made); the people's
     ClusterRoles are bound in each of ``app_namespaces`` that exists.
     """
 
+    project: str
     namespaces: Mapping[str, Namespace]
     ci_namespace: str | None = None
     app_namespaces: tuple[str, ...] = APP_NAMESPACES
@@ -144,8 +146,8 @@ class PlatformRbacProps:
 
 class PlatformRbac(Construct):
     """The CI deployer's Role and CRD-reading ClusterRole bound to :data:`CI_DEPLOYERS_GROUP`, and the
-    ClusterRoles ``qualisys-readonly`` and ``qualisys-namespace-admin`` bound to their groups per app
-    namespace."""
+    people's ClusterRoles (:func:`people_roles`: ``<project>-readonly``, ``<project>-namespace-admin``)
+    bound to their groups per app namespace."""
 
     def __init__(self, scope: Construct, id_: str, *, props: PlatformRbacProps) -> None:
         super().__init__(scope, id_)
@@ -194,7 +196,8 @@ class PlatformRbac(Construct):
                     )
                 ],
             )
-        for role in PEOPLE_ROLES:
+        roles = people_roles(props.project)
+        for role in roles:
             cluster_role_v1.ClusterRoleV1(
                 self,
                 role.id_,
@@ -209,7 +212,7 @@ class PlatformRbac(Construct):
             namespace = props.namespaces.get(name)
             if namespace is None:
                 continue
-            for role in PEOPLE_ROLES:
+            for role in roles:
                 bind_group(
                     self,
                     f"{role.name}-{name}",

@@ -1,20 +1,21 @@
 """Each Helm chart's values, built in Python from the settings: pure functions, no engine, no files.
 
-The functions take the environment's settings and the few names and ARNs that only the stack knows
-(as strings: at synth they are the engine's tokens, which pass through unchanged), and return the
-values as a dict; :func:`to_yaml` turns one into the text a ``helm_release`` takes. Keys follow each
-chart's ``values.yaml`` at the version pinned in :mod:`modules.platform.charts`.
+The functions take the settings they use, one typed keyword each, and the few names and ARNs that
+only the stack knows (as strings: at synth they are the engine's tokens, which pass through
+unchanged), and return the values as a dict; :func:`to_yaml` turns one into the text a
+``helm_release`` takes. Keys follow each chart's ``values.yaml`` at the version pinned in
+:mod:`modules.platform.charts`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
-from modules.alert_rules import ALERT_RULES
+from modules.alert_rules import alert_rules
 from modules.platform.alerting import ALWAYS_FIRING_DEFAULT_RULES, alertmanager_config
 from modules.platform.charts import autoscaler_release
 from modules.platform.cluster_objects import (
@@ -24,7 +25,7 @@ from modules.platform.cluster_objects import (
     GRAFANA_FULLNAME,
 )
 from modules.platform.cluster_objects import KPS_FULLNAME as KPS_FULLNAME  # the apps stack's Prometheus address
-from modules.platform.dashboards import DASHBOARDS
+from modules.platform.dashboards import dashboards
 from modules.platform.log_pipeline import (
     LOG_METRICS_PORT,
     LOG_METRICS_PORT_NAME,
@@ -39,7 +40,6 @@ from qualisys_infra.core.monitoring_access import (
     REDIS_EXPORTER_KEY,
     REDIS_EXPORTER_SECRET,
 )
-from qualisys_infra.core.settings import EnvironmentConfig
 
 Values = dict[str, Any]
 
@@ -67,15 +67,21 @@ def _non_root(*, fs_group: bool) -> Values:
 
 
 def kube_prometheus_stack(
-    env: EnvironmentConfig,
     *,
+    project: str,
+    environment: str,
+    region: str,
+    grafana_domain: str,
+    retention_days: int,
+    storage_gib: int,
     alert_topic_arn: str,
     alertmanager_role_arn: str,
     grafana_ingress_annotations: Mapping[str, str],
 ) -> Values:
-    """Prometheus (retention and storage from the settings), Alertmanager routing every alert to the
-    environment's SNS topic (:mod:`modules.platform.alerting`) as its IRSA role, Grafana with the
-    QUALISYS dashboards behind the ingress edge at ``grafana_domain``, and the alert rules.
+    """Prometheus (``retention_days`` of metrics on ``storage_gib`` of storage), Alertmanager routing every
+    alert to the environment's SNS topic in ``region`` (:mod:`modules.platform.alerting`) as its IRSA role,
+    Grafana with the project's dashboards (folder ``QUALISYS``, the project's name in capitals) behind the
+    ingress edge at ``grafana_domain``, and the project's alert rules (group ``<project>.rules``).
 
     Grafana has its own login only: no anonymous access, no sign-up, the session cookie HTTPS-only.
     The admin password is in neither these values nor Terraform: ``adminPassword`` is emptied (the
@@ -84,20 +90,20 @@ def kube_prometheus_stack(
     Grafana's objects are named ``kps-grafana`` explicitly: the subchart does not inherit
     ``fullnameOverride`` (it would be ``kube-prometheus-stack-grafana``).
     """
-    host = env.grafana_domain
+    host = grafana_domain
     return {
         "fullnameOverride": KPS_FULLNAME,
         # Watchdog and InfoInhibitor always fire; the chart sent them to its "null" receiver.
         "defaultRules": {"disabled": dict.fromkeys(ALWAYS_FIRING_DEFAULT_RULES, True)},
         "prometheus": {
             "prometheusSpec": {
-                "retention": f"{env.prometheus_retention_days}d",
+                "retention": f"{retention_days}d",
                 "storageSpec": {
                     "volumeClaimTemplate": {
                         "spec": {
                             "storageClassName": DEFAULT_STORAGE_CLASS,
                             "accessModes": ["ReadWriteOnce"],
-                            "resources": {"requests": {"storage": f"{env.prometheus_storage_gib}Gi"}},
+                            "resources": {"requests": {"storage": f"{storage_gib}Gi"}},
                         }
                     }
                 },
@@ -110,7 +116,7 @@ def kube_prometheus_stack(
         },
         "alertmanager": {
             "serviceAccount": _service_account(ALERTMANAGER_SERVICE_ACCOUNT, alertmanager_role_arn),
-            "config": alertmanager_config(topic_arn=alert_topic_arn, region=env.region, environment=env.environment),
+            "config": alertmanager_config(topic_arn=alert_topic_arn, region=region, environment=environment),
             "alertmanagerSpec": {"securityContext": _non_root(fs_group=False)},
         },
         "grafana": {
@@ -141,25 +147,25 @@ def kube_prometheus_stack(
                     "apiVersion": 1,
                     "providers": [
                         {
-                            "name": "qualisys",
+                            "name": project,
                             "orgId": 1,
-                            "folder": "QUALISYS",
+                            "folder": project.upper(),
                             "type": "file",
                             "disableDeletion": True,
-                            "options": {"path": "/var/lib/grafana/dashboards/qualisys"},
+                            "options": {"path": f"/var/lib/grafana/dashboards/{project}"},
                         }
                     ],
                 }
             },
             "dashboards": {
-                "qualisys": {name: {"json": json.dumps(dashboard)} for name, dashboard in DASHBOARDS.items()}
+                project: {name: {"json": json.dumps(dashboard)} for name, dashboard in dashboards(project).items()}
             },
         },
         "additionalPrometheusRulesMap": {
-            "qualisys": {
+            project: {
                 "groups": [
                     {
-                        "name": "qualisys.rules",
+                        "name": f"{project}.rules",
                         "rules": [
                             {
                                 "alert": rule.name,
@@ -168,7 +174,7 @@ def kube_prometheus_stack(
                                 "labels": {"severity": rule.severity},
                                 "annotations": {"summary": rule.summary, "runbook_url": rule.runbook_url},
                             }
-                            for rule in ALERT_RULES
+                            for rule in alert_rules(project)
                         ],
                     }
                 ]
@@ -177,12 +183,12 @@ def kube_prometheus_stack(
     }
 
 
-def aws_load_balancer_controller(env: EnvironmentConfig, *, cluster: str, vpc_id: str, role_arn: str) -> Values:
+def aws_load_balancer_controller(*, region: str, cluster: str, vpc_id: str, role_arn: str) -> Values:
     """Two replicas (one may be down at a time), the VPC and region given rather than looked up from
     instance metadata (IMDSv2 with hop limit 1 hides it from pods)."""
     return {
         "clusterName": cluster,
-        "region": env.region,
+        "region": region,
         "vpcId": vpc_id,
         "serviceAccount": _service_account(LB_CONTROLLER_SERVICE_ACCOUNT, role_arn),
         "replicaCount": 2,
@@ -190,12 +196,12 @@ def aws_load_balancer_controller(env: EnvironmentConfig, *, cluster: str, vpc_id
     }
 
 
-def aws_for_fluent_bit(env: EnvironmentConfig, *, log_group: str, role_arn: str) -> Values:
-    """Container logs as JSON to ``log_group``, which Terraform creates (KMS key, retention): the
-    chart must not create it. Every other output is off.
+def aws_for_fluent_bit(*, project: str, region: str, log_group: str, log_retention_days: int, role_arn: str) -> Values:
+    """Container logs as JSON to ``log_group`` in ``region``, which Terraform creates (KMS key, retention):
+    the chart must not create it. Every other output is off.
 
     Before any output, every record passes the PII redaction filter and the log counters
-    (:mod:`modules.platform.log_pipeline`): the Lua script comes from the ConfigMap
+    (:mod:`modules.platform.log_pipeline`, named after ``project``): the Lua script comes from the ConfigMap
     ``fluent-bit-lua`` (mounted read-only beside the chart's own volumes, which a list of
     ``volumes`` replaces and so are repeated here), and the counters are served on their own port,
     which the chart's ServiceMonitor scrapes beside fluent-bit's own metrics."""
@@ -203,18 +209,18 @@ def aws_for_fluent_bit(env: EnvironmentConfig, *, log_group: str, role_arn: str)
         "serviceAccount": _service_account(FLUENT_BIT_SERVICE_ACCOUNT, role_arn),
         "cloudWatchLogs": {
             "enabled": True,
-            "region": env.region,
+            "region": region,
             "logGroupName": log_group,
             "logStreamPrefix": "from-fluent-bit-",
             "logFormat": "json",
             "autoCreateGroup": False,
-            "logRetentionDays": env.log_retention_days,
+            "logRetentionDays": log_retention_days,
         },
         "firehose": {"enabled": False},
         "kinesis": {"enabled": False},
         "elasticsearch": {"enabled": False},
-        "additionalFilters": fluent_bit_filters(),
-        "additionalOutputs": fluent_bit_outputs(),
+        "additionalFilters": fluent_bit_filters(project),
+        "additionalOutputs": fluent_bit_outputs(project),
         "volumes": [
             {"name": "varlog", "hostPath": {"path": "/var/log"}},
             {"name": "varlibdockercontainers", "hostPath": {"path": "/var/lib/docker/containers"}},
@@ -300,21 +306,27 @@ def redis_exporter(*, address: str, user: str) -> Values:
     }
 
 
-def cluster_autoscaler(env: EnvironmentConfig, *, cluster: str, role_arn: str) -> Values:
-    """Auto-discovery of this cluster's node groups, the image of the cluster's Kubernetes minor,
-    and a bound on the whole cluster: the node groups' own maxima bound each group, and
-    ``max-nodes-total`` is their sum."""
-    groups = env.node_groups
+def cluster_autoscaler(
+    *,
+    region: str,
+    kubernetes_version: str,
+    node_group_max_sizes: Sequence[int],
+    cluster: str,
+    role_arn: str,
+) -> Values:
+    """Auto-discovery of this cluster's node groups, the image of the cluster's Kubernetes minor
+    (``kubernetes_version``), and a bound on the whole cluster: the node groups' own maxima bound each
+    group, and ``max-nodes-total`` is their sum."""
     return {
         "autoDiscovery": {"clusterName": cluster},
-        "awsRegion": env.region,
-        "image": {"tag": autoscaler_release(env.eks_kubernetes_version).image_tag},
+        "awsRegion": region,
+        "image": {"tag": autoscaler_release(kubernetes_version).image_tag},
         "rbac": {"serviceAccount": _service_account(AUTOSCALER_SERVICE_ACCOUNT, role_arn)},
         "extraArgs": {
             "balance-similar-node-groups": True,
             "skip-nodes-with-system-pods": False,
             "expander": "least-waste",
-            "max-nodes-total": groups.general.max_size + groups.playwright.max_size,
+            "max-nodes-total": sum(node_group_max_sizes),
         },
     }
 

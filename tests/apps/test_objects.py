@@ -48,6 +48,7 @@ K8S_MINORS = _environments_minors()
 def _spec(strategy: Strategy, *, internal_port: int = 8081) -> ServiceSpec:
     return ServiceSpec(
         name="hello",
+        project="qualisys",
         namespace="staging",
         image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/qualisys-hello:0123abc",
         version="0123abc",

@@ -8,6 +8,7 @@ dashboards in any ``helm_release``'s values (``additionalPrometheusRulesMap``, `
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -16,7 +17,7 @@ import promql_parser
 import yaml
 
 from modules.platform import values
-from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
+from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings
 from tests.conftest import ENV_DIR, ROOT
 
 TOKEN = "${TfToken[TOKEN.1]}"  # noqa: S105 - an engine token, what the stack passes at synth
@@ -53,25 +54,42 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
+@functools.cache
+def _settings() -> Settings:
+    return load_settings(ENV_DIR, ENVIRONMENT_NAMES, root=ROOT)
+
+
+def project() -> str:
+    """The project's name (``account.tfvars``), which names the log counters, rules and dashboards."""
+    return _settings().account.project
+
+
 def _kube_prometheus_stack(environment: str) -> dict[str, Any]:
-    settings = load_settings(ENV_DIR, ENVIRONMENT_NAMES, root=ROOT)
-    env = next(e for e in settings.environments if e.environment == environment)
+    env = next(e for e in _settings().environments if e.environment == environment)
     return values.kube_prometheus_stack(
-        env, alert_topic_arn=TOKEN, alertmanager_role_arn=TOKEN, grafana_ingress_annotations={}
+        project=project(),
+        environment=env.environment,
+        region=env.region,
+        grafana_domain=env.grafana_domain,
+        retention_days=env.prometheus_retention_days,
+        storage_gib=env.prometheus_storage_gib,
+        alert_topic_arn=TOKEN,
+        alertmanager_role_arn=TOKEN,
+        grafana_ingress_annotations={},
     )
 
 
 def rendered_rule_groups(environment: str = "staging") -> list[dict[str, Any]]:
     """The alert rule groups of the environment's kube-prometheus-stack values, as the stack renders them."""
-    groups: list[dict[str, Any]] = _kube_prometheus_stack(environment)["additionalPrometheusRulesMap"]["qualisys"][
+    groups: list[dict[str, Any]] = _kube_prometheus_stack(environment)["additionalPrometheusRulesMap"][project()][
         "groups"
     ]
     return groups
 
 
 def rendered_dashboards(environment: str = "staging") -> dict[str, dict[str, Any]]:
-    """The QUALISYS dashboards as Grafana receives them from the environment's values."""
-    folder = _kube_prometheus_stack(environment)["grafana"]["dashboards"]["qualisys"]
+    """The project's dashboards as Grafana receives them from the environment's values."""
+    folder = _kube_prometheus_stack(environment)["grafana"]["dashboards"][project()]
     return {name: json.loads(body["json"]) for name, body in folder.items()}
 
 

@@ -30,7 +30,7 @@ from modules.platform.metrics_contract import (
 )
 from tests.conftest import Synthesized
 from tests.observability.conftest import REDIS_URL, Hello, MonitoredDatabase, Producer, RedisUser
-from tests.observability.promql import UncheckableSelector, metric_names, stack_expressions
+from tests.observability.promql import UncheckableSelector, metric_names, project, stack_expressions
 
 
 def exported_names(exposition: str) -> set[str]:
@@ -64,7 +64,7 @@ def produced(postgres_exporter: Producer, redis_exporter: Producer, hello: Hello
     for producer in (postgres_exporter, redis_exporter, hello.producer):
         for name in exported_names(producer.scrape()):
             names[name] = producer.name
-    names.update(log_metric_names())
+    names.update(log_metric_names(project()))
     names.update(CLUSTER_METRICS)
     return names
 
@@ -86,9 +86,9 @@ def test_fails_if_a_panel_reads_a_metric_nothing_exports(synthesized: Synthesize
     releases = stack["resource"]["helm_release"]
     address = next(a for a, r in releases.items() if r.get("name") == "kube-prometheus-stack")
     chart_values = yaml.safe_load(releases[address]["values"][0])
-    dashboard = json.loads(chart_values["grafana"]["dashboards"]["qualisys"]["database"]["json"])
+    dashboard = json.loads(chart_values["grafana"]["dashboards"][project()]["database"]["json"])
     dashboard["panels"][0]["targets"][0]["expr"] = "sum(qualisys_no_such_metric_total)"
-    chart_values["grafana"]["dashboards"]["qualisys"]["database"]["json"] = json.dumps(dashboard)
+    chart_values["grafana"]["dashboards"][project()]["database"]["json"] = json.dumps(dashboard)
     releases[address]["values"] = [yaml.safe_dump(chart_values)]
     problems = unproduced(stack_expressions({name: stack}), produced)
     assert problems == [

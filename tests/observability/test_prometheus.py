@@ -39,7 +39,7 @@ from tests.observability.conftest import (
     stop,
     wait_until,
 )
-from tests.observability.promql import rendered_dashboards, rendered_rule_groups
+from tests.observability.promql import project, rendered_dashboards, rendered_rule_groups
 
 PROMETHEUS = shutil.which("prometheus")
 POD = {"namespace": "staging", "pod": "hello-7d9f-abcde", "container": "hello"}
@@ -65,7 +65,7 @@ def stand_in_exposition() -> str:
     """Every documented cluster metric and every generated log counter, each one series of value 1
     (counters that do not move: rates of 0, nothing that fires)."""
     lines = []
-    for name in sorted([*CLUSTER_METRICS, *log_metric_names()]):
+    for name in sorted([*CLUSTER_METRICS, *log_metric_names(project())]):
         labels = STAND_IN_LABELS.get(name, FLUENT_BIT_LABELS)
         text = ",".join(f'{key}="{value}"' for key, value in labels.items())
         lines.append(f"{name}{{{text}}} 1")
@@ -206,7 +206,7 @@ class _Traffic:
 
 def test_stand_in_serves_exactly_the_producers_that_cannot_run_here() -> None:
     served = {line.split("{", 1)[0] for line in stand_in_exposition().splitlines()}
-    assert served == set(CLUSTER_METRICS) | set(log_metric_names())
+    assert served == set(CLUSTER_METRICS) | set(log_metric_names(project()))
     assert set(STAND_IN_LABELS) == set(CLUSTER_METRICS)
 
 

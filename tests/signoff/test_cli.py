@@ -221,8 +221,9 @@ def test_only_parses_numbers_in_order_without_repeats() -> None:
 
 
 def test_the_default_dashboard_is_the_one_the_platform_installs() -> None:
-    from modules.platform.dashboards import DASHBOARDS
+    from modules.platform.dashboards import dashboards
     from qualisys_infra.delivery.signoff import DEFAULT_DASHBOARD_UID, DEFAULT_DATASOURCE_UID
 
-    assert DASHBOARDS["cluster"]["uid"] == DEFAULT_DASHBOARD_UID
-    assert {p["datasource"]["uid"] for p in DASHBOARDS["cluster"]["panels"]} == {DEFAULT_DATASOURCE_UID}
+    cluster = dashboards("qualisys")["cluster"]  # the repository's project (environments/account.tfvars)
+    assert cluster["uid"] == DEFAULT_DASHBOARD_UID
+    assert {p["datasource"]["uid"] for p in cluster["panels"]} == {DEFAULT_DATASOURCE_UID}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from modules.alert_rules import ALERT_RULES
+from modules.alert_rules import alert_rules
 from modules.platform.alerting import (
     ALWAYS_FIRING_DEFAULT_RULES,
     alerts_reaching_nobody,
@@ -42,6 +42,11 @@ def _kps_values(synthesized: Synthesized, env: EnvironmentConfig) -> dict[str, A
     return dict(yaml.safe_load(text))
 
 
+# The alert rules' names and severities are the same in every project's clusters.
+PROJECT = "qualisys"
+ALERT_RULES = alert_rules(PROJECT)
+
+
 def _every_alert(values: dict[str, Any]) -> list[dict[str, str]]:
     """The labels of every alert rule the release installs: the platform's, and the chart's defaults
     that the values do not disable."""
@@ -49,7 +54,7 @@ def _every_alert(values: dict[str, Any]) -> list[dict[str, str]]:
     defaults = [
         {"alertname": a["alert"], "severity": a["severity"]} for a in DEFAULT_ALERTS if a["alert"] not in disabled
     ]
-    return rule_labels(defaults)
+    return rule_labels(PROJECT, defaults)
 
 
 def test_no_alert_rule_ends_at_a_receiver_that_notifies_nobody(
@@ -100,7 +105,7 @@ def test_fails_if_a_route_sends_an_alert_to_null(synthesized: Synthesized) -> No
     config = copy.deepcopy(_kps_values(synthesized, env)["alertmanager"]["config"])
     config["route"]["routes"].insert(0, {"receiver": "null", "matchers": ['alertname="PodCrashLooping"']})
     config["receivers"].append({"name": "null"})
-    assert alerts_reaching_nobody(config, rule_labels()) == [
+    assert alerts_reaching_nobody(config, rule_labels(PROJECT)) == [
         "alert {alertname=PodCrashLooping, severity=critical} ends at receiver 'null', which notifies nobody"
     ]
 
@@ -111,7 +116,7 @@ def test_fails_if_the_chart_default_configuration_were_kept() -> None:
         "route": {"receiver": "null", "routes": [{"receiver": "null", "matchers": ['alertname = "Watchdog"']}]},
         "receivers": [{"name": "null"}],
     }
-    problems = alerts_reaching_nobody(chart_default, rule_labels())
+    problems = alerts_reaching_nobody(chart_default, rule_labels(PROJECT))
     assert len(problems) == len(ALERT_RULES)
     assert all(p.endswith("ends at receiver 'null', which notifies nobody") for p in problems)
 

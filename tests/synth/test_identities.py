@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from modules.github_delivery import APPS_STACK, RECORDING_ENVIRONMENT, RELEASE_READS
-from modules.platform.plan_reader import MANIFEST_RESOURCES
+from modules.platform.kinds import MANIFEST_RESOURCES
 from qualisys_infra.core.naming import (
     APPLY_ENVIRONMENTS,
     APPLY_WORKFLOW,

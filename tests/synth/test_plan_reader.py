@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from modules.platform.plan_reader import (
-    MANIFEST_RESOURCES,
-    PLAN_READER_ROLE,
-    PROVIDER_RESOURCES,
-    SCHEMA_RESOURCES,
-    api_group,
-)
+from modules.platform.kinds import MANIFEST_RESOURCES, PROVIDER_RESOURCES, SCHEMA_RESOURCES, api_group
+from modules.platform.plan_reader import PLAN_READER_ROLE
 from qualisys_infra.core.naming import PLAN_READERS_GROUP, plan_role_name
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from qualisys_infra.terraform.secret_reads import leave_out, secret_reads
@@ -35,7 +30,7 @@ def _managed(synthesized: Synthesized, env: str) -> set[tuple[str, str]]:
                     assert key in MANIFEST_RESOURCES, f"{stack}: kubernetes_manifest.{name}: {key} not in the table"
                     managed.add((key[0], MANIFEST_RESOURCES[key]))
             elif type_.startswith("kubernetes_"):
-                assert type_ in PROVIDER_RESOURCES, f"{stack}: {type_} not in plan_reader.PROVIDER_RESOURCES"
+                assert type_ in PROVIDER_RESOURCES, f"{stack}: {type_} not in kinds.PROVIDER_RESOURCES"
                 managed.add(PROVIDER_RESOURCES[type_])
     return managed
 

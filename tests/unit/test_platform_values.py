@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import promql_parser
 import pytest
 import yaml
 
-from modules.alert_rules import ALERT_RULES
+from modules.alert_rules import alert_rules
 from modules.platform import values
 from modules.platform.charts import (
     AUTOSCALER_RELEASES,
@@ -33,9 +34,40 @@ TOPIC = "${TfToken[TOKEN.44]}"
 EDGE = {"alb.ingress.kubernetes.io/certificate-arn": "${TfToken[TOKEN.45]}"}
 
 
-def _kps(env: EnvironmentConfig) -> values.Values:
+PROJECT = "qualisys"
+
+
+def _kps(env: EnvironmentConfig, project: str = PROJECT) -> values.Values:
     return values.kube_prometheus_stack(
-        env, alert_topic_arn=TOPIC, alertmanager_role_arn=ROLE, grafana_ingress_annotations=EDGE
+        project=project,
+        environment=env.environment,
+        region=env.region,
+        grafana_domain=env.grafana_domain,
+        retention_days=env.prometheus_retention_days,
+        storage_gib=env.prometheus_storage_gib,
+        alert_topic_arn=TOPIC,
+        alertmanager_role_arn=ROLE,
+        grafana_ingress_annotations=EDGE,
+    )
+
+
+def _fluent_bit(env: EnvironmentConfig, project: str = PROJECT) -> values.Values:
+    return values.aws_for_fluent_bit(
+        project=project,
+        region=env.region,
+        log_group=LOG_GROUP,
+        log_retention_days=env.log_retention_days,
+        role_arn=ROLE,
+    )
+
+
+def _autoscaler(env: EnvironmentConfig) -> values.Values:
+    return values.cluster_autoscaler(
+        region=env.region,
+        kubernetes_version=env.eks_kubernetes_version,
+        node_group_max_sizes=(env.node_groups.general.max_size, env.node_groups.playwright.max_size),
+        cluster="qualisys-x",
+        role_arn=ROLE,
     )
 
 
@@ -48,10 +80,10 @@ def _every_chart(env: EnvironmentConfig) -> dict[str, values.Values]:
     return {
         "kube-prometheus-stack": _kps(env),
         "aws-load-balancer-controller": values.aws_load_balancer_controller(
-            env, cluster="qualisys-x", vpc_id=VPC, role_arn=ROLE
+            region=env.region, cluster="qualisys-x", vpc_id=VPC, role_arn=ROLE
         ),
-        "aws-for-fluent-bit": values.aws_for_fluent_bit(env, log_group=LOG_GROUP, role_arn=ROLE),
-        "cluster-autoscaler": values.cluster_autoscaler(env, cluster="qualisys-x", role_arn=ROLE),
+        "aws-for-fluent-bit": _fluent_bit(env),
+        "cluster-autoscaler": _autoscaler(env),
         "metrics-server": values.metrics_server(),
         "argo-rollouts": values.argo_rollouts(),
         "postgres-exporter": values.postgres_exporter(),
@@ -128,7 +160,7 @@ def test_grafana_gets_dashboards_but_never_a_password(env: EnvironmentConfig) ->
 
 def test_alert_rules_are_all_there_and_parse(env: EnvironmentConfig) -> None:
     (group,) = _kps(env)["additionalPrometheusRulesMap"]["qualisys"]["groups"]
-    assert [r["alert"] for r in group["rules"]] == [r.name for r in ALERT_RULES]
+    assert [r["alert"] for r in group["rules"]] == [r.name for r in alert_rules(PROJECT)]
     for rule in group["rules"]:
         promql_parser.parse(rule["expr"])
         assert rule["labels"]["severity"] in ("critical", "warning")
@@ -136,7 +168,7 @@ def test_alert_rules_are_all_there_and_parse(env: EnvironmentConfig) -> None:
 
 
 def test_fluent_bit_writes_json_to_the_terraform_log_group_only(env: EnvironmentConfig) -> None:
-    built = values.aws_for_fluent_bit(env, log_group=LOG_GROUP, role_arn=ROLE)
+    built = _fluent_bit(env)
     logs = built["cloudWatchLogs"]
     assert (logs["logGroupName"], logs["autoCreateGroup"], logs["logFormat"]) == (LOG_GROUP, False, "json")
     assert logs["logRetentionDays"] == env.log_retention_days and logs["region"] == env.region
@@ -144,7 +176,7 @@ def test_fluent_bit_writes_json_to_the_terraform_log_group_only(env: Environment
 
 
 def test_autoscaler_bounds_the_cluster_by_the_node_groups(env: EnvironmentConfig) -> None:
-    built = values.cluster_autoscaler(env, cluster="qualisys-x", role_arn=ROLE)
+    built = _autoscaler(env)
     groups = env.node_groups
     assert built["extraArgs"]["max-nodes-total"] == groups.general.max_size + groups.playwright.max_size
     assert built["autoDiscovery"] == {"clusterName": "qualisys-x"} and built["awsRegion"] == env.region
@@ -155,7 +187,7 @@ def test_autoscaler_version_matches_the_cluster_kubernetes_version(env: Environm
     the values all follow ``eks_kubernetes_version``."""
     cluster_minor = kubernetes_minor(env.eks_kubernetes_version)
     release = autoscaler_release(env.eks_kubernetes_version)
-    tag = values.cluster_autoscaler(env, cluster="qualisys-x", role_arn=ROLE)["image"]["tag"]
+    tag = _autoscaler(env)["image"]["tag"]
     assert tag == release.image_tag
     assert kubernetes_minor(tag) == cluster_minor
     assert platform_charts(env.eks_kubernetes_version)["cluster-autoscaler"] == release.chart
@@ -185,3 +217,27 @@ def test_every_pin_is_an_exact_https_version() -> None:
         parts = chart.version.split(".")
         assert len(parts) == 3 and all(p.isdigit() for p in parts), f"{name}: {chart.version} is not exact"
     assert set(CHARTS) | {"cluster-autoscaler"} | set(RUNNER_CHARTS) == set(platform_charts("1.33"))
+
+
+def test_names_in_the_values_follow_the_project(env: EnvironmentConfig) -> None:
+    """Another project's dashboards, rules and log counters carry its name, never ``qualisys``; a name
+    with ``-`` becomes ``_`` where Prometheus needs it (the log counters)."""
+    kps, fluent_bit = _kps(env, "acme-x"), _fluent_bit(env, "acme-x")
+    (provider,) = kps["grafana"]["dashboardProviders"]["dashboardproviders.yaml"]["providers"]
+    assert (provider["name"], provider["folder"], provider["options"]["path"]) == (
+        "acme-x",
+        "ACME-X",
+        "/var/lib/grafana/dashboards/acme-x",
+    )
+    uids = {name: json.loads(body["json"])["uid"] for name, body in kps["grafana"]["dashboards"]["acme-x"].items()}
+    assert uids == {name: f"acme-x-{name}" for name in ("application", "cluster", "database")}
+    (group,) = kps["additionalPrometheusRulesMap"]["acme-x"]["groups"]
+    assert group["name"] == "acme-x.rules"
+    expressions = " ".join(rule["expr"] for rule in group["rules"])
+    assert "acme_x_log_error_lines_total" in expressions and "acme_x_log_access_lines_total" in expressions
+    assert re.search(r"metric_namespace\s+acme_x\n", fluent_bit["additionalFilters"])
+    assert re.search(r"Tag\s+acme_x_log_metrics\n", fluent_bit["additionalFilters"])
+    assert re.search(r"Match\s+acme_x_log_metrics\n", fluent_bit["additionalOutputs"])
+    # Hosts are settings (grafana_domain), the runbooks a web address: neither is a name made here.
+    text = json.dumps([kps, fluent_bit]).replace(env.grafana_domain, "").replace("https://runbooks.qualisys.dev/", "")
+    assert "qualisys" not in text.lower()
