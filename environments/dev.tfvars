@@ -4,6 +4,11 @@ environment = "dev"
 region      = "us-east-1"
 az_count    = 2
 
+# How changes reach it (docs/adding-an-environment.md): applied by hand from a workstation, no
+# pipeline role; "pipeline" would plan it on pull requests and apply it from main.
+delivery = "manual"
+approval = false
+
 # One /16 per environment (dev 10.0, staging 10.1, production 10.2) so they can be peered later.
 vpc_cidr              = "10.0.0.0/16"
 public_subnet_cidrs   = ["10.0.0.0/24", "10.0.1.0/24"]

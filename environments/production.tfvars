@@ -4,6 +4,11 @@ environment = "production"
 region      = "us-east-1"
 az_count    = 2
 
+# How changes reach it (docs/adding-an-environment.md): planned on pull requests, applied from main
+# by deploy.yml through its own apply role, after a reviewer approves in the GitHub environment.
+delivery = "pipeline"
+approval = true
+
 # One /16 per environment (dev 10.0, staging 10.1, production 10.2) so they can be peered later.
 vpc_cidr              = "10.2.0.0/16"
 public_subnet_cidrs   = ["10.2.0.0/24", "10.2.1.0/24"]

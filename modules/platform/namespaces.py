@@ -2,8 +2,9 @@
 
 - every namespace but ``monitoring`` admits scraping from ``monitoring`` on the app ports (the public
   one and the internal one of readiness and metrics);
-- the app namespaces admit the load balancer (the VPC: targets are pod IPs) and Argo Rollouts'
-  analysis (from kube-system) on the app port, and reach the data tier (5432, 6379) and HTTPS out;
+- the app namespaces (every one but the platform's own: the environments', which the settings' rules
+  check) admit the load balancer (the VPC: targets are pod IPs) and Argo Rollouts' analysis (from
+  kube-system) on the app port, and reach the data tier (5432, 6379) and HTTPS out;
 - ``playwright-pool`` reaches the web (80, 443);
 - ``monitoring`` is ``privileged`` (node-exporter, fluent-bit; the reason is written into its
   annotation), talks within itself, admits Argo Rollouts' analysis on Prometheus' port and the API
@@ -15,16 +16,16 @@ The policies are enforced by the VPC CNI's network policy agent, which the clust
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from modules.network import Network
 from modules.platform.namespace import Namespace, NamespaceProps, PodSecurity
 from qualisys_infra.core import playwright_pool
 from qualisys_infra.core.engine import Construct
+from qualisys_infra.core.naming import MONITORING_NAMESPACE, PLATFORM_NAMESPACES
 from qualisys_infra.core.settings import NamespaceConfig
 
-APP_NAMESPACES = ("dev", "staging", "production")
-MONITORING = "monitoring"
+MONITORING = MONITORING_NAMESPACE
 KUBE_SYSTEM = "kube-system"
 PLAYWRIGHT_POOL = playwright_pool.NAMESPACE
 APP_PORT = 8080
@@ -39,6 +40,12 @@ MONITORING_REASON = (
     "node-exporter needs hostNetwork, hostPID and host paths, and fluent-bit reads /var/log on every node; "
     "nothing else runs here"
 )
+
+
+def app_namespaces(names: Iterable[str]) -> tuple[str, ...]:
+    """The environments' namespaces among ``names`` (every namespace but the platform's own, which the
+    settings' rules allow only for environments): where apps run, with the app traffic and the RBAC."""
+    return tuple(name for name in names if name not in PLATFORM_NAMESPACES)
 
 
 def platform_namespaces(
@@ -69,7 +76,7 @@ def platform_namespaces(
             namespace.allow_ingress_from_namespace(
                 "allow-scraping", MONITORING, ports=((APP_PORT, "TCP"), (APP_INTERNAL_PORT, "TCP"))
             )
-        if name in APP_NAMESPACES:
+        if name not in PLATFORM_NAMESPACES:  # an environment's: its apps run here
             vpc = network.vpc_cidr
             namespace.allow_ingress_from_network("allow-load-balancer", vpc, ports=((APP_PORT, "TCP"),))
             # Argo Rollouts (in kube-system) asks the new pods' /health before it shifts traffic.

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from modules.platform.kinds import MANIFEST_RESOURCES, RBAC_API_GROUP, READ_VERBS
 from modules.platform.namespace import Namespace
-from modules.platform.namespaces import APP_NAMESPACES
+from modules.platform.namespaces import app_namespaces
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.kubernetes import (
     cluster_role_binding_v1,
@@ -141,7 +141,7 @@ class PlatformRbacProps:
     project: str
     namespaces: Mapping[str, Namespace]
     ci_namespace: str | None = None
-    app_namespaces: tuple[str, ...] = APP_NAMESPACES
+    app_namespaces: tuple[str, ...] | None = None  # None: the environments' namespaces of `namespaces`
 
 
 class PlatformRbac(Construct):
@@ -208,7 +208,7 @@ class PlatformRbac(Construct):
                     )
                 ],
             )
-        for name in props.app_namespaces:
+        for name in props.app_namespaces if props.app_namespaces is not None else app_namespaces(props.namespaces):
             namespace = props.namespaces.get(name)
             if namespace is None:
                 continue

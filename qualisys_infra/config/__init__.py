@@ -8,39 +8,46 @@ is collected and raised together as one :class:`ConfigError`.
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from qualisys_infra.config.hclfile import read_hcl
+from qualisys_infra.config.environments import (
+    SUFFIX,
+    EnvironmentEntry,
+    check_across,
+    document,
+    environment_files,
+    environment_names,
+    named_after_its_file,
+    read_environments,
+    resolve_names,
+)
+from qualisys_infra.config.hclfile import HclDocument, read_hcl
 from qualisys_infra.config.reader import Reader, as_values, show
 from qualisys_infra.config.rules import ACCOUNT_RULES, ENVIRONMENT_RULES, Rule
 from qualisys_infra.core.errors import ConfigError, UsageError, Violation
+from qualisys_infra.core.naming import PLATFORM_NAMESPACES
 from qualisys_infra.core.settings import ACCOUNT_FILE, ENVIRONMENT_NAMES, AccountConfig, EnvironmentConfig, Settings
 
 __all__ = [
     "ACCOUNT_FILE",
     "ENVIRONMENT_NAMES",
     "Settings",
+    "environment_names",
     "load_account",
     "load_environment",
     "load_settings",
+    "read_environments",
     "resolve_environment_names",
 ]
+
 
 T = TypeVar("T")
 
 
-def _load(
-    cls: type[T],
-    path: Path,
-    display_name: str,
-    rules: Iterable[Rule],
-) -> T:
-    doc = read_hcl(path, display_name)
+def _load(cls: type[T], doc: HclDocument, rules: Iterable[Rule]) -> T:
     reader = Reader(doc)
     result = reader.read(cls, doc.values, ())
     values = as_values(result)
@@ -52,44 +59,36 @@ def _load(
     return typing.cast(T, result)
 
 
-def load_environment(path: Path, display_name: str | None = None) -> EnvironmentConfig:
-    """Load and validate one ``<env>.tfvars``; raise :class:`ConfigError` with every violation."""
-    expected = path.name.removesuffix(".tfvars")
+def load_environment(path: Path, display_name: str | None = None, *, others: Iterable[str] = ()) -> EnvironmentConfig:
+    """Load and validate one ``<name>.tfvars``; raise :class:`ConfigError` with every violation.
+    ``others``: the project's other environments' names, which its ``environment`` must not be."""
+    name = path.name.removesuffix(SUFFIX)
+    doc = document(path, display_name or str(path))
 
-    def named_after_its_file(r: Reader, v: Mapping[str, Any]) -> None:
-        env = v.get("environment")
-        if isinstance(env, str) and env != expected:
-            r.fail(("environment",), f"got {show(env)}, expected {show(expected)} (the file's own name)")
+    def named_after_the_file(r: Reader, v: Mapping[str, Any]) -> None:
+        named_after_its_file(r, v, name, others)
 
-    return _load(EnvironmentConfig, path, display_name or str(path), (named_after_its_file, *ENVIRONMENT_RULES))
+    return _load(EnvironmentConfig, doc, (named_after_the_file, *ENVIRONMENT_RULES))
 
 
 def load_account(path: Path, display_name: str | None = None) -> AccountConfig:
     """Load and validate ``account.tfvars``; raise :class:`ConfigError` with every violation."""
-    return _load(AccountConfig, path, display_name or str(path), ACCOUNT_RULES)
+    return _load(AccountConfig, read_hcl(path, display_name or str(path)), ACCOUNT_RULES)
 
 
-def resolve_environment_names(requested: Iterable[str]) -> tuple[str, ...]:
-    """Expand ``all`` and check names; keeps the canonical order dev, staging, production."""
-    wanted: set[str] = set()
-    for name in requested:
-        if name == "all":
-            wanted.update(ENVIRONMENT_NAMES)
-        elif name in ENVIRONMENT_NAMES:
-            wanted.add(name)
-        else:
-            close = [n for n in ENVIRONMENT_NAMES if name and n.startswith(name)]
-            close = close or difflib.get_close_matches(name, [*ENVIRONMENT_NAMES, "all"], n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise UsageError(f"--env: got {name!r}, expected one of {', '.join(ENVIRONMENT_NAMES)} or all{hint}")
-    return tuple(n for n in ENVIRONMENT_NAMES if n in wanted)
+def resolve_environment_names(requested: Iterable[str], environments_dir: Path | None = None) -> tuple[str, ...]:
+    """Expand ``all`` and check names against the environments of ``environments_dir`` (every
+    ``<name>.tfvars`` but account.tfvars), in the project's order."""
+    available = ENVIRONMENT_NAMES if environments_dir is None else environment_names(environments_dir)
+    return resolve_names(requested, available)
 
 
 def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | None = None) -> Settings:
     """Load ``account.tfvars`` and the named environments; every file's violations at once.
 
-    Also checks what no single file can: the VPC networks of all environments must not overlap,
-    so that they can be peered later, and each test pool's runner image has an ECR repository.
+    Every environment file is read for what the account-wide stacks need (``Settings.deliveries``)
+    and for the rules between environments (:func:`check_across`: networks apart, hosts their own,
+    names that fit); each test pool's runner image must have an ECR repository.
     """
 
     def shown(p: Path) -> str:
@@ -107,41 +106,38 @@ def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | 
             "qualisys-infra project folder or pass --project-dir PATH"
         )
     violations: list[Violation] = []
+    entries: tuple[EnvironmentEntry, ...] = ()
+    try:
+        entries = read_environments(environments_dir, shown)
+    except ConfigError as exc:
+        violations.extend(exc.violations)
     account: AccountConfig | None = None
     try:
         account = load_account(environments_dir / ACCOUNT_FILE, shown(environments_dir / ACCOUNT_FILE))
     except ConfigError as exc:
         violations.extend(exc.violations)
+    all_names = [p.name.removesuffix(SUFFIX) for p in environment_files(environments_dir)]
     envs: list[EnvironmentConfig] = []
     for name in names:
-        path = environments_dir / f"{name}.tfvars"
+        path = environments_dir / f"{name}{SUFFIX}"
         try:
-            envs.append(load_environment(path, shown(path)))
+            envs.append(load_environment(path, shown(path), others=[n for n in all_names if n != name]))
         except ConfigError as exc:
             violations.extend(exc.violations)
     if violations:
-        raise ConfigError(violations)
-    for i, env in enumerate(envs):
-        for other in envs[:i]:
-            if ipaddress.ip_network(env.vpc_cidr).overlaps(ipaddress.ip_network(other.vpc_cidr)):
-                path = environments_dir / f"{env.environment}.tfvars"
-                doc = read_hcl(path, shown(path))
-                violations.append(
-                    Violation(
-                        doc.display_name,
-                        doc.line_of(("vpc_cidr",)),
-                        "vpc_cidr",
-                        f"got {show(env.vpc_cidr)}, which overlaps {other.environment}'s "
-                        f"{show(other.vpc_cidr)}; expected a separate network per environment "
-                        "(so they can be peered)",
-                    )
-                )
+        raise ConfigError(list(dict.fromkeys(violations)))
+    violations.extend(check_across(entries, account.project if account is not None else None))
+    files = {e.name: e for e in entries}
+    for env in envs:
+        entry = files.get(env.environment)
+        if entry is not None:
+            violations.extend(_namespaces_are_environments(env, entry, all_names))
     if account is not None:
         for env in envs:
             repository = env.test_pool.runner_image_repository
             if repository not in account.ecr_repositories:
-                path = environments_dir / f"{env.environment}.tfvars"
-                doc = read_hcl(path, shown(path))
+                path = environments_dir / f"{env.environment}{SUFFIX}"
+                doc = document(path, shown(path))
                 violations.append(
                     Violation(
                         doc.display_name,
@@ -153,4 +149,35 @@ def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | 
                 )
     if violations or account is None:
         raise ConfigError(violations)
-    return Settings(account=account, environments=tuple(envs))
+    return Settings(account=account, environments=tuple(envs), deliveries=tuple(e.as_delivery() for e in entries))
+
+
+def _namespaces_are_environments(
+    env: EnvironmentConfig, entry: EnvironmentEntry, names: Sequence[str]
+) -> list[Violation]:
+    """Each namespace is the platform's own (monitoring, playwright-pool) or an environment's, and the
+    environment's own is there: the apps stack deploys into it, and the platform stack gives the
+    environments' namespaces the app traffic (load balancer in, data tier and HTTPS out) and RBAC."""
+    found: list[Violation] = []
+    if env.environment not in env.namespaces:
+        found.append(
+            Violation(
+                entry.file,
+                entry.line_of("namespaces"),
+                "namespaces",
+                f"has no {show(env.environment)}, expected the environment's own namespace (its apps deploy there): "
+                f"add namespaces.{env.environment} with a quota",
+            )
+        )
+    for name in env.namespaces:
+        if name not in PLATFORM_NAMESPACES and name not in names:
+            found.append(
+                Violation(
+                    entry.file,
+                    entry.document.line_of(("namespaces", name)),
+                    f"namespaces.{name}",
+                    f"got namespace {show(name)}, expected the platform's own ({', '.join(PLATFORM_NAMESPACES)}) or "
+                    f"an environment's ({', '.join(names)})",
+                )
+            )
+    return found

@@ -1,7 +1,8 @@
 """The generic reader: one HCL document's raw values to a settings dataclass, every violation kept.
 
-Structural checks only (unknown keys with the closest known one, missing keys, types, literal values,
-printable strings); the rules that relate values to each other are :mod:`qualisys_infra.config.rules`.
+Structural checks only (unknown keys with the closest known one, missing keys, types, whole numbers
+within their field's ``bounds``, literal values, printable strings); the rules that relate values to
+each other are :mod:`qualisys_infra.config.rules`.
 """
 
 from __future__ import annotations
@@ -55,11 +56,13 @@ class Reader:
                 else:
                     self.fail((*path, key), f"unknown key, expected one of: {', '.join(fields)}")
                 continue
-            values[key] = self.convert(value, hints[key], (*path, key), fields[key].metadata.get("doc", ""))
+            bounds = fields[key].metadata.get("bounds")
+            values[key] = self.convert(value, hints[key], (*path, key), expected(fields[key].metadata))
+            self._within_bounds((*path, key), values[key], bounds)
         for name, f in fields.items():
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             if name not in raw and required and name not in suggested:
-                self.fail((*path, name), f"missing required key, expected {f.metadata.get('doc', 'a value')}")
+                self.fail((*path, name), f"missing required key, expected {expected(f.metadata) or 'a value'}")
         if self.violations or any(v is MISSING for v in values.values()):
             return values
         return cls(**values)
@@ -113,6 +116,14 @@ class Reader:
             return types.MappingProxyType(converted)
         raise TypeError(f"unsupported config type {tp!r}")  # pragma: no cover - a schema bug
 
+    def _within_bounds(self, path: KeyPath, value: Any, bounds: tuple[int, int] | None) -> None:
+        """A whole number inside its field's ``bounds`` (the settings' one table of ranges)."""
+        if bounds is None or not isinstance(value, int) or isinstance(value, bool):
+            return
+        low, high = bounds
+        if not low <= value <= high:
+            self.fail(path, f"got {value}, expected a whole number from {low} to {high}")
+
     def _printable(self, path: KeyPath, value: str) -> bool:
         """No control characters (a newline, a tab, an escape) in any string: they would reach the
         synthesized JSON, names and tags, where AWS rejects them or a reader cannot see them."""
@@ -138,6 +149,13 @@ class Reader:
     def _type_error(self, path: KeyPath, value: Any, expected: str) -> Any:
         self.fail(path, f"got {show(value)} ({kind_of(value)}), expected {expected}")
         return MISSING
+
+
+def expected(metadata: Mapping[str, Any]) -> str:
+    """What a field takes, from its metadata: its ``doc``, and its ``bounds`` when it has them."""
+    doc = str(metadata.get("doc", ""))
+    bounds = metadata.get("bounds")
+    return f"{doc} ({bounds[0]} to {bounds[1]})" if bounds is not None else doc
 
 
 def _char_name(char: str) -> str:

@@ -18,7 +18,7 @@ from qualisys_infra.config.reader import Reader, as_values, show
 from qualisys_infra.core import playwright_pool as pool_model
 from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
 from qualisys_infra.core.networks import MAX_PUBLIC_IPV4, exposure
-from qualisys_infra.core.settings import LOG_RETENTION_DAYS, NODE_GROUP_MAX_CAPS, NatMode
+from qualisys_infra.core.settings import LOG_RETENTION_DAYS, NODE_GROUP_MAX_CAPS, Delivery, NatMode
 
 Rule = Callable[[Reader, Mapping[str, Any]], None]
 
@@ -67,12 +67,6 @@ def _network(r: Reader, path: KeyPath, value: Any) -> ipaddress.IPv4Network | No
     return net
 
 
-def _check_range(r: Reader, v: Mapping[str, Any], key: str, low: int, high: int, path: KeyPath = ()) -> None:
-    value = v.get(key)
-    if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
-        r.fail((*path, key), f"got {value}, expected a whole number from {low} to {high}")
-
-
 def _check_retention(r: Reader, v: Mapping[str, Any], key: str) -> None:
     value = v.get(key)
     if isinstance(value, int) and value not in LOG_RETENTION_DAYS:
@@ -112,7 +106,6 @@ def _check_namespaces(r: Reader, namespaces: Any) -> None:
         for key in ("memory_requests", "memory_limits", "default_memory"):
             if isinstance(values.get(key), str) and not _MEMORY.fullmatch(values[key]):
                 r.fail(("namespaces", name, key), f'got {show(values[key])}, expected a memory quantity like "8Gi"')
-        _check_range(r, values, "pods", 1, 1000, ("namespaces", name))
 
 
 # --- environment files ---------------------------------------------------------------------------
@@ -125,14 +118,22 @@ def region_is_an_aws_region(r: Reader, v: Mapping[str, Any]) -> None:
         r.fail(("region",), f'got {show(region)}, expected an AWS region such as "us-east-1"')
 
 
-def retention_and_sizes_in_range(r: Reader, v: Mapping[str, Any]) -> None:
-    """Counts and periods within what AWS and the spec allow."""
-    _check_range(r, v, "az_count", 2, 6)
+def approval_waits_in_the_pipeline(r: Reader, v: Mapping[str, Any]) -> None:
+    """``approval = true`` only with ``delivery = "pipeline"``: the approval is a reviewer in the GitHub
+    environment the pipeline's apply waits in, and a manual apply has none."""
+    if v.get("approval") is True and v.get("delivery", Delivery.MANUAL) is Delivery.MANUAL:
+        r.fail(
+            ("approval",),
+            'got true with delivery "manual", expected false, or delivery = "pipeline" (the approval is a '
+            "reviewer in the GitHub environment the pipeline's apply waits in; a manual apply has none)",
+        )
+
+
+def retention_periods_are_cloudwatch_periods(r: Reader, v: Mapping[str, Any]) -> None:
+    """Log retention periods CloudWatch accepts (whole numbers' ranges are the settings' ``bounds``,
+    which the reader checks)."""
     _check_retention(r, v, "flow_log_retention_days")
     _check_retention(r, v, "log_retention_days")
-    _check_range(r, v, "prometheus_retention_days", 1, 365)
-    _check_range(r, v, "prometheus_storage_gib", 10, 16384)
-    _check_range(r, v, "monthly_cost_limit", 0, 1_000_000)
 
 
 def tags_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
@@ -272,7 +273,6 @@ def node_groups_fit_the_caps(r: Reader, v: Mapping[str, Any]) -> None:
             r.fail((*path, "desired_size"), f"got {want}, expected >= min_size ({lo})")
         if isinstance(want, int) and isinstance(hi, int) and want > hi:
             r.fail((*path, "desired_size"), f"got {want}, expected <= max_size ({hi})")
-        _check_range(r, g, "disk_size_gib", 20, 1000, path)
 
 
 def database_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
@@ -283,8 +283,6 @@ def database_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
     engine = v.get("rds_engine_version")
     if isinstance(engine, str) and not (engine.isdigit() and int(engine) >= 15):
         r.fail(("rds_engine_version",), f'got {show(engine)}, expected a PostgreSQL major version "15" or newer')
-    _check_range(r, v, "rds_allocated_storage_gib", 20, 65536)
-    _check_range(r, v, "rds_backup_retention_days", 1, 35)
     low, high = v.get("rds_allocated_storage_gib"), v.get("rds_max_allocated_storage_gib")
     if isinstance(low, int) and isinstance(high, int) and high < low:
         r.fail(("rds_max_allocated_storage_gib",), f"got {high}, expected >= rds_allocated_storage_gib ({low})")
@@ -300,9 +298,6 @@ def cache_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
         m = _REDIS_VERSION.fullmatch(redis)
         if not m or int(m.group(1)) < 7:
             r.fail(("redis_engine_version",), f'got {show(redis)}, expected a Redis version "7.0" or newer')
-    _check_range(r, v, "redis_num_shards", 1, 500)
-    _check_range(r, v, "redis_replicas_per_shard", 0, 5)
-    _check_range(r, v, "redis_snapshot_retention_days", 0, 35)
 
 
 def protected_outside_dev(r: Reader, v: Mapping[str, Any]) -> None:
@@ -354,11 +349,6 @@ def playwright_pool_fits_its_quota_and_nodes(r: Reader, v: Mapping[str, Any]) ->
     if not pool:
         return
     path: KeyPath = ("test_pool",)
-    _check_range(r, pool, "runners", 1, pool_model.MAX_RUNNERS, path)
-    _check_range(r, pool, "run_as_user", 1000, 65535, path)
-    _check_range(r, pool, "backoff_limit_per_index", 0, 10, path)
-    _check_range(r, pool, "timeout_minutes", 5, 1440, path)
-    _check_range(r, pool, "ttl_seconds_after_finished", 60, 604800, path)
     repo = pool.get("runner_image_repository")
     if isinstance(repo, str) and not _ECR_REPO.fullmatch(repo):
         r.fail(
@@ -613,8 +603,6 @@ def audit_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
         if isinstance(name, str) and (not _BUCKET.fullmatch(name) or ".." in name):
             r.fail((key,), f"got {show(name)}, expected an S3 bucket name: 3-63 lower-case letters, digits, - and .")
     _check_retention(r, v, "cloudtrail_retention_days")
-    _check_range(r, v, "state_noncurrent_version_retention_days", 1, 3650)
-    _check_range(r, v, "access_log_retention_days", 1, 3650)
 
 
 def budgets_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
@@ -630,7 +618,6 @@ def budgets_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
             r.fail(("budget_alert_emails", i), f"got {show(email)}, expected an e-mail address")
     if v.get("budget_alert_emails") == ():
         r.fail(("budget_alert_emails",), "got [], expected at least one e-mail address")
-    _check_range(r, v, "anomaly_threshold_percent", 101, 1000)
 
 
 def registries_and_secrets_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
@@ -638,7 +625,6 @@ def registries_and_secrets_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
     for i, repo_name in enumerate(v.get("ecr_repositories") or ()):
         if not _ECR_REPO.fullmatch(repo_name):
             r.fail(("ecr_repositories", i), f"got {show(repo_name)}, expected a lower-case name like qualisys-api")
-    _check_range(r, v, "ecr_keep_images", 1, 1000)
     tag = v.get("github_runner_image_tag")
     if isinstance(tag, str) and not (_IMAGE_TAG.fullmatch(tag) or _IMAGE_DIGEST.fullmatch(tag)):
         r.fail(
@@ -651,7 +637,6 @@ def registries_and_secrets_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
     for i, role in enumerate(v.get("secret_reader_role_names") or ()):
         if not _ROLE.fullmatch(role):
             r.fail(("secret_reader_role_names", i), f"got {show(role)}, expected an IAM role name")
-    _check_range(r, v, "secret_recovery_window_days", 7, 30)
 
 
 def account_tags_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
@@ -661,7 +646,8 @@ def account_tags_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
 
 ENVIRONMENT_RULES: tuple[Rule, ...] = (
     region_is_an_aws_region,
-    retention_and_sizes_in_range,
+    approval_waits_in_the_pipeline,
+    retention_periods_are_cloudwatch_periods,
     tags_are_valid,
     subnets_fit_the_vpc,
     kubernetes_version_is_supported,

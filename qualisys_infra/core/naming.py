@@ -9,6 +9,8 @@ import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
+from qualisys_infra.core.playwright_pool import NAMESPACE as PLAYWRIGHT_POOL_NAMESPACE
+
 BOOTSTRAP_STACK = "bootstrap"
 ACCOUNT_STACK = "account"
 # In dependency order: each kind may use the outputs of the kinds before it.
@@ -69,6 +71,13 @@ APPLY_ENVIRONMENTS = ("staging", "production")
 ISOLATION_VERIFIED_ENVIRONMENTS = ("staging",)
 
 
+# The namespaces the platform itself runs in every cluster: its monitoring and the Playwright runner
+# pool. Every other namespace of an environment's `namespaces` is an environment's (the rules check it),
+# where that environment's apps run: the platform stack gives those the app traffic and the RBAC.
+MONITORING_NAMESPACE = "monitoring"
+PLATFORM_NAMESPACES = (MONITORING_NAMESPACE, PLAYWRIGHT_POOL_NAMESPACE)
+
+
 # The duties of the self-hosted runners each cluster runs (the platform stack's runner scale sets):
 # "plan" takes pull requests' plans (workflow code nobody has reviewed yet); "apply" takes the jobs of
 # reviewed code on main that reach the cluster (deploy's plans and applies, drift, service releases).
@@ -108,6 +117,27 @@ def apply_boundary_name(project: str, environment: str) -> str:
     """The permissions boundary of an environment's apply role, which every role the apply role
     creates must carry too: the environment stacks put it on each of their roles."""
     return f"{project}-github-apply-{environment}-boundary"
+
+
+# The names built from an environment's name that a service limits the most, each with its limit
+# (read 2026-12-06: IAM User Guide "IAM object quotas", role names 64 characters; ElastiCache API
+# Reference CreateReplicationGroup, ReplicationGroupId 1-40 characters, no "--"; actions-runner-
+# controller, a runner scale set's name 45 characters). The platform stack's longest role name is
+# `<prefix>-lb-controller-role` (modules/platform/add_ons.py). An environment's name must fit every one.
+LONGEST_ROLE_SUFFIX = "-lb-controller-role"
+
+
+def environment_name_limits(project: str, environment: str) -> tuple[tuple[str, int, str], ...]:
+    """``(name, limit, what it names)`` for each name of ``environment`` a service limits."""
+    prefix = resource_prefix(project, environment)
+    runner = max((runner_label(project, environment, duty) for duty in RUNNER_DUTIES), key=len)
+    return (
+        (prefix, 40, "the data stack's ElastiCache replication group id"),
+        (runner, 45, "a runner scale set's name (actions-runner-controller)"),
+        (f"{prefix}{LONGEST_ROLE_SUFFIX}", 64, "the platform stack's longest IAM role name"),
+        (release_role_name(project, environment), 64, "the account stack's release role name"),
+        (apply_boundary_name(project, environment), 128, "the account stack's boundary policy name"),
+    )
 
 
 # What an image tag may be: a git commit (what the service workflows tag images with) or a release

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from qualisys_infra.core.playwright_pool import MAX_RUNNERS
+
+# The environments this repository ships. No code lists environments from it: every
+# ``environments/<name>.tfvars`` but account.tfvars is one (``qualisys_infra.config.environment_names``).
 ENVIRONMENT_NAMES = ("dev", "staging", "production")
 ACCOUNT_FILE = "account.tfvars"
 
@@ -33,8 +37,18 @@ class NatMode(StrEnum):
     PER_AZ = "per_az"  # one NAT gateway per AZ: each private subnet keeps egress if another AZ fails
 
 
-def _doc(text: str) -> Any:
-    return {"doc": text}
+class Delivery(StrEnum):
+    """How an environment's changes reach it (``delivery`` in its tfvars)."""
+
+    PIPELINE = "pipeline"  # planned on pull requests, applied from main by CI (deploy.yml), with a boundary
+    MANUAL = "manual"  # applied from a workstation by an administrator; no CI role, no boundary
+
+
+def _doc(text: str, bounds: tuple[int, int] | None = None) -> Any:
+    """A field's metadata: ``doc`` says what is allowed; ``bounds`` (low, high), when given, is the one
+    place a whole number's range is written: the reader checks it (``qualisys_infra.config.reader``)
+    and the generated settings reference shows it."""
+    return {"doc": text} if bounds is None else {"doc": text, "bounds": bounds}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,7 +59,7 @@ class NodeGroupConfig:
     min_size: int = field(metadata=_doc("a whole number >= 0"))
     desired_size: int = field(metadata=_doc("a whole number between min_size and max_size"))
     max_size: int = field(metadata=_doc("a whole number >= 1, within the spec's cap"))
-    disk_size_gib: int = field(default=50, metadata=_doc("a whole number of GiB from 20 to 1000"))
+    disk_size_gib: int = field(default=50, metadata=_doc("a whole number of GiB", (20, 1000)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +78,7 @@ class NamespaceConfig:
     memory_requests: str = field(metadata=_doc('total memory requests, like "8Gi"'))
     cpu_limits: str = field(metadata=_doc('total CPU limits, like "8"'))
     memory_limits: str = field(metadata=_doc('total memory limits, like "16Gi"'))
-    pods: int = field(default=50, metadata=_doc("the most pods, 1 to 1000"))
+    pods: int = field(default=50, metadata=_doc("the most pods", (1, 1000)))
     default_cpu: str = field(default="500m", metadata=_doc("a container's CPU limit when it sets none"))
     default_memory: str = field(default="512Mi", metadata=_doc("a container's memory limit when it sets none"))
 
@@ -77,8 +91,9 @@ class PlaywrightPoolConfig:
 
     runners: int = field(
         metadata=_doc(
-            "runner pods at once (the Job's parallelism), 1 to 500; they must fit the playwright-pool "
-            "quota and the playwright node group at max_size"
+            "runner pods at once (the Job's parallelism); they must fit the playwright-pool "
+            "quota and the playwright node group at max_size",
+            (1, MAX_RUNNERS),
         )
     )
     cpu_request: str = field(default="500m", metadata=_doc('CPU each runner requests, like "500m"'))
@@ -90,16 +105,16 @@ class PlaywrightPoolConfig:
         metadata=_doc("the ECR repository of the runner image, one of account.tfvars' ecr_repositories"),
     )
     run_as_user: int = field(
-        default=10001, metadata=_doc("the numeric non-root user (and group) runners run as, 1000 to 65535")
+        default=10001, metadata=_doc("the numeric non-root user (and group) runners run as", (1000, 65535))
     )
     backoff_limit_per_index: int = field(
-        default=1, metadata=_doc("retries of a failed shard before it counts as failed, 0 to 10")
+        default=1, metadata=_doc("retries of a failed shard before it counts as failed", (0, 10))
     )
     timeout_minutes: int = field(
-        default=60, metadata=_doc("minutes a run may take before Kubernetes stops it, 5 to 1440")
+        default=60, metadata=_doc("minutes a run may take before Kubernetes stops it", (5, 1440))
     )
     ttl_seconds_after_finished: int = field(
-        default=3600, metadata=_doc("seconds a finished run is kept before Kubernetes deletes it, 60 to 604800")
+        default=3600, metadata=_doc("seconds a finished run is kept before Kubernetes deletes it", (60, 604800))
     )
     concurrent_runners: int = field(
         default=0,
@@ -119,11 +134,30 @@ class PlaywrightPoolConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnvironmentConfig:
-    """One environment (dev, staging, production), from ``environments/<env>.tfvars``."""
+    """One environment, from ``environments/<name>.tfvars``: every such file but account.tfvars is one."""
 
-    environment: str = field(metadata=_doc("the file's own name: dev, staging or production"))
+    environment: str = field(
+        metadata=_doc(
+            "the file's own name: a DNS label (a-z, 0-9 and -, not at either end), short enough for the names"
+            " built from it (`<project>-<name>-...`), not all, account or bootstrap"
+        )
+    )
     region: str = field(metadata=_doc('an AWS region, e.g. "us-east-1"'))
-    az_count: int = field(metadata=_doc("a whole number from 2 to 6 (the spec asks for >= 2 AZs)"))
+    delivery: Delivery = field(
+        default=Delivery.MANUAL,
+        metadata=_doc(
+            '"pipeline" (planned on pull requests, applied from main by CI through its own apply role, under'
+            ' a permissions boundary) or "manual" (applied from a workstation by an administrator, like dev)'
+        ),
+    )
+    approval: bool = field(
+        default=False,
+        metadata=_doc(
+            "true: the pipeline's apply waits for a reviewer in the GitHub environment of the same name"
+            ' (delivery "pipeline" only)'
+        ),
+    )
+    az_count: int = field(metadata=_doc("a whole number of AZs", (2, 6)))  # the spec asks for >= 2
     vpc_cidr: str = field(metadata=_doc('an IPv4 network from /16 to /24, e.g. "10.0.0.0/16"'))
     public_subnet_cidrs: tuple[str, ...] = field(metadata=_doc("one IPv4 network per AZ inside vpc_cidr"))
     private_subnet_cidrs: tuple[str, ...] = field(metadata=_doc("one IPv4 network per AZ inside vpc_cidr"))
@@ -163,8 +197,8 @@ class EnvironmentConfig:
     test_pool: PlaywrightPoolConfig = field(
         metadata=_doc("the parallel Playwright runner pool (NFR-P2): runners and each runner's resources")
     )
-    prometheus_retention_days: int = field(default=15, metadata=_doc("days of metrics Prometheus keeps, 1 to 365"))
-    prometheus_storage_gib: int = field(default=50, metadata=_doc("GiB of Prometheus storage, 10 to 16384"))
+    prometheus_retention_days: int = field(default=15, metadata=_doc("days of metrics Prometheus keeps", (1, 365)))
+    prometheus_storage_gib: int = field(default=50, metadata=_doc("GiB of Prometheus storage", (10, 16384)))
     route53_zone_name: str = field(
         default="",
         metadata=_doc(
@@ -176,26 +210,27 @@ class EnvironmentConfig:
     rds_instance_class: str = field(metadata=_doc('an RDS instance class, e.g. "db.t3.medium"'))
     rds_engine_version: str = field(default="16", metadata=_doc('a PostgreSQL major version "15" or newer'))
     rds_multi_az: bool = field(metadata=_doc("true or false"))
-    rds_allocated_storage_gib: int = field(default=20, metadata=_doc("a whole number of GiB from 20 to 65536"))
+    rds_allocated_storage_gib: int = field(default=20, metadata=_doc("a whole number of GiB", (20, 65536)))
     rds_max_allocated_storage_gib: int = field(
         default=100, metadata=_doc("a whole number of GiB >= rds_allocated_storage_gib")
     )
-    rds_backup_retention_days: int = field(default=7, metadata=_doc("a whole number of days from 1 to 35"))
+    rds_backup_retention_days: int = field(default=7, metadata=_doc("a whole number of days", (1, 35)))
     rds_deletion_protection: bool = field(
         default=True, metadata=_doc("true or false; false (and no final snapshot) is allowed only in dev")
     )
     redis_node_type: str = field(metadata=_doc('an ElastiCache node type, e.g. "cache.t3.micro"'))
     redis_engine_version: str = field(default="7.1", metadata=_doc('a Redis version "7.0" or newer'))
-    redis_num_shards: int = field(default=1, metadata=_doc("a whole number from 1 to 500"))
+    redis_num_shards: int = field(default=1, metadata=_doc("a whole number", (1, 500)))
     redis_replicas_per_shard: int = field(
-        default=0, metadata=_doc("a whole number from 0 to 5; >= 1 (Multi-AZ failover) outside dev")
+        default=0, metadata=_doc("a whole number; >= 1 (Multi-AZ failover) outside dev", (0, 5))
     )
-    redis_snapshot_retention_days: int = field(default=0, metadata=_doc("a whole number of days from 0 to 35"))
+    redis_snapshot_retention_days: int = field(default=0, metadata=_doc("a whole number of days", (0, 35)))
     monthly_cost_limit: int = field(
         default=0,
         metadata=_doc(
-            "USD a month the environment's estimated cost may reach (`qualisys-infra cost`), 0 to 1000000: a plan"
-            " that takes the estimate over it is a blocking review finding (C001); 0 (the default): no limit"
+            "USD a month the environment's estimated cost may reach (`qualisys-infra cost`): a plan"
+            " that takes the estimate over it is a blocking review finding (C001); 0 (the default): no limit",
+            (0, 1_000_000),
         ),
     )
     allow_destroy: Mapping[str, tuple[str, ...]] = field(
@@ -211,6 +246,12 @@ class EnvironmentConfig:
     @property
     def is_dev(self) -> bool:
         return self.environment == "dev"
+
+    @property
+    def pipeline(self) -> bool:
+        """Applied by the pipeline (``delivery = "pipeline"``): it has an apply role, a permissions
+        boundary on every role its stacks create, a release role and a GitHub environment."""
+        return self.delivery is Delivery.PIPELINE
 
     @property
     def availability_zones(self) -> tuple[str, ...]:
@@ -237,10 +278,8 @@ class AccountConfig:
     ci_deployer_role_name: str = field(
         metadata=_doc("the IAM role GitHub Actions pushes service images to ECR with: 1-64 of A-Z a-z 0-9 +=,.@_-")
     )
-    state_noncurrent_version_retention_days: int = field(
-        default=30, metadata=_doc("a whole number of days from 1 to 3650")
-    )
-    access_log_retention_days: int = field(default=90, metadata=_doc("a whole number of days from 1 to 3650"))
+    state_noncurrent_version_retention_days: int = field(default=30, metadata=_doc("a whole number of days", (1, 3650)))
+    access_log_retention_days: int = field(default=90, metadata=_doc("a whole number of days", (1, 3650)))
     tags: Mapping[str, str] = field(default_factory=dict, metadata=_doc("a map of tag names to strings"))
     github_repository: str = field(metadata=_doc('the GitHub repository that deploys, "OWNER/REPO"'))
     github_deploy_branches: tuple[str, ...] = field(
@@ -263,13 +302,14 @@ class AccountConfig:
     )
     budget_alert_emails: tuple[str, ...] = field(metadata=_doc("e-mail addresses for budget and anomaly alerts"))
     anomaly_threshold_percent: int = field(
-        default=150, metadata=_doc("alert when spend reaches this percent of the forecast (story 0.1 AC10), > 100")
+        default=150,
+        metadata=_doc("alert when spend reaches this percent of the forecast (story 0.1 AC10)", (101, 1000)),
     )
     ecr_repositories: tuple[str, ...] = field(
         default=("qualisys-api", "qualisys-web", "qualisys-playwright-runner"),
         metadata=_doc("ECR repository names, each starting with qualisys-"),
     )
-    ecr_keep_images: int = field(default=10, metadata=_doc("images kept per repository (story 0.6), 1 to 1000"))
+    ecr_keep_images: int = field(default=10, metadata=_doc("images kept per repository (story 0.6)", (1, 1000)))
     github_runner_image_tag: str = field(
         metadata=_doc(
             "the cluster runners' image in ECR <project>-actions-runner: the tag"
@@ -290,19 +330,12 @@ class AccountConfig:
     secret_reader_role_names: tuple[str, ...] = field(
         default=(), metadata=_doc("IAM roles that may read the third-party secrets (the application's roles)")
     )
-    secret_recovery_window_days: int = field(default=30, metadata=_doc("a whole number of days from 7 to 30"))
+    secret_recovery_window_days: int = field(default=30, metadata=_doc("a whole number of days", (7, 30)))
 
     @property
     def state_key_alias(self) -> str:
         """The KMS alias of the state key; backends name it, so it is fixed by the project name."""
         return f"alias/{self.project}-terraform-state"
-
-
-class Delivery(StrEnum):
-    """How an environment's changes reach it (``delivery`` in its tfvars)."""
-
-    PIPELINE = "pipeline"  # planned on pull requests, applied from main by CI (deploy.yml), with a boundary
-    MANUAL = "manual"  # applied from a workstation by an administrator; no CI role, no boundary
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -315,6 +348,10 @@ class EnvironmentDelivery:
     delivery: Delivery
     approval: bool  # its apply waits for a reviewer in the GitHub environment of the same name
 
+    @property
+    def pipeline(self) -> bool:
+        return self.delivery is Delivery.PIPELINE
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -324,3 +361,13 @@ class Settings:
     account: AccountConfig
     environments: tuple[EnvironmentConfig, ...]
     deliveries: tuple[EnvironmentDelivery, ...] = ()
+
+    @property
+    def environment_names(self) -> tuple[str, ...]:
+        """Every environment of the project, in its order (not only the loaded ones)."""
+        return tuple(d.name for d in self.deliveries)
+
+    @property
+    def pipeline_environments(self) -> tuple[str, ...]:
+        """The environments the pipeline applies (``delivery = "pipeline"``), in the project's order."""
+        return tuple(d.name for d in self.deliveries if d.pipeline)

@@ -159,7 +159,7 @@ def test_fails_if_type_is_wrong(tmp_path: Path) -> None:
     (line,) = _errors(path)
     assert line == (
         f'environments/dev.tfvars:{_line_of(path, "az_count")}: az_count: got "2" (a string), '
-        "expected a whole number from 2 to 6 (the spec asks for >= 2 AZs)"
+        "expected a whole number of AZs (2 to 6)"
     )
 
 
@@ -514,7 +514,8 @@ def test_fails_if_environment_networks_overlap(tmp_path: Path) -> None:
         load_settings(tmp_path, ENVIRONMENT_NAMES, root=tmp_path.parent)
     (line,) = info.value.lines()
     assert line.startswith(f"{tmp_path.name}/staging.tfvars:{_line_of(staging, 'vpc_cidr')}: vpc_cidr:")
-    assert 'overlaps dev\'s "10.0.0.0/16"' in line
+    dev_line = _line_of(tmp_path / "dev.tfvars", "vpc_cidr")
+    assert f'overlaps {tmp_path.name}/dev.tfvars:{dev_line} vpc_cidr "10.0.0.0/16"' in line
 
 
 def test_settings_collect_violations_of_every_file(tmp_path: Path) -> None:
@@ -529,10 +530,14 @@ def test_settings_collect_violations_of_every_file(tmp_path: Path) -> None:
 
 
 def test_resolves_environment_names() -> None:
-    assert resolve_environment_names(["all"]) == ENVIRONMENT_NAMES
-    assert resolve_environment_names(["production", "dev"]) == ("dev", "production")
-    with pytest.raises(UsageError, match=r"--env: got 'prod', expected one of dev, staging, production or all"):
-        resolve_environment_names(["prod"])
+    assert resolve_environment_names(["all"], ENV_DIR) == ("dev", "staging", "production")
+    assert resolve_environment_names(["production", "dev"], ENV_DIR) == ("dev", "production")
+    expected = (
+        r"--env: got 'prod', expected an environment of environments/\*.tfvars \(dev, staging, production\) or all "
+        r"\(did you mean production\?\)"
+    )
+    with pytest.raises(UsageError, match=expected):
+        resolve_environment_names(["prod"], ENV_DIR)
 
 
 # --- strings reach the JSON exactly as written: no control characters ----------------------------
