@@ -161,8 +161,8 @@ def test_database_url_keeps_everything_but_the_database() -> None:
 
 
 def test_the_readme_shows_the_documented_example_word_for_word() -> None:
-    """The README's isolation test is the docstring's, which the test above runs: neither can drift."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    """The docs' isolation test is the docstring's, which the test above runs: neither can drift."""
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "local-platform.md").read_text(encoding="utf-8")
     section = readme.split("An isolation test in five lines", 1)[1]
     block = section.split("```python\n", 1)[1].split("```", 1)[0]
     assert block == documented_example()
