@@ -110,9 +110,10 @@ def _source_files() -> list[Path]:
     return files
 
 
-def _hash_files(h: Any, files: Iterable[Path]) -> None:
+def _hash_files(h: Any, files: Iterable[Path], root: Path) -> None:
+    """Each file's path below ``root`` and its bytes (a project moved elsewhere keeps its digests)."""
     for path in files:
-        h.update(str(path).encode())
+        h.update(path.relative_to(root).as_posix().encode())
         h.update(b"\0")
         h.update(path.read_bytes() if path.is_file() else b"<missing>")
         h.update(b"\0")
@@ -121,8 +122,9 @@ def _hash_files(h: Any, files: Iterable[Path]) -> None:
 def _common_hash(environments_dir: Path) -> Any:
     """A hash of what every stack reads: ``account.tfvars``, the toolkit's source and templates, the pins."""
     common = hashlib.sha256()
-    _hash_files(common, [environments_dir / ACCOUNT_FILE, *_source_files()])
-    _hash_files(common, [PROJECT_ROOT / name for name in (*LOCK_FILES, "main.py")])
+    _hash_files(common, [environments_dir / ACCOUNT_FILE], environments_dir)
+    _hash_files(common, _source_files(), PROJECT_ROOT)
+    _hash_files(common, [PROJECT_ROOT / name for name in (*LOCK_FILES, "main.py")], PROJECT_ROOT)
     return common
 
 
@@ -134,7 +136,7 @@ def _digests(environments_dir: Path, settings: Settings) -> tuple[str, dict[str,
     digests = {}
     for env in settings.environments:
         h = common.copy()
-        _hash_files(h, [environments_dir / f"{env.environment}.tfvars"])
+        _hash_files(h, [environments_dir / f"{env.environment}.tfvars"], environments_dir)
         digests[env.environment] = h.hexdigest()
     return account.hexdigest(), digests
 
