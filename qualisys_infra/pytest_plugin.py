@@ -512,11 +512,11 @@ class _Synth:
     def ensure(self) -> None:
         if self.names:
             return
-        from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
+        from qualisys_infra.config import environment_names, load_settings
         from qualisys_infra.terraform.synth import synth
 
         environments = self.project / "environments"
-        settings = load_settings(environments, ENVIRONMENT_NAMES, root=self.project)
+        settings = load_settings(environments, environment_names(environments), root=self.project)
         result = synth(settings, environments_dir=environments, outdir=self.outdir)  # a no-op when up to date
         self.names = result.stacks
 

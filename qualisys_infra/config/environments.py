@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import re
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -26,7 +25,7 @@ from qualisys_infra.config.hclfile import HclDocument, read_hcl
 from qualisys_infra.config.reader import MISSING, Reader, expected, show
 from qualisys_infra.config.rules import approval_waits_in_the_pipeline, region_is_an_aws_region
 from qualisys_infra.core.errors import ConfigError, UsageError, Violation
-from qualisys_infra.core.naming import ACCOUNT_STACK, BOOTSTRAP_STACK, environment_name_limits
+from qualisys_infra.core.naming import ACCOUNT_STACK, BOOTSTRAP_STACK, ENVIRONMENT_NAME, environment_name_limits
 from qualisys_infra.core.settings import ACCOUNT_FILE, Delivery, EnvironmentConfig, EnvironmentDelivery
 
 SUFFIX = ".tfvars"
@@ -34,7 +33,6 @@ SUFFIX = ".tfvars"
 # `bootstrap` are the state key prefixes of the account-level stacks (an environment's apply role may
 # write `<name>/*` in the state bucket).
 RESERVED_NAMES = ("all", ACCOUNT_STACK, BOOTSTRAP_STACK)
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # What every command reads of every environment, whichever it asked for.
 _CHEAP_KEYS = ("environment", "region", "delivery", "approval", "vpc_cidr", "ingress_domain", "grafana_domain")
 
@@ -101,12 +99,12 @@ def name_problem(name: str) -> str | None:
     """Why ``name`` (a file's name without .tfvars) cannot name an environment, or None."""
     if name in RESERVED_NAMES:
         return f"{show(name)} is reserved ({', '.join(RESERVED_NAMES)}: --env's keyword and the account's state)"
-    if not _DNS_LABEL.fullmatch(name) or "--" in name:
+    if not ENVIRONMENT_NAME.fullmatch(name):
         lower = name.lower()
-        hint = f" (did you mean {show(lower)}?)" if lower != name and _DNS_LABEL.fullmatch(lower) else ""
+        hint = f" (did you mean {show(lower)}?)" if lower != name and ENVIRONMENT_NAME.fullmatch(lower) else ""
         return (
-            f"{show(name)} is not a DNS label: expected 1-63 lower-case letters, digits and single -, "
-            f"not at either end{hint}: rename the file and its `environment`"
+            f"{show(name)} is not a DNS label: expected 1-63 lower-case letters, digits and single -, from a letter "
+            f"to a letter or digit{hint}: rename the file and its `environment`"
         )
     return None
 

@@ -119,6 +119,11 @@ def apply_boundary_name(project: str, environment: str) -> str:
     return f"{project}-github-apply-{environment}-boundary"
 
 
+# An environment's name (the file environments/<name>.tfvars, its namespace, its GitHub environment):
+# a DNS label from a letter, without "--" (ElastiCache refuses two hyphens in a row in the ids built
+# from it); config.environments also checks that the names built from it fit (below).
+ENVIRONMENT_NAME = re.compile(r"^(?!.*--)[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+
 # The names built from an environment's name that a service limits the most, each with its limit
 # (read 2026-12-06: IAM User Guide "IAM object quotas", role names 64 characters; ElastiCache API
 # Reference CreateReplicationGroup, ReplicationGroupId 1-40 characters, no "--"; actions-runner-

@@ -74,14 +74,12 @@ from functools import lru_cache
 from typing import Any
 
 from qualisys_infra.core.naming import (
-    APPLY_ENVIRONMENTS,
     apply_boundary_name,
     apply_role_name,
     id_part,
     resource_prefix,
 )
 from qualisys_infra.core.networks import exposure_of_strings
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 
 # --- tables -------------------------------------------------------------------------------------------
 
@@ -221,12 +219,15 @@ ENDPOINT_POLICY_TYPES = frozenset({"aws_vpc_endpoint", "aws_vpc_endpoint_policy"
 @dataclass(frozen=True, slots=True)
 class OwnNames:
     """The names of a project's own privileged resources, from its reviewed settings
-    (``environments/account.tfvars`` and :mod:`qualisys_infra.core.naming`): what the waivers are made of."""
+    (``environments/*.tfvars`` and :mod:`qualisys_infra.core.naming`): what the waivers are made of.
+    ``environments``: every environment (each has a cluster); ``apply_environments``: those the pipeline
+    applies (each has an apply role and its boundary). ``terraform.pipeline.own_names`` fills both from
+    ``Settings.deliveries``; without them no environment's waiver applies."""
 
     project: str
     admin_role: str
-    environments: tuple[str, ...] = ENVIRONMENT_NAMES
-    apply_environments: tuple[str, ...] = APPLY_ENVIRONMENTS
+    environments: tuple[str, ...] = ()
+    apply_environments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 
 from qualisys_infra.core.data_access import RDS_IAM_ROLE
+from qualisys_infra.core.naming import ENVIRONMENT_NAME
 from qualisys_infra.tenancy import urls
 from qualisys_infra.tenancy.names import TenancyError, schema_name, validate_slug
 from qualisys_infra.tenancy.sql import (
@@ -23,8 +24,23 @@ from qualisys_infra.tenancy.sql import (
 )
 
 LOCK_KEY = 0x51A11515  # pg_advisory_xact_lock key serializing DDL of the tenancy schema
-ENVIRONMENTS = ("dev", "staging", "production", "test")
+# What the database serves, recorded in it by `init`: an environment's name (environments/<name>.tfvars,
+# checked as naming.ENVIRONMENT_NAME; tenancy reads no settings, so any such name is accepted) or
+# TEST_ENVIRONMENT, the test databases' (testdb.py). Dropping the tenants of PROTECTED_ENVIRONMENT
+# takes --force.
 DEFAULT_ENVIRONMENT = "dev"
+TEST_ENVIRONMENT = "test"
+PROTECTED_ENVIRONMENT = "production"
+
+
+def check_environment(name: str) -> str:
+    """``name`` when it can name what a database serves: an environment's name (or ``test``)."""
+    if not ENVIRONMENT_NAME.fullmatch(name):
+        raise TenancyError(
+            f"--environment: got {name!r}, expected an environment of environments/*.tfvars (a DNS label "
+            f"from a letter, like staging) or {TEST_ENVIRONMENT}"
+        )
+    return name
 
 
 class DatabaseError(TenancyError):
@@ -77,6 +93,8 @@ def init(
     ``environment`` is recorded in ``platform.settings``; None keeps the one recorded, or records
     ``dev`` on a first init (so that running init again never turns production into dev).
     """
+    if environment is not None:
+        check_environment(environment)
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         for role, login in ((OWNER_ROLE, "NOLOGIN"), (APP_ROLE, "LOGIN")):
@@ -237,7 +255,7 @@ def drop_tenant(
     """
     validate_slug(slug)
     _require_init(conn)
-    if environment(conn) == "production" and not force:
+    if environment(conn) == PROTECTED_ENVIRONMENT and not force:
         raise TenancyError(f"tenant {slug!r}: refusing to drop a tenant in production without --force")
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))

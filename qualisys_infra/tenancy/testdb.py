@@ -120,7 +120,7 @@ def create(
     url = database_url(admin, name)
     try:
         with provision.connect(url, option="--admin-url") as conn:
-            provision.init(conn, environment="test", app_password=app_password)
+            provision.init(conn, environment=provision.TEST_ENVIRONMENT, app_password=app_password)
             made = [provision.create_tenant(conn, slug) for slug in slugs]
             factories.seed_tenants(conn, made, seed=seed, projects=projects, runs=runs)
     except BaseException:

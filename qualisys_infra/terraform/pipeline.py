@@ -36,7 +36,7 @@ from qualisys_infra.plan.review import StackReview, stack_name
 from qualisys_infra.terraform.secret_reads import read_scope
 
 if TYPE_CHECKING:
-    from qualisys_infra.core.settings import AccountConfig
+    from qualisys_infra.core.settings import AccountConfig, EnvironmentDelivery
     from qualisys_infra.plan.cost_review import CostContext
     from qualisys_infra.plan.prices import PriceTable, UsageTable
     from qualisys_infra.terraform.runner import StackRunner
@@ -92,17 +92,28 @@ def reviews_of(paths: Sequence[Path], allow: Sequence[str], reviewed: Reviewed |
     return reviews
 
 
-def own_names(account: AccountConfig) -> iam.OwnNames:
-    """The names of the project's own privileged resources, which its IAM waivers are made of."""
-    return iam.OwnNames(project=account.project, admin_role=account.admin_role_name)
+def own_names(account: AccountConfig, deliveries: Sequence[EnvironmentDelivery]) -> iam.OwnNames:
+    """The names of the project's own privileged resources, which its IAM waivers are made of: the
+    account's, every environment's cluster and the apply roles of those the pipeline applies."""
+    return iam.OwnNames(
+        project=account.project,
+        admin_role=account.admin_role_name,
+        environments=tuple(d.name for d in deliveries),
+        apply_environments=tuple(d.name for d in deliveries if d.pipeline),
+    )
 
 
 def own_names_of(project: Path) -> iam.OwnNames | None:
-    """:func:`own_names` from ``environments/account.tfvars`` of ``project``; none when it has no such file."""
-    from qualisys_infra.config import load_account
+    """:func:`own_names` from ``environments/`` of ``project`` (account.tfvars and every environment's
+    delivery); none when it has no account.tfvars."""
+    from qualisys_infra.config import load_account, read_environments
 
-    path = project / "environments" / "account.tfvars"
-    return own_names(load_account(path, os.path.relpath(path, project))) if path.is_file() else None
+    env_dir = project / "environments"
+    path = env_dir / "account.tfvars"
+    if not path.is_file():
+        return None
+    deliveries = [e.as_delivery() for e in read_environments(env_dir, lambda p: os.path.relpath(p, project))]
+    return own_names(load_account(path, os.path.relpath(path, project)), deliveries)
 
 
 def allowances_of(settings: Settings | None) -> Reviewed:
@@ -119,7 +130,7 @@ def allowances_of(settings: Settings | None) -> Reviewed:
             for env in settings.environments
             for kind, addresses in env.allow_destroy.items()
         },
-        own_names(settings.account),
+        own_names(settings.account, settings.deliveries),
     )
 
 
@@ -129,11 +140,11 @@ def _tfvars_source(path: str) -> str:
 
 def reviewed_allowances(project: Path, env: str) -> Reviewed:
     """:func:`allowances_of` the environment ``env`` of ``project`` (none when it has no tfvars file)."""
-    from qualisys_infra.config import ENVIRONMENT_NAMES, load_environment
+    from qualisys_infra.config import environment_names, load_environment
 
     path = project / "environments" / f"{env}.tfvars"
     own = own_names_of(project)
-    if env not in ENVIRONMENT_NAMES or not path.is_file():
+    if not path.is_file() or env not in environment_names(path.parent):
         return Reviewed(own=own)
     shown = os.path.relpath(path, project)
     config = load_environment(path, shown)
@@ -387,7 +398,7 @@ def review_context(
     today: date,
 ) -> CostContext:
     """Where each reviewed stack's environment is, its limit, and the account's budgets."""
-    from qualisys_infra.config import ENVIRONMENT_NAMES, load_account, load_environment
+    from qualisys_infra.config import environment_names, load_account, load_environment
     from qualisys_infra.core.settings import ACCOUNT_FILE
     from qualisys_infra.plan.cost_report import scope_of
     from qualisys_infra.plan.cost_review import CostContext
@@ -400,9 +411,10 @@ def review_context(
     environments = list(settings.environments) if settings is not None else []
     account = settings.account if settings is not None else None
     known = {env.environment for env in environments}
+    names = environment_names(env_dir) if env_dir.is_dir() else ()
     for scope in sorted({scope_of(s) for s in stacks} - known - {ACCOUNT_SCOPE}):
         path = env_dir / f"{scope}.tfvars"
-        if scope in ENVIRONMENT_NAMES and path.is_file():
+        if scope in names and path.is_file():
             environments.append(load_environment(path, os.path.relpath(path, project)))
     if account is None and (env_dir / ACCOUNT_FILE).is_file():
         path = env_dir / ACCOUNT_FILE
@@ -422,5 +434,5 @@ def review_context(
         region_sources=sources,
         limits=limits,
         budgets=tuple(account.budget_limits_usd) if account is not None else (),
-        environments=tuple(ENVIRONMENT_NAMES),
+        environments=names,
     )

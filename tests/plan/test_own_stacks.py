@@ -168,8 +168,13 @@ def _plan_of(config: dict[str, Any], source: str) -> Any:
 
 
 def _own(synthesized: Synthesized) -> iam.OwnNames:
-    account = synthesized.settings.account
-    return iam.OwnNames(project=account.project, admin_role=account.admin_role_name)
+    settings = synthesized.settings
+    return iam.OwnNames(
+        project=settings.account.project,
+        admin_role=settings.account.admin_role_name,
+        environments=settings.environment_names,
+        apply_environments=settings.pipeline_environments,
+    )
 
 
 def _iam_findings(synthesized: Synthesized) -> dict[str, list[Finding]]:

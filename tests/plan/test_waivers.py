@@ -16,7 +16,12 @@ from qualisys_infra.plan.guardrails import Finding, blocking, check
 from qualisys_infra.plan.model import Plan, parse_plan
 
 ACCOUNT = "123456789012"
-OWN = iam.OwnNames(project="qualisys", admin_role="qualisys-platform-admin")
+OWN = iam.OwnNames(
+    project="qualisys",
+    admin_role="qualisys-platform-admin",
+    environments=("dev", "staging", "production"),
+    apply_environments=("staging", "production"),
+)
 ADMIN_ATTACHMENT = "aws_iam_role_policy_attachment.iam_role-qualisys-administrators_managed-AdministratorAccess"
 POWER_ATTACHMENT = "aws_iam_role_policy_attachment.github_apply-staging_managed-PowerUserAccess"
 BOUNDARY = "aws_iam_policy.delivery_staging-boundary"
