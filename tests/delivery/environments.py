@@ -30,14 +30,6 @@ GENERATED = (
 SETS = {"today": TODAY, "generated": GENERATED}
 
 
-def environments_json(deliveries: tuple[EnvironmentDelivery, ...]) -> str:
-    """What ``qualisys-infra environments --json`` prints for these environments (the fields the
-    workflows read: name, region, delivery, approval)."""
-    return json.dumps(
-        [{"name": d.name, "region": d.region, "delivery": d.delivery.value, "approval": d.approval} for d in deliveries]
-    )
-
-
 def synth_account_stacks(
     settings: Settings, deliveries: tuple[EnvironmentDelivery, ...], outdir: Path
 ) -> dict[str, Any]:

@@ -83,8 +83,8 @@ def matrices(data: Any, only: str = "") -> dict[str, Any]:
     if only:
         chosen = [e for e in pipeline if e["name"] == only]
         if not chosen:
-            names = ", ".join(e["name"] for e in pipeline) or "none"
-            raise InputError(f"environment {only!r} is not one CI applies (delivery = pipeline: {names})")
+            applied = ", ".join(e["name"] for e in pipeline) or "none"
+            raise InputError(f"environment {only!r} is not one CI applies (delivery = pipeline: {applied})")
         pipeline, selected = chosen, chosen[0]
     return {
         "all": entries,
