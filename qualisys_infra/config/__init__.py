@@ -131,7 +131,7 @@ def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | 
     for env in envs:
         entry = files.get(env.environment)
         if entry is not None:
-            violations.extend(_namespaces_are_environments(env, entry, all_names))
+            violations.extend(_namespaces_are_environments(env, entry, list(files)))
     if account is not None:
         for env in envs:
             repository = env.test_pool.runner_image_repository
