@@ -17,7 +17,8 @@ may carry one marker, an HTML comment, which the rendered page does not show:
 An example without a marker is run, every command must exit 0. ``shell``, ``zsh`` and other shell
 spellings are refused (say ``sh``), so that no example escapes the check by its spelling.
 
-How they run: the tracked files (``git ls-files``) are copied into a scratch folder, with ``.venv``,
+How they run: the project's files (``git ls-files``: the tracked ones, and new ones not ignored, as
+the rest of the suite sees the working tree) are copied into a scratch folder, with ``.venv``,
 ``node_modules``, ``.tools`` and ``.cache`` linked in (what ``make setup`` made; the copies are dated
 2000-01-01 so that make finds setup done and never reinstalls into the linked ``.venv``). Each page's
 examples run in one bash, from the project folder, in order (a ``cd`` or an ``export`` holds for the
@@ -367,9 +368,14 @@ def test_run_by_make_test_is_read_from_the_makefile(tmp_path: Path) -> None:
 
 
 def _scratch_copy(target: Path) -> Path:
-    """The tracked files (as they are in the working tree) in ``target``, setup's output linked in."""
+    """The project's files in ``target`` as the rest of the suite sees them (tracked, and new ones not yet
+    added but not ignored), setup's output linked in."""
     listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True, text=True
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split("\0")
     old = 946684800  # 2000-01-01: older than setup's stamps, so make never reinstalls into the linked .venv
     for name in filter(None, listed):
@@ -426,42 +432,72 @@ def database() -> Iterator[str]:
     drop()
 
 
-def test_every_runnable_example_runs_as_written(tmp_path: Path, database: str) -> None:
-    found = all_examples()
-    project = _scratch_copy(tmp_path / "project")
+def run_page(page_examples: list[Example], project: Path, env: dict[str, str], work: Path) -> str | None:
+    """Run one page's runnable examples in one bash in ``project``: None, or what went wrong."""
+    name = page_examples[0].page.replace("/", "-")
+    status, log = work / f"status-{name}", work / f"log-{name}"
+    status.write_text("", encoding="utf-8")
+    with log.open("w", encoding="utf-8") as out:
+        subprocess.run(
+            ["bash", "--noprofile", "--norc", "-c", _script(page_examples, status)],
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=TIMEOUT_PER_PAGE,
+            check=False,
+        )
+    results = [tuple(int(x) for x in line.split()) for line in status.read_text(encoding="utf-8").splitlines()]
+    tail = "\n".join(log.read_text(encoding="utf-8").splitlines()[-40:])
+    for n, k, code in results:
+        example = page_examples[n]
+        wanted = example.exit_code if k == len(example.commands) - 1 else 0
+        if code != wanted:
+            return f"{example.where}: `{example.commands[k]}` exited {code}, expected {wanted}\n{tail}"
+    expected = sum(len(example.commands) for example in page_examples)
+    if len(results) != expected:
+        return f"{page_examples[0].page}: {len(results)} of {expected} commands ran (the shell stopped)\n{tail}"
+    return None
+
+
+def reader_env(project: Path) -> dict[str, str]:
+    """A reader's shell in ``project``: its .venv first on PATH, its code first, no QUALISYS_* settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("QUALISYS_")}
     env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(project)  # the copy's code, not the editable install's
     env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def test_fails_if_a_command_exits_otherwise_than_written(tmp_path: Path) -> None:
+    page = (
+        "```sh\ncd sub\nexport GREETING=hello\n```\n\n<!-- exit: 3 -->\n```sh\n"
+        'test "$GREETING" = hello && test "$(basename "$PWD")" = sub\nsh -c \'exit 3\'\n```\n'
+    )
+    (tmp_path / "sub").mkdir()
+    env = reader_env(tmp_path)
+    assert run_page(examples("p.md", page, frozenset()), tmp_path, env, tmp_path) is None  # cd and export hold
+    failing = examples("p.md", "```sh\ntrue\nfalse\necho never\n```\n", frozenset())
+    assert (run_page(failing, tmp_path, env, tmp_path) or "").startswith("p.md:1: `false` exited 1, expected 0")
+    wrong_code = examples("p.md", "<!-- exit: 2 -->\n```sh\nsh -c 'exit 1'\n```\n", frozenset())
+    assert (run_page(wrong_code, tmp_path, env, tmp_path) or "").startswith(
+        "p.md:2: `sh -c 'exit 1'` exited 1, expected 2"
+    )
+    stopped = examples("p.md", "```sh\nexit 0\necho never\n```\n", frozenset())
+    assert "p.md: 0 of 2 commands ran (the shell stopped)" in (run_page(stopped, tmp_path, env, tmp_path) or "")
+
+
+def test_every_runnable_example_runs_as_written(tmp_path: Path, database: str) -> None:
+    found = all_examples()
+    project = _scratch_copy(tmp_path / "project")
+    env = reader_env(project)
     ran = 0
     for page in reading_order():
         page_examples = [example for example in found if example.page == page and example.runs]
-        if not page_examples:
-            continue
-        status = tmp_path / f"status-{page.replace('/', '-')}"
-        status.write_text("", encoding="utf-8")
-        log = tmp_path / f"log-{page.replace('/', '-')}"
-        script = _script(page_examples, status)
-        with log.open("w", encoding="utf-8") as out:
-            subprocess.run(
-                ["bash", "--noprofile", "--norc", "-c", script],
-                cwd=project,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=TIMEOUT_PER_PAGE,
-                check=False,
-            )
-        results = [tuple(int(x) for x in line.split()) for line in status.read_text(encoding="utf-8").splitlines()]
-        ran += len(results)
-        tail = "\n".join(log.read_text(encoding="utf-8").splitlines()[-40:])
-        for n, k, code in results:
-            example = page_examples[n]
-            wanted = example.exit_code if k == len(example.commands) - 1 else 0
-            if code != wanted:
-                pytest.fail(f"{example.where}: `{example.commands[k]}` exited {code}, expected {wanted}\n{tail}")
-        expected_count = sum(len(example.commands) for example in page_examples)
-        if len(results) != expected_count:
-            pytest.fail(f"{page}: {len(results)} of {expected_count} commands ran (the shell stopped)\n{tail}")
+        if page_examples:
+            failure = run_page(page_examples, project, env, tmp_path)
+            if failure:
+                pytest.fail(failure)
+            ran += len(page_examples)
     assert ran > 0
