@@ -19,7 +19,12 @@ from modules.platform.alert_topic import AlertTopic, AlertTopicProps
 from modules.platform.charts import platform_charts
 from modules.platform.dns import IngressDns, IngressDnsProps
 from modules.platform.edge import IngressEdge, IngressEdgeProps
-from modules.platform.exporters import FluentBitScripts, MetricsExporters, MetricsExportersProps
+from modules.platform.exporters import (
+    FluentBitScripts,
+    FluentBitScriptsProps,
+    MetricsExporters,
+    MetricsExportersProps,
+)
 from modules.platform.namespaces import MONITORING, platform_namespaces
 from modules.platform.plan_reader import PlanReader
 from modules.platform.providers import configure_cluster_providers
@@ -142,7 +147,9 @@ class ClusterPlatformStack(EnvironmentStack):
             self, "exporters", props=MetricsExportersProps(name=name, namespace=monitoring, network=network)
         )
         self.fluent_bit_scripts = FluentBitScripts(
-            self, "fluent-bit-scripts", namespace=monitoring, fluent_bit=self.add_ons.releases["aws-for-fluent-bit"]
+            self,
+            "fluent-bit-scripts",
+            props=FluentBitScriptsProps(namespace=monitoring, fluent_bit=self.add_ons.releases["aws-for-fluent-bit"]),
         )
         self.outputs(
             {

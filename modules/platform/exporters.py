@@ -118,12 +118,21 @@ class MetricsExporters(Construct):
             )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FluentBitScriptsProps:
+    """Where the scripts go (``namespace``, fluent-bit's) and the Helm release of fluent-bit that mounts them."""
+
+    namespace: str
+    fluent_bit: TerraformResource
+
+
 class FluentBitScripts(Construct):
     """The ConfigMap ``fluent-bit-lua`` in ``namespace``: the PII redaction filter fluent-bit runs
     (mounted by :func:`modules.platform.values.aws_for_fluent_bit`)."""
 
-    def __init__(self, scope: Construct, id_: str, *, namespace: str, fluent_bit: TerraformResource) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: FluentBitScriptsProps) -> None:
         super().__init__(scope, id_)
+        namespace, fluent_bit = props.namespace, props.fluent_bit
         self.config_map = config_map_v1.ConfigMapV1(
             self,
             "config-map",
