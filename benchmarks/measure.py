@@ -66,11 +66,13 @@ def median(values: Sequence[float]) -> float:
     return ordered[len(ordered) // 2]
 
 
-def cli_and_env() -> tuple[list[str], dict[str, str]]:
-    """The toolkit's command line (quiet, on this project) and an environment pointing jsii at Node 22."""
+def cli_and_env(project: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """The toolkit's command line (quiet, on ``project``, by default this one) and an environment
+    pointing jsii at Node 22."""
     from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
 
     env = dict(os.environ)
     configure_node(env)
-    cli = [sys.executable, "-m", "qualisys_infra.commands.cli", "--project-dir", str(PROJECT_ROOT), "--quiet"]
+    folder = project or PROJECT_ROOT
+    cli = [sys.executable, "-m", "qualisys_infra.commands.cli", "--project-dir", str(folder), "--quiet"]
     return cli, env

@@ -308,7 +308,7 @@ def synth(
     temporary sibling that is removed on any failure or signal, and the final swap holds a lock, so
     parallel synths into one folder each leave a whole output and nothing else behind.
     """
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     laps = _Laps()
     outdir = outdir.resolve()
     check_output_folder(outdir, environments_dir.resolve().parent)
@@ -379,6 +379,7 @@ def synth(
             "stacks": sorted(os.listdir(staging / "stacks")),
             "files": _output_files(staging),
             "rebuilt": list(stale),
+            "started": round(started_at, 3),  # seconds since the epoch, to set the phases in a process's run
             "phases": [[name, round(seconds, 3)] for name, seconds in laps.laps],
         }
         (staging / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
