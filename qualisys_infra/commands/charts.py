@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 
 from modules.platform.charts import every_pin
+from qualisys_infra.commands.context import Context
 from qualisys_infra.core.argtypes import seconds
 from qualisys_infra.delivery.charts import DEFAULT_TIMEOUT_SECONDS, compare, index_url_via, render
 
@@ -50,9 +51,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument(
         "--mirror", metavar="URL", default=None, help="read every index from URL/<host>/<path>/index.yaml"
     )
+    parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     rows = compare(every_pin(), index_url=index_url_via(args.mirror), timeout_seconds=args.timeout)
     print(render(rows), end="")
     behind = [r for r in rows if r.behind]

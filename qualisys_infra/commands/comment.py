@@ -25,11 +25,11 @@ GitHub refused (token, permission, not found, rate limit: one line saying which)
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from qualisys_infra.commands.context import Context as RunContext
 from qualisys_infra.commands.options import add_allow_destroy, add_pricing_options
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.delivery.github import (
@@ -103,6 +103,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add_allow_destroy(parser)
     add_pricing_options(parser, review=True)
     add_pull_request_options(parser)
+    parser.set_defaults(func=run)
 
 
 def context(args: argparse.Namespace, environ: Mapping[str, str]) -> Context:
@@ -160,16 +161,17 @@ def step_summary(full: str, first: str, room: int) -> tuple[str, str]:
     )
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
+def run(args: argparse.Namespace, ctx: RunContext) -> int:
+    environ = ctx.environ
     env: str = args.env
     if not _ENV.match(env):
         raise UsageError(f"--env: {env!r}: letters, digits, '.', '_' and '-' only, at most 30 characters")
     where = context(args, environ)
     # with the destroys the environment's reviewed tfvars allow, as `plan` and `deploy` judge them
-    project = Path(getattr(args, "project_dir", None) or ".").resolve()
+    project = ctx.project
     reviews = reviews_of(args.plans, args.allow_destroy, reviewed_allowances(project, env))
-    reviews = priced_reviews(reviews, args, project)  # the comment shows what `plan` showed: the monthly cost
+    # the comment shows what `plan` showed: the monthly cost
+    reviews = priced_reviews(reviews, args, project, today=ctx.today())
     stop = [f for r in reviews for f in blocking(r.findings)]
     result = result_of(reviews)
 

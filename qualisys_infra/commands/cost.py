@@ -20,9 +20,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qualisys_infra.commands.options import add_pricing_options
+from qualisys_infra.commands.context import Context
+from qualisys_infra.commands.options import add_pricing_options, environment_choices
 from qualisys_infra.core.files import write_all
-from qualisys_infra.core.progress import ProgressLines
 
 if TYPE_CHECKING:
     pass
@@ -40,7 +40,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--env",
         action="append",
         metavar="ENV",
-        help="environment to estimate: dev, staging, production or all (repeatable; default all, with the account)",
+        help=f"environment to estimate: {environment_choices()} (repeatable; default all, with the account)",
     )
     cost.add_argument("--format", choices=FORMATS, default="text", help="text, markdown or json")
     add_pricing_options(cost)
@@ -48,26 +48,25 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--out", type=Path, default=None, metavar="DIR", help="synth output folder (default: PROJECT/cdktf.out)"
     )
     cost.add_argument("--output", type=Path, default=None, metavar="FILE", help="write the estimate here")
+    cost.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
-    from qualisys_infra.config.kubernetes_support import today_from
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from qualisys_infra.config import ENVIRONMENT_NAMES, resolve_environment_names
     from qualisys_infra.core.runtime import configure_node
     from qualisys_infra.plan import cost_report
     from qualisys_infra.plan.prices import ACCOUNT_SCOPE, load_prices, load_usage
     from qualisys_infra.terraform.output import read_manifest, read_stack
     from qualisys_infra.terraform.synth import synth
 
-    project: Path = args.project_dir.resolve()
-    progress = ProgressLines("cost", sys.stderr, quiet=args.quiet)
+    project, progress = ctx.require_project(), ctx.progress("cost")
     names = resolve_environment_names(args.env or ["all"])
-    env_dir = project / "environments"
-    settings = load_settings(env_dir, names, root=project)
+    env_dir = ctx.environments_dir
+    settings = ctx.settings(names)
     prices, usage = load_prices(args.prices), load_usage(args.usage)  # bad input before any engine time
-    today = today_from(os.environ.get("QUALISYS_TODAY"))
+    today = ctx.today()
     complete = set(names) == set(ENVIRONMENT_NAMES)
-    configure_node(os.environ)
+    configure_node(ctx.environ)
     outdir = (args.out or project / "cdktf.out").resolve()
     progress(f"synth of {', '.join(names)}")
     synth(settings, environments_dir=env_dir, outdir=outdir, progress=progress)

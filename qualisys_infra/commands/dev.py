@@ -16,8 +16,8 @@ Exit codes: 0 every check passed; 1 a check failed (the platform is down or brok
 or a setting that cannot work (a malformed URL, an unknown host, a refused password, a database
 that does not exist). Errors are one "error:" line each, with passwords in URLs masked.
 
-dev seed runs as python -m qualisys_infra.commands.dev seed too, which loads only what tenancy
-needs (psycopg, redis, faker): that is how compose's seed image runs it.
+python -m qualisys_infra dev seed loads only this command's module and what tenancy needs
+(psycopg, redis, faker): that is how compose's seed image runs it.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qualisys_infra.core.argtypes import number_between, seconds
-from qualisys_infra.core.errors import ToolkitError, UsageError
-from qualisys_infra.core.masking import mask_text
+from qualisys_infra.core.errors import UsageError
 from qualisys_infra.delivery.local_env import app_database_url, app_url, database_url, redis_url, settings
 
 if TYPE_CHECKING:  # psycopg and redis load only when a dev command runs
+    from qualisys_infra.commands.context import Context
     from qualisys_infra.delivery.devcheck import Check
 
 DEFAULT_TENANTS = ("acme", "globex")
@@ -65,6 +65,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="the local platform (compose.yaml): check it works, seed its tenants",
         description=__doc__,
     )
+    dev.set_defaults(func=run)
     actions = dev.add_subparsers(dest="dev_command", required=True, metavar="ACTION")
 
     def tenants(parser: argparse.ArgumentParser) -> None:
@@ -165,10 +166,10 @@ def _print_checks(checks: Sequence[Check], *, as_json: bool) -> None:
     print(f"dev check: {len(checks) - len(failed)} passed, {len(failed)} failed")
 
 
-def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def _check(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.delivery import devcheck
 
-    values = settings(args.env_file, environ, getattr(args, "project_dir", None))
+    values = settings(args.env_file, ctx.environ, ctx.project)
     app = args.app_url or app_url(values)
     database = args.database_url or database_url(values)
     app_database = args.app_database_url or app_database_url(values, database)
@@ -216,30 +217,7 @@ def _seed(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    import os
-
+def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.dev_command == "check":
-        return _check(args, os.environ)
-    return _seed(args, os.environ)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m qualisys_infra.commands.dev ACTION ...``: the dev commands without the rest of the
-    CLI (whose other commands load packages the seed image does not install)."""
-    parser = argparse.ArgumentParser(prog="qualisys-infra")
-    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(["dev", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return run(args)
-    except ToolkitError as exc:
-        for line in exc.lines():
-            print(f"error: {mask_text(line, pairs=False)}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return _check(args, ctx)
+    return _seed(args, ctx.environ)

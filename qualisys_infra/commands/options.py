@@ -1,5 +1,5 @@
-"""Options shared by several commands, defined once: ``--allow-destroy``, where Terraform and the
-synth output are, ``--image-tag``, and the pricing options. Not a command: command modules import
+"""Options shared by several commands, defined once: ``--env``, ``--allow-destroy``, where Terraform
+and the synth output are, ``--image-tag``, and the pricing options. Not a command: command modules import
 this and the wings, never each other."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.naming import SERVICES
+from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from qualisys_infra.terraform.pipeline import check_image_tag
 
 
@@ -100,3 +101,21 @@ def add_pricing_options(parser: argparse.ArgumentParser, *, review: bool = False
             action="store_true",
             help="review without the monthly cost (and without the monthly_cost_limit check, C001)",
         )
+
+
+def environment_choices() -> str:
+    """What ``--env`` accepts, as help text: from the same names ``resolve_environment_names`` checks."""
+    return f"{', '.join(ENVIRONMENT_NAMES)} or all"
+
+
+def add_env_option(parser: argparse.ArgumentParser, purpose: str, *, required: bool) -> None:
+    """``--env ENV`` (repeatable, ``all`` for every environment), as every command that takes
+    environments has it; the command resolves the names with ``resolve_environment_names``."""
+    default = "" if required else "; default all"
+    parser.add_argument(
+        "--env",
+        required=required,
+        action="append",
+        metavar="ENV",
+        help=f"{purpose}: {environment_choices()} (repeatable{default})",
+    )

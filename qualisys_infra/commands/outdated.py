@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,8 +31,8 @@ from typing import Any
 import yaml
 
 from modules.platform.charts import every_pin
+from qualisys_infra.commands.context import Context
 from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
-from qualisys_infra.config.kubernetes_support import today_from
 from qualisys_infra.core import http, lifecycle
 from qualisys_infra.core.argtypes import seconds
 from qualisys_infra.core.errors import ToolkitError, UsageError
@@ -125,11 +124,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--mirror", metavar="URL", default=None, help="chart indexes from URL/<host>/<path>/index.yaml")
     parser.add_argument("--github-api", metavar="URL", default=GITHUB_API, help=argparse.SUPPRESS)
     parser.add_argument("--github-raw", metavar="URL", default=GITHUB_RAW, help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    project: Path = args.project_dir.resolve()
-    today: date = args.today or today_from(os.environ.get("QUALISYS_TODAY"))
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    project = ctx.require_project()
+    today: date = args.today or ctx.today()
     rows = collect(project, today=today)
     if args.refresh:
         rows = refresh(
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             mirror=args.mirror,
             github_api=args.github_api,
             github_raw=args.github_raw,
-            token=os.environ.get("GITHUB_TOKEN"),
+            token=ctx.environ.get("GITHUB_TOKEN"),
             timeout_seconds=args.timeout,
             today=today,
         )

@@ -8,15 +8,20 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from qualisys_infra.commands.options import add_allow_destroy, add_image_tags, add_pricing_options, terraform_options
+from qualisys_infra.commands.context import Context
+from qualisys_infra.commands.options import (
+    add_allow_destroy,
+    add_env_option,
+    add_image_tags,
+    add_pricing_options,
+    terraform_options,
+)
 from qualisys_infra.config import resolve_environment_names
 from qualisys_infra.core.errors import PolicyError, UsageError
 from qualisys_infra.core.naming import (
     BOOTSTRAP_STACK,
 )
-from qualisys_infra.core.progress import Progress
 from qualisys_infra.plan.guardrails import blocking
 from qualisys_infra.plan.review import render_json, render_markdown, render_text
 from qualisys_infra.terraform import pipeline
@@ -35,9 +40,6 @@ from qualisys_infra.terraform.pipeline import (
 )
 from qualisys_infra.terraform.secret_reads import LEAVE_OUT, NO_REFRESH
 
-if TYPE_CHECKING:
-    pass
-
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the pipeline's sub-commands on the CLI's parser."""
@@ -53,13 +55,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "Prints the review, writes PLANS/<env>/review.md for the pull request, and exits 1 on a blocking "
         "guardrail finding.",
     )
-    plan.add_argument(
-        "--env",
-        required=True,
-        action="append",
-        metavar="ENV",
-        help="environment: dev, staging or production (repeatable)",
-    )
+    add_env_option(plan, "environment", required=True)
     plan.add_argument(
         "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
     )
@@ -94,6 +90,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add_image_tags(plan)
     add_pricing_options(plan, review=True)
     terraform_options(plan)
+    plan.set_defaults(func=run)
 
     review = sub.add_parser(
         "review",
@@ -113,6 +110,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--output", type=Path, default=None, metavar="FILE", help="write the review here instead of stdout"
     )
     add_pricing_options(review, review=True)
+    review.set_defaults(func=run)
 
     deploy = sub.add_parser(
         "deploy",
@@ -125,18 +123,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "blocking finding (exit 1). Stacks `plan` left unplanned on purpose are not applied and are named "
         "with why; plan and deploy again to take them.",
     )
-    deploy.add_argument(
-        "--env",
-        required=True,
-        action="append",
-        metavar="ENV",
-        help="environment: dev, staging or production (repeatable)",
-    )
+    add_env_option(deploy, "environment", required=True)
     deploy.add_argument(
         "--stack", action="append", default=[], metavar="STACK", help="only this stack, e.g. dev-network (repeatable)"
     )
     add_allow_destroy(deploy, "; besides allow_destroy in environments/<env>.tfvars")
     terraform_options(deploy)
+    deploy.set_defaults(func=run)
 
     boot = sub.add_parser(
         "bootstrap",
@@ -146,12 +139,19 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "so every stack has remote state with locking from day one.",
     )
     terraform_options(boot)
+    boot.set_defaults(func=run)
 
 
-def cmd_review(args: argparse.Namespace) -> int:
-    project = Path(getattr(args, "project_dir", None) or ".").resolve()
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    """plan, review, deploy or bootstrap, as ``args.command`` names it."""
+    handler = {"plan": _plan, "review": _review, "deploy": _deploy, "bootstrap": _bootstrap}[args.command]
+    return handler(args, ctx)
+
+
+def _review(args: argparse.Namespace, ctx: Context) -> int:
+    project = ctx.project
     reviews = reviews_of(args.plans, args.allow_destroy, Reviewed(own=own_names_of(project)))
-    reviews = priced_reviews(reviews, args, project)  # monthly cost and monthly_cost_limit (C001)
+    reviews = priced_reviews(reviews, args, project, today=ctx.today())  # monthly cost and monthly_cost_limit (C001)
     if args.format == "markdown" and args.output:
         full = render_markdown(reviews, limit=None)[0]
         outputs = comment_files(args.output, render_markdown(reviews), "--output")
@@ -170,15 +170,16 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 1 if any(blocking(r.findings) for r in reviews) else 0
 
 
-def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+def _plan(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.terraform.output import read_stack
     from qualisys_infra.terraform.review_record import record_review
     from qualisys_infra.terraform.runner import dependency_levels
     from qualisys_infra.terraform.secret_reads import plan_scope
     from qualisys_infra.terraform.waiting import unplanned_markdown, unplanned_text
 
+    project, progress = ctx.project, ctx.progress("plan")  # prepare's settings refuse a wrong folder
     names = resolve_environment_names(args.env)
-    settings, runner = pipeline.prepare(args, project, progress, names=names)
+    settings, runner = pipeline.prepare(args, project, progress, names=names, environ=ctx.environ)
     runner = dataclasses.replace(runner, state_lock=not args.no_state_lock)
     stacks = env_stacks(runner.outdir, names, args.stack)
     pipeline.check_backend_against_bootstrap(runner, settings, progress)
@@ -201,7 +202,8 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
         )
     allowances = allowances_of(settings)
     reviews = reviews_of([runner.plan_paths(s)[1] for s in ordered], args.allow_destroy, allowances)
-    reviews = priced_reviews(reviews, args, project, settings)  # monthly cost and monthly_cost_limit (C001)
+    # monthly cost and monthly_cost_limit (C001)
+    reviews = priced_reviews(reviews, args, project, settings, today=ctx.today())
     for review in reviews:
         if not review.left_out:  # a partial plan is for reading, never for deploy
             record_review(
@@ -228,15 +230,16 @@ def cmd_plan(args: argparse.Namespace, project: Path, progress: Progress) -> int
     return 0
 
 
-def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+def _deploy(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.delivery.github import append_step_summary
     from qualisys_infra.terraform.output import read_manifest
     from qualisys_infra.terraform.review_record import check_reviewed
     from qualisys_infra.terraform.runner import dependency_levels, run_levels
     from qualisys_infra.terraform.waiting import read_marker, unplanned_markdown, unplanned_text
 
+    project, progress = ctx.project, ctx.progress("deploy")
     names = resolve_environment_names(args.env)
-    settings, runner = pipeline.prepare(args, project, progress, names=names)
+    settings, runner = pipeline.prepare(args, project, progress, names=names, environ=ctx.environ)
     stacks = env_stacks(runner.outdir, names, args.stack)
     # What `plan` left unplanned on purpose (and said why) is not applied; anything else must have
     # a reviewed plan. A stack asked for by name must be applied.
@@ -267,18 +270,19 @@ def cmd_deploy(args: argparse.Namespace, project: Path, progress: Progress) -> i
     print(f"deploy: applied {len(ordered)} reviewed plan(s): {', '.join(ordered)}")
     if unplanned:
         sys.stdout.write(unplanned_text(unplanned) + "deploy: not done: plan and deploy again to take them\n")
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        summary = ctx.environ.get("GITHUB_STEP_SUMMARY")
         if summary:  # the run is green; its summary must not hide that the environment is not done
             note = unplanned_markdown(unplanned) + "> Not done: run this workflow again to plan and apply them.\n"
             append_step_summary(Path(summary), note)
     return 0
 
 
-def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -> int:
+def _bootstrap(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.terraform.bootstrap import BootstrapSession
     from qualisys_infra.terraform.synth import BOOTSTRAP_STATE_FILE
 
-    _, runner = pipeline.prepare(args, project, progress)
+    project = ctx.project
+    _, runner = pipeline.prepare(args, project, ctx.progress("bootstrap"), environ=ctx.environ)
     with BootstrapSession(runner, BOOTSTRAP_STACK, project / BOOTSTRAP_STATE_FILE) as session:
         sys.stdout.write(render_text(reviews_of([session.plan()], ()), color=sys.stdout.isatty()))
         message = session.apply()  # reviews the saved plan again; a blocking finding stops here (exit 1)
@@ -286,4 +290,4 @@ def cmd_bootstrap(args: argparse.Namespace, project: Path, progress: Progress) -
     return 0
 
 
-__all__ = ["add_commands", "cmd_bootstrap", "cmd_deploy", "cmd_plan", "cmd_review"]
+__all__ = ["add_commands", "run"]

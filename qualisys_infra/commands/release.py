@@ -26,7 +26,6 @@ production tag that did not pass staging).
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,13 +34,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modules.apps.objects import ROLLOUT_ID
+from qualisys_infra.commands.context import Context
 from qualisys_infra.commands.options import add_allow_destroy, terraform_options
-from qualisys_infra.config import Settings, load_settings, resolve_environment_names
+from qualisys_infra.config import Settings, resolve_environment_names
 from qualisys_infra.core.argtypes import seconds
 from qualisys_infra.core.errors import PolicyError, ToolkitError, UsageError
 from qualisys_infra.core.masking import mask_url
 from qualisys_infra.core.naming import SERVICES, image_tag_variable, logical_id, resource_prefix, stack_name
-from qualisys_infra.core.progress import Progress, ProgressLines
+from qualisys_infra.core.progress import Progress
+from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from qualisys_infra.delivery.kube import add_connection_options, connection_options
 from qualisys_infra.delivery.signoff import Step
 from qualisys_infra.delivery.verified import (
@@ -73,7 +74,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         " suite, roll back on failure",
         description=__doc__,
     )
-    parser.add_argument("--env", required=True, metavar="ENV", help="environment: dev, staging or production")
+    parser.add_argument("--env", required=True, metavar="ENV", help=f"environment: {', '.join(ENVIRONMENT_NAMES)}")
     parser.add_argument("--service", required=True, choices=SERVICES, help="the service to release")
     parser.add_argument(
         "--image-tag", required=True, metavar="TAG", help="the image to run: a git commit (7-40 hex digits) or vX.Y.Z"
@@ -108,14 +109,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     add_connection_options(parser)
     terraform_options(parser)
+    parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, project: Path) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.delivery.kube import connect
     from qualisys_infra.delivery.signoff import check_http_url
     from qualisys_infra.terraform.runner import stack_outputs
 
-    progress = ProgressLines("release", sys.stderr, quiet=args.quiet)
+    project, progress = ctx.require_project(), ctx.progress("release")
     names = resolve_environment_names([args.env])
     if len(names) != 1:
         raise UsageError(f"--env: got {args.env!r}, expected one environment")
@@ -125,7 +127,7 @@ def run(args: argparse.Namespace, project: Path) -> int:
         raise UsageError(f"--ca-file: {args.ca_file} does not exist")
     if args.app_url is not None:
         check_http_url(args.app_url, "--app-url")
-    settings = load_settings(project / "environments", names, root=project)
+    settings = ctx.settings(names)
     (config,) = settings.environments
     release = Release(
         service=args.service,
@@ -139,7 +141,7 @@ def run(args: argparse.Namespace, project: Path) -> int:
         if args.eks:
             kube: dict[str, Any] = _eks_kubeconfig(settings, env, Path(work), progress)
         else:
-            kube = connection_options(args, os.environ)
+            kube = connection_options(args, ctx.environ)
         # Everything that could refuse the release is checked before anything is planned: the
         # cluster's API client is made here (kubeconfig, token, URL), not after the apply; a
         # production tag must have passed staging.
@@ -147,7 +149,9 @@ def run(args: argparse.Namespace, project: Path) -> int:
             if env == PRODUCTION:
                 digest = check_staging_release(release.registry(), release.repository, tag)
                 release.say(f"{release.repository}:{tag} ({digest}) completed a healthy staging release")
-            settings, runner = pipeline.prepare(args, project, progress, names=names, settings=settings)
+            settings, runner = pipeline.prepare(
+                args, project, progress, names=names, settings=settings, environ=ctx.environ
+            )
             stack = stack_name(env, "apps")
             pipeline.check_backend_against_bootstrap(runner, settings, progress)
             inputs, _ = apps_inputs(runner, [stack], {args.service: tag}, explicit=True, progress=progress)
@@ -167,7 +171,7 @@ def run(args: argparse.Namespace, project: Path) -> int:
             except ToolkitError as exc:
                 release.rolled_back = f"ROLLBACK NOT CONFIRMED ({' '.join(exc.lines())})"
             release.say(release.verdict(code))
-            release.write_summary(os.environ)
+            release.write_summary(ctx.environ)
             return code
 
 

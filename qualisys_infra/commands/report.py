@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
+from qualisys_infra.commands.context import Context
 from qualisys_infra.core.argtypes import percent
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.files import write_all
@@ -117,10 +116,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--summary", action="store_true", help="append the report to $GITHUB_STEP_SUMMARY")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of one line")
     add_pull_request_options(parser)
+    parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    environ = ctx.environ
     key: str = args.key
     if not _KEY.match(key):
         raise UsageError(f"--key: {key!r}: letters, digits, '.', '_' and '-' only, at most 30 characters")

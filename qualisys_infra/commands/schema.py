@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from qualisys_infra.commands.context import Context
 from qualisys_infra.core.errors import ToolkitError, UsageError
 from qualisys_infra.core.files import read_json
 
@@ -45,6 +46,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default=None,
         help="where extracted schemas are cached (default: PROJECT/.cache/qualisys-schema)",
     )
+    parser.set_defaults(func=run)
 
 
 def _shown(path: Path) -> str:
@@ -85,13 +87,11 @@ def read_inputs(paths: Sequence[Path]) -> dict[str, dict[str, Any]]:
     return configs
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     """Run ``check-schema``; errors of bad input print as one ``error:`` line each (exit 2)."""
     from qualisys_infra.gates.schema import check_configs
 
-    def progress(line: str) -> None:
-        if not getattr(args, "quiet", False):
-            print(f"check-schema: {line}", file=sys.stderr, flush=True)
+    progress = ctx.progress("check-schema")
 
     try:
         configs = read_inputs(args.paths)
@@ -151,15 +151,3 @@ def run(args: argparse.Namespace) -> int:
     count = len(report.violations)
     print(f"check-schema: FAILED: {count} violation{'s' if count > 1 else ''} in {scope}; {untyped}")
     return 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m qualisys_infra.commands.schema [--quiet] check-schema PATH...``, as the main CLI has it."""
-    parser = argparse.ArgumentParser(prog="qualisys-infra")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

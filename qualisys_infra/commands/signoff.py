@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qualisys_infra.commands.context import Context
 from qualisys_infra.core.argtypes import percent, seconds
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES
@@ -86,6 +87,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="the six Epic 0 smoke tests: passed, failed or could not run; exit 0 only when all pass",
         description=DESCRIPTION,
     )
+    parser.set_defaults(func=run)
     parser.add_argument("--env", required=True, metavar="ENV", help=f"environment: {', '.join(ENVIRONMENT_NAMES)}")
     parser.add_argument(
         "--only", default=None, metavar="N,...", help="run only these smoke tests, e.g. 2,6 (default: all six)"
@@ -607,16 +609,12 @@ def render_json(env: str, results: Sequence[SmokeResult]) -> str:
     )
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
-    plan = Plan(
-        args,
-        os.environ if environ is None else environ,
-        Path(getattr(args, "project_dir", None) or Path.cwd()).resolve(),
-    )
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    plan = Plan(args, ctx.environ, ctx.project)
     checks = plan.checks()
     results = []
     for number in plan.only:
-        if not args.json and not getattr(args, "quiet", False):
+        if not args.json and not ctx.quiet:
             print(f"signoff: {number} {SMOKES[number].name} ...", file=sys.stderr, flush=True)
         results.append(run_smoke(SMOKES[number], checks[number], plan.scrub))
     print(render_json(plan.env, results) if args.json else render_table(plan.env, results))

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from qualisys_infra.commands.context import Context
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.tenancy.names import TenancyError, redis_user, validate_slug
 
@@ -140,6 +140,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="provision and verify the multi-tenant PostgreSQL (schema per tenant, RLS) and Redis ACLs",
         description=__doc__,
     )
+    tenants.set_defaults(func=run)
     actions = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")
 
     def action(name: str, summary: str, description: str) -> argparse.ArgumentParser:
@@ -376,10 +377,10 @@ def _check_arguments(args: argparse.Namespace, redis_url: str | None) -> list[st
     return [validate_slug(slug) for slug in dict.fromkeys(args.slugs)]
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.tenancy import provision, redis_acl, urls, verify
 
-    environ = os.environ
+    environ = ctx.environ
     url = _database_url(args, environ)
     redis_url = args.redis_url or environ.get("QUALISYS_REDIS_URL")
     if redis_url:

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
+from qualisys_infra.commands.context import Context
 from qualisys_infra.core.errors import UsageError
 
 CREATE_DESCRIPTION = """\
@@ -47,6 +47,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="create and drop multi-tenant PostgreSQL test databases (migrations, seeded tenants) for CI",
         description=__doc__,
     )
+    testdb.set_defaults(func=run)
     actions = testdb.add_subparsers(dest="testdb_command", required=True, metavar="ACTION")
 
     def admin(parser: argparse.ArgumentParser) -> None:
@@ -88,10 +89,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     admin(listing)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.tenancy import testdb, urls
 
-    environ = os.environ
+    environ = ctx.environ
     admin = args.admin_url or testdb.admin_url(environ)
     urls.postgres_params(admin, option="--admin-url")
     command = args.testdb_command

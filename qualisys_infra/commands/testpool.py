@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings, resolve_environment_names
+from qualisys_infra.commands.context import Context
+from qualisys_infra.commands.options import add_env_option
+from qualisys_infra.config import ENVIRONMENT_NAMES, resolve_environment_names
 from qualisys_infra.core import playwright_pool
-from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.core.settings import EnvironmentConfig
 from qualisys_infra.delivery import testpool
 
@@ -66,6 +64,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="the parallel Playwright runner pool: render its Indexed Job, show its capacity",
         description=__doc__,
     )
+    pool.set_defaults(func=run)
     actions = pool.add_subparsers(dest="test_pool_command", required=True, metavar="ACTION")
     render = actions.add_parser(
         "render",
@@ -97,22 +96,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="how many runners each environment's quota and node group hold",
         description=CAPACITY_DESCRIPTION,
     )
-    capacity.add_argument(
-        "--env",
-        action="append",
-        metavar="ENV",
-        help=f"environment: {', '.join(ENVIRONMENT_NAMES)} or all (repeatable; default all)",
-    )
+    add_env_option(capacity, "environment", required=False)
     capacity.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def _project(args: argparse.Namespace) -> Path:
-    return Path(getattr(args, "project_dir", None) or Path.cwd()).resolve()
-
-
-def _render(args: argparse.Namespace) -> int:
-    project = _project(args)
-    settings = load_settings(project / "environments", [args.env], root=project)
+def _render(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings([args.env])
     (env,) = settings.environments
     job = testpool.render_job(
         env,
@@ -165,10 +154,9 @@ def capacity_of(env: EnvironmentConfig) -> dict[str, Any]:
     }
 
 
-def _capacity(args: argparse.Namespace) -> int:
-    project = _project(args)
+def _capacity(args: argparse.Namespace, ctx: Context) -> int:
     names = resolve_environment_names(args.env or ["all"])
-    settings = load_settings(project / "environments", names, root=project)
+    settings = ctx.settings(names)
     rows = [capacity_of(env) for env in settings.environments]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -181,29 +169,7 @@ def _capacity(args: argparse.Namespace) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.test_pool_command == "render":
-        return _render(args)
-    return _capacity(args)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m qualisys_infra.commands.testpool ACTION [--project-dir DIR] ...``: the test-pool
-    commands on their own (the whole CLI registers them as ``qualisys-infra test-pool``)."""
-    parser = argparse.ArgumentParser(prog="qualisys-infra")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_commands(sub)
-    for action in sub.choices["test-pool"]._subparsers._group_actions:  # type: ignore[union-attr]
-        for child in dict.fromkeys(action.choices.values()):  # type: ignore[union-attr]
-            child.add_argument("--project-dir", type=Path, default=Path.cwd(), metavar="DIR")
-    args = parser.parse_args(["test-pool", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return run(args)
-    except ToolkitError as exc:
-        for line in exc.lines():
-            print(f"error: {line}", file=sys.stderr)
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return _render(args, ctx)
+    return _capacity(args, ctx)

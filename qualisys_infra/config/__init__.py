@@ -27,7 +27,7 @@ from qualisys_infra.config.environments import (
 from qualisys_infra.config.hclfile import HclDocument, read_hcl
 from qualisys_infra.config.reader import Reader, as_values, show
 from qualisys_infra.config.rules import ACCOUNT_RULES, ENVIRONMENT_RULES, Rule
-from qualisys_infra.core.errors import ConfigError, UsageError, Violation
+from qualisys_infra.core.errors import ConfigError, Violation, WrongFolder
 from qualisys_infra.core.naming import PLATFORM_NAMESPACES
 from qualisys_infra.core.settings import ACCOUNT_FILE, ENVIRONMENT_NAMES, AccountConfig, EnvironmentConfig, Settings
 
@@ -101,10 +101,7 @@ def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | 
 
     if not environments_dir.is_dir():
         # Run from the wrong folder: one line that says where to run, not a "not found" per file.
-        raise UsageError(
-            f"{environments_dir.parent}: no {environments_dir.name}/ folder here; run from the "
-            "qualisys-infra project folder or pass --project-dir PATH"
-        )
+        raise WrongFolder(environments_dir.parent)
     violations: list[Violation] = []
     entries: tuple[EnvironmentEntry, ...] = ()
     try:

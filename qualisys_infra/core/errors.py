@@ -54,6 +54,17 @@ class UsageError(ToolkitError):
     """The command line asks for something that does not exist (an unknown environment, say)."""
 
 
+class WrongFolder(UsageError):
+    """A command that reads the project was run outside it: the one message for it, whatever the
+    command was looking for (its ``environments/`` folder, its synth output)."""
+
+    def __init__(self, project: object) -> None:
+        super().__init__(
+            f"{project}: no environments/ folder here; run from the qualisys-infra project folder or pass "
+            "--project-dir PATH"
+        )
+
+
 class SynthError(ToolkitError):
     """The engine failed to synthesize, or its output is not what Terraform can load."""
 

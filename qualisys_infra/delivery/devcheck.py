@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
 import socket
 import urllib.error
 import urllib.request
@@ -244,19 +243,20 @@ def check_local(
     redis_url: str | None,
     tenants: Sequence[str] = DEFAULT_TENANTS,
     app_database_url: str | None = None,
+    app_password: str | None = None,
     timeout: float = 5.0,
 ) -> list[Check]:
     """Every check of the local platform, in order: app, PostgreSQL and tenants, isolation, Redis.
 
     ``app_database_url`` (app_user's login) defaults to ``database_url`` with the user app_user
-    and the password ``$QUALISYS_APP_USER_PASSWORD``. Raises :class:`Misconfigured` (or
+    and the password ``app_password`` (the caller's ``$QUALISYS_APP_USER_PASSWORD``). Raises :class:`Misconfigured` (or
     :class:`urls.UrlError`) for inputs that cannot work; everything else is a failed check.
     """
     slugs = [validate_slug(slug) for slug in dict.fromkeys(tenants)]
     _check_app_url(app_url)
     urls.postgres_params(database_url)
     if app_database_url is None:
-        app_database_url = urls.with_credentials(database_url, APP_ROLE, os.environ.get(APP_PASSWORD_VARIABLE))
+        app_database_url = urls.with_credentials(database_url, APP_ROLE, app_password)
     urls.postgres_params(app_database_url, option="--app-database-url")
     if redis_url is not None:
         urls.check_redis_url(redis_url)

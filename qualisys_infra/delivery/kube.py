@@ -50,7 +50,6 @@ ROLLOUT_VERSION = "v1alpha1"
 ROLLOUT_PLURAL = "rollouts"
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
 MAX_ANSWER_BYTES = 32 * 1024 * 1024  # a pod list of a few thousand pods
-_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
 JsonObject = dict[str, Any]
@@ -277,12 +276,13 @@ def connect(
     context: str | None = None,
     in_cluster: bool = False,
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    environ: Mapping[str, str] | None = None,
 ) -> KubeApi:
     """One :class:`KubeApi` from the one way of reaching the API the caller chose.
 
     ``api_url`` (with ``token``, optional ``ca_file``) wins; else ``in_cluster``; else a kubeconfig
-    (``kubeconfig`` or ``$KUBECONFIG`` or ``~/.kube/config``) and its ``context`` (default: the
-    file's current context).
+    (``kubeconfig`` or ``$KUBECONFIG`` of ``environ`` or ``~/.kube/config``) and its ``context``
+    (default: the file's current context).
     """
     if api_url is not None:
         if kubeconfig is not None or context is not None or in_cluster:
@@ -296,7 +296,7 @@ def connect(
         if kubeconfig is not None or context is not None:
             raise UsageError("in-cluster configuration takes no kubeconfig or context")
         return client_in_cluster(request_timeout_seconds=request_timeout_seconds)
-    return client_from_kubeconfig(kubeconfig, context, request_timeout_seconds=request_timeout_seconds)
+    return client_from_kubeconfig(kubeconfig, context, environ=environ, request_timeout_seconds=request_timeout_seconds)
 
 
 def client_from_token(
@@ -343,13 +343,15 @@ def client_from_kubeconfig(
     path: Path | None = None,
     context: str | None = None,
     *,
+    environ: Mapping[str, str] | None = None,
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
 ) -> KubeApi:
-    """A client from a kubeconfig file (default ``$KUBECONFIG``, else ``~/.kube/config``) and context.
+    """A client from a kubeconfig file (default ``KUBECONFIG`` in ``environ``, the caller's process
+    environment, else ``~/.kube/config``) and context.
 
     The file is never written back (a refreshed token stays in memory).
     """
-    files = _kubeconfig_files(path)
+    files = _kubeconfig_files(path, environ or {})
     config_file = os.pathsep.join(str(f) for f in files)
     shown = ", ".join(str(f) for f in files)
     names, current = _kubeconfig_contexts(files)
@@ -404,19 +406,19 @@ def _configuration() -> Any:
 
 def _kubeconfig_proxy(configuration: Any) -> str | None:
     """The kubeconfig's ``proxy-url``; ``None`` when the proxy is only the environment's (which
-    the HTTP client reads itself, with ``NO_PROXY``)."""
+    the HTTP client reads itself, with ``NO_PROXY``): the one a fresh configuration takes from it."""
     proxy = getattr(configuration, "proxy", None)
-    if not proxy or proxy in {os.environ.get(name) for name in _PROXY_VARIABLES}:
+    if not proxy or proxy == getattr(_configuration(), "proxy", None):
         return None
     return str(proxy)
 
 
-def _kubeconfig_files(path: Path | None) -> list[Path]:
+def _kubeconfig_files(path: Path | None, environ: Mapping[str, str]) -> list[Path]:
     if path is not None:
         if not path.is_file():
             raise UsageError(f"kubeconfig {path} does not exist")
         return [path]
-    env = os.environ.get("KUBECONFIG", "")
+    env = environ.get("KUBECONFIG", "")
     if env:
         files = [Path(p).expanduser() for p in env.split(os.pathsep) if p]
         existing = [f for f in files if f.is_file()]
@@ -550,4 +552,4 @@ def connection_options(args: argparse.Namespace, environ: Mapping[str, str]) -> 
         }
     if args.in_cluster:
         return {"in_cluster": True}
-    return {"kubeconfig": args.kubeconfig, "context": args.kube_context}
+    return {"kubeconfig": args.kubeconfig, "context": args.kube_context, "environ": environ}

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -176,10 +176,13 @@ def prepare(
     progress: Progress,
     names: Sequence[str] = (),
     settings: Settings | None = None,
+    *,
+    environ: MutableMapping[str, str],
 ) -> tuple[Settings, StackRunner]:
     """Validate, check for AWS credentials, synthesize ``names`` (with the bootstrap and account
     stacks; other environments' output is kept), find Terraform. ``settings``: those of ``names``
-    when the caller has loaded them already."""
+    when the caller has loaded them already; ``environ``: the process environment, from the CLI's
+    context (where Terraform and AWS credentials are; jsii's Node.js is set in it)."""
     from qualisys_infra.terraform.executable import find_terraform
     from qualisys_infra.terraform.preflight import aws_identity
     from qualisys_infra.terraform.runner import StackRunner
@@ -192,10 +195,10 @@ def prepare(
     for config in args.backend_config:
         if not config.is_file():
             raise UsageError(f"--backend-config: {config}: file not found")
-    terraform = find_terraform(args.terraform, os.environ)
+    terraform = find_terraform(args.terraform, environ)
     if not args.skip_preflight:
-        progress(f"AWS credentials: {aws_identity(os.environ, args.backend_config, Path.home())}")
-    configure_node(os.environ)
+        progress(f"AWS credentials: {aws_identity(environ, args.backend_config, Path.home())}")
+    configure_node(environ)
     outdir = (args.out or project / "cdktf.out").resolve()
     progress(f"synth of {', '.join(names) or 'the bootstrap and account stacks'}")
     synth(settings, environments_dir=env_dir, outdir=outdir, progress=progress)
@@ -371,13 +374,17 @@ def check_inputs_current(
 
 
 def priced_reviews(
-    reviews: Sequence[StackReview], args: argparse.Namespace, project: Path, settings: Settings | None = None
+    reviews: Sequence[StackReview],
+    args: argparse.Namespace,
+    project: Path,
+    settings: Settings | None = None,
+    *,
+    today: date,
 ) -> list[StackReview]:
     """``reviews`` with their monthly cost and the ``monthly_cost_limit`` findings (C001), unless
     ``--no-cost``. Regions, limits and budgets come from ``settings`` or else the project's
     ``environments/`` files of the stacks reviewed (a stack of an environment without one is priced
-    in the price table's only region, and says so)."""
-    from qualisys_infra.config.kubernetes_support import today_from
+    in the price table's only region, and says so); prices and budgets as of ``today``."""
     from qualisys_infra.plan.cost_review import add_costs
     from qualisys_infra.plan.prices import load_prices, load_usage
 
@@ -385,7 +392,6 @@ def priced_reviews(
         return list(reviews)
     prices = load_prices(getattr(args, "prices", None))
     usage = load_usage(getattr(args, "usage", None))
-    today = today_from(os.environ.get("QUALISYS_TODAY"))
     return add_costs(reviews, review_context([r.name for r in reviews], project, settings, prices, usage, today))
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from qualisys_infra.commands.cli import _parser, main
+from qualisys_infra.commands.cli import build_parser, main
 from qualisys_infra.core.errors import UsageError
 
 
@@ -26,13 +26,13 @@ def _options(
 
 NUMBER_OPTIONS = [
     (path, action)
-    for path, action in _options(_parser())
+    for path, action in _options(build_parser())
     if action.type is not None and getattr(action.type, "__name__", "") in ("parse", "float")
 ]
 
 
 def test_no_option_takes_a_bare_float() -> None:
-    bare = [f"{' '.join(p)} {a.option_strings[0]}" for p, a in _options(_parser()) if a.type is float]
+    bare = [f"{' '.join(p)} {a.option_strings[0]}" for p, a in _options(build_parser()) if a.type is float]
     assert bare == []
     assert len(NUMBER_OPTIONS) >= 8  # timeouts, intervals and coverage minimums of several commands
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from qualisys_infra.commands.cli import main
-from qualisys_infra.commands.plan import cmd_review
+from qualisys_infra.commands.context import Context
+from qualisys_infra.commands.plan import run as run_plan_command
 from qualisys_infra.config import load_settings
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.naming import BOOTSTRAP_STACK
@@ -238,9 +239,9 @@ def test_fails_if_review_is_given_no_plan_files(capsys: pytest.CaptureFixture[st
     code, out, err = _run(capsys, "review", str(unexpanded))
     assert (code, out) == (2, "")
     assert err.splitlines() == [f"error: {unexpanded}: file not found"]
-    args = argparse.Namespace(plans=[], allow_destroy=[], format="text", output=None)
+    args = argparse.Namespace(command="review", plans=[], allow_destroy=[], format="text", output=None)
     with pytest.raises(UsageError, match="review: no plan files: nothing was checked") as refused:
-        cmd_review(args)
+        run_plan_command(args, Context(project=tmp_path, environ={}))
     assert refused.value.exit_code == 2
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,8 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from qualisys_infra.commands.comment import add_commands, run
-from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.commands.cli import main
 from tests.fake_github import BOT, PR, REPO, TOKEN, FakeGitHub, serve
 from tests.plan.conftest import FIXTURES
 from tests.trickle import TrickleServer
@@ -31,16 +28,8 @@ def github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHu
 
 def comment(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """The command as `qualisys-infra` runs it: a ToolkitError becomes `error: ...` lines and its exit code
-    (cli._dispatch); any other exception escapes and fails the test."""
-    parser = argparse.ArgumentParser(prog="qualisys-infra")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["comment", *argv])
-    try:
-        code = run(args)
-    except ToolkitError as exc:
-        for line in exc.lines():
-            print(f"error: {line}", file=sys.stderr)
-        code = exc.exit_code
+    (cli.main); any other exception escapes and fails the test."""
+    code = main(["comment", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 

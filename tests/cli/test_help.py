@@ -1,4 +1,4 @@
-"""Help for people: every option documented, the README's CLI section equal to --help, global
+"""Help for people: every option documented, the CLI reference page equal to --help, global
 options anywhere, a version, and a hint when run from the wrong folder."""
 
 from __future__ import annotations
@@ -9,19 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.commands.cli import _parser, _subparsers, main, version_text
-from qualisys_infra.commands.reference import BEGIN, END, render
+from qualisys_infra.commands.cli import _subparsers, build_parser, main, version_text
+from qualisys_infra.commands.reference import render_cli
 from tests.conftest import ROOT
 
 
-def test_readme_cli_reference_is_the_help_of_every_command() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text[text.index(BEGIN) : text.index(END) + len(END)]
-    assert block == render(), "README.md's CLI section is out of date: run `make docs`"
+def test_the_cli_reference_page_is_the_help_of_every_command() -> None:
+    page = (ROOT / "docs" / "reference" / "cli.md").read_text(encoding="utf-8")
+    assert page == render_cli(build_parser()), "docs/reference/cli.md is out of date: run `make docs`"
 
 
 def _all_parsers() -> list[argparse.ArgumentParser]:
-    top = _parser()
+    top = build_parser()
     return [top, *_subparsers(top)]
 
 

@@ -6,6 +6,7 @@ redis-server: the default user off, app_user and qualisys_admin, no password in 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -94,8 +95,11 @@ def _copied_into_image() -> list[str]:
 
 
 def test_the_seed_image_contents_run_the_seed_command(tmp_path: Path, database: str, redis_server: RedisServer) -> None:
-    """Lay out what the Dockerfile copies, nothing more, and run the image's command from it against a
-    real database and Redis, with the toolkit's other dependencies made unimportable."""
+    """Lay out what the Dockerfile copies, nothing more, and run the image's ENTRYPOINT and CMD
+    (``python -m qualisys_infra dev seed``, the whole CLI's entry) from it against a real database and
+    Redis, with the toolkit's other dependencies made unimportable."""
+    module, argv = _image_command()
+    assert (module, argv) == ("qualisys_infra", ["dev", "seed"])
     image = tmp_path / "app"
     for source in _copied_into_image():
         if source == "dev/seed-requirements.txt":
@@ -116,8 +120,8 @@ class Absent(importlib.abc.MetaPathFinder):
         return None
 sys.meta_path = [Absent()] + [f for f in sys.meta_path if "editable" not in type(f).__name__.lower()]
 sys.path.insert(0, {str(image)!r})
-sys.argv = ["cli_dev", "seed"]
-runpy.run_module("qualisys_infra.commands.dev", run_name="__main__")
+sys.argv = ["qualisys-infra", *{argv!r}]
+runpy.run_module({module!r}, run_name="__main__")
 """
     env = {
         "PATH": os.environ["PATH"],
@@ -135,10 +139,8 @@ runpy.run_module("qualisys_infra.commands.dev", run_name="__main__")
             [
                 sys.executable,
                 "-c",
-                program.replace('sys.argv = ["cli_dev", "seed"]', "").replace(
-                    'runpy.run_module("qualisys_infra.commands.dev", run_name="__main__")',
-                    "import qualisys_infra.delivery.devcheck as d; print(d.__file__)",
-                ),
+                program.split("\nsys.argv =")[0]
+                + "\nimport qualisys_infra.delivery.devcheck as d; print(d.__file__)\n",
             ],
             cwd=image,
             env=env,
@@ -147,6 +149,15 @@ runpy.run_module("qualisys_infra.commands.dev", run_name="__main__")
             check=True,
         ).stdout
     )
+
+
+def _image_command() -> tuple[str, list[str]]:
+    """The seed image's ``python -m MODULE ARG...`` from its ENTRYPOINT and CMD lines."""
+    lines = (DEV / "seed.Dockerfile").read_text(encoding="utf-8").splitlines()
+    entrypoint = json.loads(next(line.removeprefix("ENTRYPOINT ") for line in lines if line.startswith("ENTRYPOINT ")))
+    cmd = json.loads(next(line.removeprefix("CMD ") for line in lines if line.startswith("CMD ")))
+    assert entrypoint[:2] == ["python", "-m"], entrypoint
+    return entrypoint[2], [*entrypoint[3:], *cmd]
 
 
 # --- dev/redis/start.sh on the machine's redis-server -------------------------------------------------------

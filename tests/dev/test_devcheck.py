@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import redis
 
-from qualisys_infra.commands import dev as cli_dev
+from qualisys_infra.commands.cli import main
 from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.delivery import devcheck, local_env
 from qualisys_infra.tenancy import provision, redis_acl
@@ -66,7 +66,7 @@ def app_user_url(database_url: str) -> str:
 @pytest.fixture
 def platform(database: str, redis_server: RedisServer, capsys: pytest.CaptureFixture[str]) -> Iterator[Platform]:
     """What `make dev` brings up: the seed service's command, then hello as app_user."""
-    assert cli_dev.main(["seed", "--database-url", database, "--redis-url", redis_server.admin_url]) == 0
+    assert main(["dev", "seed", "--database-url", database, "--redis-url", redis_server.admin_url]) == 0
     capsys.readouterr()
     hello = start_hello(app_user_url(database), redis_server.app_url)
     try:
@@ -80,7 +80,7 @@ def failed(checks: list[devcheck.Check]) -> dict[str, str]:
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
-    code = cli_dev.main(argv)
+    code = main(["dev", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -531,13 +531,11 @@ def test_a_kubeconfig_context_reaches_the_api(api_server: HTTPServer, tmp_path: 
         api.get_rollout(NAMESPACE, NAME)
 
 
-def test_the_kubeconfig_environment_variable_is_the_default(
-    api_server: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_kubeconfig_environment_variable_is_the_default(api_server: HTTPServer, tmp_path: Path) -> None:
     cluster = FakeCluster(api_server, [State(healthy_canary(NEW_TAG, NEW_HASH), pods(4))])
     config = _kubeconfig(tmp_path / "config", cluster.url)
-    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing'}:{config}")
-    with client_from_kubeconfig(context="dev") as api:
+    environ = {"KUBECONFIG": f"{tmp_path / 'missing'}:{config}"}
+    with client_from_kubeconfig(context="dev", environ=environ) as api:
         assert api.get_rollout(NAMESPACE, NAME)["status"]["phase"] == "Healthy"
 
 
@@ -551,7 +549,7 @@ def test_fails_if_the_kubeconfig_has_no_such_context(tmp_path: Path) -> None:
 def test_fails_if_there_is_no_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UsageError, match=r"^kubeconfig .*/absent does not exist$"):
         connect(kubeconfig=tmp_path / "absent")
-    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "nope"))  # the process's: connect reads only what it is given
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(UsageError) as caught:
         connect()
@@ -559,9 +557,8 @@ def test_fails_if_there_is_no_kubeconfig(tmp_path: Path, monkeypatch: pytest.Mon
         f"no kubeconfig ({tmp_path}/.kube/config does not exist and KUBECONFIG is not set); "
         "give a kubeconfig, an API URL and token, or run in-cluster"
     )
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "nope"))
     with pytest.raises(UsageError, match=r"^KUBECONFIG=.*/nope names no existing file$"):
-        connect()
+        connect(environ={"KUBECONFIG": str(tmp_path / "nope")})
 
 
 def test_fails_if_the_kubeconfig_is_not_one(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ Expected over both shards: 7 passed, 3 failed, 2 errors, 2 skipped (14 test case
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.core.errors import ToolkitError
+from qualisys_infra.commands.cli import main
 
 OPS = """\
 def sign(x):
@@ -196,25 +195,13 @@ def baseline_a(shards: Shards, tmp_path_factory: pytest.TempPathFactory) -> Path
 Command = Callable[..., tuple[int, str, str]]
 
 
-def command_runner(
-    add_commands: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None],
-    run: Callable[[argparse.Namespace], int],
-    name: str,
-    capsys: pytest.CaptureFixture[str],
-) -> Command:
-    """``runner(*argv) -> (exit code, stdout, stderr)`` as `qualisys-infra` runs a command: a ToolkitError
-    becomes `error: ...` lines and its exit code (cli._dispatch); any other exception fails the test."""
+def command_runner(name: str, capsys: pytest.CaptureFixture[str]) -> Command:
+    """``runner(*argv) -> (exit code, stdout, stderr)`` of `qualisys-infra NAME ...`, through the
+    CLI's main (a ToolkitError becomes `error: ...` lines and its exit code there); any other
+    exception fails the test."""
 
     def runner(*argv: str | Path) -> tuple[int, str, str]:
-        parser = argparse.ArgumentParser(prog="qualisys-infra")
-        add_commands(parser.add_subparsers(dest="command", required=True))
-        try:
-            args = parser.parse_args([name, *(str(a) for a in argv)])
-            code = run(args)
-        except ToolkitError as exc:
-            for line in exc.lines():
-                print(f"error: {line}", file=sys.stderr)
-            code = exc.exit_code
+        code = main([name, *(str(a) for a in argv)])
         out, err = capsys.readouterr()
         return code, out, err
 

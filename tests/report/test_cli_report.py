@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from qualisys_infra.commands.report import add_commands, run
 from qualisys_infra.delivery.report import ReportData, parse_report_data
 from tests.fake_github import BOT, PR, REPO, TOKEN, FakeGitHub, serve
 from tests.report.conftest import Command, Shards, command_runner
@@ -30,7 +29,7 @@ def github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHu
 @pytest.fixture
 def report(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Command:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    return command_runner(add_commands, run, "report", capsys)
+    return command_runner("report", capsys)
 
 
 def inputs(shards: Shards, *extra: str | Path) -> list[str | Path]:

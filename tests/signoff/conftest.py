@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from qualisys_infra.commands.context import Context
 from qualisys_infra.commands.signoff import add_commands
 from tests.tenancy.conftest import app_url, database, initialised, redis_admin, unique  # noqa: F401 - fixtures
 from tests.tls import Certificates, make_certificates
@@ -99,6 +100,11 @@ def parse(*argv: str) -> argparse.Namespace:
     return args
 
 
+def context(environ: dict[str, str]) -> Context:
+    """What the CLI hands signoff's run: this project, ``environ`` as the process environment, quiet."""
+    return Context(project=Path(__file__).resolve().parents[2], environ=dict(environ), quiet=True)
+
+
 def closed_port() -> int:
     """A port nothing listens on (bound, then released)."""
     with socket.socket() as s:
@@ -111,7 +117,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str, environ: dict[str, 
     """``signoff ARGV --json`` with ``environ``: the exit code and the parsed output."""
     from qualisys_infra.commands.signoff import run
 
-    code = run(parse(*argv, "--json"), environ)
+    code = run(parse(*argv, "--json"), context(environ))
     out = capsys.readouterr().out
     return code, json.loads(out)
 

@@ -11,7 +11,7 @@ from qualisys_infra.commands.signoff import parse_only, render_table, run
 from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.delivery.devcheck import seed_local
 from qualisys_infra.delivery.signoff import SMOKES, Scrubber, Step, Verdict, failed, not_run, passed, run_smoke
-from tests.signoff.conftest import app_url, closed_port, parse, run_json
+from tests.signoff.conftest import app_url, closed_port, context, parse, run_json
 from tests.signoff.fakes import (
     GITHUB_TOKEN,
     GRAFANA_TOKEN,
@@ -63,7 +63,7 @@ def test_all_six_pass_exit_0_and_sign_off(
     capsys: pytest.CaptureFixture[str], platform: tuple[list[str], dict[str, str]]
 ) -> None:
     argv, environ = platform
-    assert run(parse(*argv), environ) == 0
+    assert run(parse(*argv), context(environ)) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["#", "SMOKE", "TEST", "VERDICT", "DETAIL"]
     rows = out[1:7]
@@ -91,7 +91,7 @@ def test_one_failure_makes_exit_1_and_the_table_shows_its_steps(
 ) -> None:
     argv, environ = platform
     environ = {**environ, "GRAFANA_TOKEN": "glsa_expiredTokenValue"}
-    assert run(parse(*argv, "--only", "3,4"), environ) == 1
+    assert run(parse(*argv, "--only", "3,4"), context(environ)) == 1
     out = capsys.readouterr().out
     assert "3  test-infrastructure  passed" in out
     assert "4  monitoring           could not run  Grafana API: GET /api/search: 401 Unauthorized" in out
@@ -190,7 +190,7 @@ def test_verdicts_a_failure_outweighs_could_not_run() -> None:
 )
 def test_bad_input_is_exit_2(argv: list[str], message: str) -> None:
     with pytest.raises(ToolkitError) as caught:
-        run(parse(*argv), {})
+        run(parse(*argv), context({}))
     assert caught.value.exit_code == 2
     assert message in str(caught.value)
 
@@ -211,7 +211,7 @@ def test_numbers_out_of_range_are_refused_while_parsing(argv: list[str], message
 
 def test_bad_input_never_shows_a_password() -> None:
     with pytest.raises(ToolkitError) as caught:
-        run(parse("--env", "staging", "--database-url", "postgresql://u:hunter22@db:99999/x"), {})
+        run(parse("--env", "staging", "--database-url", "postgresql://u:hunter22@db:99999/x"), context({}))
     assert "hunter22" not in str(caught.value)
 
 

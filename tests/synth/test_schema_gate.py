@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.commands import schema as cli_schema
+from qualisys_infra.commands.cli import main
 from qualisys_infra.gates.schema import assert_matches_provider_schema, check_config, check_configs, ensure_indexes
 from tests.conftest import Synthesized
 
@@ -61,7 +61,7 @@ def test_checking_every_stack_costs_well_under_a_second(synthesized: Synthesized
 def test_check_schema_passes_the_synth_output_folder(
     synthesized: Synthesized, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = cli_schema.main(["--quiet", "check-schema", str(synthesized.outdir)])
+    code = main(["--quiet", "check-schema", str(synthesized.outdir)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "untyped aws_wafv2_web_acl.rule[*].statement" in out

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from qualisys_infra.commands.cli import _parser, main
+from qualisys_infra.commands.cli import build_parser, main
 
 ACTIONS = ("init", "create", "list", "drop", "verify", "seed")
 
@@ -19,7 +19,7 @@ def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 
 def _actions() -> dict[str, argparse.ArgumentParser]:
-    tenants = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)).choices["tenants"]
+    tenants = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices["tenants"]
     sub = next(a for a in tenants._actions if isinstance(a, argparse._SubParsersAction))
     return dict(sub.choices)
 

@@ -1,17 +1,15 @@
-"""`qualisys-infra testdb create|drop|list` for CI, on the machine's PostgreSQL, through the parser
-the CLI builds (add_commands) and run(), as cli.py wires them."""
+"""`qualisys-infra testdb create|drop|list` for CI, on the machine's PostgreSQL, through the CLI's
+main (the parser testdb's add_commands registers, its run(args, ctx), errors as cli.py prints them)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 
 import psycopg
 import pytest
 
-from qualisys_infra.commands import testdb as cli_testdb
+from qualisys_infra.commands.cli import main
 from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.tenancy import factories, testdb
 
@@ -21,14 +19,7 @@ WITH_PASSWORD = ADMIN.replace("postgres@", "postgres:pa55-w0rd-in-url@", 1)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="qualisys-infra")
-    cli_testdb.add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    try:
-        code = cli_testdb.run(args)
-    except ToolkitError as exc:  # what cli.main does with it
-        print(*(f"error: {line}" for line in exc.lines()), sep="\n", file=sys.stderr)
-        code = exc.exit_code
+    code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from qualisys_infra.commands import testpool as cli_testpool
+from qualisys_infra.commands.cli import main
 from tests.conftest import ENV_DIR, ROOT
 from tests.testpool.helpers import DEV_QUOTA, environment_with
 
@@ -18,7 +18,7 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qualisys-playwright-runner
 
 
 def _run(capsys: pytest.CaptureFixture[str], action: str, *argv: str, project: Path = ROOT) -> tuple[int, str, str]:
-    code = cli_testpool.main([action, "--project-dir", str(project), *argv])
+    code = main(["--project-dir", str(project), "test-pool", action, *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -84,7 +84,7 @@ def test_render_refuses_bad_input_with_exit_2(
 )
 def test_bad_options_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        cli_testpool.main(argv)
+        main(["test-pool", *argv])
     assert info.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,10 @@ from werkzeug import Request, Response
 
 from modules.platform.charts import AUTOSCALER_RELEASES, CHARTS, Chart, every_pin
 from qualisys_infra.commands.charts import add_commands, run
+from qualisys_infra.commands.context import Context
 from qualisys_infra.delivery.charts import ChartIndexError, Row, compare, index_url_via, render
+
+CONTEXT = Context(project=Path.cwd(), environ={})  # charts reads neither the project nor the environment
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -54,7 +58,7 @@ def test_every_pin_is_up_to_date_when_the_repositories_have_nothing_newer(
     httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _serve_every_repository(httpserver)
-    assert run(_args("--mirror", httpserver.url_for("/"), "--fail-on-outdated")) == 0
+    assert run(_args("--mirror", httpserver.url_for("/"), "--fail-on-outdated"), CONTEXT) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["chart", "pinned", "latest", "repository"]
@@ -69,7 +73,7 @@ def test_a_chart_behind_is_marked_and_fails_only_with_fail_on_outdated(
     httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _serve_every_repository(httpserver, newer={"metrics-server": "99.0.0"})
-    assert run(_args("--mirror", httpserver.url_for("/"))) == 0
+    assert run(_args("--mirror", httpserver.url_for("/")), CONTEXT) == 0
     out = capsys.readouterr().out
     (row,) = [line for line in out.splitlines() if line.startswith("metrics-server")]
     assert row.split() == [
@@ -80,7 +84,7 @@ def test_a_chart_behind_is_marked_and_fails_only_with_fail_on_outdated(
         CHARTS["metrics-server"].repository,
     ]
     assert out.splitlines()[-1].startswith("1 of ")
-    assert run(_args("--mirror", httpserver.url_for("/"), "--fail-on-outdated")) == 1
+    assert run(_args("--mirror", httpserver.url_for("/"), "--fail-on-outdated"), CONTEXT) == 1
 
 
 def test_pre_releases_and_other_minors_of_the_autoscaler_are_not_offered(httpserver: HTTPServer) -> None:
@@ -181,6 +185,6 @@ def test_fails_if_nothing_listens() -> None:
 def test_the_command_fails_with_exit_2_and_one_line(httpserver: HTTPServer) -> None:
     """What the CLI's dispatcher does with the error: ``error: <line>`` and the error's exit code."""
     with pytest.raises(ChartIndexError) as info:
-        run(_args("--mirror", httpserver.url_for("/nothing-here")))
+        run(_args("--mirror", httpserver.url_for("/nothing-here")), CONTEXT)
     assert info.value.exit_code == 2
     assert len(info.value.lines()) == 1 and "HTTP 500" in info.value.lines()[0]

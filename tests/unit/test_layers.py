@@ -46,8 +46,14 @@ ALLOWED = {
     },
 }
 WINGS = ("core", "plan", "tenancy", "config", "gates", "delivery", "terraform", "testing")
-# The command modules that are not commands: the dispatcher and the options several commands share.
-NOT_COMMANDS = ("qualisys_infra.commands", "qualisys_infra.commands.cli", "qualisys_infra.commands.options")
+# The command modules that are not commands: the dispatcher, the options several commands share and
+# the context every command's run(args, ctx) receives.
+NOT_COMMANDS = (
+    "qualisys_infra.commands",
+    "qualisys_infra.commands.cli",
+    "qualisys_infra.commands.context",
+    "qualisys_infra.commands.options",
+)
 
 
 def layer_of(module: str) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.commands import schema as cli_schema
+from qualisys_infra.commands.cli import main
 from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.gates.schema import (
     SchemaError,
@@ -458,7 +458,7 @@ def test_fails_if_a_provider_has_no_binding(cache: Path) -> None:
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli_schema.main(["--quiet", "check-schema", *argv])
+    code = main(["--quiet", "check-schema", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -567,7 +567,7 @@ def test_check_schema_as_a_process_exits_exactly_with_no_traceback(tmp_path: Pat
     bad_config = _config()
     bad_config["resource"]["aws_s3_bucket"]["bucket"]["force_destory"] = True
     bad = _write(tmp_path / "bad.tf.json", bad_config)
-    command = [sys.executable, "-m", "qualisys_infra.commands.schema", "--quiet", "check-schema"]
+    command = [sys.executable, "-m", "qualisys_infra", "--quiet", "check-schema"]
     codes = []
     for target in (good, bad, tmp_path / "missing.tf.json"):
         done = subprocess.run([*command, str(target)], capture_output=True, text=True, cwd=ROOT, check=False)
