@@ -4,6 +4,12 @@ actionlint, zizmor and check-jsonschema know GitHub Actions; they do not know th
 environments are called ``staging`` and ``production``, which Actions variables hold the roles, or
 which job names the branch ruleset requires. A typo there passes every linter and fails only in
 the cloud (a job that waits for an environment nobody protects, a role ARN that is empty).
+
+No workflow lists environments (issue 25): a job runs for the entries the `environments` job computes
+from environments/*.tfvars (.github/actions/environments), and reads its role and runner variables
+from its entry. The checks expand every job for a set of environments (tests/delivery/expand.py: the
+generated set, today's three plus a reviewed `qa` and a manual `sandbox`) and check each instance;
+a literal environment, a hand-kept list or a variable name built by `format()` is a problem.
 """
 
 from __future__ import annotations
@@ -16,39 +22,27 @@ from typing import Any
 
 import yaml
 
-# GitHub environments the apply jobs run in; the OIDC trust policies name them in their `sub`.
-ENVIRONMENTS = frozenset({"staging", "production"})
-# Actions variables holding role ARNs, and the job environment each apply role may be used in
-# (None: a read-only role, used without an environment).
-ROLE_VARIABLES: Mapping[str, str | None] = {
-    "AWS_PLAN_ROLE_ARN": None,
-    "AWS_CI_DEPLOYER_ROLE_ARN": None,  # pushes images from main (service-build.yml), never in an environment
-    "AWS_APPLY_ROLE_ARN_STAGING": "staging",
-    "AWS_APPLY_ROLE_ARN_PRODUCTION": "production",
-    # service releases (service-release.yml): the environment's own apps stack and namespace only
-    "AWS_RELEASE_ROLE_ARN_STAGING": "staging",
-    "AWS_RELEASE_ROLE_ARN_PRODUCTION": "production",
-}
+from tests.delivery.environments import GENERATED
+from tests.delivery.expand import Instance, expand, matrices
+
+# The environments every job is expanded for (a superset of today's three: tests/delivery/environments.py).
+CHECKED_ENVIRONMENTS = GENERATED
+# Role variables read without an environment: the read-only plan role and the image pusher.
+ACCOUNT_ROLE_VARIABLES = ("AWS_PLAN_ROLE_ARN", "AWS_CI_DEPLOYER_ROLE_ARN")
 # Required status checks of the branch ruleset, by workflow file and job id.
 REQUIRED_CHECKS: Mapping[str, tuple[str, ...]] = {
     "pull-request.yml": ("test", "synth-and-scan", "plan"),
 }
-# `environment: ${{ inputs.NAME }}` in a reusable workflow: its callers name the environment and the
-# job picks the role by that input; tests/delivery/test_service_workflows.py checks both.
-INPUT_ENVIRONMENT = re.compile(r"^\$\{\{\s*inputs\.[\w-]+\s*\}\}$")
 ROLE_REFERENCE = re.compile(r"vars\.(AWS_[A-Z0-9_]*ROLE[A-Z0-9_]*)")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\s*$")
 # The runner of a job that reaches a cluster's private API: an environment's runners of one duty,
-# whose label the github stack sets as vars.CLUSTER_RUNNER_<DUTY>_<ENV> (naming.runner_variable),
-# named literally or by the job's matrix or input. "PLAN" runners take pull requests' unreviewed code,
-# "APPLY" runners reviewed code from main; the two never share a runner.
-CLUSTER_RUNNER = re.compile(
-    r"^\$\{\{ vars(?:\.CLUSTER_RUNNER_(?P<duty>[A-Z]+)_(?P<env>[A-Z]+)"
-    r"|\[format\('CLUSTER_RUNNER_(?P<duty2>[A-Z]+)_\{0\}', (?P<by>matrix\.env|inputs\.environment)\)\])"
-    r" \|\| 'ubuntu-24\.04' \}\}$"
-)
-CLUSTER_ROLES = re.compile(r"vars\.AWS_(?:PLAN|APPLY|RELEASE)_ROLE_ARN\w*")
+# whose label the github stack sets as vars.CLUSTER_RUNNER_<DUTY>_<ENV> (naming.runner_variable), read
+# through the job's entry (`vars[matrix.env.apply_runner]`). "PLAN" runners take pull requests'
+# unreviewed code, "APPLY" runners reviewed code from main; the two never share a runner.
+RUNNER_DUTY = re.compile(r"^CLUSTER_RUNNER_(?P<duty>[A-Z]+)_")
+# Literal environment names where a computed one belongs: `--env staging`, `== 'production'`.
+LITERAL_ENV = re.compile(r"--env\s+(?P<flag>[a-z][a-z0-9-]*)|==\s*'(?P<compared>[a-z][a-z0-9-]*)'")
 # A container image by digest: NAME:TAG@sha256:<64 hex> (the tag says which, the digest what).
 IMAGE_BY_DIGEST = re.compile(r"^(?P<name>[a-z0-9][a-z0-9./_-]*):(?P<tag>[\w][\w.-]*)@sha256:[0-9a-f]{64}$")
 # Files a plan leaves in plans/<env>/ that hold a snapshot of the state (secrets included): a pull
@@ -75,27 +69,22 @@ def _environment_name(job: Mapping[str, Any]) -> str | None:
     return None if env is None else str(env)
 
 
-def check_workflow(path: Path) -> list[str]:
-    """Problems in one workflow file, as ``file: job: message`` lines."""
+def check_workflow(path: Path, instances: list[Instance] | None = None) -> list[str]:
+    """Problems in one workflow file, as ``file: job: message`` lines; ``instances``: every job of
+    every workflow expanded (:func:`expanded`), by default those of ``path``'s folder."""
     doc = load(path)
+    if instances is None:
+        instances = expanded(path.parent)
     problems: list[str] = []
     if doc.get("permissions") != {}:
         problems.append(f"{path.name}: the top level must say `permissions: {{}}` (grants go per job)")
     for name, job in _jobs(doc).items():
         where = f"{path.name}: {name}"
         environment = _environment_name(job)
-        by_input = INPUT_ENVIRONMENT.match(environment or "") is not None
-        if environment is not None and not by_input and environment not in ENVIRONMENTS:
-            problems.append(f"{where}: environment {environment!r} is not one of {sorted(ENVIRONMENTS)}")
         if "permissions" not in job:
             problems.append(f"{where}: no `permissions:` of its own")
         if "timeout-minutes" not in job and "uses" not in job:  # a called workflow's jobs have their own
             problems.append(f"{where}: no `timeout-minutes`")
-        for role in ROLE_REFERENCE.findall(yaml.safe_dump(job)):
-            if role not in ROLE_VARIABLES:
-                problems.append(f"{where}: role variable {role!r} is not one of {sorted(ROLE_VARIABLES)}")
-            elif not by_input and ROLE_VARIABLES[role] not in (None, environment):
-                problems.append(f"{where}: {role} belongs in environment {ROLE_VARIABLES[role]!r}")
         problems += _plan_role_plans(where, job)
         concurrency = job.get("concurrency")
         if environment is not None and not _queued_never_cancelled(concurrency):
@@ -104,42 +93,118 @@ def check_workflow(path: Path) -> list[str]:
                 " (the default queue cancels a waiting apply when another arrives)"
             )
         problems += _queue_problems(where, concurrency)
-        problems += _runner_problems(where, job, untrusted=_on_pull_request(doc))
         problems += _service_image_problems(where, job)
+        problems += _hand_kept_problems(where, job)
         if _on_pull_request(doc):
             problems += _upload_problems(where, job)
+    untrusted = _on_pull_request(doc)
+    for instance in instances:
+        if instance.file == path.name:
+            problems += _instance_problems(instance, instances, untrusted=untrusted)
+    problems += _dispatch_problems(path.name, doc)
     problems += _queue_problems(f"{path.name}: (workflow)", doc.get("concurrency"))
     for required in REQUIRED_CHECKS.get(path.name, ()):
         if required not in _jobs(doc):
             problems.append(f"{path.name}: required check job {required!r} is missing")
+    return sorted(set(problems), key=problems.index)
+
+
+def expanded(workflows_dir: Path) -> list[Instance]:
+    """Every job of the workflows in ``workflows_dir``, expanded for :data:`CHECKED_ENVIRONMENTS`."""
+    docs = {p.name: load(p) for p in sorted(workflows_dir.glob("*.yml"))}
+    return expand(docs, matrices(CHECKED_ENVIRONMENTS))
+
+
+def _entries() -> list[dict[str, Any]]:
+    computed: list[dict[str, Any]] = matrices(CHECKED_ENVIRONMENTS)["all"]
+    return computed
+
+
+def _instance_problems(instance: Instance, instances: list[Instance], *, untrusted: bool) -> list[str]:
+    """One job as it runs for one environment: its environment, role and runner variables."""
+    where = instance.where
+    entries = _entries()
+    names = {e["name"] for e in entries}
+    problems = [
+        f"{where}: reads vars[{d}]: a variable's name comes from the job's entry, not format()"
+        for d in instance.dynamic
+    ]
+    if instance.literal_environment:
+        problems.append(
+            f"{where}: environment {instance.environment!r} is named literally; take it from the computed"
+            " list (matrix.env.name, or the caller's input)"
+        )
+    if instance.environment is not None and instance.environment not in names:
+        problems.append(f"{where}: environment {instance.environment!r} is not one of {sorted(names)}")
+    owner = {e[kind]: e["name"] for e in entries for kind in ("apply_role", "release_role") if e[kind]}
+    roles = {v for v in instance.variables if "ROLE" in v}
+    for role in sorted(roles):
+        if role not in owner and role not in ACCOUNT_ROLE_VARIABLES:
+            known = sorted({*ACCOUNT_ROLE_VARIABLES, *owner})
+            problems.append(f"{where}: role variable {role!r} is not one of {known}")
+        elif role in owner and owner[role] != instance.environment:
+            problems.append(f"{where}: {role} belongs in environment {owner[role]!r}")
+    literal = yaml.safe_dump(dict(instance.job), width=1 << 20)
+    for match in LITERAL_ENV.finditer(literal):
+        name = match["flag"] or match["compared"]
+        if name in names:
+            problems.append(f"{where}: names environment {name!r} literally")
+    if roles & {"AWS_PLAN_ROLE_ARN", *owner}:
+        problems += _runner_problems(where, instance, untrusted=untrusted)
     return problems
 
 
-def _runner_problems(where: str, job: Mapping[str, Any], *, untrusted: bool) -> list[str]:
+def _runner_problems(where: str, instance: Instance, *, untrusted: bool) -> list[str]:
     """A job that assumes a role reaching a cluster runs on that environment's runners of its duty:
     "PLAN" for a pull request's code (unreviewed), "APPLY" for everything else; never both pools
     for one kind of code, so a pull request cannot leave anything behind on a runner that applies."""
-    if not CLUSTER_ROLES.search(yaml.safe_dump(job)):
-        return []
-    runs_on = str(job.get("runs-on", ""))
-    match = CLUSTER_RUNNER.match(runs_on)
-    if match is None:
-        return [f"{where}: reaches a cluster from {runs_on!r}, not vars.CLUSTER_RUNNER_<DUTY>_<ENV>"]
-    duty = match["duty"] or match["duty2"]
+    runner = instance.runner
+    if runner is None:
+        runs_on = str(instance.job.get("runs-on", ""))
+        return [f"{where}: reaches a cluster from {runs_on!r}, not vars[matrix.env.<duty>_runner] (the entry's runner)"]
+    runners = {e[kind] for e in _entries() for kind in ("plan_runner", "apply_runner")}
+    if runner not in runners:
+        return [f"{where}: runner variable {runner!r}, which no environment has"]
+    match = RUNNER_DUTY.match(runner)
+    duty = match["duty"] if match else "?"
     problems = []
     if untrusted and duty != "PLAN":
         problems.append(f"{where}: runs a pull request's unreviewed code on the {duty} runners, not the PLAN ones")
     if not untrusted and duty != "APPLY":
         problems.append(f"{where}: runs reviewed code that may apply on the {duty} runners, not the APPLY ones")
-    if match["env"] is not None and match["env"].lower() not in _environment_names():
-        problems.append(f"{where}: runner variable for environment {match['env']!r}, which does not exist")
+    entry = instance.entry
+    if entry is not None and runner not in (entry["plan_runner"], entry["apply_runner"]):
+        problems.append(f"{where}: runs on {runner}, not a runner of {entry['name']!r}")
     return problems
 
 
-def _environment_names() -> tuple[str, ...]:
-    from qualisys_infra.core.settings import ENVIRONMENT_NAMES
+def _hand_kept_problems(where: str, job: Mapping[str, Any]) -> list[str]:
+    """A matrix of environments is computed (`fromJSON(needs.environments.outputs.<list>)` of a job
+    that runs .github/actions/environments), never written out."""
+    env = ((job.get("strategy") or {}).get("matrix") or {}).get("env")
+    if env is None:
+        return []
+    if isinstance(env, list):
+        return [f"{where}: a hand-kept environment list {env}; compute it with .github/actions/environments"]
+    needs = job.get("needs") or []
+    if "fromJSON(needs.environments.outputs." not in str(env) or "environments" not in (
+        [needs] if isinstance(needs, str) else needs
+    ):
+        return [f"{where}: matrix env {env!r} is not the environments job's computed list"]
+    return []
 
-    return tuple(ENVIRONMENT_NAMES)
+
+def _dispatch_problems(file: str, doc: Mapping[Any, Any]) -> list[str]:
+    """A dispatch input whose options list environments is a hand-kept list too."""
+    triggers = doc.get("on", doc.get(True))  # YAML 1.1 reads the key `on` as True
+    dispatch = triggers.get("workflow_dispatch") if isinstance(triggers, dict) else None
+    names = {e["name"] for e in _entries()}
+    problems = []
+    for name, spec in ((dispatch or {}).get("inputs") or {}).items():
+        listed = sorted(names & set(map(str, (spec or {}).get("options") or [])))
+        if listed:
+            problems.append(f"{file}: workflow_dispatch input {name!r} lists environments {listed} by hand")
+    return problems
 
 
 def _on_pull_request(doc: Mapping[Any, Any]) -> bool:
@@ -274,8 +339,9 @@ def check_checkouts(path: Path) -> list[str]:
 def check_all(github: Path) -> list[str]:
     """Every problem under a .github folder."""
     problems: list[str] = []
+    instances = expanded(github / "workflows")
     for path in sorted((github / "workflows").glob("*.yml")):
-        problems += check_workflow(path) + check_pins(path) + check_checkouts(path)
+        problems += check_workflow(path, instances) + check_pins(path) + check_checkouts(path)
     for path in sorted((github / "actions").glob("*/action.yml")):
         problems += check_pins(path) + check_checkouts(path)
     return problems

