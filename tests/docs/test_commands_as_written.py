@@ -364,6 +364,14 @@ def test_run_by_make_test_is_read_from_the_makefile(tmp_path: Path) -> None:
     assert {"test", "lint", "service-hello", "services"} <= make_test_targets()
 
 
+def test_the_benchmarks_page_names_what_make_bench_runs() -> None:
+    """The benchmarks the page describes are the ones `make bench` runs, in its order (issue 28)."""
+    listed = re.search(r"^BENCHMARKS\s*:=(.*)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    assert listed, "Makefile: no BENCHMARKS list"
+    page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    assert re.findall(r"^\| `benchmarks/(bench_\w+)\.py` \|", page, re.MULTILINE) == listed[1].split()
+
+
 # --- running them (make test) ---
 
 
