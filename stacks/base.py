@@ -18,7 +18,6 @@ from qualisys_infra.core.engine import (
 )
 from qualisys_infra.core.engine.aws import provider
 from qualisys_infra.core.naming import (
-    APPLY_ENVIRONMENTS,
     apply_boundary_name,
     logical_id,
     resource_prefix,
@@ -124,10 +123,8 @@ class EnvironmentStack(BaseStack):
         )
         self.prefix = resource_prefix(account.project, env.environment)
         # The pipeline's apply role may only create roles inside its own boundary, so every role of
-        # an environment it applies carries that boundary (dev, applied by hand, has none).
-        self.permissions_boundary = (
-            apply_boundary_name(account.project, env.environment) if env.environment in APPLY_ENVIRONMENTS else None
-        )
+        # an environment it applies carries that boundary (a manual one, like dev, has none).
+        self.permissions_boundary = apply_boundary_name(account.project, env.environment) if env.pipeline else None
 
     def account_context(self) -> AccountContext:
         """The stack's account, partition and region, and the permissions boundary of its roles."""

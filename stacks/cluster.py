@@ -14,7 +14,6 @@ from modules.platform.charts import platform_charts
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.lifecycle import pins_of
 from qualisys_infra.core.naming import (
-    APPLY_ENVIRONMENTS,
     CI_DEPLOYERS_GROUP,
     PLAN_READERS_GROUP,
     apply_role_name,
@@ -74,7 +73,7 @@ class ClusterStack(EnvironmentStack):
                 kubernetes_groups=(PLAN_READERS_GROUP,),
             ),
         ]
-        if env.environment in APPLY_ENVIRONMENTS:
+        if env.pipeline:
             # The environment's apply role (deploy.yml's jobs in its GitHub environment only) applies
             # the platform and apps stacks into this cluster, and no other.
             apply_role = apply_role_name(account.project, env.environment)
