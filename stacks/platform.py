@@ -1,12 +1,8 @@
-"""``<env>-platform``: what runs inside the cluster (stories 0.3, 0.13, 0.19, 0.20).
-
-Composes the platform wing (:mod:`modules.platform`): the kubernetes and helm providers for the
-cluster stack's cluster, the default StorageClass (gp3, encrypted with the cluster stack's volume
-key), the namespaces and their guard rails, RBAC (with the pipeline's plan role's
-read-only view), the ingress edge (WAF, certificates of the services' host and Grafana's), the alert
-topic, and the add-ons' Helm releases with their IRSA roles (Argo Rollouts among them; Alertmanager
-publishing to the alert topic; Grafana behind the edge); the services themselves are the apps stack's.
-"""
+"""``<env>-platform``: what runs inside the cluster (stories 0.3, 0.13, 0.19, 0.20). Composes the platform
+wing (:mod:`modules.platform`): the cluster's providers, the default StorageClass (gp3, the volume key),
+namespaces and their guard rails, RBAC (with the plan role's read-only view), the ingress edge (WAF,
+certificates of the services' host and Grafana's), the alert topic, and the add-ons' Helm releases with
+their IRSA roles (Argo Rollouts; Alertmanager publishing to the topic; Grafana behind the edge)."""
 
 from __future__ import annotations
 
@@ -19,12 +15,7 @@ from modules.platform.alert_topic import AlertTopic, AlertTopicProps
 from modules.platform.charts import platform_charts
 from modules.platform.dns import IngressDns, IngressDnsProps
 from modules.platform.edge import IngressEdge, IngressEdgeProps
-from modules.platform.exporters import (
-    FluentBitScripts,
-    FluentBitScriptsProps,
-    MetricsExporters,
-    MetricsExportersProps,
-)
+from modules.platform.exporters import FluentBitScripts, FluentBitScriptsProps, MetricsExporters, MetricsExportersProps
 from modules.platform.namespaces import MONITORING, platform_namespaces
 from modules.platform.plan_reader import PlanReader
 from modules.platform.providers import configure_cluster_providers
@@ -33,7 +24,7 @@ from modules.platform.runners import RunnerScaleSets, RunnerScaleSetsProps
 from modules.platform.storage import DefaultStorageClass, DefaultStorageClassProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.lifecycle import pins_of
-from qualisys_infra.core.naming import ISOLATION_VERIFIED_ENVIRONMENTS
+from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, ISOLATION_VERIFIED_ENVIRONMENTS
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
@@ -55,7 +46,7 @@ class ClusterPlatformStack(EnvironmentStack):
         cluster: EksCluster,
     ) -> None:
         super().__init__(scope, account=account, env=env)
-        name = self.prefix
+        name, project = self.prefix, account.project
         ctx = self.account_context()
         configure_cluster_providers(self, cluster=cluster, region=env.region)
         pins = pins_of(env.eks_kubernetes_version, platform_charts(env.eks_kubernetes_version))
@@ -63,13 +54,9 @@ class ClusterPlatformStack(EnvironmentStack):
             self, namespaces=env.namespaces, network=network, pod_security_version=pins.pod_security_version
         )
         # The release role deploys where the apps stack does: the environment's own namespace.
-        release_namespace = env.environment if env.pipeline else None
+        release_ns = env.environment if env.environment in APPLY_ENVIRONMENTS else None
         self.rbac = PlatformRbac(
-            self,
-            "rbac",
-            props=PlatformRbacProps(
-                project=account.project, namespaces=self.namespaces, ci_namespace=release_namespace
-            ),
+            self, "rbac", props=PlatformRbacProps(project=project, namespaces=self.namespaces, ci_namespace=release_ns)
         )
         self.plan_reader = PlanReader(self, "plan-reader")
         # GitHub Actions runners in this VPC, one scale set per duty (the cluster's API is private).
@@ -77,16 +64,15 @@ class ClusterPlatformStack(EnvironmentStack):
             self,
             "runners",
             props=RunnerScaleSetsProps(
-                project=account.project,
+                project=project,
                 environment=env.environment,
                 repository=account.github_repository,
                 pod_security_version=pins.pod_security_version,
-                image=runner_image(ctx.account_id, account.region, account.project, account.github_runner_image_tag),
+                image=runner_image(ctx.account_id, account.region, project, account.github_runner_image_tag),
                 isolation_verified_network=network if env.environment in ISOLATION_VERIFIED_ENVIRONMENTS else None,
             ),
         )
-        # Before any chart: Prometheus' volume claim names this class.
-        self.storage = DefaultStorageClass(
+        self.storage = DefaultStorageClass(  # before any chart: Prometheus' volume claim names this class
             self, "storage", props=DefaultStorageClassProps(volume_key=cluster.volume_key)
         )
         self.log_key, self.container_logs = container_log_group(
@@ -101,8 +87,7 @@ class ClusterPlatformStack(EnvironmentStack):
             self.namespaces[MONITORING].allow_ingress_from_network(
                 "allow-load-balancer-to-grafana", network.vpc_cidr, ports=((GRAFANA_PORT, "TCP"),)
             )
-        if env.route53_zone_name:
-            # Certificate validation and the hosts' records in the environment's hosted zone.
+        if env.route53_zone_name:  # certificate validation and the hosts' records in the hosted zone
             self.dns = IngressDns(
                 self,
                 "dns",
@@ -123,7 +108,7 @@ class ClusterPlatformStack(EnvironmentStack):
             "add-ons",
             props=PlatformAddOnsProps(
                 name=name,
-                project=account.project,
+                project=project,
                 environment=env.environment,
                 region=env.region,
                 kubernetes_version=env.eks_kubernetes_version,
@@ -146,21 +131,18 @@ class ClusterPlatformStack(EnvironmentStack):
         self.exporters = MetricsExporters(
             self, "exporters", props=MetricsExportersProps(name=name, namespace=monitoring, network=network)
         )
+        fluent_bit = self.add_ons.releases["aws-for-fluent-bit"]
         self.fluent_bit_scripts = FluentBitScripts(
-            self,
-            "fluent-bit-scripts",
-            props=FluentBitScriptsProps(namespace=monitoring, fluent_bit=self.add_ons.releases["aws-for-fluent-bit"]),
+            self, "fluent-bit-scripts", props=FluentBitScriptsProps(namespace=monitoring, fluent_bit=fluent_bit)
         )
+        records = self.edge.certificate.domain_validation_options, grafana_certificate.domain_validation_options
         self.outputs(
             {
-                "certificate_validation_records": (
-                    self.edge.certificate.domain_validation_options,
-                    "DNS records that validate the ingress certificate",
-                ),
+                "certificate_validation_records": (records[0], "DNS records that validate the ingress certificate"),
                 "web_acl_arn": (self.edge.web_acl.arn, "WAF web ACL of the ingress"),
                 "grafana_url": (f"https://{env.grafana_domain}", "Grafana behind the ingress edge (sign-off test 4)"),
                 "grafana_certificate_validation_records": (
-                    grafana_certificate.domain_validation_options,
+                    records[1],
                     "DNS records that validate Grafana's certificate",
                 ),
                 "alert_topic_arn": (self.alert_topic.arn, "SNS topic Alertmanager sends every alert to"),
