@@ -23,7 +23,9 @@ from benchmarks.plans import big_plan
 from qualisys_infra.plan.cost_review import CostContext, add_costs
 from qualisys_infra.plan.guardrails import check
 from qualisys_infra.plan.model import load_plan
-from qualisys_infra.plan.review import StackReview, render_markdown, render_text
+from qualisys_infra.plan.review import StackReview
+from qualisys_infra.plan.review_markdown import render_markdown
+from qualisys_infra.plan.review_text import render_text
 
 
 def review(path: Path) -> int:

@@ -56,7 +56,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from qualisys_infra.gates.schema import assert_matches_provider_schema
-from qualisys_infra.plan.guardrails import Finding, blocking, check
+from qualisys_infra.plan.findings import Finding
+from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import Kind, Plan, ResourceChange, load_plan
 
 if TYPE_CHECKING:  # psycopg loads only when a test asks for a test database

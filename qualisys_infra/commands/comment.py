@@ -32,9 +32,9 @@ from pathlib import Path
 from qualisys_infra.commands.context import Context as RunContext
 from qualisys_infra.commands.options import add_allow_destroy, add_pricing_options
 from qualisys_infra.core.errors import UsageError
+from qualisys_infra.core.github_text import STEP_SUMMARY_LIMIT
 from qualisys_infra.delivery.github import (
     FALLBACK_AUTHOR,
-    STEP_SUMMARY_LIMIT,
     Context,
     GitHub,
     Outcome,
@@ -49,13 +49,8 @@ from qualisys_infra.delivery.github import (
     sync_sticky,
 )
 from qualisys_infra.plan.guardrails import blocking
-from qualisys_infra.plan.review import (
-    FULL_REVIEW,
-    StackReview,
-    render_markdown,
-    summary_counts,
-    summary_line,
-)
+from qualisys_infra.plan.review import StackReview, summary_counts, summary_line
+from qualisys_infra.plan.review_markdown import FULL_REVIEW, render_markdown
 from qualisys_infra.terraform.pipeline import priced_reviews, reviewed_allowances, reviews_of
 from qualisys_infra.terraform.waiting import unplanned_in, unplanned_markdown
 

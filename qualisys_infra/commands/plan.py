@@ -23,7 +23,8 @@ from qualisys_infra.core.naming import (
     BOOTSTRAP_STACK,
 )
 from qualisys_infra.plan.guardrails import blocking
-from qualisys_infra.plan.review import render_json, render_markdown, render_text
+from qualisys_infra.plan.review_markdown import render_markdown
+from qualisys_infra.plan.review_text import render_json, render_text
 from qualisys_infra.terraform import pipeline
 from qualisys_infra.terraform.pipeline import (
     Reviewed,

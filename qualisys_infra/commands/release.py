@@ -54,7 +54,7 @@ from qualisys_infra.delivery.verified import (
 )
 from qualisys_infra.plan.guardrails import blocking
 from qualisys_infra.plan.model import Kind, Plan
-from qualisys_infra.plan.review import render_text
+from qualisys_infra.plan.review_text import render_text
 from qualisys_infra.terraform import pipeline
 from qualisys_infra.terraform.pipeline import apps_inputs, check_image_tag, reviews_of
 
@@ -218,21 +218,18 @@ class Release:
 
     def write_summary(self, environ: Mapping[str, str]) -> None:
         """A Markdown section in ``$GITHUB_STEP_SUMMARY`` (GitHub Actions), when it is set."""
+        from qualisys_infra.core.github_text import md_text
         from qualisys_infra.delivery.github import append_step_summary
 
         path = environ.get("GITHUB_STEP_SUMMARY")
         if not path:
             return
-        text = [f"### release {self.name}", ""]
-        text += [f"- {_md(line.removeprefix(f'release: {self.name}: '))}" for line in self.lines]
+        text = [f"### release {md_text(self.name)}", ""]
+        text += [f"- {md_text(line.removeprefix(f'release: {self.name}: '))}" for line in self.lines]
         if self.steps:
             text += ["", "| smoke check | verdict | detail |", "| --- | --- | --- |"]
-            text += [f"| {_md(s.name)} | {s.verdict.value} | {_md(s.detail)} |" for s in self.steps]
+            text += [f"| {md_text(s.name)} | {s.verdict.value} | {md_text(s.detail)} |" for s in self.steps]
         append_step_summary(Path(path), "\n".join(text) + "\n")
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _eks_kubeconfig(settings: Settings, env: str, work: Path, progress: Progress) -> dict[str, Any]:

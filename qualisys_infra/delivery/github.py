@@ -4,7 +4,8 @@ Actions hands them to a step.
 
 A sticky comment is one comment per pull request and name (``qualisys-infra:review env=dev``,
 ``qualisys-report:tests``), found again by the hidden marker on its first line and by its author,
-edited in place, never posted twice; a body longer than GitHub's 65,536 characters is posted as
+edited in place, never posted twice; a body longer than GitHub's 65,536 characters
+(:data:`qualisys_infra.core.github_text.COMMENT_LIMIT`) is posted as
 numbered parts (``<!-- NAME part=2 -->``), and the parts an earlier, longer body left are deleted.
 ``qualisys-infra comment`` (plan reviews) and ``qualisys-infra report`` (test reports) both use it.
 
@@ -36,6 +37,7 @@ from urllib.parse import quote, urlsplit
 from qualisys_infra.core import http
 from qualisys_infra.core.argtypes import seconds
 from qualisys_infra.core.errors import ToolkitError, UsageError
+from qualisys_infra.core.github_text import COMMENT_LIMIT, STEP_SUMMARY_LIMIT
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_TIMEOUT_SECONDS = 20.0
@@ -43,8 +45,6 @@ API_VERSION = "2022-11-28"
 PER_PAGE = 100  # GitHub's largest page
 MAX_PAGES = 200  # 20,000 comments: a pull request with more is not worth reading to the end
 MAX_ANSWER_BYTES = 32 * 1024 * 1024  # a page of 100 comments of 65,536 characters, JSON-escaped, with room
-COMMENT_LIMIT = 65_536  # characters in one issue comment
-STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes of $GITHUB_STEP_SUMMARY per step
 FALLBACK_AUTHOR = "github-actions[bot]"  # who posts with Actions' GITHUB_TOKEN, which cannot read /user
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -73,6 +73,13 @@ def check_repository(repository: str, what: str) -> str:
     if not _REPOSITORY.match(repository):
         raise GitHubError(f"{what}: {repository!r} is not OWNER/NAME")
     return repository
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    number: int
+    title: str
+    url: str
 
 
 class GitHub:
@@ -132,6 +139,22 @@ class GitHub:
         path = f"/repos/{self.repository}/issues/{number}/labels"
         with shaped(f"GET {path}"):
             return [http.field(item, "name", str, f"label {n}") for n, item in self._pages(path)]
+
+    def latest_pull_request(self) -> PullRequest | None:
+        """The most recently updated pull request, ``None`` when there is none; an answer of the
+        wrong shape is a :class:`GitHubError`."""
+        path = f"/repos/{self.repository}/pulls"
+        url = f"{self.api_url}{path}?state=all&sort=updated&direction=desc&per_page=1"
+        response = self._request("GET", url, accept=(200,))
+        with shaped(f"GET {path}"):
+            items = response.json_list()
+            if not items:
+                return None
+            first = http.expect(items[0], dict, "pull request 1")
+            number = http.field(first, "number", int, "pull request 1")
+            title = http.optional_field(first, "title", str, "pull request 1", "")
+            link = http.optional_field(first, "html_url", str, "pull request 1", "")
+        return PullRequest(number, " ".join(title.split())[:80], link)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -559,15 +582,14 @@ def _message(response: http.Response) -> str:
 
 
 __all__ = [
-    "COMMENT_LIMIT",
     "DEFAULT_API_URL",
     "FALLBACK_AUTHOR",
-    "STEP_SUMMARY_LIMIT",
     "Comment",
     "Context",
     "GitHub",
     "GitHubError",
     "Outcome",
+    "PullRequest",
     "add_pull_request_options",
     "append_step_summary",
     "check_repository",

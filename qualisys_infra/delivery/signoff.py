@@ -19,23 +19,21 @@ The six (numbers as in the spec):
 1. infrastructure: hello's pods Running and Ready in the environment's namespace, and
    ``https://<ingress_domain>/health`` answering 200 over verified HTTPS;
 2. database: two temporary tenants, a row written and read back as app_user, invisible to the
-   other tenant (RLS); both tenants dropped whatever happens;
-3. test infrastructure: the latest pull request's test-report comment: tests passed, coverage at
-   least 80 %;
-4. monitoring: Grafana's cluster dashboard exists and Prometheus, queried through Grafana, has
-   recent CPU and memory series for the namespace's pods;
-5. developer onboarding: the local environment check (``devcheck.check_local``);
-6. multi-tenant isolation: ``tenants verify`` (catalog checks and attacks as app_user, Redis ACLs).
+   other tenant (RLS); both tenants dropped whatever happens (:mod:`qualisys_infra.delivery.signoff_database`);
+3. test infrastructure: the latest pull request's test-report comment, read with
+   :class:`qualisys_infra.delivery.github.GitHub`: tests passed, coverage at least 80 %;
+4. monitoring: Grafana's cluster dashboard exists and Prometheus, queried through Grafana
+   (:mod:`qualisys_infra.delivery.grafana`), has recent CPU and memory series for the namespace's pods;
+5. developer onboarding: the local environment check (:func:`qualisys_infra.delivery.devcheck.check_local`);
+6. multi-tenant isolation: ``tenants verify`` (catalog checks and attacks as app_user, Redis ACLs;
+   :mod:`qualisys_infra.delivery.signoff_database`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import ipaddress
-import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +43,11 @@ from urllib.parse import urlsplit
 from qualisys_infra.core import http
 from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.core.masking import mask_url
-from qualisys_infra.delivery.github import Comment, GitHub, GitHubError, parse_sticky, shaped, sticky_marker
+from qualisys_infra.delivery.github import Comment, GitHubError, PullRequest, parse_sticky, sticky_marker
+from qualisys_infra.delivery.grafana import Grafana, GrafanaError, frame_series, metric_queries
+from qualisys_infra.delivery.report import parse_report_data
 
-HELLO_LABELS: Mapping[str, str] = {"app.kubernetes.io/name": "hello"}  # modules/platform/smoke_test.py
+HELLO_LABELS: Mapping[str, str] = {"app.kubernetes.io/name": "hello"}  # modules/apps/objects.py NAME_LABEL
 HEALTH_PATH = "/health"
 DEFAULT_DASHBOARD_UID = "qualisys-cluster"  # modules/platform/dashboards.py DASHBOARDS["cluster"]
 DEFAULT_DATASOURCE_UID = "prometheus"  # kube-prometheus-stack's Grafana datasource
@@ -55,7 +55,7 @@ DEFAULT_REPORT_KEY = "tests"
 DEFAULT_MIN_COVERAGE = 80.0
 DEFAULT_REPORT_AUTHOR = "github-actions[bot]"  # who posts with Actions' GITHUB_TOKEN
 DEFAULT_TIMEOUT_SECONDS = 10.0
-MAX_ANSWER_BYTES = 32 * 1024 * 1024  # of one Grafana or health answer
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # of one health answer
 METRICS_MAX_AGE_SECONDS = 600.0  # "live" metrics: a sample from the last 10 minutes
 MASK = "***"
 
@@ -325,140 +325,11 @@ def smoke_infrastructure(
     return steps
 
 
-# -- 2. database ------------------------------------------------------------------------------
-
-
-def smoke_database(
-    *,
-    database_url: str | None,
-    app_database_url: str | None,
-    suffix: str | None = None,
-) -> list[Step]:
-    """Two temporary tenants ``smoke_<hex>_a`` and ``_b``; a row written as app_user in A, read back
-    as A, invisible as B and with no tenant set; both tenants dropped in every case."""
-    import psycopg
-
-    from qualisys_infra.tenancy import provision
-    from qualisys_infra.tenancy.names import TenancyError
-
-    if not database_url:
-        raise CannotRun("no database: pass --database-url or set QUALISYS_DATABASE_URL (an admin login)")
-    if not app_database_url:
-        raise CannotRun("no app_user login: pass --app-database-url or set QUALISYS_APP_USER_PASSWORD")
-    tag = suffix or secrets.token_hex(4)
-    slugs = (f"smoke_{tag}_a", f"smoke_{tag}_b")
-    steps: list[Step] = []
-    with contextlib.ExitStack() as stack:
-        try:
-            admin = stack.enter_context(provision.connect(database_url))
-        except TenancyError as exc:
-            raise CannotRun(str(exc)) from None
-        try:
-            app = stack.enter_context(provision.connect(app_database_url, option="--app-database-url"))
-        except TenancyError as exc:
-            raise CannotRun(f"{exc} (--app-database-url or QUALISYS_APP_USER_PASSWORD)") from None
-        created: list[provision.Tenant] = []
-        try:
-            try:
-                for slug in slugs:
-                    created.append(provision.create_tenant(admin, slug))
-            except (TenancyError, psycopg.Error) as exc:
-                why = _db_reason(exc)
-                steps.append(failed("temporary tenants", f"cannot create {slugs[len(created)]}: {why}"))
-                return steps
-            steps.append(passed("temporary tenants", f"created {', '.join(slugs)}"))
-            steps += _rls_round_trip(app, created[0], created[1])
-        finally:
-            steps.append(_drop_tenants(database_url, [t.slug for t in created]))
-    return steps
-
-
-def _rls_round_trip(app: Any, a: Any, b: Any) -> list[Step]:
-    import psycopg
-    from psycopg import sql
-
-    from qualisys_infra.tenancy.names import TenancyError
-
-    table = sql.Identifier(a.schema, "organizations")
-    marker = f"signoff smoke {uuid.uuid4()}"
-
-    def as_tenant(tenant_id: str) -> None:
-        app.execute("SELECT set_config('app.current_tenant', %s, true)", (tenant_id,))
-
-    steps: list[Step] = []
-    try:
-        with app.transaction():
-            as_tenant(a.id)
-            row = app.execute(
-                sql.SQL("INSERT INTO {} (tenant_id, name) VALUES (%s, %s) RETURNING id::text").format(table),
-                (a.id, marker),
-            ).fetchone()
-        row_id = str(row[0])
-        steps.append(passed("insert as app_user", f"one row in {a.schema}.organizations as tenant {a.slug}"))
-        with app.transaction():
-            as_tenant(a.id)
-            seen = app.execute(sql.SQL("SELECT name FROM {} WHERE id = %s").format(table), (row_id,)).fetchall()
-        if [r[0] for r in seen] == [marker]:
-            steps.append(passed("read back as the same tenant", "the row is there"))
-        else:
-            steps.append(failed("read back as the same tenant", f"tenant {a.slug} sees {len(seen)} rows, expected 1"))
-        for who, tenant_id in ((f"tenant {b.slug}", b.id), ("no tenant set", "")):
-            with app.transaction():
-                as_tenant(tenant_id)
-                (count,) = app.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()
-            name = f"{who} cannot see {a.slug}'s row (RLS)"
-            if count:
-                steps.append(
-                    failed(name, f"{who} sees {count} row(s) of {a.schema}.organizations: RLS does not isolate")
-                )
-            else:
-                steps.append(passed(name, f"{who} sees 0 rows of {a.schema}.organizations"))
-    except (TenancyError, psycopg.Error) as exc:
-        steps.append(failed("as app_user", _db_reason(exc)))
-    return steps
-
-
-def _db_reason(exc: Exception) -> str:
-    """A toolkit error's message, or the database's own primary message (scrubbed by the runner)."""
-    import psycopg
-
-    if isinstance(exc, psycopg.Error):
-        return exc.diag.message_primary or type(exc).__name__
-    return str(exc)
-
-
-def _drop_tenants(database_url: str, slugs: list[str]) -> Step:
-    """Drop the temporary tenants over a fresh connection (the first may be broken by then)."""
-    from qualisys_infra.tenancy import provision
-    from qualisys_infra.tenancy.names import TenancyError
-
-    if not slugs:
-        return passed("clean-up", "nothing was created")
-    left = list(slugs)
-    try:
-        with provision.connect(database_url) as conn:
-            for slug in slugs:
-                if provision.find_tenant(conn, slug) is not None:
-                    provision.drop_tenant(conn, slug, force=True)  # created by this run, never anyone's data
-                left.remove(slug)
-    except TenancyError as exc:
-        commands = "; ".join(f"qualisys-infra tenants drop {s} --yes --keep-redis-user" for s in left)
-        return failed("clean-up", f"{exc}; drop them by hand: {commands}")
-    return passed("clean-up", f"dropped {', '.join(slugs)}")
-
-
 # -- 3. test infrastructure -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PullRequest:
-    number: int
-    title: str
-    url: str
-
-
 class PullRequestComments(Protocol):
-    """What smoke test 3 reads from GitHub (see :class:`GitHubReader`)."""
+    """What smoke test 3 reads from GitHub (:class:`~qualisys_infra.delivery.github.GitHub` does)."""
 
     repository: str
 
@@ -483,8 +354,6 @@ def smoke_test_report(
     """The test-report comment of the latest pull request (or ``pr``), posted by ``author`` (CI):
     tests passed, coverage at least ``min_coverage``. A comment with the marker posted by anyone
     else does not count: a sign-off is not taken from a pasted report."""
-    from qualisys_infra.delivery.report import parse_report_data
-
     if github is None:
         raise CannotRun(github_missing or "no GitHub repository or token")
     try:
@@ -531,143 +400,7 @@ def smoke_test_report(
     return steps
 
 
-class GitHubReader(GitHub):
-    """The project's GitHub client, with the one read it lacks: the most recently updated pull request."""
-
-    def latest_pull_request(self) -> PullRequest | None:
-        """The most recently updated pull request, ``None`` when there is none; an answer of the
-        wrong shape is a :class:`~qualisys_infra.delivery.github.GitHubError`."""
-        path = f"/repos/{self.repository}/pulls"
-        url = f"{self.api_url}{path}?state=all&sort=updated&direction=desc&per_page=1"
-        response = self._request("GET", url, accept=(200,))
-        with shaped(f"GET {path}"):
-            items = response.json_list()
-            if not items:
-                return None
-            first = http.expect(items[0], dict, "pull request 1")
-            number = http.field(first, "number", int, "pull request 1")
-            title = http.optional_field(first, "title", str, "pull request 1", "")
-            link = http.optional_field(first, "html_url", str, "pull request 1", "")
-        return PullRequest(number, _one_line(title)[:80], link)
-
-
 # -- 4. monitoring ----------------------------------------------------------------------------
-
-
-class GrafanaError(ToolkitError):
-    """Grafana refused or did not answer."""
-
-
-class Grafana:
-    """Grafana's HTTP API with a service-account token (Bearer), through the toolkit's one HTTP
-    client: each request within ``timeout`` in all, at most 32 MiB, redirects not followed."""
-
-    def __init__(self, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, ca_file: Path | None = None):
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-        self.http = http.Client(
-            timeout_seconds=timeout,
-            max_bytes=MAX_ANSWER_BYTES,
-            verify=str(ca_file) if ca_file else True,
-            follow_redirects=False,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/json",
-                "User-Agent": "qualisys-infra signoff",
-            },
-        )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def request(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None
-    ) -> tuple[int, Any]:
-        """``(status, JSON body)``; a refused token, a missing right, a network failure, a redirect
-        and an answer that is not JSON raise :class:`GrafanaError`."""
-        what = f"{method} {path}"
-        try:
-            response = self.http.request(method, self.url + path, params=params, json=json)
-        except http.HttpError as exc:
-            if exc.kind is http.Failure.CONNECT:
-                raise GrafanaError(f"{what}: cannot reach {mask_url(self.url)} ({exc.cause})") from None
-            raise GrafanaError(f"{what}: {exc}") from None
-        if response.status == 401:
-            raise GrafanaError(
-                f"{what}: 401 Unauthorized: the token in $GRAFANA_TOKEN was refused"
-                " (expired, revoked, or for another Grafana)"
-            )
-        if response.status == 403:
-            raise GrafanaError(
-                f"{what}: 403 Forbidden: the token's service account needs the Viewer role{_grafana_message(response)}"
-            )
-        if 300 <= response.status < 400:
-            raise GrafanaError(
-                f"{what}: redirected to {mask_url(response.headers.get('location', '?'))}"
-                " (is --grafana-url Grafana's own address?)"
-            )
-        try:
-            body = response.json()
-        except http.HttpError:
-            raise GrafanaError(
-                f"{what}: HTTP {response.status}, an answer that is not JSON (is --grafana-url Grafana?)"
-            ) from None
-        return response.status, body
-
-
-def _grafana_message(response: http.Response) -> str:
-    try:
-        body = response.json()
-    except http.HttpError:
-        return ""
-    message = body.get("message") if isinstance(body, dict) else None
-    return f": {_one_line(message)[:200]}" if isinstance(message, str) and message.strip() else ""
-
-
-def metric_queries(namespace: str) -> dict[str, str]:
-    """The dashboard's CPU and memory expressions, narrowed to ``namespace``, by pod."""
-    selector = f'namespace="{namespace}", container!=""'
-    return {
-        "cpu": f"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{selector}}}[5m]))",
-        "memory": f"sum by (namespace, pod) (container_memory_working_set_bytes{{{selector}}})",
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    pods: frozenset[str]
-    newest_ms: float | None  # newest sample with a value, epoch milliseconds
-
-
-def frame_series(result: Mapping[str, Any], namespace: str) -> Series:
-    """Pods with a value in the data frames of one ``/api/ds/query`` result, and the newest sample."""
-    pods: set[str] = set()
-    newest: float | None = None
-    for frame in result.get("frames") or []:
-        if not isinstance(frame, dict):
-            continue
-        schema = frame.get("schema") if isinstance(frame.get("schema"), dict) else {}
-        fields = schema.get("fields") if isinstance(schema, dict) else None
-        data = frame.get("data") if isinstance(frame.get("data"), dict) else {}
-        values = data.get("values") if isinstance(data, dict) else None
-        if not isinstance(fields, list) or not isinstance(values, list) or len(values) != len(fields):
-            continue
-        times = next((values[i] for i, f in enumerate(fields) if isinstance(f, dict) and f.get("type") == "time"), None)
-        for i, f in enumerate(fields):
-            if not isinstance(f, dict) or f.get("type") != "number" or not isinstance(values[i], list):
-                continue
-            labels = f.get("labels") if isinstance(f.get("labels"), dict) else {}
-            if not isinstance(labels, dict) or labels.get("namespace") != namespace or not labels.get("pod"):
-                continue
-            present = [j for j, v in enumerate(values[i]) if isinstance(v, int | float)]
-            if not present:
-                continue
-            pods.add(str(labels["pod"]))
-            if isinstance(times, list):
-                stamps = [times[j] for j in present if j < len(times) and isinstance(times[j], int | float)]
-                if stamps:
-                    newest = max(stamps) if newest is None else max(newest, *stamps)
-    return Series(frozenset(pods), newest)
 
 
 def smoke_monitoring(
@@ -780,74 +513,6 @@ def smoke_onboarding(check_local: Callable[[], Sequence[LocalCheck]]) -> list[St
     return [passed(c.name, c.detail) if c.ok else failed(c.name, c.detail) for c in checks]
 
 
-# -- 6. multi-tenant isolation ----------------------------------------------------------------
-
-
-def smoke_isolation(
-    *,
-    database_url: str | None,
-    app_database_url: str | None,
-    redis_url: str | None = None,
-    suffix: str | None = None,
-) -> list[Step]:
-    """``tenants verify``: every catalog check and attack as app_user (and Redis ACLs) passes.
-
-    The attacks need two tenants: a database with fewer (a fresh staging) gets temporary ones,
-    ``smoke_<hex>_a`` and ``_b`` as smoke test 2 makes them, dropped afterwards whatever happens; the
-    Redis check looks at the database's own tenants only.
-    """
-    import psycopg
-
-    from qualisys_infra.tenancy import provision, redis_acl, verify
-    from qualisys_infra.tenancy.names import TenancyError
-
-    if not database_url:
-        raise CannotRun("no database: pass --database-url or set QUALISYS_DATABASE_URL (an admin login)")
-    if not app_database_url:
-        raise CannotRun("no app_user login: pass --app-database-url or set QUALISYS_APP_USER_PASSWORD")
-    created: list[str] = []
-    existing: list[str] = []
-    try:
-        with contextlib.ExitStack() as stack:
-            try:
-                admin = stack.enter_context(provision.connect(database_url))
-                app = stack.enter_context(provision.connect(app_database_url, option="--app-database-url"))
-            except TenancyError as exc:
-                raise CannotRun(str(exc)) from None
-            try:
-                existing = [t.slug for t in provision.list_tenants(admin)]
-                tag = suffix or secrets.token_hex(4)
-                for slug in (f"smoke_{tag}_a", f"smoke_{tag}_b")[: max(0, 2 - len(existing))]:
-                    provision.create_tenant(admin, slug)
-                    created.append(slug)
-                checks = verify.verify(admin, app)
-                broken = None
-            except (TenancyError, psycopg.Error) as exc:
-                checks, broken = [], failed("tenants verify", _db_reason(exc))
-    finally:
-        cleanup = [_drop_tenants(database_url, created)] if created else []
-    steps = [passed("temporary tenants", f"created {', '.join(created)}: the attacks need two")] if created else []
-    steps += [passed(c.name, c.detail) if c.ok else failed(c.name, c.detail) for c in checks]
-    if broken is not None:
-        return [*steps, broken, *cleanup]
-    steps += cleanup
-    if redis_url:
-        try:
-            client = redis_acl.connect(redis_url)
-        except TenancyError as exc:
-            return [*steps, not_run("redis", str(exc))]
-        try:
-            steps += [
-                passed(c.name, c.detail) if c.ok else failed(c.name, c.detail)
-                for c in redis_acl.verify(client, existing)
-            ]
-        except TenancyError as exc:
-            steps.append(failed("redis", str(exc)))
-        finally:
-            client.close()
-    return steps
-
-
 # -- helpers ----------------------------------------------------------------------------------
 
 
@@ -875,18 +540,13 @@ def check_http_url(url: str, option: str, *, https_only: bool = False) -> str:
 __all__ = [
     "SMOKES",
     "CannotRun",
-    "GitHubReader",
-    "Grafana",
-    "PullRequest",
     "Scrubber",
     "Smoke",
     "SmokeResult",
     "Step",
     "Verdict",
     "run_smoke",
-    "smoke_database",
     "smoke_infrastructure",
-    "smoke_isolation",
     "smoke_monitoring",
     "smoke_onboarding",
     "smoke_test_report",

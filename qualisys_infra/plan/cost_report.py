@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from qualisys_infra.core.github_text import md_code, md_text, shown
 from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
 from qualisys_infra.plan.cost import Context, Line, ResourceCost, StackEstimate, Status, cents, estimate_config, money
 from qualisys_infra.plan.prices import ACCOUNT_SCOPE, PriceTable, UsageTable
-from qualisys_infra.plan.words import plural, shown
+from qualisys_infra.plan.words import plural
 
 BUDGETS_SOURCE = "environments/account.tfvars budget_limits_usd"
 
@@ -192,14 +193,10 @@ def _missing_lines(resources: Sequence[ResourceCost]) -> list[str]:
 
 
 def _md(text: str) -> str:
-    from qualisys_infra.plan.review import md_text
-
     return md_text(text)
 
 
 def _code(text: str) -> str:
-    from qualisys_infra.plan.review import md_code
-
     return md_code(text, in_table=True)
 
 

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from qualisys_infra.core.github_text import md_code, md_text, shown
 from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
 from qualisys_infra.plan.cost import ChangeCost, Context, Totals, money, plan_costs, totals
 from qualisys_infra.plan.cost_report import BUDGETS_SOURCE, assumptions, prices_json, scope_of, usage_json
-from qualisys_infra.plan.guardrails import Finding, Severity
-from qualisys_infra.plan.model import without_gc
+from qualisys_infra.plan.findings import Finding, Severity
+from qualisys_infra.plan.json_safety import without_gc
 from qualisys_infra.plan.prices import ACCOUNT_SCOPE, PriceTable, UsageTable
-from qualisys_infra.plan.words import plural, shown
+from qualisys_infra.plan.words import plural
 
 if TYPE_CHECKING:
     from qualisys_infra.plan.review import StackReview
@@ -220,8 +221,6 @@ def markdown_block(reviews: Sequence[Any]) -> str:
 
 
 def _markdown(costs: Sequence[StackCost], context: CostContext) -> str:
-    from qualisys_infra.plan.review import md_code, md_text
-
     everything = totals(_all_changes(costs))
     head = f"**Monthly cost ({context.prices.currency}, on-demand):** {_arrow(everything)}\n\n"
     changed = [c for c in costs if c.totals.delta or c.totals.unknown]

@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from qualisys_infra.core.lifecycle import Support, kubernetes_minor, minor_key, minor_of
-from qualisys_infra.plan.guardrails import Finding, Severity
+from qualisys_infra.plan.findings import Finding, Severity
 from qualisys_infra.plan.model import Kind, Plan, ResourceChange
 
 CLUSTER_TYPE = "aws_eks_cluster"

@@ -19,13 +19,15 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from qualisys_infra.core.networks import Exposure, exposure_of_strings, parse_networks
-from qualisys_infra.plan import iam
-from qualisys_infra.plan.model import Kind, Location, Plan, ResourceChange, mask_at, without_gc
-from qualisys_infra.plan.words import ACTION_WORDS, change_notes, plural, shell_word, shown
+from qualisys_infra.plan import eks_versions, iam
+from qualisys_infra.plan.findings import Finding, Severity
+from qualisys_infra.plan.json_safety import Location, without_gc
+from qualisys_infra.plan.masking import mask_at
+from qualisys_infra.plan.model import Kind, Plan, ResourceChange
+from qualisys_infra.plan.words import ACTION_WORDS, change_notes, plural, shell_word
 
 LOAD_BALANCER_PORTS = (80, 443)
 SECURITY_GROUP_TYPES = ("aws_security_group", "aws_default_security_group")
@@ -98,37 +100,6 @@ _IAM_KEYS = frozenset(
     )
 )
 _SWITCHES = frozenset((*ENCRYPTION_FLAGS, *PROTECTION_FLAGS, "server_side_encryption"))
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One guardrail result on one resource."""
-
-    rule: str
-    severity: Severity
-    address: str
-    message: str
-    blocking: bool
-    stack: str = ""
-    # What makes a person's decision explicit, e.g. ``--allow-destroy aws_s3_bucket.state``; shown on its own line,
-    # the address as one shell word (quoted, and with $'\u202e' escapes for characters a reader must not get raw).
-    hint: str = ""
-
-    def __str__(self) -> str:
-        """The finding on one line, every name from the plan escaped (an error message prints it as is)."""
-        where = f"{shown(self.stack)}: " if self.stack else ""
-        return f"[{self.rule} {self.severity}] {where}{shown(self.address)}: {shown(self.message)}"
-
-    @property
-    def hint_text(self) -> str:
-        """The hint as a sentence for people, or nothing."""
-        return f"if that is intended, re-run with {shown(self.hint)}" if self.hint else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1126,8 +1097,6 @@ def _check(
             findings.extend(_data_loss(change, context, allowed))
         findings.extend(_protected(change, allowed, protected_types))
     findings.extend(_drift(plan, protected_types))
-    from qualisys_infra.plan import eks_versions  # here, not above: it builds on this module's Finding
-
     findings.extend(eks_versions.findings(plan))  # G016/G017: EKS cluster versions
     if stack:
         findings = [dataclasses.replace(f, stack=stack) for f in findings]

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from qualisys_infra.plan.model import parse_json_container
+from qualisys_infra.plan.masking import parse_json_container
 from qualisys_infra.plan.words import plural
 
 __all__ = ["DiffLine", "compact", "json_string_diff", "parse_json_container"]

@@ -6,35 +6,46 @@ Rules taken from Terraform's own ``internal/command/jsonplan`` (see shared/refer
 - identity is ``(address, deposed)``: a create-before-destroy leftover is its own entry;
 - deletions are read from ``resource_changes``, never from ``planned_values`` (which omits them);
 - ``before``/``after`` hold sensitive values in clear: every rendering goes through
-  :func:`display_value`, which masks by ``before_sensitive``/``after_sensitive``, and then also
-  masks any other value of the same resource that contains a value marked sensitive (Terraform
-  does not carry the mark into attributes a provider derives, e.g. ``terraform_data.output``);
+  :func:`qualisys_infra.plan.masking.display_value` (see there);
+- the JSON is read defensively (:mod:`qualisys_infra.plan.json_safety`): limits on depth, numbers
+  and text, every field type-checked, one-line errors naming the JSON path;
 - unknown keys are ignored; a ``format_version`` major other than 0 or 1 is rejected.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from qualisys_infra.core.errors import ToolkitError
-from qualisys_infra.core.values import kind_of
+from qualisys_infra.plan.json_safety import (
+    NOWHERE,
+    Location,
+    PlanError,
+    check_mask,
+    check_tree,
+    decode,
+    json_type,
+    strings,
+    typed,
+    without_gc,
+)
+from qualisys_infra.plan.masking import (
+    SENSITIVE,
+    display_value,
+    marked_strings,
+    mask_at,
+    mask_value,
+    parse_json_container,
+    truthy,
+)
 
-SENSITIVE = "(sensitive value)"
-UNKNOWN = "(known after apply)"
 SUPPORTED_MAJORS = ("0", "1")
-
-
-class PlanError(ToolkitError):
-    """A file that is not a readable Terraform plan JSON."""
 
 
 class Kind(StrEnum):
@@ -77,74 +88,6 @@ SYMBOL = {
     Kind.REPLACE_FORGET: "+/.",
     Kind.UNKNOWN: "?",
 }
-
-
-def _json_type(value: Any) -> str:
-    return kind_of(value, json=True)
-
-
-_EXPECTED = {
-    dict: "an object",
-    list: "an array",
-    str: "a string",
-    bool: "a boolean",
-    int: "a number",
-    float: "a number",
-}
-
-
-def _key_path(parent: str, key: str | int) -> str:
-    """A JSON path step, always one line: ``a.b``, ``a[3]``, ``a["odd key"]``."""
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    if key.isidentifier() and key.isascii():
-        return f"{parent}.{key}" if parent else key
-    return f"{parent}[{json.dumps(key)}]"
-
-
-class Location:
-    """Where a value sits in one plan file, for one-line errors: ``plan.json: resource_changes[3].change``.
-
-    A step (``at / "change"``) only links to its parent; the path is written out when an error
-    needs it, so locating every value of a large plan costs next to nothing.
-    """
-
-    __slots__ = ("_key", "_parent", "_path", "source")
-
-    def __init__(self, source: str, path: str = "", *, parent: Location | None = None, key: str | int = "") -> None:
-        self.source = source
-        self._parent = parent
-        self._key = key
-        self._path: str | None = path if parent is None else None
-
-    @property
-    def path(self) -> str:
-        if self._path is None:
-            parent = self._parent.path if self._parent is not None else ""
-            self._path = _key_path(parent, self._key)
-        return self._path
-
-    def __truediv__(self, key: str | int) -> Location:
-        return Location(self.source, parent=self, key=key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Location) and (self.source, self.path) == (other.source, other.path)
-
-    def __hash__(self) -> int:
-        return hash((self.source, self.path))
-
-    def __repr__(self) -> str:
-        return f"Location({self.source!r}, {self.path!r})"
-
-    def error(self, message: str) -> PlanError:
-        return PlanError(f"{self.source}: {self.path or '(top level)'}: {message}")
-
-    def wrong(self, value: Any, *kinds: type) -> PlanError:
-        expected = " or ".join(dict.fromkeys(_EXPECTED.get(k, k.__name__) for k in kinds))
-        return self.error(f"expected {expected}, got {_json_type(value)}")
-
-
-NOWHERE = Location("", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,10 +150,16 @@ class ResourceChange:
         suffix = f" (deposed object {self.deposed})" if self.deposed else ""
         return f"{self.address}{suffix}"
 
+    def _secrets(self) -> frozenset[str]:
+        """Every value of this resource marked sensitive, to mask its copies in other attributes."""
+        return frozenset(
+            [*marked_strings(self.before, self.before_sensitive), *marked_strings(self.after, self.after_sensitive)]
+        )
+
     def attribute_changes(self) -> list[AttributeChange]:
         """The attributes whose value differs, masked where sensitive, unknown where unknown."""
         forced = {_path_text(p) for p in self.replace_paths}
-        secrets = frozenset([*_marked(self.before, self.before_sensitive), *_marked(self.after, self.after_sensitive)])
+        secrets = self._secrets()
         changes: list[AttributeChange] = []
         before = self.before if isinstance(self.before, dict) else {}
         after = self.after if isinstance(self.after, dict) else {}
@@ -219,9 +168,9 @@ class ResourceChange:
             after, unknown = {}, {}
         keys = sorted(set(before) | set(after) | {k for k, v in unknown.items() if v})
         for key in keys:
-            b = display_value(before.get(key), _sub(self.before_sensitive, key), False, secrets)
-            a = display_value(after.get(key), _sub(self.after_sensitive, key), _sub(unknown, key), secrets)
-            if key not in after and not _truthy(_sub(unknown, key)):
+            b = display_value(before.get(key), mask_at(self.before_sensitive, key), False, secrets)
+            a = display_value(after.get(key), mask_at(self.after_sensitive, key), mask_at(unknown, key), secrets)
+            if key not in after and not truthy(mask_at(unknown, key)):
                 a = "null" if self.after is not None else "(removed)"
             if key not in before:
                 b = "null" if self.before is not None else "(none)"
@@ -238,16 +187,16 @@ class ResourceChange:
         """
         if not isinstance(self.before, dict) or not isinstance(self.after, dict):
             return None
-        if _truthy(_sub(self.before_sensitive, key)) or _truthy(_sub(self.after_sensitive, key)):
+        if truthy(mask_at(self.before_sensitive, key)) or truthy(mask_at(self.after_sensitive, key)):
             return None
-        if _truthy(_sub(self.after_unknown, key)):
+        if truthy(mask_at(self.after_unknown, key)):
             return None
         before, after = parse_json_container(self.before.get(key)), parse_json_container(self.after.get(key))
         if before is None or after is None:
             return None
-        secrets = frozenset([*_marked(self.before, self.before_sensitive), *_marked(self.after, self.after_sensitive)])
+        secrets = self._secrets()
         try:
-            return _mask(before, False, False, secrets), _mask(after, False, False, secrets)
+            return mask_value(before, False, False, secrets), mask_value(after, False, False, secrets)
         except RecursionError:
             return None
 
@@ -324,101 +273,10 @@ class Plan:
         return iter(self.changes)
 
 
-def parse_json_container(value: Any) -> Any:
-    """``value`` parsed when it is a string holding a JSON object or array; otherwise ``None``."""
-    if not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
-        return None
-    try:
-        parsed = json.loads(value)
-    except (ValueError, RecursionError):
-        return None
-    return parsed if isinstance(parsed, dict | list) else None
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, dict):
-        return any(_truthy(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_truthy(v) for v in value)
-    return False
-
-
-def mask_at(mask: Any, key: str | int) -> Any:
-    """The part of a sensitivity/unknown mask for ``key``; a ``True`` mask covers everything below."""
-    return _sub(mask, key)
-
-
-def _sub(mask: Any, key: str | int) -> Any:
-    """The part of a sensitivity/unknown mask for ``key``; a ``True`` mask covers everything below."""
-    if mask is True:
-        return True
-    if isinstance(mask, dict) and isinstance(key, str):
-        return mask.get(key, False)
-    if isinstance(mask, list) and isinstance(key, int):
-        return mask[key] if key < len(mask) else False
-    return False
-
-
-MIN_SECRET_LENGTH = 6  # shorter marked values ("", "true", "80") would mask harmless text
-
-
-def display_value(value: Any, sensitive: Any, unknown: Any, secrets: frozenset[str] = frozenset()) -> str:
-    """A value as shown to people: sensitive parts masked, unknown parts named, compact JSON."""
-    if sensitive is True:
-        return SENSITIVE
-    if unknown is True:
-        return UNKNOWN
-    masked = _mask(value, sensitive, unknown, secrets)
-    if isinstance(masked, str):
-        return json.dumps(masked)
-    return json.dumps(masked, sort_keys=True, separators=(", ", ": "))
-
-
-def _mask(value: Any, sensitive: Any, unknown: Any, secrets: frozenset[str] = frozenset()) -> Any:
-    if sensitive is True:
-        return SENSITIVE
-    if unknown is True:
-        return UNKNOWN
-    if isinstance(value, dict):
-        keys = set(value) | ({k for k, v in unknown.items() if v} if isinstance(unknown, dict) else set())
-        return {k: _mask(value.get(k), _sub(sensitive, k), _sub(unknown, k), secrets) for k in sorted(keys)}
-    if isinstance(value, list):
-        return [_mask(v, _sub(sensitive, i), _sub(unknown, i), secrets) for i, v in enumerate(value)]
-    if isinstance(value, str) and any(secret in value for secret in secrets):
-        return SENSITIVE
-    return value
-
-
-def _marked(value: Any, sensitive: Any) -> Iterator[str]:
-    """Every string leaf of ``value`` that ``sensitive`` marks (for copies elsewhere)."""
-    if sensitive is True:
-        stack = [value]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, dict):
-                stack.extend(item.values())
-            elif isinstance(item, list):
-                stack.extend(item)
-            elif item is not None and len(str(item)) >= MIN_SECRET_LENGTH:
-                yield str(item)
-    elif isinstance(value, dict) and isinstance(sensitive, dict):
-        for key, mask in sensitive.items():
-            yield from _marked(value.get(key), mask)
-    elif isinstance(value, list) and isinstance(sensitive, list):
-        for item, mask in zip(value, sensitive, strict=False):
-            yield from _marked(item, mask)
-
-
 def _path_text(path: Sequence[str | int]) -> str:
     return str(path[0]) if path else ""
 
 
-# --- reading: every field the model uses is type-checked; a wrong type is bad input, never "no change" ---
-
-MAX_DEPTH = 100  # deeper than any Terraform value; keeps every recursive walk far from Python's limit
-MAX_INT_BITS = 1_000  # a number this wide is no Terraform value (and could not be printed)
 MODES = ("managed", "data")
 
 # Top-level fields and the JSON type each must have when present (unknown keys are ignored).
@@ -444,202 +302,6 @@ TOP_LEVEL: dict[str, tuple[type, ...]] = {
 }
 
 
-def _typed(obj: Mapping[str, Any], key: str, at: Location, *kinds: type, required: bool = False) -> Any:
-    """``obj[key]`` when it has one of ``kinds`` (a bool is not a number); ``None`` when absent."""
-    if key not in obj:
-        if required:
-            raise (at / key).error("missing")
-        return None
-    value = obj[key]
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise (at / key).wrong(value, *kinds)
-    return value
-
-
-def _strings(value: Any, parent: Location, key: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise (parent / key).wrong(value, list)
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            raise (parent / key / i).wrong(item, str)
-    return tuple(value)
-
-
-def _mask_is_valid(mask: Any) -> bool:
-    stack = [mask]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        elif kind is not bool:
-            return False
-    return True
-
-
-def _check_mask(mask: Any, parent: Location, *keys: str) -> Any:
-    """A sensitivity or unknown mask (at ``parent / keys``): booleans, in objects and arrays shaped like the value."""
-    kind = type(mask)
-    if kind is bool:
-        return mask
-    if kind is dict and all(type(v) is bool for v in mask.values()):
-        return mask  # the common case: a flat object of booleans
-    if _mask_is_valid(mask):
-        return mask
-    where = parent
-    for key in keys:
-        where = where / key
-    stack = [(mask, where)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
-            stack.extend((v, where / k) for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((v, where / i) for i, v in enumerate(item))
-        elif not isinstance(item, bool):
-            raise where.wrong(item, bool, dict, list)
-    return mask
-
-
-def _tree_is_valid(document: Any) -> bool:
-    """The fast pass of :func:`_check_tree`: whether every value is valid, without tracking paths."""
-    stack: list[tuple[Any, int]] = [(document, 0)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        container, depth = pop()
-        if depth >= MAX_DEPTH:
-            return False
-        if type(container) is dict:
-            for key in container:
-                if not key.isascii() and not _valid_text(key):
-                    return False
-            values: Iterable[Any] = container.values()
-        else:
-            values = container
-        for value in values:
-            kind = type(value)
-            if kind is str:
-                if not value.isascii() and not _valid_text(value):
-                    return False
-            elif kind is dict or kind is list:
-                if value:
-                    push((value, depth + 1))
-                elif depth + 1 >= MAX_DEPTH:
-                    return False
-            elif kind is int:
-                if value.bit_length() > MAX_INT_BITS:
-                    return False
-            elif kind is float and (value != value or value in (_INF, -_INF)):
-                return False
-    return True
-
-
-_INF = float("inf")
-
-
-def _valid_text(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _depth_is_valid(document: Any) -> bool:
-    """Whether no object or array is nested :data:`MAX_DEPTH` levels deep (one level at a time)."""
-    level, depth, values = [document], 0, dict.values
-    while level:
-        if depth >= MAX_DEPTH:
-            return False
-        level = [
-            v
-            for container in level
-            for v in (values(container) if container.__class__ is dict else container)
-            if v.__class__ is dict or v.__class__ is list
-        ]
-        depth += 1
-    return True
-
-
-_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
-
-
-def _raw_depth_is_valid(raw: bytes) -> bool:
-    """Whether the JSON text nests objects and arrays less than :data:`MAX_DEPTH` deep, from its bytes.
-
-    Escaped backslashes and quotes go first, so every remaining quote opens or closes a string; the
-    text between quote pairs goes next; then each pass removes the innermost bracket pairs. All of it
-    runs in C, a few times faster than walking the parsed document.
-    """
-    text = raw.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in raw else raw
-    structure = text.translate(None, _NOT_STRUCTURE)
-    brackets = structure.replace(b'""', b"")  # strings without brackets inside, the common case
-    if b'"' in brackets:  # some string holds a bracket: drop every string's text by position
-        brackets = b"".join(structure.split(b'"')[::2])
-    brackets = brackets.replace(b"{", b"[").replace(b"}", b"]")
-    for _ in range(MAX_DEPTH):
-        if not brackets:
-            return True
-        brackets = brackets.replace(b"[]", b"")
-    return not brackets
-
-
-# In the raw text: what could decode to an unpaired surrogate (an escape, or raw bytes let through).
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")
-
-
-def _check_tree(document: Any, source: str, *, scalars_checked: bool = False, depth_checked: bool = False) -> None:
-    """Every value: nested at most :data:`MAX_DEPTH` deep, valid Unicode text, printable numbers.
-
-    ``scalars_checked``: the raw text holds nothing that could decode to a bad string or number, so
-    only the nesting is left to check; ``depth_checked``: the raw text was found shallow enough too.
-    """
-    if scalars_checked and type(document) in (dict, list) and (depth_checked or _depth_is_valid(document)):
-        return
-    if isinstance(document, dict | list) and _tree_is_valid(document):
-        return  # the common case; the walk below finds the JSON path of what is wrong
-    stack: list[tuple[Any, int, Any]] = [(document, 0, None)]  # (value, depth, (key, parent link))
-
-    def at(link: Any) -> Location:
-        keys: list[str | int] = []
-        while link is not None:
-            keys.append(link[0])
-            link = link[1]
-        where = Location(source, "")
-        for key in reversed(keys):
-            where = where / key
-        return where
-
-    def text(value: str, link: Any) -> None:
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise at(link).error("not valid Unicode text (an unpaired surrogate)") from None
-
-    while stack:
-        value, depth, link = stack.pop()
-        if isinstance(value, dict):
-            if depth >= MAX_DEPTH:
-                raise at(link).error(f"nested more than {MAX_DEPTH} levels deep: not a Terraform plan")
-            for key, item in value.items():
-                text(key, link)
-                stack.append((item, depth + 1, (key, link)))
-        elif isinstance(value, list):
-            if depth >= MAX_DEPTH:
-                raise at(link).error(f"nested more than {MAX_DEPTH} levels deep: not a Terraform plan")
-            stack.extend((item, depth + 1, (i, link)) for i, item in enumerate(value))
-        elif isinstance(value, str):
-            text(value, link)
-        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
-            raise at(link).error("a number too large to be a Terraform value")
-        elif isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-            raise at(link).error("not a JSON number (NaN or infinity)")
-
-
 _ENTRY_STRINGS = (
     "type",
     "name",
@@ -658,12 +320,12 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
         raise at.wrong(entry, dict)
     change = entry.get("change")
     if type(change) is not dict:
-        change = _typed(entry, "change", at, dict, required=True)
+        change = typed(entry, "change", at, dict, required=True)
     get = entry.get
     values = [get(key, _MISSING) for key in _ENTRY_STRINGS]
     for n, value in enumerate(values):
         if value.__class__ is not str:  # absent, or wrongly typed (_typed words the error)
-            values[n] = None if value is _MISSING else _typed(entry, _ENTRY_STRINGS[n], at, str)
+            values[n] = None if value is _MISSING else typed(entry, _ENTRY_STRINGS[n], at, str)
     type_, name, mode, module, address, deposed, provider, previous, reason = values
     raw_actions = change.get("actions")
     actions = tuple(raw_actions) if type(raw_actions) is list else ()
@@ -673,7 +335,7 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
         kind = None
     if kind is None:  # not one of the arrays Terraform writes: check it, then keep it as UNKNOWN
         here = at / "change"
-        actions = _strings(_typed(change, "actions", here, list, required=True), here, "actions")
+        actions = strings(typed(change, "actions", here, list, required=True), here, "actions")
         kind = Kind.UNKNOWN
     if type_ is None:
         raise (at / "type").error("missing")
@@ -690,7 +352,7 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
     paths: list[tuple[str | int, ...]] = []
     if "replace_paths" in change:
         here = at / "change"
-        for i, path in enumerate(_typed(change, "replace_paths", here, list) or []):
+        for i, path in enumerate(typed(change, "replace_paths", here, list) or []):
             if not isinstance(path, list):
                 raise (here / "replace_paths" / i).wrong(path, list)
             for j, step in enumerate(path):
@@ -699,7 +361,7 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
             paths.append(tuple(path))
     importing = change.get("importing")
     if importing is not None or "importing" in change:
-        importing = _typed(change, "importing", at / "change", dict)
+        importing = typed(change, "importing", at / "change", dict)
     for side in ("before", "after"):  # a resource's value is an object, or null when there is none
         value = change.get(side)
         if value is not None and value.__class__ is not dict:
@@ -720,9 +382,9 @@ def _resource_change(entry: Any, at: Location, *, drift: bool = False) -> Resour
             importing,
             change.get("before"),
             change.get("after"),
-            _check_mask(change.get("after_unknown", {}), at, "change", "after_unknown"),
-            _check_mask(change.get("before_sensitive", {}), at, "change", "before_sensitive"),
-            _check_mask(change.get("after_sensitive", {}), at, "change", "after_sensitive"),
+            check_mask(change.get("after_unknown", {}), at, "change", "after_unknown"),
+            check_mask(change.get("before_sensitive", {}), at, "change", "before_sensitive"),
+            check_mask(change.get("after_sensitive", {}), at, "change", "after_sensitive"),
             kind,
             at,
         )
@@ -747,10 +409,10 @@ _MISSING: Any = object()
 def _output_change(name: str, change: Any, at: Location, secrets: frozenset[str]) -> OutputChange:
     if not isinstance(change, dict):
         raise at.wrong(change, dict)
-    actions = _strings(_typed(change, "actions", at, list, required=True), at, "actions")
-    before_sensitive = _check_mask(change.get("before_sensitive", False), at, "before_sensitive")
-    after_sensitive = _check_mask(change.get("after_sensitive", False), at, "after_sensitive")
-    unknown = _check_mask(change.get("after_unknown", False), at, "after_unknown")
+    actions = strings(typed(change, "actions", at, list, required=True), at, "actions")
+    before_sensitive = check_mask(change.get("before_sensitive", False), at, "before_sensitive")
+    after_sensitive = check_mask(change.get("after_sensitive", False), at, "after_sensitive")
+    unknown = check_mask(change.get("after_unknown", False), at, "after_unknown")
     before = display_value(change.get("before"), before_sensitive, False, secrets)
     after = display_value(change.get("after"), after_sensitive, unknown, secrets)
     return OutputChange(name=name, actions=actions, before=before, after=after)
@@ -813,7 +475,7 @@ def parse_plan(document: Any, source: str, *, scalars_checked: bool = False, dep
 
 def _parse_plan(document: Any, source: str, *, scalars_checked: bool, depth_checked: bool) -> Plan:
     if not isinstance(document, dict):
-        raise PlanError(f"{source}: expected a JSON object from `terraform show -json`, got {_json_type(document)}")
+        raise PlanError(f"{source}: expected a JSON object from `terraform show -json`, got {json_type(document)}")
     version = document.get("format_version")
     if not isinstance(version, str):
         raise PlanError(f"{source}: no format_version: not the output of `terraform show -json PLANFILE`")
@@ -829,8 +491,8 @@ def _parse_plan(document: Any, source: str, *, scalars_checked: bool, depth_chec
         raise PlanError(f"{source}: format_version {version} is not supported, expected 0.x or 1.x")
     top = Location(source, "")
     for key, kinds in TOP_LEVEL.items():
-        _typed(document, key, top, *kinds)
-    _check_tree(document, source, scalars_checked=scalars_checked, depth_checked=depth_checked)
+        typed(document, key, top, *kinds)
+    check_tree(document, source, scalars_checked=scalars_checked, depth_checked=depth_checked)
     if "resource_changes" not in document:
         listed = _planned_resources(document["planned_values"].get("root_module"))
         if listed:
@@ -848,10 +510,10 @@ def _parse_plan(document: Any, source: str, *, scalars_checked: bool, depth_chec
     for name, out in raw_outputs.items():
         if isinstance(out, dict):
             at = top / "output_changes" / name
-            before_mask = _check_mask(out.get("before_sensitive", False), at, "before_sensitive")
-            after_mask = _check_mask(out.get("after_sensitive", False), at, "after_sensitive")
-            secrets.update(_marked(out.get("before"), before_mask))
-            secrets.update(_marked(out.get("after"), after_mask))
+            before_mask = check_mask(out.get("before_sensitive", False), at, "before_sensitive")
+            after_mask = check_mask(out.get("after_sensitive", False), at, "after_sensitive")
+            secrets.update(marked_strings(out.get("before"), before_mask))
+            secrets.update(marked_strings(out.get("after"), after_mask))
     outputs = tuple(
         _output_change(name, change, top / "output_changes" / name, frozenset(secrets))
         for name, change in sorted(raw_outputs.items())
@@ -947,62 +609,11 @@ def _inputs(variables: Any, configuration: Any) -> dict[str, str]:
     return found
 
 
-@contextlib.contextmanager
-def without_gc() -> Iterator[None]:
-    """Reading a plan makes hundreds of thousands of objects and no reference cycle: the cycle
-    collector would only walk the growing tree again and again (a third of the time of a large plan)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def loads_plan(data: bytes | str, source: str) -> Plan:
     """Parse ``terraform show -json`` output; one-line :class:`PlanError` naming ``source`` on bad input."""
     with without_gc():
-        return _loads_plan(data, source)
-
-
-def _loads_plan(data: bytes | str, source: str) -> Plan:
-    if not data.strip():
-        raise PlanError(f"{source}: the file is empty, expected `terraform show -json PLANFILE` output")
-    odd_numbers: list[str] = []  # too long to be a Terraform number, or infinite: the full check finds where
-
-    def parse_int(text: str) -> int:
-        if len(text) > 300:  # 10**300 < 2**1000: anything longer may be too wide
-            odd_numbers.append(text)
-        return int(text)
-
-    def parse_float(text: str) -> float:
-        value = float(text)
-        if value in (_INF, -_INF):
-            odd_numbers.append(text)
-        return value
-
-    try:
-        document = json.loads(data, parse_constant=_no_constant, parse_int=parse_int, parse_float=parse_float)
-    except json.JSONDecodeError as exc:
-        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        cut_in_string = exc.msg.startswith("Unterminated string") and b'"' not in raw[exc.pos + 1 :]
-        what = "truncated" if exc.pos >= len(raw.rstrip()) - 1 or cut_in_string else "not valid JSON"
-        raise PlanError(f"{source}:{exc.lineno}: {what}: {exc.msg} at column {exc.colno}") from None
-    except UnicodeDecodeError:
-        raise PlanError(f"{source}: not UTF-8 text; a binary plan file? run `terraform show -json` on it") from None
-    except RecursionError:
-        raise PlanError(f"{source}: nested more than {MAX_DEPTH} levels deep: not a Terraform plan") from None
-    except ValueError as exc:  # NaN/Infinity, or an integer too long to convert
-        raise PlanError(f"{source}: not valid JSON: {str(exc).splitlines()[0]}") from None
-    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
-    surrogates = _SURROGATE_ESCAPE.search(raw) is not None or (b"\xed" in raw and _SURROGATE_BYTES.search(raw))
-    clean = not odd_numbers and not surrogates
-    return parse_plan(document, source, scalars_checked=clean, depth_checked=clean and _raw_depth_is_valid(raw))
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
+        document, scalars_checked, depth_checked = decode(data, source)
+        return parse_plan(document, source, scalars_checked=scalars_checked, depth_checked=depth_checked)
 
 
 def load_plan(path: Path) -> Plan:

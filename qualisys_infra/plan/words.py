@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from qualisys_infra.core.github_text import shown
 from qualisys_infra.plan.model import Kind, ResourceChange
 
 # What each kind of change does to the object, in the words a reviewer reads.
@@ -97,34 +98,9 @@ def change_notes(change: ResourceChange) -> list[str]:
     return notes
 
 
-# --- text from a plan, shown safely ----------------------------------------------------------------------
+# --- a name from a plan as one shell word (one line of it: qualisys_infra.core.github_text.shown) ------------
 
 _LINE_BREAKS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escaped(char: str) -> str:
-    """One character as JSON writes it (``\\u202e``; a pair of surrogates above U+FFFF), as diff values read."""
-    if char in _LINE_BREAKS:
-        return _LINE_BREAKS[char]
-    code = ord(char)
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-
-
-def shown(text: object) -> str:
-    """``text`` on one line of printable characters: every control, format (bidirectional overrides
-    and isolates, zero-width and invisible characters, tag characters), separator other than the
-    space, private-use or unassigned character is written as its escape, the way diff values are
-    written (``\\u202e``, ``\\n``), so an address or key can neither reorder nor hide what a reader
-    sees. Idempotent: what it returns it returns unchanged."""
-    line = text if type(text) is str else str(text)
-    if line.isprintable():
-        return line  # the common case: nothing to replace
-    return "".join(c if c == " " or c.isprintable() else _escaped(c) for c in line)
-
-
 _SHELL_SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 
 

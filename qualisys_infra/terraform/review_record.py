@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qualisys_infra.core.errors import PolicyError, UsageError
+from qualisys_infra.core.github_text import shown as escaped
 from qualisys_infra.plan.guardrails import blocking as blocking_findings
 from qualisys_infra.plan.guardrails import check
 from qualisys_infra.plan.iam import OwnNames
 from qualisys_infra.plan.model import loads_plan
-from qualisys_infra.plan.words import shown as escaped
 from qualisys_infra.terraform.runner import StackRunner, environment_of
 
 

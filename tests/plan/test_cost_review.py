@@ -7,10 +7,13 @@ from datetime import date
 from typing import Any
 
 from benchmarks.plans import big_plan
+from qualisys_infra.core.github_text import COMMENT_LIMIT
 from qualisys_infra.plan.cost_review import CostContext, add_costs
 from qualisys_infra.plan.model import parse_plan
 from qualisys_infra.plan.prices import load_prices, load_usage
-from qualisys_infra.plan.review import GITHUB_COMMENT_LIMIT, StackReview, render_json, render_markdown, render_text
+from qualisys_infra.plan.review import StackReview
+from qualisys_infra.plan.review_markdown import render_markdown
+from qualisys_infra.plan.review_text import render_json, render_text
 from tests.plan import cost_plans
 
 
@@ -91,7 +94,7 @@ def test_a_10000_resource_review_keeps_the_cost_within_the_comment_limit() -> No
     plan = parse_plan(big_plan(10_000), "dev-apps.json")
     reviews = add_costs([StackReview("dev-apps", plan)], _context())
     comments = render_markdown(reviews)
-    assert all(len(c) <= GITHUB_COMMENT_LIMIT for c in comments)
+    assert all(len(c) <= COMMENT_LIMIT for c in comments)
     first = comments[0]
     assert "**Monthly cost (USD, on-demand):**" in first
     assert "Not priced: `aws_thing.item_0`" in first and "more" in first  # named, the rest counted

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.plan.guardrails import PROTECTED_TYPES, Finding, blocking, check
+from qualisys_infra.plan.findings import Finding
+from qualisys_infra.plan.guardrails import PROTECTED_TYPES, blocking, check
 from qualisys_infra.plan.model import Plan, parse_plan
 
 

@@ -118,7 +118,8 @@ def test_guardrails_block_a_plan_that_skips_minors() -> None:
 def test_review_shows_the_in_place_update_and_the_end_of_support_of_an_ageing_minor() -> None:
     """1.33 is past standard support on every day from 2026-07-29 on: the review names the date."""
     from qualisys_infra.plan.guardrails import check
-    from qualisys_infra.plan.review import StackReview, render_markdown
+    from qualisys_infra.plan.review import StackReview
+    from qualisys_infra.plan.review_markdown import render_markdown
 
     plan = _plan(_entry("1.33", "1.34", ["update"]))
     (comment,) = render_markdown([StackReview("dev-cluster", plan, check(plan))])

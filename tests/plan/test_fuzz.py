@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 
 from qualisys_infra.plan.guardrails import check
-from qualisys_infra.plan.model import PlanError, parse_plan
-from qualisys_infra.plan.review import StackReview, render_json, render_markdown, render_text
+from qualisys_infra.plan.json_safety import PlanError
+from qualisys_infra.plan.model import parse_plan
+from qualisys_infra.plan.review import StackReview
+from qualisys_infra.plan.review_markdown import render_markdown
+from qualisys_infra.plan.review_text import render_json, render_text
 from tests.plan.conftest import FIXTURES
 
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.glob("*.json"))

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from qualisys_infra.plan.guardrails import PROTECTED_TYPES, blocking, check
-from qualisys_infra.plan.model import PlanError, load_plan, parse_plan
+from qualisys_infra.plan.json_safety import PlanError
+from qualisys_infra.plan.model import load_plan, parse_plan
 from tests.plan.conftest import FIXTURES, RealPlans
 
 # (rule, address) of every blocking finding per fixture, checked by hand; fixtures not listed have none.

@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.plan.guardrails import Finding, blocking, check
+from qualisys_infra.plan.findings import Finding
+from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import parse_plan
-from qualisys_infra.plan.review import StackReview, render_json, render_markdown, render_text
+from qualisys_infra.plan.review import StackReview
+from qualisys_infra.plan.review_markdown import render_markdown
+from qualisys_infra.plan.review_text import render_json, render_text
 
 ACCOUNT = "123456789012"
 GITHUB = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"

@@ -8,7 +8,9 @@ from typing import Any
 from qualisys_infra.plan.guardrails import check
 from qualisys_infra.plan.jsondiff import DiffLine, json_string_diff
 from qualisys_infra.plan.model import parse_plan
-from qualisys_infra.plan.review import StackReview, render_comment, render_json, render_text
+from qualisys_infra.plan.review import StackReview
+from qualisys_infra.plan.review_markdown import render_comment
+from qualisys_infra.plan.review_text import render_json, render_text
 
 GET = {"Version": "2012-10-17", "Statement": [{"Sid": "s", "Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}
 ALL = {"Version": "2012-10-17", "Statement": [{"Sid": "s", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}

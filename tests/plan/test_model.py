@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.plan.model import SENSITIVE, UNKNOWN, Kind, PlanError, load_plan, parse_plan
+from qualisys_infra.plan.json_safety import PlanError
+from qualisys_infra.plan.masking import SENSITIVE, UNKNOWN
+from qualisys_infra.plan.model import Kind, load_plan, parse_plan
 from tests.plan.conftest import FIXTURES, RealPlans
 
 # Counts per kind, checked by hand against each file's resource_changes (and SOURCES.md).
@@ -335,14 +337,14 @@ def _nested(depth: int) -> Any:
     ],
 )
 def test_the_raw_depth_check_agrees_with_the_walk(document: Any) -> None:
-    from qualisys_infra.plan.model import _depth_is_valid, _raw_depth_is_valid
+    from qualisys_infra.plan.json_safety import depth_is_valid, raw_depth_is_valid
 
     for text in (json.dumps(document), json.dumps(document, indent=1, ensure_ascii=False)):
-        assert _raw_depth_is_valid(text.encode()) == _depth_is_valid(document)
+        assert raw_depth_is_valid(text.encode()) == depth_is_valid(document)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.json")))
 def test_the_raw_depth_check_passes_every_fixture(name: str) -> None:
-    from qualisys_infra.plan.model import _raw_depth_is_valid
+    from qualisys_infra.plan.json_safety import raw_depth_is_valid
 
-    assert _raw_depth_is_valid((FIXTURES / name).read_bytes())
+    assert raw_depth_is_valid((FIXTURES / name).read_bytes())

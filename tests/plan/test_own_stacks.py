@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 from qualisys_infra.plan import iam
-from qualisys_infra.plan.guardrails import POLICY_ATTRIBUTES, Finding, blocking, check
+from qualisys_infra.plan.findings import Finding
+from qualisys_infra.plan.guardrails import POLICY_ATTRIBUTES, blocking, check
 from qualisys_infra.plan.model import parse_plan
 from tests.conftest import Synthesized
 

@@ -10,21 +10,13 @@ from pathlib import Path
 import pytest
 
 from benchmarks.plans import big_plan
+from qualisys_infra.core.github_text import COMMENT_LIMIT
+from qualisys_infra.plan.comment_parts import Comments
 from qualisys_infra.plan.guardrails import check
 from qualisys_infra.plan.model import Plan, load_plan, parse_plan
-from qualisys_infra.plan.review import (
-    GITHUB_COMMENT_LIMIT,
-    MARKER,
-    Comments,
-    StackReview,
-    must_name,
-    render_comment,
-    render_json,
-    render_markdown,
-    render_text,
-    summary_counts,
-    summary_line,
-)
+from qualisys_infra.plan.review import StackReview, must_name, summary_counts, summary_line
+from qualisys_infra.plan.review_markdown import MARKER, render_comment, render_markdown
+from qualisys_infra.plan.review_text import render_json, render_text
 from tests.plan.conftest import FIXTURES, RealPlans
 from tests.plan.terraform_data import tf, write_config
 
@@ -70,12 +62,12 @@ def test_every_fixture_renders_one_comment_with_every_diff(name: str) -> None:
     comments = render_markdown([_review(FIXTURES / name)])
     assert len(comments) == 1
     assert (comments.named, comments.counted) == (0, 0), "a small plan shows every diff"
-    assert_names_every_destructive_change(comments, [load_plan(FIXTURES / name)], GITHUB_COMMENT_LIMIT)
+    assert_names_every_destructive_change(comments, [load_plan(FIXTURES / name)], COMMENT_LIMIT)
     assert summary_line(summary_counts([load_plan(FIXTURES / name)])) in comments.single
     assert "[!NOTE]" not in comments.single, "nothing left out, nothing to say"
 
 
-@pytest.mark.parametrize("limit", [GITHUB_COMMENT_LIMIT, 12_000, 4_000])
+@pytest.mark.parametrize("limit", [COMMENT_LIMIT, 12_000, 4_000])
 def test_all_fixtures_name_every_destructive_change_at_any_limit(limit: int) -> None:
     reviews = [_review(FIXTURES / n) for n in FIXTURE_NAMES]
     comments = render_markdown(reviews, limit=limit)
@@ -92,7 +84,7 @@ def test_generated_plans_name_every_destructive_change_in_comments_within_the_li
     plan = parse_plan(big_plan(resources, attributes=1 if resources > 3_000 else 12), "big")
     review = StackReview("big", plan, check(plan))
     comments = render_markdown([review])
-    assert_names_every_destructive_change(comments, [plan], GITHUB_COMMENT_LIMIT)
+    assert_names_every_destructive_change(comments, [plan], COMMENT_LIMIT)
     if resources <= 3_000:
         assert comments == render_markdown([review]), "deterministic"
     assert "hunter" not in "".join(comments), "sensitive values stay masked"
@@ -125,7 +117,7 @@ def test_the_size_note_matches_what_is_shown() -> None:
 def test_full_review_has_every_diff_in_one_body() -> None:
     plan = parse_plan(big_plan(300), "big")
     (full,) = render_markdown([StackReview("big", plan, [])], limit=None)
-    assert len(full) > GITHUB_COMMENT_LIMIT
+    assert len(full) > COMMENT_LIMIT
     assert full.count("<details><summary><code>") == len([c for c in plan.changes if c.kind.value != "no-op"])
     assert "[!NOTE]" not in full
 

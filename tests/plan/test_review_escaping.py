@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 
+from qualisys_infra.core.github_text import shown
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import parse_plan
-from qualisys_infra.plan.review import StackReview, render_json, render_markdown, render_text
-from qualisys_infra.plan.words import shell_word, shown
+from qualisys_infra.plan.review import StackReview
+from qualisys_infra.plan.review_markdown import render_markdown
+from qualisys_infra.plan.review_text import render_json, render_text
+from qualisys_infra.plan.words import shell_word
 
 # Each hides or reorders what a reader sees: bidirectional overrides, embeddings, isolates and marks,
 # zero-width and invisible characters, a tag character (ASCII smuggling), C0/C1 controls, separators.

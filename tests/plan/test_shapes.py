@@ -12,7 +12,8 @@ import pytest
 
 from qualisys_infra.commands.cli import main
 from qualisys_infra.plan.guardrails import blocking, check
-from qualisys_infra.plan.model import PlanError, parse_plan
+from qualisys_infra.plan.json_safety import PlanError
+from qualisys_infra.plan.model import parse_plan
 
 ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from qualisys_infra.plan import iam
-from qualisys_infra.plan.guardrails import Finding, blocking, check
+from qualisys_infra.plan.findings import Finding
+from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import Plan, parse_plan
 
 ACCOUNT = "123456789012"

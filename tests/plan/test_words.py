@@ -8,7 +8,9 @@ import pytest
 
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import Kind, load_plan, parse_plan
-from qualisys_infra.plan.review import StackReview, render_comment, render_text
+from qualisys_infra.plan.review import StackReview
+from qualisys_infra.plan.review_markdown import render_comment
+from qualisys_infra.plan.review_text import render_text
 from qualisys_infra.plan.words import ACTION_WORDS, REASON_WORDS, change_notes, plural
 from tests.plan.conftest import FIXTURES
 

@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from qualisys_infra.commands.cli import main
+from qualisys_infra.core.github_text import md_text
 from qualisys_infra.delivery.kube import KubeApi, client_from_token
 from qualisys_infra.delivery.rollout import RollbackError, undo
 from tests.release import cluster
@@ -107,10 +108,11 @@ def test_fails_if_the_smoke_suite_fails_at_100_percent_and_rolls_back_to_the_pre
     assert _state(project) == {"hello": OLD}, "the state says what runs: a later plan will not re-release NEW"
     # The job summary: what happened, then the smoke suite's table.
     text = summary.read_text(encoding="utf-8")
-    assert text.startswith(f"### release hello {NEW} in dev\n\n- healthy: rollout hello in dev is healthy")
-    assert "| GET / | failed | answered 500 INTERNAL SERVER ERROR, expected 200 |" in text
-    assert "| GET /metrics is not public | passed | 404 on the public address |" in text
-    assert f"- FAILED: the smoke suite did not pass (GET /); rolled back to {OLD} (revision 1)" in text
+    # (every text escaped by the one rule of core.github_text.md_text, as the review and report are)
+    assert text.startswith(f"### release {md_text(f'hello {NEW} in dev')}\n\n- {md_text('healthy: rollout hello')}")
+    assert f"| {md_text('GET /')} | failed | {md_text('answered 500 INTERNAL SERVER ERROR, expected 200')} |" in text
+    assert f"| {md_text('GET /metrics is not public')} | passed | {md_text('404 on the public address')} |" in text
+    assert "- " + md_text(f"FAILED: the smoke suite did not pass (GET /); rolled back to {OLD} (revision 1)") in text
 
 
 def test_fails_if_argo_aborts_the_rollout_and_puts_the_spec_and_state_back(

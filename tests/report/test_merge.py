@@ -10,22 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.delivery.github import COMMENT_LIMIT, fold, sticky_bodies
+from qualisys_infra.core.github_text import COMMENT_LIMIT
+from qualisys_infra.delivery.cobertura import coverage_xml, read_coverage
+from qualisys_infra.delivery.github import fold, sticky_bodies
+from qualisys_infra.delivery.junit import TestCase, TestRun, read_junit
 from qualisys_infra.delivery.report import (
     Report,
     ReportData,
-    ReportInputError,
-    TestCase,
-    TestRun,
     build_report,
-    coverage_xml,
     parse_report_data,
-    read_coverage,
-    read_junit,
-    render_html,
     render_markdown,
     report_data_line,
 )
+from qualisys_infra.delivery.report_html import render_html
+from qualisys_infra.delivery.safe_xml import ReportInputError
 from tests.report.conftest import OPS_LINES, SHARD_1_COVERED, SHARD_2_COVERED, Shards
 
 
@@ -116,7 +114,7 @@ def test_markdown_verdict_counts_failures_slowest_and_the_hidden_lines(shards: S
     assert first == (
         '<!-- qualisys-report-data {"passed":7,"failed":3,"errors":2,"skipped":2,"coverage":81.25,"min_coverage":90} -->'
     )
-    assert heading == r"## ❌ Infra &lt;tests&gt; \*now\*: failed"
+    assert heading == r"## ❌ Infra \<tests\> \*now\*: failed"  # the shared rule: core.github_text.md_text
     assert "**Failed**: 3 failed tests and 2 errors; coverage 81.25 % is below the minimum 90 %." in markdown
     assert "| 7 | 3 | 2 | 2 | 14 |" in markdown
     assert "**Coverage 81.25 %** · lines 10/12 · branches 3/4 · 2 files · minimum 90 % (below)" in markdown
@@ -128,8 +126,8 @@ def test_markdown_verdict_counts_failures_slowest_and_the_hidden_lines(shards: S
     assert len(slow_rows) == 10 and slow_rows[0].startswith("| `tests.test_b::test_slow` |")
     # what a test wrote stays inside code spans: never a tag, never a table cell, never a data line
     markup = next(line for line in markdown.splitlines() if "test_markup" in line)
-    assert markup.startswith("- `tests.test_c::test_markup` — `` AssertionError: <script>")
-    assert markup.endswith(" ``")
+    assert markup.startswith("- `tests.test_c::test_markup` — ``AssertionError: <script>")  # core.github_text.md_code
+    assert markup.endswith(" -->``")
     assert [line for line in markdown.splitlines() if line.startswith("<!-- qualisys-report-data")] == [first]
     assert parse_report_data(markdown) == ReportData(7, 3, 2, 2, 81.25, 90.0)
 

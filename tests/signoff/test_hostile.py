@@ -79,9 +79,9 @@ def test_monitoring_could_not_run_if_grafana_redirects(
 def test_monitoring_could_not_run_if_grafana_answers_too_much(
     capsys: pytest.CaptureFixture[str], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qualisys_infra.delivery import signoff
+    from qualisys_infra.delivery import grafana
 
-    monkeypatch.setattr(signoff, "MAX_ANSWER_BYTES", 4096)
+    monkeypatch.setattr(grafana, "MAX_ANSWER_BYTES", 4096)
     httpserver.expect_request("/api/search").respond_with_response(_json([{"uid": "x" * 5000}]))
     result = _grafana(capsys, httpserver.url_for("").rstrip("/"))
     assert "GET /api/search: the answer is larger than 4,096 bytes (not read)" in result["detail"]
