@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from modules.github_delivery import interim_deliveries, pipeline_environments
 from qualisys_infra.core.naming import (
-    APPLY_ENVIRONMENTS,
     apply_boundary_name,
     apply_role_name,
     plan_role_name,
@@ -18,6 +18,12 @@ from tests.conftest import Synthesized
 from tests.synth.helpers import one, points_to, ref, statements
 
 STACK = "account"
+
+
+def _pipeline(s: Synthesized) -> tuple[str, ...]:
+    """The environments CI applies, as the session's settings deliver them."""
+    settings = s.settings
+    return pipeline_environments(settings.deliveries or interim_deliveries(settings.account.region))
 
 
 def _doc(s: Synthesized, value: str) -> dict[str, dict[str, Any]]:
@@ -452,7 +458,7 @@ def test_every_role_of_an_applied_environment_is_one_its_apply_role_may_create(
     for where, role in roles.items():
         assert role["name"].startswith(f"{project}-{env}-"), where
         boundary = role.get("permissions_boundary")
-        if env in APPLY_ENVIRONMENTS:
+        if env in _pipeline(synthesized):
             # The account id and partition come from the stack's data sources (IRSA roles in the
             # platform stack read the cluster stack's, through its outputs).
             assert isinstance(boundary, str), where
@@ -478,7 +484,7 @@ def test_pipeline_roles_reach_the_cluster_they_plan_and_apply(synthesized: Synth
     }
     assert plan_role_name(project) in entries  # no policy: its RBAC group (test_plan_reader)
     assert plan_role_name(project) not in policies
-    for other in APPLY_ENVIRONMENTS:
+    for other in _pipeline(synthesized):
         if other == env:
             assert policies[apply_role_name(project, other)] == ("AmazonEKSClusterAdminPolicy", "cluster")
             # no policy either: the ci-deployer Role in its namespace (test_identities)
@@ -486,5 +492,5 @@ def test_pipeline_roles_reach_the_cluster_they_plan_and_apply(synthesized: Synth
         else:
             assert apply_role_name(project, other) not in entries
             assert release_role_name(project, other) not in entries
-    no_policy = {plan_role_name(project), *(release_role_name(project, e) for e in APPLY_ENVIRONMENTS)}
+    no_policy = {plan_role_name(project), *(release_role_name(project, e) for e in _pipeline(synthesized))}
     assert set(policies) == entries - no_policy

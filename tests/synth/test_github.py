@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import json
 
+from modules.github_delivery import actions_variables, interim_deliveries, required_checks
 from modules.github_repository import UNMANAGED_REPOSITORY_ARGUMENTS
-from qualisys_infra.core.naming import ACTIONS_VARIABLES, REQUIRED_CHECKS
+from qualisys_infra.core.settings import EnvironmentDelivery
 from qualisys_infra.gates.schema.index import load_index
 from tests.conftest import Synthesized
 from tests.synth.helpers import one
 
 STACK = "github"
 REMOTE = "data.terraform_remote_state.cross-stack-reference-input-account.outputs."
+
+
+def _deliveries(synthesized: Synthesized) -> tuple[EnvironmentDelivery, ...]:
+    """The environments the session synthesized the stack for (as stacks/github.py reads them)."""
+    settings = synthesized.settings
+    return settings.deliveries or interim_deliveries(settings.account.region)
 
 
 def test_github_stack_keeps_state_beside_the_account_stack(synthesized: Synthesized) -> None:
@@ -36,8 +43,10 @@ def test_main_ruleset_requires_reviewed_pull_requests_and_the_pipeline_checks(sy
     assert pull_request["required_approving_review_count"] >= 1
     assert pull_request["dismiss_stale_reviews_on_push"] is True
     checks = rules["required_status_checks"]
-    assert [c["context"] for c in checks["required_check"]] == list(REQUIRED_CHECKS)
-    assert REQUIRED_CHECKS == ("test", "synth-and-scan", "plan (dev)", "plan (staging)", "plan (production)")
+    assert [c["context"] for c in checks["required_check"]] == list(required_checks(_deliveries(synthesized)))
+    assert [c["context"] for c in checks["required_check"]] == [
+        *("test", "synth-and-scan", "plan (dev)", "plan (staging)", "plan (production)")
+    ]
     assert checks["strict_required_status_checks_policy"] is True
 
 
@@ -64,8 +73,9 @@ def test_actions_variables_hold_the_account_stack_outputs(synthesized: Synthesiz
     variables = {v["variable_name"]: v for v in synthesized.resources(STACK, "github_actions_variable").values()}
     # the runners' labels are the platform stacks' scale sets, not account outputs (tests/synth/test_runners.py)
     variables = {name: v for name, v in variables.items() if not name.startswith("CLUSTER_RUNNER_")}
-    assert sorted(variables) == sorted(ACTIONS_VARIABLES)
-    assert sorted(ACTIONS_VARIABLES) == [
+    wanted = actions_variables(_deliveries(synthesized))
+    assert sorted(variables) == sorted(wanted)
+    assert sorted(wanted) == [
         "AWS_APPLY_ROLE_ARN_PRODUCTION",
         "AWS_APPLY_ROLE_ARN_STAGING",
         "AWS_CI_DEPLOYER_ROLE_ARN",
@@ -77,7 +87,7 @@ def test_actions_variables_hold_the_account_stack_outputs(synthesized: Synthesiz
     (remote,) = synthesized.data(STACK, "terraform_remote_state").values()
     assert remote["backend"] == "s3" and remote["config"]["key"] == "account/account.tfstate"
     account_outputs = synthesized.stacks["account"]["output"]
-    for name, output in ACTIONS_VARIABLES.items():
+    for name, output in wanted.items():
         value = variables[name]["value"]
         assert value.startswith("${" + REMOTE) and value.endswith("}"), name
         read = value[len("${" + REMOTE) : -1]

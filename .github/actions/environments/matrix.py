@@ -27,6 +27,7 @@ from typing import Any
 from qualisys_infra.core.naming import ISOLATION_VERIFIED_ENVIRONMENTS, runner_variable
 
 NAME = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+VARIABLE = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # the names GitHub accepts for an Actions variable
 DELIVERIES = ("pipeline", "manual")
 
 
@@ -54,7 +55,7 @@ def entry(item: Any, where: str) -> dict[str, Any]:
     if not isinstance(region, str) or not region:
         raise InputError(f"{where} ({name}): region {region!r}, expected an AWS region")
     pipeline = delivery == "pipeline"
-    return {
+    made = {
         "name": name,
         "region": region,
         "delivery": delivery,
@@ -66,6 +67,10 @@ def entry(item: Any, where: str) -> dict[str, Any]:
         "release_role": f"AWS_RELEASE_ROLE_ARN_{suffix(name)}" if pipeline else "",
         "verify_isolation": pipeline and name in ISOLATION_VERIFIED_ENVIRONMENTS,
     }
+    for key in ("plan_runner", "apply_runner", "apply_role", "release_role"):
+        if made[key] and not VARIABLE.match(str(made[key])):
+            raise InputError(f"{where} ({name}): {key} {made[key]!r} is not a valid Actions variable name")
+    return made
 
 
 def matrices(data: Any, only: str = "") -> dict[str, Any]:
