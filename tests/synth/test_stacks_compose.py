@@ -25,6 +25,11 @@ BINDINGS = (
 ENGINE_PACKAGES = ("cdktn", "cdktn_provider_", "constructs")
 # Every stack's base configures the AWS provider (and the backend): that is what makes it a stack.
 ALLOWED_BINDINGS = {("base.py", "qualisys_infra.core.engine.aws", "provider")}
+# IAM is built by intent helpers in modules/ (modules.policy's statements, a construct's grants): a stack
+# that imports these writes policy statements itself.
+IAM_BUILDERS = {("modules.policy", name) for name in ("Statement", "Condition", "Effect", "policy_document")}
+# A construct takes the settings it uses as typed props fields, never a whole settings object.
+WHOLE_SETTINGS = {("qualisys_infra.core.settings", name) for name in ("Settings", "AccountConfig", "EnvironmentConfig")}
 FILE_MODULES = ("pathlib", "io", "os", "shutil", "glob", "jinja2", "importlib.resources", "tempfile")
 FILE_CALLS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "iterdir", "glob", "rglob"}
 
@@ -44,6 +49,22 @@ def engine_resource_uses(source: str, filename: str) -> list[str]:
             for alias in node.names:
                 if alias.name.startswith(BINDINGS) or _engine(alias.name):
                     found.append(f"{filename}:{node.lineno}: import {alias.name}")
+    return found
+
+
+def imports_of(source: str, filename: str, names: set[tuple[str, str]]) -> list[str]:
+    """Where ``source`` imports one of ``names`` (module, name), or the whole module of one."""
+    found = []
+    modules = {module for module, _ in names}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found += [
+                f"{filename}:{node.lineno}: from {node.module} import {alias.name}"
+                for alias in node.names
+                if (node.module, alias.name) in names
+            ]
+        elif isinstance(node, ast.Import):
+            found += [f"{filename}:{node.lineno}: import {a.name}" for a in node.names if a.name in modules]
     return found
 
 
@@ -80,6 +101,34 @@ def _engine(module: str) -> bool:
 @pytest.mark.parametrize("path", STACKS, ids=lambda p: p.name)
 def test_stacks_build_no_engine_resource_themselves(path: Path) -> None:
     assert engine_resource_uses(path.read_text(encoding="utf-8"), path.name) == []
+
+
+@pytest.mark.parametrize("path", STACKS, ids=lambda p: p.name)
+def test_stacks_write_no_iam_statement_themselves(path: Path) -> None:
+    assert imports_of(path.read_text(encoding="utf-8"), path.name, IAM_BUILDERS) == []
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "modules").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_constructs_take_no_whole_settings(path: Path) -> None:
+    assert imports_of(path.read_text(encoding="utf-8"), path.name, WHOLE_SETTINGS) == []
+
+
+def test_a_statement_in_a_stack_or_whole_settings_in_a_construct_would_be_caught() -> None:
+    source = (
+        "from modules.policy import Condition, Statement, policy_document\n"
+        "import modules.policy\n"
+        "from qualisys_infra.core.settings import EnvironmentConfig, NatMode\n"
+    )
+    assert imports_of(source, "cluster.py", IAM_BUILDERS) == [
+        "cluster.py:1: from modules.policy import Condition",
+        "cluster.py:1: from modules.policy import Statement",
+        "cluster.py:1: from modules.policy import policy_document",
+        "cluster.py:2: import modules.policy",
+    ]
+    assert imports_of(source, "add_ons.py", WHOLE_SETTINGS) == [
+        "add_ons.py:3: from qualisys_infra.core.settings import EnvironmentConfig"
+    ]
+    assert imports_of("from modules.encryption_key import auto_scaling_may_use_key\n", "x.py", IAM_BUILDERS) == []
 
 
 @pytest.mark.parametrize("path", STACKS + CONSTRUCTS, ids=lambda p: str(p.relative_to(ROOT)))
