@@ -189,3 +189,22 @@ def test_the_reference_command_is_registered() -> None:
     args = parser.parse_args(["reference", "--write"])
     assert args.write is True
     assert isinstance(parser, argparse.ArgumentParser)
+
+
+def test_every_finding_on_the_fixture_plans_matches_its_rule() -> None:
+    """What the guardrails page says of each rule (its severity, whether it blocks) is what the
+    guardrails report on the collected real-world plans."""
+    from qualisys_infra.plan import guardrails
+    from qualisys_infra.plan.model import load_plan
+    from qualisys_infra.plan.rules import BY_CODE
+
+    seen = 0
+    for path in sorted((ROOT / "tests" / "fixtures" / "plans").glob("*.json")):
+        for finding in guardrails.check(load_plan(path)):
+            rule = BY_CODE[finding.rule]
+            seen += 1
+            if finding.blocking:
+                assert rule.blocking and str(finding.severity) in rule.severity.split(" or "), (path.name, finding)
+            else:
+                assert str(finding.severity) == "warning", (path.name, finding)
+    assert seen > 10
