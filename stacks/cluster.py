@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from modules.eks import AccessGrant, EksCluster, EksClusterProps, NodeGroup, NodeGroupProps, irsa_role
+from modules.eks import (
+    EksCluster,
+    EksClusterProps,
+    NodeGroup,
+    NodeGroupProps,
+    cluster_admin,
+    ebs_csi_driver_role,
+    rbac_groups_only,
+    vpc_cni_role,
+)
 from modules.encryption_key import (
     EncryptionKey,
     EncryptionKeyProps,
@@ -23,8 +32,6 @@ from qualisys_infra.core.naming import (
 from qualisys_infra.core.playwright_pool import NODE_GROUP, NODE_GROUP_TAINT, NODE_POOL_LABEL
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
-
-EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the aws-ebs-csi-driver add-on's controller
 
 
 class ClusterStack(EnvironmentStack):
@@ -59,39 +66,21 @@ class ClusterStack(EnvironmentStack):
             ),
         )
         access = [
-            AccessGrant(
-                name=account.admin_role_name,
-                role_arn=ctx.iam_arn(f"role/{account.admin_role_name}"),
-                policy="AmazonEKSClusterAdminPolicy",
-            ),
+            cluster_admin(ctx, account.admin_role_name),
             # The pipeline's plan role refreshes the platform and apps stacks' Kubernetes objects: no
             # access policy, only the group the platform stack's read-only ClusterRole is bound to
             # (exactly the kinds those stacks manage, never Secrets; pull requests assume this role).
-            AccessGrant(
-                name=plan_role_name(account.project),
-                role_arn=ctx.iam_arn(f"role/{plan_role_name(account.project)}"),
-                kubernetes_groups=(PLAN_READERS_GROUP,),
-            ),
+            rbac_groups_only(ctx, plan_role_name(account.project), (PLAN_READERS_GROUP,)),
         ]
         if env.pipeline:
             # The environment's apply role (deploy.yml's jobs in its GitHub environment only) applies
             # the platform and apps stacks into this cluster, and no other.
-            apply_role = apply_role_name(account.project, env.environment)
-            access.append(
-                AccessGrant(
-                    name=apply_role, role_arn=ctx.iam_arn(f"role/{apply_role}"), policy="AmazonEKSClusterAdminPolicy"
-                )
-            )
+            access.append(cluster_admin(ctx, apply_role_name(account.project, env.environment)))
             # The release role (service-release.yml's job in the same environment): no access policy
             # (even a namespace-scoped AmazonEKSEditPolicy reads Secrets and execs into pods), only the
             # group the platform stack's ci-deployer Role binds in this environment's namespace.
-            release_role = release_role_name(account.project, env.environment)
             access.append(
-                AccessGrant(
-                    name=release_role,
-                    role_arn=ctx.iam_arn(f"role/{release_role}"),
-                    kubernetes_groups=(CI_DEPLOYERS_GROUP,),
-                )
+                rbac_groups_only(ctx, release_role_name(account.project, env.environment), (CI_DEPLOYERS_GROUP,))
             )
         self.eks = EksCluster(
             self,
@@ -112,15 +101,7 @@ class ClusterStack(EnvironmentStack):
         # The EBS CSI driver creates the persistent volumes of the platform stack's default StorageClass
         # (encrypted with the volume key): its role needs the key, which the key's own policy grants
         # (no IAM statement), so the role is made first and the key names it.
-        ebs = irsa_role(
-            self.eks,
-            "ebs-csi",
-            cluster=self.eks,
-            namespace="kube-system",
-            service_account=EBS_CSI_SERVICE_ACCOUNT,
-            description=f"EBS CSI driver of {name}: creates encrypted volumes",
-            managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
-        )
+        ebs = ebs_csi_driver_role(self.eks)
         volume_key = EncryptionKey(
             self,
             "eks-volumes",
@@ -155,15 +136,7 @@ class ClusterStack(EnvironmentStack):
             )
             for group, cfg in (("general", groups.general), (NODE_GROUP, groups.playwright))
         ]
-        cni = irsa_role(
-            self.eks,
-            "vpc-cni",
-            cluster=self.eks,
-            namespace="kube-system",
-            service_account="aws-node",
-            description=f"vpc-cni of {name}: manages pod network interfaces",
-            managed_policies=("AmazonEKS_CNI_Policy",),
-        )
+        cni = vpc_cni_role(self.eks)
         nodes = [g.node_group for g in self.node_groups]
         # The network policy agent: without it every NetworkPolicy of the platform stack is ignored.
         versions = pins.eks_addons

@@ -65,6 +65,20 @@ class AccessGrant:
     kubernetes_groups: tuple[str, ...] = ()
 
 
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+
+
+def cluster_admin(context: AccountContext, role_name: str) -> AccessGrant:
+    """The role ``role_name`` of this account administers the whole cluster (AmazonEKSClusterAdminPolicy)."""
+    return AccessGrant(name=role_name, role_arn=context.iam_arn(f"role/{role_name}"), policy=CLUSTER_ADMIN_POLICY)
+
+
+def rbac_groups_only(context: AccountContext, role_name: str, groups: tuple[str, ...]) -> AccessGrant:
+    """The role ``role_name`` of this account is mapped to the RBAC ``groups`` and has no access policy:
+    it may do exactly what the platform stack's Roles bound to those groups allow."""
+    return AccessGrant(name=role_name, role_arn=context.iam_arn(f"role/{role_name}"), kubernetes_groups=groups)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EksClusterProps:
     """The cluster's version, network, keys and who may use it.

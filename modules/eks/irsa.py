@@ -12,6 +12,10 @@ from modules.service_role import (
 from modules.waivers import waive
 from qualisys_infra.core.engine import Construct
 
+KUBE_SYSTEM = "kube-system"
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the aws-ebs-csi-driver add-on's controller
+VPC_CNI_SERVICE_ACCOUNT = "aws-node"  # the vpc-cni add-on's daemon set
+
 
 def irsa_role(
     scope: Construct,
@@ -52,3 +56,32 @@ def irsa_role(
             "condition on this cluster's ownership tag",
         )
     return role
+
+
+def ebs_csi_driver_role(cluster: EksCluster) -> ServiceRole:
+    """The EBS CSI driver add-on's role (AWS's managed AmazonEBSCSIDriverPolicy), in the cluster: it creates
+    the encrypted volumes; the volume key's own policy lets it use the key
+    (:func:`modules.encryption_key.ebs_csi_driver_may_use_key`)."""
+    return irsa_role(
+        cluster,
+        "ebs-csi",
+        cluster=cluster,
+        namespace=KUBE_SYSTEM,
+        service_account=EBS_CSI_SERVICE_ACCOUNT,
+        description=f"EBS CSI driver of {cluster.name}: creates encrypted volumes",
+        managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
+    )
+
+
+def vpc_cni_role(cluster: EksCluster) -> ServiceRole:
+    """The vpc-cni add-on's role (AWS's managed AmazonEKS_CNI_Policy), in the cluster: it manages the pods'
+    network interfaces."""
+    return irsa_role(
+        cluster,
+        "vpc-cni",
+        cluster=cluster,
+        namespace=KUBE_SYSTEM,
+        service_account=VPC_CNI_SERVICE_ACCOUNT,
+        description=f"vpc-cni of {cluster.name}: manages pod network interfaces",
+        managed_policies=("AmazonEKS_CNI_Policy",),
+    )
