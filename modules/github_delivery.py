@@ -149,17 +149,6 @@ ECR_PUSH = (
 PULL_REQUEST_CHECKS = ("test", "synth-and-scan")
 
 
-def interim_deliveries(region: str) -> tuple[EnvironmentDelivery, ...]:
-    """Today's three environments as they are delivered (dev by hand, staging by CI, production by CI
-    after a review), for as long as the tfvars loader leaves ``Settings.deliveries`` empty (issue 25:
-    the loader fills it from every ``environments/<name>.tfvars``). Remove once it always does."""
-    return (
-        EnvironmentDelivery(name="dev", region=region, delivery=Delivery.MANUAL, approval=False),
-        EnvironmentDelivery(name="staging", region=region, delivery=Delivery.PIPELINE, approval=False),
-        EnvironmentDelivery(name="production", region=region, delivery=Delivery.PIPELINE, approval=True),
-    )
-
-
 def pipeline_environments(deliveries: Iterable[EnvironmentDelivery]) -> tuple[str, ...]:
     """The environments CI applies (``delivery = "pipeline"``), in the project's order: each has an
     apply role, a permissions boundary, a release role and a GitHub environment of its name."""

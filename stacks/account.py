@@ -17,7 +17,6 @@ from modules.github_delivery import (
     DeliveryRolesProps,
     actions_variables,
     image_pusher_role,
-    interim_deliveries,
     pipeline_environments,
 )
 from modules.github_oidc import GithubOidc
@@ -42,7 +41,8 @@ class AccountStack(BaseStack):
     def __init__(
         self, scope: Construct, *, account: AccountConfig, deliveries: tuple[EnvironmentDelivery, ...]
     ) -> None:
-        deliveries = deliveries or interim_deliveries(account.region)  # until the loader fills them
+        if not deliveries:
+            raise ValueError(f"{STACK}: no environments (Settings.deliveries is empty; load_settings fills it)")
         super().__init__(
             scope,
             STACK,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from modules.github_delivery import actions_variables, interim_deliveries, required_checks
+from modules.github_delivery import actions_variables, required_checks
 from modules.github_repository import DeploymentEnvironment, GithubRepository, GithubRepositoryProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.naming import ACCOUNT_STACK, MAIN_BRANCH, RUNNER_DUTIES, runner_label, runner_variable
@@ -46,7 +46,8 @@ class GithubStack(BaseStack):
         deliveries: tuple[EnvironmentDelivery, ...],
         pipeline_outputs: dict[str, str],
     ) -> None:
-        deliveries = deliveries or interim_deliveries(account.region)  # until the loader fills them
+        if not deliveries:
+            raise ValueError(f"{STACK}: no environments (Settings.deliveries is empty; load_settings fills it)")
         super().__init__(
             scope,
             STACK,

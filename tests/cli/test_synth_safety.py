@@ -314,7 +314,9 @@ def test_synth_of_one_environment_keeps_the_others(tmp_path: Path, synthesized: 
     shutil.copytree(synthesized.outdir, out)
     before = json.loads((out / STAMP_FILE).read_text(encoding="utf-8"))
     settings = synthesized.settings
-    dev_only = Settings(account=settings.account, environments=settings.environments[:1])
+    dev_only = Settings(
+        account=settings.account, environments=settings.environments[:1], deliveries=settings.deliveries
+    )
     kept_file = out / "stacks" / "production-data" / "cdk.tf.json"
     kept_bytes = kept_file.read_bytes()
     messages: list[str] = []

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modules.github_delivery import interim_deliveries, pipeline_environments
+from modules.github_delivery import pipeline_environments
 from qualisys_infra.core.naming import (
     apply_boundary_name,
     apply_role_name,
@@ -23,7 +23,7 @@ STACK = "account"
 def _pipeline(s: Synthesized) -> tuple[str, ...]:
     """The environments CI applies, as the session's settings deliver them."""
     settings = s.settings
-    return pipeline_environments(settings.deliveries or interim_deliveries(settings.account.region))
+    return pipeline_environments(settings.deliveries)
 
 
 def _doc(s: Synthesized, value: str) -> dict[str, dict[str, Any]]:

@@ -73,7 +73,9 @@ def test_addresses_do_not_depend_on_the_order_of_any_setting(synthesized: Synthe
 
     settings = synthesized.settings
     dev = next(e for e in settings.environments if e.environment == "dev")
-    shuffled = Settings(account=_reordered(settings.account), environments=(_reordered(dev),))
+    shuffled = Settings(
+        account=_reordered(settings.account), environments=(_reordered(dev),), deliveries=settings.deliveries
+    )
     assert shuffled.environments[0].public_subnet_cidrs == tuple(reversed(dev.public_subnet_cidrs))
     result = synth(shuffled, environments_dir=ENV_DIR, outdir=tmp_path / "out", check_with_terraform=False)
     for stack in result.stacks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from modules.github_delivery import actions_variables, interim_deliveries, required_checks
+from modules.github_delivery import actions_variables, required_checks
 from modules.github_repository import UNMANAGED_REPOSITORY_ARGUMENTS
 from qualisys_infra.core.settings import EnvironmentDelivery
 from qualisys_infra.gates.schema.index import load_index
@@ -19,7 +19,7 @@ REMOTE = "data.terraform_remote_state.cross-stack-reference-input-account.output
 def _deliveries(synthesized: Synthesized) -> tuple[EnvironmentDelivery, ...]:
     """The environments the session synthesized the stack for (as stacks/github.py reads them)."""
     settings = synthesized.settings
-    return settings.deliveries or interim_deliveries(settings.account.region)
+    return settings.deliveries
 
 
 def test_github_stack_keeps_state_beside_the_account_stack(synthesized: Synthesized) -> None:

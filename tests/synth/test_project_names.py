@@ -48,7 +48,9 @@ def _acme_settings(folder: Path) -> Settings:
     )
     assert account.project == "acme"
     return Settings(
-        account=account, environments=tuple(e for e in settings.environments if e.environment == ENVIRONMENT)
+        account=account,
+        environments=tuple(e for e in settings.environments if e.environment == ENVIRONMENT),
+        deliveries=settings.deliveries,
     )
 
 
