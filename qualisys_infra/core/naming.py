@@ -94,7 +94,7 @@ def runner_label(project: str, environment: str, duty: str) -> str:
 def runner_variable(environment: str, duty: str) -> str:
     """The Actions variable holding :func:`runner_label`, set by the github stack:
     ``CLUSTER_RUNNER_PLAN_STAGING``; a job reaching staging's API runs on ``vars.CLUSTER_RUNNER_PLAN_STAGING``."""
-    return f"CLUSTER_RUNNER_{duty.upper()}_{environment.upper()}"
+    return f"CLUSTER_RUNNER_{duty.upper()}_{environment.upper().replace('-', '_')}"
 
 
 def plan_role_name(project: str) -> str:
