@@ -17,7 +17,8 @@ from typing import Any
 
 from qualisys_infra.core.github_text import md_code, md_text, shown
 from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
-from qualisys_infra.plan.cost import Context, Line, ResourceCost, StackEstimate, Status, cents, estimate_config, money
+from qualisys_infra.plan.cost import StackEstimate, estimate_config
+from qualisys_infra.plan.cost_model import Context, Line, ResourceCost, Status, cents, money
 from qualisys_infra.plan.prices import ACCOUNT_SCOPE, PriceTable, UsageTable
 from qualisys_infra.plan.words import plural
 

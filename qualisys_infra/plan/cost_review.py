@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from qualisys_infra.core.github_text import md_code, md_text, shown
 from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
-from qualisys_infra.plan.cost import ChangeCost, Context, Totals, money, plan_costs, totals
+from qualisys_infra.plan.cost import ChangeCost, Totals, plan_costs, totals
+from qualisys_infra.plan.cost_model import Context, money
 from qualisys_infra.plan.cost_report import BUDGETS_SOURCE, assumptions, prices_json, scope_of, usage_json
 from qualisys_infra.plan.findings import Finding, Severity
 from qualisys_infra.plan.json_safety import without_gc

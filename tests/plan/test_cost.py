@@ -11,17 +11,9 @@ from typing import Any
 import pytest
 
 from qualisys_infra.core.errors import UsageError
-from qualisys_infra.plan.cost import (
-    UNKNOWN,
-    Context,
-    Status,
-    Values,
-    estimate_config,
-    money,
-    plan_costs,
-    price_resource,
-    totals,
-)
+from qualisys_infra.plan.cost import estimate_config, plan_costs, totals
+from qualisys_infra.plan.cost_model import UNKNOWN, Context, Status, Values, money
+from qualisys_infra.plan.cost_pricers import price_resource
 from qualisys_infra.plan.model import parse_plan
 from qualisys_infra.plan.prices import STALE_AFTER_DAYS, Price, UsageTable, load_prices, load_usage
 from tests.plan import cost_plans

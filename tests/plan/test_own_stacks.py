@@ -24,7 +24,8 @@ import pytest
 
 from qualisys_infra.plan import iam
 from qualisys_infra.plan.findings import Finding
-from qualisys_infra.plan.guardrails import POLICY_ATTRIBUTES, blocking, check
+from qualisys_infra.plan.guardrails import blocking, check
+from qualisys_infra.plan.guardrails_iam import POLICY_ATTRIBUTES
 from qualisys_infra.plan.model import parse_plan
 from tests.conftest import Synthesized
 
