@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from qualisys_infra.plan import plan_facts
 from qualisys_infra.plan.json_safety import (
     NOWHERE,
     Location,
@@ -418,50 +418,6 @@ def _output_change(name: str, change: Any, at: Location, secrets: frozenset[str]
     return OutputChange(name=name, actions=actions, before=before, after=after)
 
 
-def _references(configuration: Any) -> dict[str, dict[str, tuple[str, ...]]]:
-    """What each configured resource's arguments reference, by configuration address.
-
-    Only a refinement for the guardrails (which rule belongs to which security group), so a
-    configuration section of an unexpected shape contributes nothing rather than failing the plan.
-    """
-    found: dict[str, dict[str, tuple[str, ...]]] = {}
-    root = configuration.get("root_module") if isinstance(configuration, dict) else None
-    stack: list[tuple[str, Any]] = [("", root)]
-    while stack:
-        prefix, module = stack.pop()
-        if not isinstance(module, dict):
-            continue
-        resources = module.get("resources")
-        for resource in resources if isinstance(resources, list) else ():
-            if not isinstance(resource, dict) or not isinstance(resource.get("address"), str):
-                continue
-            expressions = resource.get("expressions")
-            refs = {
-                name: tuple(r for r in expr["references"] if isinstance(r, str))
-                for name, expr in (expressions.items() if isinstance(expressions, dict) else ())
-                if isinstance(expr, dict) and isinstance(expr.get("references"), list)
-            }
-            found[prefix + resource["address"]] = refs
-        calls = module.get("module_calls")
-        for name, call in calls.items() if isinstance(calls, dict) else ():
-            if isinstance(call, dict):
-                stack.append((f"{prefix}module.{name}.", call.get("module")))
-    return found
-
-
-def _planned_resources(module: Any) -> int:
-    """How many resources ``planned_values`` lists (in the root module and every child module)."""
-    count, stack = 0, [module]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            resources = item.get("resources")
-            count += len(resources) if isinstance(resources, list) else 0
-            children = item.get("child_modules")
-            stack.extend(children if isinstance(children, list) else [])
-    return count
-
-
 def parse_plan(document: Any, source: str, *, scalars_checked: bool = False, depth_checked: bool = False) -> Plan:
     """Build a :class:`Plan` from parsed JSON; raise :class:`PlanError` naming ``source`` and the JSON path.
 
@@ -494,7 +450,7 @@ def _parse_plan(document: Any, source: str, *, scalars_checked: bool, depth_chec
         typed(document, key, top, *kinds)
     check_tree(document, source, scalars_checked=scalars_checked, depth_checked=depth_checked)
     if "resource_changes" not in document:
-        listed = _planned_resources(document["planned_values"].get("root_module"))
+        listed = plan_facts.planned_resources(document["planned_values"].get("root_module"))
         if listed:
             raise (top / "resource_changes").error(
                 f"missing, but planned_values lists {listed} resource(s): a cut or edited plan"
@@ -530,83 +486,11 @@ def _parse_plan(document: Any, source: str, *, scalars_checked: bool, depth_chec
         applyable=document.get("applyable"),
         deferred=len(document.get("deferred_changes", [])),
         raw_keys=frozenset(document),
-        references=_references(document.get("configuration")),
-        inputs=_inputs(document.get("variables"), document.get("configuration")),
-        account=_own_account(document.get("prior_state"), document.get("configuration")),
-        partition=_single(_data_values(document.get("prior_state"), "aws_partition", "partition"), _PARTITION),
+        references=plan_facts.references(document.get("configuration")),
+        inputs=plan_facts.inputs(document.get("variables"), document.get("configuration")),
+        account=plan_facts.own_account(document.get("prior_state"), document.get("configuration")),
+        partition=plan_facts.partition(document.get("prior_state")),
     )
-
-
-_ACCOUNT = re.compile(r"[0-9]{12}")
-_PARTITION = re.compile(r"aws(?:-[a-z]+)*")
-
-
-def _data_values(prior_state: Any, type_: str, key: str) -> set[str]:
-    """``key`` of every data source of ``type_`` that Terraform read while planning (``prior_state``
-    holds them), in the root module and every child module; entries of another shape are skipped."""
-    values = prior_state.get("values") if isinstance(prior_state, dict) else None
-    found: set[str] = set()
-    stack = [values.get("root_module") if isinstance(values, dict) else None]
-    while stack:
-        module = stack.pop()
-        if not isinstance(module, dict):
-            continue
-        resources = module.get("resources")
-        for resource in resources if isinstance(resources, list) else ():
-            if isinstance(resource, dict) and resource.get("mode") == "data" and resource.get("type") == type_:
-                read = resource.get("values")
-                value = read.get(key) if isinstance(read, dict) else None
-                if isinstance(value, str):
-                    found.add(value)
-        children = module.get("child_modules")
-        stack.extend(children if isinstance(children, list) else [])
-    return found
-
-
-def _single(values: set[str], shape: re.Pattern[str]) -> str | None:
-    """The one value of ``values`` when there is exactly one and it has ``shape``: two accounts read
-    by one plan (a second, aliased provider) leave it unknown rather than picking one."""
-    return next(iter(values)) if len(values) == 1 and shape.fullmatch(next(iter(values))) else None
-
-
-def _own_account(prior_state: Any, configuration: Any) -> str | None:
-    """The account the plan is made in: what its ``aws_caller_identity`` data sources read, else the
-    one account the default aws provider's ``allowed_account_ids`` permits."""
-    read = _data_values(prior_state, "aws_caller_identity", "account_id")
-    if read:
-        return _single(read, _ACCOUNT)
-    providers = configuration.get("provider_config") if isinstance(configuration, dict) else None
-    allowed: set[str] = set()
-    for provider in providers.values() if isinstance(providers, dict) else ():
-        if not isinstance(provider, dict) or provider.get("name") != "aws" or provider.get("alias"):
-            continue
-        if provider.get("module_address"):
-            continue
-        expressions = provider.get("expressions")
-        ids = expressions.get("allowed_account_ids") if isinstance(expressions, dict) else None
-        value = ids.get("constant_value") if isinstance(ids, dict) else None
-        if isinstance(value, list):
-            allowed.update(v for v in value if isinstance(v, str))
-    return _single(allowed, _ACCOUNT)
-
-
-def _inputs(variables: Any, configuration: Any) -> dict[str, str]:
-    """``name -> value`` of each input variable given as a string or number and not declared
-    sensitive; anything of another shape is left out rather than failing the plan."""
-    if not isinstance(variables, dict):
-        return {}
-    root = configuration.get("root_module") if isinstance(configuration, dict) else None
-    declared = root.get("variables") if isinstance(root, dict) else None
-    declared = declared if isinstance(declared, dict) else {}
-    found: dict[str, str] = {}
-    for name, entry in sorted(variables.items()):
-        value = entry.get("value") if isinstance(entry, dict) else None
-        about = declared.get(name)
-        if isinstance(about, dict) and about.get("sensitive") is True:
-            continue
-        if isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            found[str(name)] = str(value)
-    return found
 
 
 def loads_plan(data: bytes | str, source: str) -> Plan:
