@@ -23,14 +23,14 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from qualisys_infra.commands.context import Context
 from qualisys_infra.config.reference import GENERATED
 from qualisys_infra.config.reference import render as render_settings
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
+from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
 
 REFERENCE_DIR = Path("docs") / "reference"
 GLOBAL = {"--project-dir", "--quiet", "-h"}
@@ -228,8 +228,8 @@ def render_guardrails() -> str:
 
 def stack_kind(name: str) -> tuple[str, str | None]:
     """``dev-network`` -> ``("network", "dev")``; an account-wide stack (``account``) -> ``("account", None)``."""
-    env, _, kind = name.partition("-")
-    return (kind, env) if kind and env in ENVIRONMENT_NAMES else (name, None)
+    env, _, kind = name.rpartition("-")
+    return (kind, env) if env and kind in ENVIRONMENT_STACK_KINDS else (name, None)
 
 
 def _stack_summary(project: Path, kind: str) -> str:
@@ -243,16 +243,17 @@ def _stack_summary(project: Path, kind: str) -> str:
     return first[:1].upper() + first[1:]
 
 
-def render_stacks(stacks: Mapping[str, Mapping[str, Any]], project: Path) -> str:
-    """Each stack kind with what it is for and its resource types counted per environment."""
+def render_stacks(stacks: Mapping[str, Mapping[str, Any]], environments: Sequence[str], project: Path) -> str:
+    """Each stack kind with what it is for and its resource types counted per environment (in the
+    order of ``environments``, the project's)."""
     counts: dict[str, dict[str | None, Counter[str]]] = {}
     for name in sorted(stacks):
         kind, env = stack_kind(name)
         resources = stacks[name].get("resource") or {}
         counts.setdefault(kind, {})[env] = Counter({t: len(v) for t, v in resources.items()})
-    envs = [e for e in ENVIRONMENT_NAMES if any(e in per_env for per_env in counts.values())]
-    per_env_kinds = [k for k in counts if None not in counts[k]]
-    account_kinds = [k for k in counts if None in counts[k]]
+    envs = [e for e in environments if any(e in per_env for per_env in counts.values())]
+    per_env_kinds = [k for k in ENVIRONMENT_STACK_KINDS if k in counts]
+    account_kinds = sorted(k for k in counts if None in counts[k])
     lines = [
         GENERATED,
         "",
@@ -290,14 +291,17 @@ def render_stacks(stacks: Mapping[str, Mapping[str, Any]], project: Path) -> str
 # --- the command ---------------------------------------------------------------------------------
 
 
-def pages(project: Path, stacks: Callable[[], Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
+Synthesized = tuple[Mapping[str, Mapping[str, Any]], Sequence[str]]  # every stack's JSON, the environments
+
+
+def pages(project: Path, synthesized: Callable[[], Synthesized]) -> dict[str, str]:
     """Every generated page: its file name in docs/reference/ and its text."""
     from qualisys_infra.commands.cli import EXIT_CODES, build_parser
 
     return {
         "cli.md": render_cli(build_parser()),
         "settings.md": render_settings(),
-        "stacks.md": render_stacks(stacks(), project),
+        "stacks.md": render_stacks(*synthesized(), project=project),
         "guardrails.md": render_guardrails(),
         "exit-codes.md": render_exit_codes(EXIT_CODES),
     }
@@ -316,20 +320,23 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     project = ctx.require_project()
     progress = ctx.progress("reference")
 
-    def synthesized() -> dict[str, dict[str, Any]]:
+    def synthesized() -> Synthesized:
+        from qualisys_infra.config import resolve_environment_names
         from qualisys_infra.core.runtime import configure_node
         from qualisys_infra.terraform.output import read_manifest
         from qualisys_infra.terraform.synth import synth
 
         outdir = (args.out or project / "cdktf.out").resolve()
-        settings = ctx.settings(ENVIRONMENT_NAMES)
+        names = resolve_environment_names(["all"], ctx.environments_dir)
+        settings = ctx.settings(names)
         configure_node(ctx.environ)
         progress("synth of every environment (the stacks page; nothing is redone when the inputs are unchanged)")
         synth(settings, environments_dir=ctx.environments_dir, outdir=outdir, progress=progress)
-        return {
+        stacks = {
             name: json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text(encoding="utf-8"))
             for name in read_manifest(outdir).stacks
         }
+        return stacks, names
 
     folder = project / REFERENCE_DIR
     wanted = pages(project, synthesized)

@@ -43,7 +43,9 @@ def test_generated_page_is_current(name: str, render: object) -> None:
 
 
 def test_stacks_page_is_current(synthesized: Synthesized) -> None:
-    assert _page("stacks.md") == reference.render_stacks(synthesized.stacks, ROOT), f"docs/reference/stacks.md {STALE}"
+    environments = [env.environment for env in synthesized.settings.environments]
+    page = reference.render_stacks(synthesized.stacks, environments, ROOT)
+    assert _page("stacks.md") == page, f"docs/reference/stacks.md {STALE}"
 
 
 def test_the_cli_page_names_every_command_and_option() -> None:
@@ -121,6 +123,7 @@ def test_stack_kinds() -> None:
     assert reference.stack_kind("production-apps") == ("apps", "production")
     assert reference.stack_kind("account") == ("account", None)
     assert reference.stack_kind("bootstrap") == ("bootstrap", None)
+    assert reference.stack_kind("qa-eu-network") == ("network", "qa-eu")  # environments are data
 
 
 def test_stacks_page_counts_resource_types_per_environment() -> None:
@@ -129,7 +132,7 @@ def test_stacks_page_counts_resource_types_per_environment() -> None:
         "staging-network": {"resource": {"aws_vpc": {"a": {}}, "aws_subnet": {"a": {}, "b": {}, "c": {}}}},
         "account": {"resource": {"aws_budgets_budget": {"a": {}}}},
     }
-    page = reference.render_stacks(stacks, ROOT)
+    page = reference.render_stacks(stacks, ["dev", "staging", "production"], ROOT)
     assert "| `aws_subnet` | 2 | 3 |" in page
     assert "| `aws_vpc` | 1 | 1 |" in page
     assert "| [`<env>-network`](#network) | The environment's VPC" in page
