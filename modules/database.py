@@ -60,9 +60,9 @@ def database_name(project: str) -> str:
 
 
 def master_username(project: str) -> str:
-    """The master user: ``<project>_admin``, the project's name cut to 10 characters so that it stays
-    within RDS's 16 for PostgreSQL (a letter first, then letters, digits or ``_``)."""
-    return f"{_identifier(project)[:10]}_admin"
+    """The master user: ``<project>_admin``, the project's name cut to 10 characters (and of a trailing
+    ``_``) so that it stays within RDS's 16 for PostgreSQL (a letter first, then letters, digits or ``_``)."""
+    return f"{_identifier(project)[:10].rstrip('_')}_admin"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -110,3 +110,21 @@ def test_another_project_names_its_own(acme_stacks: dict[str, str]) -> None:
     (db,) = data["resource"]["aws_db_instance"].values()
     assert (db["db_name"], db["username"]) == ("acme_master", "acme_admin")
     assert '"app.kubernetes.io/part-of": "acme"' in acme_stacks["apps"]
+
+
+@pytest.mark.parametrize(
+    ("project", "database", "user"),
+    [
+        ("qualisys", "qualisys_master", "qualisys_admin"),
+        ("acme-x", "acme_x_master", "acme_x_admin"),
+        ("a-project-of-21-chars", "a_project_of_21_chars_master", "a_project_admin"),
+    ],
+)
+def test_the_database_names_fit_what_rds_accepts(project: str, database: str, user: str) -> None:
+    """RDS PostgreSQL: a database name of letters, digits and _ (a letter first), a master user of at
+    most 16 such characters; a project name may have - and 21 characters."""
+    from modules.database import database_name, master_username
+
+    assert (database_name(project), master_username(project)) == (database, user)
+    assert re.fullmatch(r"[a-z][a-z0-9_]{0,15}", master_username(project))
+    assert re.fullmatch(r"[a-z][a-z0-9_]{0,62}", database_name(project))
