@@ -52,7 +52,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from qualisys_infra.config import ENVIRONMENT_NAMES, resolve_environment_names
+    from qualisys_infra.config import environment_names, resolve_environment_names
     from qualisys_infra.core.runtime import configure_node
     from qualisys_infra.plan import cost_report
     from qualisys_infra.plan.prices import ACCOUNT_SCOPE, load_prices, load_usage
@@ -60,12 +60,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.terraform.synth import synth
 
     project, progress = ctx.require_project(), ctx.progress("cost")
-    names = resolve_environment_names(args.env or ["all"])
     env_dir = ctx.environments_dir
+    names = resolve_environment_names(args.env or ["all"], env_dir)
     settings = ctx.settings(names)
     prices, usage = load_prices(args.prices), load_usage(args.usage)  # bad input before any engine time
     today = ctx.today()
-    complete = set(names) == set(ENVIRONMENT_NAMES)
+    complete = set(names) == set(environment_names(env_dir))
     configure_node(ctx.environ)
     outdir = (args.out or project / "cdktf.out").resolve()
     progress(f"synth of {', '.join(names)}")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.naming import SERVICES
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from qualisys_infra.terraform.pipeline import check_image_tag
 
 
@@ -104,8 +103,9 @@ def add_pricing_options(parser: argparse.ArgumentParser, *, review: bool = False
 
 
 def environment_choices() -> str:
-    """What ``--env`` accepts, as help text: from the same names ``resolve_environment_names`` checks."""
-    return f"{', '.join(ENVIRONMENT_NAMES)} or all"
+    """What ``--env`` accepts, as help text. The names are the project's files, known only once
+    ``--project-dir`` is read: ``resolve_environment_names`` checks them and its error lists them."""
+    return "an environment of environments/*.tfvars, or all"
 
 
 def add_env_option(parser: argparse.ArgumentParser, purpose: str, *, required: bool) -> None:

@@ -32,7 +32,7 @@ import yaml
 
 from modules.platform.charts import every_pin
 from qualisys_infra.commands.context import Context
-from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
+from qualisys_infra.config import environment_names, load_settings
 from qualisys_infra.core import http, lifecycle
 from qualisys_infra.core.argtypes import seconds
 from qualisys_infra.core.errors import ToolkitError, UsageError
@@ -173,7 +173,7 @@ def collect(project: Path, *, today: date) -> list[Row]:
 
 
 def kubernetes_rows(project: Path, today: date) -> list[Row]:
-    settings = load_settings(project / "environments", ENVIRONMENT_NAMES, root=project)
+    settings = load_settings(project / "environments", environment_names(project / "environments"), root=project)
     rows = []
     for env in settings.environments:
         where = f"environments/{env.environment}.tfvars"

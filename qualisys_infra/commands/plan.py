@@ -178,8 +178,8 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.terraform.secret_reads import plan_scope
     from qualisys_infra.terraform.waiting import unplanned_markdown, unplanned_text
 
-    project, progress = ctx.project, ctx.progress("plan")  # prepare's settings refuse a wrong folder
-    names = resolve_environment_names(args.env)
+    project, progress = ctx.project, ctx.progress("plan")
+    names = resolve_environment_names(args.env, ctx.environments_dir)  # refuses a wrong folder
     settings, runner = pipeline.prepare(args, project, progress, names=names, environ=ctx.environ)
     runner = dataclasses.replace(runner, state_lock=not args.no_state_lock)
     stacks = env_stacks(runner.outdir, names, args.stack)
@@ -239,7 +239,7 @@ def _deploy(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.terraform.waiting import read_marker, unplanned_markdown, unplanned_text
 
     project, progress = ctx.project, ctx.progress("deploy")
-    names = resolve_environment_names(args.env)
+    names = resolve_environment_names(args.env, ctx.environments_dir)
     settings, runner = pipeline.prepare(args, project, progress, names=names, environ=ctx.environ)
     stacks = env_stacks(runner.outdir, names, args.stack)
     # What `plan` left unplanned on purpose (and said why) is not applied; anything else must have

@@ -42,7 +42,6 @@ from qualisys_infra.core.errors import PolicyError, ToolkitError, UsageError
 from qualisys_infra.core.masking import mask_url
 from qualisys_infra.core.naming import SERVICES, image_tag_variable, logical_id, resource_prefix, stack_name
 from qualisys_infra.core.progress import Progress
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from qualisys_infra.delivery.kube import add_connection_options, connection_options
 from qualisys_infra.delivery.signoff import Step
 from qualisys_infra.delivery.verified import (
@@ -74,7 +73,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         " suite, roll back on failure",
         description=__doc__,
     )
-    parser.add_argument("--env", required=True, metavar="ENV", help=f"environment: {', '.join(ENVIRONMENT_NAMES)}")
+    parser.add_argument("--env", required=True, metavar="ENV", help="an environment of environments/*.tfvars")
     parser.add_argument("--service", required=True, choices=SERVICES, help="the service to release")
     parser.add_argument(
         "--image-tag", required=True, metavar="TAG", help="the image to run: a git commit (7-40 hex digits) or vX.Y.Z"
@@ -118,7 +117,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.terraform.runner import stack_outputs
 
     project, progress = ctx.require_project(), ctx.progress("release")
-    names = resolve_environment_names([args.env])
+    names = resolve_environment_names([args.env], ctx.environments_dir)
     if len(names) != 1:
         raise UsageError(f"--env: got {args.env!r}, expected one environment")
     env = names[0]

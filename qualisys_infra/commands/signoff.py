@@ -34,7 +34,6 @@ from typing import Any
 from qualisys_infra.commands.context import Context
 from qualisys_infra.core.argtypes import percent, seconds
 from qualisys_infra.core.errors import UsageError
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from qualisys_infra.delivery.kube import KUBE_TOKEN_ENV, add_connection_options, connection_options
 from qualisys_infra.delivery.signoff import (
     DEFAULT_DASHBOARD_UID,
@@ -88,7 +87,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         description=DESCRIPTION,
     )
     parser.set_defaults(func=run)
-    parser.add_argument("--env", required=True, metavar="ENV", help=f"environment: {', '.join(ENVIRONMENT_NAMES)}")
+    parser.add_argument("--env", required=True, metavar="ENV", help="an environment of environments/*.tfvars")
     parser.add_argument(
         "--only", default=None, metavar="N,...", help="run only these smoke tests, e.g. 2,6 (default: all six)"
     )
@@ -238,10 +237,18 @@ def parse_only(text: str | None) -> list[int]:
     return sorted(chosen)
 
 
-def _env(args: argparse.Namespace) -> str:
+def _env(args: argparse.Namespace, project: Path) -> str:
+    """``--env``: one of the project's environments; outside a project (a --health-url run), a name of
+    an environment's shape."""
+    from qualisys_infra.config import resolve_environment_names
+    from qualisys_infra.core.naming import ENVIRONMENT_NAME
+
     env: str = args.env
-    if env not in ENVIRONMENT_NAMES:
-        raise UsageError(f"--env: got {env!r}, expected one of {', '.join(ENVIRONMENT_NAMES)}")
+    if (project / "environments").is_dir():
+        if resolve_environment_names([env], project / "environments") != (env,):
+            raise UsageError(f"--env: got {env!r}, expected one environment")
+    elif not ENVIRONMENT_NAME.fullmatch(env):
+        raise UsageError(f"--env: got {env!r}, expected an environment's name (a DNS label from a letter)")
     return env
 
 
@@ -260,7 +267,7 @@ class Plan:
         from qualisys_infra.tenancy import urls
         from qualisys_infra.tenancy.urls import app_user_url
 
-        self.env = _env(args)
+        self.env = _env(args, project)
         self.only = parse_only(args.only)
         self.timeout: float = args.timeout
         if not 0 < self.timeout <= 600:

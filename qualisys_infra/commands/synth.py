@@ -43,7 +43,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     progress = ctx.progress("synth")
-    names = resolve_environment_names(args.env or ["all"])
+    names = resolve_environment_names(args.env or ["all"], ctx.environments_dir)
     progress(f"loading settings for {', '.join(names)}")
     settings = ctx.settings(names)
     env_dir = ctx.environments_dir

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from qualisys_infra.commands.context import Context
 from qualisys_infra.core.errors import UsageError
+from qualisys_infra.core.naming import ENVIRONMENT_NAME
 from qualisys_infra.tenancy.names import TenancyError, redis_user, validate_slug
 
 if TYPE_CHECKING:  # psycopg and redis load only when a tenant command runs
@@ -44,8 +45,6 @@ if TYPE_CHECKING:  # psycopg and redis load only when a tenant command runs
 
     Connection = psycopg.Connection[tuple[Any, ...]]
 
-# Kept here, not imported from provision, so that building the parser does not load psycopg.
-ENVIRONMENTS = ("dev", "staging", "production", "test")
 MAX_COUNT = 1000
 
 INIT_DESCRIPTION = """\
@@ -134,6 +133,17 @@ def _count(text: str) -> int:
     return value
 
 
+def _environment(text: str) -> str:
+    """What a database serves: an environment's name (environments/<name>.tfvars) or test, the test
+    databases'. Its shape only: tenants runs where the project's files may not be (the seed image)."""
+    if not ENVIRONMENT_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected an environment of environments/*.tfvars (a DNS label from a letter, like"
+            " staging) or test"
+        )
+    return text
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tenants = sub.add_parser(
         "tenants",
@@ -171,9 +181,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     init.add_argument(
         "--environment",
         default=None,
-        choices=ENVIRONMENTS,
-        help="what the database serves, recorded in it; drop and seed refuse to touch the tenants of a"
-        " production database without --force (default: the one recorded by an earlier init, or dev)",
+        type=_environment,
+        metavar="ENV",
+        help="what the database serves, recorded in it: an environment of environments/*.tfvars, or test; drop"
+        " and seed refuse to touch the tenants of a production database without --force (default: the one"
+        " recorded by an earlier init, or dev)",
     )
     database(init)
     redis_option(init, unused)
@@ -335,7 +347,7 @@ def _seed(conn: Connection, args: argparse.Namespace, slugs: list[str], client: 
             f"tenants seed: no such tenant: {names}; nothing was written. Create it first"
             " (tenants create SLUG) or pass --create"
         )
-    if provision.environment(conn) == "production" and not args.force:
+    if provision.environment(conn) == provision.PROTECTED_ENVIRONMENT and not args.force:
         raise TenancyError("tenants seed: refusing to write test data in a production database without --force")
     for slug in missing:
         _create(conn, slug, client)

@@ -28,8 +28,9 @@ import yaml
 
 from qualisys_infra.commands.context import Context
 from qualisys_infra.commands.options import add_env_option
-from qualisys_infra.config import ENVIRONMENT_NAMES, resolve_environment_names
+from qualisys_infra.config import resolve_environment_names
 from qualisys_infra.core import playwright_pool
+from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.settings import EnvironmentConfig
 from qualisys_infra.delivery import testpool
 
@@ -72,7 +73,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         description=RENDER_DESCRIPTION,
     )
     render.add_argument(
-        "--env", required=True, choices=ENVIRONMENT_NAMES, help="the environment whose test_pool settings to use"
+        "--env",
+        required=True,
+        metavar="ENV",
+        help="the environment whose test_pool settings to use: an environment of environments/*.tfvars",
     )
     render.add_argument(
         "--image",
@@ -101,7 +105,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _render(args: argparse.Namespace, ctx: Context) -> int:
-    settings = ctx.settings([args.env])
+    names = resolve_environment_names([args.env], ctx.environments_dir)
+    if len(names) != 1:
+        raise UsageError(f"--env: got {args.env!r}, expected one environment")
+    settings = ctx.settings(names)
     (env,) = settings.environments
     job = testpool.render_job(
         env,
@@ -155,7 +162,7 @@ def capacity_of(env: EnvironmentConfig) -> dict[str, Any]:
 
 
 def _capacity(args: argparse.Namespace, ctx: Context) -> int:
-    names = resolve_environment_names(args.env or ["all"])
+    names = resolve_environment_names(args.env or ["all"], ctx.environments_dir)
     settings = ctx.settings(names)
     rows = [capacity_of(env) for env in settings.environments]
     if args.json:

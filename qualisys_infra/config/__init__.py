@@ -76,11 +76,12 @@ def load_account(path: Path, display_name: str | None = None) -> AccountConfig:
     return _load(AccountConfig, read_hcl(path, display_name or str(path)), ACCOUNT_RULES)
 
 
-def resolve_environment_names(requested: Iterable[str], environments_dir: Path | None = None) -> tuple[str, ...]:
+def resolve_environment_names(requested: Iterable[str], environments_dir: Path) -> tuple[str, ...]:
     """Expand ``all`` and check names against the environments of ``environments_dir`` (every
     ``<name>.tfvars`` but account.tfvars), in the project's order."""
-    available = ENVIRONMENT_NAMES if environments_dir is None else environment_names(environments_dir)
-    return resolve_names(requested, available)
+    if not environments_dir.is_dir():
+        raise WrongFolder(environments_dir.parent)
+    return resolve_names(requested, environment_names(environments_dir))
 
 
 def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | None = None) -> Settings:

@@ -70,6 +70,13 @@ def order_key(delivery: Delivery, approval: bool, name: str) -> tuple[int, str]:
     return (stage, name)
 
 
+def _from_project(environments_dir: Path) -> typing.Callable[[Path], str]:
+    def shown(path: Path) -> str:
+        return str(path.relative_to(environments_dir.parent))
+
+    return shown
+
+
 def environment_files(environments_dir: Path) -> list[Path]:
     """Every ``*.tfvars`` file of ``environments_dir`` but account.tfvars, by name."""
     return sorted(
@@ -118,10 +125,13 @@ def named_after_its_file(reader: Reader, values: Mapping[str, Any], name: str, o
 
 
 def read_environments(
-    environments_dir: Path, shown: typing.Callable[[Path], str] = str
+    environments_dir: Path, shown: typing.Callable[[Path], str] | None = None
 ) -> tuple[EnvironmentEntry, ...]:
     """Every environment of the project with its cheap keys, in the project's order; raise
-    :class:`ConfigError` with every bad name and every wrong cheap key of every file."""
+    :class:`ConfigError` with every bad name and every wrong cheap key of every file. ``shown``: how
+    errors name a file (default: from the project folder, ``environments/qa.tfvars``)."""
+    if shown is None:
+        shown = _from_project(environments_dir)
     violations: list[Violation] = []
     entries: list[EnvironmentEntry] = []
     files = environment_files(environments_dir)

@@ -110,12 +110,23 @@ def test_fails_with_exit_2_and_a_located_message(
     assert sorted(p.name for p in (project_copy / "cdktf.out").iterdir()) == ["stacks"]
 
 
-def test_fails_if_an_environment_file_is_missing(capsys: pytest.CaptureFixture[str], project_copy: Path) -> None:
+def test_an_environment_without_its_file_is_no_environment(
+    capsys: pytest.CaptureFixture[str], project_copy: Path
+) -> None:
     (project_copy / "environments" / "staging.tfvars").unlink()
     code, _, err = _run(capsys, "--project-dir", str(project_copy), "synth", "--env", "staging")
     assert code == 2
     assert err.splitlines()[-1] == (
-        "error: environments/staging.tfvars:1: file: not found, expected an HCL file of `key = value` lines"
+        "error: --env: got 'staging', expected an environment of environments/*.tfvars (dev, production) or all"
+    )
+
+
+def test_fails_if_account_file_is_missing(capsys: pytest.CaptureFixture[str], project_copy: Path) -> None:
+    (project_copy / "environments" / "account.tfvars").unlink()
+    code, _, err = _run(capsys, "--project-dir", str(project_copy), "synth", "--env", "staging")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "error: environments/account.tfvars:1: file: not found, expected an HCL file of `key = value` lines"
     )
 
 
@@ -141,7 +152,8 @@ def test_fails_if_environment_name_is_unknown(capsys: pytest.CaptureFixture[str]
     assert code == 2
     assert (
         err.strip()
-        == "error: --env: got 'prod', expected one of dev, staging, production or all (did you mean production?)"
+        == "error: --env: got 'prod', expected an environment of environments/*.tfvars (dev, staging, production) "
+        "or all (did you mean production?)"
     )
 
 
@@ -149,9 +161,9 @@ def test_environments_lists_and_validates(capsys: pytest.CaptureFixture[str]) ->
     code, out, err = _run(capsys, "--project-dir", str(ROOT), "environments")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split()[:3] == ["ENVIRONMENT", "REGION", "VPC_CIDR"]
+    assert lines[0].split()[:4] == ["ENVIRONMENT", "REGION", "DELIVERY", "VPC_CIDR"]
     assert [line.split()[0] for line in lines[1:4]] == ["dev", "staging", "production"]
-    assert "10.2.0.0/16" in lines[3] and "per_az" in lines[3]
+    assert "pipeline approval" in lines[3] and "10.2.0.0/16" in lines[3] and "per_az" in lines[3]
 
 
 def test_environments_json_reports_errors(capsys: pytest.CaptureFixture[str], project_copy: Path) -> None:

@@ -170,7 +170,10 @@ def test_verdicts_a_failure_outweighs_could_not_run() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--env", "qa"], "--env: got 'qa', expected one of dev, staging, production"),
+        (
+            ["--env", "qa"],
+            "--env: got 'qa', expected an environment of environments/*.tfvars (dev, staging, production)",
+        ),
         (["--env", "all"], "--env: got 'all'"),
         (["--env", "staging", "--only", "7"], "--only: got '7' in '7', expected numbers from 1 to 6"),
         (["--env", "staging", "--only", "1,x"], "--only: got 'x'"),

@@ -61,7 +61,11 @@ def test_fails_if_an_option_is_undocumented_or_hides_its_default() -> None:
     [
         (
             "init",
-            ["--environment {dev,staging,production,test}", "(default: the one recorded by an earlier init, or dev)"],
+            [
+                "--environment ENV",
+                "an environment of environments/*.tfvars, or test",
+                "(default: the one recorded by an earlier init, or dev)",
+            ],
         ),
         ("seed", ["--projects N", "(default: 3)", "--runs N", "(default: 5)", "--seed N", "(default: 15)"]),
         ("drop", ["--keep-redis-user", "--redis-url URL", "$QUALISYS_REDIS_URL"]),

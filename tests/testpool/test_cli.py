@@ -75,7 +75,6 @@ def test_render_refuses_bad_input_with_exit_2(
 @pytest.mark.parametrize(
     "argv",
     [
-        ["render", "--env", "prod", "--image", IMAGE],
         ["render", "--env", "dev"],
         ["render", "--env", "dev", "--image", IMAGE, "--runners", "0"],
         ["render", "--env", "dev", "--image", IMAGE, "--shards", "many"],
@@ -124,7 +123,15 @@ def test_capacity_json_for_one_environment(capsys: pytest.CaptureFixture[str]) -
     assert row["node_group_holds"] >= row["runners"] <= row["quota_holds"]
 
 
+def test_render_unknown_environment_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "render", "--env", "prod", "--image", IMAGE)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --env: got 'prod', expected an environment of environments/*.tfvars")
+
+
 def test_capacity_unknown_environment_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(capsys, "capacity", "--env", "prod")
     assert (code, out) == (2, "")
-    assert err.startswith("error: --env: got 'prod', expected one of dev, staging, production or all")
+    assert err.startswith(
+        "error: --env: got 'prod', expected an environment of environments/*.tfvars (dev, staging, production) or all"
+    )
