@@ -276,3 +276,86 @@ def test_bounds_cover_the_ranges_the_rules_used_to_write() -> None:
     """The ranges moved from rules.py into the table: none was lost (21 of them)."""
     fields = {(case.values[0], case.values[2][-1]) for case in _cases()}
     assert len(fields) == 21
+
+
+# --- through the command line: `environments` and its JSON, the workflows' input ------------------------
+
+
+def _cli(capsys: pytest.CaptureFixture[str], project: Path, *argv: str) -> tuple[int, str, str]:
+    from qualisys_infra.commands.cli import main
+
+    code = main(["--project-dir", str(project), *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_environments_lists_the_copy(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    code, out, err = _cli(capsys, project, "environments")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert [line.split()[:3] for line in lines[1:5]] == [
+        ["dev", "us-east-1", "manual"],
+        ["qa", "us-east-1", "pipeline"],
+        ["staging", "us-east-1", "pipeline"],
+        ["production", "us-east-1", "pipeline"],
+    ]
+    assert lines[5].startswith("environments: 4 valid;")
+
+
+def test_environments_json_has_every_environment_with_its_delivery(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    import json
+
+    code, out, err = _cli(capsys, project, "environments", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["valid"] is True
+    listed = [{k: v for k, v in e.items() if k != "settings"} for e in report["environments"]]
+    assert listed == [
+        {
+            "name": n,
+            "region": "us-east-1",
+            "delivery": d,
+            "approval": a,
+            "vpc_cidr": c,
+            "file": f"environments/{n}.tfvars",
+        }
+        for n, d, a, c in (
+            ("dev", "manual", False, "10.0.0.0/16"),
+            ("qa", "pipeline", False, QA_CIDR),
+            ("staging", "pipeline", False, "10.1.0.0/16"),
+            ("production", "pipeline", True, "10.2.0.0/16"),
+        )
+    ]
+    qa = report["environments"][1]["settings"]
+    assert qa["namespaces"]["qa"]["pods"] == 80 and qa["node_groups"]["playwright"]["max_size"] == 17
+
+
+@pytest.mark.parametrize(
+    ("case", "file", "start"),
+    [
+        ("overlap", "staging.tfvars", 'vpc_cidr: got "10.1.0.0/16", which overlaps environments/qa.tfvars:'),
+        ("bad-name", "QA.tfvars", 'environment: "QA" is not a DNS label'),
+        ("duplicate", "qa.tfvars", 'environment: got "staging", which is staging.tfvars\'s own'),
+    ],
+)
+def test_the_cli_gives_one_line_with_file_and_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], project: Path, case: str, file: str, start: str
+) -> None:
+    env_dir = project / "environments"
+    qa = env_dir / "qa.tfvars"
+    if case == "overlap":
+        qa.write_text(qa_text(cidr="10.1.0.0/16"), encoding="utf-8")  # staging's network, subnets and all
+        needle = "vpc_cidr "
+    elif case == "bad-name":
+        qa.rename(env_dir / "QA.tfvars")
+        needle = "environment ="
+    else:
+        qa.write_text(qa.read_text(encoding="utf-8").replace('environment = "qa"', 'environment = "staging"'))
+        needle = "environment ="
+    for argv in (["environments"], ["--quiet", "synth", "--env", "dev"]):
+        code, out, err = _cli(capsys, project, *argv)
+        assert (code, out) == (2, ""), err
+        (line,) = err.splitlines()
+        assert line.startswith(f"error: environments/{file}:{_line_of(env_dir / file, needle)}: {start}"), line
