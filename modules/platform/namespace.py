@@ -10,6 +10,10 @@ from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.kubernetes import limit_range_v1, namespace_v1, network_policy_v1, resource_quota_v1
 from qualisys_infra.core.settings import NamespaceConfig
 
+# Why a namespace is privileged. The label domain qualisys.io/ is the organisation's DNS name (as the node
+# pool label of core/playwright_pool.py), not a name derived from the project setting: it stays put.
+POD_SECURITY_REASON_ANNOTATION = "qualisys.io/pod-security-reason"
+
 Ports = tuple[tuple[int, str], ...]  # (port, protocol) pairs
 
 
@@ -50,7 +54,7 @@ class Namespace(Construct):
         for mode in ("enforce", "audit", "warn"):
             labels[f"pod-security.kubernetes.io/{mode}"] = level
             labels[f"pod-security.kubernetes.io/{mode}-version"] = props.pod_security_version
-        annotations = {"qualisys.io/pod-security-reason": props.privileged_reason} if props.privileged_reason else None
+        annotations = {POD_SECURITY_REASON_ANNOTATION: props.privileged_reason} if props.privileged_reason else None
         self.namespace = namespace_v1.NamespaceV1(
             self,
             "namespace",
