@@ -27,10 +27,9 @@ from typing import Any
 
 import pytest
 
-from modules.github_delivery import APPS_STACK, RECORDING_ENVIRONMENT, RELEASE_READS
+from modules.github_delivery import APPS_STACK, RECORDING_ENVIRONMENT, RELEASE_READS, pipeline_environments
 from modules.platform.kinds import MANIFEST_RESOURCES
 from qualisys_infra.core.naming import (
-    APPLY_ENVIRONMENTS,
     APPLY_WORKFLOW,
     BOOTSTRAP_STACK,
     ENVIRONMENT_STACK_KINDS,
@@ -46,6 +45,7 @@ from qualisys_infra.core.naming import (
 from qualisys_infra.core.settings import ENVIRONMENT_NAMES, Settings
 from tests.conftest import ROOT, Synthesized
 from tests.delivery.checks import load
+from tests.delivery.expand import expand, matrices
 from tests.synth.identities import (
     ACCESS_POLICIES,
     ACCOUNT_ID,
@@ -71,13 +71,18 @@ RBAC = "rbac.authorization.k8s.io"
 ESCALATING_VERBS = ("bind", "escalate", "impersonate")
 
 
+def _pipeline(settings: Settings) -> tuple[str, ...]:
+    """The environments CI applies (``delivery = "pipeline"``), each with an apply and a release role."""
+    return pipeline_environments(settings.deliveries)
+
+
 def _roles(settings: Settings) -> dict[str, str]:
     """Every identity by duty -> its IAM role name."""
     project = settings.account.project
     return {
         "plan": plan_role_name(project),
-        **{f"apply-{env}": apply_role_name(project, env) for env in APPLY_ENVIRONMENTS},
-        **{f"release-{env}": release_role_name(project, env) for env in APPLY_ENVIRONMENTS},
+        **{f"apply-{env}": apply_role_name(project, env) for env in _pipeline(settings)},
+        **{f"release-{env}": release_role_name(project, env) for env in _pipeline(settings)},
         "ci-deployer": settings.account.ci_deployer_role_name,
         "admin": settings.account.admin_role_name,
     }
@@ -216,7 +221,7 @@ def problems(stacks: Mapping[str, Any], settings: Settings, workflows: Mapping[s
             if readers != expected:
                 found.append(f"the RDS master secret is read by {sorted(readers)}, expected {sorted(expected)}")
 
-    for env in APPLY_ENVIRONMENTS:
+    for env in _pipeline(settings):
         found += _release_aws(identities[f"release-{env}"], settings, env)
     found += _workflow_problems(stacks, settings, workflows)
     return found
@@ -288,10 +293,14 @@ def _workflow_problems(
     repo = settings.account.github_repository
     github = stacks[GITHUB_STACK]["resource"]
     environments = {e["environment"]: e for e in github["github_repository_environment"].values()}
-    for env in APPLY_ENVIRONMENTS:
+    # Each job as it runs for each environment the environments job computes (tests/delivery/expand.py).
+    instances = expand(workflows, matrices(settings.deliveries))
+    approval = {d.name: d.approval for d in settings.deliveries}
+    for env in _pipeline(settings):
+        entry = next(e for e in matrices(settings.deliveries)["all"] if e["name"] == env)
         for duty, variable, workflow in (
-            ("apply", f"AWS_APPLY_ROLE_ARN_{env.upper()}", APPLY_WORKFLOW),
-            ("release", f"AWS_RELEASE_ROLE_ARN_{env.upper()}", RELEASE_WORKFLOW),
+            ("apply", entry["apply_role"], APPLY_WORKFLOW),
+            ("release", entry["release_role"], RELEASE_WORKFLOW),
         ):
             role = (apply_role_name if duty == "apply" else release_role_name)(settings.account.project, env)
             claims = trust(stacks["account"], role)
@@ -302,18 +311,11 @@ def _workflow_problems(
             }
             if claims != expected:
                 found.append(f"{role} trusts {claims}, expected {expected}")
-            users = [
-                (file, job_id, job)
-                for file, doc in workflows.items()
-                for job_id, job in (doc.get("jobs") or {}).items()
-                if f"vars.{variable}" in str(job)
-            ]
+            users = [i for i in instances if variable in i.variables]
             if not users:
                 found.append(f"no workflow job assumes {role} (vars.{variable})")
-            for file, job_id, job in users:
-                where = f"{file}: {job_id}"
-                declared = job.get("environment")
-                declared = declared.get("name") if isinstance(declared, dict) else declared
+            for instance in users:
+                file, where, declared = instance.file, instance.where, instance.environment
                 if file != workflow:
                     found.append(f"{where} assumes {role}, which only {workflow}'s jobs may")
                 elif duty == "apply" and declared != env:
@@ -324,9 +326,7 @@ def _workflow_problems(
             continue
         if environment.get("can_admins_bypass") is not False:
             found.append(f"environment {env}: administrators may bypass its protection")
-        if env == settings.account.github_production_environment and not (
-            environment.get("reviewers") and environment.get("prevent_self_review") is True
-        ):
+        if approval[env] and not (environment.get("reviewers") and environment.get("prevent_self_review") is True):
             found.append(f"environment {env}: no required reviewer, or one may approve their own deployment")
     policies = {
         p["environment"]: p["branch_pattern"]
@@ -377,8 +377,8 @@ def test_what_each_identity_may_do(synthesized: Synthesized) -> None:
     assert table == {
         **{(env, "admin"): (True, True, True, ("*",)) for env in ENVIRONMENT_NAMES},
         **{(env, "plan"): (False, False, False, ()) for env in ENVIRONMENT_NAMES},
-        **{(env, f"apply-{env}"): (True, True, True, ("*",)) for env in APPLY_ENVIRONMENTS},
-        **{(env, f"release-{env}"): (False, False, False, (env,)) for env in APPLY_ENVIRONMENTS},
+        **{(env, f"apply-{env}"): (True, True, True, ("*",)) for env in _pipeline(synthesized.settings)},
+        **{(env, f"release-{env}"): (False, False, False, (env,)) for env in _pipeline(synthesized.settings)},
     }
     # Who reads each secret's value: the RDS master secrets the administrators alone, the third-party
     # keys none of these identities (their readers are the applications' roles).
@@ -451,8 +451,8 @@ def _planted(synthesized: Synthesized, plant: str) -> tuple[dict[str, Any], dict
             "steps": [{"with": {"role-to-assume": "${{ vars.AWS_APPLY_ROLE_ARN_STAGING }}"}}],
         }
     elif plant == "apply job outside its environment":
-        (job,) = [j for j in workflows[APPLY_WORKFLOW]["jobs"].values() if "AWS_APPLY_ROLE_ARN_STAGING" in str(j)]
-        job.pop("environment")
+        # The first wave's apply (staging's), its environment dropped: it still takes the entry's apply role.
+        workflows[APPLY_WORKFLOW]["jobs"]["apply-first"].pop("environment")
     elif plant == "production without reviewers":
         for environment in stacks[GITHUB_STACK]["resource"]["github_repository_environment"].values():
             environment.pop("reviewers", None)
@@ -520,7 +520,10 @@ def _planted(synthesized: Synthesized, plant: str) -> tuple[dict[str, Any], dict
             "bound cluster-wide",
             "reaches beyond namespace staging (ClusterRole qualisys-namespace-admin bound in the cluster)",
         ),
-        ("apply role in the release", "service-release.yml: planted assumes qualisys-github-apply-staging, which only"),
+        (
+            "apply role in the release",
+            "service-release.yml: planted (staging) assumes qualisys-github-apply-staging, which only",
+        ),
         ("apply job outside its environment", "outside the GitHub environment staging (got None)"),
         ("production without reviewers", "environment production: no required reviewer"),
         ("apply trust without the workflow", "qualisys-github-apply-staging trusts"),
