@@ -59,7 +59,6 @@ NEEDS = {
     "a quiet machine": "minutes of every core, and ratios that mean something only on a machine doing nothing else",
     "the network": "downloads from publishers other than PyPI, Debian and npm",
     "a server left running": "it serves until stopped (Ctrl-C), in a terminal of its own",
-    "an administrator": "an administrator's role with MFA, on a live environment",
     "placeholders": "values to fill in first (written <LIKE_THIS>)",
 }
 SHELL_LANGUAGES = ("sh", "bash", "console")
