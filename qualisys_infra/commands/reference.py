@@ -90,17 +90,55 @@ def _help(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
     return raw % params
 
 
+ROLE = re.compile(r":[a-z]+:`~?(?P<name>[^`]+)`")  # a docstring's :mod:`~a.b`, shown as `a.b`
+ITEM = re.compile(r"(?P<indent> *)(?P<marker>[-*]|\d+[.)]) +(?P<text>\S.*)")
+
+
+def _shape(paragraph: str) -> list[tuple[str, list[str]]]:
+    """A description paragraph's blocks, each ``(kind, lines)``: ``text``, one list ``item`` (its
+    marker line and the continuation lines indented deeper), or a run of ``example`` lines."""
+    blocks: list[tuple[str, list[str]]] = []
+    item_indent = 0
+    for line in paragraph.splitlines():
+        kind = blocks[-1][0] if blocks else ""
+        item = ITEM.fullmatch(line)
+        if item:
+            item_indent = len(item["indent"])
+            blocks.append(("item", [f"{item['marker'].replace(')', '.')} {item['text']}"]))
+        elif kind == "item" and line.startswith(" " * (item_indent + 1)) and line.strip():
+            blocks[-1][1].append(line)
+        elif line.startswith("  "):
+            if kind == "example":
+                blocks[-1][1].append(line[2:])
+            else:
+                blocks.append(("example", [line[2:]]))
+        elif kind == "text":
+            blocks[-1][1].append(line)
+        else:
+            blocks.append(("text", [line]))
+    return blocks
+
+
 def _description(value: str) -> list[str]:
-    """A parser's description as Markdown: paragraphs, and indented example lines as a code block."""
+    """A parser's description (a docstring's shape, as ``--help`` keeps it) as Markdown: paragraphs;
+    list items (``1.``, ``2)``, ``-``, ``*``) with their deeper-indented continuation lines; other
+    indented lines (examples) as a code block."""
     out: list[str] = []
-    for paragraph in value.replace("``", "`").strip("\n").split("\n\n"):
-        lines = paragraph.splitlines()
-        head = [line for line in lines if not line.startswith("  ")]
-        examples = [line[2:] for line in lines if line.startswith("  ")]
-        if head:
-            out += [text(" ".join(" ".join(head).split())), ""]
-        if examples:
-            out += ["```text", *examples, "```", ""]
+    plain = ROLE.sub(r"`\g<name>`", value.replace("``", "`"))
+    for paragraph in plain.strip("\n").split("\n\n"):
+        blocks = _shape(paragraph)
+        for i, (kind, lines) in enumerate(blocks):
+            if kind == "example":
+                out += ["```text", *lines, "```", ""]
+                continue
+            words = " ".join(" ".join(lines).split())
+            if kind == "text":
+                out += [text(words), ""]
+                continue
+            marker, _, rest = words.partition(" ")
+            out.append(f"{marker} {text(rest)}")
+            if i + 1 == len(blocks) or blocks[i + 1][0] != "item":
+                out.append("")
     return out
 
 

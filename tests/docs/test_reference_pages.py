@@ -211,3 +211,25 @@ def test_every_finding_on_the_fixture_plans_matches_its_rule() -> None:
             else:
                 assert str(finding.severity) == "warning", (path.name, finding)
     assert seen > 10
+
+
+def test_a_description_keeps_its_lists_and_examples_as_markdown() -> None:
+    description = (
+        "``x``: what it does, see :mod:`~qualisys_infra.plan.rules`.\n\n"
+        "1. first step, long enough to\n   continue on a second line;\n2) second <step>.\n\n"
+        "Run it:\n\n  qualisys-infra x --flag\n  qualisys-infra x\n"
+    )
+    assert reference._description(description) == [
+        "`x`: what it does, see `qualisys_infra.plan.rules`.",
+        "",
+        "1. first step, long enough to continue on a second line;",
+        "2. second &lt;step&gt;.",
+        "",
+        "Run it:",
+        "",
+        "```text",
+        "qualisys-infra x --flag",
+        "qualisys-infra x",
+        "```",
+        "",
+    ]
