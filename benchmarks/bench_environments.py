@@ -40,11 +40,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_synth import FLOOR, GIB
-from benchmarks.measure import Measurement, cli_and_env, measure, median
+from benchmarks.measure import Measurement, cli_and_env, measure, median, snapshot
 from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
-from qualisys_infra.core.runtime import PROJECT_ROOT
 from qualisys_infra.terraform.synth import STAMP_FILE
 
+# The engine floor with what the stacks import of the bindings: one Python module per resource type.
+FLOOR_USED = "import qualisys_infra.core.engine.aws, qualisys_infra.core.engine.kubernetes, " + (
+    "qualisys_infra.core.engine.helm, qualisys_infra.core.engine.github"
+)
 BASE = ("dev", "staging", "production")  # this project's own environments, in every generated project
 SOURCE = "staging"  # what the added environments copy, and the one changed for the re-synth
 # Until the CLI finds a project's environments from its files (issue 25), `--env all` is made to mean
@@ -57,6 +60,8 @@ config.ENVIRONMENT_NAMES = config.environment_names(Path(sys.argv[1]) / "environ
 from qualisys_infra.commands.cli import main
 sys.exit(main(sys.argv[2:]))
 """
+# staging's log retention in each round: CloudWatch periods, none the file's own 30, so every round changes it
+RETENTIONS = (60, 90, 120, 150, 180, 365)
 PER_ENV_TARGET = 0.10
 PEAK_TARGET = 2 * GIB
 ONE_TARGET = 1.3
@@ -79,9 +84,10 @@ def added_environment(text: str, name: str, second_octet: int) -> str:
     return text
 
 
-def make_project(folder: Path, size: int) -> tuple[str, ...]:
-    """A project of ``size`` environments in ``folder`` (see the module's doc); its environment names."""
-    source = PROJECT_ROOT / "environments"
+def make_project(folder: Path, size: int, toolkit: Path) -> tuple[str, ...]:
+    """A project of ``size`` environments in ``folder`` (see the module's doc), from the environment
+    files of ``toolkit``; its environment names."""
+    source = toolkit / "environments"
     environments = folder / "environments"
     environments.mkdir(parents=True)
     shutil.copy(source / "account.tfvars", environments)
@@ -96,10 +102,10 @@ def make_project(folder: Path, size: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-def project_cli(project: Path, names: Sequence[str], env: dict[str, str]) -> tuple[list[str], bool]:
-    """The command line that runs the toolkit's CLI on ``project``, and whether it had to be patched to
-    see every environment file of it (see :data:`PATCHED_CLI`)."""
-    cli = cli_and_env(project)[0]
+def project_cli(project: Path, names: Sequence[str], env: dict[str, str], toolkit: Path) -> tuple[list[str], bool]:
+    """The command line that runs the toolkit's CLI (from ``toolkit``) on ``project``, and whether it had
+    to be patched to see every environment file of it (see :data:`PATCHED_CLI`)."""
+    cli = cli_and_env(project, toolkit)[0]
     done = subprocess.run([*cli, "environments", "--json"], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"benchmark: the generated project is invalid: {done.stderr.strip()[-500:]}")
@@ -107,7 +113,8 @@ def project_cli(project: Path, names: Sequence[str], env: dict[str, str]) -> tup
     found = listed.get("environments", listed) if isinstance(listed, dict) else listed
     if len(found) == len(names):
         return cli, False
-    return [sys.executable, "-c", PATCHED_CLI, str(project), *cli[cli.index("--project-dir") :]], True
+    python = cli[: cli.index("-m")]
+    return [*python, "-c", PATCHED_CLI, str(project), *cli[cli.index("--project-dir") :]], True
 
 
 def change_one(project: Path, value: int) -> None:
@@ -145,17 +152,19 @@ def synth(cli: Sequence[str], env: dict[str, str], out: Path, *options: str) -> 
     return Synth(run, spawned, json.loads(stamp_file.read_text(encoding="utf-8")) if wrote else {})
 
 
-def profile(run: Synth, names: Sequence[str], floor: float) -> list[str]:
+def profile(run: Synth, floor: float) -> list[str]:
     """Where one synth process's time went: before synth (Python's start, the CLI, the settings loaded
     and checked), each phase synth recorded (environments' construction summed, and per environment by
     stack kind), and after it (the CLI's listing, the engine's Node.js stopped, the process's exit)."""
     laps = [(str(name), float(seconds)) for name, seconds in run.stamp.get("phases", [])]
     groups: dict[str, float] = defaultdict(float)
     kinds: dict[str, float] = defaultdict(float)
+    built = {m.group(1) for name, _ in laps if (m := re.fullmatch(r"construct (\S+)-(\w+)", name))}
+    built.discard("bootstrap, account,")
     for name, seconds in laps:
         env_stack = re.fullmatch(r"construct (\S+)-(\w+)", name)
         if env_stack and env_stack.group(2) in ENVIRONMENT_STACK_KINDS:
-            groups[f"construct the environments' stacks ({len(names)})"] += seconds
+            groups[f"construct the environments' stacks ({len(built)} of them)"] += seconds
             kinds[env_stack.group(2)] += seconds
         else:
             groups[name] += seconds
@@ -167,8 +176,8 @@ def profile(run: Synth, names: Sequence[str], floor: float) -> list[str]:
         ("after synth: the CLI's listing, the engine's Node.js stopped, exit", after),
     ]
     lines = [f"  {seconds:6.2f} s  {seconds / floor:5.2f} x floor  {name}" for name, seconds in rows]
-    if names and kinds:
-        shown = ", ".join(f"{kind} {kinds[kind] / len(names):.2f}" for kind in ENVIRONMENT_STACK_KINDS)
+    if built and kinds:
+        shown = ", ".join(f"{kind} {kinds[kind] / len(built):.2f}" for kind in ENVIRONMENT_STACK_KINDS)
         lines.append(f"  construction per environment, by stack (s): {shown}")
     return lines
 
@@ -183,15 +192,17 @@ def main() -> int:
         parser.error(f"--sizes: expected two or more counts of at least {len(BASE)}")
     largest = sizes[-1]
     _, env = cli_and_env()
-    floors: list[float] = []
+    floors: list[Measurement] = []
+    used: list[Measurement] = []
     alls: dict[int, list[Synth]] = {n: [] for n in sizes}
     ones: list[Synth] = []
     resynths: list[Synth] = []
     cached: list[Synth] = []
     with tempfile.TemporaryDirectory(prefix="bench-environments-") as tmp:
         root = Path(tmp)
-        names = {n: make_project(root / f"project-{n}", n) for n in sizes}
-        found = {n: project_cli(root / f"project-{n}", names[n], env) for n in sizes}
+        toolkit = snapshot(root)
+        names = {n: make_project(root / f"project-{n}", n, toolkit) for n in sizes}
+        found = {n: project_cli(root / f"project-{n}", names[n], env, toolkit) for n in sizes}
         clis = {n: cli for n, (cli, _) in found.items()}
         if any(patched for _, patched in found.values()):
             print(
@@ -201,39 +212,51 @@ def main() -> int:
             )
         big, out = clis[largest], root / f"out-{largest}"
         for i in range(args.rounds):
-            floors.append(measure([sys.executable, "-c", FLOOR], env=env).seconds)
+            floors.append(measure([sys.executable, "-c", FLOOR], env=env))
+            used.append(measure([sys.executable, "-P", "-c", FLOOR_USED], env={**env, "PYTHONPATH": str(toolkit)}))
             for n in sizes:
                 alls[n].append(synth(clis[n], env, root / f"out-{n}", "--force"))
             shutil.rmtree(root / "out-one", ignore_errors=True)
             ones.append(synth(big, env, root / "out-one", "--env", SOURCE))
-            change_one(root / f"project-{largest}", 40 + i)  # 30 in the file, so a change in every round
+            change_one(root / f"project-{largest}", RETENTIONS[i % len(RETENTIONS)])
             resynths.append(synth(big, env, out))
             cached.append(synth(big, env, out))
             shown = ", ".join(f"{n} envs {alls[n][-1].seconds:.1f} s" for n in sizes)
             print(
-                f"round {i + 1}: floor {floors[-1]:.2f} s; all: {shown}; --env {SOURCE} {ones[-1].seconds:.1f} s; "
+                f"round {i + 1}: floor {floors[-1].seconds:.2f} s; all: {shown};"
+                f" --env {SOURCE} {ones[-1].seconds:.1f} s; "
                 f"re-synth after one change {resynths[-1].seconds:.1f} s; cached {cached[-1].seconds:.2f} s",
                 flush=True,
             )
 
-    floor = median(floors)
+    floor, floor_used = median([m.seconds for m in floors]), median([m.seconds for m in used])
+    cpu_floor = median([m.cpu_seconds for m in floors])
+    cpu = {n: median([m.run.cpu_seconds for m in alls[n]]) for n in sizes}
+    cpu_slope = (cpu[largest] - cpu[sizes[0]]) / (largest - sizes[0])
     times = {n: median([m.seconds for m in alls[n]]) for n in sizes}
     peak = {n: max(m.run.peak_rss_bytes for m in alls[n]) for n in sizes}
     slope = (times[largest] - times[sizes[0]]) / (largest - sizes[0])
     one, again = median([m.seconds for m in ones]), median([m.seconds for m in resynths])
     rebuilt = resynths[-1].stamp.get("rebuilt")
-    print(f"engine floor (import cdktn + 4 provider bindings): {floor:.2f} s (median of {args.rounds})")
+    print(
+        f"engine floor (import cdktn + 4 provider bindings): {floor:.2f} s, {cpu_floor:.2f} s CPU"
+        f" (median of {args.rounds})"
+    )
+    print(
+        f"engine floor with the binding classes the stacks import: {floor_used:.2f} s"
+        f" = {floor_used / floor:.2f} x floor"
+    )
     for n in sizes:
         print(
             f"synth of all {n:>2} environments: {times[n]:6.2f} s = {times[n] / floor:.2f} x floor,"
-            f" peak {peak[n] / GIB:.2f} GiB"
+            f" peak {peak[n] / GIB:.2f} GiB; CPU {cpu[n]:.1f} s = {cpu[n] / cpu_floor:.2f} x the floor's CPU"
         )
     for a, b in itertools.pairwise(sizes):
         step = (times[b] - times[a]) / (b - a)
         print(f"per added environment, {a} -> {b}: {step:.2f} s = {step / floor:.3f} x floor")
     print(
         f"per added environment, {sizes[0]} -> {largest}: {slope:.2f} s = {slope / floor:.3f} x floor "
-        f"(target <= {PER_ENV_TARGET:.2f})"
+        f"(target <= {PER_ENV_TARGET:.2f}); CPU {cpu_slope:.2f} s = {cpu_slope / cpu_floor:.3f} x the floor's CPU"
     )
     print(
         f"peak memory at {largest} environments: {peak[largest] / GIB:.2f} GiB (target <= {PEAK_TARGET / GIB:.0f} GiB)"
@@ -249,13 +272,13 @@ def main() -> int:
         f" kept {len(resynths[-1].stamp.get('environments', {})) - len(rebuilt or [])} from the earlier output"
     )
     print(f"re-synth with nothing changed: {median([m.seconds for m in cached]):.2f} s")
-    for title, run, envs in (
-        (f"synth of all {largest} environments", alls[largest][-1], names[largest]),
-        (f"synth --env {SOURCE}", ones[-1], (SOURCE,)),
-        (f"re-synth after {SOURCE}.tfvars changed", resynths[-1], (SOURCE,)),
+    for title, run in (
+        (f"synth of all {largest} environments", alls[largest][-1]),
+        (f"synth --env {SOURCE}", ones[-1]),
+        (f"re-synth after {SOURCE}.tfvars changed", resynths[-1]),
     ):
-        print(f"where the time goes, {title} ({run.seconds:.1f} s, last round):")
-        print("\n".join(profile(run, envs, floor)))
+        print(f"where the time goes, {title} ({run.seconds:.1f} s wall, {run.run.cpu_seconds:.1f} s CPU; last round):")
+        print("\n".join(profile(run, floor)))
     met = {
         "per added environment": slope / floor <= PER_ENV_TARGET,
         "peak memory": peak[largest] <= PEAK_TARGET,

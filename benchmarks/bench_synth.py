@@ -7,7 +7,8 @@
   (Terraform-parser check included); target <= 1.5 x the floor;
 - cached re-synth with unchanged inputs: target <= 1 s;
 - peak memory of the cold synth's process tree (Python and Node.js): target <= 2 GiB.
-Rounds are interleaved (floor, synth, floor, synth, ...) so machine noise hits both alike.
+Rounds are interleaved (floor, synth, floor, synth, ...) so machine noise hits both alike. The toolkit
+runs from a snapshot of the checkout (benchmarks.measure.snapshot).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import cli_and_env, measure, median
+from benchmarks.measure import cli_and_env, measure, median, snapshot
 
 FLOOR = "import cdktn, cdktn_provider_aws, cdktn_provider_kubernetes, cdktn_provider_helm, cdktn_provider_github"
 GIB = 1024**3
@@ -27,9 +28,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     rounds = parser.parse_args().rounds
-    cli, env = cli_and_env()
     floors, colds, peaks, cached = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
+        # the toolkit as it is now: edits to the checkout while this runs change nothing measured
+        cli, env = cli_and_env(toolkit=snapshot(Path(tmp)))
         out = Path(tmp) / "out"
         for i in range(rounds):
             floors.append(measure([sys.executable, "-c", FLOOR], env=env).seconds)

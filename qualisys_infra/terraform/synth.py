@@ -454,7 +454,7 @@ def build_and_synth(settings: Settings, *, staging_dir: Path) -> None:
     from stacks.network import NetworkStack
     from stacks.platform import ClusterPlatformStack
 
-    _lap("engine start: cdktn, the provider bindings and the stacks' modules imported")
+    _lap("engine start: cdktn, the provider bindings' classes the stacks use, the stacks' modules imported")
     try:
         app = App(outdir=str(staging_dir), context={"targetVersions": TARGET_VERSIONS})
         BootstrapStack(app, account=settings.account)
