@@ -6,8 +6,7 @@ Stack and construct names are a public contract: renaming one moves state or rep
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from types import MappingProxyType
+from collections.abc import Sequence
 
 from qualisys_infra.core.playwright_pool import NAMESPACE as PLAYWRIGHT_POOL_NAMESPACE
 
@@ -34,24 +33,8 @@ GITHUB_STACK = "github"
 # The branch pull requests merge into, the only one that may deploy: the plan role trusts it, the
 # ruleset protects it, and the deployment environments accept no other.
 MAIN_BRANCH = "main"
-# The status checks (workflow job names) a pull request into MAIN_BRANCH must pass: the github stack's
-# ruleset requires them, and the workflows' tests check that jobs of these names exist.
-REQUIRED_CHECKS = ("test", "synth-and-scan", "plan (dev)", "plan (staging)", "plan (production)")
-# The repository's Actions variables (`vars.NAME` in workflows), each the account stack output it
-# holds: the account stack writes the outputs, the github stack copies them into the variables.
-ACTIONS_VARIABLES: Mapping[str, str] = MappingProxyType(
-    {
-        "AWS_PLAN_ROLE_ARN": "plan_role_arn",
-        "AWS_APPLY_ROLE_ARN_STAGING": "apply_role_arn_staging",
-        "AWS_APPLY_ROLE_ARN_PRODUCTION": "apply_role_arn_production",
-        "AWS_REGION": "region",
-        # The app deploy role: pushes service images to ECR from the main branch (no environment).
-        "AWS_CI_DEPLOYER_ROLE_ARN": "ci_deployer_role_arn",
-        # The service-release roles: service-release.yml's job in the environment of the same name.
-        "AWS_RELEASE_ROLE_ARN_STAGING": "release_role_arn_staging",
-        "AWS_RELEASE_ROLE_ARN_PRODUCTION": "release_role_arn_production",
-    }
-)
+# The status checks a pull request must pass and the repository's Actions variables depend on the
+# environments: modules/github_delivery.py computes them from Settings.deliveries.
 # The workflow files whose jobs may assume a role that an environment guards, each named in that
 # role's trust policy (the OIDC token's job_workflow_ref claim): the apply roles trust deploy.yml's
 # jobs only, the release roles service-release.yml's (a reusable workflow: its own file is the claim).
@@ -59,9 +42,9 @@ APPLY_WORKFLOW = "deploy.yml"
 RELEASE_WORKFLOW = "service-release.yml"
 
 
-# The environments the pipeline applies (each has an apply role, a permissions boundary and a GitHub
-# environment of the same name); dev is applied by hand.
-APPLY_ENVIRONMENTS = ("staging", "production")
+# Which environments the pipeline applies is each one's `delivery` (EnvironmentConfig.pipeline,
+# Settings.pipeline_environments): each such has an apply role, a permissions boundary and a GitHub
+# environment of the same name; a manual one (dev) is applied by hand.
 
 # The environments whose every deploy proves tenant isolation on the environment's own database
 # (sign-off test 6, the spec's pre-mortem: "isolation verification tests pass on STAGING database, not

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.core.naming import REQUIRED_CHECKS
+from modules.github_delivery import PULL_REQUEST_CHECKS
 from qualisys_infra.core.runtime import PROJECT_ROOT
 from tests.delivery.checks import load
 
@@ -37,7 +37,7 @@ def problems(doc: dict[str, Any]) -> list[str]:
         found.append("test-shard: fail-fast must be false, so that every shard reports")
     if "make lint lint-delivery" not in _run(lint):
         found.append("lint: does not run `make lint lint-delivery`")
-    if test.get("name") != "test" or "test" not in REQUIRED_CHECKS:
+    if test.get("name") != "test" or "test" not in PULL_REQUEST_CHECKS:
         found.append("test: the required check must be the job named `test`")
     if set(test.get("needs") or []) != {"lint", "services", "test-shard"}:
         found.append(f"test: needs {test.get('needs')}, not lint, services and test-shard")
