@@ -30,6 +30,7 @@ from typing import Any
 from qualisys_infra.commands.context import Context
 from qualisys_infra.config.reference import GENERATED
 from qualisys_infra.config.reference import render as render_settings
+from qualisys_infra.core.files import write_all
 from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS
 
 REFERENCE_DIR = Path("docs") / "reference"
@@ -381,9 +382,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     old = stale(folder, wanted)
     shown = os.path.relpath(folder)
     if args.write:
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in old:
-            (folder / name).write_text(wanted[name], encoding="utf-8")
+        write_all({folder / name: wanted[name] for name in old})  # every stale page, or none
         written = ", ".join(old) if old else "none (all current)"
         print(f"reference: {len(wanted)} pages in {shown}/; written: {written}")
         return 0
