@@ -13,10 +13,13 @@ import contextlib
 import importlib
 import importlib.metadata
 import os
+import re
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,18 +104,27 @@ EXIT_CODES = (
 
 class HelpFormatter(argparse.HelpFormatter):
     """argparse's layout, plus ``(default: X)`` after any option whose default means something and
-    whose help does not say it already; descriptions keep their paragraphs and indented example
-    lines, and the double backticks of a docstring show as single ones."""
+    whose help does not say it already. Descriptions keep their shape, in their order: paragraphs
+    are filled; a list item (``1.``, ``2)``, ``-`` or ``*`` at a line's start) is filled on its own
+    with its continuation lines (indented deeper) under its text; other indented lines (examples)
+    are kept as written; a docstring's double backticks and roles (``:mod:`x```) show as `x`."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        blocks = []
-        for paragraph in text.replace("``", "`").strip("\n").split("\n\n"):
-            lines = paragraph.splitlines()
-            head = [line for line in lines if not line.startswith("  ")]
-            examples = [indent + line for line in lines if line.startswith("  ")]
-            filled = [super()._fill_text(" ".join(head), width, indent)] if head else []
-            blocks.append("\n".join(filled + examples))
-        return "\n\n".join(blocks)
+        plain = _ROLE.sub(r"`\g<name>`", text.replace("``", "`"))  # :mod:`~a.b` -> `a.b`
+        return "\n\n".join(
+            "\n".join(self._fill_block(block, width, indent) for block in _blocks(paragraph))
+            for paragraph in plain.strip("\n").split("\n\n")
+        )
+
+    def _fill_block(self, block: _Block, width: int, indent: str) -> str:
+        if block.kind == "example":
+            return indent + block.lines[0]
+        words = " ".join(" ".join(line.split()) for line in block.lines)
+        if block.kind == "text":  # never broken at a hyphen: --project-dir, dev-network stay whole
+            return textwrap.fill(words, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
+        hanging = indent + " " * (block.indent + len(block.marker) + 1)
+        first = indent + " " * block.indent + block.marker + " "
+        return textwrap.fill(words, width, initial_indent=first, subsequent_indent=hanging, break_on_hyphens=False)
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
@@ -121,6 +133,39 @@ class HelpFormatter(argparse.HelpFormatter):
         if shown and "default" not in text and not isinstance(action, argparse._VersionAction):
             text += f" (default: {default})"
         return text
+
+
+_ROLE = re.compile(r":[a-z]+:`~?(?P<name>[^`]+)`")
+_ITEM = re.compile(r"(?P<indent> *)(?P<marker>[-*]|\d+[.)]) +(?P<text>\S.*)")
+
+
+@dataclass
+class _Block:
+    """A run of a description's lines shown together: ``text`` (filled), one list ``item``
+    (filled under its marker), or one ``example`` line (kept as written)."""
+
+    kind: str
+    lines: list[str]
+    indent: int = 0
+    marker: str = ""
+
+
+def _blocks(paragraph: str) -> list[_Block]:
+    blocks: list[_Block] = []
+    for line in paragraph.splitlines():
+        current = blocks[-1] if blocks else None
+        item = _ITEM.fullmatch(line)
+        if item:
+            blocks.append(_Block("item", [item["text"]], len(item["indent"]), item["marker"]))
+        elif current and current.kind == "item" and line.startswith(" " * (current.indent + 1)) and line.strip():
+            current.lines.append(line)  # the item's continuation, indented under it
+        elif line.startswith("  "):
+            blocks.append(_Block("example", [line]))
+        elif current and current.kind == "text":
+            current.lines.append(line)
+        else:
+            blocks.append(_Block("text", [line]))
+    return blocks
 
 
 class _Version(argparse.Action):

@@ -93,7 +93,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "Reads GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_EVENT_PATH and GITHUB_API_URL as GitHub Actions sets them. "
         "Exit 1 when a guardrail finding blocks (the comment is posted all the same), 2 when GitHub refuses.",
     )
-    parser.add_argument("plans", nargs="+", type=Path, metavar="PLAN.json", help="`terraform show -json` output files")
+    parser.add_argument(
+        "plans",
+        nargs="+",
+        type=Path,
+        metavar="PLAN.json",
+        help="`terraform show -json` output files, or a folder of them such as plans/dev (the toolkit's own "
+        "review.json and <stack>.reviewed.json beside them are left out)",
+    )
     parser.add_argument("--env", required=True, metavar="ENV", help="environment the plans belong to, e.g. dev")
     add_allow_destroy(parser)
     add_pricing_options(parser, review=True)
@@ -170,7 +177,8 @@ def run(args: argparse.Namespace, ctx: RunContext) -> int:
     stop = [f for r in reviews for f in blocking(r.findings)]
     result = result_of(reviews)
 
-    unplanned = unplanned_markdown(unplanned_in(args.plans[0].parent))  # what `plan` left out, and why
+    folder = args.plans[0] if args.plans[0].is_dir() else args.plans[0].parent
+    unplanned = unplanned_markdown(unplanned_in(folder))  # what `plan` left out, and why
     full = _titled(render_markdown(reviews, limit=None)[0], env) + unplanned
     summary = Path(environ["GITHUB_STEP_SUMMARY"]) if environ.get("GITHUB_STEP_SUMMARY") else None
     room = summary_room(summary) if summary else 0

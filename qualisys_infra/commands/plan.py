@@ -39,6 +39,7 @@ from qualisys_infra.terraform.pipeline import (
     reviews_of,
     write_reviews,
 )
+from qualisys_infra.terraform.runner import REVIEW_JSON
 from qualisys_infra.terraform.secret_reads import LEAVE_OUT, NO_REFRESH
 
 
@@ -99,7 +100,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         description="Read `terraform show -json` output, print the review and the guardrail findings. "
         "Exit 1 when a finding blocks.",
     )
-    review.add_argument("plans", nargs="+", type=Path, metavar="PLAN.json", help="`terraform show -json` output files")
+    review.add_argument(
+        "plans",
+        nargs="+",
+        type=Path,
+        metavar="PLAN.json",
+        help="`terraform show -json` output files, or a folder of them such as plans/dev (the toolkit's own "
+        "review.json and <stack>.reviewed.json beside them are left out)",
+    )
     review.add_argument(
         "--format",
         choices=("markdown", "text", "json"),
@@ -219,7 +227,7 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
             # margin render_markdown keeps under GitHub's limit
             note = unplanned_markdown({s: r for s, r in unplanned.items() if s.startswith(f"{env}-")})
             outputs = comment_files(folder / "review.md", [comments[0] + note, *comments[1:]], "plan")
-            outputs |= {folder / "review-full.md": full + note, folder / "review.json": render_json(reviews)}
+            outputs |= {folder / "review-full.md": full + note, folder / REVIEW_JSON: render_json(reviews)}
             write_reviews(outputs, "plan")
             written.append(os.path.relpath(folder / "review.md"))
     sys.stdout.write(render_text(reviews, color=sys.stdout.isatty()) + unplanned_text(unplanned))
@@ -235,11 +243,13 @@ def _deploy(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.delivery.github import append_step_summary
     from qualisys_infra.terraform.output import read_manifest
     from qualisys_infra.terraform.review_record import check_reviewed
-    from qualisys_infra.terraform.runner import dependency_levels, run_levels
+    from qualisys_infra.terraform.runner import check_plans_saved, dependency_levels, run_levels
     from qualisys_infra.terraform.waiting import read_marker, unplanned_markdown, unplanned_text
 
     project, progress = ctx.project, ctx.progress("deploy")
     names = resolve_environment_names(args.env, ctx.environments_dir)
+    # Pre-flight in the order a person acts on it: the plans (plan first), then credentials in prepare.
+    check_plans_saved((args.plans_dir or project / "plans").resolve(), names, "deploy")
     settings, runner = pipeline.prepare(args, project, progress, names=names, environ=ctx.environ)
     stacks = env_stacks(runner.outdir, names, args.stack)
     # What `plan` left unplanned on purpose (and said why) is not applied; anything else must have

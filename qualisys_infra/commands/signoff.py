@@ -33,7 +33,7 @@ from typing import Any
 
 from qualisys_infra.commands.context import Context
 from qualisys_infra.core.argtypes import percent, seconds
-from qualisys_infra.core.errors import UsageError
+from qualisys_infra.core.errors import UsageError, WrongFolder
 from qualisys_infra.delivery.kube import KUBE_TOKEN_ENV, add_connection_options, connection_options
 from qualisys_infra.delivery.signoff import (
     DEFAULT_DASHBOARD_UID,
@@ -535,6 +535,8 @@ def _rds_instance(project: Path, env: str) -> tuple[str, str]:
     from qualisys_infra.core.naming import resource_prefix
 
     folder = project / "environments"
+    if not folder.is_dir():
+        raise WrongFolder(project)
     if not (folder / f"{env}.tfvars").is_file():
         raise UsageError(
             f"{folder / f'{env}.tfvars'}: not found, so no RDS instance for --aws-database; run from the project"
@@ -549,6 +551,8 @@ def _ingress_domain(project: Path, env: str) -> str:
     from qualisys_infra.config import load_environment
 
     path = project / "environments" / f"{env}.tfvars"
+    if not path.parent.is_dir():
+        raise WrongFolder(project)
     if not path.is_file():
         raise UsageError(
             f"{path}: not found, so no ingress_domain for the health URL; run from the project folder"

@@ -30,6 +30,7 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from qualisys_infra.commands.context import Context
@@ -253,6 +254,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     redis_option(seed, "with --create, also create the new tenants' Redis ACL users")
 
 
+def _print_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Columns as wide as their longest cell, under a header; no trailing spaces."""
+    if not rows:
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    for row in (headers, *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
 def _database_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     url: str | None = args.database_url or environ.get("QUALISYS_DATABASE_URL")
     if not url:
@@ -410,9 +420,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             applied = provision.init(
                 conn, environment=args.environment, app_password=environ.get("QUALISYS_APP_USER_PASSWORD")
             )
-            print(
-                f"tenants: initialised ({provision.environment(conn)}); migrations applied: {applied or 'none pending'}"
-            )
+            versions = ", ".join(str(version) for version in applied) or "none pending"
+            print(f"tenants: initialised ({provision.environment(conn)}); migrations applied: {versions}")
         elif command == "create":
             _create(conn, args.slug, client)
         elif command == "list":
@@ -428,8 +437,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                     )
                 )
             else:
-                for t in tenants:
-                    print(f"{t.slug:<42} {t.schema:<50} {t.id}  {t.created_at:%Y-%m-%d %H:%M}")
+                _print_table(
+                    ("SLUG", "SCHEMA", "ID", "CREATED (UTC)"),
+                    [(t.slug, t.schema, t.id, f"{t.created_at.astimezone(UTC):%Y-%m-%d %H:%M}") for t in tenants],
+                )
                 print(f"tenants: {len(tenants)}")
         elif command == "drop":
             _drop(conn, args.slug, client, force=args.force)

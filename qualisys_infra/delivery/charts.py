@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +27,17 @@ MAX_INDEX_BYTES = 256 * 1024 * 1024
 
 
 class ChartIndexError(ToolkitError):
-    """A chart repository's index could not be fetched or read. Exit code 2."""
+    """A chart repository's index could not be fetched or read. Exit code 2. ``unreachable``: no
+    connection to the repository could be made (a name that does not resolve, a refused port), as
+    without network."""
+
+    def __init__(self, message: str, *, unreachable: bool = False, where: str = "") -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+        self.where = where  # the index's URL, as shown
+
+
+MIRROR_HINT = "without network, pass --mirror URL (a mirror serving URL/<host>/<path>/index.yaml)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,13 +90,17 @@ def compare(pins: Mapping[str, Chart], *, index_url: Callable[[str], str], timeo
     for thread in threads:
         thread.join()
     indexes: dict[str, Mapping[str, Any]] = {}
+    failed: list[ToolkitError] = []
     for repository in urls:
         found = results.get(repository)
-        if isinstance(found, ToolkitError):
-            raise found
         if found is None:  # the thread died of something that is not a ToolkitError: a bug, said plainly
-            raise ChartIndexError(f"{http.shown_url(urls[repository])}: the fetch ended without an answer")
-        indexes[repository] = found
+            found = ChartIndexError(f"{http.shown_url(urls[repository])}: the fetch ended without an answer")
+        if isinstance(found, ToolkitError):
+            failed.append(found)
+        else:
+            indexes[repository] = found
+    if failed:
+        raise _every_failure(failed, len(urls))
     return [
         Row(
             name=name,
@@ -98,6 +112,24 @@ def compare(pins: Mapping[str, Chart], *, index_url: Callable[[str], str], timeo
     ]
 
 
+def _every_failure(failed: Sequence[ToolkitError], repositories: int) -> ToolkitError:
+    """One line for every repository that failed (not only the first), with the way past a
+    missing network when that is what failed."""
+    unreachable = [e for e in failed if isinstance(e, ChartIndexError) and e.unreachable]
+    if len(failed) == 1 and not unreachable:
+        return failed[0]
+    if len(failed) == 1:
+        text = str(failed[0])
+    elif len(unreachable) == len(failed):  # as without network: where, then the first cause
+        first = unreachable[0]
+        where = ", ".join(e.where for e in unreachable)
+        cause = str(first).removeprefix(f"{first.where}: ")
+        text = f"{len(failed)} of {repositories} chart repositories cannot be reached ({where}); the first {cause}"
+    else:
+        text = f"{len(failed)} of {repositories} chart repositories failed: " + "; ".join(str(e) for e in failed)
+    return ChartIndexError(f"{text}; {MIRROR_HINT}" if unreachable else text, unreachable=bool(unreachable))
+
+
 def fetch_index(url: str, timeout_seconds: float) -> Mapping[str, Any]:
     """The parsed ``index.yaml`` at ``url``, fetched within ``timeout_seconds`` in all; a
     :class:`ChartIndexError` of one line on any failure."""
@@ -107,8 +139,8 @@ def fetch_index(url: str, timeout_seconds: float) -> Mapping[str, Any]:
             response = client.get(url)
     except http.HttpError as exc:
         if exc.kind is http.Failure.CONNECT:
-            raise ChartIndexError(f"{shown}: cannot be fetched ({exc.cause})") from None
-        raise ChartIndexError(f"{shown}: {exc}") from None
+            raise ChartIndexError(f"{shown}: cannot be fetched ({exc.cause})", unreachable=True, where=shown) from None
+        raise ChartIndexError(f"{shown}: {exc}", where=shown) from None
     if response.status != 200:
         raise ChartIndexError(f"{shown}: HTTP {response.status} {response.reason}".rstrip())
     try:

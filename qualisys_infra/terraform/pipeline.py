@@ -77,8 +77,12 @@ class Reviewed:
 def reviews_of(paths: Sequence[Path], allow: Sequence[str], reviewed: Reviewed | None = None) -> list[StackReview]:
     """Each plan file read and checked by the guardrails; no file at all is refused (nothing checked).
 
+    ``paths``: plan files or folders of them (:func:`~qualisys_infra.terraform.runner.plan_files`);
     ``allow``: the command line's ``--allow-destroy`` addresses, for every plan; ``reviewed``: what the
     project's reviewed settings add (:func:`reviewed_allowances`)."""
+    from qualisys_infra.terraform.runner import plan_files
+
+    paths = plan_files(paths)
     if not paths:
         raise UsageError("review: no plan files: nothing was checked")
     reviewed = reviewed or Reviewed()

@@ -22,6 +22,47 @@ from qualisys_infra.terraform.output import read_manifest
 from qualisys_infra.terraform.secret_reads import WHOLE, PlanScope, scope_file
 from qualisys_infra.terraform.waiting import write_marker
 
+# What `plan` writes into PLANS/<env>/ beside each stack's plan JSON (<stack>.json): the review
+# stamp <stack>.reviewed.json and the review of every stack as JSON, review.json (with review.md,
+# <stack>.tfplan, <stack>.waiting and <stack>.scope, which are not *.json).
+REVIEW_STAMP_SUFFIX = ".reviewed.json"
+REVIEW_JSON = "review.json"
+
+
+def is_toolkit_file(path: Path) -> bool:
+    """Whether ``path`` is a JSON file `plan` writes beside the plans that is not a plan."""
+    return path.name == REVIEW_JSON or path.name.endswith(REVIEW_STAMP_SUFFIX)
+
+
+def check_plans_saved(plans_dir: Path, environments: Sequence[str], command: str) -> None:
+    """Refuse an environment whose plans folder holds no saved plan (``<stack>.tfplan``) and no
+    stack left unplanned on purpose (``<stack>.waiting``): run before anything else ``deploy``
+    needs (AWS credentials, Terraform, a synth), since planning is what the person does next."""
+    for env in environments:
+        folder = plans_dir / env
+        if not any(folder.glob("*.tfplan")) and not any(folder.glob("*.waiting")):
+            raise UsageError(
+                f"{command}: {folder}: no saved plans for {env}; run `qualisys-infra plan --env {env}` first"
+            )
+
+
+def plan_files(paths: Sequence[Path]) -> list[Path]:
+    """The plan JSON files ``paths`` name, the one definition of what a plan file is: a folder
+    stands for every ``*.json`` in it, and the toolkit's own files beside the plans
+    (:func:`is_toolkit_file`) are left out, so ``review plans/dev`` and ``review plans/dev/*.json``
+    both read the plans and nothing else. A folder without plans is bad input (exit 2)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.glob("*.json") if p.is_file() and not is_toolkit_file(p))
+            if not inside:
+                raise UsageError(f"{path}: no plan files in this folder (`plan` writes <stack>.json)")
+            found += inside
+        elif not is_toolkit_file(path):
+            found.append(path)
+    return found
+
+
 LOCK_TIMEOUT = "60s"  # wait this long for another run's state lock before failing
 STAGE_EXIT = {"init": 3, "plan": 4, "show": 5, "output": 5, "apply": 6, "migrate": 7}
 # What Terraform's S3 backend says when the state bucket is missing (and nothing looser: the CLI
@@ -87,7 +128,7 @@ class StackRunner:
     def plan_paths(self, stack: str) -> tuple[Path, Path, Path]:
         """The binary plan, its JSON, and the review stamp of ``stack``."""
         folder = self.plans_dir / environment_of(stack)
-        return folder / f"{stack}.tfplan", folder / f"{stack}.json", folder / f"{stack}.reviewed.json"
+        return folder / f"{stack}.tfplan", folder / f"{stack}.json", folder / f"{stack}{REVIEW_STAMP_SUFFIX}"
 
     def waiting_path(self, stack: str) -> Path:
         """The marker of a stack ``plan`` left unplanned on purpose, with why (:mod:`.waiting`)."""

@@ -168,8 +168,32 @@ def test_deploy_refuses_without_a_reviewed_plan(
         str(tmp_path / "plans"),
     )
     assert code == 2
-    assert err.strip().splitlines()[-1].startswith("error: deploy: ")
-    assert "no saved plan for dev-" in err
+    folder = tmp_path / "plans" / "dev"
+    assert err.strip().splitlines()[-1] == (
+        f"error: deploy: {folder}: no saved plans for dev; run `qualisys-infra plan --env dev` first"
+    )
+
+
+def test_deploy_without_plans_or_credentials_names_the_plans_first(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pre-flight in the order a person acts on: plan first (which needs credentials too), so the
+    missing plans are what deploy says, not the credentials it will need after."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    plans = tmp_path / "plans"
+    argv = ["--project-dir", str(ROOT), "deploy", "--env", "dev", "--plans-dir", str(plans)]
+    code, _, err = _run(capsys, *argv)
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: deploy: {plans / 'dev'}: no saved plans for dev; run `qualisys-infra plan --env dev` first"
+    ]
+    (plans / "dev").mkdir(parents=True)
+    (plans / "dev" / "dev-network.tfplan").write_bytes(b"saved")  # a plan: now the credentials are next
+    code, _, err = _run(capsys, *argv)
+    assert code == 2
+    assert err.splitlines()[-1].startswith("error: AWS credentials: none found before running Terraform")
 
 
 def test_plan_rejects_an_unknown_stack_and_a_missing_backend_config(
@@ -296,7 +320,7 @@ def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
     runner = StackRunner(outdir=outdir, plans_dir=tmp_path / "plans", terraform=terraform)
     shutil.copytree(ROOT / "environments", tmp_path / "environments")
 
-    def prepare(args: argparse.Namespace, project: Path, *_: object, names: Sequence[str] = ()) -> object:
+    def prepare(args: argparse.Namespace, project: Path, *_: object, names: Sequence[str] = (), **__: object) -> object:
         # the settings as the command reads them (a test edits the tfvars between runs)
         return load_settings(project / "environments", names, root=project), runner
 
@@ -345,7 +369,7 @@ def test_plan_exits_0_when_clean_and_1_on_a_blocking_finding(
 
 def test_deploy_exit_codes(capsys: pytest.CaptureFixture[str], pipeline: Pipeline) -> None:
     code, err = pipeline.run(capsys, "deploy")
-    assert code == 2 and "no saved plan for dev-" in err
+    assert code == 2 and "no saved plans for dev; run `qualisys-infra plan --env dev` first" in err
     assert pipeline.run(capsys, "plan")[0] == 0
     for stage, expected in (("init", 3), ("show", 5), ("apply", 6)):
         pipeline.terraform.fail_at = stage
@@ -508,6 +532,28 @@ def test_bootstrap_exits_7_when_the_state_cannot_be_moved(
     code, err = pipeline.run(capsys, "bootstrap")
     assert code == 7, err
     assert "error: terraform migrate failed for stack bootstrap" in err
+
+
+def test_review_and_comment_take_the_plans_folder_and_skip_the_toolkits_own_files(
+    capsys: pytest.CaptureFixture[str], pipeline: Pipeline
+) -> None:
+    """The README's `review plans/dev/*.json` and `review plans/dev`: plan writes review.json and
+    <stack>.reviewed.json beside the plans; neither is a plan."""
+    assert pipeline.run(capsys, "plan")[0] == 0
+    folder = pipeline.runner.plans_dir / "dev"
+    names = sorted(p.name for p in folder.iterdir())
+    assert {"review.json", "dev-data.reviewed.json", "dev-network.reviewed.json", "review.md"} <= set(names)
+    globbed = sorted(str(p) for p in folder.glob("*.json"))  # what the shell expands plans/dev/*.json to
+    assert len(globbed) > 2
+    for plans in ([str(folder)], globbed):
+        code, out, err = _run(capsys, "review", *plans, "--format", "json", "--no-cost")
+        assert (code, err) == (0, ""), err
+        assert sorted(stack["name"] for stack in json.loads(out)["stacks"]) == ["dev-data", "dev-network"]
+    empty = folder.parent / "empty"
+    empty.mkdir()
+    (empty / "review.json").write_text("{}", encoding="utf-8")
+    code, _, err = _run(capsys, "review", str(empty))
+    assert (code, err) == (2, f"error: {empty}: no plan files in this folder (`plan` writes <stack>.json)\n")
 
 
 def test_review_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

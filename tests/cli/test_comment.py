@@ -297,6 +297,28 @@ def test_the_comment_says_what_plan_limited_or_left_unplanned(
     )
 
 
+def test_the_comment_takes_the_plans_folder_and_skips_the_toolkits_own_files(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`comment plans/dev` (and `plans/dev/*.json`) as the README writes it: review.json and
+    <stack>.reviewed.json, which plan writes beside the plans, are not plans."""
+    from qualisys_infra.terraform.waiting import waits_for, write_marker
+
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    (folder / "dev-platform.json").write_bytes(UPDATE.read_bytes())
+    (folder / "review.json").write_text('{"stacks": []}', encoding="utf-8")
+    (folder / "dev-platform.reviewed.json").write_text('{"plan_sha256": "0"}', encoding="utf-8")
+    write_marker(folder / "dev-apps.waiting", waits_for(["dev-platform"]))
+    for plans in ([str(folder)], sorted(str(p) for p in folder.glob("*.json"))):
+        code, out, err = comment(capsys, *plans, "--env", "dev", "--pr", str(PR))
+        assert (code, err) == (0, "")
+        assert "1 to change" in out
+        [ours] = github.ours()
+        assert "`dev-platform`" in ours["body"] and "review.json" not in ours["body"]
+        assert "> - `dev-apps`: waits for dev-platform" in ours["body"]  # the folder's unplanned stacks
+
+
 def test_the_comment_judges_destroys_with_the_allowances_of_the_environments_tfvars(
     github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -41,6 +42,27 @@ def test_readme_flow_init_create_seed_verify(
     finally:
         for slug in slugs:
             redis_admin.execute_command("ACL", "DELUSER", f"tenant_{slug}")  # type: ignore[no-untyped-call]
+
+
+def test_init_and_list_read_as_sentences_and_a_table(
+    capsys: pytest.CaptureFixture[str], database: str, unique: str, no_redis_url: None
+) -> None:
+    """`tenants init` printed `migrations applied: [1]` and `tenants list` rows without a header."""
+    db = ["--database-url", database]
+    code, out, _ = _run(capsys, "tenants", "init", *db)
+    assert code == 0
+    assert re.fullmatch(r"tenants: initialised \(\w+\); migrations applied: \d+(, \d+)*\n", out), out
+    assert _run(capsys, "tenants", "init", *db)[1].endswith("; migrations applied: none pending\n")
+    slugs = [f"acme{unique}", f"globex{unique}"]
+    for slug in slugs:
+        assert _run(capsys, "tenants", "create", slug, *db)[0] == 0
+    code, out, _ = _run(capsys, "tenants", "list", *db)
+    header, *rows, total = out.splitlines()
+    assert header.split() == ["SLUG", "SCHEMA", "ID", "CREATED", "(UTC)"]
+    assert [row.split()[:2] for row in rows] == [[slug, f"tenant_{slug}"] for slug in slugs]
+    assert {row.index(f"tenant_{slugs[0]}") for row in rows[:1]} == {header.index("SCHEMA")}  # columns line up
+    assert total == "tenants: 2"
+    assert not any(line != line.rstrip() for line in out.splitlines())
 
 
 def test_verify_exits_1_and_names_the_failing_check(capsys: pytest.CaptureFixture[str], initialised: str) -> None:

@@ -16,7 +16,7 @@ from werkzeug import Request, Response
 from modules.platform.charts import AUTOSCALER_RELEASES, CHARTS, Chart, every_pin
 from qualisys_infra.commands.charts import add_commands, run
 from qualisys_infra.commands.context import Context
-from qualisys_infra.delivery.charts import ChartIndexError, Row, compare, index_url_via, render
+from qualisys_infra.delivery.charts import MIRROR_HINT, ChartIndexError, Row, compare, index_url_via, render
 
 CONTEXT = Context(project=Path.cwd(), environ={})  # charts reads neither the project nor the environment
 
@@ -177,9 +177,39 @@ def test_fails_if_nothing_listens() -> None:
     pins = {"x": Chart(repository="http://127.0.0.1:9/repo", chart="x", version="1.0.0", app_version="1.0.0")}
     with pytest.raises(
         ChartIndexError,
-        match=r"^http://127\.0\.0\.1:9/repo/index\.yaml: cannot be fetched \(Failed to establish a new connection: .*\)$",
+        match=r"^http://127\.0\.0\.1:9/repo/index\.yaml: cannot be fetched \(Failed to establish a new connection: "
+        r".*\); without network, pass --mirror URL \(a mirror serving URL/<host>/<path>/index\.yaml\)$",
     ):
         compare(pins, index_url=index_url_via(None), timeout_seconds=2)
+
+
+def test_without_network_every_repository_is_named_with_the_way_past_it() -> None:
+    """`charts` without network named only the first repository and did not mention --mirror."""
+    pins = {
+        name: Chart(repository=f"http://127.0.0.1:9/{name}", chart=name, version="1.0.0", app_version="1.0.0")
+        for name in ("one", "two", "three")
+    }
+    with pytest.raises(ChartIndexError) as info:
+        compare(pins, index_url=index_url_via(None), timeout_seconds=2)
+    (line,) = info.value.lines()
+    assert line.startswith(
+        "3 of 3 chart repositories cannot be reached (http://127.0.0.1:9/one/index.yaml, "
+        "http://127.0.0.1:9/two/index.yaml, http://127.0.0.1:9/three/index.yaml); the first cannot be fetched ("
+    )
+    assert line.endswith("; " + MIRROR_HINT) and info.value.exit_code == 2
+
+
+def test_a_repository_that_answers_wrongly_is_not_a_network_problem(httpserver: HTTPServer) -> None:
+    """Several failures are all named; --mirror is suggested only when a repository was unreachable."""
+    pins = {
+        name: Chart(repository=httpserver.url_for(f"/{name}"), chart=name, version="1.0.0", app_version="1.0.0")
+        for name in ("one", "two")
+    }
+    with pytest.raises(ChartIndexError) as info:
+        compare(pins, index_url=index_url_via(None), timeout_seconds=2)
+    (line,) = info.value.lines()
+    assert line.startswith("2 of 2 chart repositories failed: ") and line.count("HTTP 500") == 2
+    assert "--mirror" not in line
 
 
 def test_the_command_fails_with_exit_2_and_one_line(httpserver: HTTPServer) -> None:
