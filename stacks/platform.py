@@ -24,7 +24,7 @@ from modules.platform.runners import RunnerScaleSets, RunnerScaleSetsProps
 from modules.platform.storage import DefaultStorageClass, DefaultStorageClassProps
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.lifecycle import pins_of
-from qualisys_infra.core.naming import APPLY_ENVIRONMENTS, ISOLATION_VERIFIED_ENVIRONMENTS
+from qualisys_infra.core.naming import ISOLATION_VERIFIED_ENVIRONMENTS
 from qualisys_infra.core.settings import AccountConfig, EnvironmentConfig
 from stacks.base import EnvironmentStack
 
@@ -54,7 +54,7 @@ class ClusterPlatformStack(EnvironmentStack):
             self, namespaces=env.namespaces, network=network, pod_security_version=pins.pod_security_version
         )
         # The release role deploys where the apps stack does: the environment's own namespace.
-        release_ns = env.environment if env.environment in APPLY_ENVIRONMENTS else None
+        release_ns = env.environment if env.pipeline else None
         self.rbac = PlatformRbac(
             self, "rbac", props=PlatformRbacProps(project=project, namespaces=self.namespaces, ci_namespace=release_ns)
         )
