@@ -409,3 +409,62 @@ def test_the_generated_set_has_every_kind_of_environment() -> None:
     assert {(Delivery.MANUAL, False), (Delivery.PIPELINE, False), (Delivery.PIPELINE, True)} <= kinds
     assert len({d.region for d in GENERATED}) > 1
     assert Path(ROOT / ".github" / "actions" / "environments" / "action.yml").is_file()
+
+
+def test_a_copy_with_qa_tfvars_is_delivered_as_its_file_says(
+    workflows: dict[str, dict[str, Any]], settings: Settings, tmp_path: Path
+) -> None:
+    """Issue 25's "done when": a copy of the project with a qa.tfvars (staging's file with its own
+    name and network) and nothing else changed. Its loaded deliveries give account and github stacks
+    with qa's roles, boundary and GitHub environment, the workflows' computed lists hold qa as its
+    delivery says, and all of it agrees; today's three keep their addresses."""
+    import subprocess
+
+    from qualisys_infra.config import environment_names, load_settings
+    from tests.config.test_environments import qa_text
+
+    env_dir = tmp_path / "project" / "environments"
+    env_dir.mkdir(parents=True)
+    for path in (ROOT / "environments").glob("*.tfvars"):
+        (env_dir / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (env_dir / "qa.tfvars").write_text(qa_text(), encoding="utf-8")
+    copy_settings = load_settings(env_dir, environment_names(env_dir), root=env_dir.parent)
+    deliveries = copy_settings.deliveries
+    names = [d.name for d in deliveries]
+    assert "qa" in names and [n for n in names if n != "qa"] == ["dev", "staging", "production"], names
+    qa = next(d for d in deliveries if d.name == "qa")
+    assert (qa.delivery, qa.approval) == (Delivery.PIPELINE, False), "staging's copy is delivered as staging is"
+    stacks = synth_account_stacks(copy_settings, deliveries, tmp_path / "out")
+    assert crosscheck(workflows, stacks, deliveries, copy_settings) == []
+    assert "github_apply-qa_role" in stacks["account"]["resource"]["aws_iam_role"]
+    # The workflows' list, computed as the environments job does: the real command on the copy.
+    listed = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "qualisys-infra"),
+            "environments",
+            "--json",
+            "--project-dir",
+            str(env_dir.parent),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    first = [e["name"] for e in matrices_of(listed.stdout)["first"]]
+    assert "qa" in first and "staging" in first
+    # Today's three: the same addresses as without qa (only qa's are added).
+    today = synth_account_stacks(settings, settings.deliveries, tmp_path / "today")
+    for name in ("account", GITHUB_STACK):
+        for kind, resources in today[name]["resource"].items():
+            assert set(resources) <= set(stacks[name]["resource"][kind]), (name, kind)
+
+
+def matrices_of(text: str) -> dict[str, Any]:
+    """matrix.py's lists of the JSON the command printed."""
+    import json
+
+    from tests.delivery.expand import matrix_module
+
+    result: dict[str, Any] = matrix_module().matrices(json.loads(text))
+    return result
