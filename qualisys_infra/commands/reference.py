@@ -251,14 +251,17 @@ def render_guardrails() -> str:
         "Every rule `plan`, `review` and `deploy` judge a plan by. A blocking finding makes them exit 1; a "
         "warning is shown in the review and blocks nothing. A blocking rule a person allowed (a destroy, a "
         "reviewed IAM waiver) is shown as a warning that names who allowed it. Generated from "
-        "`qualisys_infra/plan/rules.py`.",
+        "`qualisys_infra/plan/rules.py`; link to a rule as `reference/guardrails.md#g001`.",
         "",
         "| rule | severity | blocks | what it means | allowed by |",
         "|---|---|---|---|---|",
     ]
     for rule in RULES:
         blocks = "yes" if rule.blocking else "no"
-        lines.append(f"| {rule.code} | {rule.severity} | {blocks} | {_cell(rule.meaning)} | {_cell(rule.allowed_by)} |")
+        anchor = f'<span id="{rule.code.lower()}"></span>'  # guardrails.md#g001 links to the rule
+        lines.append(
+            f"| {anchor}{rule.code} | {rule.severity} | {blocks} | {_cell(rule.meaning)} | {_cell(rule.allowed_by)} |"
+        )
     return "\n".join(lines) + "\n"
 
 

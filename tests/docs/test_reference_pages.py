@@ -233,3 +233,9 @@ def test_a_description_keeps_its_lists_and_examples_as_markdown() -> None:
         "```",
         "",
     ]
+
+
+def test_every_rule_has_an_anchor_on_the_guardrails_page() -> None:
+    page = _page("guardrails.md")
+    for rule in RULES:
+        assert f'<span id="{rule.code.lower()}"></span>{rule.code} |' in page
