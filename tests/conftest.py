@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings
+from qualisys_infra.config import Settings, environment_names, load_settings
 from qualisys_infra.core.runtime import PROJECT_ROOT, configure_node
 from qualisys_infra.gates.security import ScanReport, scan
 from tests import tiers
@@ -52,7 +52,7 @@ class Synthesized:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return load_settings(ENV_DIR, ENVIRONMENT_NAMES, root=ROOT)
+    return load_settings(ENV_DIR, environment_names(ENV_DIR), root=ROOT)
 
 
 @pytest.fixture(scope="session")
