@@ -4,6 +4,7 @@ replaced; and the command line of a release against the local servers."""
 
 from __future__ import annotations
 
+import shutil
 import types
 from pathlib import Path
 
@@ -46,7 +47,10 @@ def make_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str = "de
                 monthly_cost_limit=None,
             )
         ],
+        deliveries=(),
     )
+    # the commands resolve --env against the project's environments/ (prepare itself is replaced)
+    shutil.copytree(ROOT / "environments", tmp_path / "environments")
     monkeypatch.setattr(pipeline, "prepare", lambda *_, **__: (settings, runner))
     monkeypatch.setattr(pipeline, "check_backend_against_bootstrap", lambda *_: None)
     monkeypatch.setattr(cluster, "NAMESPACE", env)  # the apps stack runs hello in the env's namespace
