@@ -20,7 +20,7 @@ RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r /app/requ
 
 # Only the modules the seed command imports; nothing else of the repository.
 COPY qualisys_infra/__init__.py qualisys_infra/__main__.py /app/qualisys_infra/
-COPY qualisys_infra/core/__init__.py qualisys_infra/core/argtypes.py qualisys_infra/core/errors.py qualisys_infra/core/files.py qualisys_infra/core/masking.py qualisys_infra/core/data_access.py qualisys_infra/core/progress.py /app/qualisys_infra/core/
+COPY qualisys_infra/core/__init__.py qualisys_infra/core/argtypes.py qualisys_infra/core/errors.py qualisys_infra/core/files.py qualisys_infra/core/masking.py qualisys_infra/core/data_access.py qualisys_infra/core/naming.py qualisys_infra/core/playwright_pool.py qualisys_infra/core/progress.py /app/qualisys_infra/core/
 COPY qualisys_infra/commands/__init__.py qualisys_infra/commands/cli.py qualisys_infra/commands/context.py qualisys_infra/commands/sigterm.py qualisys_infra/commands/dev.py /app/qualisys_infra/commands/
 COPY qualisys_infra/delivery/__init__.py qualisys_infra/delivery/devcheck.py qualisys_infra/delivery/local_env.py /app/qualisys_infra/delivery/
 COPY qualisys_infra/tenancy/ /app/qualisys_infra/tenancy/
