@@ -42,6 +42,19 @@ def test_every_command_module_registers_and_runs_the_same_way(module_name: str) 
     assert not hasattr(module, "main"), f"{module_name}: no module-level main() besides the CLI's"
 
 
+def test_only_the_cli_is_an_entry_point_among_the_command_modules() -> None:
+    """`python -m qualisys_infra ...` is the way in; a command module run on its own (the seed
+    image's old `python -m qualisys_infra.commands.dev`) would skip the context and the errors'
+    handling. (gates/parser.py and gates/schema/index.py keep a private entry: the subprocess
+    workers the synth and the schema gate start, not commands.)"""
+    entries = [
+        path.name
+        for path in sorted((ROOT / "qualisys_infra" / "commands").glob("*.py"))
+        if '__name__ == "__main__"' in path.read_text(encoding="utf-8")
+    ]
+    assert entries == ["cli.py"]
+
+
 def test_every_command_of_the_parser_runs_its_modules_run() -> None:
     parser = build_parser()
     commands = _commands(parser)
