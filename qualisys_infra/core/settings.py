@@ -178,7 +178,9 @@ class EnvironmentConfig:
     node_groups: NodeGroupsConfig = field(metadata=_doc("an object with `general` and `playwright`"))
     namespaces: Mapping[str, NamespaceConfig] = field(
         metadata=_doc(
-            "Kubernetes namespaces with their quotas (spec 5.1: dev, staging, production, playwright-pool, monitoring)"
+            "Kubernetes namespaces with their quotas (spec 5.1: dev, staging, production, playwright-pool, monitoring):"
+            " the environment's own (its services run there), and others only the platform's (monitoring,"
+            " playwright-pool) or other environments' names"
         )
     )
     ingress_domain: str = field(metadata=_doc('the HTTPS host of the environment, e.g. "staging.qualisys.dev"'))
