@@ -23,6 +23,8 @@ from tests.synth.helpers import prepare_broken_copy
 
 ROOT = PROJECT_ROOT
 ENV_DIR = ROOT / "environments"
+# The project's environments, in its order: every environments/<name>.tfvars but account.tfvars.
+ENVIRONMENT_NAMES = environment_names(ENV_DIR)
 
 configure_node(os.environ)
 

@@ -29,11 +29,10 @@ from qualisys_infra.config.reader import Reader, as_values, show
 from qualisys_infra.config.rules import ACCOUNT_RULES, ENVIRONMENT_RULES, Rule
 from qualisys_infra.core.errors import ConfigError, Violation, WrongFolder
 from qualisys_infra.core.naming import PLATFORM_NAMESPACES
-from qualisys_infra.core.settings import ACCOUNT_FILE, ENVIRONMENT_NAMES, AccountConfig, EnvironmentConfig, Settings
+from qualisys_infra.core.settings import ACCOUNT_FILE, AccountConfig, EnvironmentConfig, Settings
 
 __all__ = [
     "ACCOUNT_FILE",
-    "ENVIRONMENT_NAMES",
     "Settings",
     "environment_names",
     "load_account",

@@ -15,9 +15,8 @@ from typing import Any
 
 from qualisys_infra.core.playwright_pool import MAX_RUNNERS
 
-# The environments this repository ships. No code lists environments from it: every
-# ``environments/<name>.tfvars`` but account.tfvars is one (``qualisys_infra.config.environment_names``).
-ENVIRONMENT_NAMES = ("dev", "staging", "production")
+# No list of environments here: every ``environments/<name>.tfvars`` but account.tfvars is one
+# (``qualisys_infra.config.environment_names``; every environment's delivery is ``Settings.deliveries``).
 ACCOUNT_FILE = "account.tfvars"
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy); 0 (never expire) is

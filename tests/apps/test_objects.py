@@ -36,7 +36,7 @@ def _environments_minors() -> tuple[str, ...]:
     """The Kubernetes minors the environments run (their tfvars): the schemas these objects must fit."""
     from qualisys_infra.config.hclfile import read_hcl
     from qualisys_infra.core.runtime import PROJECT_ROOT
-    from qualisys_infra.core.settings import ENVIRONMENT_NAMES
+    from tests.conftest import ENVIRONMENT_NAMES
 
     paths = [PROJECT_ROOT / "environments" / f"{name}.tfvars" for name in ENVIRONMENT_NAMES]
     return tuple(sorted({str(read_hcl(path, path.name).values["eks_kubernetes_version"]) for path in paths}))

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
-from tests.conftest import Synthesized
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 
 
 def _policies(synthesized: Synthesized, env: str, namespace: str) -> dict[str, dict[str, Any]]:

@@ -258,7 +258,8 @@ def _data_tier_majors() -> dict[str, frozenset[str]]:
 
     from qualisys_infra.config.hclfile import read_hcl
     from qualisys_infra.core.runtime import PROJECT_ROOT
-    from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
+    from qualisys_infra.core.settings import EnvironmentConfig
+    from tests.conftest import ENVIRONMENT_NAMES
 
     defaults = {f.name: f.default for f in dataclasses.fields(EnvironmentConfig)}
     majors: dict[str, set[str]] = {"postgres": set(), "redis": set()}

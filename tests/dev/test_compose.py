@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
+from qualisys_infra.config import load_settings
 from qualisys_infra.core.runtime import PROJECT_ROOT
+from tests.conftest import ENVIRONMENT_NAMES
 
 ROOT = PROJECT_ROOT
 COMPOSE = ROOT / "compose.yaml"

@@ -17,8 +17,8 @@ import promql_parser
 import yaml
 
 from modules.platform import values
-from qualisys_infra.config import ENVIRONMENT_NAMES, Settings, load_settings
-from tests.conftest import ENV_DIR, ROOT
+from qualisys_infra.config import Settings, load_settings
+from tests.conftest import ENV_DIR, ENVIRONMENT_NAMES, ROOT
 
 TOKEN = "${TfToken[TOKEN.1]}"  # noqa: S105 - an engine token, what the stack passes at synth
 

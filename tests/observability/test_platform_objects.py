@@ -30,8 +30,7 @@ from qualisys_infra.core.monitoring_access import (
     REDIS_EXPORTER_SECRET,
     cloud_redis_exporter_access_string,
 )
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
-from tests.conftest import Synthesized
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 
 pytestmark = pytest.mark.synth
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from qualisys_infra.plan import cost_report
 from qualisys_infra.plan.prices import ACCOUNT_SCOPE, load_prices, load_usage
+from tests.conftest import ENVIRONMENT_NAMES
 
 TODAY = date(2026, 12, 6)
 

@@ -21,8 +21,8 @@ from modules.platform.alerting import (
     rule_labels,
     silent_receivers,
 )
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
-from tests.conftest import ROOT, Synthesized
+from qualisys_infra.core.settings import EnvironmentConfig
+from tests.conftest import ENVIRONMENT_NAMES, ROOT, Synthesized
 from tests.synth.helpers import ref, statements
 
 DEFAULT_ALERTS = json.loads(

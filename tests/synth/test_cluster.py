@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
-from tests.conftest import Synthesized
+from qualisys_infra.core.settings import EnvironmentConfig
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 from tests.synth.helpers import one, points_to, ref, statements
 
 

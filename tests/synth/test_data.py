@@ -8,8 +8,8 @@ import pytest
 
 from qualisys_infra.core.data_access import cloud_redis_access_string
 from qualisys_infra.core.naming import ISOLATION_VERIFIED_ENVIRONMENTS, apply_role_name
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
-from tests.conftest import Synthesized
+from qualisys_infra.core.settings import EnvironmentConfig
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 from tests.synth.helpers import one, points_to, ref
 
 

@@ -14,8 +14,8 @@ from modules.platform.charts import CHARTS
 from modules.platform.dns import EXTERNAL_DNS_RELEASE, EXTERNAL_DNS_SERVICE_ACCOUNT, RECORD_CHANGES
 from qualisys_infra.config import load_environment
 from qualisys_infra.core.errors import ConfigError
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
-from tests.conftest import ENV_DIR, Synthesized
+from qualisys_infra.core.settings import EnvironmentConfig
+from tests.conftest import ENV_DIR, ENVIRONMENT_NAMES, Synthesized
 from tests.synth.helpers import ref, statements
 
 

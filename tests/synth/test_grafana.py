@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from modules.platform.edge import TLS13_ONLY_POLICIES
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
-from tests.conftest import Synthesized
+from qualisys_infra.core.settings import EnvironmentConfig
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 from tests.synth.helpers import ref
 
 

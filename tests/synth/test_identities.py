@@ -42,8 +42,8 @@ from qualisys_infra.core.naming import (
     release_role_name,
     state_key,
 )
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, Settings
-from tests.conftest import ROOT, Synthesized
+from qualisys_infra.core.settings import Settings
+from tests.conftest import ENVIRONMENT_NAMES, ROOT, Synthesized
 from tests.delivery.checks import load
 from tests.delivery.expand import expand, matrices
 from tests.synth.identities import (

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
+from qualisys_infra.config import load_settings
 from qualisys_infra.terraform import synth as synth_module
 from qualisys_infra.terraform.synth import STAMP_FILE, environment_digests, synth
-from tests.conftest import ENV_DIR, Synthesized
+from tests.conftest import ENV_DIR, ENVIRONMENT_NAMES, Synthesized
 
 PLANTED = "planted-cost-center"
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
+from qualisys_infra.config import load_settings
 from qualisys_infra.core.naming import ENVIRONMENT_STACK_KINDS, stack_name
 from qualisys_infra.core.settings import Delivery, EnvironmentDelivery, Settings
 from qualisys_infra.terraform import synth as synth_module
 from qualisys_infra.terraform.synth import STAMP_FILE, SynthResult, expected_stacks, synth
+from tests.conftest import ENVIRONMENT_NAMES
 
 
 class FakeEngine:

@@ -19,8 +19,7 @@ import pytest
 import yaml
 
 from modules.platform.charts import every_pin
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
-from tests.conftest import ROOT, Synthesized
+from tests.conftest import ENVIRONMENT_NAMES, ROOT, Synthesized
 from tests.synth.helpers import one, ref
 
 FIXTURES = ROOT / "tests" / "fixtures" / "aws-load-balancer-controller"

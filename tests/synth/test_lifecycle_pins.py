@@ -11,8 +11,8 @@ import yaml
 
 from modules.platform.charts import platform_charts
 from qualisys_infra.core.lifecycle import UNPINNED, MinorPins, Support, kubernetes_minor, newest_standard_minor, pins_of
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
-from tests.conftest import Synthesized
+from qualisys_infra.core.settings import EnvironmentConfig
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 
 # The day the tables were read: every environment runs a minor in EKS standard support on it.
 READ_ON = "2026-12-06"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig, NatMode
-from tests.conftest import Synthesized
+from qualisys_infra.core.settings import EnvironmentConfig, NatMode
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 from tests.synth.helpers import one, points_to, ref, statements
 
 ANYWHERE = ("0.0.0.0/0", "::/0")

@@ -8,9 +8,8 @@ import pytest
 from modules.platform.kinds import MANIFEST_RESOURCES, PROVIDER_RESOURCES, SCHEMA_RESOURCES, api_group
 from modules.platform.plan_reader import PLAN_READER_ROLE
 from qualisys_infra.core.naming import PLAN_READERS_GROUP, plan_role_name
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from qualisys_infra.terraform.secret_reads import leave_out, secret_reads
-from tests.conftest import Synthesized
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 
 RBAC = "rbac.authorization.k8s.io"
 

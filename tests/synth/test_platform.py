@@ -14,8 +14,8 @@ from modules.platform.charts import EXPORTER_CHARTS, autoscaler_release, platfor
 from modules.platform.runners import RUNNER_NAMESPACES
 from qualisys_infra.core.lifecycle import kubernetes_minor
 from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP, PLAN_READERS_GROUP
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
-from tests.conftest import Synthesized
+from qualisys_infra.core.settings import EnvironmentConfig
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 from tests.synth.helpers import one, ref, statements
 
 

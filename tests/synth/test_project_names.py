@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, load_settings
+from qualisys_infra.config import load_settings
 from qualisys_infra.core.settings import Settings
-from tests.conftest import ENV_DIR, ROOT
+from tests.conftest import ENV_DIR, ENVIRONMENT_NAMES, ROOT
 
 ENVIRONMENT = "staging"  # a pipeline environment: release role, ci-deployer, isolation checks
 # What may say qualisys in another project's stacks, and why (the module docstring).

@@ -19,9 +19,9 @@ from modules.platform.cluster_objects import (
     api_kind,
     chart_objects,
 )
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
+from qualisys_infra.core.settings import EnvironmentConfig
 from qualisys_infra.delivery import testpool
-from tests.conftest import Synthesized
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 from tests.synth.references import Environment, missing
 
 RUNNER_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qualisys-playwright-runner:1.4.0"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from qualisys_infra.core import playwright_pool
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
-from tests.conftest import Synthesized
+from qualisys_infra.core.settings import EnvironmentConfig
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 
 NFR_S2_RUNNERS = 100
 # What each environment admits at once with the shipped settings (dev: its quota of 8 CPU, 16Gi).

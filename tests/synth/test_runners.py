@@ -32,9 +32,9 @@ from qualisys_infra.core.naming import (
     runner_label,
     runner_variable,
 )
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES, EnvironmentConfig
+from qualisys_infra.core.settings import EnvironmentConfig
 from tests.apps.schemas import validate
-from tests.conftest import Synthesized
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 
 RELEASES = (CONTROLLER_RELEASE, *(runner_release(duty) for duty in RUNNER_DUTIES))
 NAMESPACE_OF = {

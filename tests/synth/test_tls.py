@@ -11,9 +11,8 @@ import pytest
 
 from modules.database import min_tls_version
 from modules.platform.edge import TLS13_ONLY_POLICIES, TLS_POLICY
-from qualisys_infra.core.settings import ENVIRONMENT_NAMES
 from qualisys_infra.gates.schema.index import load_index
-from tests.conftest import Synthesized
+from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 
 SSL_POLICY = "alb.ingress.kubernetes.io/ssl-policy"
 # The annotation inside Helm values, which reach Terraform as YAML strings.

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, load_environment, load_settings
+from qualisys_infra.config import load_environment, load_settings
 from qualisys_infra.core import playwright_pool
 from qualisys_infra.core.errors import ConfigError
-from tests.conftest import ENV_DIR, ROOT
+from tests.conftest import ENV_DIR, ENVIRONMENT_NAMES, ROOT
 from tests.testpool.helpers import DEV_GROUP, DEV_POOL, DEV_QUOTA, environment_with, key_line, line_of
 
 

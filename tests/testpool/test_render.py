@@ -15,13 +15,13 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, Settings
+from qualisys_infra.config import Settings
 from qualisys_infra.core import playwright_pool
 from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.settings import EnvironmentConfig
 from qualisys_infra.delivery import testpool
 from tests.apps.schemas import schema_version
-from tests.conftest import ROOT
+from tests.conftest import ENVIRONMENT_NAMES, ROOT
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qualisys-playwright-runner:1.4.0"
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from qualisys_infra.config import (
-    ENVIRONMENT_NAMES,
     load_account,
     load_environment,
     load_settings,
@@ -16,6 +15,7 @@ from qualisys_infra.config import (
 )
 from qualisys_infra.core.errors import ConfigError, UsageError
 from qualisys_infra.core.settings import NatMode
+from tests.conftest import ENVIRONMENT_NAMES
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "environments"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from qualisys_infra.config import ENVIRONMENT_NAMES, load_environment, load_settings
+from qualisys_infra.config import load_environment, load_settings
 from qualisys_infra.core.errors import ConfigError
-from tests.conftest import ENV_DIR, ROOT
+from tests.conftest import ENV_DIR, ENVIRONMENT_NAMES, ROOT
 from tests.testpool.helpers import key_line, line_of
 
 STAGING_POOL = {

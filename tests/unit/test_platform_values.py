@@ -22,9 +22,9 @@ from modules.platform.charts import (
     kubernetes_minor,
     platform_charts,
 )
-from qualisys_infra.config import ENVIRONMENT_NAMES, Settings
+from qualisys_infra.config import Settings
 from qualisys_infra.core.settings import EnvironmentConfig
-from tests.conftest import ROOT
+from tests.conftest import ENVIRONMENT_NAMES, ROOT
 
 # What the stack passes at synth: engine tokens, which must come through the YAML unchanged.
 ROLE = "${TfToken[TOKEN.41]}"
