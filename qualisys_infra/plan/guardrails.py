@@ -22,7 +22,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from qualisys_infra.core.networks import exposure_of_strings
-from qualisys_infra.plan import eks_versions, iam
+from qualisys_infra.plan import eks_versions, iam_waivers
 from qualisys_infra.plan.findings import Finding, Severity
 from qualisys_infra.plan.guardrail_values import (
     Value,
@@ -273,14 +273,14 @@ def check(
     allow_destroy: Iterable[str] | Mapping[str, str] = (),
     protected_types: frozenset[str] = PROTECTED_TYPES,
     stack: str = "",
-    own: iam.OwnNames | None = None,
+    own: iam_waivers.OwnNames | None = None,
 ) -> list[Finding]:
     """Every finding for ``plan``, blocking ones first, in plan order within each group.
 
     ``allow_destroy``: the addresses that may be destroyed (G001) or lose data (G021), each with where
     that permission comes from (shown in the finding), or a list of them given on the command line.
     ``stack`` names the plan's stack and ``own`` the project's own names (from its reviewed settings):
-    a waiver (:func:`.iam.waivers`) holds only in its stack, made of those names; without them none does.
+    a waiver (:func:`.iam_waivers.waivers`) holds only in its stack, made of those names; without them none does.
     """
     with without_gc():
         return _check(plan, allow_destroy=allow_destroy, protected_types=protected_types, stack=stack, own=own)
@@ -292,7 +292,7 @@ def _check(
     allow_destroy: Iterable[str] | Mapping[str, str],
     protected_types: frozenset[str],
     stack: str,
-    own: iam.OwnNames | None,
+    own: iam_waivers.OwnNames | None,
 ) -> list[Finding]:
     allowed = dict(allow_destroy) if isinstance(allow_destroy, Mapping) else dict.fromkeys(allow_destroy, COMMAND_LINE)
     context = Context(plan, stack, own)

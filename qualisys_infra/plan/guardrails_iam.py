@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from qualisys_infra.plan import iam
+from qualisys_infra.plan import iam, iam_waivers
 from qualisys_infra.plan.findings import Finding, Severity
 from qualisys_infra.plan.guardrail_values import (
     INSTANCE_KEY,
@@ -69,10 +69,10 @@ class Context:
     """What the rules that look beyond one change need, built once per check: the plan's changes by
     address and the configuration's references, to tell whether a waiver holds (:mod:`.iam`)."""
 
-    def __init__(self, plan: Plan, stack: str, own: iam.OwnNames | None) -> None:
+    def __init__(self, plan: Plan, stack: str, own: iam_waivers.OwnNames | None) -> None:
         self.plan = plan
         self.stack = stack
-        self.waivers = iam.waivers(own)
+        self.waivers = iam_waivers.waivers(own)
         self._present: dict[str, ResourceChange] | None = None
         self._attached: dict[str, list[str]] | None = None
         self._admin_groups: dict[str, str] | None = None
@@ -100,7 +100,7 @@ class Context:
                     found.append((target, parts[2]))
         return found
 
-    def satisfies(self, change: ResourceChange, key: str, expect: iam.Expect) -> str:
+    def satisfies(self, change: ResourceChange, key: str, expect: iam_waivers.Expect) -> str:
         """Empty when ``key`` of ``change`` has the value ``expect`` requires; else why not, in words."""
         value = Value.after(change)[key]
         if value.is_unknown:
@@ -114,7 +114,7 @@ class Context:
         if found is None:
             return f"{key} is not set"
         partitions = (self.plan.partition,) if self.plan.partition else PARTITIONS
-        wanted = [w for p in partitions if (w := iam.fill(expect.value, p, self.plan.account)) is not None]
+        wanted = [w for p in partitions if (w := iam_waivers.fill(expect.value, p, self.plan.account)) is not None]
         if not wanted:
             return "the plan does not say its own account (no aws_caller_identity read at plan)"
         if found not in wanted:
@@ -185,7 +185,7 @@ class Context:
             Value.after(self.present[a])["bucket"].scalar(str) == name for a in created if a in self.present
         )
 
-    def waiver(self, change: ResourceChange, problem: iam.Problem) -> tuple[iam.Waiver | None, str]:
+    def waiver(self, change: ResourceChange, problem: iam.Problem) -> tuple[iam_waivers.Waiver | None, str]:
         """The waiver that allows ``problem`` at ``change``, or why the one about it does not hold."""
         named = [w for w in self.waivers if w.names(change.address, problem.rule, problem.subject)]
         if not named:
@@ -194,7 +194,7 @@ class Context:
         why = self._why_not(waiver, change, problem)
         return (None, why) if why else (waiver, "")
 
-    def _why_not(self, waiver: iam.Waiver, change: ResourceChange, problem: iam.Problem) -> str:
+    def _why_not(self, waiver: iam_waivers.Waiver, change: ResourceChange, problem: iam.Problem) -> str:
         if self.stack not in waiver.stacks:
             return f"the waiver is for stack {', '.join(waiver.stacks)}, this is {self.stack or 'an unnamed plan'}"
         for key, expect in waiver.attributes:
@@ -202,7 +202,9 @@ class Context:
             if why:
                 return why
         if waiver.statement is not None:
-            why = iam.statement_differs(waiver.statement, problem.statement, self.plan.partition, self.plan.account)
+            why = iam_waivers.statement_differs(
+                waiver.statement, problem.statement, self.plan.partition, self.plan.account
+            )
             if why:
                 return f"{_statement_words(problem.statement)} is not the one the waiver names: {why}"
         role_name = next((e.name for key, e in waiver.attributes if key == "role"), "")
@@ -214,7 +216,7 @@ class Context:
                 )
             if waiver.role_boundary:
                 boundary = waiver.role_boundary
-                expect = iam.Expect(
+                expect = iam_waivers.Expect(
                     f"arn:{{partition}}:iam::{{account}}:policy/{boundary}",
                     of="aws_iam_policy",
                     name=boundary,
@@ -246,7 +248,7 @@ def _mfa_only(trust: Value) -> str:
     document = iam.document_of(trust.scalar(str, dict))
     if document is None:
         return "its trust policy is not a policy document"
-    loose = [s for s in iam.statements(document) if iam.allows(s) and not iam.requires_mfa(s)]
+    loose = [s for s in iam.statements(document) if iam.allows(s) and not iam_waivers.requires_mfa(s)]
     if loose:
         return f"{_statement_words(loose[0])} admits sessions without MFA (Bool aws:MultiFactorAuthPresent true)"
     return ""

@@ -37,7 +37,8 @@ service, or naming roles by a wildcard, does not escape.
   ``secretsmanager:GetSecretValue``, ``kms:Decrypt``, ...) on every resource of its service, unless a
   condition names the resources (:data:`NARROWING_KEYS`: ``kms:ResourceAliases``, ``aws:ResourceTag/...``).
 
-A waiver (:func:`waivers`, made of the project's own names from its reviewed settings) allows a finding
+A waiver (:mod:`qualisys_infra.plan.iam_waivers`, made of the project's own names from its reviewed
+settings) allows a finding
 only at one exact address in one stack, for a resource that does exactly what it names: each planned
 value (the role an attachment attaches to, the policy ARN, a principal in the plan's own account), the
 one statement a waived document may have, and the premises of its reason, checked in the same plan. A
@@ -73,12 +74,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from qualisys_infra.core.naming import (
-    apply_boundary_name,
-    apply_role_name,
-    id_part,
-    resource_prefix,
-)
 from qualisys_infra.core.networks import exposure_of_strings
 
 # --- tables -------------------------------------------------------------------------------------------
@@ -211,271 +206,6 @@ _ONE_REPOSITORY = re.compile(r"repo:[^/:*?]+/[^/:*?]+:")
 # Resource types whose ``policy`` is an endpoint policy: Principal "*" there is the norm, since it
 # only narrows what passes through the endpoint and grants nothing.
 ENDPOINT_POLICY_TYPES = frozenset({"aws_vpc_endpoint", "aws_vpc_endpoint_policy"})
-
-
-# --- waivers ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OwnNames:
-    """The names of a project's own privileged resources, from its reviewed settings
-    (``environments/*.tfvars`` and :mod:`qualisys_infra.core.naming`): what the waivers are made of.
-    ``environments``: every environment (each has a cluster); ``apply_environments``: those the pipeline
-    applies (each has an apply role and its boundary). ``terraform.pipeline.own_names`` fills both from
-    ``Settings.deliveries``; without them no environment's waiver applies."""
-
-    project: str
-    admin_role: str
-    environments: tuple[str, ...] = ()
-    apply_environments: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Expect:
-    """One planned value a waiver requires.
-
-    ``value`` is the string it must be; ``{partition}`` and ``{account}`` stand for the plan's own
-    (what its ``aws_partition`` and ``aws_caller_identity`` data sources read), and a plan that does not
-    say its account satisfies no ``{account}``. A value known only after apply satisfies it only through
-    the configuration: its expression must reference an attribute in ``via`` of a resource of type ``of``
-    in the same plan whose own planned ``name`` is ``name`` (Terraform knows a configured name at plan).
-    """
-
-    value: str
-    of: str = ""
-    name: str = ""
-    via: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Statement:
-    """The one statement of a policy document a waiver allows, exactly: ``Allow`` of ``actions`` (compared
-    without regard to case or order) on ``resources`` (``{partition}``/``{account}`` as in :class:`Expect`),
-    with no ``NotAction``, ``NotResource``, ``Condition`` or principal."""
-
-    actions: tuple[str, ...]
-    resources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Waiver:
-    """A reviewed exception: the findings in ``problems`` (rule and subject) at exactly ``address``, in one of
-    ``stacks``, when the resource there does exactly what the waiver names: each of ``attributes`` has
-    its expected planned value, and a policy document's offending statement is ``statement``. The finding
-    stays in the review as a warning that carries ``reason``; anything else blocks.
-
-    The reason's premises are checked in the same plan, where a waiver names them: ``role_boundary``,
-    the role the ``role`` attribute names carries that permissions boundary; ``role_mfa``, that role's
-    trust admits only sessions with MFA; ``boundary_only``, the policy is attached nowhere as a
-    permission policy (a boundary grants nothing; attached, it grants everything it lists).
-    """
-
-    address: str
-    stacks: tuple[str, ...]
-    problems: frozenset[tuple[str, str]]
-    reason: str
-    attributes: tuple[tuple[str, Expect], ...] = ()
-    statement: Statement | None = None
-    role_boundary: str = ""
-    role_mfa: bool = False
-    boundary_only: bool = False
-
-    def names(self, address: str, rule: str, subject: str) -> bool:
-        """Whether this waiver is about that finding (whether it holds is asked of the plan)."""
-        return address == self.address and (rule, subject) in self.problems
-
-
-def _managed(name: str) -> Expect:
-    return Expect(f"arn:{{partition}}:iam::aws:policy/{name}")
-
-
-def _role(name: str) -> Expect:
-    return Expect(name, of="aws_iam_role", name=name, via=("name", "id"))
-
-
-_EKS_ADMIN = Expect("arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
-_ACCOUNT_STACK = "account"
-# The apply role's boundary grants, on "*": each service the environment stacks use, IAM by verb, and
-# the pipeline's own bookkeeping. modules/github_delivery.py writes it; changing it there changes what
-# this waiver allows, so it must change here too (tests/plan/test_own_stacks.py says so, with the new one).
-BOUNDARY_SERVICES = (
-    "acm",
-    "application-autoscaling",
-    "autoscaling",
-    "cloudwatch",
-    "dynamodb",
-    "ec2",
-    "ecr",
-    "eks",
-    "elasticache",
-    "elasticloadbalancing",
-    "events",
-    "kms",
-    "logs",
-    "pi",
-    "rds",
-    "rds-db",
-    "route53",
-    "s3",
-    "secretsmanager",
-    "shield",
-    "sns",
-    "sqs",
-    "ssm",
-    "sts",
-    "tag",
-    "wafv2",
-)
-ENVIRONMENT_IAM = (
-    "iam:Add*",
-    "iam:Attach*",
-    "iam:Create*",
-    "iam:Delete*",
-    "iam:Detach*",
-    "iam:Put*",
-    "iam:Remove*",
-    "iam:Set*",
-    "iam:Tag*",
-    "iam:Untag*",
-    "iam:Update*",
-    "iam:PassRole",
-)
-BOUNDARY_STATEMENT = Statement(
-    actions=(*(f"{service}:*" for service in BOUNDARY_SERVICES), "iam:Get*", "iam:List*", *ENVIRONMENT_IAM),
-    resources=("*",),
-)
-
-
-def waivers(own: OwnNames | None) -> tuple[Waiver, ...]:
-    """Our own stacks' IAM that the rules would block, each with why it is right, made of the project's
-    own names; none without them. tests/plan/test_own_stacks.py fails when one no longer matches a
-    synthesized resource exactly."""
-    if own is None:
-        return ()
-    found: list[Waiver] = []
-    admin = own.admin_role
-    for env in own.apply_environments:
-        role, boundary = apply_role_name(own.project, env), apply_boundary_name(own.project, env)
-        prefix = resource_prefix(own.project, env)
-        found += [
-            Waiver(
-                f"aws_iam_role_policy_attachment.github_apply-{env}_managed-PowerUserAccess",
-                (_ACCOUNT_STACK,),
-                frozenset({("G013", "PowerUserAccess")}),
-                f"the {env} apply role runs terraform apply of its stacks; its permissions boundary ({boundary}) "
-                "caps it at the services those stacks use and denies widening its rights, and only the GitHub "
-                "environment of the same name may assume it",
-                attributes=(("role", _role(role)), ("policy_arn", _managed("PowerUserAccess"))),
-                role_boundary=boundary,
-            ),
-            Waiver(
-                f"aws_iam_policy.delivery_{env}-boundary",
-                (_ACCOUNT_STACK,),
-                frozenset({("G012", "privilege escalation"), ("G004", "full service access")}),
-                f"the permissions boundary of the {env} apply role grants nothing itself: it is the ceiling of "
-                "that role and of every role it creates, and its Deny statements refuse roles without it",
-                attributes=(("name", Expect(boundary)),),
-                statement=BOUNDARY_STATEMENT,
-                boundary_only=True,
-            ),
-            Waiver(
-                f"aws_iam_role_policy.github_apply-{env}_inline",
-                (_ACCOUNT_STACK,),
-                frozenset({("G012", "privilege escalation")}),
-                f"the {env} apply role creates and changes the environment's own roles, policies and instance "
-                f"profiles ({prefix}-*); its permissions boundary ({boundary}) refuses any role it makes "
-                "without that same boundary, so none can hold more than the boundary allows",
-                attributes=(("role", _role(role)),),
-                statement=Statement(
-                    actions=ENVIRONMENT_IAM,
-                    resources=tuple(
-                        f"arn:{{partition}}:iam::{{account}}:{kind}/{prefix}-*"
-                        for kind in ("role", "policy", "instance-profile")
-                    ),
-                ),
-                role_boundary=boundary,
-            ),
-            Waiver(
-                f"aws_eks_access_policy_association.eks_access-{id_part(role)}-policy",
-                (f"{env}-cluster",),
-                frozenset({("G013", "AmazonEKSClusterAdminPolicy")}),
-                f"the {env} apply role manages the in-cluster stacks (namespaces, RBAC, CRDs, Helm releases), "
-                "which takes cluster-admin; only that environment's GitHub environment may assume it",
-                attributes=(
-                    ("principal_arn", Expect(f"arn:{{partition}}:iam::{{account}}:role/{role}")),
-                    ("policy_arn", _EKS_ADMIN),
-                ),
-            ),
-        ]
-    found += [
-        Waiver(
-            f"aws_iam_role_policy_attachment.iam_role-{id_part(own.project)}-administrators_managed-AdministratorAccess",
-            (_ACCOUNT_STACK,),
-            frozenset({("G013", "AdministratorAccess")}),
-            f"the break-glass administrators role ({admin}): assumable only by members of the administrators "
-            "group, with MFA used within the hour",
-            attributes=(("role", _role(admin)), ("policy_arn", _managed("AdministratorAccess"))),
-            role_mfa=True,
-        ),
-        Waiver(
-            f"aws_eks_access_policy_association.eks_access-{id_part(admin)}-policy",
-            tuple(f"{env}-cluster" for env in own.environments),
-            frozenset({("G013", "AmazonEKSClusterAdminPolicy")}),
-            f"the break-glass administrators role ({admin}, MFA only) is each cluster's administrator",
-            attributes=(
-                ("principal_arn", Expect(f"arn:{{partition}}:iam::{{account}}:role/{admin}")),
-                ("policy_arn", _EKS_ADMIN),
-            ),
-        ),
-    ]
-    return tuple(found)
-
-
-def fill(template: str, partition: str | None, account: str | None) -> str | None:
-    """``template`` with the plan's own partition and account; ``None`` when it needs one the plan does not say."""
-    if ("{partition}" in template and partition is None) or ("{account}" in template and account is None):
-        return None
-    return template.replace("{partition}", partition or "").replace("{account}", account or "")
-
-
-def statement_differs(expected: Statement, statement: Any, partition: str | None, account: str | None) -> str:
-    """How ``statement`` differs from the one a waiver allows, in words; empty when it is exactly that one."""
-    if not isinstance(statement, dict):
-        return "it is not one statement"
-    extra = sorted(
-        k for k in ("NotAction", "NotResource", "Condition", "Principal", "NotPrincipal") if statement.get(k)
-    )
-    if extra or not allows(statement):
-        return f"it has {', '.join(extra) or 'another Effect'}"
-    actions = {a.lower() for a in _strings(statement.get("Action"))}
-    wanted = {a.lower() for a in expected.actions}
-    if actions != wanted:
-        more, fewer = sorted(actions - wanted), sorted(wanted - actions)
-        differences = [f"{_shown(more, 10)} beyond the waiver's"] if more else []
-        differences += [f"the waiver's {_shown(fewer, 10)} missing"] if fewer else []
-        return f"its actions differ: {'; '.join(differences)}"
-    resources = set(_strings(statement.get("Resource")))
-    filled = {fill(r, partition, account) for r in expected.resources}
-    if None in filled:
-        return "the plan does not say its own partition and account"
-    if resources != filled:
-        named = _shown(sorted(r for r in filled if r))
-        return f"its resources differ: {_shown(sorted(resources))}, the waiver names {named}"
-    return ""
-
-
-def requires_mfa(statement: dict[str, Any]) -> bool:
-    """The statement's condition requires a session authenticated with MFA (``Bool`` ``aws:MultiFactorAuthPresent``
-    ``true``; ``BoolIfExists`` would also admit a session without the key, so it does not count)."""
-    conditions = statement.get("Condition")
-    for operator, by_key in conditions.items() if isinstance(conditions, dict) else ():
-        if not isinstance(operator, str) or operator.lower() != "bool" or not isinstance(by_key, dict):
-            continue
-        for key, raw in by_key.items():
-            values = raw if isinstance(raw, list) else [raw]
-            if isinstance(key, str) and key.lower() == "aws:multifactorauthpresent":
-                return bool(values) and all(str(v).lower() == "true" for v in values)
-    return False
 
 
 # --- matching -----------------------------------------------------------------------------------------
@@ -646,11 +376,11 @@ def _all_of(service: str, statement: dict[str, Any]) -> bool:
     leaves the service out of what it excludes)."""
     if "NotAction" in statement:
         return not any(
-            _matches(p, f"{service}:Zz9ProbeAction", ignore_case=True) for p in _strings(statement["NotAction"])
+            _matches(p, f"{service}:Zz9ProbeAction", ignore_case=True) for p in strings_of(statement["NotAction"])
         )
     return any(
         all(_matches(p, f"{service}:{a}", ignore_case=True) for a in _SOME_ACTIONS)
-        for p in _strings(statement.get("Action"))
+        for p in strings_of(statement.get("Action"))
     )
 
 
@@ -668,7 +398,7 @@ def _narrowed(statement: dict[str, Any]) -> bool:
             lowered = key.lower()
             if lowered not in NARROWING_KEYS and not lowered.startswith(NARROWING_PREFIXES):
                 continue
-            values = _strings(raw)
+            values = strings_of(raw)
             if values and all(v.strip() and not (base in _LIKE and _wild(v)) for v in values):
                 return True
     return False
@@ -677,7 +407,7 @@ def _narrowed(statement: dict[str, Any]) -> bool:
 # --- reading policies ---------------------------------------------------------------------------------
 
 
-def _strings(value: Any) -> list[str]:
+def strings_of(value: Any) -> list[str]:
     """A policy element that may be one string or a list of them (other entries are not IAM)."""
     if isinstance(value, str):
         return [value]
@@ -712,7 +442,7 @@ class Problem:
     statement: dict[str, Any] | None = None  # the statement of a policy document that allows it
 
 
-def _shown(values: Sequence[str], limit: int = 3) -> str:
+def shown_values(values: Sequence[str], limit: int = 3) -> str:
     quoted = ", ".join(json.dumps(v, ensure_ascii=False) for v in values[:limit])
     return quoted + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
@@ -764,8 +494,8 @@ def _judge(document: dict[str, Any] | None, where: str, principals: bool, accoun
 
 def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Problem]:
     name = _statement_name(statement)
-    actions, not_actions = _strings(statement.get("Action")), _strings(statement.get("NotAction"))
-    resources, not_resources = _strings(statement.get("Resource")), _strings(statement.get("NotResource"))
+    actions, not_actions = strings_of(statement.get("Action")), strings_of(statement.get("NotAction"))
+    resources, not_resources = strings_of(statement.get("Resource")), strings_of(statement.get("NotResource"))
     if not actions and not not_actions:
         return
 
@@ -777,12 +507,14 @@ def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Proble
         covered = _KINDS.difference(*(_resource_misses(p) for p in not_resources))
     else:
         covered = frozenset().union(*(_resource_hits(p) for p in resources))
-    granted = f"Action {_shown(actions)}" if "NotAction" not in statement else f"NotAction {_shown(not_actions)}"
+    granted = (
+        f"Action {shown_values(actions)}" if "NotAction" not in statement else f"NotAction {shown_values(not_actions)}"
+    )
     every_resource = _EVERY in covered
     if "NotResource" in statement:
-        on = f"NotResource {_shown(not_resources)}"
+        on = f"NotResource {shown_values(not_resources)}"
     else:
-        on = f"Resource {_shown([p for p in resources if _EVERY in _resource_hits(p)])}"
+        on = f"Resource {shown_values([p for p in resources if _EVERY in _resource_hits(p)])}"
     every_action = allowed.issuperset(_EVERY_ACTION)
     if every_action and every_resource:
         yield Problem(
@@ -793,7 +525,7 @@ def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Proble
         yield Problem(
             "G004",
             "allow by exclusion",
-            f"{where}: {name} allows every action except {_shown(not_actions)} on every resource "
+            f"{where}: {name} allows every action except {shown_values(not_actions)} on every resource "
             f"(NotAction under Allow, on {on}): it also grants every action AWS adds later",
             critical=False,
         )
@@ -802,7 +534,7 @@ def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Proble
         yield Problem(
             "G004",
             "allow by exclusion",
-            f"{where}: {name} allows {granted} on every resource except {_shown(not_resources)} "
+            f"{where}: {name} allows {granted} on every resource except {shown_values(not_resources)} "
             "(NotResource under Allow): it also covers every resource created later, in any account",
             critical=False,
         )
@@ -817,7 +549,7 @@ def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Proble
             escalations.setdefault(f"every {kind}", []).append(action)
             wide += [p for p in resources if kind in _resource_hits(p)]
         elif kind in _IAM_KINDS and (named := [p for p in resources if _wild_name_of(p, kind)]):
-            escalations.setdefault(f"{_IAM_KINDS[kind]} matching {_shown(named)}", []).append(action)
+            escalations.setdefault(f"{_IAM_KINDS[kind]} matching {shown_values(named)}", []).append(action)
             wide += named
     if escalations:
         what = "; ".join(f"{_listed(found)} on {target}" for target, found in escalations.items())
@@ -825,7 +557,7 @@ def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Proble
             "G012",
             "privilege escalation",
             f"{where}: {name} allows privilege escalation: {what} "
-            f"({granted} on Resource {_shown(list(dict.fromkeys(wide)))})",
+            f"({granted} on Resource {shown_values(list(dict.fromkeys(wide)))})",
             critical=False,
         )
     escalated = {a.split(":")[0] for found in escalations.values() for a in found}
@@ -846,7 +578,7 @@ def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Proble
             "G004",
             "full service access",
             f"{where}: {name} allows every action of {listed} on all of {'its' if len(full) == 1 else 'their'} "
-            f"resources ({granted} on Resource {_shown(patterns)})",
+            f"resources ({granted} on Resource {shown_values(patterns)})",
             critical=False,
         )
     if _narrowed(statement):
@@ -866,7 +598,7 @@ def _identity_problems(statement: dict[str, Any], where: str) -> Iterator[Proble
             "G018",
             "data access",
             f"{where}: {name} reads a whole service's data: {what} ({granted} on Resource "
-            f"{_shown(list(dict.fromkeys(patterns)))}), with no condition naming the resources "
+            f"{shown_values(list(dict.fromkeys(patterns)))}), with no condition naming the resources "
             "(kms:ResourceAliases, aws:ResourceTag/...)",
             critical=False,
         )
@@ -913,7 +645,7 @@ def _public(principal: Any) -> list[str]:
         return [
             f'Principal {{"{kind}": "*"}}'
             for kind, ids in principal.items()
-            if isinstance(kind, str) and "*" in _strings(ids)
+            if isinstance(kind, str) and "*" in strings_of(ids)
         ]
     return []
 
@@ -931,7 +663,7 @@ def _accounts_named(statement: dict[str, Any]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     principal = statement.get("Principal")
     for kind in ("AWS", "Federated"):
-        for value in _strings(principal.get(kind)) if isinstance(principal, dict) else ():
+        for value in strings_of(principal.get(kind)) if isinstance(principal, dict) else ():
             if matched := _ACCOUNT_OF.fullmatch(value.strip()):
                 found.append((matched[1], f"Principal {json.dumps({kind: value})}"))
     conditions = statement.get("Condition")
@@ -942,7 +674,7 @@ def _accounts_named(statement: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         for key, raw in by_key.items():
             lowered = key.lower() if isinstance(key, str) else ""
-            for value in _strings(raw):
+            for value in strings_of(raw):
                 if lowered in ACCOUNT_KEYS and _ACCOUNT.fullmatch(value.strip()):
                     found.append((value.strip(), f"{key} {value}"))
                 elif lowered in ACCOUNT_ARN_KEYS:
@@ -966,7 +698,9 @@ def _not_ours(account: str | None) -> str:
 
 def _principal_problems(statement: dict[str, Any], where: str, account: str | None) -> Iterator[Problem]:
     name = _statement_name(statement)
-    actions = _strings(statement.get("Action")) or [f"NotAction {_shown(_strings(statement.get('NotAction')))}"]
+    actions = strings_of(statement.get("Action")) or [
+        f"NotAction {shown_values(strings_of(statement.get('NotAction')))}"
+    ]
     foreign = [(a, how) for a, how in _accounts_named(statement) if a != account]
     if foreign:
         accounts = ", ".join(dict.fromkeys(a for a, _ in foreign))
@@ -984,7 +718,7 @@ def _principal_problems(statement: dict[str, Any], where: str, account: str | No
         yield Problem(
             "G014",
             "public principal",
-            f"{where}: {name} allows every principal except {_shown(_strings(statement.get('NotPrincipal')))} "
+            f"{where}: {name} allows every principal except {shown_values(strings_of(statement.get('NotPrincipal')))} "
             f"(NotPrincipal under Allow) to {', '.join(actions[:3])}",
         )
         return
@@ -1002,7 +736,7 @@ def _principal_problems(statement: dict[str, Any], where: str, account: str | No
 def _github_problems(statement: dict[str, Any], where: str, name: str) -> list[Problem]:
     """G015 for a statement trusting GitHub's OIDC issuer; empty for any other statement."""
     principal = statement.get("Principal")
-    federated = _strings(principal.get("Federated")) if isinstance(principal, dict) else []
+    federated = strings_of(principal.get("Federated")) if isinstance(principal, dict) else []
     found = statement.get("Condition")
     conditions: dict[str, Any] = found if isinstance(found, dict) else {}
     claims: dict[str, list[tuple[str, str]]] = {"sub": [], "aud": []}  # claim -> (operator, value)
@@ -1017,7 +751,7 @@ def _github_problems(statement: dict[str, Any], where: str, name: str) -> list[P
             claim = key.lower().removeprefix(GITHUB_ISSUER + ":")
             base = operator.lower().removeprefix("foranyvalue:").removesuffix("ifexists")
             if claim in claims and base in _POSITIVE:
-                claims[claim] += [(base, v) for v in _strings(raw)]
+                claims[claim] += [(base, v) for v in strings_of(raw)]
     if not mentions_issuer:
         return []
     trust = f"{where}: {name} trusts GitHub Actions OIDC"
@@ -1036,7 +770,7 @@ def _github_problems(statement: dict[str, Any], where: str, name: str) -> list[P
             Problem(
                 "G015",
                 "github oidc",
-                f"{trust} for more than one repository: sub {_shown(wide)} "
+                f"{trust} for more than one repository: sub {shown_values(wide)} "
                 "(a wildcard before repo:OWNER/NAME: is complete)",
             )
         )
@@ -1048,7 +782,9 @@ def _github_problems(statement: dict[str, Any], where: str, name: str) -> list[P
     elif audiences:
         problems.append(
             Problem(
-                "G015", "github oidc", f"{trust} for audience {_shown(audiences)} (only {GITHUB_AUDIENCE} is AWS's)"
+                "G015",
+                "github oidc",
+                f"{trust} for audience {shown_values(audiences)} (only {GITHUB_AUDIENCE} is AWS's)",
             )
         )
     return problems

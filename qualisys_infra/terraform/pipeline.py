@@ -29,7 +29,7 @@ from qualisys_infra.core.naming import (
 )
 from qualisys_infra.core.progress import Progress
 from qualisys_infra.core.runtime import configure_node
-from qualisys_infra.plan import iam
+from qualisys_infra.plan import iam_waivers
 from qualisys_infra.plan.guardrails import COMMAND_LINE, check
 from qualisys_infra.plan.model import load_plan, loads_plan
 from qualisys_infra.plan.review import StackReview, stack_name
@@ -63,7 +63,7 @@ class Reviewed:
     waiver holds)."""
 
     allow_destroy: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)  # address -> source
-    own: iam.OwnNames | None = None
+    own: iam_waivers.OwnNames | None = None
 
     def allowances(self, stack: str, command_line: Sequence[str]) -> dict[str, str]:
         """``stack``'s destroy allowances, each with where it comes from: this command's ``--allow-destroy``,
@@ -96,10 +96,10 @@ def reviews_of(paths: Sequence[Path], allow: Sequence[str], reviewed: Reviewed |
     return reviews
 
 
-def own_names(account: AccountConfig, deliveries: Sequence[EnvironmentDelivery]) -> iam.OwnNames:
+def own_names(account: AccountConfig, deliveries: Sequence[EnvironmentDelivery]) -> iam_waivers.OwnNames:
     """The names of the project's own privileged resources, which its IAM waivers are made of: the
     account's, every environment's cluster and the apply roles of those the pipeline applies."""
-    return iam.OwnNames(
+    return iam_waivers.OwnNames(
         project=account.project,
         admin_role=account.admin_role_name,
         environments=tuple(d.name for d in deliveries),
@@ -107,7 +107,7 @@ def own_names(account: AccountConfig, deliveries: Sequence[EnvironmentDelivery])
     )
 
 
-def own_names_of(project: Path) -> iam.OwnNames | None:
+def own_names_of(project: Path) -> iam_waivers.OwnNames | None:
     """:func:`own_names` from ``environments/`` of ``project`` (account.tfvars and every environment's
     delivery); none when it has no account.tfvars."""
     from qualisys_infra.config import load_account, read_environments

@@ -22,7 +22,7 @@ from qualisys_infra.core.errors import PolicyError, UsageError
 from qualisys_infra.core.github_text import shown as escaped
 from qualisys_infra.plan.guardrails import blocking as blocking_findings
 from qualisys_infra.plan.guardrails import check
-from qualisys_infra.plan.iam import OwnNames
+from qualisys_infra.plan.iam_waivers import OwnNames
 from qualisys_infra.plan.model import loads_plan
 from qualisys_infra.terraform.runner import StackRunner, environment_of
 

@@ -1,5 +1,5 @@
 """Our own synthesized stacks pass the guardrails: every IAM document they carry is judged, and every
-finding is either absent or waived exactly by qualisys_infra.plan.iam.waivers (made of the project's
+finding is either absent or waived exactly by qualisys_infra.plan.iam_waivers.waivers (made of the project's
 own names) with a reason.
 
 No AWS provider runs here, so the plan is made from each stack's ``cdk.tf.json`` the way Terraform
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.plan import iam
+from qualisys_infra.plan import iam, iam_waivers
 from qualisys_infra.plan.findings import Finding
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.guardrails_iam import POLICY_ATTRIBUTES
@@ -169,9 +169,9 @@ def _plan_of(config: dict[str, Any], source: str) -> Any:
     return parse_plan(document, source)
 
 
-def _own(synthesized: Synthesized) -> iam.OwnNames:
+def _own(synthesized: Synthesized) -> iam_waivers.OwnNames:
     settings = synthesized.settings
-    return iam.OwnNames(
+    return iam_waivers.OwnNames(
         project=settings.account.project,
         admin_role=settings.account.admin_role_name,
         environments=settings.environment_names,
@@ -198,7 +198,7 @@ def test_every_waiver_still_covers_a_resource_of_our_stacks(
 ) -> None:
     waived = [f for found in findings.values() for f in found if not f.blocking]
     assert all("(waived: " in f.message for f in waived), waived
-    waivers = iam.waivers(_own(synthesized))
+    waivers = iam_waivers.waivers(_own(synthesized))
     assert len(waivers) == 4 * 2 + 2  # 4 per apply environment, 2 for the administrators role
     for waiver in waivers:
         used = [

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from qualisys_infra.plan import iam
+from qualisys_infra.plan import iam_waivers
 from qualisys_infra.plan.findings import Finding
 from qualisys_infra.plan.guardrails import blocking, check
 from qualisys_infra.plan.model import Plan, parse_plan
 
 ACCOUNT = "123456789012"
-OWN = iam.OwnNames(
+OWN = iam_waivers.OwnNames(
     project="qualisys",
     admin_role="qualisys-platform-admin",
     environments=("dev", "staging", "production"),
@@ -51,7 +51,7 @@ BOUNDARY_DOCUMENT = _doc(
     {
         "Sid": "AtMostTheStacksServices",
         "Effect": "Allow",
-        "Action": list(iam.BOUNDARY_STATEMENT.actions),
+        "Action": list(iam_waivers.BOUNDARY_STATEMENT.actions),
         "Resource": "*",
     },
     {"Sid": "DenyRemovingBoundaries", "Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"},
@@ -122,7 +122,7 @@ def _plan(
     return parse_plan(document, "crafted")
 
 
-def _check(plan: Plan, stack: str = "account", own: iam.OwnNames | None = OWN) -> list[Finding]:
+def _check(plan: Plan, stack: str = "account", own: iam_waivers.OwnNames | None = OWN) -> list[Finding]:
     return check(plan, stack=stack, own=own)
 
 
@@ -199,7 +199,7 @@ def test_fails_if_a_waiver_is_used_in_another_stack(stack: str) -> None:
 def test_fails_if_the_projects_own_names_are_not_given_or_differ() -> None:
     plan = _plan(_account_stack())
     assert set(_blocked(_check(plan, own=None))) == {ADMIN_ATTACHMENT, POWER_ATTACHMENT, BOUNDARY}
-    other = iam.OwnNames(project="other", admin_role="qualisys-platform-admin")
+    other = iam_waivers.OwnNames(project="other", admin_role="qualisys-platform-admin")
     assert set(_blocked(_check(plan, own=other))) == {POWER_ATTACHMENT, BOUNDARY, ADMIN_ATTACHMENT}
 
 
@@ -341,8 +341,8 @@ def test_fails_if_the_cluster_admin_is_another_principal_or_account(
 
 
 def test_every_waiver_has_a_reason_a_reviewer_can_judge() -> None:
-    waivers = iam.waivers(OWN)
-    assert waivers and iam.waivers(None) == ()
+    waivers = iam_waivers.waivers(OWN)
+    assert waivers and iam_waivers.waivers(None) == ()
     for waiver in waivers:
         assert len(waiver.reason) >= 40, waiver
         assert {rule for rule, _ in waiver.problems} <= {"G004", "G012", "G013"}, waiver
