@@ -47,7 +47,9 @@ class AppsStack(EnvironmentStack):
         super().__init__(scope, account=account, env=env)
         ctx = self.account_context()
         configure_cluster_providers(self, cluster=cluster, region=env.region, helm_too=False)
-        registry = f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com"
+        # The services' ECR repositories are the account stack's, in the account's region (per account,
+        # not per region): an environment in another region pulls across regions, never from its own.
+        registry = f"{ctx.account_id}.dkr.ecr.{account.region}.amazonaws.com"
         annotations = edge.alb_annotations()
         self.services: dict[str, AppService] = {}
         tags: dict[str, str] = {}

@@ -300,15 +300,18 @@ def cache_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
             r.fail(("redis_engine_version",), f'got {show(redis)}, expected a Redis version "7.0" or newer')
 
 
-def protected_outside_dev(r: Reader, v: Mapping[str, Any]) -> None:
-    """Outside dev: deletion protection on, and Redis replicas for failover."""
+def protected_unless_manual(r: Reader, v: Mapping[str, Any]) -> None:
+    """An environment the pipeline applies (``delivery = "pipeline"``): deletion protection on, and Redis
+    replicas for failover. Only an environment applied by hand (dev, a sandbox) may drop them. Keyed by
+    the environment's delivery, not its name: a ``qa`` copy of staging is held to staging's rules."""
     env = v.get("environment")
-    if isinstance(env, str) and env != "dev":
+    if isinstance(env, str) and v.get("delivery", Delivery.MANUAL) is Delivery.PIPELINE:
+        why = 'delivery = "pipeline"; only a manual environment may drop it'
         if v.get("rds_deletion_protection") is False:
-            r.fail(("rds_deletion_protection",), f"got false, expected true in {env} (only dev may drop it)")
+            r.fail(("rds_deletion_protection",), f"got false, expected true in {env} ({why})")
         replicas = v.get("redis_replicas_per_shard")
         if isinstance(replicas, int) and replicas < 1:
-            r.fail(("redis_replicas_per_shard",), f"got {replicas}, expected >= 1 in {env} (Multi-AZ failover)")
+            r.fail(("redis_replicas_per_shard",), f"got {replicas}, expected >= 1 in {env} (Multi-AZ failover; {why})")
 
 
 def destroy_allowances_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
@@ -332,14 +335,19 @@ def destroy_allowances_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
                 )
 
 
-def production_is_highly_available(r: Reader, v: Mapping[str, Any]) -> None:
-    """Production: Multi-AZ RDS and one NAT per AZ."""
+def approved_is_highly_available(r: Reader, v: Mapping[str, Any]) -> None:
+    """An environment whose apply waits for a reviewer (``approval = true``: production, a second
+    production region): Multi-AZ RDS and one NAT per AZ. Keyed by the setting, not the name."""
     env = v.get("environment")
-    if env == "production":
+    if isinstance(env, str) and v.get("approval") is True:
+        why = "approval = true: it serves customers"
         if v.get("rds_multi_az") is False:
-            r.fail(("rds_multi_az",), "got false, expected true in production (NFR availability: Multi-AZ)")
+            r.fail(("rds_multi_az",), f"got false, expected true in {env} (NFR availability: Multi-AZ; {why})")
         if v.get("nat_mode") == NatMode.SINGLE:
-            r.fail(("nat_mode",), 'got "single", expected "per_az" in production (no single AZ point of failure)')
+            r.fail(
+                ("nat_mode",),
+                f'got "single", expected "per_az" in {env} (no single AZ point of failure; {why})',
+            )
 
 
 def playwright_pool_fits_its_quota_and_nodes(r: Reader, v: Mapping[str, Any]) -> None:
@@ -660,8 +668,8 @@ ENVIRONMENT_RULES: tuple[Rule, ...] = (
     node_groups_fit_the_caps,
     database_settings_are_valid,
     cache_settings_are_valid,
-    protected_outside_dev,
-    production_is_highly_available,
+    protected_unless_manual,
+    approved_is_highly_available,
     playwright_pool_fits_its_quota_and_nodes,
     destroy_allowances_are_valid,
 )

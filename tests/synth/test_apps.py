@@ -47,7 +47,9 @@ def test_the_image_tag_is_a_validated_plan_input_and_an_output(synthesized: Synt
         (rollout,) = [o for o in _objects(synthesized, env).values() if o["kind"] == "Rollout"]
         (container,) = rollout["spec"]["template"]["spec"]["containers"]
         assert container["image"].endswith(f"/qualisys-{service}:${{var.{name}}}")
-        assert ".dkr.ecr." in container["image"]
+        # the account stack's repositories, in the account's region whatever the environment's
+        registry = container["image"].split("/", 1)[0]
+        assert registry.endswith(f".dkr.ecr.{synthesized.settings.account.region}.amazonaws.com"), registry
         assert stack["output"]["image_tags"]["value"] == {service: f"${{var.{name}}}"}
 
 

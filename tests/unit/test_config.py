@@ -416,15 +416,34 @@ def test_fails_if_retention_is_not_a_cloudwatch_value(tmp_path: Path) -> None:
     )
 
 
-def test_fails_if_deletion_protection_or_failover_is_off_outside_dev(tmp_path: Path) -> None:
+def test_fails_if_deletion_protection_or_failover_is_off_in_a_pipeline_environment(tmp_path: Path) -> None:
     text = (ENV_DIR / "staging.tfvars").read_text(encoding="utf-8")
     text = text.replace("redis_replicas_per_shard      = 1", "redis_replicas_per_shard = 0")
     path = _write(tmp_path, "staging.tfvars", text + "rds_deletion_protection = false\n")
     errors = _errors(path)
     assert any(
-        "rds_deletion_protection: got false, expected true in staging (only dev may drop it)" in e for e in errors
+        'rds_deletion_protection: got false, expected true in staging (delivery = "pipeline"; only a manual' in e
+        for e in errors
     )
-    assert any("redis_replicas_per_shard: got 0, expected >= 1 in staging (Multi-AZ failover)" in e for e in errors)
+    assert any("redis_replicas_per_shard: got 0, expected >= 1 in staging (Multi-AZ failover;" in e for e in errors)
+
+
+def test_a_manual_environment_may_drop_protection_whatever_its_name(tmp_path: Path) -> None:
+    # The rule follows delivery, not the name: staging's file made manual may drop protection, and a
+    # copy named sandbox that stays in the pipeline may not.
+    text = (ENV_DIR / "staging.tfvars").read_text(encoding="utf-8") + "rds_deletion_protection = false\n"
+    manual = text.replace('delivery = "pipeline"', 'delivery = "manual"')
+    assert manual != text
+    assert not load_environment(_write(tmp_path, "staging.tfvars", manual), "environments/staging.tfvars").pipeline
+
+
+def test_an_approved_environment_of_any_name_must_be_highly_available(tmp_path: Path) -> None:
+    text = (ENV_DIR / "production.tfvars").read_text(encoding="utf-8").replace('"per_az"', '"single"')
+    errors = _errors(_write(tmp_path, "production.tfvars", text))
+    assert any('nat_mode: got "single", expected "per_az" in production' in e for e in errors)
+    unapproved = text.replace("approval = true", "approval = false")
+    assert unapproved != text
+    assert not load_environment(_write(tmp_path, "production.tfvars", unapproved), "x").approval
 
 
 def test_fails_if_production_is_not_highly_available(tmp_path: Path) -> None:
