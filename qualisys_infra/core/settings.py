@@ -161,7 +161,7 @@ class EnvironmentConfig:
     public_subnet_cidrs: tuple[str, ...] = field(metadata=_doc("one IPv4 network per AZ inside vpc_cidr"))
     private_subnet_cidrs: tuple[str, ...] = field(metadata=_doc("one IPv4 network per AZ inside vpc_cidr"))
     database_subnet_cidrs: tuple[str, ...] = field(metadata=_doc("one IPv4 network per AZ inside vpc_cidr"))
-    nat_mode: NatMode = field(metadata=_doc('"single" or "per_az"'))
+    nat_mode: NatMode = field(metadata=_doc('"single" or "per_az" (per_az where approval = true)'))
     flow_log_retention_days: int = field(metadata=_doc("a CloudWatch retention period in days"))
     log_retention_days: int = field(metadata=_doc("a CloudWatch retention period in days"))
     tags: Mapping[str, str] = field(default_factory=dict, metadata=_doc("a map of tag names to strings"))
@@ -210,20 +210,20 @@ class EnvironmentConfig:
     )
     rds_instance_class: str = field(metadata=_doc('an RDS instance class, e.g. "db.t3.medium"'))
     rds_engine_version: str = field(default="16", metadata=_doc('a PostgreSQL major version "15" or newer'))
-    rds_multi_az: bool = field(metadata=_doc("true or false"))
+    rds_multi_az: bool = field(metadata=_doc("true or false (true where approval = true)"))
     rds_allocated_storage_gib: int = field(default=20, metadata=_doc("a whole number of GiB", (20, 65536)))
     rds_max_allocated_storage_gib: int = field(
         default=100, metadata=_doc("a whole number of GiB >= rds_allocated_storage_gib")
     )
     rds_backup_retention_days: int = field(default=7, metadata=_doc("a whole number of days", (1, 35)))
     rds_deletion_protection: bool = field(
-        default=True, metadata=_doc("true or false; false (and no final snapshot) is allowed only in dev")
+        default=True, metadata=_doc('true or false; false (and no final snapshot) only where delivery = "manual"')
     )
     redis_node_type: str = field(metadata=_doc('an ElastiCache node type, e.g. "cache.t3.micro"'))
     redis_engine_version: str = field(default="7.1", metadata=_doc('a Redis version "7.0" or newer'))
     redis_num_shards: int = field(default=1, metadata=_doc("a whole number", (1, 500)))
     redis_replicas_per_shard: int = field(
-        default=0, metadata=_doc("a whole number; >= 1 (Multi-AZ failover) outside dev", (0, 5))
+        default=0, metadata=_doc("a whole number; >= 1 (Multi-AZ failover) in a pipeline environment", (0, 5))
     )
     redis_snapshot_retention_days: int = field(default=0, metadata=_doc("a whole number of days", (0, 35)))
     monthly_cost_limit: int = field(
