@@ -1,6 +1,6 @@
 """Synth cost as environments are added, as ratios to the engine floor measured in one run (issue 25).
 
-    .venv/bin/python -m benchmarks.bench_environments [--rounds 2] [--sizes 3,6,12]
+    .venv/bin/python -m benchmarks.bench_environments [--rounds 3] [--sizes 3,6,12]
 
 Generated projects (temporary folders holding only environments/): this project's account.tfvars,
 dev, staging and production, and for 6 and 12 environments copies of staging.tfvars named qa01,
@@ -184,7 +184,7 @@ def profile(run: Synth, floor: float) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sizes", default="3,6,12", help="environment counts, comma-separated (at least 3)")
     args = parser.parse_args()
     sizes = sorted({int(n) for n in args.sizes.split(",")})
@@ -225,7 +225,8 @@ def main() -> int:
             print(
                 f"round {i + 1}: floor {floors[-1].seconds:.2f} s; all: {shown};"
                 f" --env {SOURCE} {ones[-1].seconds:.1f} s; "
-                f"re-synth after one change {resynths[-1].seconds:.1f} s; cached {cached[-1].seconds:.2f} s",
+                f"re-synth after one change {resynths[-1].seconds:.1f} s (rebuilt {resynths[-1].stamp.get('rebuilt')});"
+                f" cached {cached[-1].seconds:.2f} s",
                 flush=True,
             )
 
