@@ -371,6 +371,17 @@ def test_the_benchmarks_page_names_what_make_bench_runs() -> None:
     assert re.findall(r"^\| `benchmarks/(bench_\w+)\.py` \|", page, re.MULTILINE) == listed[1].split()
 
 
+def test_the_setup_page_names_the_columns_environments_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/setup.md lists `environments`' columns in words; they are the ones it prints, in its order."""
+    from qualisys_infra.commands.cli import main
+
+    assert main(["--quiet", "--project-dir", str(ROOT), "environments"]) == 0
+    printed = capsys.readouterr().out.splitlines()[0].split()
+    page = (ROOT / "docs" / "setup.md").read_text(encoding="utf-8")
+    sentence = page.split("`environments` validates every file and prints", 1)[1].split(", then the state", 1)[0]
+    assert re.findall(r"`([A-Z][A-Z_]+)`", sentence) == printed
+
+
 # --- running them (make test) ---
 
 
