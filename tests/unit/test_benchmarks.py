@@ -104,3 +104,21 @@ def test_report_refuses_an_unknown_benchmark(tmp_path: Path, capsys: pytest.Capt
         report.main(["--output", str(tmp_path / "r.md"), "bench_nothing"])
     assert exc.value.code == 2
     assert "no benchmarks/bench_nothing.py" in capsys.readouterr().err
+
+
+def test_the_generated_projects_are_valid_and_their_environments_apart(tmp_path: Path) -> None:
+    """bench_environments' projects load as this toolkit's settings: 12 environments, named apart,
+    networks apart (the loader's rules across environments), each added one a staging copy."""
+    from benchmarks.bench_environments import make_project
+    from qualisys_infra.config import environment_names, load_settings
+
+    names = make_project(tmp_path / "project", 12, ROOT)
+    env_dir = tmp_path / "project" / "environments"
+    assert sorted(environment_names(env_dir)) == sorted(names)
+    assert len(set(names)) == 12
+    settings = load_settings(env_dir, names, root=tmp_path / "project")
+    assert len({e.vpc_cidr for e in settings.environments}) == 12
+    staging = next(e for e in settings.environments if e.environment == "staging")
+    qa = next(e for e in settings.environments if e.environment == "qa09")
+    assert (qa.vpc_cidr, qa.ingress_domain) == ("10.19.0.0/16", "qa09.qualisys.dev")
+    assert qa.node_groups == staging.node_groups
