@@ -50,16 +50,6 @@ FLOOR_USED = "import qualisys_infra.core.engine.aws, qualisys_infra.core.engine.
 )
 BASE = ("dev", "staging", "production")  # this project's own environments, in every generated project
 SOURCE = "staging"  # what the added environments copy, and the one changed for the re-synth
-# Until the CLI finds a project's environments from its files (issue 25), `--env all` is made to mean
-# them inside the benchmark's own processes: the toolkit's CLI, run with the names patched.
-PATCHED_CLI = """
-import sys
-from pathlib import Path
-import qualisys_infra.config as config
-config.ENVIRONMENT_NAMES = config.environment_names(Path(sys.argv[1]) / "environments")
-from qualisys_infra.commands.cli import main
-sys.exit(main(sys.argv[2:]))
-"""
 # staging's log retention in each round: CloudWatch periods, none the file's own 30, so every round changes it
 RETENTIONS = (60, 90, 120, 150, 180, 365)
 PER_ENV_TARGET = 0.10
@@ -102,19 +92,20 @@ def make_project(folder: Path, size: int, toolkit: Path) -> tuple[str, ...]:
     return tuple(names)
 
 
-def project_cli(project: Path, names: Sequence[str], env: dict[str, str], toolkit: Path) -> tuple[list[str], bool]:
-    """The command line that runs the toolkit's CLI (from ``toolkit``) on ``project``, and whether it had
-    to be patched to see every environment file of it (see :data:`PATCHED_CLI`)."""
+def project_cli(project: Path, names: Sequence[str], env: dict[str, str], toolkit: Path) -> list[str]:
+    """The command line that runs the toolkit's CLI (from ``toolkit``) on ``project``, once the CLI has
+    listed every environment of it (``environments --json``)."""
     cli = cli_and_env(project, toolkit)[0]
     done = subprocess.run([*cli, "environments", "--json"], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"benchmark: the generated project is invalid: {done.stderr.strip()[-500:]}")
     listed = json.loads(done.stdout)
     found = listed.get("environments", listed) if isinstance(listed, dict) else listed
-    if len(found) == len(names):
-        return cli, False
-    python = cli[: cli.index("-m")]
-    return [*python, "-c", PATCHED_CLI, str(project), *cli[cli.index("--project-dir") :]], True
+    if len(found) != len(names):
+        raise SystemExit(
+            f"benchmark: `environments` lists {len(found)} environments of {project}, expected {len(names)}"
+        )
+    return cli
 
 
 def change_one(project: Path, value: int) -> None:
@@ -202,14 +193,7 @@ def main() -> int:
         root = Path(tmp)
         toolkit = snapshot(root)
         names = {n: make_project(root / f"project-{n}", n, toolkit) for n in sizes}
-        found = {n: project_cli(root / f"project-{n}", names[n], env, toolkit) for n in sizes}
-        clis = {n: cli for n, (cli, _) in found.items()}
-        if any(patched for _, patched in found.values()):
-            print(
-                "note: this CLI does not find every environments/<name>.tfvars yet; inside this benchmark's"
-                " processes `--env all` is patched to mean the generated project's files",
-                flush=True,
-            )
+        clis = {n: project_cli(root / f"project-{n}", names[n], env, toolkit) for n in sizes}
         big, out = clis[largest], root / f"out-{largest}"
         for i in range(args.rounds):
             floors.append(measure([sys.executable, "-c", FLOOR], env=env))
