@@ -120,7 +120,6 @@ def test_could_not_run_without_any_kubernetes_access(
     https_server: HTTPServer,
     certificates: Certificates,
 ) -> None:
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     https_server.expect_request("/health").respond_with_json({"status": "ok"})
     _, report = run_json(
         capsys,
@@ -132,7 +131,7 @@ def test_could_not_run_without_any_kubernetes_access(
         https_server.url_for("/health"),
         "--ca-file",
         str(certificates.ca),
-        environ={},
+        environ={"KUBECONFIG": str(tmp_path / "missing")},  # the environment comes in through the context
     )
     result = smoke(report, 1)
     assert result["verdict"] == "could not run"
