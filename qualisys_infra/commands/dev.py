@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qualisys_infra.core.argtypes import number_between, seconds
-from qualisys_infra.core.errors import UsageError
 from qualisys_infra.delivery.local_env import app_database_url, app_url, database_url, redis_url, settings
 
 if TYPE_CHECKING:  # psycopg and redis load only when a dev command runs
@@ -198,9 +197,7 @@ def _seed(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from qualisys_infra.delivery import devcheck
     from qualisys_infra.tenancy import urls
 
-    database = args.database_url or environ.get("QUALISYS_DATABASE_URL")
-    if not database:
-        raise UsageError("dev seed: no database: pass --database-url or set QUALISYS_DATABASE_URL")
+    database = urls.require_admin_url(args.database_url, environ, "dev seed")
     urls.postgres_params(database)
     redis = args.redis_url or environ.get("QUALISYS_REDIS_URL") or None
     if redis:

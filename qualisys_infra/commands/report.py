@@ -43,16 +43,11 @@ from qualisys_infra.delivery.github import (
     summary_room,
     sync_sticky,
 )
-from qualisys_infra.delivery.report import Report, build_report, files_of, render_markdown, report_json
+from qualisys_infra.delivery.report import Report, build_report, files_of, render_markdown, report_json, sticky_name
 from qualisys_infra.delivery.report_html import render_html
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$")
 HTML_ARTIFACT = "the HTML report (artifact `test-report`)"
-
-
-def sticky_name(key: str) -> str:
-    """The sticky-comment name of report ``key``: its marker is ``<!-- qualisys-report:KEY -->``."""
-    return f"qualisys-report:{key}"
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -210,4 +205,4 @@ def _line(report: Report) -> str:
     )
 
 
-__all__ = ["add_commands", "run", "sticky_name"]
+__all__ = ["add_commands", "run"]

@@ -299,9 +299,7 @@ class Plan:
                 self.aws_database = _rds_instance(project, self.env)
         elif self.database_ca_file is not None:
             raise UsageError("--database-ca-file: used only with --aws-database")
-        self.database_url: str | None = (
-            None if args.aws_database else args.database_url or environ.get("QUALISYS_DATABASE_URL") or None
-        )
+        self.database_url: str | None = None if args.aws_database else urls.admin_url(args.database_url, environ)
         if self.database_url:
             urls.postgres_params(self.database_url)
         self.app_database_url: str | None = (

@@ -264,10 +264,9 @@ def _print_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 def _database_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    url: str | None = args.database_url or environ.get("QUALISYS_DATABASE_URL")
-    if not url:
-        raise UsageError("tenants: no database: pass --database-url or set QUALISYS_DATABASE_URL")
     from qualisys_infra.tenancy import urls  # psycopg loads only for tenant commands
+
+    url = urls.require_admin_url(args.database_url, environ, "tenants")
 
     urls.postgres_params(url)  # a malformed URL is refused before anything else happens
     return url

@@ -31,6 +31,14 @@ NAME_WIDTH = 300  # characters of a test or file name in Markdown
 COMMENT_FAILURES = 1_000  # failures listed in the pull-request comment (every one in the job summary and HTML)
 COMMENT_DROPS = 50  # files whose coverage dropped, listed in the comment
 DATA_PREFIX = "<!-- qualisys-report-data "
+
+
+def sticky_name(key: str) -> str:
+    """The sticky-comment name of report ``key`` (its marker ``<!-- qualisys-report:KEY -->``): what
+    ``report --post`` writes and sign-off reads back, defined once."""
+    return f"qualisys-report:{key}"
+
+
 _DATA = re.compile(r"^<!-- qualisys-report-data (?P<json>\{[^\n]*\}) -->\r?$", re.MULTILINE)
 
 

@@ -45,7 +45,7 @@ from qualisys_infra.core.errors import ToolkitError
 from qualisys_infra.core.masking import mask_url
 from qualisys_infra.delivery.github import Comment, GitHubError, PullRequest, parse_sticky, sticky_marker
 from qualisys_infra.delivery.grafana import Grafana, GrafanaError, frame_series, metric_queries
-from qualisys_infra.delivery.report import parse_report_data
+from qualisys_infra.delivery.report import parse_report_data, sticky_name
 
 HELLO_LABELS: Mapping[str, str] = {"app.kubernetes.io/name": "hello"}  # modules/apps/objects.py NAME_LABEL
 HEALTH_PATH = "/health"
@@ -339,7 +339,7 @@ class PullRequestComments(Protocol):
 
 
 def report_marker(key: str) -> str:
-    return sticky_marker(f"qualisys-report:{key}")
+    return sticky_marker(sticky_name(key))
 
 
 def smoke_test_report(
@@ -370,7 +370,7 @@ def smoke_test_report(
     except GitHubError as exc:
         raise CannotRun(str(exc)) from None
     marker = report_marker(key)
-    marked = [c for c in comments if parse_sticky(c.body) == (f"qualisys-report:{key}", 1)]
+    marked = [c for c in comments if parse_sticky(c.body) == (sticky_name(key), 1)]
     ours = [c for c in marked if c.author == author]
     name = f"test report on pull request {shown}"
     if not marked:

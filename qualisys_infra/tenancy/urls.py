@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 
 import psycopg
 
+from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.masking import MASK, one_line, scrub
 from qualisys_infra.core.masking import mask_url as mask
 from qualisys_infra.tenancy.names import TenancyError
@@ -150,3 +151,21 @@ def check_redis_url(url: str, *, option: str = "--redis-url") -> None:
 def app_user_url(admin_url: str, environ: Mapping[str, str]) -> str:
     """The admin URL with the user app_user and ``$QUALISYS_APP_USER_PASSWORD``."""
     return with_credentials(admin_url, "app_user", environ.get("QUALISYS_APP_USER_PASSWORD"))
+
+
+# The admin login of every command that opens the database (tenants, dev seed, signoff tests 2 and 6):
+# its --database-url, else this variable. Read here once.
+DATABASE_URL_VARIABLE = "QUALISYS_DATABASE_URL"
+
+
+def admin_url(given: str | None, environ: Mapping[str, str]) -> str | None:
+    """The admin database URL: ``given`` (``--database-url``), else ``$QUALISYS_DATABASE_URL``, else none."""
+    return given or environ.get(DATABASE_URL_VARIABLE) or None
+
+
+def require_admin_url(given: str | None, environ: Mapping[str, str], command: str) -> str:
+    """:func:`admin_url`, or the one-line error naming both ways to give it (exit 2)."""
+    url = admin_url(given, environ)
+    if url is None:
+        raise UsageError(f"{command}: no database: pass --database-url or set {DATABASE_URL_VARIABLE}")
+    return url
