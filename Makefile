@@ -213,7 +213,7 @@ SHARDS ?= 1
 REPORTS ?= reports
 COVERAGE_SOURCES := qualisys_infra,stacks,modules,bootstrap
 
-test-shard: setup services $(HELLO_STAMP) $(CHECKOV_STAMP) ## one shard of the suite: make test-shard SHARD=K SHARDS=N (JUnit XML, coverage.xml in REPORTS/)
+test-shard: setup services observability-tools browser-tools $(HELLO_STAMP) $(CHECKOV_STAMP) ## one shard of the suite: make test-shard SHARD=K SHARDS=N (JUnit XML, coverage.xml in REPORTS/)
 	@mkdir -p $(REPORTS)
 	@echo "test: pytest shard $(SHARD) of $(SHARDS) (JUnit XML and coverage.xml in $(REPORTS)/)"
 	@status=0; COVERAGE_FILE=$(REPORTS)/.coverage.$(SHARD) $(BIN)/python -m coverage run --branch \
