@@ -122,17 +122,22 @@ OBSERVABILITY_TOOLS := /usr/bin/promtool /usr/bin/prometheus /usr/bin/prometheus
   /usr/bin/prometheus-redis-exporter /usr/bin/luajit
 OBSERVABILITY_PACKAGES := prometheus prometheus-postgres-exporter prometheus-redis-exporter luajit
 
+# Install Debian packages once, as root, printing nothing when every file they provide is there:
+# $(call apt_install,FILES,PACKAGES,WHAT).
+define apt_install
+@missing=""; for file in $(1); do test -e $$file || missing="$$missing $$file"; done; \
+  test -z "$$missing" && exit 0; \
+  echo "setup: Debian packages for $(3) ($(2))"; \
+  test "$$(id -u)" = 0 || { echo "setup: missing$$missing: run as root or apt-get install $(2)" >&2; exit 1; }; \
+  export DEBIAN_FRONTEND=noninteractive; log=$$(mktemp); \
+  apt-get install -y -qq --no-install-recommends $(2) >$$log 2>&1 \
+  || { apt-get update -qq >>$$log 2>&1 && apt-get install -y -qq --no-install-recommends $(2) >>$$log 2>&1; } \
+  || { cat $$log >&2; rm -f $$log; echo "setup: apt-get failed (log above)" >&2; exit 1; }; \
+  rm -f $$log
+endef
+
 observability-tools: ## install Debian's prometheus, promtool, the PostgreSQL and Redis exporters and LuaJIT (tests/observability)
-	@missing=""; for tool in $(OBSERVABILITY_TOOLS); do test -x $$tool || missing="$$missing $$tool"; done; \
-	  test -z "$$missing" && exit 0; \
-	  echo "setup: Debian packages for tests/observability ($(OBSERVABILITY_PACKAGES))"; \
-	  test "$$(id -u)" = 0 || { echo "setup: missing$$missing: run as root or apt-get install $(OBSERVABILITY_PACKAGES)" >&2; exit 1; }; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -qq --no-install-recommends $(OBSERVABILITY_PACKAGES) >.apt-setup.log 2>&1 \
-	  || { apt-get update -qq >>.apt-setup.log 2>&1 \
-	       && apt-get install -y -qq --no-install-recommends $(OBSERVABILITY_PACKAGES) >>.apt-setup.log 2>&1; } \
-	  || { cat .apt-setup.log >&2; echo "setup: apt-get failed (log above)" >&2; exit 1; }; \
-	  rm -f .apt-setup.log
+	$(call apt_install,$(OBSERVABILITY_TOOLS),$(OBSERVABILITY_PACKAGES),tests/observability)
 
 # Debian's Chromium and its chromedriver for tests/docs (every page of the built site opened headless; the
 # screenshots in docs/assets/), and the colour emoji font the review's headings use: installed once
@@ -142,16 +147,7 @@ BROWSER_TOOLS := /usr/bin/chromium /usr/bin/chromedriver /usr/share/fonts/truety
 BROWSER_PACKAGES := chromium chromium-driver fonts-noto-color-emoji
 
 browser-tools: ## install Debian's chromium, chromium-driver and emoji font (tests/docs: the browser check of the site)
-	@missing=""; for tool in $(BROWSER_TOOLS); do test -e $$tool || missing="$$missing $$tool"; done; \
-	  test -z "$$missing" && exit 0; \
-	  echo "setup: Debian packages for tests/docs ($(BROWSER_PACKAGES))"; \
-	  test "$$(id -u)" = 0 || { echo "setup: missing$$missing: run as root or apt-get install $(BROWSER_PACKAGES)" >&2; exit 1; }; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >.apt-browser.log 2>&1 \
-	  || { apt-get update -qq >>.apt-browser.log 2>&1 \
-	       && apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >>.apt-browser.log 2>&1; } \
-	  || { cat .apt-browser.log >&2; echo "setup: apt-get failed (log above)" >&2; exit 1; }; \
-	  rm -f .apt-browser.log
+	$(call apt_install,$(BROWSER_TOOLS),$(BROWSER_PACKAGES),tests/docs)
 
 # --- the test suite: make check (the edit loop) and make test (everything, before a push) ---
 # Two pytest-xdist workers: tests that share PostgreSQL's cluster-wide roles run on one worker, the
