@@ -50,6 +50,16 @@ _INDEX = r'(\[(\d+|"[^"\\]*")\])?'
 _RESOURCE_ADDRESS = re.compile(rf"(module\.{_NAME}{_INDEX}\.)*(?!(module|data)\.){_NAME}\.{_NAME}{_INDEX}")
 
 
+def _string_matches(r: Reader, v: Mapping[str, Any], key: str, pattern: re.Pattern[str], expected: str) -> bool:
+    """Whether ``v[key]``, when it is a string, matches ``pattern``; if not, one failure naming the key:
+    ``got VALUE, expected EXPECTED``. Not a string is another rule's (the reader's types)."""
+    value = v.get(key)
+    if isinstance(value, str) and not pattern.fullmatch(value):
+        r.fail((key,), f"got {show(value)}, expected {expected}")
+        return False
+    return True
+
+
 def _network(r: Reader, path: KeyPath, value: Any) -> ipaddress.IPv4Network | None:
     if not isinstance(value, str):
         return None
@@ -113,9 +123,7 @@ def _check_namespaces(r: Reader, namespaces: Any) -> None:
 
 def region_is_an_aws_region(r: Reader, v: Mapping[str, Any]) -> None:
     """``region`` names an AWS region."""
-    region = v.get("region")
-    if isinstance(region, str) and not _REGION.fullmatch(region):
-        r.fail(("region",), f'got {show(region)}, expected an AWS region such as "us-east-1"')
+    _string_matches(r, v, "region", _REGION, 'an AWS region such as "us-east-1"')
 
 
 def approval_waits_in_the_pipeline(r: Reader, v: Mapping[str, Any]) -> None:
@@ -203,17 +211,15 @@ def namespaces_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
 
 def ingress_domain_is_a_dns_name(r: Reader, v: Mapping[str, Any]) -> None:
     """The environment's HTTPS host is a DNS name."""
-    domain = v.get("ingress_domain")
-    if isinstance(domain, str) and not _DOMAIN.fullmatch(domain):
-        r.fail(("ingress_domain",), f'got {show(domain)}, expected a DNS name like "staging.qualisys.dev"')
+    _string_matches(r, v, "ingress_domain", _DOMAIN, 'a DNS name like "staging.qualisys.dev"')
 
 
 def grafana_domain_is_its_own_dns_name(r: Reader, v: Mapping[str, Any]) -> None:
     """Grafana's HTTPS host is a DNS name, not the services' host (each has its own certificate)."""
     domain = v.get("grafana_domain")
-    if isinstance(domain, str) and not _DOMAIN.fullmatch(domain):
-        r.fail(("grafana_domain",), f'got {show(domain)}, expected a DNS name like "grafana.staging.qualisys.dev"')
-    elif isinstance(domain, str) and domain == v.get("ingress_domain"):
+    if not _string_matches(r, v, "grafana_domain", _DOMAIN, 'a DNS name like "grafana.staging.qualisys.dev"'):
+        return
+    if isinstance(domain, str) and domain == v.get("ingress_domain"):
         r.fail(("grafana_domain",), f"got {show(domain)}, the same host as ingress_domain: expected a host of its own")
 
 
@@ -546,16 +552,7 @@ def _pool_fits_the_nodes(
 
 def project_is_a_name_prefix(r: Reader, v: Mapping[str, Any]) -> None:
     """A short lower-case project name."""
-    project = v.get("project")
-    if isinstance(project, str) and not _PROJECT.fullmatch(project):
-        r.fail(("project",), f"got {show(project)}, expected 2-21 lower-case letters, digits and -")
-
-
-def account_region_is_an_aws_region(r: Reader, v: Mapping[str, Any]) -> None:
-    """``region`` names an AWS region."""
-    region = v.get("region")
-    if isinstance(region, str) and not _REGION.fullmatch(region):
-        r.fail(("region",), f'got {show(region)}, expected an AWS region such as "us-east-1"')
+    _string_matches(r, v, "project", _PROJECT, "2-21 lower-case letters, digits and -")
 
 
 def state_buckets_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
@@ -580,19 +577,12 @@ def roles_and_table_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
         role = v.get(key)
         if isinstance(role, str) and not _ROLE.fullmatch(role):
             r.fail((key,), f"got {show(role)}, expected an IAM role name: 1-64 of A-Z a-z 0-9 +=,.@_-")
-    table = v.get("lock_table_name")
-    if isinstance(table, str) and not _TABLE.fullmatch(table):
-        r.fail(
-            ("lock_table_name",),
-            f"got {show(table)}, expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)",
-        )
+    _string_matches(r, v, "lock_table_name", _TABLE, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)")
 
 
 def github_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
     """``OWNER/REPO``, branch names without wildcards, a team slug."""
-    repo = v.get("github_repository")
-    if isinstance(repo, str) and not _GITHUB_REPO.fullmatch(repo):
-        r.fail(("github_repository",), f'got {show(repo)}, expected "OWNER/REPO"')
+    _string_matches(r, v, "github_repository", _GITHUB_REPO, '"OWNER/REPO"')
     team = v.get("github_devops_team")
     if isinstance(team, str) and not _TEAM_SLUG.fullmatch(team):
         r.fail(
@@ -675,7 +665,7 @@ ENVIRONMENT_RULES: tuple[Rule, ...] = (
 )
 ACCOUNT_RULES: tuple[Rule, ...] = (
     project_is_a_name_prefix,
-    account_region_is_an_aws_region,
+    region_is_an_aws_region,
     state_buckets_are_valid,
     roles_and_table_are_valid,
     github_settings_are_valid,
