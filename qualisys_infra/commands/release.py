@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from modules.apps.objects import ROLLOUT_ID
 from qualisys_infra.commands.context import Context
 from qualisys_infra.commands.options import add_allow_destroy, terraform_options
-from qualisys_infra.config import Settings, resolve_environment_names
+from qualisys_infra.config import Settings, resolve_environment_name
 from qualisys_infra.core.argtypes import seconds
 from qualisys_infra.core.errors import PolicyError, ToolkitError, UsageError
 from qualisys_infra.core.masking import mask_url
@@ -117,10 +117,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from qualisys_infra.terraform.runner import stack_outputs
 
     project, progress = ctx.require_project(), ctx.progress("release")
-    names = resolve_environment_names([args.env], ctx.environments_dir)
-    if len(names) != 1:
-        raise UsageError(f"--env: got {args.env!r}, expected one environment")
-    env = names[0]
+    env = resolve_environment_name(args.env, ctx.environments_dir)
+    names = (env,)
     tag = check_image_tag(args.image_tag, "--image-tag")
     if args.ca_file is not None and not args.ca_file.is_file():
         raise UsageError(f"--ca-file: {args.ca_file} does not exist")

@@ -240,14 +240,13 @@ def parse_only(text: str | None) -> list[int]:
 def _env(args: argparse.Namespace, project: Path) -> str:
     """``--env``: one of the project's environments; outside a project (a --health-url run), a name of
     an environment's shape."""
-    from qualisys_infra.config import resolve_environment_names
+    from qualisys_infra.config import resolve_environment_name
     from qualisys_infra.core.naming import ENVIRONMENT_NAME
 
     env: str = args.env
     if (project / "environments").is_dir():
-        if resolve_environment_names([env], project / "environments") != (env,):
-            raise UsageError(f"--env: got {env!r}, expected one environment")
-    elif not ENVIRONMENT_NAME.fullmatch(env):
+        return resolve_environment_name(env, project / "environments")
+    if not ENVIRONMENT_NAME.fullmatch(env):
         raise UsageError(f"--env: got {env!r}, expected an environment's name (a DNS label from a letter)")
     return env
 

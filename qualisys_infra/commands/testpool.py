@@ -28,9 +28,8 @@ import yaml
 
 from qualisys_infra.commands.context import Context
 from qualisys_infra.commands.options import add_env_option
-from qualisys_infra.config import resolve_environment_names
+from qualisys_infra.config import resolve_environment_name, resolve_environment_names
 from qualisys_infra.core import playwright_pool
-from qualisys_infra.core.errors import UsageError
 from qualisys_infra.core.settings import EnvironmentConfig
 from qualisys_infra.delivery import testpool
 
@@ -105,10 +104,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _render(args: argparse.Namespace, ctx: Context) -> int:
-    names = resolve_environment_names([args.env], ctx.environments_dir)
-    if len(names) != 1:
-        raise UsageError(f"--env: got {args.env!r}, expected one environment")
-    settings = ctx.settings(names)
+    settings = ctx.settings([resolve_environment_name(args.env, ctx.environments_dir)])
     (env,) = settings.environments
     job = testpool.render_job(
         env,

@@ -27,7 +27,7 @@ from qualisys_infra.config.environments import (
 from qualisys_infra.config.hclfile import HclDocument, read_hcl
 from qualisys_infra.config.reader import Reader, as_values, show
 from qualisys_infra.config.rules import ACCOUNT_RULES, ENVIRONMENT_RULES, Rule
-from qualisys_infra.core.errors import ConfigError, Violation, WrongFolder
+from qualisys_infra.core.errors import ConfigError, UsageError, Violation, WrongFolder
 from qualisys_infra.core.naming import PLATFORM_NAMESPACES
 from qualisys_infra.core.settings import ACCOUNT_FILE, AccountConfig, EnvironmentConfig, Settings
 
@@ -39,6 +39,7 @@ __all__ = [
     "load_environment",
     "load_settings",
     "read_environments",
+    "resolve_environment_name",
     "resolve_environment_names",
 ]
 
@@ -81,6 +82,15 @@ def resolve_environment_names(requested: Iterable[str], environments_dir: Path) 
     if not environments_dir.is_dir():
         raise WrongFolder(environments_dir.parent)
     return resolve_names(requested, environment_names(environments_dir))
+
+
+def resolve_environment_name(requested: str, environments_dir: Path) -> str:
+    """One environment of ``environments_dir``, for a command that acts on exactly one (``all`` and
+    names of no file are refused, the error listing the names found)."""
+    names = resolve_environment_names([requested], environments_dir)
+    if names != (requested,):
+        raise UsageError(f"--env: got {requested!r}, expected one environment")
+    return requested
 
 
 def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | None = None) -> Settings:
