@@ -50,6 +50,18 @@ _INDEX = r'(\[(\d+|"[^"\\]*")\])?'
 _RESOURCE_ADDRESS = re.compile(rf"(module\.{_NAME}{_INDEX}\.)*(?!(module|data)\.){_NAME}\.{_NAME}{_INDEX}")
 
 
+def _version_at_least(
+    r: Reader, v: Mapping[str, Any], key: str, pattern: re.Pattern[str], least: int, expected: str
+) -> None:
+    """``v[key]``, when a string, matches ``pattern`` and its first group is at least ``least``; if
+    not, one failure naming the key: ``got VALUE, expected EXPECTED``."""
+    value = v.get(key)
+    if isinstance(value, str):
+        m = pattern.fullmatch(value)
+        if not m or int(m.group(1)) < least:
+            r.fail((key,), f"got {show(value)}, expected {expected}")
+
+
 def _string_matches(r: Reader, v: Mapping[str, Any], key: str, pattern: re.Pattern[str], expected: str) -> bool:
     """Whether ``v[key]``, when it is a string, matches ``pattern``; if not, one failure naming the key:
     ``got VALUE, expected EXPECTED``. Not a string is another rule's (the reader's types)."""
@@ -183,11 +195,7 @@ def subnets_fit_the_vpc(r: Reader, v: Mapping[str, Any]) -> None:
 
 def kubernetes_version_is_supported(r: Reader, v: Mapping[str, Any]) -> None:
     """EKS 1.30 or newer."""
-    version = v.get("eks_kubernetes_version")
-    if isinstance(version, str):
-        m = _K8S_VERSION.fullmatch(version)
-        if not m or int(m.group(1)) < 30:
-            r.fail(("eks_kubernetes_version",), f'got {show(version)}, expected a version "1.30" or newer')
+    _version_at_least(r, v, "eks_kubernetes_version", _K8S_VERSION, 30, 'a version "1.30" or newer')
 
 
 def public_api_access_is_narrow(r: Reader, v: Mapping[str, Any]) -> None:
@@ -299,11 +307,7 @@ def cache_settings_are_valid(r: Reader, v: Mapping[str, Any]) -> None:
     node_type = v.get("redis_node_type")
     if isinstance(node_type, str) and not node_type.startswith("cache."):
         r.fail(("redis_node_type",), f'got {show(node_type)}, expected a node type like "cache.t3.micro"')
-    redis = v.get("redis_engine_version")
-    if isinstance(redis, str):
-        m = _REDIS_VERSION.fullmatch(redis)
-        if not m or int(m.group(1)) < 7:
-            r.fail(("redis_engine_version",), f'got {show(redis)}, expected a Redis version "7.0" or newer')
+    _version_at_least(r, v, "redis_engine_version", _REDIS_VERSION, 7, 'a Redis version "7.0" or newer')
 
 
 def protected_unless_manual(r: Reader, v: Mapping[str, Any]) -> None:

@@ -653,3 +653,28 @@ def test_fails_if_values_nest_thousands_deep(tmp_path: Path) -> None:
         f"environments/dev.tfvars:{_line_of(path, 'nat_mode')}: syntax: nested deeper than 32 lists or maps, "
         "expected flat settings"
     ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'eks_kubernetes_version = "1.36"',
+            'eks_kubernetes_version = "1.29"',
+            'eks_kubernetes_version: got "1.29", expected a version "1.30" or newer',
+        ),
+        (
+            'eks_kubernetes_version = "1.36"',
+            'eks_kubernetes_version = "1.x"',
+            'eks_kubernetes_version: got "1.x", expected a version "1.30" or newer',
+        ),
+        (
+            "az_count    = 2",
+            'az_count    = 2\nredis_engine_version = "6.2"',
+            'redis_engine_version: got "6.2", expected a Redis version "7.0" or newer',
+        ),
+    ],
+)
+def test_fails_if_a_version_is_older_than_supported(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    errors = _errors(_dev_with(tmp_path, old, new))
+    assert any(expected in e for e in errors), errors
