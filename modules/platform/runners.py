@@ -51,10 +51,15 @@ from modules.platform.values import to_yaml
 from qualisys_infra.core.engine import Construct
 from qualisys_infra.core.engine.helm import release
 from qualisys_infra.core.engine.kubernetes import service_account_v1
-from qualisys_infra.core.naming import RUNNER_DUTIES, runner_label
+from qualisys_infra.core.naming import (
+    RUNNER_CONTROLLER_NAMESPACE,
+    RUNNER_DUTIES,
+    runner_label,
+    runner_namespace,
+)
 from qualisys_infra.core.settings import NamespaceConfig
 
-CONTROLLER_NAMESPACE = "arc-systems"
+CONTROLLER_NAMESPACE = RUNNER_CONTROLLER_NAMESPACE
 CONTROLLER_RELEASE = "arc-controller"
 CONTROLLER_SERVICE_ACCOUNT = "arc-controller"
 RUNNER_SERVICE_ACCOUNT = "runner"
@@ -78,15 +83,6 @@ RELEASE_TIMEOUT_SECONDS = 600
 # The duty whose jobs run sign-off 6 against the environment's database after a deploy, and the port.
 VERIFIER_DUTY = "apply"
 POSTGRES_PORT = 5432
-
-
-def runner_namespace(duty: str) -> str:
-    """The namespace of the scale set of ``duty``: ``arc-runners-plan``."""
-    return f"arc-runners-{duty}"
-
-
-# Every namespace this construct makes (the platform's own come from the environment's tfvars).
-RUNNER_NAMESPACES = (CONTROLLER_NAMESPACE, *(runner_namespace(duty) for duty in RUNNER_DUTIES))
 
 
 def runner_release(duty: str) -> str:

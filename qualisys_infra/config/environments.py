@@ -25,7 +25,13 @@ from qualisys_infra.config.hclfile import HclDocument, read_hcl
 from qualisys_infra.config.reader import MISSING, Reader, expected, show
 from qualisys_infra.config.rules import approval_waits_in_the_pipeline, region_is_an_aws_region
 from qualisys_infra.core.errors import ConfigError, UsageError, Violation
-from qualisys_infra.core.naming import ACCOUNT_STACK, BOOTSTRAP_STACK, ENVIRONMENT_NAME, environment_name_limits
+from qualisys_infra.core.naming import (
+    ACCOUNT_STACK,
+    BOOTSTRAP_STACK,
+    CLUSTER_NAMESPACES,
+    ENVIRONMENT_NAME,
+    environment_name_limits,
+)
 from qualisys_infra.core.settings import ACCOUNT_FILE, Delivery, EnvironmentConfig, EnvironmentDelivery
 
 SUFFIX = ".tfvars"
@@ -106,6 +112,11 @@ def name_problem(name: str) -> str | None:
     """Why ``name`` (a file's name without .tfvars) cannot name an environment, or None."""
     if name in RESERVED_NAMES:
         return f"{show(name)} is reserved ({', '.join(RESERVED_NAMES)}: --env's keyword and the account's state)"
+    if name in CLUSTER_NAMESPACES or name.startswith("kube-"):
+        return (
+            f"{show(name)} is a namespace the cluster or the platform has ({', '.join(CLUSTER_NAMESPACES)}, "
+            "kube-*): an environment's name is its namespace"
+        )
     if not ENVIRONMENT_NAME.fullmatch(name):
         lower = name.lower()
         hint = f" (did you mean {show(lower)}?)" if lower != name and ENVIRONMENT_NAME.fullmatch(lower) else ""

@@ -66,6 +66,19 @@ PLATFORM_NAMESPACES = (MONITORING_NAMESPACE, PLAYWRIGHT_POOL_NAMESPACE)
 # reviewed code on main that reach the cluster (deploy's plans and applies, drift, service releases).
 # Each is its own scale set, namespace and service account, and every runner pod serves one job.
 RUNNER_DUTIES = ("plan", "apply")
+# The runner controller's namespace and each duty's scale-set namespace (modules/platform/runners.py).
+RUNNER_CONTROLLER_NAMESPACE = "arc-systems"
+
+
+def runner_namespace(duty: str) -> str:
+    """The namespace of the scale set of ``duty``: ``arc-runners-plan``."""
+    return f"arc-runners-{duty}"
+
+
+RUNNER_NAMESPACES = (RUNNER_CONTROLLER_NAMESPACE, *(runner_namespace(duty) for duty in RUNNER_DUTIES))
+# Namespaces every cluster has or the platform makes besides the environments': an environment's name
+# (its namespace) may be none of them, nor start with kube- (Kubernetes' own).
+CLUSTER_NAMESPACES = ("default", *PLATFORM_NAMESPACES, *RUNNER_NAMESPACES)
 
 
 def runner_label(project: str, environment: str, duty: str) -> str:

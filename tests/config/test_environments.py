@@ -359,3 +359,17 @@ def test_the_cli_gives_one_line_with_file_and_line_and_exit_2(
         assert (code, out) == (2, ""), err
         (line,) = err.splitlines()
         assert line.startswith(f"error: environments/{file}:{_line_of(env_dir / file, needle)}: {start}"), line
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["monitoring", "playwright-pool", "arc-systems", "arc-runners-plan", "arc-runners-apply", "default", "kube-x"],
+)
+def test_fails_if_a_name_is_a_namespace_the_platform_has(project: Path, name: str) -> None:
+    # An environment's name is its namespace: named after the apply runners' namespace, its platform
+    # stack would give the release role a Role there, and make a second namespace of that name.
+    env_dir = project / "environments"
+    (env_dir / "qa.tfvars").rename(env_dir / f"{name}.tfvars")
+    (line,) = _errors(project)
+    assert line.startswith(f"environments/{name}.tfvars:3: environment: ")
+    assert "is a namespace the cluster or the platform has" in line
