@@ -21,13 +21,14 @@ from qualisys_infra.config.environments import (
     environment_files,
     environment_names,
     named_after_its_file,
+    no_environments,
     read_environments,
     resolve_names,
 )
 from qualisys_infra.config.hclfile import HclDocument, read_hcl
 from qualisys_infra.config.reader import Reader, as_values, show
 from qualisys_infra.config.rules import ACCOUNT_RULES, ENVIRONMENT_RULES, Rule
-from qualisys_infra.core.errors import ConfigError, UsageError, Violation, WrongFolder
+from qualisys_infra.core.errors import ConfigError, Violation, WrongFolder
 from qualisys_infra.core.naming import PLATFORM_NAMESPACES
 from qualisys_infra.core.settings import ACCOUNT_FILE, AccountConfig, EnvironmentConfig, Settings
 
@@ -87,10 +88,10 @@ def resolve_environment_names(requested: Iterable[str], environments_dir: Path) 
 def resolve_environment_name(requested: str, environments_dir: Path) -> str:
     """One environment of ``environments_dir``, for a command that acts on exactly one (``all`` and
     names of no file are refused, the error listing the names found)."""
-    names = resolve_environment_names([requested], environments_dir)
-    if names != (requested,):
-        raise UsageError(f"--env: got {requested!r}, expected one environment")
-    return requested
+    if not environments_dir.is_dir():
+        raise WrongFolder(environments_dir.parent)
+    (name,) = resolve_names([requested], environment_names(environments_dir), every=False)
+    return name
 
 
 def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | None = None) -> Settings:
@@ -116,6 +117,8 @@ def load_settings(environments_dir: Path, names: Iterable[str], *, root: Path | 
     entries: tuple[EnvironmentEntry, ...] = ()
     try:
         entries = read_environments(environments_dir, shown)
+        if not entries:
+            violations.append(no_environments(shown(environments_dir)))
     except ConfigError as exc:
         violations.extend(exc.violations)
     account: AccountConfig | None = None

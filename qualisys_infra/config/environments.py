@@ -84,9 +84,22 @@ def _from_project(environments_dir: Path) -> typing.Callable[[Path], str]:
 
 
 def environment_files(environments_dir: Path) -> list[Path]:
-    """Every ``*.tfvars`` file of ``environments_dir`` but account.tfvars, by name."""
+    """Every ``*.tfvars`` of ``environments_dir`` but account.tfvars, by name: a directory of that name
+    too (reading it fails in one line, rather than an environment vanishing); hidden names (an
+    editor's ``.#dev.tfvars`` lock, ``.dev.tfvars.swp``) are not environments."""
     return sorted(
-        p for p in environments_dir.glob(f"*{SUFFIX}") if p.name != ACCOUNT_FILE and (p.is_file() or p.is_symlink())
+        p for p in environments_dir.glob(f"*{SUFFIX}") if p.name != ACCOUNT_FILE and not p.name.startswith(".")
+    )
+
+
+def no_environments(folder: str) -> Violation:
+    """The project has no environment: one line saying what to add."""
+    return Violation(
+        folder,
+        1,
+        "environments",
+        f"no environment files: expected at least one <name>{SUFFIX} besides {ACCOUNT_FILE} "
+        "(copy staging.tfvars: docs/adding-an-environment.md)",
     )
 
 
@@ -273,22 +286,25 @@ def environment_names(environments_dir: Path) -> tuple[str, ...]:
     return tuple(e.name for e in read_environments(environments_dir))
 
 
-def resolve_names(requested: Iterable[str], available: Sequence[str]) -> tuple[str, ...]:
-    """Expand ``all`` and check names against ``available`` (the project's, in its order)."""
+def resolve_names(requested: Iterable[str], available: Sequence[str], *, every: bool = True) -> tuple[str, ...]:
+    """Expand ``all`` and check names against ``available`` (the project's, in its order). ``every``:
+    whether ``all`` is offered (not to a command that acts on one environment)."""
     wanted: set[str] = set()
     for name in requested:
-        if name == "all":
+        if name == "all" and every:
             wanted.update(available)
+        elif name == "all":
+            raise UsageError(f"--env: got {name!r}, expected one environment")
         elif name in available:
             wanted.add(name)
         else:
+            keyword = ["all"] if every else []
             close = [n for n in available if name and n.startswith(name)]
-            close = close or difflib.get_close_matches(name, [*available, "all"], n=1)
+            close = close or difflib.get_close_matches(name, [*available, *keyword], n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             found = ", ".join(available) or "none"
-            raise UsageError(
-                f"--env: got {name!r}, expected an environment of environments/*{SUFFIX} ({found}) or all{hint}"
-            )
+            expected = f"an environment of environments/*{SUFFIX} ({found})" + (" or all" if every else "")
+            raise UsageError(f"--env: got {name!r}, expected {expected}{hint}")
     return tuple(n for n in available if n in wanted)
 
 

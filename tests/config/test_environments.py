@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from qualisys_infra.commands.cli import main
 from qualisys_infra.config import environment_names, load_settings, read_environments, resolve_environment_names
 from qualisys_infra.config.hclfile import read_hcl
 from qualisys_infra.config.reader import Reader
@@ -373,3 +374,25 @@ def test_fails_if_a_name_is_a_namespace_the_platform_has(project: Path, name: st
     (line,) = _errors(project)
     assert line.startswith(f"environments/{name}.tfvars:3: environment: ")
     assert "is a namespace the cluster or the platform has" in line
+
+
+def test_fails_if_the_project_has_no_environment(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for path in (project / "environments").glob("*.tfvars"):
+        if path.name != "account.tfvars":
+            path.unlink()
+    assert main(["--project-dir", str(project), "environments"]) == 2
+    assert capsys.readouterr().err == (
+        "error: environments:1: environments: no environment files: expected at least one <name>.tfvars besides "
+        "account.tfvars (copy staging.tfvars: docs/adding-an-environment.md)\n"
+    )
+
+
+def test_a_directory_named_like_an_environment_is_refused_and_hidden_files_are_not_environments(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_dir = project / "environments"
+    (env_dir / ".#dev.tfvars").symlink_to("root@host.123:1")  # an editor's lock file, while dev is open
+    assert environment_names(env_dir) == ("dev", "qa", "staging", "production")
+    (env_dir / "sandbox.tfvars").mkdir()
+    assert main(["--project-dir", str(project), "environments"]) == 2
+    assert capsys.readouterr().err.startswith("error: environments/sandbox.tfvars:1: file: cannot be read")

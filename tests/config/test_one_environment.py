@@ -20,7 +20,7 @@ def test_one_environment_is_its_own_name() -> None:
     ("requested", "message"),
     [
         ("all", "--env: got 'all', expected one environment"),
-        ("qa", r"--env: got 'qa', expected an environment of environments/\*\.tfvars \(dev, staging, production\)"),
+        ("qa", r"--env: got 'qa', expected an environment of environments/\*\.tfvars \(dev, staging, production\)$"),
     ],
 )
 def test_all_or_a_name_of_no_file_is_refused(requested: str, message: str) -> None:
