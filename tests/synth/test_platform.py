@@ -11,9 +11,8 @@ import yaml
 
 from modules.alert_rules import alert_rules
 from modules.platform.charts import EXPORTER_CHARTS, autoscaler_release, platform_charts
-from qualisys_infra.core.naming import RUNNER_NAMESPACES
 from qualisys_infra.core.lifecycle import kubernetes_minor
-from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP, PLAN_READERS_GROUP
+from qualisys_infra.core.naming import CI_DEPLOYERS_GROUP, PLAN_READERS_GROUP, RUNNER_NAMESPACES
 from qualisys_infra.core.settings import EnvironmentConfig
 from tests.conftest import ENVIRONMENT_NAMES, Synthesized
 from tests.synth.helpers import one, ref, statements
