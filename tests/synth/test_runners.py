@@ -21,7 +21,6 @@ from modules.platform.runners import (
     INSTANCE_METADATA,
     RUNNER_SERVICE_ACCOUNT,
     VERIFIER_DUTY,
-    runner_namespace,
     runner_release,
 )
 from qualisys_infra.core.naming import (
@@ -30,6 +29,7 @@ from qualisys_infra.core.naming import (
     ISOLATION_VERIFIED_ENVIRONMENTS,
     RUNNER_DUTIES,
     runner_label,
+    runner_namespace,
     runner_variable,
 )
 from qualisys_infra.core.settings import EnvironmentConfig
